@@ -1,0 +1,124 @@
+//! Structured errors: a stable `code`, a `path` to the offending field and a message.
+//!
+//! Library code never panics (a panic traps the wasm instance for every later call); every
+//! failure is one of these values.
+
+use serde::Serialize;
+use std::fmt;
+
+/// Stable machine-readable error codes. New codes may be added; existing ones never change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The input is not shaped as expected (wrong JSON type, malformed value).
+    InvalidType,
+    /// A field the engine does not know; rejected so typos never pass silently.
+    UnknownField,
+    /// A required field is absent.
+    MissingField,
+    /// A field combination or value the engine cannot accept.
+    InvalidRequest,
+    /// An amount that is negative, has too many decimals, or is not a number.
+    InvalidAmount,
+    /// A quantity that is negative or too large.
+    InvalidQuantity,
+    /// A currency code that is not an active ISO 4217 code.
+    UnknownCurrency,
+    /// A price or amount in another currency than the quote, with no `currency_options` entry.
+    CurrencyMismatch,
+    /// A line refers to a price id the catalog does not hold.
+    UnknownPrice,
+    /// Two catalog prices share an id.
+    DuplicatePrice,
+    /// Tiers that are empty, unordered, unbounded too early or missing an amount.
+    InvalidTiers,
+    /// A price whose fields contradict each other (e.g. both `unit_amount` and `unit_amount_decimal`).
+    InvalidPrice,
+    /// A rounding policy with an unknown mode or a non-positive increment.
+    InvalidRounding,
+    /// A result or intermediate value beyond ±(2^53 − 1) minor units.
+    AmountOverflow,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidType => "invalid_type",
+            ErrorCode::UnknownField => "unknown_field",
+            ErrorCode::MissingField => "missing_field",
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::InvalidAmount => "invalid_amount",
+            ErrorCode::InvalidQuantity => "invalid_quantity",
+            ErrorCode::UnknownCurrency => "unknown_currency",
+            ErrorCode::CurrencyMismatch => "currency_mismatch",
+            ErrorCode::UnknownPrice => "unknown_price",
+            ErrorCode::DuplicatePrice => "duplicate_price",
+            ErrorCode::InvalidTiers => "invalid_tiers",
+            ErrorCode::InvalidPrice => "invalid_price",
+            ErrorCode::InvalidRounding => "invalid_rounding",
+            ErrorCode::AmountOverflow => "amount_overflow",
+        }
+    }
+}
+
+/// An engine error. `path` uses JS notation relative to the call's input, e.g.
+/// `lines[2].price.tiers[1].up_to`; it is empty when the error concerns the whole input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Error {
+    pub code: ErrorCode,
+    pub path: String,
+    pub message: String,
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    pub fn new(code: ErrorCode, path: impl Into<String>, message: impl Into<String>) -> Self {
+        Error { code, path: path.into(), message: message.into() }
+    }
+
+    /// The same error with `prefix` put in front of its path (`prefix.path`, or `prefix[..]`).
+    pub fn within(mut self, prefix: &str) -> Self {
+        self.path = join_path(prefix, &self.path);
+        self
+    }
+
+    /// Turns a serde error (wrapped with the path it occurred at) into an engine error.
+    pub(crate) fn from_serde<E: fmt::Display>(path: String, error: &E) -> Self {
+        let message = error.to_string();
+        // serde's own wording is the only place these cases are distinguishable.
+        let code = if message.starts_with("unknown field") {
+            ErrorCode::UnknownField
+        } else if message.starts_with("missing field") {
+            ErrorCode::MissingField
+        } else {
+            ErrorCode::InvalidType
+        };
+        Error { code, path: if path == "." { String::new() } else { path }, message }
+    }
+}
+
+/// Joins two path fragments: `("lines[0]", "price")` → `lines[0].price`, `("a", "[1]")` → `a[1]`.
+pub fn join_path(prefix: &str, rest: &str) -> String {
+    if prefix.is_empty() {
+        rest.to_string()
+    } else if rest.is_empty() {
+        prefix.to_string()
+    } else if rest.starts_with('[') {
+        format!("{prefix}{rest}")
+    } else {
+        format!("{prefix}.{rest}")
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            write!(f, "{}: {}", self.code.as_str(), self.message)
+        } else {
+            write!(f, "{} at {}: {}", self.code.as_str(), self.path, self.message)
+        }
+    }
+}
+
+impl std::error::Error for Error {}

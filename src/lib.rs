@@ -1,0 +1,28 @@
+//! billcalc: exact billing arithmetic (pricing, tax, discounts, proration) for checkout pages,
+//! shop plugins and billing back ends. One crate, natively and in WebAssembly.
+//!
+//! Money is integer minor units at the API and `rust_decimal::Decimal` inside; no float touches
+//! an amount. Every rounding goes through [`RoundingPolicy::round`], every split through
+//! [`allocate`]. Library code never panics: bad input is an [`Error`] with a code and a path.
+
+pub mod allocate;
+pub mod catalog;
+pub mod currency;
+pub mod error;
+pub mod money;
+pub mod parse;
+pub mod price;
+pub mod quote;
+pub mod rounding;
+
+#[cfg(target_arch = "wasm32")]
+mod wasm;
+
+pub use allocate::allocate;
+pub use catalog::{Calculator, Catalog};
+pub use currency::Currency;
+pub use error::{Error, ErrorCode, Result};
+pub use parse::from_deserializer;
+pub use price::Price;
+pub use quote::{compute_quote, Quote, QuoteInput, VERSION};
+pub use rounding::{RoundingMode, RoundingPolicy};

@@ -1,0 +1,500 @@
+//! Stripe-shaped prices: per unit, package (`transform_quantity`), tiered graduated and volume.
+//!
+//! A [`Price`] is what callers send; [`Price::validate`] checks it once and yields a
+//! [`ValidPrice`] whose [`Scheme::amount`] prices a quantity exactly (unrounded, in minor units).
+
+use crate::currency::Currency;
+use crate::error::{join_path, Error, ErrorCode, Result};
+use crate::money;
+use rust_decimal::Decimal;
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A price as Stripe shapes it. Read-only Stripe fields (`object`, `active`, `created`, …) are
+/// accepted so a Stripe catalog can be fed as is; they do not affect amounts.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Price {
+    #[serde(default)]
+    pub id: Option<String>,
+    pub currency: String,
+    #[serde(default)]
+    pub product: Option<String>,
+    #[serde(default)]
+    pub unit_amount: Option<i64>,
+    #[serde(default)]
+    pub unit_amount_decimal: Option<String>,
+    #[serde(default)]
+    pub billing_scheme: Option<BillingScheme>,
+    #[serde(default)]
+    pub tiers_mode: Option<TiersMode>,
+    #[serde(default)]
+    pub tiers: Option<Vec<Tier>>,
+    #[serde(default)]
+    pub transform_quantity: Option<TransformQuantity>,
+    #[serde(default)]
+    pub recurring: Option<Recurring>,
+    #[serde(default)]
+    pub tax_behavior: Option<TaxBehavior>,
+    #[serde(default)]
+    pub currency_options: Option<BTreeMap<String, CurrencyOption>>,
+    #[serde(default)]
+    pub metadata: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    pub nickname: Option<String>,
+    #[serde(default)]
+    pub lookup_key: Option<String>,
+    #[serde(default)]
+    pub active: Option<bool>,
+    #[serde(default)]
+    pub object: Option<String>,
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub created: Option<i64>,
+    #[serde(default)]
+    pub livemode: Option<bool>,
+}
+
+/// The amounts of a price in another currency (Stripe's `currency_options` entry).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CurrencyOption {
+    #[serde(default)]
+    pub unit_amount: Option<i64>,
+    #[serde(default)]
+    pub unit_amount_decimal: Option<String>,
+    #[serde(default)]
+    pub tiers: Option<Vec<Tier>>,
+    #[serde(default)]
+    pub tax_behavior: Option<TaxBehavior>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BillingScheme {
+    PerUnit,
+    Tiered,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TiersMode {
+    Graduated,
+    Volume,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaxBehavior {
+    Inclusive,
+    Exclusive,
+    #[default]
+    Unspecified,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tier {
+    pub up_to: UpTo,
+    #[serde(default)]
+    pub unit_amount: Option<i64>,
+    #[serde(default)]
+    pub unit_amount_decimal: Option<String>,
+    #[serde(default)]
+    pub flat_amount: Option<i64>,
+    #[serde(default)]
+    pub flat_amount_decimal: Option<String>,
+}
+
+/// A tier's upper bound: an integer, or `"inf"` (Stripe's API returns `null`) for the last tier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpTo {
+    Quantity(i64),
+    Inf,
+}
+
+impl<'de> Deserialize<'de> for UpTo {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = UpTo;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a positive integer or \"inf\"")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> std::result::Result<UpTo, E> {
+                Ok(UpTo::Quantity(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<UpTo, E> {
+                i64::try_from(v).map(UpTo::Quantity).map_err(|_| E::custom("up_to is too large"))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<UpTo, E> {
+                if v == "inf" {
+                    Ok(UpTo::Inf)
+                } else {
+                    Err(E::invalid_value(de::Unexpected::Str(v), &self))
+                }
+            }
+            fn visit_unit<E: de::Error>(self) -> std::result::Result<UpTo, E> {
+                Ok(UpTo::Inf)
+            }
+            fn visit_none<E: de::Error>(self) -> std::result::Result<UpTo, E> {
+                Ok(UpTo::Inf)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransformQuantity {
+    pub divide_by: i64,
+    pub round: PackageRound,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PackageRound {
+    Up,
+    Down,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recurring {
+    pub interval: Interval,
+    #[serde(default = "one")]
+    pub interval_count: i64,
+    #[serde(default)]
+    pub usage_type: UsageType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aggregate_usage: Option<AggregateUsage>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trial_period_days: Option<i64>,
+}
+
+fn one() -> i64 {
+    1
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Interval {
+    Day,
+    Week,
+    Month,
+    Year,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UsageType {
+    #[default]
+    Licensed,
+    Metered,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AggregateUsage {
+    Sum,
+    Max,
+    Last,
+    Count,
+}
+
+/// A validated price: its terms in the primary currency and in each `currency_options` entry.
+#[derive(Debug, Clone)]
+pub struct ValidPrice {
+    pub id: Option<String>,
+    pub product: Option<String>,
+    pub recurring: Option<Recurring>,
+    terms: Vec<Terms>,
+}
+
+/// What a price charges in one currency.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Terms {
+    pub currency: Currency,
+    pub scheme: Scheme,
+    pub tax_behavior: TaxBehavior,
+}
+
+/// How a quantity becomes an amount. Amounts are exact minor units (possibly fractional).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scheme {
+    PerUnit { unit_amount: Decimal, package: Option<Package> },
+    Tiered { mode: TiersMode, tiers: Vec<ValidTier> },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Package {
+    pub divide_by: i64,
+    pub round: PackageRound,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidTier {
+    /// Inclusive upper bound; `None` is unbounded.
+    pub up_to: Option<i64>,
+    pub unit_amount: Decimal,
+    pub flat_amount: Decimal,
+}
+
+impl ValidPrice {
+    /// The terms for `currency`: the primary ones or a `currency_options` entry.
+    pub fn terms_for(&self, currency: Currency) -> Option<&Terms> {
+        self.terms.iter().find(|t| t.currency == currency)
+    }
+}
+
+impl Scheme {
+    /// The exact amount for `quantity` units, in minor units, before any rounding.
+    pub fn amount(&self, quantity: i64, path: &str) -> Result<Decimal> {
+        let q = Decimal::from(quantity);
+        match self {
+            Scheme::PerUnit { unit_amount, package: None } => money::mul(*unit_amount, q, path),
+            Scheme::PerUnit { unit_amount, package: Some(p) } => {
+                let whole = quantity / p.divide_by;
+                let packages = match p.round {
+                    PackageRound::Up if quantity % p.divide_by != 0 => whole + 1,
+                    _ => whole,
+                };
+                money::mul(*unit_amount, Decimal::from(packages), path)
+            }
+            Scheme::Tiered { mode: TiersMode::Volume, tiers } => {
+                // The tier holding the total quantity prices every unit (quantity 0: the first).
+                let tier = tiers
+                    .iter()
+                    .find(|t| t.up_to.map_or(true, |u| quantity <= u))
+                    .ok_or_else(|| Error::new(ErrorCode::InvalidTiers, path, "no tier holds the quantity"))?;
+                money::add(money::mul(tier.unit_amount, q, path)?, tier.flat_amount, path)
+            }
+            Scheme::Tiered { mode: TiersMode::Graduated, tiers } => {
+                // Each tier prices the units inside it; every tier touched adds its flat fee, and
+                // the first tier's flat fee is due even at quantity 0 (Stripe's behaviour).
+                let mut total = Decimal::ZERO;
+                let mut floor = 0i64;
+                for (i, tier) in tiers.iter().enumerate() {
+                    if i > 0 && quantity <= floor {
+                        break;
+                    }
+                    let ceiling = tier.up_to.map_or(quantity, |u| u.min(quantity));
+                    let units = Decimal::from((ceiling - floor).max(0));
+                    total = money::add(total, money::mul(tier.unit_amount, units, path)?, path)?;
+                    total = money::add(total, tier.flat_amount, path)?;
+                    match tier.up_to {
+                        Some(u) => floor = u,
+                        None => break,
+                    }
+                }
+                Ok(total)
+            }
+        }
+    }
+}
+
+fn invalid(code: ErrorCode, path: &str, field: &str, message: &str) -> Error {
+    Error::new(code, join_path(path, field), message)
+}
+
+/// Reads an amount given as an integer, a decimal string, or both (Stripe returns both; they must
+/// agree). `None` when neither is set.
+fn amount_field(
+    int: Option<i64>,
+    text: Option<&str>,
+    path: &str,
+    int_name: &str,
+    text_name: &str,
+) -> Result<Option<Decimal>> {
+    let from_int = int.map(|v| money::non_negative(v, &join_path(path, int_name))).transpose()?;
+    let from_text = text.map(|t| money::parse_decimal(t, &join_path(path, text_name))).transpose()?;
+    match (from_int, from_text) {
+        (Some(a), Some(b)) if a != b => Err(invalid(
+            ErrorCode::InvalidPrice,
+            path,
+            text_name,
+            "disagrees with the integer amount; give one of the two",
+        )),
+        (a, b) => Ok(a.or(b)),
+    }
+}
+
+const MAX_INTERVAL_DAYS: i64 = 3 * 365;
+
+impl Recurring {
+    fn validate(&self, path: &str) -> Result<()> {
+        let limit = match self.interval {
+            Interval::Day => MAX_INTERVAL_DAYS,
+            Interval::Week => 156,
+            Interval::Month => 36,
+            Interval::Year => 3,
+        };
+        if self.interval_count < 1 || self.interval_count > limit {
+            return Err(invalid(
+                ErrorCode::InvalidPrice,
+                path,
+                "interval_count",
+                "interval_count must be at least 1 and at most 3 years",
+            ));
+        }
+        if self.trial_period_days.is_some_and(|d| !(0..=730).contains(&d)) {
+            return Err(invalid(ErrorCode::InvalidPrice, path, "trial_period_days", "must be between 0 and 730"));
+        }
+        Ok(())
+    }
+}
+
+impl Price {
+    /// Checks the price once; `path` is where it sits in the caller's input.
+    pub fn validate(&self, path: &str) -> Result<ValidPrice> {
+        let currency = Currency::parse(&self.currency, &join_path(path, "currency"))?;
+        if let Some(r) = &self.recurring {
+            r.validate(&join_path(path, "recurring"))?;
+        }
+        let tiered = match self.billing_scheme {
+            Some(BillingScheme::Tiered) => true,
+            Some(BillingScheme::PerUnit) => false,
+            None => self.tiers.is_some(),
+        };
+        let package = match &self.transform_quantity {
+            None => None,
+            Some(_) if tiered => {
+                return Err(invalid(
+                    ErrorCode::InvalidPrice,
+                    path,
+                    "transform_quantity",
+                    "transform_quantity cannot be combined with tiers",
+                ))
+            }
+            Some(t) if t.divide_by < 1 || t.divide_by > money::MAX_AMOUNT => {
+                return Err(invalid(
+                    ErrorCode::InvalidPrice,
+                    path,
+                    "transform_quantity.divide_by",
+                    "divide_by must be a positive integer",
+                ))
+            }
+            Some(t) => Some(Package { divide_by: t.divide_by, round: t.round }),
+        };
+        let option = CurrencyOption {
+            unit_amount: self.unit_amount,
+            unit_amount_decimal: self.unit_amount_decimal.clone(),
+            tiers: self.tiers.clone(),
+            tax_behavior: self.tax_behavior,
+        };
+        let mut terms = vec![self.terms(currency, &option, tiered, package, path)?];
+        for (code, option) in self.currency_options.iter().flatten() {
+            let option_path = join_path(path, &format!("currency_options.{code}"));
+            let other = Currency::parse(code, &option_path)?;
+            if terms.iter().any(|t| t.currency == other) {
+                return Err(Error::new(ErrorCode::InvalidPrice, option_path, "currency listed twice"));
+            }
+            terms.push(self.terms(other, option, tiered, package, &option_path)?);
+        }
+        Ok(ValidPrice { id: self.id.clone(), product: self.product.clone(), recurring: self.recurring.clone(), terms })
+    }
+
+    fn terms(
+        &self,
+        currency: Currency,
+        option: &CurrencyOption,
+        tiered: bool,
+        package: Option<Package>,
+        path: &str,
+    ) -> Result<Terms> {
+        let unit = amount_field(
+            option.unit_amount,
+            option.unit_amount_decimal.as_deref(),
+            path,
+            "unit_amount",
+            "unit_amount_decimal",
+        )?;
+        let scheme = if tiered {
+            if unit.is_some() {
+                return Err(invalid(
+                    ErrorCode::InvalidPrice,
+                    path,
+                    "unit_amount",
+                    "a tiered price takes its amounts from tiers",
+                ));
+            }
+            let mode = self.tiers_mode.ok_or_else(|| {
+                invalid(ErrorCode::InvalidTiers, path, "tiers_mode", "a tiered price needs tiers_mode graduated or volume")
+            })?;
+            let tiers = option
+                .tiers
+                .as_deref()
+                .ok_or_else(|| invalid(ErrorCode::InvalidTiers, path, "tiers", "a tiered price needs tiers"))?;
+            Scheme::Tiered { mode, tiers: validate_tiers(tiers, &join_path(path, "tiers"))? }
+        } else {
+            if option.tiers.is_some() || self.tiers_mode.is_some() {
+                return Err(invalid(
+                    ErrorCode::InvalidPrice,
+                    path,
+                    "billing_scheme",
+                    "tiers need billing_scheme \"tiered\"",
+                ));
+            }
+            let unit_amount = unit.ok_or_else(|| {
+                invalid(ErrorCode::InvalidPrice, path, "unit_amount", "a per-unit price needs unit_amount or unit_amount_decimal")
+            })?;
+            Scheme::PerUnit { unit_amount, package }
+        };
+        let tax_behavior = option.tax_behavior.or(self.tax_behavior).unwrap_or_default();
+        Ok(Terms { currency, scheme, tax_behavior })
+    }
+}
+
+fn validate_tiers(tiers: &[Tier], path: &str) -> Result<Vec<ValidTier>> {
+    if tiers.is_empty() {
+        return Err(Error::new(ErrorCode::InvalidTiers, path, "at least one tier is needed"));
+    }
+    let mut valid = Vec::with_capacity(tiers.len());
+    let mut previous = 0i64;
+    for (i, tier) in tiers.iter().enumerate() {
+        let tier_path = format!("{path}[{i}]");
+        let last = i + 1 == tiers.len();
+        let up_to = match tier.up_to {
+            UpTo::Inf if last => None,
+            UpTo::Inf => {
+                return Err(invalid(ErrorCode::InvalidTiers, &tier_path, "up_to", "only the last tier may be unbounded"))
+            }
+            UpTo::Quantity(_) if last => {
+                return Err(invalid(ErrorCode::InvalidTiers, &tier_path, "up_to", "the last tier must be \"inf\""))
+            }
+            UpTo::Quantity(q) if q <= previous || q > money::MAX_AMOUNT => {
+                return Err(invalid(
+                    ErrorCode::InvalidTiers,
+                    &tier_path,
+                    "up_to",
+                    "up_to must be a positive integer greater than the previous tier's",
+                ))
+            }
+            UpTo::Quantity(q) => Some(q),
+        };
+        let unit = amount_field(
+            tier.unit_amount,
+            tier.unit_amount_decimal.as_deref(),
+            &tier_path,
+            "unit_amount",
+            "unit_amount_decimal",
+        )?;
+        let flat = amount_field(
+            tier.flat_amount,
+            tier.flat_amount_decimal.as_deref(),
+            &tier_path,
+            "flat_amount",
+            "flat_amount_decimal",
+        )?;
+        if unit.is_none() && flat.is_none() {
+            return Err(Error::new(ErrorCode::InvalidTiers, tier_path, "a tier needs a unit amount or a flat amount"));
+        }
+        valid.push(ValidTier { up_to, unit_amount: unit.unwrap_or_default(), flat_amount: flat.unwrap_or_default() });
+        previous = up_to.unwrap_or(previous);
+    }
+    Ok(valid)
+}

@@ -1,0 +1,206 @@
+//! `compute_quote` / `Calculator::quote`: a one-time cart priced through the engine's pipeline.
+//!
+//! resolve (prices, currency, quantities) → price (exact amount per line) → round (declared
+//! policy) → totals. Discount and tax stages slot in between price and totals.
+
+use crate::catalog::{Calculator, Catalog};
+use crate::currency::Currency;
+use crate::error::{join_path, Error, ErrorCode, Result};
+use crate::money;
+use crate::price::{Price, Terms, ValidPrice};
+use crate::rounding::RoundingPolicy;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// The engine version stamped on every result, so a stored quote says what computed it.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// A cart to price.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuoteInput {
+    pub currency: String,
+    pub lines: Vec<LineInput>,
+    /// Overrides the catalog's rounding policy for this quote.
+    #[serde(default)]
+    pub rounding: Option<RoundingPolicy>,
+    /// Prices the lines may refer to by id (only with `compute_quote`; a `Calculator` has its own).
+    #[serde(default)]
+    pub catalog: Option<Catalog>,
+    #[serde(default)]
+    pub metadata: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LineInput {
+    pub price: PriceRef,
+    /// Non-negative integer; 1 when absent.
+    #[serde(default)]
+    pub quantity: Option<i64>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub metadata: Option<BTreeMap<String, String>>,
+}
+
+/// A line's price: a catalog id, or an inline price object.
+#[derive(Debug, Clone)]
+pub enum PriceRef {
+    Id(String),
+    Inline(Box<Price>),
+}
+
+impl<'de> Deserialize<'de> for PriceRef {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = PriceRef;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a price id or a price object")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<PriceRef, E> {
+                Ok(PriceRef::Id(v.to_string()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> std::result::Result<PriceRef, A::Error> {
+                // Deserializing from the same map access keeps field paths intact.
+                Price::deserialize(de::value::MapAccessDeserializer::new(map)).map(|p| PriceRef::Inline(Box::new(p)))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A priced cart, with Stripe's invoice field names.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Quote {
+    pub version: &'static str,
+    pub currency: Currency,
+    pub lines: Vec<QuoteLine>,
+    /// Sum of line amounts.
+    pub subtotal: i64,
+    pub total: i64,
+    /// The policy every rounding in this quote went through.
+    pub rounding: RoundingPolicy,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QuoteLine {
+    /// The catalog or inline price id, when it has one.
+    pub price: Option<String>,
+    pub product: Option<String>,
+    pub quantity: i64,
+    /// The line's amount in minor units, rounded once by the quote's policy.
+    pub amount: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<BTreeMap<String, String>>,
+}
+
+/// Prices a self-contained cart: inline prices, or ids resolved from `input.catalog`.
+pub fn compute_quote(input: &QuoteInput) -> Result<Quote> {
+    let calculator = match &input.catalog {
+        Some(catalog) => Calculator::new(catalog).map_err(|e| e.within("catalog"))?,
+        None => Calculator::default(),
+    };
+    price_cart(&calculator, input)
+}
+
+impl Calculator {
+    /// Prices a cart against this calculator's catalog (the checkout hot path).
+    pub fn quote(&self, input: &QuoteInput) -> Result<Quote> {
+        if input.catalog.is_some() {
+            return Err(Error::new(
+                ErrorCode::InvalidRequest,
+                "catalog",
+                "a Calculator already holds its catalog; pass the cart only",
+            ));
+        }
+        price_cart(self, input)
+    }
+}
+
+/// A line with its price resolved to terms in the quote's currency.
+struct ResolvedLine<'a> {
+    price: Cow<'a, ValidPrice>,
+    terms: Terms,
+    quantity: i64,
+    path: String,
+}
+
+fn price_cart(calculator: &Calculator, input: &QuoteInput) -> Result<Quote> {
+    let currency = Currency::parse(&input.currency, "currency")?;
+    let rounding = input.rounding.unwrap_or(calculator.rounding());
+    rounding.validate("rounding")?;
+
+    let resolved = input
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| resolve_line(calculator, currency, line, format!("lines[{i}]")))
+        .collect::<Result<Vec<_>>>()?;
+
+    let mut lines = Vec::with_capacity(resolved.len());
+    for (line, input_line) in resolved.iter().zip(&input.lines) {
+        let exact = line.terms.scheme.amount(line.quantity, &line.path)?;
+        let amount = rounding.round(exact, &line.path)?;
+        lines.push(QuoteLine {
+            price: line.price.id.clone(),
+            product: line.price.product.clone(),
+            quantity: line.quantity,
+            amount,
+            description: input_line.description.clone(),
+            metadata: input_line.metadata.clone(),
+        });
+    }
+
+    let subtotal = money::sum(lines.iter().map(|l| l.amount), "lines")?;
+    Ok(Quote {
+        version: VERSION,
+        currency,
+        lines,
+        subtotal,
+        total: subtotal,
+        rounding,
+        metadata: input.metadata.clone(),
+    })
+}
+
+fn resolve_line<'a>(
+    calculator: &'a Calculator,
+    currency: Currency,
+    line: &LineInput,
+    path: String,
+) -> Result<ResolvedLine<'a>> {
+    let price_path = join_path(&path, "price");
+    let price: Cow<'a, ValidPrice> = match &line.price {
+        PriceRef::Id(id) => Cow::Borrowed(
+            calculator
+                .price(id)
+                .ok_or_else(|| Error::new(ErrorCode::UnknownPrice, &price_path, "no price with this id in the catalog"))?,
+        ),
+        PriceRef::Inline(price) => Cow::Owned(price.validate(&price_path)?),
+    };
+    let terms = price.terms_for(currency).cloned().ok_or_else(|| {
+        Error::new(
+            ErrorCode::CurrencyMismatch,
+            &price_path,
+            "the price has no amount in the quote's currency (add it to currency_options)",
+        )
+    })?;
+    let quantity = line.quantity.unwrap_or(1);
+    if !(0..=money::MAX_AMOUNT).contains(&quantity) {
+        return Err(Error::new(
+            ErrorCode::InvalidQuantity,
+            join_path(&path, "quantity"),
+            "quantity must be a non-negative integer",
+        ));
+    }
+    Ok(ResolvedLine { price, terms, quantity, path })
+}

@@ -1,0 +1,80 @@
+//! The JavaScript API: `computeQuote`, `Calculator`, `version`. Inputs and outputs are plain JS
+//! objects shaped like the Rust types; errors are thrown as `BillcalcError` (an `Error` subclass
+//! with `code` and `path`), and the instance keeps working after any of them.
+
+use crate::error::{Error, ErrorCode};
+use crate::{catalog, quote};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(inline_js = "export class BillcalcError extends Error {
+  constructor(code, path, message) { super(message); this.name = 'BillcalcError'; this.code = code; this.path = path; }
+}")]
+extern "C" {
+    type BillcalcError;
+    #[wasm_bindgen(constructor)]
+    fn new(code: &str, path: &str, message: &str) -> BillcalcError;
+}
+
+// TypeScript names for the JS values crossing the boundary (declared in src/types.d.ts).
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(typescript_type = "QuoteInput")]
+    pub type QuoteInputJs;
+    #[wasm_bindgen(typescript_type = "Cart")]
+    pub type CartJs;
+    #[wasm_bindgen(typescript_type = "Catalog")]
+    pub type CatalogJs;
+    #[wasm_bindgen(typescript_type = "Quote")]
+    pub type QuoteJs;
+}
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &str = include_str!("types.d.ts");
+
+fn throwable(error: Error) -> JsValue {
+    BillcalcError::new(error.code.as_str(), &error.path, &error.message).into()
+}
+
+fn parse<T: DeserializeOwned>(value: JsValue) -> Result<T, JsValue> {
+    crate::parse::from_deserializer(serde_wasm_bindgen::Deserializer::from(value)).map_err(throwable)
+}
+
+fn output<T: Serialize, J: JsCast>(value: &T) -> Result<J, JsValue> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map(JsCast::unchecked_into)
+        .map_err(|e| throwable(Error::new(ErrorCode::AmountOverflow, "", e.to_string())))
+}
+
+/// Prices a self-contained cart (inline prices, or ids from `input.catalog`).
+#[wasm_bindgen(js_name = computeQuote)]
+pub fn compute_quote(input: QuoteInputJs) -> Result<QuoteJs, JsValue> {
+    let input: quote::QuoteInput = parse(input.into())?;
+    output(&quote::compute_quote(&input).map_err(throwable)?)
+}
+
+/// The engine version stamped on every result.
+#[wasm_bindgen]
+pub fn version() -> String {
+    quote::VERSION.to_string()
+}
+
+/// A validated catalog; `quote(cart)` prices carts that refer to its price ids.
+#[wasm_bindgen(js_name = Calculator)]
+pub struct JsCalculator(catalog::Calculator);
+
+#[wasm_bindgen(js_class = Calculator)]
+impl JsCalculator {
+    #[wasm_bindgen(constructor)]
+    pub fn new(catalog: CatalogJs) -> Result<JsCalculator, JsValue> {
+        let catalog: catalog::Catalog = parse(catalog.into())?;
+        catalog::Calculator::new(&catalog).map(JsCalculator).map_err(throwable)
+    }
+
+    pub fn quote(&self, cart: CartJs) -> Result<QuoteJs, JsValue> {
+        let cart: quote::QuoteInput = parse(cart.into())?;
+        output(&self.0.quote(&cart).map_err(throwable)?)
+    }
+}
