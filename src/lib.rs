@@ -16,13 +16,13 @@ pub mod quote;
 pub mod rounding;
 
 #[cfg(target_arch = "wasm32")]
-mod wasm;
+pub mod wasm;
 
 pub use allocate::allocate;
 pub use catalog::{Calculator, Catalog};
 pub use currency::Currency;
 pub use error::{Error, ErrorCode, Result};
-pub use parse::from_deserializer;
+pub use parse::{from_deserializer, from_json};
 pub use price::Price;
 pub use quote::{compute_quote, Quote, QuoteInput, VERSION};
 pub use rounding::{RoundingMode, RoundingPolicy};

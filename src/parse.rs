@@ -8,6 +8,10 @@ use serde::{Deserialize, Deserializer};
 pub fn from_deserializer<'de, T: Deserialize<'de>, D: Deserializer<'de>>(source: D) -> Result<T> {
     serde_path_to_error::deserialize(source).map_err(|e| {
         let mut error = Error::from_serde(e.path().to_string(), e.inner());
+        // serde_json appends a position to data errors; the path already says where.
+        if let Some(at) = error.message.rfind(" at line ") {
+            error.message.truncate(at);
+        }
         // serde names a missing field in its message, not in the path: move it there.
         if error.code == ErrorCode::MissingField {
             if let Some(field) = error.message.split('`').nth(1) {
@@ -16,4 +20,12 @@ pub fn from_deserializer<'de, T: Deserialize<'de>, D: Deserializer<'de>>(source:
         }
         error
     })
+}
+
+/// Parses JSON text into `T` (the path every runtime takes, so all report the same errors).
+pub fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = from_deserializer(&mut de)?;
+    de.end().map_err(|e| Error::from_serde(String::new(), &e))?;
+    Ok(value)
 }

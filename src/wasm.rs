@@ -1,6 +1,11 @@
 //! The JavaScript API: `computeQuote`, `Calculator`, `version`. Inputs and outputs are plain JS
 //! objects shaped like the Rust types; errors are thrown as `BillcalcError` (an `Error` subclass
 //! with `code` and `path`), and the instance keeps working after any of them.
+//!
+//! Values cross the boundary as JSON text (`JSON.stringify` in, `JSON.parse` out) and are read
+//! with serde_json, the parser the native build and the server use. So every runtime sees the
+//! same numbers, rejects the same unknown fields (serde-wasm-bindgen reads structs field by field
+//! and never sees extra keys) and reports the same paths.
 
 use crate::error::{Error, ErrorCode};
 use crate::{catalog, quote};
@@ -38,14 +43,16 @@ fn throwable(error: Error) -> JsValue {
 }
 
 fn parse<T: DeserializeOwned>(value: JsValue) -> Result<T, JsValue> {
-    crate::parse::from_deserializer(serde_wasm_bindgen::Deserializer::from(value)).map_err(throwable)
+    let not_json = || throwable(Error::new(ErrorCode::InvalidType, "", "expected a plain JSON-compatible object"));
+    let text = js_sys::JSON::stringify(&value).map_err(|_| not_json())?;
+    let text = text.as_string().ok_or_else(not_json)?;
+    crate::parse::from_json(&text).map_err(throwable)
 }
 
 fn output<T: Serialize, J: JsCast>(value: &T) -> Result<J, JsValue> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map(JsCast::unchecked_into)
-        .map_err(|e| throwable(Error::new(ErrorCode::AmountOverflow, "", e.to_string())))
+    let internal = || throwable(Error::new(ErrorCode::InvalidType, "", "result could not be encoded"));
+    let text = serde_json::to_string(value).map_err(|_| internal())?;
+    js_sys::JSON::parse(&text).map(JsCast::unchecked_into).map_err(|_| internal())
 }
 
 /// Prices a self-contained cart (inline prices, or ids from `input.catalog`).

@@ -5,6 +5,7 @@
 //! A vector is `{name, call, catalog?, input?, output | error}` where `call` is `computeQuote`,
 //! `Calculator.quote` or `new Calculator`; `output` is the result without `version`, `error` is
 //! `{code, path}` (messages are for people and may differ between runtimes).
+#![cfg(not(target_arch = "wasm32"))]
 
 use billcalc::{compute_quote, from_deserializer, Calculator, Catalog, QuoteInput, VERSION};
 use serde_json::{json, Value};
