@@ -12,17 +12,31 @@ use crate::error::{Error, ErrorCode, Result};
 /// exactly and a zero weight gets nothing unless all weights are zero.
 pub fn allocate(total: i64, weights: &[i64], path: &str) -> Result<Vec<i64>> {
     if weights.iter().any(|&w| w < 0) {
-        return Err(Error::new(ErrorCode::InvalidRequest, path, "allocation weights must not be negative"));
+        return Err(Error::new(
+            ErrorCode::InvalidRequest,
+            path,
+            "allocation weights must not be negative",
+        ));
     }
     if weights.is_empty() {
         return if total == 0 {
             Ok(Vec::new())
         } else {
-            Err(Error::new(ErrorCode::InvalidRequest, path, "nothing to allocate the amount to"))
+            Err(Error::new(
+                ErrorCode::InvalidRequest,
+                path,
+                "nothing to allocate the amount to",
+            ))
         };
     }
     let all_zero = weights.iter().all(|&w| w == 0);
-    let weight = |w: i64| -> i128 { if all_zero { 1 } else { i128::from(w) } };
+    let weight = |w: i64| -> i128 {
+        if all_zero {
+            1
+        } else {
+            i128::from(w)
+        }
+    };
     let sum: i128 = weights.iter().map(|&w| weight(w)).sum();
     let magnitude = i128::from(total).abs();
 
@@ -57,8 +71,13 @@ pub fn allocate(total: i64, weights: &[i64], path: &str) -> Result<Vec<i64>> {
     parts
         .into_iter()
         .map(|(p, _)| {
-            i64::try_from(sign * p)
-                .map_err(|_| Error::new(ErrorCode::AmountOverflow, path, "allocated part out of range"))
+            i64::try_from(sign * p).map_err(|_| {
+                Error::new(
+                    ErrorCode::AmountOverflow,
+                    path,
+                    "allocated part out of range",
+                )
+            })
         })
         .collect()
 }

@@ -32,10 +32,18 @@ impl Calculator {
             let path = format!("prices[{i}]");
             let valid = price.validate(&path)?;
             let id = valid.id.clone().ok_or_else(|| {
-                Error::new(ErrorCode::MissingField, format!("{path}.id"), "catalog prices need an id")
+                Error::new(
+                    ErrorCode::MissingField,
+                    format!("{path}.id"),
+                    "catalog prices need an id",
+                )
             })?;
             if prices.insert(id, valid).is_some() {
-                return Err(Error::new(ErrorCode::DuplicatePrice, format!("{path}.id"), "another price has this id"));
+                return Err(Error::new(
+                    ErrorCode::DuplicatePrice,
+                    format!("{path}.id"),
+                    "another price has this id",
+                ));
             }
         }
         let rounding = catalog.rounding.unwrap_or_default();

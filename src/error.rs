@@ -74,7 +74,11 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     pub fn new(code: ErrorCode, path: impl Into<String>, message: impl Into<String>) -> Self {
-        Error { code, path: path.into(), message: message.into() }
+        Error {
+            code,
+            path: path.into(),
+            message: message.into(),
+        }
     }
 
     /// The same error with `prefix` put in front of its path (`prefix.path`, or `prefix[..]`).
@@ -94,7 +98,11 @@ impl Error {
         } else {
             ErrorCode::InvalidType
         };
-        Error { code, path: if path == "." { String::new() } else { path }, message }
+        Error {
+            code,
+            path: if path == "." { String::new() } else { path },
+            message,
+        }
     }
 }
 
@@ -116,7 +124,13 @@ impl fmt::Display for Error {
         if self.path.is_empty() {
             write!(f, "{}: {}", self.code.as_str(), self.message)
         } else {
-            write!(f, "{} at {}: {}", self.code.as_str(), self.path, self.message)
+            write!(
+                f,
+                "{} at {}: {}",
+                self.code.as_str(),
+                self.path,
+                self.message
+            )
         }
     }
 }

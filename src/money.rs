@@ -14,13 +14,21 @@ pub const MAX_AMOUNT: i64 = 9_007_199_254_740_991;
 pub const MAX_DECIMAL_PLACES: usize = 12;
 
 fn overflow(path: &str) -> Error {
-    Error::new(ErrorCode::AmountOverflow, path, "amount exceeds 2^53 - 1 minor units")
+    Error::new(
+        ErrorCode::AmountOverflow,
+        path,
+        "amount exceeds 2^53 - 1 minor units",
+    )
 }
 
 /// A non-negative integer amount in minor units, as a decimal.
 pub fn non_negative(value: i64, path: &str) -> Result<Decimal> {
     if value < 0 {
-        return Err(Error::new(ErrorCode::InvalidAmount, path, "amount must not be negative"));
+        return Err(Error::new(
+            ErrorCode::InvalidAmount,
+            path,
+            "amount must not be negative",
+        ));
     }
     if value > MAX_AMOUNT {
         return Err(overflow(path));
@@ -38,7 +46,9 @@ pub fn parse_decimal(text: &str, path: &str) -> Result<Decimal> {
     };
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     if !digits(whole) || fraction.is_some_and(|f| !digits(f)) {
-        return Err(invalid("expected a non-negative decimal string such as \"12.5\""));
+        return Err(invalid(
+            "expected a non-negative decimal string such as \"12.5\"",
+        ));
     }
     if fraction.is_some_and(|f| f.len() > MAX_DECIMAL_PLACES) {
         return Err(invalid("at most 12 decimal places are allowed"));
@@ -74,7 +84,9 @@ pub fn checked(value: i64, path: &str) -> Result<i64> {
 pub fn sum<I: IntoIterator<Item = i64>>(values: I, path: &str) -> Result<i64> {
     values
         .into_iter()
-        .try_fold(0i64, |acc, v| acc.checked_add(v).and_then(|s| checked(s, path).ok()))
+        .try_fold(0i64, |acc, v| {
+            acc.checked_add(v).and_then(|s| checked(s, path).ok())
+        })
         .ok_or_else(|| overflow(path))
 }
 
@@ -95,11 +107,32 @@ mod tests {
         assert_eq!(parse_decimal("0.5", ""), Ok(Decimal::new(5, 1)));
         assert_eq!(parse_decimal("12", ""), Ok(Decimal::from(12)));
         assert_eq!(parse_decimal("0.000000000001", ""), Ok(Decimal::new(1, 12)));
-        for bad in ["", ".", "1.", ".5", "-1", "+1", "1e3", "1,5", " 1", "0.0000000000001"] {
-            assert_eq!(parse_decimal(bad, "x").map_err(|e| e.code), Err(ErrorCode::InvalidAmount), "{bad:?}");
+        for bad in [
+            "",
+            ".",
+            "1.",
+            ".5",
+            "-1",
+            "+1",
+            "1e3",
+            "1,5",
+            " 1",
+            "0.0000000000001",
+        ] {
+            assert_eq!(
+                parse_decimal(bad, "x").map_err(|e| e.code),
+                Err(ErrorCode::InvalidAmount),
+                "{bad:?}"
+            );
         }
-        assert_eq!(parse_decimal("9007199254740992", "").map_err(|e| e.code), Err(ErrorCode::AmountOverflow));
-        assert_eq!(parse_decimal("99999999999999999999999999999999", "").map_err(|e| e.code), Err(ErrorCode::AmountOverflow));
+        assert_eq!(
+            parse_decimal("9007199254740992", "").map_err(|e| e.code),
+            Err(ErrorCode::AmountOverflow)
+        );
+        assert_eq!(
+            parse_decimal("99999999999999999999999999999999", "").map_err(|e| e.code),
+            Err(ErrorCode::AmountOverflow)
+        );
     }
 
     #[test]
@@ -109,6 +142,9 @@ mod tests {
         assert!(to_minor(Decimal::new(15, 1), "").is_err());
         assert!(sum([MAX_AMOUNT, 1], "").is_err());
         assert_eq!(sum([MAX_AMOUNT, -1, 1], ""), Ok(MAX_AMOUNT));
-        assert_eq!(non_negative(-1, "").map_err(|e| e.code), Err(ErrorCode::InvalidAmount));
+        assert_eq!(
+            non_negative(-1, "").map_err(|e| e.code),
+            Err(ErrorCode::InvalidAmount)
+        );
     }
 }

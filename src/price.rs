@@ -128,7 +128,9 @@ impl<'de> Deserialize<'de> for UpTo {
                 Ok(UpTo::Quantity(v))
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<UpTo, E> {
-                i64::try_from(v).map(UpTo::Quantity).map_err(|_| E::custom("up_to is too large"))
+                i64::try_from(v)
+                    .map(UpTo::Quantity)
+                    .map_err(|_| E::custom("up_to is too large"))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<UpTo, E> {
                 if v == "inf" {
@@ -226,8 +228,14 @@ pub struct Terms {
 /// How a quantity becomes an amount. Amounts are exact minor units (possibly fractional).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Scheme {
-    PerUnit { unit_amount: Decimal, package: Option<Package> },
-    Tiered { mode: TiersMode, tiers: Vec<ValidTier> },
+    PerUnit {
+        unit_amount: Decimal,
+        package: Option<Package>,
+    },
+    Tiered {
+        mode: TiersMode,
+        tiers: Vec<ValidTier>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -256,8 +264,14 @@ impl Scheme {
     pub fn amount(&self, quantity: i64, path: &str) -> Result<Decimal> {
         let q = Decimal::from(quantity);
         match self {
-            Scheme::PerUnit { unit_amount, package: None } => money::mul(*unit_amount, q, path),
-            Scheme::PerUnit { unit_amount, package: Some(p) } => {
+            Scheme::PerUnit {
+                unit_amount,
+                package: None,
+            } => money::mul(*unit_amount, q, path),
+            Scheme::PerUnit {
+                unit_amount,
+                package: Some(p),
+            } => {
                 let whole = quantity / p.divide_by;
                 let packages = match p.round {
                     PackageRound::Up if quantity % p.divide_by != 0 => whole + 1,
@@ -265,15 +279,27 @@ impl Scheme {
                 };
                 money::mul(*unit_amount, Decimal::from(packages), path)
             }
-            Scheme::Tiered { mode: TiersMode::Volume, tiers } => {
+            Scheme::Tiered {
+                mode: TiersMode::Volume,
+                tiers,
+            } => {
                 // The tier holding the total quantity prices every unit (quantity 0: the first).
                 let tier = tiers
                     .iter()
                     .find(|t| t.up_to.map_or(true, |u| quantity <= u))
-                    .ok_or_else(|| Error::new(ErrorCode::InvalidTiers, path, "no tier holds the quantity"))?;
-                money::add(money::mul(tier.unit_amount, q, path)?, tier.flat_amount, path)
+                    .ok_or_else(|| {
+                        Error::new(ErrorCode::InvalidTiers, path, "no tier holds the quantity")
+                    })?;
+                money::add(
+                    money::mul(tier.unit_amount, q, path)?,
+                    tier.flat_amount,
+                    path,
+                )
             }
-            Scheme::Tiered { mode: TiersMode::Graduated, tiers } => {
+            Scheme::Tiered {
+                mode: TiersMode::Graduated,
+                tiers,
+            } => {
                 // Each tier prices the units inside it; every tier touched adds its flat fee, and
                 // the first tier's flat fee is due even at quantity 0 (Stripe's behaviour).
                 let mut total = Decimal::ZERO;
@@ -310,8 +336,12 @@ fn amount_field(
     int_name: &str,
     text_name: &str,
 ) -> Result<Option<Decimal>> {
-    let from_int = int.map(|v| money::non_negative(v, &join_path(path, int_name))).transpose()?;
-    let from_text = text.map(|t| money::parse_decimal(t, &join_path(path, text_name))).transpose()?;
+    let from_int = int
+        .map(|v| money::non_negative(v, &join_path(path, int_name)))
+        .transpose()?;
+    let from_text = text
+        .map(|t| money::parse_decimal(t, &join_path(path, text_name)))
+        .transpose()?;
     match (from_int, from_text) {
         (Some(a), Some(b)) if a != b => Err(invalid(
             ErrorCode::InvalidPrice,
@@ -341,8 +371,16 @@ impl Recurring {
                 "interval_count must be at least 1 and at most 3 years",
             ));
         }
-        if self.trial_period_days.is_some_and(|d| !(0..=730).contains(&d)) {
-            return Err(invalid(ErrorCode::InvalidPrice, path, "trial_period_days", "must be between 0 and 730"));
+        if self
+            .trial_period_days
+            .is_some_and(|d| !(0..=730).contains(&d))
+        {
+            return Err(invalid(
+                ErrorCode::InvalidPrice,
+                path,
+                "trial_period_days",
+                "must be between 0 and 730",
+            ));
         }
         Ok(())
     }
@@ -378,7 +416,10 @@ impl Price {
                     "divide_by must be a positive integer",
                 ))
             }
-            Some(t) => Some(Package { divide_by: t.divide_by, round: t.round }),
+            Some(t) => Some(Package {
+                divide_by: t.divide_by,
+                round: t.round,
+            }),
         };
         let option = CurrencyOption {
             unit_amount: self.unit_amount,
@@ -391,11 +432,20 @@ impl Price {
             let option_path = join_path(path, &format!("currency_options.{code}"));
             let other = Currency::parse(code, &option_path)?;
             if terms.iter().any(|t| t.currency == other) {
-                return Err(Error::new(ErrorCode::InvalidPrice, option_path, "currency listed twice"));
+                return Err(Error::new(
+                    ErrorCode::InvalidPrice,
+                    option_path,
+                    "currency listed twice",
+                ));
             }
             terms.push(self.terms(other, option, tiered, package, &option_path)?);
         }
-        Ok(ValidPrice { id: self.id.clone(), product: self.product.clone(), recurring: self.recurring.clone(), terms })
+        Ok(ValidPrice {
+            id: self.id.clone(),
+            product: self.product.clone(),
+            recurring: self.recurring.clone(),
+            terms,
+        })
     }
 
     fn terms(
@@ -423,13 +473,25 @@ impl Price {
                 ));
             }
             let mode = self.tiers_mode.ok_or_else(|| {
-                invalid(ErrorCode::InvalidTiers, path, "tiers_mode", "a tiered price needs tiers_mode graduated or volume")
+                invalid(
+                    ErrorCode::InvalidTiers,
+                    path,
+                    "tiers_mode",
+                    "a tiered price needs tiers_mode graduated or volume",
+                )
             })?;
-            let tiers = option
-                .tiers
-                .as_deref()
-                .ok_or_else(|| invalid(ErrorCode::InvalidTiers, path, "tiers", "a tiered price needs tiers"))?;
-            Scheme::Tiered { mode, tiers: validate_tiers(tiers, &join_path(path, "tiers"))? }
+            let tiers = option.tiers.as_deref().ok_or_else(|| {
+                invalid(
+                    ErrorCode::InvalidTiers,
+                    path,
+                    "tiers",
+                    "a tiered price needs tiers",
+                )
+            })?;
+            Scheme::Tiered {
+                mode,
+                tiers: validate_tiers(tiers, &join_path(path, "tiers"))?,
+            }
         } else {
             if option.tiers.is_some() || self.tiers_mode.is_some() {
                 return Err(invalid(
@@ -440,18 +502,37 @@ impl Price {
                 ));
             }
             let unit_amount = unit.ok_or_else(|| {
-                invalid(ErrorCode::InvalidPrice, path, "unit_amount", "a per-unit price needs unit_amount or unit_amount_decimal")
+                invalid(
+                    ErrorCode::InvalidPrice,
+                    path,
+                    "unit_amount",
+                    "a per-unit price needs unit_amount or unit_amount_decimal",
+                )
             })?;
-            Scheme::PerUnit { unit_amount, package }
+            Scheme::PerUnit {
+                unit_amount,
+                package,
+            }
         };
-        let tax_behavior = option.tax_behavior.or(self.tax_behavior).unwrap_or_default();
-        Ok(Terms { currency, scheme, tax_behavior })
+        let tax_behavior = option
+            .tax_behavior
+            .or(self.tax_behavior)
+            .unwrap_or_default();
+        Ok(Terms {
+            currency,
+            scheme,
+            tax_behavior,
+        })
     }
 }
 
 fn validate_tiers(tiers: &[Tier], path: &str) -> Result<Vec<ValidTier>> {
     if tiers.is_empty() {
-        return Err(Error::new(ErrorCode::InvalidTiers, path, "at least one tier is needed"));
+        return Err(Error::new(
+            ErrorCode::InvalidTiers,
+            path,
+            "at least one tier is needed",
+        ));
     }
     let mut valid = Vec::with_capacity(tiers.len());
     let mut previous = 0i64;
@@ -461,10 +542,20 @@ fn validate_tiers(tiers: &[Tier], path: &str) -> Result<Vec<ValidTier>> {
         let up_to = match tier.up_to {
             UpTo::Inf if last => None,
             UpTo::Inf => {
-                return Err(invalid(ErrorCode::InvalidTiers, &tier_path, "up_to", "only the last tier may be unbounded"))
+                return Err(invalid(
+                    ErrorCode::InvalidTiers,
+                    &tier_path,
+                    "up_to",
+                    "only the last tier may be unbounded",
+                ))
             }
             UpTo::Quantity(_) if last => {
-                return Err(invalid(ErrorCode::InvalidTiers, &tier_path, "up_to", "the last tier must be \"inf\""))
+                return Err(invalid(
+                    ErrorCode::InvalidTiers,
+                    &tier_path,
+                    "up_to",
+                    "the last tier must be \"inf\"",
+                ))
             }
             UpTo::Quantity(q) if q <= previous || q > money::MAX_AMOUNT => {
                 return Err(invalid(
@@ -491,9 +582,17 @@ fn validate_tiers(tiers: &[Tier], path: &str) -> Result<Vec<ValidTier>> {
             "flat_amount_decimal",
         )?;
         if unit.is_none() && flat.is_none() {
-            return Err(Error::new(ErrorCode::InvalidTiers, tier_path, "a tier needs a unit amount or a flat amount"));
+            return Err(Error::new(
+                ErrorCode::InvalidTiers,
+                tier_path,
+                "a tier needs a unit amount or a flat amount",
+            ));
         }
-        valid.push(ValidTier { up_to, unit_amount: unit.unwrap_or_default(), flat_amount: flat.unwrap_or_default() });
+        valid.push(ValidTier {
+            up_to,
+            unit_amount: unit.unwrap_or_default(),
+            flat_amount: flat.unwrap_or_default(),
+        });
         previous = up_to.unwrap_or(previous);
     }
     Ok(valid)

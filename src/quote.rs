@@ -65,9 +65,13 @@ impl<'de> Deserialize<'de> for PriceRef {
             fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<PriceRef, E> {
                 Ok(PriceRef::Id(v.to_string()))
             }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> std::result::Result<PriceRef, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> std::result::Result<PriceRef, A::Error> {
                 // Deserializing from the same map access keeps field paths intact.
-                Price::deserialize(de::value::MapAccessDeserializer::new(map)).map(|p| PriceRef::Inline(Box::new(p)))
+                Price::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(|p| PriceRef::Inline(Box::new(p)))
             }
         }
         d.deserialize_any(V)
@@ -180,11 +184,13 @@ fn resolve_line<'a>(
 ) -> Result<ResolvedLine<'a>> {
     let price_path = join_path(&path, "price");
     let price: Cow<'a, ValidPrice> = match &line.price {
-        PriceRef::Id(id) => Cow::Borrowed(
-            calculator
-                .price(id)
-                .ok_or_else(|| Error::new(ErrorCode::UnknownPrice, &price_path, "no price with this id in the catalog"))?,
-        ),
+        PriceRef::Id(id) => Cow::Borrowed(calculator.price(id).ok_or_else(|| {
+            Error::new(
+                ErrorCode::UnknownPrice,
+                &price_path,
+                "no price with this id in the catalog",
+            )
+        })?),
         PriceRef::Inline(price) => Cow::Owned(price.validate(&price_path)?),
     };
     let terms = price.terms_for(currency).cloned().ok_or_else(|| {
@@ -202,5 +208,10 @@ fn resolve_line<'a>(
             "quantity must be a non-negative integer",
         ));
     }
-    Ok(ResolvedLine { price, terms, quantity, path })
+    Ok(ResolvedLine {
+        price,
+        terms,
+        quantity,
+        path,
+    })
 }

@@ -85,7 +85,9 @@ mod tests {
     use std::str::FromStr;
 
     fn r(mode: RoundingMode, increment: Option<i64>, v: &str) -> i64 {
-        RoundingPolicy { mode, increment }.round(Decimal::from_str(v).unwrap(), "").unwrap()
+        RoundingPolicy { mode, increment }
+            .round(Decimal::from_str(v).unwrap(), "")
+            .unwrap()
     }
 
     #[test]
@@ -118,7 +120,13 @@ mod tests {
 
     #[test]
     fn invalid_increment() {
-        let p = RoundingPolicy { mode: RoundingMode::HalfUp, increment: Some(0) };
-        assert_eq!(p.validate("rounding").unwrap_err().path, "rounding.increment");
+        let p = RoundingPolicy {
+            mode: RoundingMode::HalfUp,
+            increment: Some(0),
+        };
+        assert_eq!(
+            p.validate("rounding").unwrap_err().path,
+            "rounding.increment"
+        );
     }
 }

@@ -43,16 +43,30 @@ fn throwable(error: Error) -> JsValue {
 }
 
 fn parse<T: DeserializeOwned>(value: JsValue) -> Result<T, JsValue> {
-    let not_json = || throwable(Error::new(ErrorCode::InvalidType, "", "expected a plain JSON-compatible object"));
+    let not_json = || {
+        throwable(Error::new(
+            ErrorCode::InvalidType,
+            "",
+            "expected a plain JSON-compatible object",
+        ))
+    };
     let text = js_sys::JSON::stringify(&value).map_err(|_| not_json())?;
     let text = text.as_string().ok_or_else(not_json)?;
     crate::parse::from_json(&text).map_err(throwable)
 }
 
 fn output<T: Serialize, J: JsCast>(value: &T) -> Result<J, JsValue> {
-    let internal = || throwable(Error::new(ErrorCode::InvalidType, "", "result could not be encoded"));
+    let internal = || {
+        throwable(Error::new(
+            ErrorCode::InvalidType,
+            "",
+            "result could not be encoded",
+        ))
+    };
     let text = serde_json::to_string(value).map_err(|_| internal())?;
-    js_sys::JSON::parse(&text).map(JsCast::unchecked_into).map_err(|_| internal())
+    js_sys::JSON::parse(&text)
+        .map(JsCast::unchecked_into)
+        .map_err(|_| internal())
 }
 
 /// Prices a self-contained cart (inline prices, or ids from `input.catalog`).
@@ -77,7 +91,9 @@ impl JsCalculator {
     #[wasm_bindgen(constructor)]
     pub fn new(catalog: CatalogJs) -> Result<JsCalculator, JsValue> {
         let catalog: catalog::Catalog = parse(catalog.into())?;
-        catalog::Calculator::new(&catalog).map(JsCalculator).map_err(throwable)
+        catalog::Calculator::new(&catalog)
+            .map(JsCalculator)
+            .map_err(throwable)
     }
 
     pub fn quote(&self, cart: CartJs) -> Result<QuoteJs, JsValue> {
