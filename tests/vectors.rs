@@ -53,20 +53,38 @@ fn golden_vectors() {
         let mut doc: Value = serde_json::from_str(&text).expect("vector file is JSON");
         for vector in doc["vectors"].as_array_mut().expect("vectors array") {
             count += 1;
-            let name = format!("{}::{}", file.file_name().unwrap().to_string_lossy(), vector["name"]);
+            let name = format!(
+                "{}::{}",
+                file.file_name().unwrap().to_string_lossy(),
+                vector["name"]
+            );
             let got = match run(vector) {
                 Ok(v) => json!({ "output": v }),
                 Err(e) => json!({ "error": { "code": e.code, "path": e.path } }),
             };
-            let key = if got.get("output").is_some() { "output" } else { "error" };
-            let expected_key = if vector.get("output").is_some() { "output" } else { "error" };
+            let key = if got.get("output").is_some() {
+                "output"
+            } else {
+                "error"
+            };
+            let expected_key = if vector.get("output").is_some() {
+                "output"
+            } else {
+                "error"
+            };
             if bless && vector["call"] != "new Calculator" {
                 let obj = vector.as_object_mut().unwrap();
                 obj.remove("output");
                 obj.remove("error");
                 obj.insert(key.into(), got[key].clone());
-            } else if key != expected_key || got[key] != vector[expected_key] && !(key == "output" && vector["call"] == "new Calculator") {
-                failures.push(format!("{name}\n  expected {expected_key}: {}\n  got      {key}: {}", vector[expected_key], got[key]));
+            } else if key != expected_key
+                || got[key] != vector[expected_key]
+                    && !(key == "output" && vector["call"] == "new Calculator")
+            {
+                failures.push(format!(
+                    "{name}\n  expected {expected_key}: {}\n  got      {key}: {}",
+                    vector[expected_key], got[key]
+                ));
             }
         }
         if bless {
@@ -74,15 +92,24 @@ fn golden_vectors() {
         }
     }
     assert!(count >= 40, "expected at least 40 vectors, found {count}");
-    assert!(failures.is_empty(), "{} of {count} vectors failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {count} vectors failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// The browser runner embeds the vector files at compile time; it must list every one of them.
 #[test]
 fn browser_runner_lists_every_vector_file() {
-    let web = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/web.rs")).expect("tests/web.rs");
+    let web = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/web.rs"))
+        .expect("tests/web.rs");
     for file in vector_files() {
         let name = file.file_name().unwrap().to_string_lossy().to_string();
-        assert!(web.contains(&format!("vectors/{name}")), "tests/web.rs does not include {name}");
+        assert!(
+            web.contains(&format!("vectors/{name}")),
+            "tests/web.rs does not include {name}"
+        );
     }
 }

@@ -15,7 +15,10 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 /// Every file in tests/vectors (tests/vectors.rs checks that none is missing here).
 const FILES: &[(&str, &str)] = &[
-    ("currencies_and_catalogs.json", include_str!("vectors/currencies_and_catalogs.json")),
+    (
+        "currencies_and_catalogs.json",
+        include_str!("vectors/currencies_and_catalogs.json"),
+    ),
     ("errors.json", include_str!("vectors/errors.json")),
     ("package.json", include_str!("vectors/package.json")),
     ("per_unit.json", include_str!("vectors/per_unit.json")),
@@ -34,9 +37,8 @@ fn rust(value: &JsValue) -> Value {
 fn run(vector: &Value) -> Result<Value, JsValue> {
     let quote = match vector["call"].as_str() {
         Some("computeQuote") => compute_quote(js(&vector["input"]).unchecked_into())?,
-        Some("Calculator.quote") => {
-            JsCalculator::new(js(&vector["catalog"]).unchecked_into())?.quote(js(&vector["input"]).unchecked_into())?
-        }
+        Some("Calculator.quote") => JsCalculator::new(js(&vector["catalog"]).unchecked_into())?
+            .quote(js(&vector["input"]).unchecked_into())?,
         Some("new Calculator") => {
             JsCalculator::new(js(&vector["catalog"]).unchecked_into())?;
             return Ok(Value::Null);
@@ -50,8 +52,15 @@ fn run(vector: &Value) -> Result<Value, JsValue> {
 }
 
 fn error_fields(error: &JsValue) -> Value {
-    assert!(error.is_instance_of::<js_sys::Error>(), "thrown value is an Error");
-    let get = |key: &str| js_sys::Reflect::get(error, &key.into()).ok().and_then(|v| v.as_string());
+    assert!(
+        error.is_instance_of::<js_sys::Error>(),
+        "thrown value is an Error"
+    );
+    let get = |key: &str| {
+        js_sys::Reflect::get(error, &key.into())
+            .ok()
+            .and_then(|v| v.as_string())
+    };
     assert_eq!(get("name").as_deref(), Some("BillcalcError"));
     json!({ "code": get("code"), "path": get("path") })
 }
@@ -68,13 +77,26 @@ fn golden_vectors_in_the_browser() {
                 Ok(v) => ("output", v),
                 Err(e) => ("error", error_fields(&e)),
             };
-            let expected_key = if vector.get("output").is_some() { "output" } else { "error" };
-            let same = key == expected_key && (vector["call"] == "new Calculator" || got == vector[key]);
+            let expected_key = if vector.get("output").is_some() {
+                "output"
+            } else {
+                "error"
+            };
+            let same =
+                key == expected_key && (vector["call"] == "new Calculator" || got == vector[key]);
             if !same {
-                failures.push(format!("{file}::{}: expected {expected_key} {} got {key} {got}", vector["name"], vector[expected_key]));
+                failures.push(format!(
+                    "{file}::{}: expected {expected_key} {} got {key} {got}",
+                    vector["name"], vector[expected_key]
+                ));
             }
         }
     }
     assert!(count >= 40, "only {count} vectors");
-    assert!(failures.is_empty(), "{} of {count} failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {count} failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
