@@ -11,7 +11,6 @@ use crate::price::{Price, Terms, ValidPrice};
 use crate::rounding::RoundingPolicy;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -132,8 +131,8 @@ impl Calculator {
 
 /// A line with its price resolved to terms in the quote's currency.
 struct ResolvedLine<'a> {
-    price: Cow<'a, ValidPrice>,
-    terms: Terms,
+    price: &'a ValidPrice,
+    terms: &'a Terms,
     quantity: i64,
     path: String,
 }
@@ -143,11 +142,30 @@ fn price_cart(calculator: &Calculator, input: &QuoteInput) -> Result<Quote> {
     let rounding = input.rounding.unwrap_or(calculator.rounding());
     rounding.validate("rounding")?;
 
-    let resolved = input
+    // Inline prices are validated first so every resolved line can borrow its terms.
+    let inline = input
         .lines
         .iter()
         .enumerate()
-        .map(|(i, line)| resolve_line(calculator, currency, line, format!("lines[{i}]")))
+        .map(|(i, line)| match &line.price {
+            PriceRef::Inline(price) => price.validate(&format!("lines[{i}].price")).map(Some),
+            PriceRef::Id(_) => Ok(None),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let resolved = input
+        .lines
+        .iter()
+        .zip(&inline)
+        .enumerate()
+        .map(|(i, (line, inline))| {
+            resolve_line(
+                calculator,
+                currency,
+                line,
+                inline.as_ref(),
+                format!("lines[{i}]"),
+            )
+        })
         .collect::<Result<Vec<_>>>()?;
 
     let mut lines = Vec::with_capacity(resolved.len());
@@ -180,20 +198,28 @@ fn resolve_line<'a>(
     calculator: &'a Calculator,
     currency: Currency,
     line: &LineInput,
+    inline: Option<&'a ValidPrice>,
     path: String,
 ) -> Result<ResolvedLine<'a>> {
     let price_path = join_path(&path, "price");
-    let price: Cow<'a, ValidPrice> = match &line.price {
-        PriceRef::Id(id) => Cow::Borrowed(calculator.price(id).ok_or_else(|| {
+    let price = match (&line.price, inline) {
+        (_, Some(valid)) => valid,
+        (PriceRef::Id(id), None) => calculator.price(id).ok_or_else(|| {
             Error::new(
                 ErrorCode::UnknownPrice,
                 &price_path,
                 "no price with this id in the catalog",
             )
-        })?),
-        PriceRef::Inline(price) => Cow::Owned(price.validate(&price_path)?),
+        })?,
+        (PriceRef::Inline(_), None) => {
+            return Err(Error::new(
+                ErrorCode::InvalidRequest,
+                &price_path,
+                "inline price was not validated",
+            ))
+        }
     };
-    let terms = price.terms_for(currency).cloned().ok_or_else(|| {
+    let terms = price.terms_for(currency).ok_or_else(|| {
         Error::new(
             ErrorCode::CurrencyMismatch,
             &price_path,
