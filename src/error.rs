@@ -38,6 +38,8 @@ pub enum ErrorCode {
     InvalidRounding,
     /// A result or intermediate value beyond ±(2^53 − 1) minor units.
     AmountOverflow,
+    /// A date or instant that does not parse, or a window that ends before it starts.
+    InvalidDate,
 }
 
 impl ErrorCode {
@@ -57,6 +59,7 @@ impl ErrorCode {
             ErrorCode::InvalidPrice => "invalid_price",
             ErrorCode::InvalidRounding => "invalid_rounding",
             ErrorCode::AmountOverflow => "amount_overflow",
+            ErrorCode::InvalidDate => "invalid_date",
         }
     }
 }

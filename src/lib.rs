@@ -8,12 +8,14 @@
 pub mod allocate;
 pub mod catalog;
 pub mod currency;
+pub mod customer;
 pub mod error;
 pub mod money;
 pub mod parse;
 pub mod price;
 pub mod quote;
 pub mod rounding;
+pub mod time;
 
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

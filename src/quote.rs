@@ -1,14 +1,20 @@
 //! `compute_quote` / `Calculator::quote`: a one-time cart priced through the engine's pipeline.
 //!
-//! resolve (prices, currency, quantities) → price (exact amount per line) → round (declared
-//! policy) → totals. Discount and tax stages slot in between price and totals.
+//! The pipeline, in order, each stage a function over the cart's [`WorkLine`]s:
+//! 1. resolve: currency, rounding policy, `as_of`, each line's price and quantity;
+//! 2. price: each line's exact amount, rounded once by the declared policy;
+//! 3. discount: item-level then order-level discounts, allocated to lines to the cent;
+//! 4. tax: per line on the discounted base, rounded at the declared stage;
+//! 5. totals.
 
 use crate::catalog::{Calculator, Catalog};
 use crate::currency::Currency;
+use crate::customer::Customer;
 use crate::error::{join_path, Error, ErrorCode, Result};
 use crate::money;
 use crate::price::{Price, Terms, ValidPrice};
 use crate::rounding::RoundingPolicy;
+use crate::time::AsOf;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -31,6 +37,12 @@ pub struct QuoteInput {
     pub catalog: Option<Catalog>,
     #[serde(default)]
     pub metadata: Option<BTreeMap<String, String>>,
+    /// When the quote is computed (`YYYY-MM-DD` or RFC 3339): which tax rates are in force,
+    /// which codes are valid. The engine has no clock of its own.
+    #[serde(default)]
+    pub as_of: Option<String>,
+    #[serde(default)]
+    pub customer: Option<Customer>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -129,18 +141,48 @@ impl Calculator {
     }
 }
 
-/// A line with its price resolved to terms in the quote's currency.
-struct ResolvedLine<'a> {
-    price: &'a ValidPrice,
-    terms: &'a Terms,
-    quantity: i64,
-    path: String,
+/// What every stage of the pipeline reads.
+pub struct QuoteContext<'a> {
+    pub currency: Currency,
+    pub rounding: RoundingPolicy,
+    pub as_of: Option<AsOf>,
+    pub customer: Option<&'a Customer>,
+}
+
+/// A cart line as it moves through the pipeline.
+#[derive(Debug, Clone)]
+pub struct WorkLine<'a> {
+    pub index: usize,
+    pub input: &'a LineInput,
+    pub price: &'a ValidPrice,
+    pub terms: &'a Terms,
+    pub quantity: i64,
+    /// The priced amount in minor units, rounded once; tax-inclusive when the price is.
+    pub amount: i64,
+}
+
+impl WorkLine<'_> {
+    pub fn path(&self) -> String {
+        format!("lines[{}]", self.index)
+    }
 }
 
 fn price_cart(calculator: &Calculator, input: &QuoteInput) -> Result<Quote> {
+    // 1. resolve
     let currency = Currency::parse(&input.currency, "currency")?;
     let rounding = input.rounding.unwrap_or(calculator.rounding());
     rounding.validate("rounding")?;
+    let as_of = input
+        .as_of
+        .as_deref()
+        .map(|t| AsOf::parse(t, "as_of"))
+        .transpose()?;
+    let context = QuoteContext {
+        currency,
+        rounding,
+        as_of,
+        customer: input.customer.as_ref(),
+    };
 
     // Inline prices are validated first so every resolved line can borrow its terms.
     let inline = input
@@ -152,41 +194,26 @@ fn price_cart(calculator: &Calculator, input: &QuoteInput) -> Result<Quote> {
             PriceRef::Id(_) => Ok(None),
         })
         .collect::<Result<Vec<_>>>()?;
-    let resolved = input
+    let mut lines = input
         .lines
         .iter()
         .zip(&inline)
         .enumerate()
-        .map(|(i, (line, inline))| {
-            resolve_line(
-                calculator,
-                currency,
-                line,
-                inline.as_ref(),
-                format!("lines[{i}]"),
-            )
-        })
+        .map(|(i, (line, inline))| resolve_line(calculator, &context, i, line, inline.as_ref()))
         .collect::<Result<Vec<_>>>()?;
 
-    let mut lines = Vec::with_capacity(resolved.len());
-    for (line, input_line) in resolved.iter().zip(&input.lines) {
-        let exact = line.terms.scheme.amount(line.quantity, &line.path)?;
-        let amount = rounding.round(exact, &line.path)?;
-        lines.push(QuoteLine {
-            price: line.price.id.clone(),
-            product: line.price.product.clone(),
-            quantity: line.quantity,
-            amount,
-            description: input_line.description.clone(),
-            metadata: input_line.metadata.clone(),
-        });
+    // 2. price
+    for line in &mut lines {
+        let exact = line.terms.scheme.amount(line.quantity, &line.path())?;
+        line.amount = context.rounding.round(exact, &line.path())?;
     }
 
+    // 5. totals
     let subtotal = money::sum(lines.iter().map(|l| l.amount), "lines")?;
     Ok(Quote {
         version: VERSION,
         currency,
-        lines,
+        lines: lines.iter().map(output_line).collect(),
         subtotal,
         total: subtotal,
         rounding,
@@ -194,15 +221,27 @@ fn price_cart(calculator: &Calculator, input: &QuoteInput) -> Result<Quote> {
     })
 }
 
+fn output_line(line: &WorkLine) -> QuoteLine {
+    QuoteLine {
+        price: line.price.id.clone(),
+        product: line.price.product.clone(),
+        quantity: line.quantity,
+        amount: line.amount,
+        description: line.input.description.clone(),
+        metadata: line.input.metadata.clone(),
+    }
+}
+
 fn resolve_line<'a>(
     calculator: &'a Calculator,
-    currency: Currency,
-    line: &LineInput,
+    context: &QuoteContext,
+    index: usize,
+    input: &'a LineInput,
     inline: Option<&'a ValidPrice>,
-    path: String,
-) -> Result<ResolvedLine<'a>> {
+) -> Result<WorkLine<'a>> {
+    let path = format!("lines[{index}]");
     let price_path = join_path(&path, "price");
-    let price = match (&line.price, inline) {
+    let price = match (&input.price, inline) {
         (_, Some(valid)) => valid,
         (PriceRef::Id(id), None) => calculator.price(id).ok_or_else(|| {
             Error::new(
@@ -219,14 +258,14 @@ fn resolve_line<'a>(
             ))
         }
     };
-    let terms = price.terms_for(currency).ok_or_else(|| {
+    let terms = price.terms_for(context.currency).ok_or_else(|| {
         Error::new(
             ErrorCode::CurrencyMismatch,
             &price_path,
             "the price has no amount in the quote's currency (add it to currency_options)",
         )
     })?;
-    let quantity = line.quantity.unwrap_or(1);
+    let quantity = input.quantity.unwrap_or(1);
     if !(0..=money::MAX_AMOUNT).contains(&quantity) {
         return Err(Error::new(
             ErrorCode::InvalidQuantity,
@@ -234,10 +273,12 @@ fn resolve_line<'a>(
             "quantity must be a non-negative integer",
         ));
     }
-    Ok(ResolvedLine {
+    Ok(WorkLine {
+        index,
+        input,
         price,
         terms,
         quantity,
-        path,
+        amount: 0,
     })
 }

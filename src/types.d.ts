@@ -79,12 +79,41 @@ export interface CartLine {
   metadata?: Metadata | null;
 }
 
+export interface Address {
+  /** ISO 3166-1 alpha-2, any case. */
+  country: string;
+  /** Region, province or state code ("QC", "CA"). */
+  state?: string | null;
+  postal_code?: string | null;
+  city?: string | null;
+  line1?: string | null;
+  line2?: string | null;
+}
+
+export interface CustomerTaxId {
+  /** e.g. "eu_vat", "gb_vat", "ca_gst_hst". */
+  type: string;
+  value: string;
+}
+
+export interface Customer {
+  id?: string | null;
+  address?: Address | null;
+  tax_ids?: CustomerTaxId[];
+  tax_exempt?: "none" | "exempt" | "reverse";
+  /** Whether the customer has paid before (first-time-only promotion codes). */
+  has_paid_before?: boolean | null;
+}
+
 /** A cart for `Calculator.quote`. */
 export interface Cart {
   currency: CurrencyCode;
   lines: CartLine[];
   rounding?: RoundingPolicy | null;
   metadata?: Metadata | null;
+  /** When the quote is computed: "YYYY-MM-DD" or an RFC 3339 instant. No hidden clock. */
+  as_of?: string | null;
+  customer?: Customer | null;
 }
 
 /** A cart for `computeQuote`: may carry its own catalog. */
@@ -114,7 +143,8 @@ export interface Quote {
 export type ErrorCode =
   | "invalid_type" | "unknown_field" | "missing_field" | "invalid_request" | "invalid_amount"
   | "invalid_quantity" | "unknown_currency" | "currency_mismatch" | "unknown_price"
-  | "duplicate_price" | "invalid_tiers" | "invalid_price" | "invalid_rounding" | "amount_overflow";
+  | "duplicate_price" | "invalid_tiers" | "invalid_price" | "invalid_rounding" | "amount_overflow"
+  | "invalid_date";
 
 /** Thrown by every billcalc call on bad input; the instance keeps working afterwards. */
 export declare class BillcalcError extends Error {

@@ -1,0 +1,167 @@
+// How consumers see the BUILT package (pkg/, packed and installed into a temporary project):
+// the package.json `exports` map, CommonJS without require(esm), a Vite production build of a
+// page that imports it, and a strict TypeScript check of code using its types.
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { BIN, PKG, PKG_DIR, installPackage } from './support.mjs';
+
+const project = installPackage();
+after(() => project.remove());
+
+describe('package layout', () => {
+  test('every path in package.json exports/main/types/module is in the packed tarball', () => {
+    const targets = [];
+    const walk = (v) => (typeof v === 'string' ? targets.push(v) : Object.values(v).forEach(walk));
+    walk(PKG.exports);
+    targets.push(PKG.main, PKG.types, PKG.module);
+    for (const target of targets) {
+      assert.ok(project.files.includes(target.replace(/^\.\//, '')), `${target} is not in the tarball`);
+    }
+  });
+
+  test('the tarball holds the two builds, their snippets and nothing from the build machinery', () => {
+    for (const dir of ['web', 'node']) {
+      for (const file of ['billcalc.js', 'billcalc.d.ts', 'billcalc_bg.wasm']) {
+        assert.ok(project.files.includes(`${dir}/${file}`), `${dir}/${file}`);
+      }
+      assert.ok(project.files.some((f) => f.startsWith(`${dir}/snippets/`)), `${dir}/snippets/`);
+    }
+    const unexpected = project.files.filter((f) => !/^(web|node)\/|^(package\.json|README\.md)$/.test(f));
+    assert.deepEqual(unexpected, []);
+  });
+
+  test('version matches Cargo.toml', () => {
+    const cargo = readFileSync(join(PKG_DIR, '..', 'Cargo.toml'), 'utf8');
+    const version = /^\[package\][^[]*?^version\s*=\s*"([^"]+)"/m.exec(cargo)?.[1];
+    assert.equal(PKG.version, version);
+    assert.equal(project.require().version(), version);
+  });
+});
+
+test('require works without require(esm) (as on Node < 20.19): the node build is pure CommonJS', (t) => {
+  const flags = ['--no-experimental-require-module', '--no-experimental-detect-module'].filter((f) =>
+    process.allowedNodeEnvironmentFlags.has(f),
+  );
+  if (flags.length === 0) return t.skip('this Node has no flag to turn require(esm) off');
+  const script = `const b = require('billcalc'); const q = b.computeQuote({ currency: 'usd', lines: [{ price: { currency: 'usd', unit_amount: 5 }, quantity: 3 }] });
+    let e; try { b.computeQuote({}); } catch (x) { e = x; }
+    process.stdout.write(JSON.stringify([q.total, e instanceof b.BillcalcError, e.code]));`;
+  const run = spawnSync(process.execPath, [...flags, '-e', script], { cwd: project.dir, encoding: 'utf8' });
+  assert.equal(run.status, 0, run.stderr);
+  assert.deepEqual(JSON.parse(run.stdout), [15, true, 'missing_field']);
+  assert.equal(run.stderr, '', 'no warnings');
+});
+
+test('Vite builds a page that imports the package (web build, `await init()`)', async () => {
+  const { build } = await import('vite');
+  project.write('site/index.html', '<!doctype html><html><body><output id="total"></output><script type="module" src="./main.js"></script></body></html>\n');
+  project.write(
+    'site/main.js',
+    `import init, { computeQuote, BillcalcError } from 'billcalc';
+await init();
+const quote = computeQuote({ currency: 'eur', lines: [{ price: { currency: 'eur', unit_amount: 1999 }, quantity: 2 }] });
+document.getElementById('total').textContent = String(quote.total);
+try { computeQuote({}); } catch (e) { if (!(e instanceof BillcalcError)) throw e; }
+`,
+  );
+  const outDir = join(project.dir, 'site-dist');
+  await build({
+    root: join(project.dir, 'site'),
+    configFile: false,
+    logLevel: 'silent',
+    build: { outDir, emptyOutDir: true },
+  });
+  const assets = readdirSync(join(outDir, 'assets'));
+  const wasm = assets.filter((f) => f.endsWith('.wasm'));
+  assert.equal(wasm.length, 1, `one .wasm asset, got ${assets.join(', ')}`);
+  assert.ok(
+    readFileSync(join(outDir, 'assets', wasm[0])).equals(readFileSync(join(PKG_DIR, 'web', 'billcalc_bg.wasm'))),
+    'the emitted .wasm is the package one',
+  );
+  const js = assets.filter((f) => f.endsWith('.js')).map((f) => readFileSync(join(outDir, 'assets', f), 'utf8')).join('\n');
+  assert.ok(js.includes(wasm[0]), 'the bundle refers to the emitted .wasm');
+  assert.ok(js.includes('BillcalcError'), 'the bundle contains BillcalcError');
+  assert.match(readFileSync(join(outDir, 'index.html'), 'utf8'), /<script type="module"[^>]*src="\/assets\/[^"]+\.js"/);
+});
+
+describe('TypeScript (tsc --noEmit --strict) sees precise types, no any', () => {
+  // `Equal` is false when either side is `any`, so these lines fail if a type degrades to any.
+  const checks = `
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+function expectType<T extends true>(): void {}
+expectType<Equal<ReturnType<typeof computeQuote>, Quote>>();
+expectType<Equal<Parameters<typeof computeQuote>[0], QuoteInput>>();
+expectType<Equal<ReturnType<Calculator['quote']>, Quote>>();
+expectType<Equal<Parameters<Calculator['quote']>[0], Cart>>();
+expectType<Equal<ConstructorParameters<typeof Calculator>[0], Catalog>>();
+expectType<Equal<BillcalcError['code'], ErrorCode>>();
+expectType<Equal<BillcalcError['path'], string>>();
+expectType<Equal<ReturnType<typeof version>, string>>();
+
+function price(): Quote {
+  const catalog: Catalog = { prices: [{ id: 'seat', currency: 'usd', unit_amount: 1200 }] };
+  const calculator = new Calculator(catalog);
+  const cart: Cart = { currency: 'usd', lines: [{ price: 'seat', quantity: 3 }] };
+  const fromCatalog: Quote = calculator.quote(cart);
+  calculator.free();
+  const input: QuoteInput = {
+    currency: 'usd',
+    lines: [{ price: { currency: 'usd', billing_scheme: 'tiered', tiers_mode: 'graduated', tiers: [{ up_to: 10, unit_amount: 100 }, { up_to: 'inf', unit_amount: 80 }] }, quantity: 12 }],
+  };
+  const quote = computeQuote(input);
+  const line: QuoteLine | undefined = quote.lines[0];
+  const total: number = quote.total + fromCatalog.total + (line?.amount ?? 0);
+  void total;
+  // @ts-expect-error price must be a string id or a Price object
+  computeQuote({ currency: 'usd', lines: [{ price: 42 }] });
+  // @ts-expect-error currency is required
+  computeQuote({ lines: [] });
+  // @ts-expect-error Calculator.quote takes a Cart, which has no catalog
+  new Calculator({}).quote({ currency: 'usd', lines: [], catalog: {} });
+  return quote;
+}
+
+function describeError(e: unknown): string {
+  if (e instanceof BillcalcError) {
+    const code: ErrorCode = e.code;
+    // @ts-expect-error codes are a closed union
+    const wrong: ErrorCode = 'no_such_code';
+    void wrong;
+    return code + ' at ' + e.path + ': ' + e.message;
+  }
+  return String(e);
+}
+void describeError;
+void price;
+`;
+  const imports = `import { computeQuote, Calculator, BillcalcError, version } from 'billcalc';
+import type { Cart, Catalog, ErrorCode, Quote, QuoteInput, QuoteLine } from 'billcalc';
+`;
+  const tsc = (tsconfig) => {
+    const file = project.write(tsconfig.name, JSON.stringify(tsconfig.json, null, 2));
+    try {
+      execFileSync(join(BIN, 'tsc'), ['-p', file, '--noEmit', '--strict'], { cwd: project.dir, encoding: 'utf8', stdio: 'pipe' });
+    } catch (e) {
+      assert.fail(`tsc -p ${tsconfig.name} failed:\n${e.stdout}${e.stderr}`);
+    }
+  };
+  const compilerOptions = { strict: true, noEmit: true, skipLibCheck: false, target: 'ES2022', lib: ['ES2022', 'DOM'], types: [] };
+
+  test('bundler resolution (web build: default export init)', () => {
+    project.write('ts/web.ts', `import init from 'billcalc';\n${imports}\nawait init();\n${checks}\nexport {};\n`);
+    tsc({ name: 'tsconfig.web.json', json: { compilerOptions: { ...compilerOptions, module: 'ESNext', moduleResolution: 'bundler' }, files: ['ts/web.ts'] } });
+  });
+
+  test('Node resolution: import (.mts) and require (.cts)', () => {
+    project.write('ts/esm.mts', `import init from 'billcalc';\n${imports}\nawait init();\n${checks}\n`);
+    project.write('ts/cjs.cts', `${imports}\n${checks}\n`);
+    tsc({ name: 'tsconfig.node.json', json: { compilerOptions: { ...compilerOptions, module: 'NodeNext', moduleResolution: 'NodeNext' }, files: ['ts/esm.mts', 'ts/cjs.cts'] } });
+  });
+});
+
+test('tsc and vite are installed', () => {
+  assert.ok(existsSync(join(BIN, 'tsc')) && existsSync(join(BIN, 'vite')));
+});

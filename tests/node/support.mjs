@@ -1,0 +1,60 @@
+// Shared by the tests in this directory (not a test file itself). Installs the BUILT package the
+// way a user gets it: `npm pack pkg/` (so package.json `files` is honoured) unpacked into
+// <tmp>/node_modules/billcalc, so every import below goes through the package.json `exports`.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const PKG_DIR = join(ROOT, 'pkg');
+export const BIN = join(ROOT, 'node_modules', '.bin');
+
+if (!existsSync(join(PKG_DIR, 'package.json'))) {
+  throw new Error('pkg/ is not built: run scripts/build-pkg.sh first');
+}
+export const PKG = JSON.parse(readFileSync(join(PKG_DIR, 'package.json'), 'utf8'));
+
+/** A fresh project directory with the packed package installed as node_modules/billcalc. */
+export function installPackage() {
+  const project = mkdtempSync(join(tmpdir(), 'billcalc-node-test-'));
+  const packed = JSON.parse(
+    execFileSync('npm', ['pack', PKG_DIR, '--json', '--pack-destination', project], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }),
+  );
+  const target = join(project, 'node_modules', 'billcalc');
+  mkdirSync(target, { recursive: true });
+  execFileSync('tar', ['-xzf', join(project, packed[0].filename), '-C', target, '--strip-components=1']);
+  return {
+    dir: project,
+    files: packed[0].files.map((f) => f.path).sort(),
+    /** `require('billcalc')` from inside the project. */
+    require: (specifier = 'billcalc') => createRequire(join(project, 'index.cjs'))(specifier),
+    /** `import('billcalc')` from inside the project (via a module there, so resolution starts there). */
+    import: async (specifier = 'billcalc') => {
+      const name = `import-${Buffer.from(specifier).toString('hex')}.mjs`;
+      writeFileSync(join(project, name), `export * from ${JSON.stringify(specifier)};\nexport { default } from ${JSON.stringify(specifier)};\n`);
+      return import(pathToFileURL(join(project, name)).href);
+    },
+    write(relative, text) {
+      const file = join(project, relative);
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, text);
+      return file;
+    },
+    remove: () => rmSync(project, { recursive: true, force: true }),
+  };
+}
+
+/** Every vector of tests/vectors/*.json, in file order: {file, name, call, catalog?, input?, output | error}. */
+export function loadVectors() {
+  const dir = join(ROOT, 'tests', 'vectors');
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .flatMap((file) => JSON.parse(readFileSync(join(dir, file), 'utf8')).vectors.map((v) => ({ file, ...v })));
+}

@@ -1,0 +1,124 @@
+// Runs every golden vector in tests/vectors/*.json against the BUILT npm package (pkg/, packed and
+// installed into a temporary project), exactly as tests/vectors.rs does natively: `output` is the
+// result without `version` (which must equal the package version), `error` is `{code, path}`.
+// Both Node entry points are exercised (they must be one module instance) and the web build; each
+// instance runs every vector in turn, so an error thrown by one vector must never break a later one.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { PKG, installPackage, loadVectors } from './support.mjs';
+
+const vectors = loadVectors();
+const project = installPackage();
+after(() => project.remove());
+
+const esm = await project.import();
+const cjs = project.require();
+// The browser build (`billcalc/web`) runs in Node too when init() is given the bytes; run the
+// vectors through it as well, so the JS wasm-bindgen emits for the web target is covered here.
+const web = await project.import('billcalc/web');
+await web.default({ module_or_path: readFileSync(join(project.dir, 'node_modules/billcalc/web/billcalc_bg.wasm')) });
+
+/** Calls the API the way tests/vectors.rs does; returns the result without `version`, or null for `new Calculator`. */
+function run(api, vector) {
+  switch (vector.call) {
+    case 'computeQuote':
+      return withoutVersion(api.computeQuote(vector.input));
+    case 'Calculator.quote': {
+      const calculator = new api.Calculator(vector.catalog);
+      try {
+        return withoutVersion(calculator.quote(vector.input));
+      } finally {
+        calculator.free();
+      }
+    }
+    case 'new Calculator':
+      new api.Calculator(vector.catalog).free();
+      return null;
+    default:
+      throw new Error(`unknown call ${JSON.stringify(vector.call)}`);
+  }
+}
+
+function withoutVersion(quote) {
+  assert.equal(quote.version, PKG.version, 'quote.version must equal the package version');
+  const { version, ...rest } = quote;
+  return rest;
+}
+
+test('at least 40 vectors', () => {
+  assert.ok(vectors.length >= 40, `found ${vectors.length}`);
+});
+
+test('import and require resolve to the same module instance', () => {
+  for (const name of ['computeQuote', 'Calculator', 'version', 'BillcalcError']) {
+    assert.equal(typeof esm[name], 'function', `import: ${name}`);
+    assert.equal(esm[name], cjs[name], `${name} differs between import and require`);
+  }
+  assert.equal(typeof esm.default, 'function', 'import: default init() for code shared with the browser');
+  assert.equal(esm.version(), PKG.version);
+});
+
+for (const [entry, api] of [['import', esm], ['require', cjs], ['billcalc/web', web]]) {
+  describe(`vectors via ${entry}`, () => {
+    for (const vector of vectors) {
+      test(`${vector.file}::${vector.name}`, () => {
+        if ('error' in vector) {
+          let thrown;
+          assert.throws(
+            () => run(api, vector),
+            (e) => {
+              thrown = e;
+              return true;
+            },
+          );
+          assert.ok(thrown instanceof Error, 'thrown value is an Error');
+          assert.equal(thrown.name, 'BillcalcError');
+          assert.ok(thrown instanceof api.BillcalcError, 'thrown value is the exported BillcalcError');
+          assert.equal(typeof thrown.message, 'string');
+          assert.deepEqual({ code: thrown.code, path: thrown.path }, vector.error);
+        } else {
+          const got = run(api, vector);
+          // tests/vectors.rs does not compare the output of `new Calculator` (it has none).
+          if (vector.call !== 'new Calculator') assert.deepStrictEqual(got, vector.output);
+        }
+      });
+    }
+  });
+}
+
+describe('values that are not JSON throw BillcalcError, and the instance keeps working', () => {
+  const valid = { currency: 'usd', lines: [{ price: { currency: 'usd', unit_amount: 250 }, quantity: 2 }] };
+  const catalog = { prices: [{ id: 'p', currency: 'usd', unit_amount: 100 }] };
+  const cases = [
+    ['undefined', undefined],
+    ['a BigInt', 10n],
+    ['a BigInt inside the input', { ...valid, lines: [{ ...valid.lines[0], quantity: 2n }] }],
+    ['a function', () => valid],
+    ['a Symbol', Symbol('cart')],
+    ['a cyclic object', (() => { const o = { ...valid }; o.self = o; return o; })()],
+    ['an object whose toJSON throws', { toJSON() { throw new Error('boom'); } }],
+  ];
+  const assertBillcalcError = (fn) =>
+    assert.throws(fn, (e) => e instanceof esm.BillcalcError && e instanceof Error && e.name === 'BillcalcError' && typeof e.code === 'string');
+
+  for (const [label, value] of cases) {
+    test(`computeQuote(${label})`, () => {
+      assertBillcalcError(() => esm.computeQuote(value));
+      assert.equal(esm.computeQuote(valid).total, 500);
+    });
+    test(`new Calculator(${label}) and calculator.quote(${label})`, () => {
+      assertBillcalcError(() => new esm.Calculator(value));
+      const calculator = new esm.Calculator(catalog);
+      assertBillcalcError(() => calculator.quote(value));
+      assert.equal(calculator.quote({ currency: 'usd', lines: [{ price: 'p', quantity: 3 }] }).total, 300);
+      calculator.free();
+    });
+  }
+
+  test('computeQuote(undefined) reports invalid_type at the root', () => {
+    assert.throws(() => cjs.computeQuote(undefined), { name: 'BillcalcError', code: 'invalid_type', path: '' });
+    assert.equal(cjs.computeQuote(valid).total, 500);
+  });
+});
