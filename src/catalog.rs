@@ -3,6 +3,7 @@
 use crate::error::{Error, ErrorCode, Result};
 use crate::price::{Price, ValidPrice};
 use crate::rounding::RoundingPolicy;
+use crate::tax::{TaxConfig, TaxSetup};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -15,6 +16,9 @@ pub struct Catalog {
     /// The merchant's default rounding policy; a quote may override it.
     #[serde(default)]
     pub rounding: Option<RoundingPolicy>,
+    /// The merchant's tax settings: seller, explicit rates, rules.
+    #[serde(default)]
+    pub tax: Option<TaxConfig>,
 }
 
 /// A validated catalog, ready to price carts. Build it once; quote many times.
@@ -22,6 +26,7 @@ pub struct Catalog {
 pub struct Calculator {
     prices: BTreeMap<String, ValidPrice>,
     rounding: RoundingPolicy,
+    tax: TaxSetup,
 }
 
 impl Calculator {
@@ -48,7 +53,15 @@ impl Calculator {
         }
         let rounding = catalog.rounding.unwrap_or_default();
         rounding.validate("rounding")?;
-        Ok(Calculator { prices, rounding })
+        let tax = match &catalog.tax {
+            Some(config) => config.validate(&TaxSetup::default(), "tax")?,
+            None => TaxSetup::default(),
+        };
+        Ok(Calculator {
+            prices,
+            rounding,
+            tax,
+        })
     }
 
     pub fn price(&self, id: &str) -> Option<&ValidPrice> {
@@ -57,5 +70,9 @@ impl Calculator {
 
     pub fn rounding(&self) -> RoundingPolicy {
         self.rounding
+    }
+
+    pub fn tax(&self) -> &TaxSetup {
+        &self.tax
     }
 }

@@ -40,6 +40,14 @@ pub enum ErrorCode {
     AmountOverflow,
     /// A date or instant that does not parse, or a window that ends before it starts.
     InvalidDate,
+    /// A tax rate with a percentage outside 0–100 or more than 4 decimals, or contradictory flags.
+    InvalidTaxRate,
+    /// A line refers to a tax rate id that is not declared.
+    UnknownTaxRate,
+    /// A customer tax id that is malformed or does not match the customer's country.
+    InvalidTaxId,
+    /// A product tax category for which the place of taxation has no rate.
+    UnknownTaxCategory,
 }
 
 impl ErrorCode {
@@ -60,6 +68,10 @@ impl ErrorCode {
             ErrorCode::InvalidRounding => "invalid_rounding",
             ErrorCode::AmountOverflow => "amount_overflow",
             ErrorCode::InvalidDate => "invalid_date",
+            ErrorCode::InvalidTaxRate => "invalid_tax_rate",
+            ErrorCode::UnknownTaxRate => "unknown_tax_rate",
+            ErrorCode::InvalidTaxId => "invalid_tax_id",
+            ErrorCode::UnknownTaxCategory => "unknown_tax_category",
         }
     }
 }

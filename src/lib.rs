@@ -12,9 +12,11 @@ pub mod customer;
 pub mod error;
 pub mod money;
 pub mod parse;
+pub mod percent;
 pub mod price;
 pub mod quote;
 pub mod rounding;
+pub mod tax;
 pub mod time;
 
 #[cfg(target_arch = "wasm32")]

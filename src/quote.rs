@@ -14,9 +14,13 @@ use crate::error::{join_path, Error, ErrorCode, Result};
 use crate::money;
 use crate::price::{Price, Terms, ValidPrice};
 use crate::rounding::RoundingPolicy;
+use crate::tax::{
+    self, AutomaticTax, LineTax, RoundingStage, TaxConfig, TaxNote, TaxRateRef, TotalTax,
+};
 use crate::time::AsOf;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -43,6 +47,12 @@ pub struct QuoteInput {
     pub as_of: Option<String>,
     #[serde(default)]
     pub customer: Option<Customer>,
+    /// Tax settings for this quote: override the catalog's, add rates and rules.
+    #[serde(default)]
+    pub tax: Option<TaxConfig>,
+    /// Explicit tax rates for lines that declare none (Stripe's `default_tax_rates`).
+    #[serde(default)]
+    pub default_tax_rates: Option<Vec<TaxRateRef>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -56,6 +66,13 @@ pub struct LineInput {
     pub description: Option<String>,
     #[serde(default)]
     pub metadata: Option<BTreeMap<String, String>>,
+    /// The product's tax category: `standard` (default), `reduced`, `reduced_2`,
+    /// `super_reduced`, `zero`, `exempt`, `digital_services`, `shipping`, or a merchant code.
+    #[serde(default)]
+    pub tax_category: Option<String>,
+    /// Explicit tax rates for this line (ids or inline), overriding automatic tax.
+    #[serde(default)]
+    pub tax_rates: Option<Vec<TaxRateRef>>,
 }
 
 /// A line's price: a catalog id, or an inline price object.
@@ -95,9 +112,20 @@ pub struct Quote {
     pub version: &'static str,
     pub currency: Currency,
     pub lines: Vec<QuoteLine>,
-    /// Sum of line amounts.
+    /// Sum of line amounts (tax-inclusive where prices are).
     pub subtotal: i64,
+    /// `subtotal` without inclusive tax.
+    pub subtotal_excluding_tax: i64,
+    /// What the customer pays before tax.
+    pub total_excluding_tax: i64,
+    /// One entry per rate: the VAT breakdown (EN 16931 BG-23).
+    pub total_taxes: Vec<TotalTax>,
     pub total: i64,
+    pub automatic_tax: AutomaticTax,
+    /// Where tax amounts were rounded: `line` or `invoice`.
+    pub tax_rounding_stage: RoundingStage,
+    /// Statements the invoice must carry (e.g. `reverse_charge` with the buyer's VAT number).
+    pub tax_notes: Vec<TaxNote>,
     /// The policy every rounding in this quote went through.
     pub rounding: RoundingPolicy,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -110,8 +138,12 @@ pub struct QuoteLine {
     pub price: Option<String>,
     pub product: Option<String>,
     pub quantity: i64,
-    /// The line's amount in minor units, rounded once by the quote's policy.
+    /// The line's amount in minor units, rounded once by the quote's policy (tax-inclusive when
+    /// the price is).
     pub amount: i64,
+    pub amount_excluding_tax: i64,
+    pub tax_category: String,
+    pub taxes: Vec<LineTax>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -208,25 +240,53 @@ fn price_cart(calculator: &Calculator, input: &QuoteInput) -> Result<Quote> {
         line.amount = context.rounding.round(exact, &line.path())?;
     }
 
+    // 4. tax
+    let tax_setup = match &input.tax {
+        Some(config) => Cow::Owned(config.validate(calculator.tax(), "tax")?),
+        None => Cow::Borrowed(calculator.tax()),
+    };
+    let bases: Vec<i64> = lines.iter().map(|l| l.amount).collect();
+    let taxes = tax::apply(&tax_setup, input, &context, &lines, &bases)?;
+
     // 5. totals
     let subtotal = money::sum(lines.iter().map(|l| l.amount), "lines")?;
+    let total_excluding_tax = money::sum(taxes.lines.iter().map(|t| t.net), "lines")?;
+    let total = money::sum(taxes.lines.iter().map(|t| t.payable), "lines")?;
+    let out_lines = lines
+        .iter()
+        .zip(taxes.lines)
+        .map(|(line, tax)| output_line(line, tax))
+        .collect();
     Ok(Quote {
         version: VERSION,
         currency,
-        lines: lines.iter().map(output_line).collect(),
+        lines: out_lines,
         subtotal,
-        total: subtotal,
+        subtotal_excluding_tax: total_excluding_tax,
+        total_excluding_tax,
+        total_taxes: taxes.total_taxes,
+        total,
+        automatic_tax: taxes.automatic_tax,
+        tax_rounding_stage: taxes.rounding_stage,
+        tax_notes: taxes.notes,
         rounding,
         metadata: input.metadata.clone(),
     })
 }
 
-fn output_line(line: &WorkLine) -> QuoteLine {
+fn output_line(line: &WorkLine, tax: tax::LineTaxes) -> QuoteLine {
     QuoteLine {
         price: line.price.id.clone(),
         product: line.price.product.clone(),
         quantity: line.quantity,
         amount: line.amount,
+        amount_excluding_tax: tax.net,
+        tax_category: line
+            .input
+            .tax_category
+            .clone()
+            .unwrap_or_else(|| "standard".to_string()),
+        taxes: tax.taxes,
         description: line.input.description.clone(),
         metadata: line.input.metadata.clone(),
     }

@@ -1,0 +1,107 @@
+//! Percentages (`percent_off`, tax `percentage`): exact decimals, given as a JSON number the way
+//! Stripe sends them (`9.975`) or as a string (`"9.975"`).
+//!
+//! A JSON number reaches serde as the nearest binary float; it is turned into the decimal that
+//! prints the same (Rust's shortest round-trip text, identical to JavaScript's), so `9.975` is
+//! exactly 9.975. No arithmetic ever happens on the float.
+
+use rust_decimal::Decimal;
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Percent(pub Decimal);
+
+impl Percent {
+    /// Number of decimal places as written (after normalisation: `19.50` has 1).
+    pub fn decimal_places(self) -> u32 {
+        self.0.normalize().scale()
+    }
+
+    /// The fraction this percentage stands for: 19 → 0.19.
+    pub fn fraction(self) -> Decimal {
+        self.0 / Decimal::ONE_HUNDRED
+    }
+}
+
+fn parse_text(text: &str) -> Option<Decimal> {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let ok = !whole.is_empty()
+        && whole.bytes().all(|b| b.is_ascii_digit())
+        && fraction.bytes().all(|b| b.is_ascii_digit())
+        && whole.len() <= 12
+        && fraction.len() <= 12
+        && !(text.contains('.') && fraction.is_empty());
+    if ok {
+        Decimal::from_str_exact(text).ok().map(|d| d.normalize())
+    } else {
+        None
+    }
+}
+
+impl<'de> Deserialize<'de> for Percent {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Percent;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a non-negative percentage such as 19, 9.975 or \"9.975\"")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Percent, E> {
+                Ok(Percent(Decimal::from(v)))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Percent, E> {
+                if v < 0 {
+                    return Err(E::invalid_value(de::Unexpected::Signed(v), &self));
+                }
+                Ok(Percent(Decimal::from(v)))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Percent, E> {
+                // Shortest round-trip text of the float, then exact decimal parsing.
+                parse_text(&v.to_string())
+                    .map(Percent)
+                    .ok_or_else(|| E::invalid_value(de::Unexpected::Float(v), &self))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Percent, E> {
+                parse_text(v)
+                    .map(Percent)
+                    .ok_or_else(|| E::invalid_value(de::Unexpected::Str(v), &self))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Output as an exact decimal string ("9.975"), never a float.
+impl Serialize for Percent {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0.normalize())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(json: &str) -> Result<Percent, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+
+    #[test]
+    fn numbers_and_strings_are_exact() {
+        assert_eq!(p("9.975").unwrap().0, Decimal::new(9975, 3));
+        assert_eq!(p("\"9.975\"").unwrap().0, Decimal::new(9975, 3));
+        assert_eq!(p("25.5").unwrap().0, Decimal::new(255, 1));
+        assert_eq!(p("19").unwrap().0, Decimal::from(19));
+        assert_eq!(p("0.1").unwrap().0, Decimal::new(1, 1));
+        assert_eq!(p("19.50").unwrap().decimal_places(), 1);
+        assert!(p("-1").is_err());
+        assert!(p("\"1e2\"").is_err());
+        assert!(p("\"\"").is_err());
+        assert_eq!(
+            serde_json::to_string(&p("9.9750").unwrap()).unwrap(),
+            "\"9.975\""
+        );
+    }
+}

@@ -1,0 +1,565 @@
+//! Tax arithmetic over the cart: decide each line's rates, then compute and round the amounts at
+//! the declared stage. Every rounding goes through the quote's policy; every split (several
+//! inclusive rates sharing one backed-out amount, a shipping line following its goods, an
+//! invoice-level total spread back over lines) goes through `allocate`.
+
+use super::config::{country, upper, ShippingTax, TaxRateRef, TaxSetup, ValidRate};
+use super::place::{decide_automatic, decide_explicit, Applied, Buyer, Decision, LineCategory};
+use super::{
+    vat_id, AutomaticTax, LineTax, RateDescriptor, RoundingStage, TaxNote, TotalTax, VatCategory,
+};
+use crate::allocate::allocate;
+use crate::customer::TaxExempt;
+use crate::error::{Error, ErrorCode, Result};
+use crate::money;
+use crate::percent::Percent;
+use crate::price::TaxBehavior;
+use crate::quote::{QuoteContext, QuoteInput, WorkLine};
+use crate::rounding::RoundingPolicy;
+use rust_decimal::Decimal;
+
+/// The tax result for one line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LineTaxes {
+    pub taxes: Vec<LineTax>,
+    /// The line's amount without any tax (what remains after inclusive tax is backed out).
+    pub net: i64,
+    /// What the customer pays for the line: net plus every tax charged.
+    pub payable: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaxOutcome {
+    pub lines: Vec<LineTaxes>,
+    pub total_taxes: Vec<TotalTax>,
+    pub notes: Vec<TaxNote>,
+    pub automatic_tax: AutomaticTax,
+    pub rounding_stage: RoundingStage,
+}
+
+/// A taxable base with its decision: a line, or one portion of a shipping line.
+struct Item {
+    line: usize,
+    base: i64,
+    decision: Decision,
+}
+
+/// Per item, the computed amounts (parallel to the decision's `collected`).
+#[derive(Default, Clone)]
+struct ItemAmounts {
+    net: i64,
+    collected: Vec<(i64, i64)>, // (amount, taxable_amount)
+}
+
+const MAX_RATES_PER_LINE: usize = 10;
+
+fn percent_weight(p: Percent) -> i64 {
+    // Percentages have at most 4 decimals and are at most 100: exact integers below 10^7.
+    (p.0 * Decimal::from(10_000))
+        .trunc()
+        .mantissa()
+        .try_into()
+        .unwrap_or(0)
+}
+
+/// `amount × pct / 100`, exact.
+fn share(amount: Decimal, pct: Percent, path: &str) -> Result<Decimal> {
+    money::mul(amount, pct.fraction(), path)
+}
+
+/// The part of a gross amount that a total inclusive percentage `r` accounts for:
+/// `gross × r / (100 + r)`.
+fn inclusive_part(gross: i64, r: Decimal, path: &str) -> Result<Decimal> {
+    let numerator = money::mul(Decimal::from(gross), r, path)?;
+    numerator
+        .checked_div(Decimal::ONE_HUNDRED + r)
+        .ok_or_else(|| Error::new(ErrorCode::AmountOverflow, path, "amount too large"))
+}
+
+fn sum_percent<'a>(ps: impl Iterator<Item = &'a Percent>) -> Decimal {
+    ps.map(|p| p.0).sum()
+}
+
+fn resolve_rates(setup: &TaxSetup, refs: &[TaxRateRef], path: &str) -> Result<Vec<ValidRate>> {
+    if refs.len() > MAX_RATES_PER_LINE {
+        return Err(Error::new(
+            ErrorCode::InvalidRequest,
+            path,
+            "at most 10 tax rates per line",
+        ));
+    }
+    refs.iter()
+        .enumerate()
+        .map(|(j, r)| {
+            let p = format!("{path}[{j}]");
+            match r {
+                TaxRateRef::Id(id) => setup.rates.get(id).cloned().ok_or_else(|| {
+                    Error::new(ErrorCode::UnknownTaxRate, p, "no tax rate with this id")
+                }),
+                TaxRateRef::Inline(rate) => rate.validate(&p),
+            }
+        })
+        .collect()
+}
+
+/// The customer as tax sees them, with VAT numbers checked. `None` without an address.
+fn buyer(
+    setup: &TaxSetup,
+    context: &QuoteContext,
+    notes: &mut Vec<TaxNote>,
+) -> Result<Option<Buyer>> {
+    let Some(customer) = context.customer else {
+        return Ok(None);
+    };
+    let Some(address) = &customer.address else {
+        return Ok(None);
+    };
+    let buyer_country = country(&address.country, "customer.address.country")?;
+    let mut vat = None;
+    for (j, id) in customer.tax_ids.iter().enumerate() {
+        if id.kind != "eu_vat" {
+            continue;
+        }
+        let number = vat_id::normalise(&id.value);
+        let problem = match vat_id::country_of(&number) {
+            None => Some("not a well-formed EU VAT number for its country prefix"),
+            Some(c) if c != buyer_country => {
+                Some("the VAT number's country differs from the customer's address")
+            }
+            Some(_) => None,
+        };
+        match (problem, setup.invalid_tax_id) {
+            (None, _) => vat = Some(number),
+            (Some(message), super::config::InvalidTaxId::Error) => {
+                return Err(Error::new(
+                    ErrorCode::InvalidTaxId,
+                    format!("customer.tax_ids[{j}].value"),
+                    message,
+                ))
+            }
+            (Some(_), super::config::InvalidTaxId::TreatAsConsumer) => notes.push(TaxNote {
+                code: "tax_id_ignored",
+                text: "The VAT number is not well formed; the customer is taxed as a consumer",
+                customer_tax_id: Some(number),
+            }),
+        }
+    }
+    Ok(Some(Buyer {
+        country: buyer_country,
+        state: address.state.as_deref().map(upper),
+        postal_code: address.postal_code.as_deref().map(upper),
+        vat_id: vat,
+        exempt: customer.tax_exempt,
+    }))
+}
+
+/// The tax stage. `bases[i]` is line i's taxable amount (after discounts).
+pub fn apply(
+    setup: &TaxSetup,
+    input: &QuoteInput,
+    context: &QuoteContext,
+    lines: &[WorkLine],
+    bases: &[i64],
+) -> Result<TaxOutcome> {
+    let mut notes = Vec::new();
+    let buyer = buyer(setup, context, &mut notes)?;
+    let exempt = context.customer.map_or(TaxExempt::None, |c| c.tax_exempt);
+    let automatic = setup.seller.as_ref();
+    let located = automatic.and(buyer.as_ref());
+    let date = match (located, context.as_of) {
+        (Some(_), Some(as_of)) => super::config::date_number(as_of.date),
+        (Some(_), None) => {
+            return Err(Error::new(
+                ErrorCode::MissingField,
+                "as_of",
+                "automatic tax needs the quote's as_of date",
+            ))
+        }
+        (None, _) => 0,
+    };
+    let default_rates = input
+        .default_tax_rates
+        .as_deref()
+        .map(|refs| resolve_rates(setup, refs, "default_tax_rates"))
+        .transpose()?;
+
+    let inclusive_of = |line: &WorkLine| match line.terms.tax_behavior {
+        TaxBehavior::Inclusive => true,
+        TaxBehavior::Exclusive => false,
+        TaxBehavior::Unspecified => setup.default_tax_behavior == Some(TaxBehavior::Inclusive),
+    };
+    fn category_of<'a>(line: &WorkLine<'a>) -> &'a str {
+        line.input.tax_category.as_deref().unwrap_or("standard")
+    }
+    let decide = |line: &WorkLine, category: &str| -> Result<Decision> {
+        let explicit = match &line.input.tax_rates {
+            Some(refs) => Some(resolve_rates(
+                setup,
+                refs,
+                &format!("{}.tax_rates", line.path()),
+            )?),
+            None => default_rates.clone(),
+        };
+        let buyer_country = buyer.as_ref().map(|b| b.country.as_str());
+        match (explicit, automatic, &buyer) {
+            (Some(rates), _, _) => Ok(decide_explicit(&rates, exempt, buyer_country)),
+            (None, Some(seller), Some(buyer)) => decide_automatic(
+                setup,
+                seller,
+                buyer,
+                LineCategory::parse(category),
+                inclusive_of(line),
+                date,
+                &|| format!("{}.tax_category", line.path()),
+            ),
+            (None, _, _) => Ok(Decision::default()),
+        }
+    };
+
+    // Goods first; shipping that follows the goods is split over their categories afterwards.
+    let mut items = Vec::with_capacity(lines.len());
+    let mut follows = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let base = bases.get(i).copied().unwrap_or(0);
+        let category = category_of(line);
+        let decision = match (category, setup.shipping) {
+            ("shipping", _) if line.input.tax_rates.is_some() || default_rates.is_some() => {
+                decide(line, category)?
+            }
+            ("shipping", ShippingTax::FollowsGoods) => {
+                follows.push(i);
+                continue;
+            }
+            ("shipping", ShippingTax::Taxable) => decide(line, "standard")?,
+            ("shipping", ShippingTax::Exempt) => decide(line, "exempt")?,
+            _ => decide(line, category)?,
+        };
+        items.push(Item {
+            line: i,
+            base,
+            decision,
+        });
+    }
+    if !follows.is_empty() {
+        // Goods amounts per category, in order of first appearance.
+        let mut goods: Vec<(&str, i64)> = Vec::new();
+        for item in &items {
+            let Some(line) = lines.get(item.line) else {
+                continue;
+            };
+            let category = category_of(line);
+            if category == "shipping" {
+                continue;
+            }
+            match goods.iter_mut().find(|(c, _)| *c == category) {
+                Some(entry) => entry.1 = money::checked(entry.1 + item.base, "lines")?,
+                None => goods.push((category, item.base)),
+            }
+        }
+        if goods.iter().all(|(_, w)| *w == 0) {
+            goods = vec![("standard", 1)];
+        }
+        let weights: Vec<i64> = goods.iter().map(|(_, w)| *w).collect();
+        for i in follows {
+            let Some(line) = lines.get(i) else { continue };
+            let base = bases.get(i).copied().unwrap_or(0);
+            let portions = allocate(base, &weights, &line.path())?;
+            for ((category, _), portion) in goods.iter().zip(portions) {
+                items.push(Item {
+                    line: i,
+                    base: portion,
+                    decision: decide(line, category)?,
+                });
+            }
+        }
+    }
+
+    let amounts = match setup.rounding_stage {
+        RoundingStage::Line => items
+            .iter()
+            .map(|item| line_stage(item, &context.rounding, &path_of(lines, item)))
+            .collect::<Result<Vec<_>>>()?,
+        RoundingStage::Invoice => invoice_stage(&items, &context.rounding, lines)?,
+    };
+
+    // Per line: merge the items' taxes (a shipping line's portions at the same rate add up).
+    let mut out = vec![LineTaxes::default(); lines.len()];
+    for (item, amounts) in items.iter().zip(&amounts) {
+        let Some(line) = out.get_mut(item.line) else {
+            continue;
+        };
+        line.net = money::checked(line.net + amounts.net, "lines")?;
+        line.payable = money::checked(line.payable + amounts.net, "lines")?;
+        for (applied, &(amount, taxable)) in item.decision.collected.iter().zip(&amounts.collected)
+        {
+            line.payable = money::checked(line.payable + amount, "lines")?;
+            add_tax(&mut line.taxes, &applied.rate, amount, taxable)?;
+        }
+        if let Some(zero) = &item.decision.zero {
+            add_tax(&mut line.taxes, zero, 0, amounts.net)?;
+        }
+    }
+
+    let mut total_taxes: Vec<TotalTax> = Vec::new();
+    for tax in out.iter().flat_map(|l| &l.taxes) {
+        match total_taxes.iter_mut().find(|t| t.rate == tax.rate) {
+            Some(t) => {
+                t.amount = money::checked(t.amount + tax.amount, "total_taxes")?;
+                t.taxable_amount =
+                    money::checked(t.taxable_amount + tax.taxable_amount, "total_taxes")?;
+            }
+            None => total_taxes.push(TotalTax {
+                amount: tax.amount,
+                taxable_amount: tax.taxable_amount,
+                rate: tax.rate.clone(),
+            }),
+        }
+    }
+    if total_taxes
+        .iter()
+        .any(|t| t.rate.category == VatCategory::AE)
+    {
+        notes.insert(
+            0,
+            TaxNote {
+                code: "reverse_charge",
+                text: super::place::REVERSE_CHARGE,
+                customer_tax_id: buyer.as_ref().and_then(|b| b.vat_id.clone()),
+            },
+        );
+    }
+    let automatic_tax = AutomaticTax {
+        enabled: automatic.is_some(),
+        status: automatic.map(|_| {
+            if buyer.is_some() {
+                "complete"
+            } else {
+                "requires_location_inputs"
+            }
+        }),
+    };
+    Ok(TaxOutcome {
+        lines: out,
+        total_taxes,
+        notes,
+        automatic_tax,
+        rounding_stage: setup.rounding_stage,
+    })
+}
+
+fn path_of(lines: &[WorkLine], item: &Item) -> String {
+    lines.get(item.line).map(WorkLine::path).unwrap_or_default()
+}
+
+fn add_tax(
+    taxes: &mut Vec<LineTax>,
+    rate: &RateDescriptor,
+    amount: i64,
+    taxable: i64,
+) -> Result<()> {
+    match taxes.iter_mut().find(|t| &t.rate == rate) {
+        Some(t) => {
+            t.amount = money::checked(t.amount + amount, "lines")?;
+            t.taxable_amount = money::checked(t.taxable_amount + taxable, "lines")?;
+        }
+        None => taxes.push(LineTax {
+            amount,
+            taxable_amount: taxable,
+            rate: rate.clone(),
+        }),
+    }
+    Ok(())
+}
+
+/// The inclusive percentages of an item, in order: collected inclusive rates, then back-outs.
+fn inclusive_percents(decision: &Decision) -> Vec<Percent> {
+    decision
+        .collected
+        .iter()
+        .filter(|a| a.rate.inclusive)
+        .map(|a| a.rate.percentage)
+        .chain(decision.back_out.iter().copied())
+        .collect()
+}
+
+/// Line-level rounding: each item's taxes rounded on their own.
+fn line_stage(item: &Item, rounding: &RoundingPolicy, path: &str) -> Result<ItemAmounts> {
+    let decision = &item.decision;
+    // Inclusive: back the total out of the gross once, then split it over the rates.
+    let inclusive = inclusive_percents(decision);
+    let r = sum_percent(inclusive.iter());
+    let backed_out = rounding.round(inclusive_part(item.base, r, path)?, path)?;
+    let shares = allocate(
+        backed_out,
+        &inclusive
+            .iter()
+            .map(|p| percent_weight(*p))
+            .collect::<Vec<_>>(),
+        path,
+    )?;
+    let net = item.base - backed_out;
+    let mut shares = shares.into_iter();
+    let mut collected = vec![(0, 0); decision.collected.len()];
+    let mut simple_total = 0i64;
+    // Exclusive, not compound, then compound on top of them.
+    for pass_compound in [false, true] {
+        for (applied, slot) in decision.collected.iter().zip(collected.iter_mut()) {
+            if applied.rate.inclusive {
+                if !pass_compound {
+                    *slot = (shares.next().unwrap_or(0), net);
+                }
+                continue;
+            }
+            if applied.compound != pass_compound {
+                continue;
+            }
+            let base = if applied.compound {
+                money::checked(net + simple_total, path)?
+            } else {
+                net
+            };
+            let amount = rounding.round(
+                share(Decimal::from(base), applied.rate.percentage, path)?,
+                path,
+            )?;
+            if !applied.compound {
+                simple_total = money::checked(simple_total + amount, path)?;
+            }
+            *slot = (amount, base);
+        }
+    }
+    Ok(ItemAmounts { net, collected })
+}
+
+/// Invoice-level rounding (EN 16931 BT-117): per rate, the exact amounts of all lines are summed
+/// and rounded once; the rounded total is spread back over the lines by `allocate`, so line
+/// taxes still add up to the breakdown exactly.
+fn invoice_stage(
+    items: &[Item],
+    rounding: &RoundingPolicy,
+    lines: &[WorkLine],
+) -> Result<Vec<ItemAmounts>> {
+    let mut out: Vec<ItemAmounts> = items
+        .iter()
+        .map(|i| ItemAmounts {
+            net: i.base,
+            collected: vec![(0, 0); i.decision.collected.len()],
+        })
+        .collect();
+
+    // Back-outs (exempt or reverse-charge customers) are not tax: removed per line.
+    for (item, amounts) in items.iter().zip(out.iter_mut()) {
+        if !item.decision.back_out.is_empty() {
+            let path = path_of(lines, item);
+            let r = sum_percent(item.decision.back_out.iter());
+            amounts.net -= rounding.round(inclusive_part(item.base, r, &path)?, &path)?;
+        }
+    }
+
+    // Groups of (item, rate index) sharing one rate, in order of first appearance.
+    let mut groups: Vec<(&Applied, Vec<(usize, usize)>)> = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        for (k, applied) in item.decision.collected.iter().enumerate() {
+            match groups.iter_mut().find(|(a, _)| *a == applied) {
+                Some((_, members)) => members.push((i, k)),
+                None => groups.push((applied, vec![(i, k)])),
+            }
+        }
+    }
+
+    // Inclusive groups first (they fix each line's net), then exclusive, then compound.
+    for phase in 0..3 {
+        for (applied, members) in &groups {
+            let in_phase = match phase {
+                0 => applied.rate.inclusive,
+                1 => !applied.rate.inclusive && !applied.compound,
+                _ => applied.compound,
+            };
+            if !in_phase {
+                continue;
+            }
+            let mut exact = Decimal::ZERO;
+            let mut weights = Vec::with_capacity(members.len());
+            for &(i, _) in members {
+                let (Some(item), Some(amounts)) = (items.get(i), out.get(i)) else {
+                    continue;
+                };
+                let path = path_of(lines, item);
+                let (part, weight) = if phase == 0 {
+                    let r = sum_percent(inclusive_percents(&item.decision).iter());
+                    let whole = inclusive_part(item.base, r, &path)?;
+                    let part = if r.is_zero() {
+                        Decimal::ZERO
+                    } else {
+                        money::mul(whole, applied.rate.percentage.0 / r, &path)?
+                    };
+                    (part, item.base)
+                } else {
+                    let base = if phase == 2 {
+                        amounts.net + simple_taxes(&item.decision, amounts)
+                    } else {
+                        amounts.net
+                    };
+                    (
+                        share(Decimal::from(base), applied.rate.percentage, &path)?,
+                        base,
+                    )
+                };
+                exact = money::add(exact, part, &path)?;
+                weights.push(weight.max(0));
+            }
+            let total = rounding.round(exact, "total_taxes")?;
+            let parts = allocate(total, &weights, "total_taxes")?;
+            for (&(i, k), part) in members.iter().zip(parts) {
+                let (Some(item), Some(amounts)) = (items.get(i), out.get_mut(i)) else {
+                    continue;
+                };
+                let taxable = match phase {
+                    0 => 0, // set once the net is known, below
+                    1 => amounts.net,
+                    _ => amounts.net + simple_taxes(&item.decision, amounts),
+                };
+                if let Some(slot) = amounts.collected.get_mut(k) {
+                    *slot = (part, taxable);
+                }
+                if phase == 0 {
+                    amounts.net -= part;
+                }
+            }
+        }
+        if phase == 0 {
+            // The inclusive taxable amount is the net that remains.
+            for (item, amounts) in items.iter().zip(out.iter_mut()) {
+                if amounts.net < 0 {
+                    return Err(Error::new(
+                        ErrorCode::InvalidRequest,
+                        path_of(lines, item),
+                        "invoice-level rounding of several inclusive rates left a negative net; use line rounding",
+                    ));
+                }
+                let net = amounts.net;
+                for (applied, slot) in item
+                    .decision
+                    .collected
+                    .iter()
+                    .zip(amounts.collected.iter_mut())
+                {
+                    if applied.rate.inclusive {
+                        slot.1 = net;
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn simple_taxes(decision: &Decision, amounts: &ItemAmounts) -> i64 {
+    decision
+        .collected
+        .iter()
+        .zip(&amounts.collected)
+        .filter(|(a, _)| !a.rate.inclusive && !a.compound)
+        .map(|(_, (amount, _))| amount)
+        .sum()
+}

@@ -1,0 +1,425 @@
+//! What merchants (in the catalog) and callers (in a quote) declare about tax.
+
+use super::RoundingStage;
+use crate::error::{join_path, Error, ErrorCode, Result};
+use crate::percent::Percent;
+use crate::price::TaxBehavior;
+use crate::time::parse_date;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Tax settings. In the catalog they are the merchant's defaults; a quote's `tax` overrides the
+/// settings it names and adds its rates and rules.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaxConfig {
+    /// Who sells. With a seller, automatic tax is on (rates by place, category and date).
+    #[serde(default)]
+    pub seller: Option<Seller>,
+    #[serde(default)]
+    pub rounding_stage: Option<RoundingStage>,
+    #[serde(default)]
+    pub shipping: Option<ShippingTax>,
+    #[serde(default)]
+    pub invalid_tax_id: Option<InvalidTaxId>,
+    /// How prices with `tax_behavior: "unspecified"` are read. Default `exclusive`.
+    #[serde(default)]
+    pub default_tax_behavior: Option<TaxBehavior>,
+    /// Explicit Stripe-shaped rates that lines and `default_tax_rates` refer to by id.
+    #[serde(default)]
+    pub rates: Vec<TaxRate>,
+    /// Merchant rules that add to (or replace) the built-in rates for a place.
+    #[serde(default)]
+    pub rules: Vec<TaxRule>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Seller {
+    /// ISO 3166-1 alpha-2 home country.
+    pub country: String,
+    #[serde(default)]
+    pub state: Option<String>,
+    /// Places outside its home where the seller is registered and collects tax.
+    #[serde(default)]
+    pub registrations: Vec<Registration>,
+    /// EU sellers: registered for the One-Stop Shop, so EU consumers are charged their own
+    /// country's VAT. Default true; false charges home VAT (sellers under EUR 10,000).
+    #[serde(default)]
+    pub oss: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Registration {
+    pub country: String,
+    #[serde(default)]
+    pub state: Option<String>,
+}
+
+/// How shipping lines (`tax_category: "shipping"`) are taxed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShippingTax {
+    /// At the rates of the goods shipped, split in proportion to their amounts (EU practice).
+    #[default]
+    FollowsGoods,
+    /// At the standard rate.
+    Taxable,
+    /// Not taxed.
+    Exempt,
+}
+
+/// What a malformed customer VAT number does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvalidTaxId {
+    /// A structured `invalid_tax_id` error.
+    #[default]
+    Error,
+    /// The number is ignored (the customer is taxed as a consumer) and a note says so.
+    TreatAsConsumer,
+}
+
+/// A Stripe-shaped tax rate. Read-only Stripe fields are accepted and ignored.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaxRate {
+    #[serde(default)]
+    pub id: Option<String>,
+    pub percentage: Percent,
+    pub inclusive: bool,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub country: Option<String>,
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub jurisdiction: Option<String>,
+    #[serde(default)]
+    pub tax_type: Option<String>,
+    /// billcalc: applied to the net plus the other exclusive taxes of the line.
+    #[serde(default)]
+    pub compound: Option<bool>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub active: Option<bool>,
+    #[serde(default)]
+    pub metadata: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    pub object: Option<String>,
+    #[serde(default)]
+    pub created: Option<i64>,
+    #[serde(default)]
+    pub livemode: Option<bool>,
+    #[serde(default)]
+    pub effective_percentage: Option<Percent>,
+}
+
+/// A line's (or the quote's default) tax rate: an id from the catalog or an inline rate.
+#[derive(Debug, Clone)]
+pub enum TaxRateRef {
+    Id(String),
+    Inline(Box<TaxRate>),
+}
+
+impl<'de> Deserialize<'de> for TaxRateRef {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = TaxRateRef;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a tax rate id or a tax rate object")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<TaxRateRef, E> {
+                Ok(TaxRateRef::Id(v.to_string()))
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> std::result::Result<TaxRateRef, A::Error> {
+                TaxRate::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(|r| TaxRateRef::Inline(Box::new(r)))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A merchant's automatic rule: where it applies, to what, from when, at which rate. Several
+/// matching rules stack (a US state, county and city rate each apply to the same base).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaxRule {
+    #[serde(default)]
+    pub id: Option<String>,
+    pub country: String,
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub postal_code_prefix: Option<String>,
+    /// The product category it applies to; all taxable categories when absent.
+    #[serde(default)]
+    pub tax_category: Option<String>,
+    pub percentage: Percent,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub jurisdiction: Option<String>,
+    #[serde(default)]
+    pub tax_type: Option<String>,
+    #[serde(default)]
+    pub compound: Option<bool>,
+    /// First day in force (YYYY-MM-DD), inclusive.
+    #[serde(default)]
+    pub valid_from: Option<String>,
+    /// First day no longer in force (YYYY-MM-DD), exclusive.
+    #[serde(default)]
+    pub valid_until: Option<String>,
+    /// Drop the built-in rates for the place and category this rule matches.
+    #[serde(default)]
+    pub replace_built_in: Option<bool>,
+}
+
+/// A checked explicit rate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidRate {
+    pub id: Option<String>,
+    pub percentage: Percent,
+    pub inclusive: bool,
+    pub compound: bool,
+    pub display_name: String,
+    pub tax_type: String,
+    pub jurisdiction: Option<String>,
+    pub country: Option<String>,
+    pub state: Option<String>,
+}
+
+/// A checked merchant rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidRule {
+    pub country: String,
+    pub state: Option<String>,
+    pub postal_code_prefix: Option<String>,
+    pub tax_category: Option<String>,
+    pub rate: ValidRate,
+    /// YYYYMMDD bounds, `from` inclusive, `until` exclusive (0 = open).
+    pub from: u32,
+    pub until: u32,
+    pub replace_built_in: bool,
+}
+
+/// Validated seller.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidSeller {
+    pub country: String,
+    pub state: Option<String>,
+    pub registrations: Vec<(String, Option<String>)>,
+    pub oss: bool,
+}
+
+/// Everything the tax stage needs, checked once.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TaxSetup {
+    pub seller: Option<ValidSeller>,
+    pub rounding_stage: RoundingStage,
+    pub shipping: ShippingTax,
+    pub invalid_tax_id: InvalidTaxId,
+    pub default_tax_behavior: Option<TaxBehavior>,
+    pub rates: BTreeMap<String, ValidRate>,
+    pub rules: Vec<ValidRule>,
+}
+
+pub fn upper(code: &str) -> String {
+    code.trim().to_ascii_uppercase()
+}
+
+/// A two-letter country code, upper-cased.
+pub fn country(code: &str, path: &str) -> Result<String> {
+    let code = upper(code);
+    if code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase()) {
+        Ok(code)
+    } else {
+        Err(Error::new(
+            ErrorCode::InvalidRequest,
+            path,
+            "expected an ISO 3166-1 alpha-2 country code",
+        ))
+    }
+}
+
+fn yyyymmdd(text: Option<&str>, path: &str) -> Result<u32> {
+    match text {
+        None => Ok(0),
+        Some(t) => {
+            let d = parse_date(t, path)?;
+            Ok(date_number(d))
+        }
+    }
+}
+
+pub fn date_number(date: chrono::NaiveDate) -> u32 {
+    use chrono::Datelike;
+    let year = u32::try_from(date.year()).unwrap_or(0);
+    year * 10_000 + date.month() * 100 + date.day()
+}
+
+impl TaxRate {
+    pub fn validate(&self, path: &str) -> Result<ValidRate> {
+        check_percentage(self.percentage, &join_path(path, "percentage"))?;
+        let compound = self.compound.unwrap_or(false);
+        if compound && self.inclusive {
+            return Err(Error::new(
+                ErrorCode::InvalidTaxRate,
+                join_path(path, "compound"),
+                "a compound rate cannot be inclusive",
+            ));
+        }
+        let country = self
+            .country
+            .as_deref()
+            .map(|c| country(c, &join_path(path, "country")))
+            .transpose()?;
+        Ok(ValidRate {
+            id: self.id.clone(),
+            percentage: self.percentage,
+            inclusive: self.inclusive,
+            compound,
+            display_name: self
+                .display_name
+                .clone()
+                .unwrap_or_else(|| "Tax".to_string()),
+            tax_type: self.tax_type.clone().unwrap_or_else(|| "tax".to_string()),
+            jurisdiction: self.jurisdiction.clone(),
+            country,
+            state: self.state.as_deref().map(upper),
+        })
+    }
+}
+
+fn check_percentage(p: Percent, path: &str) -> Result<()> {
+    if p.0 > rust_decimal::Decimal::ONE_HUNDRED || p.decimal_places() > 4 {
+        return Err(Error::new(
+            ErrorCode::InvalidTaxRate,
+            path,
+            "percentage must be between 0 and 100 with at most 4 decimals",
+        ));
+    }
+    Ok(())
+}
+
+impl TaxRule {
+    fn validate(&self, path: &str) -> Result<ValidRule> {
+        check_percentage(self.percentage, &join_path(path, "percentage"))?;
+        let country = country(&self.country, &join_path(path, "country"))?;
+        let from = yyyymmdd(self.valid_from.as_deref(), &join_path(path, "valid_from"))?;
+        let until = yyyymmdd(self.valid_until.as_deref(), &join_path(path, "valid_until"))?;
+        if until != 0 && until <= from {
+            return Err(Error::new(
+                ErrorCode::InvalidDate,
+                join_path(path, "valid_until"),
+                "must be after valid_from",
+            ));
+        }
+        let state = self.state.as_deref().map(upper);
+        let tax_type = self
+            .tax_type
+            .clone()
+            .unwrap_or_else(|| "sales_tax".to_string());
+        let rate = ValidRate {
+            id: self.id.clone(),
+            percentage: self.percentage,
+            inclusive: false,
+            compound: self.compound.unwrap_or(false),
+            display_name: self
+                .display_name
+                .clone()
+                .unwrap_or_else(|| "Sales tax".to_string()),
+            tax_type,
+            jurisdiction: self
+                .jurisdiction
+                .clone()
+                .or_else(|| Some(jurisdiction(&country, state.as_deref()))),
+            country: Some(country.clone()),
+            state: state.clone(),
+        };
+        Ok(ValidRule {
+            country,
+            state,
+            postal_code_prefix: self.postal_code_prefix.as_deref().map(upper),
+            tax_category: self.tax_category.clone(),
+            rate,
+            from,
+            until,
+            replace_built_in: self.replace_built_in.unwrap_or(false),
+        })
+    }
+}
+
+/// `DE`, or `CA-QC` for a region.
+pub fn jurisdiction(country: &str, region: Option<&str>) -> String {
+    match region {
+        Some(r) if !r.is_empty() => format!("{country}-{r}"),
+        _ => country.to_string(),
+    }
+}
+
+impl TaxConfig {
+    /// Checks the config; `base` is the catalog's setup a quote's config extends.
+    pub fn validate(&self, base: &TaxSetup, path: &str) -> Result<TaxSetup> {
+        let mut setup = base.clone();
+        if let Some(seller) = &self.seller {
+            let p = join_path(path, "seller");
+            let registrations = seller
+                .registrations
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let rp = format!("{p}.registrations[{i}]");
+                    Ok((
+                        country(&r.country, &join_path(&rp, "country"))?,
+                        r.state.as_deref().map(upper),
+                    ))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            setup.seller = Some(ValidSeller {
+                country: country(&seller.country, &join_path(&p, "country"))?,
+                state: seller.state.as_deref().map(upper),
+                registrations,
+                oss: seller.oss.unwrap_or(true),
+            });
+        }
+        setup.rounding_stage = self.rounding_stage.unwrap_or(setup.rounding_stage);
+        setup.shipping = self.shipping.unwrap_or(setup.shipping);
+        setup.invalid_tax_id = self.invalid_tax_id.unwrap_or(setup.invalid_tax_id);
+        setup.default_tax_behavior = self.default_tax_behavior.or(setup.default_tax_behavior);
+        for (i, rate) in self.rates.iter().enumerate() {
+            let rp = join_path(path, &format!("rates[{i}]"));
+            let valid = rate.validate(&rp)?;
+            let id = valid.id.clone().ok_or_else(|| {
+                Error::new(
+                    ErrorCode::MissingField,
+                    join_path(&rp, "id"),
+                    "tax rates here need an id",
+                )
+            })?;
+            if setup.rates.insert(id, valid).is_some() {
+                return Err(Error::new(
+                    ErrorCode::InvalidTaxRate,
+                    join_path(&rp, "id"),
+                    "another tax rate has this id",
+                ));
+            }
+        }
+        for (i, rule) in self.rules.iter().enumerate() {
+            setup
+                .rules
+                .push(rule.validate(&join_path(path, &format!("rules[{i}]")))?);
+        }
+        Ok(setup)
+    }
+}

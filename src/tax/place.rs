@@ -1,0 +1,491 @@
+//! Where a sale is taxed and how: the rates that apply to one line, or the reason none do.
+
+use super::config::{jurisdiction, TaxSetup, ValidRate, ValidSeller};
+use super::table::{self, Category};
+use super::{RateDescriptor, VatCategory};
+use crate::customer::TaxExempt;
+use crate::error::{Error, ErrorCode, Result};
+use crate::percent::Percent;
+use rust_decimal::Decimal;
+
+/// The customer as the tax rules see them.
+#[derive(Debug, Clone, Default)]
+pub struct Buyer {
+    pub country: String,
+    pub state: Option<String>,
+    pub postal_code: Option<String>,
+    /// A well-formed EU VAT number of the customer's own country: a business customer.
+    pub vat_id: Option<String>,
+    pub exempt: TaxExempt,
+}
+
+/// A rate applied to a line, with what the arithmetic needs beyond its description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub rate: RateDescriptor,
+    pub compound: bool,
+}
+
+/// How one line (or one portion of a shipping line) is taxed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Decision {
+    /// Rates charged.
+    pub collected: Vec<Applied>,
+    /// A zero-amount entry explaining why nothing is charged (categories Z, E, AE, G, O).
+    pub zero: Option<RateDescriptor>,
+    /// Inclusive tax removed from the price but not charged: an exempt or reverse-charge
+    /// customer buying at a tax-inclusive price pays the net.
+    pub back_out: Vec<Percent>,
+}
+
+/// A product's tax category as declared on the line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineCategory<'a> {
+    Rated {
+        table: Category,
+        digital: bool,
+        name: &'a str,
+    },
+    Zero,
+    Exempt,
+    /// A merchant-defined code: only merchant rules price it.
+    Custom(&'a str),
+}
+
+impl<'a> LineCategory<'a> {
+    pub fn parse(name: &'a str) -> LineCategory<'a> {
+        let rated = |table| LineCategory::Rated {
+            table,
+            digital: false,
+            name,
+        };
+        match name {
+            "standard" => rated(Category::Standard),
+            "reduced" => rated(Category::Reduced),
+            "reduced_2" => rated(Category::Reduced2),
+            "super_reduced" => rated(Category::SuperReduced),
+            "digital_services" => LineCategory::Rated {
+                table: Category::Standard,
+                digital: true,
+                name,
+            },
+            "zero" => LineCategory::Zero,
+            "exempt" => LineCategory::Exempt,
+            other => LineCategory::Custom(other),
+        }
+    }
+
+    fn name(self) -> &'a str {
+        match self {
+            LineCategory::Rated { name, .. } | LineCategory::Custom(name) => name,
+            LineCategory::Zero => "zero",
+            LineCategory::Exempt => "exempt",
+        }
+    }
+
+    fn digital(self) -> bool {
+        matches!(self, LineCategory::Rated { digital: true, .. })
+    }
+}
+
+/// Where tax is due.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Place {
+    Taxed {
+        country: String,
+        region: Option<String>,
+    },
+    CustomerExempt,
+    ReverseCharge,
+    /// Out of the seller's tax: an EU export, or a place the seller does not collect in.
+    Outside {
+        not_collecting: bool,
+    },
+}
+
+fn registered(seller: &ValidSeller, country: &str, region: Option<&str>) -> bool {
+    seller.country == country
+        || seller
+            .registrations
+            .iter()
+            .any(|(c, r)| c == country && (r.is_none() || r.as_deref() == region))
+}
+
+fn place(setup: &TaxSetup, seller: &ValidSeller, buyer: &Buyer, date: u32) -> Place {
+    match buyer.exempt {
+        TaxExempt::Exempt => return Place::CustomerExempt,
+        TaxExempt::Reverse => return Place::ReverseCharge,
+        TaxExempt::None => {}
+    }
+    let c = buyer.country.as_str();
+    let taxed = |country: &str| Place::Taxed {
+        country: country.to_string(),
+        region: buyer.state.clone(),
+    };
+    if table::in_eu(&seller.country) {
+        if c == seller.country {
+            taxed(c)
+        } else if table::in_eu(c) {
+            match (&buyer.vat_id, seller.oss) {
+                (Some(_), _) => Place::ReverseCharge,
+                (None, true) => taxed(c),
+                (None, false) => Place::Taxed {
+                    country: seller.country.clone(),
+                    region: seller.state.clone(),
+                },
+            }
+        } else if registered(seller, c, buyer.state.as_deref()) {
+            taxed(c)
+        } else {
+            Place::Outside {
+                not_collecting: false,
+            }
+        }
+    } else if registered(seller, c, buyer.state.as_deref())
+        || (!table::has_table(c)
+            && setup
+                .rules
+                .iter()
+                .any(|r| rule_matches_place(r, buyer, date)))
+    {
+        taxed(c)
+    } else {
+        Place::Outside {
+            not_collecting: true,
+        }
+    }
+}
+
+fn rule_matches_place(rule: &super::config::ValidRule, buyer: &Buyer, date: u32) -> bool {
+    rule.country == buyer.country
+        && rule
+            .state
+            .as_ref()
+            .map_or(true, |s| buyer.state.as_ref() == Some(s))
+        && rule.postal_code_prefix.as_ref().map_or(true, |p| {
+            buyer
+                .postal_code
+                .as_ref()
+                .is_some_and(|code| code.starts_with(p.as_str()))
+        })
+        && rule.from <= date
+        && (rule.until == 0 || date < rule.until)
+}
+
+fn descriptor(rate: &ValidRate, inclusive: bool, reason: Option<&'static str>) -> RateDescriptor {
+    RateDescriptor {
+        tax_rate: rate.id.clone(),
+        percentage: rate.percentage,
+        display_name: rate.display_name.clone(),
+        tax_type: rate.tax_type.clone(),
+        jurisdiction: rate.jurisdiction.clone(),
+        country: rate.country.clone(),
+        state: rate.state.clone(),
+        inclusive,
+        category: if rate.percentage.0.is_zero() {
+            VatCategory::Z
+        } else {
+            VatCategory::S
+        },
+        taxability_reason: reason,
+        exemption_reason: None,
+    }
+}
+
+fn zero_entry(
+    category: VatCategory,
+    reason: &'static str,
+    exemption: Option<&'static str>,
+    country: Option<&str>,
+    inclusive: bool,
+) -> RateDescriptor {
+    RateDescriptor {
+        tax_rate: None,
+        percentage: Percent(Decimal::ZERO),
+        display_name: match category {
+            VatCategory::AE => "Reverse charge".to_string(),
+            _ => "Tax".to_string(),
+        },
+        tax_type: "vat".to_string(),
+        jurisdiction: country.map(str::to_string),
+        country: country.map(str::to_string),
+        state: None,
+        inclusive,
+        category,
+        taxability_reason: Some(reason),
+        exemption_reason: exemption,
+    }
+}
+
+pub const REVERSE_CHARGE: &str = "Reverse charge";
+
+/// Rates for a taxed place and category: built-in rows in force, plus matching merchant rules
+/// (which replace the built-ins when they say so). `None` when nothing prices the category.
+fn rates_at(
+    setup: &TaxSetup,
+    seller: &ValidSeller,
+    buyer: &Buyer,
+    country: &str,
+    region: Option<&str>,
+    category: LineCategory,
+    date: u32,
+) -> Vec<ValidRate> {
+    let located = Buyer {
+        country: country.to_string(),
+        state: region.map(str::to_string),
+        ..buyer.clone()
+    };
+    let rules: Vec<&super::config::ValidRule> = setup
+        .rules
+        .iter()
+        .filter(|r| rule_matches_place(r, &located, date))
+        .filter(|r| match (&r.tax_category, category) {
+            (Some(c), cat) => c == cat.name(),
+            (None, LineCategory::Rated { .. }) => true,
+            (None, _) => false,
+        })
+        .collect();
+    let mut rates = Vec::new();
+    if let (false, LineCategory::Rated { table: cat, .. }) =
+        (rules.iter().any(|r| r.replace_built_in), category)
+    {
+        for row in table::rows(country, region.unwrap_or(""), cat, date) {
+            // Canadian provincial taxes are due only where the seller is registered for them.
+            let provincial = matches!(
+                row.tax_type,
+                super::TaxType::Pst | super::TaxType::Qst | super::TaxType::Rst
+            );
+            if provincial && !registered_in_region(seller, country, row.region) {
+                continue;
+            }
+            let region = (!row.region.is_empty()).then_some(row.region);
+            let jurisdiction = if provincial || row.tax_type == super::TaxType::Hst {
+                jurisdiction(country, region)
+            } else {
+                country.to_string()
+            };
+            rates.push(ValidRate {
+                id: None,
+                percentage: Percent(Decimal::new(row.ten_thousandths, 4).normalize()),
+                inclusive: false,
+                compound: false,
+                display_name: row.tax_type.display_name().to_string(),
+                tax_type: row.tax_type.as_str().to_string(),
+                jurisdiction: Some(jurisdiction),
+                country: Some(country.to_string()),
+                state: if provincial || row.tax_type == super::TaxType::Hst {
+                    region.map(str::to_string)
+                } else {
+                    None
+                },
+            });
+        }
+    }
+    rates.extend(rules.into_iter().map(|r| r.rate.clone()));
+    rates
+}
+
+fn registered_in_region(seller: &ValidSeller, country: &str, region: &str) -> bool {
+    (seller.country == country && seller.state.as_deref() == Some(region))
+        || seller
+            .registrations
+            .iter()
+            .any(|(c, r)| c == country && r.as_deref() == Some(region))
+}
+
+fn reason_for(category: LineCategory) -> &'static str {
+    match category {
+        LineCategory::Rated {
+            table: Category::Standard,
+            ..
+        }
+        | LineCategory::Custom(_) => "standard_rated",
+        _ => "reduced_rated",
+    }
+}
+
+/// Decides how a line is taxed by automatic tax (a seller is declared).
+#[allow(clippy::too_many_arguments)]
+pub fn decide_automatic(
+    setup: &TaxSetup,
+    seller: &ValidSeller,
+    buyer: &Buyer,
+    category: LineCategory,
+    inclusive: bool,
+    date: u32,
+    category_path: &dyn Fn() -> String,
+) -> Result<Decision> {
+    let where_ = place(setup, seller, buyer, date);
+    let would_be = || -> Vec<Percent> {
+        if !inclusive {
+            return Vec::new();
+        }
+        let consumer = Buyer {
+            exempt: TaxExempt::None,
+            vat_id: None,
+            ..buyer.clone()
+        };
+        match place(setup, seller, &consumer, date) {
+            Place::Taxed { country, region } => rates_at(
+                setup,
+                seller,
+                buyer,
+                &country,
+                region.as_deref(),
+                category,
+                date,
+            )
+            .into_iter()
+            .map(|r| r.percentage)
+            .collect(),
+            _ => Vec::new(),
+        }
+    };
+    let country = Some(buyer.country.as_str());
+    let zero = |category, reason, exemption| Decision {
+        zero: Some(zero_entry(category, reason, exemption, country, inclusive)),
+        ..Decision::default()
+    };
+    match where_ {
+        Place::CustomerExempt => Ok(Decision {
+            back_out: would_be(),
+            ..zero(VatCategory::E, "customer_exempt", Some("Exempt customer"))
+        }),
+        Place::ReverseCharge => Ok(Decision {
+            back_out: would_be(),
+            ..zero(VatCategory::AE, "reverse_charge", Some(REVERSE_CHARGE))
+        }),
+        Place::Outside {
+            not_collecting: true,
+        } => Ok(zero(
+            VatCategory::O,
+            "not_collecting",
+            Some("Not subject to tax"),
+        )),
+        Place::Outside {
+            not_collecting: false,
+        } if category.digital() => Ok(zero(
+            VatCategory::O,
+            "not_subject_to_tax",
+            Some("Services outside the scope of EU VAT"),
+        )),
+        Place::Outside {
+            not_collecting: false,
+        } => Ok(zero(
+            VatCategory::G,
+            "not_subject_to_tax",
+            Some("Export outside the EU"),
+        )),
+        Place::Taxed { country, region } => {
+            let place_zero = |category, reason, exemption| Decision {
+                zero: Some(zero_entry(
+                    category,
+                    reason,
+                    exemption,
+                    Some(&country),
+                    inclusive,
+                )),
+                ..Decision::default()
+            };
+            match category {
+                LineCategory::Zero => return Ok(place_zero(VatCategory::Z, "zero_rated", None)),
+                LineCategory::Exempt => {
+                    return Ok(place_zero(
+                        VatCategory::E,
+                        "product_exempt",
+                        Some("Exempt from tax"),
+                    ))
+                }
+                _ => {}
+            }
+            if country == "CA" && region.is_none() {
+                return Err(Error::new(
+                    ErrorCode::MissingField,
+                    "customer.address.state",
+                    "a Canadian address needs its province",
+                ));
+            }
+            let rates = rates_at(
+                setup,
+                seller,
+                buyer,
+                &country,
+                region.as_deref(),
+                category,
+                date,
+            );
+            if rates.is_empty() {
+                if table::has_table(&country) || matches!(category, LineCategory::Custom(_)) {
+                    return Err(Error::new(
+                        ErrorCode::UnknownTaxCategory,
+                        category_path(),
+                        "no tax rate for this category at the place of taxation",
+                    ));
+                }
+                return Ok(place_zero(
+                    VatCategory::O,
+                    "not_collecting",
+                    Some("Not subject to tax"),
+                ));
+            }
+            let reason = reason_for(category);
+            Ok(Decision {
+                collected: rates
+                    .iter()
+                    .map(|r| Applied {
+                        rate: descriptor(r, inclusive, Some(reason)),
+                        compound: r.compound,
+                    })
+                    .collect(),
+                ..Decision::default()
+            })
+        }
+    }
+}
+
+/// Decides how a line with explicit rates is taxed: the rates apply as given, unless the
+/// customer is exempt or reverse-charged.
+pub fn decide_explicit(rates: &[ValidRate], exempt: TaxExempt, country: Option<&str>) -> Decision {
+    let back_out = || {
+        rates
+            .iter()
+            .filter(|r| r.inclusive)
+            .map(|r| r.percentage)
+            .collect()
+    };
+    let inclusive = rates.iter().any(|r| r.inclusive);
+    match exempt {
+        TaxExempt::Exempt => Decision {
+            zero: Some(zero_entry(
+                VatCategory::E,
+                "customer_exempt",
+                Some("Exempt customer"),
+                country,
+                inclusive,
+            )),
+            back_out: back_out(),
+            ..Decision::default()
+        },
+        TaxExempt::Reverse => Decision {
+            zero: Some(zero_entry(
+                VatCategory::AE,
+                "reverse_charge",
+                Some(REVERSE_CHARGE),
+                country,
+                inclusive,
+            )),
+            back_out: back_out(),
+            ..Decision::default()
+        },
+        TaxExempt::None => Decision {
+            collected: rates
+                .iter()
+                .map(|r| Applied {
+                    rate: descriptor(r, r.inclusive, None),
+                    compound: r.compound,
+                })
+                .collect(),
+            ..Decision::default()
+        },
+    }
+}
