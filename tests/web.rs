@@ -22,6 +22,7 @@ const FILES: &[(&str, &str)] = &[
     ("errors.json", include_str!("vectors/errors.json")),
     ("package.json", include_str!("vectors/package.json")),
     ("per_unit.json", include_str!("vectors/per_unit.json")),
+    ("tax.json", include_str!("vectors/tax.json")),
     ("tiers.json", include_str!("vectors/tiers.json")),
 ];
 

@@ -206,7 +206,7 @@ fn zero_entry(
             VatCategory::AE => "Reverse charge".to_string(),
             _ => "Tax".to_string(),
         },
-        tax_type: "vat".to_string(),
+        tax_type: country.map_or("sales_tax", table::tax_type_of).to_string(),
         jurisdiction: country.map(str::to_string),
         country: country.map(str::to_string),
         state: None,
@@ -362,20 +362,27 @@ pub fn decide_automatic(
             "not_collecting",
             Some("Not subject to tax"),
         )),
+        // An EU export: the VAT not charged is the seller's.
         Place::Outside {
             not_collecting: false,
-        } if category.digital() => Ok(zero(
-            VatCategory::O,
-            "not_subject_to_tax",
-            Some("Services outside the scope of EU VAT"),
-        )),
-        Place::Outside {
-            not_collecting: false,
-        } => Ok(zero(
-            VatCategory::G,
-            "not_subject_to_tax",
-            Some("Export outside the EU"),
-        )),
+        } => {
+            let (category, exemption) = if category.digital() {
+                (VatCategory::O, "Services outside the scope of EU VAT")
+            } else {
+                (VatCategory::G, "Export outside the EU")
+            };
+            let entry = zero_entry(
+                category,
+                "not_subject_to_tax",
+                Some(exemption),
+                Some(&seller.country),
+                inclusive,
+            );
+            Ok(Decision {
+                zero: Some(entry),
+                ..Decision::default()
+            })
+        }
         Place::Taxed { country, region } => {
             let place_zero = |category, reason, exemption| Decision {
                 zero: Some(zero_entry(

@@ -244,6 +244,14 @@ pub const ROWS: &[Row] = &[
     prov("PE", 15 * P, Hst, 0, 0),
 ];
 
+/// The tax a country levies (`vat`, `gst`, …), for entries that charge none; `sales_tax` for
+/// places without a built-in table.
+pub fn tax_type_of(country: &str) -> &'static str {
+    ROWS.iter()
+        .find(|row| row.country == country)
+        .map_or("sales_tax", |row| row.tax_type.as_str())
+}
+
 /// Countries with a built-in table. Elsewhere (e.g. the US) only merchant rules apply.
 pub fn has_table(country: &str) -> bool {
     ROWS.iter().any(|row| row.country == country)
