@@ -64,10 +64,81 @@ export interface Price {
   livemode?: boolean | null;
 }
 
+/** Percentage as a JSON number (Stripe's way, read as its exact decimal text) or a string. */
+export type Percentage = number | string;
+
+/** A Stripe-shaped tax rate. */
+export interface TaxRate {
+  id?: string | null;
+  /** 0–100, at most 4 decimals. */
+  percentage: Percentage;
+  inclusive: boolean;
+  display_name?: string | null;
+  country?: string | null;
+  state?: string | null;
+  jurisdiction?: string | null;
+  tax_type?: string | null;
+  /** billcalc: applied to the net plus the line's other exclusive taxes. */
+  compound?: boolean | null;
+  description?: string | null;
+  active?: boolean | null;
+  metadata?: Metadata | null;
+  object?: string | null;
+  created?: number | null;
+  livemode?: boolean | null;
+  effective_percentage?: Percentage | null;
+}
+
+/** A merchant rule adding to (or replacing) built-in rates for a place. Matching rules stack. */
+export interface TaxRule {
+  id?: string | null;
+  country: string;
+  state?: string | null;
+  postal_code_prefix?: string | null;
+  /** Applies to this product category only; all taxable categories when absent. */
+  tax_category?: string | null;
+  percentage: Percentage;
+  display_name?: string | null;
+  jurisdiction?: string | null;
+  tax_type?: string | null;
+  compound?: boolean | null;
+  /** YYYY-MM-DD, inclusive. */
+  valid_from?: string | null;
+  /** YYYY-MM-DD, exclusive. */
+  valid_until?: string | null;
+  replace_built_in?: boolean | null;
+}
+
+export interface Seller {
+  country: string;
+  state?: string | null;
+  /** Places outside its home where the seller collects tax. */
+  registrations?: { country: string; state?: string | null }[];
+  /** EU sellers: One-Stop Shop registration (default true). */
+  oss?: boolean | null;
+}
+
+export interface TaxConfig {
+  /** With a seller, automatic tax is on. */
+  seller?: Seller | null;
+  /** "line" (default): round each line's tax; "invoice": per rate, round the sum once. */
+  rounding_stage?: "line" | "invoice" | null;
+  /** How lines with tax_category "shipping" are taxed. Default "follows_goods". */
+  shipping?: "follows_goods" | "taxable" | "exempt" | null;
+  /** What a malformed customer VAT number does. Default "error". */
+  invalid_tax_id?: "error" | "treat_as_consumer" | null;
+  /** How prices with tax_behavior "unspecified" are read. Default exclusive. */
+  default_tax_behavior?: TaxBehavior | null;
+  /** Explicit rates, referred to by id. */
+  rates?: TaxRate[];
+  rules?: TaxRule[];
+}
+
 export interface Catalog {
   /** Every catalog price needs a unique id. */
   prices?: Price[];
   rounding?: RoundingPolicy | null;
+  tax?: TaxConfig | null;
 }
 
 export interface CartLine {
@@ -77,6 +148,11 @@ export interface CartLine {
   quantity?: number | null;
   description?: string | null;
   metadata?: Metadata | null;
+  /** "standard" (default), "reduced", "reduced_2", "super_reduced", "zero", "exempt",
+   *  "digital_services", "shipping", or a merchant-defined code priced by rules. */
+  tax_category?: string | null;
+  /** Explicit rates (ids or inline), overriding automatic tax. At most 10. */
+  tax_rates?: (string | TaxRate)[] | null;
 }
 
 export interface Address {
@@ -114,6 +190,10 @@ export interface Cart {
   /** When the quote is computed: "YYYY-MM-DD" or an RFC 3339 instant. No hidden clock. */
   as_of?: string | null;
   customer?: Customer | null;
+  /** Overrides the catalog's tax settings; adds rates and rules. */
+  tax?: TaxConfig | null;
+  /** Explicit rates for lines that declare none. */
+  default_tax_rates?: (string | TaxRate)[] | null;
 }
 
 /** A cart for `computeQuote`: may carry its own catalog. */
@@ -121,13 +201,48 @@ export interface QuoteInput extends Cart {
   catalog?: Catalog | null;
 }
 
+/** EN 16931 VAT category: S standard/reduced, Z zero, E exempt, AE reverse charge,
+ *  K intra-EU goods, G export, O outside scope. */
+export type VatCategory = "S" | "Z" | "E" | "AE" | "K" | "G" | "O";
+
+export interface TaxAmount {
+  amount: MinorUnits;
+  taxable_amount: MinorUnits;
+  /** The explicit rate's id; null for automatic rates. */
+  tax_rate: string | null;
+  /** Exact decimal string, e.g. "9.975". */
+  percentage: string;
+  display_name: string;
+  tax_type: string;
+  jurisdiction: string | null;
+  country: string | null;
+  state: string | null;
+  inclusive: boolean;
+  category: VatCategory;
+  taxability_reason:
+    | "standard_rated" | "reduced_rated" | "zero_rated" | "product_exempt" | "customer_exempt"
+    | "reverse_charge" | "not_collecting" | "not_subject_to_tax" | null;
+  /** Why no tax is charged (EN 16931 BT-120). */
+  exemption_reason?: string;
+}
+
 export interface QuoteLine {
   price: string | null;
   product: string | null;
   quantity: number;
+  /** Tax-inclusive when the price is. */
   amount: MinorUnits;
+  amount_excluding_tax: MinorUnits;
+  tax_category: string;
+  taxes: TaxAmount[];
   description?: string;
   metadata?: Metadata;
+}
+
+export interface TaxNote {
+  code: "reverse_charge" | "tax_id_ignored";
+  text: string;
+  customer_tax_id?: string;
 }
 
 export interface Quote {
@@ -135,7 +250,14 @@ export interface Quote {
   currency: CurrencyCode;
   lines: QuoteLine[];
   subtotal: MinorUnits;
+  subtotal_excluding_tax: MinorUnits;
+  total_excluding_tax: MinorUnits;
+  /** The VAT breakdown: one entry per rate. */
+  total_taxes: TaxAmount[];
   total: MinorUnits;
+  automatic_tax: { enabled: boolean; status?: "complete" | "requires_location_inputs" };
+  tax_rounding_stage: "line" | "invoice";
+  tax_notes: TaxNote[];
   rounding: RoundingPolicy;
   metadata?: Metadata;
 }
@@ -144,7 +266,8 @@ export type ErrorCode =
   | "invalid_type" | "unknown_field" | "missing_field" | "invalid_request" | "invalid_amount"
   | "invalid_quantity" | "unknown_currency" | "currency_mismatch" | "unknown_price"
   | "duplicate_price" | "invalid_tiers" | "invalid_price" | "invalid_rounding" | "amount_overflow"
-  | "invalid_date";
+  | "invalid_date" | "invalid_tax_rate" | "unknown_tax_rate" | "invalid_tax_id"
+  | "unknown_tax_category";
 
 /** Thrown by every billcalc call on bad input; the instance keeps working afterwards. */
 export declare class BillcalcError extends Error {
