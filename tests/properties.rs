@@ -154,3 +154,72 @@ proptest! {
         }
     }
 }
+
+fn tax_cart(lines: &[(i64, u32, bool, u8)], stage: &str, country: &str) -> String {
+    let categories = [
+        "standard",
+        "reduced",
+        "zero",
+        "exempt",
+        "shipping",
+        "digital_services",
+    ];
+    let json: Vec<String> = lines
+        .iter()
+        .map(|&(amount, q, inclusive, cat)| {
+            let behavior = if inclusive { "inclusive" } else { "exclusive" };
+            let category = categories[usize::from(cat) % categories.len()];
+            format!(
+                r#"{{"price":{{"currency":"eur","unit_amount":{amount},"tax_behavior":"{behavior}"}},"quantity":{q},"tax_category":"{category}"}}"#
+            )
+        })
+        .collect();
+    format!(
+        r#"{{"currency":"eur","as_of":"2026-01-15","customer":{{"address":{{"country":"{country}"}}}},
+            "tax":{{"seller":{{"country":"FR"}},"rounding_stage":"{stage}"}},"lines":[{}]}}"#,
+        json.join(",")
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    /// Line taxes always add up to the breakdown; totals add up; nothing is negative.
+    #[test]
+    fn tax_totals_are_consistent(
+        lines in prop::collection::vec((0i64..100_000, 0u32..20, any::<bool>(), 0u8..6), 0..12),
+        invoice in any::<bool>(),
+        country in prop::sample::select(vec!["FR", "DE", "IT", "US", "GB"]),
+    ) {
+        let stage = if invoice { "invoice" } else { "line" };
+        let input: QuoteInput = from_json(&tax_cart(&lines, stage, country)).unwrap();
+        let quote = billcalc::compute_quote(&input).unwrap();
+        let line_tax: i64 = quote.lines.iter().flat_map(|l| &l.taxes).map(|t| t.amount).sum();
+        let total_tax: i64 = quote.total_taxes.iter().map(|t| t.amount).sum();
+        prop_assert_eq!(line_tax, total_tax);
+        prop_assert_eq!(quote.total, quote.total_excluding_tax + total_tax);
+        for line in &quote.lines {
+            prop_assert!(line.amount_excluding_tax >= 0);
+            prop_assert!(line.taxes.iter().all(|t| t.amount >= 0 && t.taxable_amount >= 0));
+            let inclusive: i64 = line.taxes.iter().filter(|t| t.rate.inclusive).map(|t| t.amount).sum();
+            // A tax-inclusive line is never charged more than its price.
+            if line.taxes.iter().any(|t| t.rate.inclusive) {
+                prop_assert_eq!(line.amount_excluding_tax + inclusive, line.amount);
+            }
+        }
+    }
+
+    /// Line and invoice rounding differ by at most one minor unit per rate and line.
+    #[test]
+    fn rounding_stages_stay_close(
+        lines in prop::collection::vec((0i64..100_000, 1u32..5, any::<bool>(), 0u8..2), 1..10),
+    ) {
+        let tax_of = |stage: &str| {
+            let input: QuoteInput = from_json(&tax_cart(&lines, stage, "DE")).unwrap();
+            let q = billcalc::compute_quote(&input).unwrap();
+            q.total_taxes.iter().map(|t| t.amount).sum::<i64>()
+        };
+        let (line, invoice) = (tax_of("line"), tax_of("invoice"));
+        prop_assert!((line - invoice).abs() <= lines.len() as i64);
+    }
+}
