@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { BIN, PKG, PKG_DIR, installPackage } from './support.mjs';
+import { BIN, PKG, PKG_DIR, ROOT, installPackage } from './support.mjs';
 
 const project = installPackage();
 after(() => project.remove());
@@ -34,8 +34,13 @@ describe('package layout', () => {
   });
 
   test('version matches Cargo.toml', () => {
-    const cargo = readFileSync(join(PKG_DIR, '..', 'Cargo.toml'), 'utf8');
-    const version = /^\[package\][^[]*?^version\s*=\s*"([^"]+)"/m.exec(cargo)?.[1];
+    const meta = JSON.parse(
+      execFileSync('cargo', ['metadata', '--no-deps', '--format-version', '1', '--manifest-path', join(ROOT, 'Cargo.toml')], {
+        encoding: 'utf8',
+        maxBuffer: 64 << 20,
+      }),
+    );
+    const version = meta.packages.find((p) => p.name === 'billcalc').version;
     assert.equal(PKG.version, version);
     assert.equal(project.require().version(), version);
   });

@@ -21,9 +21,11 @@ export const PKG = JSON.parse(readFileSync(join(PKG_DIR, 'package.json'), 'utf8'
 export function installPackage() {
   const project = mkdtempSync(join(tmpdir(), 'billcalc-node-test-'));
   const packed = JSON.parse(
+    // An absolute path: `npm pack pkg` would fetch the registry package named "pkg".
     execFileSync('npm', ['pack', PKG_DIR, '--json', '--pack-destination', project], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'ignore'],
+      env: { ...process.env, npm_config_update_notifier: 'false', npm_config_ignore_scripts: 'true' },
     }),
   );
   const target = join(project, 'node_modules', 'billcalc');

@@ -1,0 +1,8 @@
+// Browsers (<script type="module">) and bundlers (Vite, webpack 5, Rollup):
+//   import init, { computeQuote, Calculator, BillcalcError } from 'billcalc';
+//   await init();   // once; fetches billcalc_bg.wasm next to this file
+// Everything below comes from wasm-bindgen (`--target web`); this file only adds BillcalcError,
+// the class of every thrown error, which wasm-bindgen keeps in a snippet module.
+export * from './billcalc.js';
+export { default } from './billcalc.js';
+export { BillcalcError } from '@BILLCALC_ERROR_SNIPPET@';

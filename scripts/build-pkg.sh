@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# Assembles the npm package `billcalc` into pkg/ (git-ignored) from pkg-template/:
+#
+#   cargo build --target wasm32-unknown-unknown --release -p billcalc
+#   wasm-bindgen --target web    → pkg/web/   (browsers without a bundler, Vite and other bundlers)
+#   wasm-bindgen --target nodejs → pkg/node/  (Node: `require` directly, `import` via an ESM wrapper)
+#   wasm-opt -Oz (npm `binaryen`) once; the optimised .wasm is copied to both targets
+#
+# Installs what is missing (wasm32 target, wasm-bindgen CLI of the crate's exact version, npm dev
+# tools) and does nothing but print the sizes when no input changed. Usage: scripts/build-pkg.sh
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$ROOT/node_modules/.bin:$PATH"
+
+# Features rustc 1.95 declares for wasm32-unknown-unknown (its target_features section lists the
+# same). The module uses four of them: bulk-memory (memory.fill/copy), sign-ext, reference-types
+# (wasm-bindgen's externref table) and multivalue (multi-value returns). mutable-globals and
+# nontrapping-float-to-int are declared but unused. Never pass -all: it enables non-standard
+# encodings (e.g. compact imports) that browsers reject.
+WASM_OPT_FLAGS=(-Oz --enable-bulk-memory --enable-reference-types --enable-multivalue --enable-sign-ext
+  --enable-mutable-globals --enable-nontrapping-float-to-int --strip-producers --strip-target-features)
+
+log() { printf 'build-pkg: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+sha() { sha256sum "$@" | cut -d' ' -f1; }
+
+command -v cargo >/dev/null || die "cargo not found"
+command -v node >/dev/null || die "node not found"
+command -v npm >/dev/null || die "npm not found"
+
+# --- tools ---------------------------------------------------------------------------------------
+if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  log "installing the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# Everything taken from Cargo: package version and metadata, the wasm-bindgen crate version (the
+# CLI must match it exactly) and the target directory.
+CARGO_INFO=$(cargo metadata --format-version 1 --manifest-path "$ROOT/Cargo.toml" | node -e '
+  const m = JSON.parse(require("fs").readFileSync(0, "utf8"));
+  const own = m.packages.find((p) => p.name === "billcalc" && m.workspace_members.includes(p.id));
+  const wbg = [...new Set(m.packages.filter((p) => p.name === "wasm-bindgen").map((p) => p.version))];
+  if (!own || wbg.length !== 1) { console.error("cannot find billcalc and one wasm-bindgen in cargo metadata"); process.exit(1); }
+  const { version, description, license, repository, homepage } = own;
+  console.log(JSON.stringify({ version, wasmBindgen: wbg[0], targetDir: m.target_directory, description, license, repository, homepage }));')
+info() { printf '%s' "$CARGO_INFO" | node -e 'console.log(JSON.parse(require("fs").readFileSync(0, "utf8"))[process.argv[1]])' "$1"; }
+VERSION=$(info version)
+WBG_VERSION=$(info wasmBindgen)
+TARGET_DIR=$(info targetDir)
+
+# The CLI must equal the wasm-bindgen crate version exactly. No --locked (see TOOLCHAIN.md).
+have_wbg() { wasm-bindgen --version 2>/dev/null | awk '{print $2}'; }
+if [ "$(have_wbg)" != "$WBG_VERSION" ]; then
+  log "installing wasm-bindgen-cli $WBG_VERSION (found: '$(have_wbg)')"
+  cargo install wasm-bindgen-cli --version "$WBG_VERSION" --force
+  [ "$(have_wbg)" = "$WBG_VERSION" ] || die "wasm-bindgen on PATH is '$(have_wbg)', expected $WBG_VERSION"
+fi
+
+if [ ! -d node_modules ] || [ ! -x node_modules/.bin/wasm-opt ]; then
+  log "installing npm dev tools"
+  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+fi
+WASM_OPT_VERSION=$(wasm-opt --version)
+
+# --- compile -------------------------------------------------------------------------------------
+cargo build --target wasm32-unknown-unknown --release -p billcalc
+RAW="$TARGET_DIR/wasm32-unknown-unknown/release/billcalc.wasm"
+[ -f "$RAW" ] || die "$RAW not found"
+
+WORK="$TARGET_DIR/billcalc-pkg"
+STAMP="$WORK/stamp"
+mkdir -p "$WORK"
+# One build at a time (they share the staging directory and pkg/).
+if command -v flock >/dev/null; then exec 9>"$WORK/lock" && flock 9; fi
+
+pkg_digest() { (cd pkg 2>/dev/null && find . -type f | LC_ALL=C sort | xargs -r sha256sum | sha256sum | cut -d' ' -f1); }
+inputs_digest() {
+  {
+    echo "raw $(sha "$RAW")"
+    echo "version $VERSION"
+    echo "wasm-bindgen $WBG_VERSION"
+    echo "wasm-opt $WASM_OPT_VERSION ${WASM_OPT_FLAGS[*]}"
+    echo "script $(sha "$ROOT/scripts/build-pkg.sh")"
+    echo "cargo $CARGO_INFO"
+    (cd pkg-template && find . -type f | LC_ALL=C sort | xargs -r sha256sum)
+  } | sha256sum | cut -d' ' -f1
+}
+
+report() {
+  local wasm=pkg/web/billcalc_bg.wasm
+  log "pkg/ billcalc@$VERSION: web/ node/ (wasm-bindgen $WBG_VERSION, $WASM_OPT_VERSION)"
+  printf 'wasm size: %s bytes raw, %s bytes gzipped (gzip -9) — %s\n' \
+    "$(wc -c <"$wasm" | tr -d ' ')" "$(gzip -9 -n -c "$wasm" | wc -c | tr -d ' ')" "$wasm"
+}
+
+INPUTS=$(inputs_digest)
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$INPUTS $(pkg_digest)" ]; then
+  log "pkg/ is up to date"
+  report
+  exit 0
+fi
+
+# --- assemble in a staging directory, then swap it in -------------------------------------------
+STAGE="$WORK/staging"
+rm -rf "$STAGE"
+mkdir -p "$STAGE"
+cp -R pkg-template/. "$STAGE/"
+
+wasm-bindgen --target web --out-dir "$STAGE/web" "$RAW"
+wasm-bindgen --target nodejs --out-dir "$STAGE/node" "$RAW"
+
+# wasm-bindgen emits the same .wasm for both targets (only the JS differs), so optimise once.
+# wasm-opt is the slow step (~10 s): cache its output by input digest and flags.
+optimise() {
+  local in=$1 key
+  key=$( { sha "$in"; echo "$WASM_OPT_VERSION ${WASM_OPT_FLAGS[*]}"; } | sha256sum | cut -d' ' -f1)
+  mkdir -p "$WORK/wasm-opt-cache"
+  if [ ! -f "$WORK/wasm-opt-cache/$key.wasm" ]; then
+    log "wasm-opt ${WASM_OPT_FLAGS[*]} ($(wc -c <"$in" | tr -d ' ') bytes from wasm-bindgen)"
+    wasm-opt "${WASM_OPT_FLAGS[@]}" "$in" -o "$WORK/wasm-opt-cache/$key.wasm.tmp"
+    mv "$WORK/wasm-opt-cache/$key.wasm.tmp" "$WORK/wasm-opt-cache/$key.wasm"
+  fi
+  cp "$WORK/wasm-opt-cache/$key.wasm" "$in"
+}
+if cmp -s "$STAGE/web/billcalc_bg.wasm" "$STAGE/node/billcalc_bg.wasm"; then
+  optimise "$STAGE/web/billcalc_bg.wasm"
+  cp "$STAGE/web/billcalc_bg.wasm" "$STAGE/node/billcalc_bg.wasm"
+else
+  optimise "$STAGE/web/billcalc_bg.wasm"
+  optimise "$STAGE/node/billcalc_bg.wasm"
+fi
+# Keep only the newest few cached optimisations.
+(cd "$WORK/wasm-opt-cache" && ls -1t -- *.wasm 2>/dev/null | tail -n +6 | xargs -r rm -f --)
+
+# Glue: point the entry files at the snippet that defines BillcalcError; make the nodejs target's
+# snippets CommonJS (wasm-bindgen `require`s them but writes them as ES modules, which only Node
+# >= 20.19 loads with require(esm); wasm-bindgen issue #1525); fill package.json from Cargo.toml.
+STAGE="$STAGE" CARGO_INFO="$CARGO_INFO" node --input-type=module -e '
+  import { readFileSync, writeFileSync, readdirSync } from "node:fs";
+  import { join, relative } from "node:path";
+  const stage = process.env.STAGE;
+  const fail = (msg) => { console.error("build-pkg: error: " + msg); process.exit(1); };
+  const walk = (dir) => readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]);
+
+  for (const target of ["web", "node"]) {
+    const dir = join(stage, target);
+    const snippets = walk(join(dir, "snippets")).filter((f) => f.endsWith(".js")).sort();
+    const defining = snippets.filter((f) => /^export class BillcalcError\b/m.test(readFileSync(f, "utf8")));
+    if (defining.length !== 1) fail(`${target}: expected one snippet defining BillcalcError, found ${defining.length}`);
+    const spec = "./" + relative(dir, defining[0]).split("\\").join("/");
+    for (const entry of readdirSync(dir).filter((f) => /^index\.(js|mjs|cjs)$/.test(f))) {
+      const file = join(dir, entry);
+      const text = readFileSync(file, "utf8");
+      if (!text.includes("@BILLCALC_ERROR_SNIPPET@")) fail(`${file} lacks the snippet placeholder`);
+      writeFileSync(file, text.replaceAll("@BILLCALC_ERROR_SNIPPET@", spec));
+    }
+    if (target !== "node") continue;
+    for (const file of snippets) {
+      const names = [];
+      const body = readFileSync(file, "utf8").replace(
+        /^export (class|function|const|let|var) ([A-Za-z_$][\w$]*)/gm,
+        (_, kind, name) => { names.push(name); return `${kind} ${name}`; });
+      if (/^\s*(import|export)\b/m.test(body)) fail(`${file}: cannot convert this ES module to CommonJS`);
+      writeFileSync(file, `"use strict";\n${body.trimEnd()}\n${names.map((n) => `exports.${n} = ${n};`).join("\n")}\n`);
+    }
+  }
+
+  const own = JSON.parse(process.env.CARGO_INFO);
+  const pkgFile = join(stage, "package.json");
+  const pkg = JSON.parse(readFileSync(pkgFile, "utf8"));
+  pkg.version = own.version;
+  pkg.description = own.description ?? "";
+  pkg.license = own.license ?? "UNLICENSED";
+  if (own.repository) pkg.repository = own.repository;
+  if (own.homepage) pkg.homepage = own.homepage;
+  writeFileSync(pkgFile, JSON.stringify(pkg, null, 2) + "\n");
+'
+
+# Smoke test of the assembled package: both Node entries load, share one instance, and report the
+# package version.
+node --input-type=module -e '
+  import { createRequire } from "node:module";
+  import { pathToFileURL } from "node:url";
+  const dir = process.argv[1];
+  const esm = await import(pathToFileURL(dir + "/node/index.mjs").href);
+  const cjs = createRequire(dir + "/")("./node/index.cjs");
+  const pkg = createRequire(dir + "/")("./package.json");
+  for (const name of ["computeQuote", "Calculator", "version", "BillcalcError"])
+    if (typeof esm[name] !== "function" || esm[name] !== cjs[name]) throw new Error(`export ${name} missing or not shared`);
+  if (esm.version() !== pkg.version) throw new Error(`version() ${esm.version()} != package ${pkg.version}`);
+' "$STAGE"
+
+rm -rf pkg
+mv "$STAGE" pkg
+printf '%s %s\n' "$INPUTS" "$(pkg_digest)" >"$STAMP"
+report
