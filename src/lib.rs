@@ -5,6 +5,8 @@
 //! an amount. Every rounding goes through [`RoundingPolicy::round`], every split through
 //! [`allocate`]. Library code never panics: bad input is an [`Error`] with a code and a path.
 
+#![doc = include_str!("../README.md")]
+
 pub mod allocate;
 pub mod catalog;
 pub mod currency;
