@@ -113,3 +113,31 @@ fn browser_runner_lists_every_vector_file() {
         );
     }
 }
+
+/// Every error code the engine can return has at least one vector that produces it.
+#[test]
+fn every_error_code_has_a_vector() {
+    let source =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/error.rs"))
+            .expect("src/error.rs");
+    let codes: Vec<&str> = source
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("ErrorCode::"))
+        .filter_map(|l| l.split('"').nth(1))
+        .collect();
+    assert!(codes.len() >= 14, "found only {codes:?}");
+    let mut seen = std::collections::BTreeSet::new();
+    for file in vector_files() {
+        let doc: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+        for v in doc["vectors"].as_array().unwrap() {
+            if let Some(code) = v["error"]["code"].as_str() {
+                seen.insert(code.to_string());
+            }
+        }
+    }
+    let missing: Vec<_> = codes.iter().filter(|c| !seen.contains(**c)).collect();
+    assert!(
+        missing.is_empty(),
+        "error codes without a vector: {missing:?}"
+    );
+}
