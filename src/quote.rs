@@ -10,6 +10,9 @@
 use crate::catalog::{Calculator, Catalog};
 use crate::currency::Currency;
 use crate::customer::Customer;
+use crate::discount::{
+    self, AppliedDiscount, DiscountAmount, DiscountInput, Level, RejectedDiscount,
+};
 use crate::error::{join_path, Error, ErrorCode, Result};
 use crate::money;
 use crate::price::{Price, Terms, ValidPrice};
@@ -43,6 +46,9 @@ pub struct QuoteInput {
     pub as_of: Option<String>,
     #[serde(default)]
     pub customer: Option<Customer>,
+    /// Order-level coupons and promotion codes to redeem (Stripe's invoice `discounts`).
+    #[serde(default)]
+    pub discounts: Vec<DiscountInput>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -56,6 +62,16 @@ pub struct LineInput {
     pub description: Option<String>,
     #[serde(default)]
     pub metadata: Option<BTreeMap<String, String>>,
+    /// Item-level coupons and promotion codes, applied before order-level ones.
+    #[serde(default)]
+    pub discounts: Vec<DiscountInput>,
+    /// Whether order-level discounts and cart promotions may discount this line (Stripe's
+    /// field; default true). A line that is not discountable cannot carry `discounts`.
+    #[serde(default)]
+    pub discountable: Option<bool>,
+    /// The line's tax category; overrides its product's. `"shipping"` marks a shipping line.
+    #[serde(default)]
+    pub tax_category: Option<String>,
 }
 
 /// A line's price: a catalog id, or an inline price object.
@@ -95,9 +111,16 @@ pub struct Quote {
     pub version: &'static str,
     pub currency: Currency,
     pub lines: Vec<QuoteLine>,
-    /// Sum of line amounts.
+    /// Sum of line amounts after item-level discounts, before order-level ones (Stripe's).
     pub subtotal: i64,
+    /// Every applied discount's total, item and order level (Stripe's invoice field).
+    pub total_discount_amounts: Vec<DiscountAmount>,
+    /// `subtotal` minus order-level discounts.
     pub total: i64,
+    /// The discounts that applied, in the order they were applied.
+    pub discounts: Vec<AppliedDiscount>,
+    /// The requested discounts and catalog promotions that did not apply, each with its reason.
+    pub rejected_discounts: Vec<RejectedDiscount>,
     /// The policy every rounding in this quote went through.
     pub rounding: RoundingPolicy,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -110,8 +133,10 @@ pub struct QuoteLine {
     pub price: Option<String>,
     pub product: Option<String>,
     pub quantity: i64,
-    /// The line's amount in minor units, rounded once by the quote's policy.
+    /// The line's amount in minor units, rounded once by the quote's policy, before discounts.
     pub amount: i64,
+    /// What each discount took off this line (Stripe's field); zero parts are left out.
+    pub discount_amounts: Vec<DiscountAmount>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -159,11 +184,25 @@ pub struct WorkLine<'a> {
     pub quantity: i64,
     /// The priced amount in minor units, rounded once; tax-inclusive when the price is.
     pub amount: i64,
+    /// Whether order-level discounts and cart promotions may discount the line.
+    pub discountable: bool,
+    /// What each discount took off the line, in application order (item level first).
+    pub discount_amounts: Vec<DiscountAmount>,
 }
 
 impl WorkLine<'_> {
     pub fn path(&self) -> String {
         format!("lines[{}]", self.index)
+    }
+
+    /// The amount after every discount: the base the tax stage taxes (for a tax-inclusive
+    /// price, the discounted gross). Never negative: the discount stage keeps each line's
+    /// discounts within its amount.
+    pub fn discounted_amount(&self) -> i64 {
+        self.discount_amounts
+            .iter()
+            .fold(self.amount, |left, d| left.saturating_sub(d.amount))
+            .max(0)
     }
 }
 
@@ -208,14 +247,29 @@ fn price_cart(calculator: &Calculator, input: &QuoteInput) -> Result<Quote> {
         line.amount = context.rounding.round(exact, &line.path())?;
     }
 
+    // 3. discount
+    let discounts = discount::apply(calculator, &context, input, &mut lines)?;
+
     // 5. totals
-    let subtotal = money::sum(lines.iter().map(|l| l.amount), "lines")?;
+    let gross = money::sum(lines.iter().map(|l| l.amount), "lines")?;
+    let subtotal = money::checked(gross - discounts.total(Level::Item)?, "subtotal")?;
+    let total = money::checked(subtotal - discounts.total(Level::Order)?, "total")?;
     Ok(Quote {
         version: VERSION,
         currency,
         lines: lines.iter().map(output_line).collect(),
         subtotal,
-        total: subtotal,
+        total_discount_amounts: discounts
+            .applied
+            .iter()
+            .map(|d| DiscountAmount {
+                discount: d.id.clone(),
+                amount: d.amount,
+            })
+            .collect(),
+        total,
+        discounts: discounts.applied,
+        rejected_discounts: discounts.rejected,
         rounding,
         metadata: input.metadata.clone(),
     })
@@ -227,6 +281,7 @@ fn output_line(line: &WorkLine) -> QuoteLine {
         product: line.price.product.clone(),
         quantity: line.quantity,
         amount: line.amount,
+        discount_amounts: line.discount_amounts.clone(),
         description: line.input.description.clone(),
         metadata: line.input.metadata.clone(),
     }
@@ -280,5 +335,7 @@ fn resolve_line<'a>(
         terms,
         quantity,
         amount: 0,
+        discountable: input.discountable.unwrap_or(true),
+        discount_amounts: Vec::new(),
     })
 }
