@@ -37,8 +37,12 @@ pub struct Catalog {
 #[derive(Debug, Clone, Default)]
 pub struct Calculator {
     prices: BTreeMap<String, ValidPrice>,
-    products: BTreeMap<String, Product>,
-    coupons: BTreeMap<String, ValidCoupon>,
+    // Entries in catalog order, found through id → index maps (one map type for all keeps the
+    // wasm small).
+    products: Vec<Product>,
+    product_ids: BTreeMap<String, usize>,
+    coupons: Vec<ValidCoupon>,
+    coupon_ids: BTreeMap<String, usize>,
     promotion_codes: Vec<ValidPromotionCode>,
     /// Normalized code → index in `promotion_codes`.
     codes: BTreeMap<String, usize>,
@@ -81,7 +85,7 @@ impl Calculator {
             }
         }
 
-        let mut products = BTreeMap::new();
+        let mut product_ids = BTreeMap::new();
         for (i, product) in catalog.products.iter().enumerate() {
             if product.id.is_empty() {
                 return Err(Error::new(
@@ -90,10 +94,7 @@ impl Calculator {
                     "id must not be empty",
                 ));
             }
-            if products
-                .insert(product.id.clone(), product.clone())
-                .is_some()
-            {
+            if product_ids.insert(product.id.clone(), i).is_some() {
                 return Err(duplicate(
                     ErrorCode::DuplicateProduct,
                     indexed("products", i, "id"),
@@ -102,7 +103,8 @@ impl Calculator {
             }
         }
 
-        let mut coupons = BTreeMap::new();
+        let mut coupons = Vec::with_capacity(catalog.coupons.len());
+        let mut coupon_ids = BTreeMap::new();
         for (i, coupon) in catalog.coupons.iter().enumerate() {
             let valid = coupon.validate(&item("coupons", i))?;
             let id = valid.id.clone().ok_or_else(|| {
@@ -112,7 +114,8 @@ impl Calculator {
                     "catalog coupons need an id",
                 )
             })?;
-            if coupons.insert(id, valid).is_some() {
+            coupons.push(valid);
+            if coupon_ids.insert(id, i).is_some() {
                 return Err(duplicate(
                     ErrorCode::DuplicateCoupon,
                     indexed("coupons", i, "id"),
@@ -123,9 +126,10 @@ impl Calculator {
 
         let mut promotion_codes = Vec::with_capacity(catalog.promotion_codes.len());
         let mut codes = BTreeMap::new();
+        let mut code_ids = BTreeMap::new();
         for (i, code) in catalog.promotion_codes.iter().enumerate() {
             let valid = code.validate(&item("promotion_codes", i))?;
-            if !coupons.contains_key(&valid.coupon) {
+            if !coupon_ids.contains_key(&valid.coupon) {
                 return Err(Error::new(
                     ErrorCode::UnknownCoupon,
                     indexed("promotion_codes", i, "coupon"),
@@ -139,10 +143,10 @@ impl Calculator {
                     "another promotion code has this code (codes compare case-insensitively)",
                 ));
             }
-            let id_taken = valid.id.is_some()
-                && promotion_codes
-                    .iter()
-                    .any(|p: &ValidPromotionCode| p.id == valid.id);
+            let id_taken = valid
+                .id
+                .as_ref()
+                .is_some_and(|id| code_ids.insert(id.clone(), i).is_some());
             if id_taken {
                 return Err(duplicate(
                     ErrorCode::DuplicatePromotionCode,
@@ -154,9 +158,10 @@ impl Calculator {
         }
 
         let mut promotions: Vec<ValidPromotion> = Vec::with_capacity(catalog.promotions.len());
+        let mut promotion_ids = BTreeMap::new();
         for (i, rule) in catalog.promotions.iter().enumerate() {
             let valid = rule.validate(&item("promotions", i))?;
-            if promotions.iter().any(|p| p.id == valid.id) {
+            if promotion_ids.insert(valid.id.clone(), i).is_some() {
                 return Err(duplicate(
                     ErrorCode::DuplicatePromotion,
                     indexed("promotions", i, "id"),
@@ -170,8 +175,10 @@ impl Calculator {
         rounding.validate("rounding")?;
         Ok(Calculator {
             prices,
-            products,
+            products: catalog.products.clone(),
+            product_ids,
             coupons,
+            coupon_ids,
             promotion_codes,
             codes,
             promotions,
@@ -184,11 +191,11 @@ impl Calculator {
     }
 
     pub fn product(&self, id: &str) -> Option<&Product> {
-        self.products.get(id)
+        self.product_ids.get(id).and_then(|&i| self.products.get(i))
     }
 
     pub fn coupon(&self, id: &str) -> Option<&ValidCoupon> {
-        self.coupons.get(id)
+        self.coupon_ids.get(id).and_then(|&i| self.coupons.get(i))
     }
 
     /// The promotion code matching what a customer typed (trimmed, ASCII case-insensitive).

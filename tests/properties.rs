@@ -421,10 +421,11 @@ proptest! {
         off in 1i64..5_000_000_000,
     ) {
         let lines: Vec<Value> = amounts.iter().map(|&a| json!({ "price": { "currency": "eur", "unit_amount": a } })).collect();
-        let input: QuoteInput = billcalc::from_deserializer(&json!({
+        let cart = json!({
             "currency": "eur", "lines": lines,
             "discounts": [{ "coupon": { "amount_off": off, "currency": "eur" } }],
-        })).unwrap();
+        });
+        let input: QuoteInput = billcalc::from_deserializer(&cart).unwrap();
         let quote = billcalc::compute_quote(&input).unwrap();
         let gross: i64 = amounts.iter().sum();
         let applied = off.min(gross);

@@ -760,19 +760,38 @@ impl Env<'_> {
         let path = c.header.id.as_str();
         let left = |j: usize| i128::from(remaining.get(j).copied().unwrap_or(0));
         let quantity = |j: usize| i128::from(self.fact(j).map_or(0, |f| f.quantity));
-        let mut order = c.targets.clone();
-        // r_a / q_a < r_b / q_b  ⇔  r_a × q_b < r_b × q_a (quantities are positive).
-        order.sort_by(|&a, &b| (left(a) * quantity(b)).cmp(&(left(b) * quantity(a))));
+        // How many units of each target are discounted: cheapest line first, by selection (a
+        // cart has few lines; no sort to instantiate).
+        let mut taken = vec![0i128; c.targets.len()];
         let mut units_left = i128::from(units);
-        let mut parts = Vec::new();
-        for j in order {
-            if units_left <= 0 {
-                break;
+        while units_left > 0 {
+            let mut cheapest: Option<usize> = None;
+            for (t, &j) in c.targets.iter().enumerate() {
+                if taken.get(t).copied().unwrap_or(0) != 0 {
+                    continue;
+                }
+                // r_a / q_a < r_b / q_b  ⇔  r_a × q_b < r_b × q_a (quantities are positive).
+                let cheaper = cheapest
+                    .and_then(|b| c.targets.get(b))
+                    .map_or(true, |&k| left(j) * quantity(k) < left(k) * quantity(j));
+                if cheaper {
+                    cheapest = Some(t);
+                }
             }
-            let q = quantity(j);
-            let k = q.min(units_left);
+            let Some(t) = cheapest else { break };
+            let j = c.targets.get(t).copied().unwrap_or(0);
+            let k = quantity(j).min(units_left).max(1);
             units_left -= k;
-            let r = left(j);
+            if let Some(slot) = taken.get_mut(t) {
+                *slot = k;
+            }
+        }
+        let mut parts = Vec::new();
+        for (&j, &k) in c.targets.iter().zip(&taken) {
+            if k == 0 {
+                continue;
+            }
+            let (r, q) = (left(j), quantity(j));
             let numerator = r
                 .checked_mul(k)
                 .and_then(|v| v.checked_mul(i128::from(basis)))
@@ -783,7 +802,6 @@ impl Env<'_> {
             let d = round_ratio(numerator, denominator, self.context.rounding, path)?;
             parts.push((j, clamp(i128::from(d), i64::try_from(r).unwrap_or(0))));
         }
-        parts.sort_by_key(|p| p.0);
         Ok(parts)
     }
 }

@@ -39,15 +39,15 @@ pub struct Promotion {
     #[serde(default)]
     pub max_discount_amount: Option<i64>,
     #[serde(default)]
-    pub buy_x_get_y: Option<BuyXGetY>,
+    pub buy_x_get_y: Option<RuleParams>,
     #[serde(default)]
-    pub spend_threshold: Option<SpendThreshold>,
+    pub spend_threshold: Option<RuleParams>,
     #[serde(default)]
-    pub quantity_break: Option<QuantityBreak>,
+    pub quantity_break: Option<RuleParams>,
     #[serde(default)]
-    pub fixed_price: Option<FixedPrice>,
+    pub fixed_price: Option<RuleParams>,
     #[serde(default)]
-    pub free_shipping: Option<FreeShipping>,
+    pub free_shipping: Option<RuleParams>,
     #[serde(default)]
     pub metadata: Option<BTreeMap<String, String>>,
 }
@@ -83,50 +83,45 @@ pub struct Conditions {
     pub ends_at: Option<i64>,
 }
 
-/// Buy `buy_quantity`, get `get_quantity` of the cheapest qualifying units `percent_off` off
-/// (default 100: free), once per `buy_quantity + get_quantity` units, at most `max_applications`
-/// times.
-#[derive(Debug, Clone, Deserialize)]
+/// The parameters of a rule, under the field its `type` names. One shape serves every kind (a
+/// field another kind uses is rejected by validation), which keeps the wasm small:
+///
+/// * `buy_x_get_y`: buy `buy_quantity`, get `get_quantity` of the cheapest qualifying units
+///   `percent_off` off (default 100: free), once per `buy_quantity + get_quantity` units, at
+///   most `max_applications` times.
+/// * `spend_threshold`: `tiers` of `{minimum_amount, percent_off | amount_off}`; spend at least
+///   a tier's minimum on qualifying lines to get its benefit off them (order level); of the
+///   reached tiers, the one taking the most off wins.
+/// * `quantity_break`: `tiers` of `{minimum_quantity, percent_off | amount_off | unit_amount}`;
+///   the highest tier reached by the qualifying quantity (summed over lines) prices each unit:
+///   a percentage off, an amount off each unit, or a unit price.
+/// * `fixed_price`: each qualifying unit costs `unit_amount` (cheaper units are left alone).
+/// * `free_shipping`: no parameters; shipping lines (`tax_category: "shipping"`) become free.
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct BuyXGetY {
-    pub buy_quantity: i64,
-    pub get_quantity: i64,
+pub struct RuleParams {
+    #[serde(default)]
+    pub buy_quantity: Option<i64>,
+    #[serde(default)]
+    pub get_quantity: Option<i64>,
     #[serde(default)]
     pub percent_off: Option<PercentOff>,
     #[serde(default)]
     pub max_applications: Option<i64>,
-}
-
-/// Spend at least a tier's `minimum_amount` on qualifying lines, get its `percent_off` or
-/// `amount_off` off them (order level); the reached tier giving the largest discount wins.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SpendThreshold {
-    pub tiers: Vec<SpendTier>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SpendTier {
-    pub minimum_amount: i64,
     #[serde(default)]
-    pub percent_off: Option<PercentOff>,
+    pub tiers: Option<Vec<Tier>>,
     #[serde(default)]
-    pub amount_off: Option<i64>,
+    pub unit_amount: Option<i64>,
 }
 
-/// Buy at least a tier's `minimum_quantity` qualifying units (summed over lines); the highest
-/// reached tier prices each of them: `percent_off`, `amount_off` per unit, or a `unit_amount`.
-#[derive(Debug, Clone, Deserialize)]
+/// A spend-threshold or quantity-break tier.
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct QuantityBreak {
-    pub tiers: Vec<QuantityTier>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct QuantityTier {
-    pub minimum_quantity: i64,
+pub struct Tier {
+    #[serde(default)]
+    pub minimum_amount: Option<i64>,
+    #[serde(default)]
+    pub minimum_quantity: Option<i64>,
     #[serde(default)]
     pub percent_off: Option<PercentOff>,
     #[serde(default)]
@@ -134,18 +129,6 @@ pub struct QuantityTier {
     #[serde(default)]
     pub unit_amount: Option<i64>,
 }
-
-/// Each qualifying unit costs `unit_amount` (units already cheaper are left alone).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FixedPrice {
-    pub unit_amount: i64,
-}
-
-/// Shipping lines (`tax_category: "shipping"`) become free when the conditions hold.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FreeShipping {}
 
 /// An order-level benefit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -237,29 +220,6 @@ fn id_list(list: &Option<Vec<String>>, path: &str) -> Result<Option<Vec<String>>
     }
 }
 
-fn one_of<T>(options: [(Option<T>, &'static str); 3], path: &str) -> Result<(T, &'static str)> {
-    let mut found = None;
-    for (value, name) in options {
-        if let Some(v) = value {
-            if found.is_some() {
-                return Err(Error::new(
-                    ErrorCode::InvalidPromotion,
-                    join_path(path, name),
-                    "a tier takes exactly one benefit",
-                ));
-            }
-            found = Some((v, name));
-        }
-    }
-    found.ok_or_else(|| {
-        Error::new(
-            ErrorCode::InvalidPromotion,
-            path,
-            "a tier needs one benefit",
-        )
-    })
-}
-
 impl Promotion {
     pub fn validate(&self, path: &str) -> Result<ValidPromotion> {
         let code = ErrorCode::InvalidPromotion;
@@ -294,58 +254,93 @@ impl Promotion {
 
         // Exactly the parameters of `type`, none of another kind's.
         let given = [
-            (
-                PromotionType::BuyXGetY,
-                self.buy_x_get_y.is_some(),
-                "buy_x_get_y",
-            ),
+            (PromotionType::BuyXGetY, &self.buy_x_get_y, "buy_x_get_y"),
             (
                 PromotionType::SpendThreshold,
-                self.spend_threshold.is_some(),
+                &self.spend_threshold,
                 "spend_threshold",
             ),
             (
                 PromotionType::QuantityBreak,
-                self.quantity_break.is_some(),
+                &self.quantity_break,
                 "quantity_break",
             ),
-            (
-                PromotionType::FixedPrice,
-                self.fixed_price.is_some(),
-                "fixed_price",
-            ),
+            (PromotionType::FixedPrice, &self.fixed_price, "fixed_price"),
             (
                 PromotionType::FreeShipping,
-                self.free_shipping.is_some(),
+                &self.free_shipping,
                 "free_shipping",
             ),
         ];
-        for (kind, present, name) in given {
-            if present && kind != self.kind {
-                return Err(bad(
-                    name,
-                    "these parameters belong to another promotion type",
-                ));
+        let mut params = None;
+        let mut p_path = String::new();
+        for (kind, value, name) in given {
+            match value {
+                Some(_) if kind != self.kind => {
+                    return Err(bad(
+                        name,
+                        "these parameters belong to another promotion type",
+                    ))
+                }
+                Some(p) => {
+                    params = Some(p);
+                    p_path = at(name);
+                }
+                None if kind == self.kind && kind != PromotionType::FreeShipping => {
+                    return Err(Error::new(
+                        ErrorCode::MissingField,
+                        at(name),
+                        "the parameters of this promotion type are required",
+                    ))
+                }
+                None => {}
             }
         }
-        let missing = |name: &str| {
-            Error::new(
-                ErrorCode::MissingField,
-                at(name),
-                "the parameters of this promotion type are required",
-            )
+        let empty = RuleParams::default();
+        let p = params.unwrap_or(&empty);
+        let p_at = |f: &str| join_path(&p_path, f);
+        let required = |value: Option<i64>, field: &str| {
+            value.ok_or_else(|| Error::new(ErrorCode::MissingField, p_at(field), "required"))
         };
+        let present = [
+            ("buy_quantity", p.buy_quantity.is_some()),
+            ("get_quantity", p.get_quantity.is_some()),
+            ("percent_off", p.percent_off.is_some()),
+            ("max_applications", p.max_applications.is_some()),
+            ("tiers", p.tiers.is_some()),
+            ("unit_amount", p.unit_amount.is_some()),
+        ];
+        let allowed: &[&str] = match self.kind {
+            PromotionType::BuyXGetY => &[
+                "buy_quantity",
+                "get_quantity",
+                "percent_off",
+                "max_applications",
+            ],
+            PromotionType::SpendThreshold | PromotionType::QuantityBreak => &["tiers"],
+            PromotionType::FixedPrice => &["unit_amount"],
+            PromotionType::FreeShipping => &[],
+        };
+        if let Some((field, _)) = present.iter().find(|(f, set)| *set && !allowed.contains(f)) {
+            return Err(Error::new(
+                code,
+                p_at(field),
+                "not a parameter of this promotion type",
+            ));
+        }
         let mut needs_currency = minimum_amount.is_some() || cap.is_some();
         let effect = match self.kind {
             PromotionType::BuyXGetY => {
-                let p = self
-                    .buy_x_get_y
-                    .as_ref()
-                    .ok_or_else(|| missing("buy_x_get_y"))?;
-                let p_path = at("buy_x_get_y");
-                let p_at = |f: &str| join_path(&p_path, f);
-                let buy = positive(p.buy_quantity, code, &p_at("buy_quantity"))?;
-                let get = positive(p.get_quantity, code, &p_at("get_quantity"))?;
+                let buy = positive(
+                    required(p.buy_quantity, "buy_quantity")?,
+                    code,
+                    &p_at("buy_quantity"),
+                )?;
+                let get = positive(
+                    required(p.get_quantity, "get_quantity")?,
+                    code,
+                    &p_at("get_quantity"),
+                )?;
                 let basis = match p.percent_off {
                     Some(pct) => pct.basis(code, &p_at("percent_off"))?,
                     None => FULL,
@@ -361,106 +356,114 @@ impl Promotion {
                     max_applications,
                 }
             }
-            PromotionType::SpendThreshold => {
-                let p = self
-                    .spend_threshold
-                    .as_ref()
-                    .ok_or_else(|| missing("spend_threshold"))?;
-                needs_currency = true;
-                let t_path = at("spend_threshold.tiers");
-                if p.tiers.is_empty() {
+            PromotionType::SpendThreshold | PromotionType::QuantityBreak => {
+                let spend = self.kind == PromotionType::SpendThreshold;
+                let t_path = p_at("tiers");
+                let tiers = p.tiers.as_deref().ok_or_else(|| {
+                    Error::new(ErrorCode::MissingField, &t_path, "tiers are required")
+                })?;
+                if tiers.is_empty() {
                     return Err(Error::new(code, t_path, "at least one tier is needed"));
                 }
-                let mut tiers = Vec::with_capacity(p.tiers.len());
+                let (min_field, other_field) = if spend {
+                    ("minimum_amount", "minimum_quantity")
+                } else {
+                    ("minimum_quantity", "minimum_amount")
+                };
+                let mut spend_tiers = Vec::new();
+                let mut unit_tiers = Vec::new();
                 let mut previous = -1;
-                for (i, tier) in p.tiers.iter().enumerate() {
+                for (i, tier) in tiers.iter().enumerate() {
                     let tier_path = [t_path.as_str(), "[", &i.to_string(), "]"].concat();
                     let tier_at = |f: &str| join_path(&tier_path, f);
-                    let minimum = if tier.minimum_amount == 0 {
+                    let (minimum, other) = if spend {
+                        (tier.minimum_amount, tier.minimum_quantity)
+                    } else {
+                        (tier.minimum_quantity, tier.minimum_amount)
+                    };
+                    if other.is_some() {
+                        return Err(Error::new(
+                            code,
+                            tier_at(other_field),
+                            "not a field of this promotion type's tiers",
+                        ));
+                    }
+                    let minimum = minimum.ok_or_else(|| {
+                        Error::new(ErrorCode::MissingField, tier_at(min_field), "required")
+                    })?;
+                    // A spend tier may start at 0; a quantity tier needs at least one unit.
+                    let minimum = if spend && minimum == 0 {
                         0
                     } else {
-                        positive(tier.minimum_amount, code, &tier_at("minimum_amount"))?
+                        positive(minimum, code, &tier_at(min_field))?
                     };
                     if minimum <= previous {
                         return Err(Error::new(
                             code,
-                            tier_at("minimum_amount"),
-                            "tiers must have increasing minimum_amount",
+                            tier_at(min_field),
+                            "tiers must have increasing minimums",
                         ));
                     }
                     previous = minimum;
-                    let (benefit, name) = one_of(
-                        [
-                            (tier.percent_off.map(Ok), "percent_off"),
-                            (tier.amount_off.map(Err), "amount_off"),
-                            (None, "unit_amount"),
-                        ],
-                        &tier_path,
-                    )?;
-                    let benefit = match benefit {
-                        Ok(pct) => OrderBenefit::Percent(pct.basis(code, &tier_at(name))?),
-                        Err(a) => OrderBenefit::AmountOff(positive(a, code, &tier_at(name))?),
+                    let benefits = [
+                        ("percent_off", tier.percent_off.is_some()),
+                        ("amount_off", tier.amount_off.is_some()),
+                        ("unit_amount", tier.unit_amount.is_some()),
+                    ];
+                    let mut set = benefits.iter().filter(|b| b.1);
+                    let name = match (set.next(), set.next()) {
+                        (Some(b), None) => b.0,
+                        (_, Some(second)) => {
+                            return Err(Error::new(
+                                code,
+                                tier_at(second.0),
+                                "a tier takes exactly one benefit",
+                            ))
+                        }
+                        (None, None) => {
+                            return Err(Error::new(code, tier_path, "a tier needs one benefit"))
+                        }
                     };
-                    tiers.push((minimum, benefit));
-                }
-                RuleEffect::SpendThreshold(tiers)
-            }
-            PromotionType::QuantityBreak => {
-                let p = self
-                    .quantity_break
-                    .as_ref()
-                    .ok_or_else(|| missing("quantity_break"))?;
-                let t_path = at("quantity_break.tiers");
-                if p.tiers.is_empty() {
-                    return Err(Error::new(code, t_path, "at least one tier is needed"));
-                }
-                let mut tiers = Vec::with_capacity(p.tiers.len());
-                let mut previous = 0;
-                for (i, tier) in p.tiers.iter().enumerate() {
-                    let tier_path = [t_path.as_str(), "[", &i.to_string(), "]"].concat();
-                    let tier_at = |f: &str| join_path(&tier_path, f);
-                    let minimum =
-                        positive(tier.minimum_quantity, code, &tier_at("minimum_quantity"))?;
-                    if minimum <= previous {
-                        return Err(Error::new(
-                            code,
-                            tier_at("minimum_quantity"),
-                            "tiers must have increasing minimum_quantity",
+                    let field = tier_at(name);
+                    let benefit = match (tier.percent_off, tier.amount_off, tier.unit_amount) {
+                        (Some(pct), _, _) => UnitBenefit::Percent(pct.basis(code, &field)?),
+                        (_, Some(a), _) => UnitBenefit::AmountOff(positive(a, code, &field)?),
+                        (_, _, Some(u)) => UnitBenefit::UnitAmount(non_negative(u, &field)?),
+                        _ => return Err(Error::new(code, field, "a tier needs one benefit")),
+                    };
+                    if spend {
+                        spend_tiers.push((
+                            minimum,
+                            match benefit {
+                                UnitBenefit::Percent(b) => OrderBenefit::Percent(b),
+                                UnitBenefit::AmountOff(a) => OrderBenefit::AmountOff(a),
+                                UnitBenefit::UnitAmount(_) => {
+                                    return Err(Error::new(
+                                        code,
+                                        field,
+                                        "a spend tier takes percent_off or amount_off",
+                                    ))
+                                }
+                            },
                         ));
+                    } else {
+                        if !matches!(benefit, UnitBenefit::Percent(_)) {
+                            needs_currency = true;
+                        }
+                        unit_tiers.push((minimum, benefit));
                     }
-                    previous = minimum;
-                    let (benefit, name) = one_of(
-                        [
-                            (tier.percent_off.map(UnitChoice::Percent), "percent_off"),
-                            (tier.amount_off.map(UnitChoice::AmountOff), "amount_off"),
-                            (tier.unit_amount.map(UnitChoice::UnitAmount), "unit_amount"),
-                        ],
-                        &tier_path,
-                    )?;
-                    let benefit = match benefit {
-                        UnitChoice::Percent(pct) => {
-                            UnitBenefit::Percent(pct.basis(code, &tier_at(name))?)
-                        }
-                        UnitChoice::AmountOff(a) => {
-                            needs_currency = true;
-                            UnitBenefit::AmountOff(positive(a, code, &tier_at(name))?)
-                        }
-                        UnitChoice::UnitAmount(a) => {
-                            needs_currency = true;
-                            UnitBenefit::UnitAmount(non_negative(a, &tier_at(name))?)
-                        }
-                    };
-                    tiers.push((minimum, benefit));
                 }
-                RuleEffect::QuantityBreak(tiers)
+                if spend {
+                    needs_currency = true;
+                    RuleEffect::SpendThreshold(spend_tiers)
+                } else {
+                    RuleEffect::QuantityBreak(unit_tiers)
+                }
             }
             PromotionType::FixedPrice => {
-                let p = self
-                    .fixed_price
-                    .as_ref()
-                    .ok_or_else(|| missing("fixed_price"))?;
                 needs_currency = true;
-                RuleEffect::FixedPrice(non_negative(p.unit_amount, &at("fixed_price.unit_amount"))?)
+                let u = required(p.unit_amount, "unit_amount")?;
+                RuleEffect::FixedPrice(non_negative(u, &p_at("unit_amount"))?)
             }
             PromotionType::FreeShipping => RuleEffect::FreeShipping,
         };
@@ -487,12 +490,6 @@ impl Promotion {
             effect,
         })
     }
-}
-
-enum UnitChoice {
-    Percent(PercentOff),
-    AmountOff(i64),
-    UnitAmount(i64),
 }
 
 fn non_negative(value: i64, path: &str) -> Result<i64> {

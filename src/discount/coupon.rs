@@ -3,7 +3,7 @@
 //! extensions `starts_at`, `combinable`, `priority` and `max_discount_amount`.
 
 use super::percent::{Basis, PercentOff};
-use super::{check_window, positive};
+use super::{check_window, positive, CurrencyAmounts};
 use crate::currency::Currency;
 use crate::error::{join_path, Error, ErrorCode, Result};
 use serde::{Deserialize, Serialize};
@@ -30,7 +30,7 @@ pub struct Coupon {
     pub currency: Option<String>,
     /// `amount_off` (and `max_discount_amount`) in other currencies.
     #[serde(default)]
-    pub currency_options: Option<BTreeMap<String, CouponCurrencyOption>>,
+    pub currency_options: Option<BTreeMap<String, CurrencyAmounts>>,
     /// Default `once`. Stored and echoed; a one-time quote applies the coupon whatever it is.
     #[serde(default)]
     pub duration: Option<Duration>,
@@ -70,15 +70,6 @@ pub struct Coupon {
     pub created: Option<i64>,
     #[serde(default)]
     pub livemode: Option<bool>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CouponCurrencyOption {
-    #[serde(default)]
-    pub amount_off: Option<i64>,
-    #[serde(default)]
-    pub max_discount_amount: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -220,6 +211,13 @@ impl Coupon {
             }
             seen.push(other);
             let field = |f: &str| join_path(&option_path, f);
+            if option.minimum_amount.is_some() {
+                return Err(Error::new(
+                    code,
+                    field("minimum_amount"),
+                    "not a field of a coupon's currency options",
+                ));
+            }
             match &mut value {
                 CouponValue::Percent(_) => {
                     if option.amount_off.is_some() {

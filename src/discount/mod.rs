@@ -106,6 +106,20 @@ impl<'de> Deserialize<'de> for CouponRef {
     }
 }
 
+/// A `currency_options` entry of a coupon (`amount_off`, `max_discount_amount`) or of a promotion
+/// code's restrictions (`minimum_amount`). One shape for both keeps the wasm small; each owner
+/// rejects the fields that are not its own.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CurrencyAmounts {
+    #[serde(default)]
+    pub amount_off: Option<i64>,
+    #[serde(default)]
+    pub max_discount_amount: Option<i64>,
+    #[serde(default)]
+    pub minimum_amount: Option<i64>,
+}
+
 /// Stripe's `discount_amounts[]` entry: how much one discount took off.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DiscountAmount {

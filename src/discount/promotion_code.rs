@@ -3,7 +3,7 @@
 //! `minimum_amount_currency` + `currency_options`, `first_time_transaction`). Codes match
 //! case-insensitively (ASCII letters) after trimming surrounding whitespace.
 
-use super::{check_window, positive};
+use super::{check_window, positive, CurrencyAmounts};
 use crate::currency::Currency;
 use crate::error::{join_path, Error, ErrorCode, Result};
 use serde::Deserialize;
@@ -57,16 +57,10 @@ pub struct Restrictions {
     #[serde(default)]
     pub minimum_amount_currency: Option<String>,
     #[serde(default)]
-    pub currency_options: Option<BTreeMap<String, MinimumOption>>,
+    pub currency_options: Option<BTreeMap<String, CurrencyAmounts>>,
     /// Only customers who have not paid before (`customer.has_paid_before: false`).
     #[serde(default)]
     pub first_time_transaction: Option<bool>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MinimumOption {
-    pub minimum_amount: i64,
 }
 
 /// A checked promotion code.
@@ -147,11 +141,27 @@ impl PromotionCode {
             if minimums.iter().any(|m| m.0 == other) {
                 return Err(Error::new(code, option_path, "currency listed twice"));
             }
-            let m = positive(
-                option.minimum_amount,
-                code,
-                &join_path(&option_path, "minimum_amount"),
-            )?;
+            let field = |f: &str| join_path(&option_path, f);
+            if option.amount_off.is_some() || option.max_discount_amount.is_some() {
+                let name = if option.amount_off.is_some() {
+                    "amount_off"
+                } else {
+                    "max_discount_amount"
+                };
+                return Err(Error::new(
+                    code,
+                    field(name),
+                    "a minimum's currency options only take minimum_amount",
+                ));
+            }
+            let m = option.minimum_amount.ok_or_else(|| {
+                Error::new(
+                    ErrorCode::MissingField,
+                    field("minimum_amount"),
+                    "minimum_amount is required",
+                )
+            })?;
+            let m = positive(m, code, &field("minimum_amount"))?;
             minimums.push((other, m));
         }
         Ok(ValidPromotionCode {
