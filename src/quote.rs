@@ -41,7 +41,9 @@ pub struct QuoteInput {
     #[serde(default)]
     pub metadata: Option<BTreeMap<String, String>>,
     /// When the quote is computed (`YYYY-MM-DD` or RFC 3339): which tax rates are in force,
-    /// which codes are valid. The engine has no clock of its own.
+    /// which codes are valid. The engine has no clock of its own: a quote that must evaluate a
+    /// validity window (a redeemed code or coupon, or an active catalog promotion, with one)
+    /// fails with `missing_field` at `as_of` when it is absent.
     #[serde(default)]
     pub as_of: Option<String>,
     #[serde(default)]
@@ -338,4 +340,38 @@ fn resolve_line<'a>(
         discountable: input.discountable.unwrap_or(true),
         discount_amounts: Vec::new(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn discounted_amount_is_amount_minus_every_discount() {
+        let price: Price =
+            crate::parse::from_json(r#"{"currency":"usd","unit_amount":1000}"#).unwrap();
+        let valid = price.validate("").unwrap();
+        let terms = valid
+            .terms_for(Currency::parse("usd", "").unwrap())
+            .unwrap();
+        let input: LineInput = crate::parse::from_json(r#"{"price":"p"}"#).unwrap();
+        let mut line = WorkLine {
+            index: 0,
+            input: &input,
+            price: &valid,
+            terms,
+            quantity: 1,
+            amount: 1000,
+            discountable: true,
+            discount_amounts: Vec::new(),
+        };
+        assert_eq!(line.discounted_amount(), 1000);
+        for (discount, amount) in [("a", 300), ("b", 167)] {
+            line.discount_amounts.push(DiscountAmount {
+                discount: discount.to_string(),
+                amount,
+            });
+        }
+        assert_eq!(line.discounted_amount(), 533);
+    }
 }

@@ -262,7 +262,10 @@ export interface Cart {
   lines: CartLine[];
   rounding?: RoundingPolicy | null;
   metadata?: Metadata | null;
-  /** When the quote is computed: "YYYY-MM-DD" or an RFC 3339 instant. No hidden clock. */
+  /**
+   * When the quote is computed: "YYYY-MM-DD" or an RFC 3339 instant. No hidden clock: required
+   * (missing_field) when a redeemed code/coupon or an active catalog promotion has a validity window.
+   */
   as_of?: string | null;
   customer?: Customer | null;
   /** Order-level coupons and promotion codes (Stripe's invoice discounts). */

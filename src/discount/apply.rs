@@ -233,38 +233,7 @@ pub fn apply(
             Verdict::Rejected(_) => None,
         })
         .collect();
-    let mut options: Vec<Vec<usize>> = Vec::new();
-    let group: Vec<usize> = (0..eligible.len())
-        .filter(|&i| eligible.get(i).is_some_and(|c| c.combinable))
-        .collect();
-    if !group.is_empty() {
-        options.push(group);
-    }
-    for (i, c) in eligible.iter().enumerate() {
-        if !c.combinable {
-            options.push(vec![i]);
-        }
-    }
-    let mut best: Option<(i64, i64, Vec<usize>, Vec<Taken>)> = None;
-    for option in options {
-        let chosen: Vec<&Candidate> = option
-            .iter()
-            .filter_map(|&i| eligible.get(i).copied())
-            .collect();
-        let taken = env.run(&chosen)?;
-        let value = money::sum(
-            taken.iter().flat_map(|t| t.parts.iter().map(|p| p.1)),
-            "discounts",
-        )?;
-        let priority = chosen.iter().map(|c| c.priority).max().unwrap_or(0);
-        let better = best
-            .as_ref()
-            .map_or(true, |(p, v, _, _)| (priority, value) > (*p, *v));
-        if better {
-            best = Some((priority, value, option, taken));
-        }
-    }
-    let (chosen, taken) = best.map_or((Vec::new(), Vec::new()), |(_, _, o, t)| (o, t));
+    let (chosen, taken) = env.stack(&eligible)?;
     let winners: Vec<String> = chosen
         .iter()
         .filter_map(|&i| eligible.get(i).map(|c| c.header.id.clone()))
@@ -316,6 +285,45 @@ pub fn apply(
 }
 
 impl Env<'_> {
+    /// Which eligible discounts apply (indices into `eligible`) and what each takes. When all
+    /// combine, all of them. Otherwise the options are the combinable ones together and each
+    /// non-combinable one alone; the option holding the highest priority wins, then the one
+    /// taking the most off, then the first (the combinable group comes first).
+    fn stack(&self, eligible: &[&Candidate]) -> Result<(Vec<usize>, Vec<Taken>)> {
+        let mut options: Vec<Vec<usize>> = Vec::new();
+        let group: Vec<usize> = (0..eligible.len())
+            .filter(|&i| eligible.get(i).is_some_and(|c| c.combinable))
+            .collect();
+        if !group.is_empty() {
+            options.push(group);
+        }
+        for (i, c) in eligible.iter().enumerate() {
+            if !c.combinable {
+                options.push(vec![i]);
+            }
+        }
+        let mut best: Option<(i64, i64, Vec<usize>, Vec<Taken>)> = None;
+        for option in options {
+            let chosen: Vec<&Candidate> = option
+                .iter()
+                .filter_map(|&i| eligible.get(i).copied())
+                .collect();
+            let taken = self.run(&chosen)?;
+            let value = money::sum(
+                taken.iter().flat_map(|t| t.parts.iter().map(|p| p.1)),
+                "discounts",
+            )?;
+            let priority = chosen.iter().map(|c| c.priority).max().unwrap_or(0);
+            let better = best
+                .as_ref()
+                .map_or(true, |(p, v, _, _)| (priority, value) > (*p, *v));
+            if better {
+                best = Some((priority, value, option, taken));
+            }
+        }
+        Ok(best.map_or((Vec::new(), Vec::new()), |(_, _, o, t)| (o, t)))
+    }
+
     /// `Some(reason)` when `as_of` falls outside [starts, ends); `as_of` is required only here.
     fn window(&self, starts: Option<i64>, ends: Option<i64>) -> Result<Option<Reason>> {
         if starts.is_none() && ends.is_none() {
