@@ -156,6 +156,13 @@ pub fn apply(
     input: &QuoteInput,
     lines: &mut [WorkLine],
 ) -> Result<Outcome> {
+    // Nothing requested and no rules: nothing to do (the checkout hot path without discounts).
+    if input.discounts.is_empty()
+        && calculator.promotions().is_empty()
+        && lines.iter().all(|l| l.input.discounts.is_empty())
+    {
+        return Ok(Outcome::default());
+    }
     let facts: Vec<Facts> = lines
         .iter()
         .map(|line| {
@@ -205,7 +212,7 @@ pub fn apply(
     {
         verdicts.push(env.rule(rule)?);
     }
-    for line in lines.iter() {
+    for line in lines.iter().filter(|l| !l.input.discounts.is_empty()) {
         let mut seen = Vec::new();
         let prefix = join_path(&line.path(), "discounts");
         for (i, entry) in line.input.discounts.iter().enumerate() {
