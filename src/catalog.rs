@@ -8,6 +8,7 @@ use crate::discount::{
 use crate::error::{join_path, Error, ErrorCode, Result};
 use crate::price::{Price, ValidPrice};
 use crate::product::Product;
+use crate::quote::WorkLine;
 use crate::rounding::RoundingPolicy;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -192,6 +193,23 @@ impl Calculator {
 
     pub fn product(&self, id: &str) -> Option<&Product> {
         self.product_ids.get(id).and_then(|&i| self.products.get(i))
+    }
+
+    /// A line's product, when the catalog declares it.
+    pub fn product_of(&self, line: &WorkLine) -> Option<&Product> {
+        line.price
+            .product
+            .as_deref()
+            .and_then(|id| self.product(id))
+    }
+
+    /// A line's tax category: its own `tax_category`, else its product's. `"shipping"` marks a
+    /// shipping line (free-shipping rules discount it; order-level discounts leave it alone).
+    pub fn tax_category<'a>(&'a self, line: &'a WorkLine) -> Option<&'a str> {
+        line.input.tax_category.as_deref().or_else(|| {
+            self.product_of(line)
+                .and_then(|p| p.tax_category.as_deref())
+        })
     }
 
     pub fn coupon(&self, id: &str) -> Option<&ValidCoupon> {

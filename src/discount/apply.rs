@@ -166,17 +166,11 @@ pub fn apply(
     let facts: Vec<Facts> = lines
         .iter()
         .map(|line| {
-            let product_id = line.price.product.as_deref();
-            let product = product_id.and_then(|id| calculator.product(id));
-            let tax_category = line
-                .input
-                .tax_category
-                .as_deref()
-                .or_else(|| product.and_then(|p| p.tax_category.as_deref()));
+            let product = calculator.product_of(line);
             Facts {
-                product: product_id,
+                product: line.price.product.as_deref(),
                 categories: product.map_or(&[][..], |p| p.categories.as_slice()),
-                shipping: tax_category == Some("shipping"),
+                shipping: calculator.tax_category(line) == Some("shipping"),
                 discountable: line.discountable,
                 quantity: line.quantity,
                 amount: line.amount,

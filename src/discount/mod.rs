@@ -18,10 +18,16 @@
 //!   discount covers its own line (a shipping line included). Rules cover the lines their
 //!   conditions select; free shipping covers the discountable shipping lines.
 //! * **Amounts.** `percent_off`: round(p % × base). `amount_off`: min(amount, base); what it
-//!   could not use is reported as `unused_amount`. Per-unit rules compute and round each line
-//!   on its own. A cap (`max_discount_amount`) limits a discount's total and is split over its
-//!   lines pro rata. Ratios are rounded exactly (no intermediate truncation) by the quote's
-//!   [`crate::RoundingPolicy`].
+//!   could not use is reported as `unused_amount` (never refunded or carried over). Per-unit
+//!   rules compute and round each line on its own, on lines with a quantity above 0; buy X get
+//!   Y discounts the cheapest qualifying units of the whole cart (a unit's value is what its
+//!   line has left ÷ its quantity; ties go to the earlier line). A cap (`max_discount_amount`)
+//!   limits a discount's total (an item-level coupon's per line) and is split over its lines
+//!   pro rata. Ratios are rounded exactly (no intermediate truncation) by the quote's
+//!   [`crate::RoundingPolicy`], increment included; a discount never exceeds what it covers.
+//! * **Identity.** A discount's `id` is where it was requested (`discounts[0]`,
+//!   `lines[1].discounts[0]`) or `promotion:<rule id>`; lines' `discount_amounts` and the
+//!   quote's `total_discount_amounts` refer to it.
 //! * **Eligibility.** Checked in this order, the first failure being the reason:
 //!   `unknown_code`, `duplicate` (the same coupon twice in one list), `inactive`,
 //!   `not_yet_valid` / `expired` (at `as_of`; windows are half open: valid from `starts_at`
