@@ -14,7 +14,7 @@
 //!   shipping (`tax_category` `"shipping"` on the line, else on its product) and that its
 //!   coupon's `applies_to.products` allows; it is computed once on their total, rounded once by
 //!   the quote's policy, and split over them pro rata to what they have left through
-//!   [`crate::allocate`], so the lines' `discount_amounts` sum to it exactly. An item-level
+//!   [`crate::allocate::allocate`], so the lines' `discount_amounts` sum to it exactly. An item-level
 //!   discount covers its own line (a shipping line included). Rules cover the lines their
 //!   conditions select; free shipping covers the discountable shipping lines.
 //! * **Amounts.** `percent_off`: round(p % × base). `amount_off`: min(amount, base); what it
