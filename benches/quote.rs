@@ -43,6 +43,39 @@ fn bench(c: &mut Criterion) {
                 .unwrap()
         })
     });
+
+    // The same cart with the discount stage busy: products with categories, coupons, a code and
+    // every kind of cart rule, one of them non-combinable (so stacking compares options).
+    let catalog: Catalog = from_json(&discount_catalog()).unwrap();
+    let calculator = Calculator::new(&catalog).unwrap();
+    let mut cart: serde_json::Value = serde_json::from_str(&cart(20)).unwrap();
+    cart["discounts"] = serde_json::json!([{ "promotion_code": "save10" }, { "coupon": "FIVE" }]);
+    cart["lines"][0]["discounts"] = serde_json::json!([{ "coupon": "LINE15" }]);
+    let input: QuoteInput = from_json(&cart.to_string()).unwrap();
+    c.bench_function(
+        "quote 20 lines with coupons, a code and 5 cart rules",
+        |b| b.iter(|| calculator.quote(black_box(&input)).unwrap()),
+    );
+}
+
+fn discount_catalog() -> String {
+    let mut catalog: serde_json::Value = serde_json::from_str(CATALOG).unwrap();
+    catalog["products"] = serde_json::json!([{ "id": "p1", "categories": ["sale"] }]);
+    catalog["coupons"] = serde_json::json!([
+        { "id": "SAVE10", "percent_off": 10 },
+        { "id": "FIVE", "amount_off": 500, "currency": "usd" },
+        { "id": "LINE15", "percent_off": 15, "combinable": false },
+    ]);
+    catalog["promotion_codes"] = serde_json::json!([{ "code": "SAVE10", "coupon": "SAVE10" }]);
+    catalog["promotions"] = serde_json::json!([
+        { "id": "b2g1", "type": "buy_x_get_y", "buy_x_get_y": { "buy_quantity": 2, "get_quantity": 1 } },
+        { "id": "spend", "type": "spend_threshold", "currency": "usd",
+          "spend_threshold": { "tiers": [{ "minimum_amount": 10000, "percent_off": 5 }, { "minimum_amount": 50000, "percent_off": 10 }] } },
+        { "id": "qb", "type": "quantity_break", "quantity_break": { "tiers": [{ "minimum_quantity": 10, "percent_off": 3 }] } },
+        { "id": "fp", "type": "fixed_price", "currency": "usd", "conditions": { "categories": ["sale"] }, "fixed_price": { "unit_amount": 100 } },
+        { "id": "ship", "type": "free_shipping", "currency": "usd", "conditions": { "minimum_amount": 5000 } },
+    ]);
+    catalog.to_string()
 }
 
 criterion_group!(benches, bench);

@@ -1,18 +1,35 @@
-//! The catalog a [`Calculator`] holds: prices validated once, looked up by id on every quote.
+//! The catalog a [`Calculator`] holds: prices, products, coupons, promotion codes and cart
+//! promotion rules, validated once and looked up on every quote.
 
-use crate::error::{Error, ErrorCode, Result};
+use crate::discount::promotion_code::normalize_code;
+use crate::discount::{
+    Coupon, Promotion, PromotionCode, ValidCoupon, ValidPromotion, ValidPromotionCode,
+};
+use crate::error::{join_path, Error, ErrorCode, Result};
 use crate::price::{Price, ValidPrice};
+use crate::product::Product;
+use crate::quote::WorkLine;
 use crate::rounding::RoundingPolicy;
 use crate::tax::{TaxConfig, TaxSetup};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
-/// What a merchant's catalog holds. Coupons and tax rules join here in later versions.
+/// What a merchant's catalog holds. Tax rules join here in later versions.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Catalog {
     #[serde(default)]
     pub prices: Vec<Price>,
+    /// Products the prices refer to (for categories and tax categories); optional.
+    #[serde(default)]
+    pub products: Vec<Product>,
+    #[serde(default)]
+    pub coupons: Vec<Coupon>,
+    #[serde(default)]
+    pub promotion_codes: Vec<PromotionCode>,
+    /// Cart promotion rules, applied automatically when their conditions hold.
+    #[serde(default)]
+    pub promotions: Vec<Promotion>,
     /// The merchant's default rounding policy; a quote may override it.
     #[serde(default)]
     pub rounding: Option<RoundingPolicy>,
@@ -25,12 +42,34 @@ pub struct Catalog {
 #[derive(Debug, Clone, Default)]
 pub struct Calculator {
     prices: BTreeMap<String, ValidPrice>,
+    // Entries in catalog order, found through id → index maps (one map type for all keeps the
+    // wasm small).
+    products: Vec<Product>,
+    product_ids: BTreeMap<String, usize>,
+    coupons: Vec<ValidCoupon>,
+    coupon_ids: BTreeMap<String, usize>,
+    promotion_codes: Vec<ValidPromotionCode>,
+    /// Normalized code → index in `promotion_codes`.
+    codes: BTreeMap<String, usize>,
+    promotions: Vec<ValidPromotion>,
     rounding: RoundingPolicy,
     tax: TaxSetup,
 }
 
+fn item(prefix: &str, i: usize) -> String {
+    [prefix, "[", &i.to_string(), "]"].concat()
+}
+
+fn indexed(prefix: &str, i: usize, field: &str) -> String {
+    join_path(&item(prefix, i), field)
+}
+
+fn duplicate(code: ErrorCode, path: String, what: &'static str) -> Error {
+    Error::new(code, path, what)
+}
+
 impl Calculator {
-    /// Validates every price of the catalog. Paths in errors are relative to the catalog.
+    /// Validates the whole catalog. Paths in errors are relative to the catalog.
     pub fn new(catalog: &Catalog) -> Result<Calculator> {
         let mut prices = BTreeMap::new();
         for (i, price) in catalog.prices.iter().enumerate() {
@@ -51,6 +90,93 @@ impl Calculator {
                 ));
             }
         }
+
+        let mut product_ids = BTreeMap::new();
+        for (i, product) in catalog.products.iter().enumerate() {
+            if product.id.is_empty() {
+                return Err(Error::new(
+                    ErrorCode::InvalidRequest,
+                    indexed("products", i, "id"),
+                    "id must not be empty",
+                ));
+            }
+            if product_ids.insert(product.id.clone(), i).is_some() {
+                return Err(duplicate(
+                    ErrorCode::DuplicateProduct,
+                    indexed("products", i, "id"),
+                    "another product has this id",
+                ));
+            }
+        }
+
+        let mut coupons = Vec::with_capacity(catalog.coupons.len());
+        let mut coupon_ids = BTreeMap::new();
+        for (i, coupon) in catalog.coupons.iter().enumerate() {
+            let valid = coupon.validate(&item("coupons", i))?;
+            let id = valid.id.clone().ok_or_else(|| {
+                Error::new(
+                    ErrorCode::MissingField,
+                    indexed("coupons", i, "id"),
+                    "catalog coupons need an id",
+                )
+            })?;
+            coupons.push(valid);
+            if coupon_ids.insert(id, i).is_some() {
+                return Err(duplicate(
+                    ErrorCode::DuplicateCoupon,
+                    indexed("coupons", i, "id"),
+                    "another coupon has this id",
+                ));
+            }
+        }
+
+        let mut promotion_codes = Vec::with_capacity(catalog.promotion_codes.len());
+        let mut codes = BTreeMap::new();
+        let mut code_ids = BTreeMap::new();
+        for (i, code) in catalog.promotion_codes.iter().enumerate() {
+            let valid = code.validate(&item("promotion_codes", i))?;
+            if !coupon_ids.contains_key(&valid.coupon) {
+                return Err(Error::new(
+                    ErrorCode::UnknownCoupon,
+                    indexed("promotion_codes", i, "coupon"),
+                    "no coupon with this id in the catalog",
+                ));
+            }
+            if codes.insert(normalize_code(&valid.code), i).is_some() {
+                return Err(duplicate(
+                    ErrorCode::DuplicatePromotionCode,
+                    indexed("promotion_codes", i, "code"),
+                    "another promotion code has this code (codes compare case-insensitively)",
+                ));
+            }
+            let id_taken = valid
+                .id
+                .as_ref()
+                .is_some_and(|id| code_ids.insert(id.clone(), i).is_some());
+            if id_taken {
+                return Err(duplicate(
+                    ErrorCode::DuplicatePromotionCode,
+                    indexed("promotion_codes", i, "id"),
+                    "another promotion code has this id",
+                ));
+            }
+            promotion_codes.push(valid);
+        }
+
+        let mut promotions: Vec<ValidPromotion> = Vec::with_capacity(catalog.promotions.len());
+        let mut promotion_ids = BTreeMap::new();
+        for (i, rule) in catalog.promotions.iter().enumerate() {
+            let valid = rule.validate(&item("promotions", i))?;
+            if promotion_ids.insert(valid.id.clone(), i).is_some() {
+                return Err(duplicate(
+                    ErrorCode::DuplicatePromotion,
+                    indexed("promotions", i, "id"),
+                    "another promotion has this id",
+                ));
+            }
+            promotions.push(valid);
+        }
+
         let rounding = catalog.rounding.unwrap_or_default();
         rounding.validate("rounding")?;
         let tax = match &catalog.tax {
@@ -59,6 +185,13 @@ impl Calculator {
         };
         Ok(Calculator {
             prices,
+            products: catalog.products.clone(),
+            product_ids,
+            coupons,
+            coupon_ids,
+            promotion_codes,
+            codes,
+            promotions,
             rounding,
             tax,
         })
@@ -66,6 +199,43 @@ impl Calculator {
 
     pub fn price(&self, id: &str) -> Option<&ValidPrice> {
         self.prices.get(id)
+    }
+
+    pub fn product(&self, id: &str) -> Option<&Product> {
+        self.product_ids.get(id).and_then(|&i| self.products.get(i))
+    }
+
+    /// A line's product, when the catalog declares it.
+    pub fn product_of(&self, line: &WorkLine) -> Option<&Product> {
+        line.price
+            .product
+            .as_deref()
+            .and_then(|id| self.product(id))
+    }
+
+    /// A line's tax category: its own `tax_category`, else its product's. `"shipping"` marks a
+    /// shipping line (free-shipping rules discount it; order-level discounts leave it alone).
+    pub fn tax_category<'a>(&'a self, line: &'a WorkLine) -> Option<&'a str> {
+        line.input.tax_category.as_deref().or_else(|| {
+            self.product_of(line)
+                .and_then(|p| p.tax_category.as_deref())
+        })
+    }
+
+    pub fn coupon(&self, id: &str) -> Option<&ValidCoupon> {
+        self.coupon_ids.get(id).and_then(|&i| self.coupons.get(i))
+    }
+
+    /// The promotion code matching what a customer typed (trimmed, ASCII case-insensitive).
+    pub fn promotion_code(&self, typed: &str) -> Option<&ValidPromotionCode> {
+        self.codes
+            .get(&normalize_code(typed))
+            .and_then(|&i| self.promotion_codes.get(i))
+    }
+
+    /// The cart promotion rules, in catalog order.
+    pub fn promotions(&self) -> &[ValidPromotion] {
+        &self.promotions
     }
 
     pub fn rounding(&self) -> RoundingPolicy {

@@ -48,6 +48,26 @@ pub enum ErrorCode {
     InvalidTaxId,
     /// A product tax category for which the place of taxation has no rate.
     UnknownTaxCategory,
+    /// A coupon whose fields contradict each other or are out of range (`percent_off` 0 or 120,
+    /// both `percent_off` and `amount_off`, `amount_off` without `currency`, …).
+    InvalidCoupon,
+    /// A discount or promotion code refers to a coupon id the catalog does not hold.
+    UnknownCoupon,
+    /// Two catalog coupons share an id.
+    DuplicateCoupon,
+    /// A promotion code whose fields contradict each other or are out of range.
+    InvalidPromotionCode,
+    /// Two catalog promotion codes share an id or a code (codes compare case-insensitively).
+    DuplicatePromotionCode,
+    /// A cart promotion rule whose fields contradict each other or are out of range.
+    InvalidPromotion,
+    /// Two catalog promotion rules share an id.
+    DuplicatePromotion,
+    /// Two catalog products share an id.
+    DuplicateProduct,
+    /// A discount entry that names neither or both of `coupon` and `promotion_code`, or item-level
+    /// discounts on a line that is not `discountable`.
+    InvalidDiscount,
 }
 
 impl ErrorCode {
@@ -72,6 +92,15 @@ impl ErrorCode {
             ErrorCode::UnknownTaxRate => "unknown_tax_rate",
             ErrorCode::InvalidTaxId => "invalid_tax_id",
             ErrorCode::UnknownTaxCategory => "unknown_tax_category",
+            ErrorCode::InvalidCoupon => "invalid_coupon",
+            ErrorCode::UnknownCoupon => "unknown_coupon",
+            ErrorCode::DuplicateCoupon => "duplicate_coupon",
+            ErrorCode::InvalidPromotionCode => "invalid_promotion_code",
+            ErrorCode::DuplicatePromotionCode => "duplicate_promotion_code",
+            ErrorCode::InvalidPromotion => "invalid_promotion",
+            ErrorCode::DuplicatePromotion => "duplicate_promotion",
+            ErrorCode::DuplicateProduct => "duplicate_product",
+            ErrorCode::InvalidDiscount => "invalid_discount",
         }
     }
 }

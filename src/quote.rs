@@ -10,6 +10,9 @@
 use crate::catalog::{Calculator, Catalog};
 use crate::currency::Currency;
 use crate::customer::Customer;
+use crate::discount::{
+    self, AppliedDiscount, DiscountAmount, DiscountInput, Level, RejectedDiscount,
+};
 use crate::error::{join_path, Error, ErrorCode, Result};
 use crate::money;
 use crate::price::{Price, Terms, ValidPrice};
@@ -42,7 +45,9 @@ pub struct QuoteInput {
     #[serde(default)]
     pub metadata: Option<BTreeMap<String, String>>,
     /// When the quote is computed (`YYYY-MM-DD` or RFC 3339): which tax rates are in force,
-    /// which codes are valid. The engine has no clock of its own.
+    /// which codes are valid. The engine has no clock of its own: a quote that must evaluate a
+    /// validity window (a redeemed code or coupon, or an active catalog promotion, with one)
+    /// fails with `missing_field` at `as_of` when it is absent.
     #[serde(default)]
     pub as_of: Option<String>,
     #[serde(default)]
@@ -53,6 +58,9 @@ pub struct QuoteInput {
     /// Explicit tax rates for lines that declare none (Stripe's `default_tax_rates`).
     #[serde(default)]
     pub default_tax_rates: Option<Vec<TaxRateRef>>,
+    /// Order-level coupons and promotion codes to redeem (Stripe's invoice `discounts`).
+    #[serde(default)]
+    pub discounts: Vec<DiscountInput>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -66,8 +74,14 @@ pub struct LineInput {
     pub description: Option<String>,
     #[serde(default)]
     pub metadata: Option<BTreeMap<String, String>>,
-    /// The product's tax category: `standard` (default), `reduced`, `reduced_2`,
-    /// `super_reduced`, `zero`, `exempt`, `digital_services`, `shipping`, or a merchant code.
+    /// Item-level coupons and promotion codes, applied before order-level ones.
+    #[serde(default)]
+    pub discounts: Vec<DiscountInput>,
+    /// Whether order-level discounts and cart promotions may discount this line (Stripe's
+    /// field; default true). A line that is not discountable cannot carry `discounts`.
+    #[serde(default)]
+    pub discountable: Option<bool>,
+    /// The line's tax category; overrides its product's. `"shipping"` marks a shipping line.
     #[serde(default)]
     pub tax_category: Option<String>,
     /// Explicit tax rates for this line (ids or inline), overriding automatic tax.
@@ -112,15 +126,22 @@ pub struct Quote {
     pub version: &'static str,
     pub currency: Currency,
     pub lines: Vec<QuoteLine>,
-    /// Sum of line amounts (tax-inclusive where prices are).
+    /// Sum of line amounts after item-level discounts, before order-level ones (Stripe's);
+    /// tax-inclusive where prices are.
     pub subtotal: i64,
     /// `subtotal` without inclusive tax.
     pub subtotal_excluding_tax: i64,
-    /// What the customer pays before tax.
+    /// Every applied discount's total, item and order level (Stripe's invoice field).
+    pub total_discount_amounts: Vec<DiscountAmount>,
+    /// What the customer pays before tax: after every discount, without any tax.
     pub total_excluding_tax: i64,
     /// One entry per rate: the VAT breakdown (EN 16931 BG-23).
     pub total_taxes: Vec<TotalTax>,
     pub total: i64,
+    /// The discounts that applied, in the order they were applied.
+    pub discounts: Vec<AppliedDiscount>,
+    /// The requested discounts and catalog promotions that did not apply, each with its reason.
+    pub rejected_discounts: Vec<RejectedDiscount>,
     pub automatic_tax: AutomaticTax,
     /// Where tax amounts were rounded: `line` or `invoice`.
     pub tax_rounding_stage: RoundingStage,
@@ -138,9 +159,12 @@ pub struct QuoteLine {
     pub price: Option<String>,
     pub product: Option<String>,
     pub quantity: i64,
-    /// The line's amount in minor units, rounded once by the quote's policy (tax-inclusive when
-    /// the price is).
+    /// The line's amount in minor units, rounded once by the quote's policy, before discounts
+    /// (tax-inclusive when the price is).
     pub amount: i64,
+    /// What each discount took off this line (Stripe's field); zero parts are left out.
+    pub discount_amounts: Vec<DiscountAmount>,
+    /// The line after discounts, without tax.
     pub amount_excluding_tax: i64,
     pub tax_category: String,
     pub taxes: Vec<LineTax>,
@@ -191,11 +215,25 @@ pub struct WorkLine<'a> {
     pub quantity: i64,
     /// The priced amount in minor units, rounded once; tax-inclusive when the price is.
     pub amount: i64,
+    /// Whether order-level discounts and cart promotions may discount the line.
+    pub discountable: bool,
+    /// What each discount took off the line, in application order (item level first).
+    pub discount_amounts: Vec<DiscountAmount>,
 }
 
 impl WorkLine<'_> {
     pub fn path(&self) -> String {
         format!("lines[{}]", self.index)
+    }
+
+    /// The amount after every discount: the base the tax stage taxes (for a tax-inclusive
+    /// price, the discounted gross). Never negative: the discount stage keeps each line's
+    /// discounts within its amount.
+    pub fn discounted_amount(&self) -> i64 {
+        self.discount_amounts
+            .iter()
+            .fold(self.amount, |left, d| left.saturating_sub(d.amount))
+            .max(0)
     }
 }
 
@@ -240,32 +278,86 @@ fn price_cart(calculator: &Calculator, input: &QuoteInput) -> Result<Quote> {
         line.amount = context.rounding.round(exact, &line.path())?;
     }
 
-    // 4. tax
+    // 3. discount
+    let discounts = discount::apply(calculator, &context, input, &mut lines)?;
+
+    // 4. tax, on each line's discounted amount
     let tax_setup = match &input.tax {
         Some(config) => Cow::Owned(config.validate(calculator.tax(), "tax")?),
         None => Cow::Borrowed(calculator.tax()),
     };
-    let bases: Vec<i64> = lines.iter().map(|l| l.amount).collect();
-    let taxes = tax::apply(&tax_setup, input, &context, &lines, &bases)?;
+    let bases: Vec<i64> = lines.iter().map(WorkLine::discounted_amount).collect();
+    let categories: Vec<&str> = lines
+        .iter()
+        .map(|l| calculator.tax_category(l).unwrap_or("standard"))
+        .collect();
+    let taxes = tax::apply(&tax_setup, input, &context, &lines, &bases, &categories)?;
 
     // 5. totals
-    let subtotal = money::sum(lines.iter().map(|l| l.amount), "lines")?;
+    let gross = money::sum(lines.iter().map(|l| l.amount), "lines")?;
+    let order_discounts = discounts.total(Level::Order)?;
+    let subtotal = money::checked(gross - discounts.total(Level::Item)?, "subtotal")?;
     let total_excluding_tax = money::sum(taxes.lines.iter().map(|t| t.net), "lines")?;
     let total = money::sum(taxes.lines.iter().map(|t| t.payable), "lines")?;
+    // Stripe's subtotal_excluding_tax is before order-level discounts: the lines' net as if
+    // only item-level discounts applied. Without order discounts that is total_excluding_tax;
+    // with them, tax-inclusive lines need the inclusive tax of the undiscounted base.
+    let subtotal_excluding_tax = if order_discounts == 0 {
+        total_excluding_tax
+    } else {
+        let order_ids: Vec<&str> = discounts
+            .applied
+            .iter()
+            .filter(|d| d.level == Level::Order)
+            .map(|d| d.id.as_str())
+            .collect();
+        let before_order: Vec<i64> = lines
+            .iter()
+            .map(|l| {
+                let order: i64 = l
+                    .discount_amounts
+                    .iter()
+                    .filter(|d| order_ids.contains(&d.discount.as_str()))
+                    .map(|d| d.amount)
+                    .sum();
+                l.discounted_amount() + order
+            })
+            .collect();
+        let pre = tax::apply(
+            &tax_setup,
+            input,
+            &context,
+            &lines,
+            &before_order,
+            &categories,
+        )?;
+        money::sum(pre.lines.iter().map(|t| t.net), "lines")?
+    };
     let out_lines = lines
         .iter()
         .zip(taxes.lines)
-        .map(|(line, tax)| output_line(line, tax))
+        .zip(&categories)
+        .map(|((line, tax), category)| output_line(line, tax, category))
         .collect();
     Ok(Quote {
         version: VERSION,
         currency,
         lines: out_lines,
         subtotal,
-        subtotal_excluding_tax: total_excluding_tax,
+        subtotal_excluding_tax,
+        total_discount_amounts: discounts
+            .applied
+            .iter()
+            .map(|d| DiscountAmount {
+                discount: d.id.clone(),
+                amount: d.amount,
+            })
+            .collect(),
         total_excluding_tax,
         total_taxes: taxes.total_taxes,
         total,
+        discounts: discounts.applied,
+        rejected_discounts: discounts.rejected,
         automatic_tax: taxes.automatic_tax,
         tax_rounding_stage: taxes.rounding_stage,
         tax_notes: taxes.notes,
@@ -274,18 +366,15 @@ fn price_cart(calculator: &Calculator, input: &QuoteInput) -> Result<Quote> {
     })
 }
 
-fn output_line(line: &WorkLine, tax: tax::LineTaxes) -> QuoteLine {
+fn output_line(line: &WorkLine, tax: tax::LineTaxes, category: &str) -> QuoteLine {
     QuoteLine {
         price: line.price.id.clone(),
         product: line.price.product.clone(),
         quantity: line.quantity,
         amount: line.amount,
+        discount_amounts: line.discount_amounts.clone(),
         amount_excluding_tax: tax.net,
-        tax_category: line
-            .input
-            .tax_category
-            .clone()
-            .unwrap_or_else(|| "standard".to_string()),
+        tax_category: category.to_string(),
         taxes: tax.taxes,
         description: line.input.description.clone(),
         metadata: line.input.metadata.clone(),
@@ -340,5 +429,41 @@ fn resolve_line<'a>(
         terms,
         quantity,
         amount: 0,
+        discountable: input.discountable.unwrap_or(true),
+        discount_amounts: Vec::new(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn discounted_amount_is_amount_minus_every_discount() {
+        let price: Price =
+            crate::parse::from_json(r#"{"currency":"usd","unit_amount":1000}"#).unwrap();
+        let valid = price.validate("").unwrap();
+        let terms = valid
+            .terms_for(Currency::parse("usd", "").unwrap())
+            .unwrap();
+        let input: LineInput = crate::parse::from_json(r#"{"price":"p"}"#).unwrap();
+        let mut line = WorkLine {
+            index: 0,
+            input: &input,
+            price: &valid,
+            terms,
+            quantity: 1,
+            amount: 1000,
+            discountable: true,
+            discount_amounts: Vec::new(),
+        };
+        assert_eq!(line.discounted_amount(), 1000);
+        for (discount, amount) in [("a", 300), ("b", 167)] {
+            line.discount_amounts.push(DiscountAmount {
+                discount: discount.to_string(),
+                amount,
+            });
+        }
+        assert_eq!(line.discounted_amount(), 533);
+    }
 }

@@ -134,12 +134,157 @@ export interface TaxConfig {
   rules?: TaxRule[];
 }
 
+/** A product the prices sell: cart promotions target its id and categories. */
+export interface Product {
+  id: string;
+  name?: string | null;
+  description?: string | null;
+  /** Merchant-defined categories cart promotion rules can target. */
+  categories?: string[];
+  /** e.g. "standard", "shipping"; a line's own tax_category overrides it. */
+  tax_category?: string | null;
+  metadata?: Metadata | null;
+}
+
+/** A percentage: 0 < p ≤ 100, at most 2 decimals. A number (read exactly as written) or a decimal string. */
+export type Percent = number | DecimalString;
+
+export interface CouponCurrencyOption {
+  amount_off?: MinorUnits | null;
+  max_discount_amount?: MinorUnits | null;
+}
+
+/** A Stripe-shaped coupon. Exactly one of percent_off / amount_off (amount_off needs currency). */
+export interface Coupon {
+  /** Required in a catalog; optional inline. */
+  id?: string | null;
+  name?: string | null;
+  percent_off?: Percent | null;
+  amount_off?: MinorUnits | null;
+  currency?: CurrencyCode | null;
+  currency_options?: Record<CurrencyCode, CouponCurrencyOption> | null;
+  /** Default "once"; stored and echoed. */
+  duration?: "once" | "repeating" | "forever" | null;
+  /** Required with duration "repeating" (1–1200). */
+  duration_in_months?: number | null;
+  applies_to?: { products: string[] } | null;
+  /** Unix seconds: expired from this instant on (evaluated at the quote's as_of). */
+  redeem_by?: number | null;
+  /** Reported, not enforced (the server that records redemptions enforces it). */
+  max_redemptions?: number | null;
+  /** billcalc: Unix seconds before which the coupon is not yet valid. */
+  starts_at?: number | null;
+  /** billcalc: default true. */
+  combinable?: boolean | null;
+  /** billcalc: conflicts between non-combinable discounts go to the highest priority first (default 0). */
+  priority?: number | null;
+  /** billcalc: most the coupon takes off (per line for an item-level coupon), in `currency`. */
+  max_discount_amount?: MinorUnits | null;
+  metadata?: Metadata | null;
+  /** Stripe's read-only field; false makes the coupon inactive. */
+  valid?: boolean | null;
+  times_redeemed?: number | null;
+  object?: string | null;
+  created?: number | null;
+  livemode?: boolean | null;
+}
+
+/** A Stripe-shaped promotion code wrapping a catalog coupon. */
+export interface PromotionCode {
+  id?: string | null;
+  /** What the customer types; matched trimmed and ASCII case-insensitively. */
+  code: string;
+  /** The catalog coupon's id. */
+  coupon: string;
+  /** Default true. */
+  active?: boolean | null;
+  /** Unix seconds: expired from this instant on. */
+  expires_at?: number | null;
+  /** billcalc: Unix seconds before which the code is not yet valid. */
+  starts_at?: number | null;
+  max_redemptions?: number | null;
+  /** Only this customer id may redeem it. */
+  customer?: string | null;
+  restrictions?: {
+    /** Compared with the cart's merchandise (every line except shipping) before discounts. */
+    minimum_amount?: MinorUnits | null;
+    minimum_amount_currency?: CurrencyCode | null;
+    currency_options?: Record<CurrencyCode, { minimum_amount: MinorUnits }> | null;
+    /** Requires customer.has_paid_before. */
+    first_time_transaction?: boolean | null;
+  } | null;
+  metadata?: Metadata | null;
+  times_redeemed?: number | null;
+  object?: string | null;
+  created?: number | null;
+  livemode?: boolean | null;
+}
+
+/** When a cart promotion applies; amounts and quantities are the qualifying lines' before discounts. */
+export interface PromotionConditions {
+  /** Lines qualify by product id or category (any match); every non-shipping line when both are absent. */
+  products?: string[] | null;
+  categories?: string[] | null;
+  minimum_amount?: MinorUnits | null;
+  minimum_quantity?: number | null;
+  /** Unix seconds: valid from starts_at (inclusive) until ends_at (exclusive). */
+  starts_at?: number | null;
+  ends_at?: number | null;
+}
+
+interface PromotionBase {
+  id: string;
+  name?: string | null;
+  /** Default true. */
+  active?: boolean | null;
+  /** The currency of the rule's amounts (required when it has any); the rule only applies in it. */
+  currency?: CurrencyCode | null;
+  conditions?: PromotionConditions | null;
+  /** Default true. */
+  combinable?: boolean | null;
+  /** Default 0. */
+  priority?: number | null;
+  max_discount_amount?: MinorUnits | null;
+  metadata?: Metadata | null;
+}
+
+/** A cart promotion rule, applied automatically when its conditions hold. */
+export type Promotion =
+  | (PromotionBase & {
+      type: "buy_x_get_y";
+      /** The cheapest qualifying units get percent_off (default 100: free), once per buy + get units. */
+      buy_x_get_y: { buy_quantity: number; get_quantity: number; percent_off?: Percent | null; max_applications?: number | null };
+    })
+  | (PromotionBase & {
+      type: "spend_threshold";
+      /** Order level; of the reached tiers, the one taking the most off wins. */
+      spend_threshold: { tiers: Array<{ minimum_amount: MinorUnits; percent_off?: Percent | null; amount_off?: MinorUnits | null }> };
+    })
+  | (PromotionBase & {
+      type: "quantity_break";
+      /** The highest tier reached by the qualifying quantity prices each unit (one benefit per tier). */
+      quantity_break: {
+        tiers: Array<{ minimum_quantity: number; percent_off?: Percent | null; amount_off?: MinorUnits | null; unit_amount?: MinorUnits | null }>;
+      };
+    })
+  | (PromotionBase & { type: "fixed_price"; fixed_price: { unit_amount: MinorUnits } })
+  | (PromotionBase & { type: "free_shipping"; free_shipping?: Record<string, never> | null });
+
 export interface Catalog {
   /** Every catalog price needs a unique id. */
   prices?: Price[];
+  products?: Product[];
+  coupons?: Coupon[];
+  promotion_codes?: PromotionCode[];
+  promotions?: Promotion[];
   rounding?: RoundingPolicy | null;
   tax?: TaxConfig | null;
 }
+
+/** A discount to redeem: exactly one of coupon (catalog id or inline coupon) and promotion_code. */
+export type DiscountRequest =
+  | { coupon: string | Coupon; promotion_code?: undefined }
+  | { promotion_code: string; coupon?: undefined };
 
 export interface CartLine {
   /** A catalog price id, or an inline price. */
@@ -148,10 +293,13 @@ export interface CartLine {
   quantity?: number | null;
   description?: string | null;
   metadata?: Metadata | null;
-  /** "standard" (default), "reduced", "reduced_2", "super_reduced", "zero", "exempt",
-   *  "digital_services", "shipping", or a merchant-defined code priced by rules. */
+  /** Item-level coupons and promotion codes, applied before order-level ones. */
+  discounts?: DiscountRequest[];
+  /** Whether order-level discounts and cart promotions may discount the line (default true). */
+  discountable?: boolean | null;
+  /** Overrides the product's; "shipping" marks a shipping line. */
   tax_category?: string | null;
-  /** Explicit rates (ids or inline), overriding automatic tax. At most 10. */
+  /** Explicit tax rates (ids or inline), overriding automatic tax. At most 10. */
   tax_rates?: (string | TaxRate)[] | null;
 }
 
@@ -187,13 +335,18 @@ export interface Cart {
   lines: CartLine[];
   rounding?: RoundingPolicy | null;
   metadata?: Metadata | null;
-  /** When the quote is computed: "YYYY-MM-DD" or an RFC 3339 instant. No hidden clock. */
+  /**
+   * When the quote is computed: "YYYY-MM-DD" or an RFC 3339 instant. No hidden clock: required
+   * (missing_field) when a redeemed code/coupon or an active catalog promotion has a validity window.
+   */
   as_of?: string | null;
   customer?: Customer | null;
   /** Overrides the catalog's tax settings; adds rates and rules. */
   tax?: TaxConfig | null;
   /** Explicit rates for lines that declare none. */
   default_tax_rates?: (string | TaxRate)[] | null;
+  /** Order-level coupons and promotion codes (Stripe's invoice discounts). */
+  discounts?: DiscountRequest[];
 }
 
 /** A cart for `computeQuote`: may carry its own catalog. */
@@ -226,12 +379,22 @@ export interface TaxAmount {
   exemption_reason?: string;
 }
 
+/** What one discount took off (Stripe's discount_amounts entry). */
+export interface DiscountAmount {
+  /** The discount's id in Quote.discounts. */
+  discount: string;
+  amount: MinorUnits;
+}
+
 export interface QuoteLine {
   price: string | null;
   product: string | null;
   quantity: number;
-  /** Tax-inclusive when the price is. */
+  /** Before discounts; tax-inclusive when the price is. */
   amount: MinorUnits;
+  /** Non-zero parts only, in application order. */
+  discount_amounts: DiscountAmount[];
+  /** After discounts, without tax. */
   amount_excluding_tax: MinorUnits;
   tax_category: string;
   taxes: TaxAmount[];
@@ -245,16 +408,81 @@ export interface TaxNote {
   customer_tax_id?: string;
 }
 
+export type DiscountLevel = "item" | "order";
+
+/** The coupon of an applied discount, amounts in the quote's currency. */
+export interface AppliedCoupon {
+  id?: string;
+  name?: string;
+  /** Decimal string, e.g. "12.5". */
+  percent_off?: DecimalString;
+  amount_off?: MinorUnits;
+  max_discount_amount?: MinorUnits;
+  currency?: CurrencyCode;
+  duration: "once" | "repeating" | "forever";
+  duration_in_months?: number;
+  redeem_by?: number;
+  max_redemptions?: number;
+}
+
+export interface AppliedDiscount {
+  /** "discounts[0]", "lines[1].discounts[0]" (where it was requested) or "promotion:<rule id>". */
+  id: string;
+  level: DiscountLevel;
+  /** The line an item-level coupon or code was attached to. */
+  line?: number;
+  coupon?: AppliedCoupon;
+  promotion_code?: { id?: string; code: string; max_redemptions?: number };
+  promotion?: { id: string; name?: string };
+  /** Total taken off; equals the sum of its lines' discount_amounts. */
+  amount: MinorUnits;
+  /** For a fixed amount: what it could not use. */
+  unused_amount?: MinorUnits;
+}
+
+export type RejectionReason =
+  | "unknown_code" | "duplicate" | "inactive" | "not_yet_valid" | "expired" | "customer_mismatch"
+  | "first_time_only" | "currency_mismatch" | "not_applicable_to_cart" | "minimum_quantity_not_met"
+  | "minimum_not_met" | "not_combinable";
+
+export interface RejectedDiscount {
+  id: string;
+  level: DiscountLevel;
+  line?: number;
+  /** Coupon id, when known. */
+  coupon?: string;
+  /** As the catalog spells it (as typed, trimmed, for unknown_code). */
+  promotion_code?: string;
+  /** Rule id. */
+  promotion?: string;
+  reason: RejectionReason;
+  /** minimum_not_met: how much more the cart needs. */
+  missing_amount?: MinorUnits;
+  /** minimum_quantity_not_met: how many more units. */
+  missing_quantity?: number;
+  /** not_combinable: the discounts that won; duplicate: the first request. */
+  conflicts_with?: string[];
+}
+
 export interface Quote {
   version: string;
   currency: CurrencyCode;
   lines: QuoteLine[];
+  /** Lines after item-level discounts, before order-level ones. */
   subtotal: MinorUnits;
+  /** subtotal without inclusive tax: the lines' net before order-level discounts. */
   subtotal_excluding_tax: MinorUnits;
+  /** Every applied discount's total. */
+  total_discount_amounts: DiscountAmount[];
+  /** After every discount, without tax. */
   total_excluding_tax: MinorUnits;
   /** The VAT breakdown: one entry per rate. */
   total_taxes: TaxAmount[];
   total: MinorUnits;
+  /** Applied discounts, in application order. */
+  discounts: AppliedDiscount[];
+  /** Requested discounts and catalog promotions that did not apply, with reasons. */
+  rejected_discounts: RejectedDiscount[];
   automatic_tax: { enabled: boolean; status?: "complete" | "requires_location_inputs" };
   tax_rounding_stage: "line" | "invoice";
   tax_notes: TaxNote[];
@@ -267,7 +495,9 @@ export type ErrorCode =
   | "invalid_quantity" | "unknown_currency" | "currency_mismatch" | "unknown_price"
   | "duplicate_price" | "invalid_tiers" | "invalid_price" | "invalid_rounding" | "amount_overflow"
   | "invalid_date" | "invalid_tax_rate" | "unknown_tax_rate" | "invalid_tax_id"
-  | "unknown_tax_category";
+  | "unknown_tax_category" | "invalid_coupon" | "unknown_coupon" | "duplicate_coupon"
+  | "invalid_promotion_code" | "duplicate_promotion_code" | "invalid_promotion"
+  | "duplicate_promotion" | "duplicate_product" | "invalid_discount";
 
 /** Thrown by every billcalc call on bad input; the instance keeps working afterwards. */
 export declare class BillcalcError extends Error {

@@ -222,4 +222,326 @@ proptest! {
         let (line, invoice) = (tax_of("line"), tax_of("invoice"));
         prop_assert!((line - invoice).abs() <= lines.len() as i64);
     }
+// ------------------------------------------------------------------------------------------------
+// Discounts: random coupons, promotion codes and cart rules over random carts.
+
+use billcalc::discount::Level;
+use billcalc::Quote;
+use serde_json::{json, Value};
+
+/// A random coupon (always valid): percent or amount, maybe capped, maybe restricted.
+fn coupon_json() -> impl Strategy<Value = Value> {
+    (
+        prop_oneof![
+            (1i64..=10_000)
+                .prop_map(|b| json!({ "percent_off": format!("{}.{:02}", b / 100, b % 100) })),
+            (1i64..100_000).prop_map(|a| json!({ "amount_off": a, "currency": "usd" })),
+        ],
+        any::<bool>(),
+        0i64..3,
+        prop::option::of(1i64..20_000),
+        prop::option::of(0usize..4),
+    )
+        .prop_map(|(mut value, combinable, priority, cap, product)| {
+            let obj = value.as_object_mut().expect("object");
+            obj.insert("combinable".into(), json!(combinable));
+            obj.insert("priority".into(), json!(priority));
+            if let Some(cap) = cap {
+                obj.insert("max_discount_amount".into(), json!(cap));
+                obj.insert("currency".into(), json!("usd"));
+            }
+            if let Some(p) = product {
+                obj.insert(
+                    "applies_to".into(),
+                    json!({ "products": [format!("prod_{p}")] }),
+                );
+            }
+            value
+        })
+}
+
+/// A random cart rule (always valid).
+fn rule_json() -> impl Strategy<Value = Value> {
+    let kind = prop_oneof![
+        (1i64..4, 1i64..3, 1i64..=100, prop::option::of(1i64..4)).prop_map(|(b, g, p, m)| {
+            let mut v = json!({ "type": "buy_x_get_y",
+                "buy_x_get_y": { "buy_quantity": b, "get_quantity": g, "percent_off": p } });
+            if let Some(m) = m {
+                v["buy_x_get_y"]["max_applications"] = json!(m);
+            }
+            v
+        }),
+        (0i64..50_000, 1i64..=100, 1i64..30_000).prop_map(|(m, p, a)| json!({
+            "type": "spend_threshold", "currency": "usd",
+            "spend_threshold": { "tiers": [
+                { "minimum_amount": m, "percent_off": p },
+                { "minimum_amount": m + 10_000, "amount_off": a } ] } })),
+        (1i64..5, 1i64..=100, 0i64..5_000).prop_map(|(q, p, u)| json!({
+            "type": "quantity_break", "currency": "usd",
+            "quantity_break": { "tiers": [
+                { "minimum_quantity": q, "percent_off": p },
+                { "minimum_quantity": q + 5, "unit_amount": u } ] } })),
+        (0i64..5_000).prop_map(|u| json!({ "type": "fixed_price", "currency": "usd", "fixed_price": { "unit_amount": u } })),
+        Just(json!({ "type": "free_shipping" })),
+    ];
+    (
+        kind,
+        any::<bool>(),
+        0i64..3,
+        prop::option::of(1i64..20_000),
+        prop::option::of(0usize..4),
+        prop::option::of(0i64..30_000),
+    )
+        .prop_map(
+            |(mut value, combinable, priority, cap, category, minimum)| {
+                value["combinable"] = json!(combinable);
+                value["priority"] = json!(priority);
+                if let Some(cap) = cap {
+                    value["max_discount_amount"] = json!(cap);
+                    value["currency"] = json!("usd");
+                }
+                let mut conditions = json!({});
+                if let Some(c) = category {
+                    conditions["categories"] = json!([format!("cat_{c}")]);
+                }
+                if let Some(m) = minimum {
+                    conditions["minimum_amount"] = json!(m.max(1));
+                    value["currency"] = json!("usd");
+                }
+                value["conditions"] = conditions;
+                value
+            },
+        )
+}
+
+/// A discount request: a catalog coupon, a code (known or not) or an inline coupon.
+fn request_json(coupons: usize) -> impl Strategy<Value = Value> {
+    prop_oneof![
+        (0..coupons.max(1)).prop_map(|i| json!({ "coupon": format!("c{i}") })),
+        (0..coupons.max(1) + 1).prop_map(|i| json!({ "promotion_code": format!("CODE{i}") })),
+        coupon_json().prop_map(|c| json!({ "coupon": c })),
+    ]
+}
+
+fn cart_json() -> impl Strategy<Value = (Value, Value)> {
+    (
+        prop::collection::vec(coupon_json(), 1..5),
+        prop::collection::vec(rule_json(), 0..5),
+    )
+        .prop_flat_map(|(coupons, rules)| {
+            let n = coupons.len();
+            let line = (
+                0i64..50_000,
+                0i64..8,
+                0usize..4,
+                any::<bool>(),
+                prop::bool::weighted(0.85),
+                prop::collection::vec(request_json(n), 0..2),
+            );
+            (
+                Just(coupons),
+                Just(rules),
+                prop::collection::vec(line, 0..7),
+                prop::collection::vec(request_json(n), 0..4),
+                prop_oneof![Just("half_up"), Just("half_even"), Just("up"), Just("down")],
+                prop::option::of(prop_oneof![Just(5i64), Just(10)]),
+            )
+        })
+        .prop_map(|(coupons, rules, lines, requests, mode, increment)| {
+            let coupons: Vec<Value> = coupons
+                .into_iter()
+                .enumerate()
+                .map(|(i, mut c)| {
+                    c["id"] = json!(format!("c{i}"));
+                    c
+                })
+                .collect();
+            let codes: Vec<Value> = (0..coupons.len())
+                .map(|i| json!({ "code": format!("code{i}"), "coupon": format!("c{i}") }))
+                .collect();
+            let rules: Vec<Value> = rules
+                .into_iter()
+                .enumerate()
+                .map(|(i, mut r)| {
+                    r["id"] = json!(format!("r{i}"));
+                    r
+                })
+                .collect();
+            let products: Vec<Value> = (0..4)
+                .map(|p| json!({ "id": format!("prod_{p}"), "categories": [format!("cat_{p}"), "all"] }))
+                .collect();
+            let catalog = json!({ "coupons": coupons, "promotion_codes": codes, "promotions": rules, "products": products });
+            let lines: Vec<Value> = lines
+                .into_iter()
+                .map(|(unit, quantity, product, shipping, discountable, requests)| {
+                    let mut line = json!({
+                        "price": { "currency": "usd", "unit_amount": unit, "product": format!("prod_{product}") },
+                        "quantity": quantity,
+                    });
+                    if shipping {
+                        line["tax_category"] = json!("shipping");
+                    }
+                    if !discountable {
+                        line["discountable"] = json!(false);
+                    } else if !requests.is_empty() {
+                        line["discounts"] = json!(requests);
+                    }
+                    line
+                })
+                .collect();
+            let mut rounding = json!({ "mode": mode });
+            if let Some(i) = increment {
+                rounding["increment"] = json!(i);
+            }
+            let cart = json!({ "currency": "usd", "lines": lines, "discounts": requests, "rounding": rounding });
+            (catalog, cart)
+        })
+}
+
+fn requested_count(cart: &Value) -> usize {
+    let order = cart["discounts"].as_array().map_or(0, Vec::len);
+    let items: usize = cart["lines"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|l| l["discounts"].as_array().map_or(0, Vec::len))
+        .sum();
+    order + items
+}
+
+/// The invariants every quote with discounts keeps.
+fn check_discount_invariants(
+    quote: &Quote,
+    requested: usize,
+    rules: usize,
+) -> Result<(), TestCaseError> {
+    let mut item_level = 0i64;
+    let mut order_level = 0i64;
+    for d in &quote.discounts {
+        // Each discount's line parts sum exactly to its amount.
+        let parts: i64 = quote
+            .lines
+            .iter()
+            .flat_map(|l| &l.discount_amounts)
+            .filter(|a| a.discount == d.id)
+            .map(|a| a.amount)
+            .sum();
+        prop_assert_eq!(parts, d.amount, "discount {}", d.id);
+        prop_assert!(d.amount >= 0);
+        prop_assert!(d.unused_amount.map_or(true, |u| u >= 0));
+        match d.level {
+            Level::Item => item_level += d.amount,
+            Level::Order => order_level += d.amount,
+        }
+    }
+    prop_assert_eq!(quote.total_discount_amounts.len(), quote.discounts.len());
+    for (t, d) in quote.total_discount_amounts.iter().zip(&quote.discounts) {
+        prop_assert_eq!(&t.discount, &d.id);
+        prop_assert_eq!(t.amount, d.amount);
+    }
+    for line in &quote.lines {
+        let off: i64 = line.discount_amounts.iter().map(|a| a.amount).sum();
+        prop_assert!(line.amount >= 0);
+        prop_assert!(line.discount_amounts.iter().all(|a| a.amount > 0));
+        prop_assert!(off <= line.amount, "line discounted below zero");
+    }
+    let gross: i64 = quote.lines.iter().map(|l| l.amount).sum();
+    prop_assert_eq!(quote.subtotal, gross - item_level);
+    prop_assert_eq!(quote.total, quote.subtotal - order_level);
+    prop_assert!(quote.subtotal >= 0 && quote.total >= 0);
+    // Every requested discount and every rule is accounted for exactly once.
+    prop_assert_eq!(
+        quote.discounts.len() + quote.rejected_discounts.len(),
+        requested + rules
+    );
+    let mut ids: Vec<&str> = quote
+        .discounts
+        .iter()
+        .map(|d| d.id.as_str())
+        .chain(quote.rejected_discounts.iter().map(|r| r.id.as_str()))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    prop_assert_eq!(ids.len(), requested + rules);
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1500))]
+
+    /// Random valid coupons, codes and rules over random carts: the quote computes, every
+    /// discount's parts sum exactly to it, nothing goes negative, everything is accounted for.
+    #[test]
+    fn discounts_allocate_exactly_and_never_go_negative((catalog, cart) in cart_json()) {
+        let catalog: Catalog = billcalc::from_deserializer(&catalog).unwrap();
+        let calculator = Calculator::new(&catalog).unwrap();
+        let input: QuoteInput = billcalc::from_deserializer(&cart).unwrap();
+        let rules = catalog.promotions.len();
+        let quote = calculator.quote(&input).unwrap();
+        check_discount_invariants(&quote, requested_count(&cart), rules)?;
+    }
+
+    /// A single order-level amount split over random lines sums exactly and follows the lines.
+    #[test]
+    fn order_amount_off_splits_exactly(
+        amounts in prop::collection::vec(0i64..1_000_000_000, 1..25),
+        off in 1i64..5_000_000_000,
+    ) {
+        let lines: Vec<Value> = amounts.iter().map(|&a| json!({ "price": { "currency": "eur", "unit_amount": a } })).collect();
+        let cart = json!({
+            "currency": "eur", "lines": lines,
+            "discounts": [{ "coupon": { "amount_off": off, "currency": "eur" } }],
+        });
+        let input: QuoteInput = billcalc::from_deserializer(&cart).unwrap();
+        let quote = billcalc::compute_quote(&input).unwrap();
+        let gross: i64 = amounts.iter().sum();
+        let applied = off.min(gross);
+        prop_assert_eq!(quote.discounts.len() + quote.rejected_discounts.len(), 1);
+        if let Some(d) = quote.discounts.first() {
+            prop_assert_eq!(d.amount, applied);
+            prop_assert_eq!(d.unused_amount, Some(off - applied));
+        }
+        prop_assert_eq!(quote.total, gross - applied);
+        check_discount_invariants(&quote, 1, 0)?;
+    }
+
+    /// Arbitrary numbers in every discount field never panic: a quote or a structured error.
+    #[test]
+    fn random_discount_definitions_never_panic(
+        a in any::<i64>(), b in any::<i64>(), c in any::<i64>(), pct in "-?[0-9]{1,4}(\\.[0-9]{1,4})?",
+        unit in 0i64..1_000_000, q in 0i64..100, kind in 0usize..5, flag in any::<bool>(),
+    ) {
+        let kinds = [
+            json!({ "type": "buy_x_get_y", "buy_x_get_y": { "buy_quantity": a, "get_quantity": b, "percent_off": pct.parse::<f64>().unwrap_or(1.0), "max_applications": c } }),
+            json!({ "type": "spend_threshold", "currency": "usd", "max_discount_amount": c, "spend_threshold": { "tiers": [{ "minimum_amount": a, "amount_off": b }] } }),
+            json!({ "type": "quantity_break", "currency": "usd", "quantity_break": { "tiers": [{ "minimum_quantity": a, "unit_amount": b }] } }),
+            json!({ "type": "fixed_price", "currency": "usd", "fixed_price": { "unit_amount": a }, "conditions": { "starts_at": b, "ends_at": c, "minimum_quantity": q } }),
+            json!({ "type": "free_shipping", "conditions": { "minimum_amount": a }, "currency": "usd" }),
+        ];
+        let mut rule = kinds[kind].clone();
+        rule["id"] = json!("r");
+        rule["combinable"] = json!(flag);
+        let catalog = json!({
+            "coupons": [
+                { "id": "p", "percent_off": pct, "max_discount_amount": a, "currency": "usd", "redeem_by": b },
+                { "id": "m", "amount_off": a, "currency": "usd", "combinable": flag, "priority": c },
+            ],
+            "promotion_codes": [{ "code": "X", "coupon": "m", "expires_at": c, "restrictions": { "minimum_amount": b, "minimum_amount_currency": "usd" } }],
+            "promotions": [rule],
+        });
+        let cart = json!({
+            "currency": "usd", "as_of": "2025-01-01",
+            "lines": [
+                { "price": { "currency": "usd", "unit_amount": unit }, "quantity": q, "discounts": [{ "coupon": "p" }] },
+                { "price": { "currency": "usd", "unit_amount": unit }, "quantity": q, "tax_category": "shipping" },
+            ],
+            "discounts": [{ "promotion_code": "x" }, { "coupon": "m" }, { "coupon": { "percent_off": pct } }],
+        });
+        let result = billcalc::from_deserializer::<Catalog, _>(&catalog)
+            .and_then(|c| Calculator::new(&c))
+            .and_then(|calc| calc.quote(&billcalc::from_deserializer(&cart)?));
+        if let Ok(quote) = result {
+            check_discount_invariants(&quote, 4, 1)?;
+        }
+    }
 }

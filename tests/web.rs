@@ -19,6 +19,19 @@ const FILES: &[(&str, &str)] = &[
         "currencies_and_catalogs.json",
         include_str!("vectors/currencies_and_catalogs.json"),
     ),
+    ("discounts.json", include_str!("vectors/discounts.json")),
+    (
+        "discounts_errors.json",
+        include_str!("vectors/discounts_errors.json"),
+    ),
+    (
+        "discounts_rules.json",
+        include_str!("vectors/discounts_rules.json"),
+    ),
+    (
+        "discounts_stacking.json",
+        include_str!("vectors/discounts_stacking.json"),
+    ),
     ("errors.json", include_str!("vectors/errors.json")),
     ("package.json", include_str!("vectors/package.json")),
     ("per_unit.json", include_str!("vectors/per_unit.json")),

@@ -153,13 +153,15 @@ fn buyer(
     }))
 }
 
-/// The tax stage. `bases[i]` is line i's taxable amount (after discounts).
+/// The tax stage. `bases[i]` is line i's taxable amount (after discounts), `categories[i]` its
+/// tax category (the line's own, else its product's, else `standard`).
 pub fn apply(
     setup: &TaxSetup,
     input: &QuoteInput,
     context: &QuoteContext,
     lines: &[WorkLine],
     bases: &[i64],
+    categories: &[&str],
 ) -> Result<TaxOutcome> {
     let mut notes = Vec::new();
     let buyer = buyer(setup, context, &mut notes)?;
@@ -188,9 +190,7 @@ pub fn apply(
         TaxBehavior::Exclusive => false,
         TaxBehavior::Unspecified => setup.default_tax_behavior == Some(TaxBehavior::Inclusive),
     };
-    fn category_of<'a>(line: &WorkLine<'a>) -> &'a str {
-        line.input.tax_category.as_deref().unwrap_or("standard")
-    }
+    let category_of = |line: &WorkLine| categories.get(line.index).copied().unwrap_or("standard");
     let decide = |line: &WorkLine, category: &str| -> Result<Decision> {
         let explicit = match &line.input.tax_rates {
             Some(refs) => Some(resolve_rates(
