@@ -222,6 +222,8 @@ proptest! {
         let (line, invoice) = (tax_of("line"), tax_of("invoice"));
         prop_assert!((line - invoice).abs() <= lines.len() as i64);
     }
+}
+
 // ------------------------------------------------------------------------------------------------
 // Discounts: random coupons, promotion codes and cart rules over random carts.
 
