@@ -32,6 +32,10 @@ const FILES: &[(&str, &str)] = &[
         "discounts_stacking.json",
         include_str!("vectors/discounts_stacking.json"),
     ),
+    (
+        "discounts_tax.json",
+        include_str!("vectors/discounts_tax.json"),
+    ),
     ("errors.json", include_str!("vectors/errors.json")),
     ("package.json", include_str!("vectors/package.json")),
     ("per_unit.json", include_str!("vectors/per_unit.json")),
