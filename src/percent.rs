@@ -3,7 +3,8 @@
 //!
 //! A JSON number reaches serde as the nearest binary float; it is turned into the decimal that
 //! prints the same (Rust's shortest round-trip text, identical to JavaScript's), so `9.975` is
-//! exactly 9.975. No arithmetic ever happens on the float.
+//! exactly 9.975. No arithmetic ever happens on the float. Ranges are checked where a percentage
+//! is used, so the error carries the caller's code (`invalid_tax_rate`, `invalid_coupon`, …).
 
 use rust_decimal::Decimal;
 use serde::de::{self, Deserializer, Visitor};
@@ -46,21 +47,23 @@ impl<'de> Deserialize<'de> for Percent {
         impl<'de> Visitor<'de> for V {
             type Value = Percent;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a non-negative percentage such as 19, 9.975 or \"9.975\"")
+                f.write_str("a percentage such as 19, 9.975 or \"9.975\"")
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Percent, E> {
                 Ok(Percent(Decimal::from(v)))
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Percent, E> {
-                if v < 0 {
-                    return Err(E::invalid_value(de::Unexpected::Signed(v), &self));
-                }
                 Ok(Percent(Decimal::from(v)))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Percent, E> {
                 // Shortest round-trip text of the float, then exact decimal parsing.
-                parse_text(&v.to_string())
-                    .map(Percent)
+                let text = v.to_string();
+                let (negative, magnitude) = match text.strip_prefix('-') {
+                    Some(rest) => (true, rest),
+                    None => (false, text.as_str()),
+                };
+                parse_text(magnitude)
+                    .map(|d| Percent(if negative { -d } else { d }))
                     .ok_or_else(|| E::invalid_value(de::Unexpected::Float(v), &self))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Percent, E> {
@@ -96,7 +99,8 @@ mod tests {
         assert_eq!(p("19").unwrap().0, Decimal::from(19));
         assert_eq!(p("0.1").unwrap().0, Decimal::new(1, 1));
         assert_eq!(p("19.50").unwrap().decimal_places(), 1);
-        assert!(p("-1").is_err());
+        assert_eq!(p("-1").unwrap().0, Decimal::from(-1));
+        assert_eq!(p("-2.5").unwrap().0, Decimal::new(-25, 1));
         assert!(p("\"1e2\"").is_err());
         assert!(p("\"\"").is_err());
         assert_eq!(

@@ -2,7 +2,7 @@
 //! computed, and every date rule (tax rates in force, code validity) compares against it.
 
 use crate::error::{Error, ErrorCode, Result};
-use chrono::{DateTime, NaiveDate};
+use chrono::NaiveDate;
 
 /// When a quote is computed: a UTC instant (Unix seconds) and the calendar date that applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,32 +14,104 @@ pub struct AsOf {
 }
 
 impl AsOf {
-    /// Parses `YYYY-MM-DD` (midnight UTC) or an RFC 3339 instant with offset.
+    /// Parses `YYYY-MM-DD` (midnight UTC) or an RFC 3339 instant with offset
+    /// (`2025-07-01T12:00:00Z`, `2025-07-01T00:30:00.250+02:00`; fractions are ignored).
     pub fn parse(text: &str, path: &str) -> Result<AsOf> {
-        if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-            let instant = date.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp());
-            if let Some(instant) = instant {
-                return Ok(AsOf { instant, date });
+        let invalid = || {
+            Error::new(
+                ErrorCode::InvalidDate,
+                path,
+                "expected a date (YYYY-MM-DD) or an RFC 3339 instant (2025-07-01T12:00:00Z)",
+            )
+        };
+        let date = text.get(..10).and_then(date_of).ok_or_else(invalid)?;
+        let rest = text.get(10..).ok_or_else(invalid)?;
+        let seconds_of_day = if rest.is_empty() {
+            0
+        } else {
+            parse_time(rest).ok_or_else(invalid)?
+        };
+        let midnight = date
+            .and_hms_opt(0, 0, 0)
+            .ok_or_else(invalid)?
+            .and_utc()
+            .timestamp();
+        Ok(AsOf {
+            instant: midnight + seconds_of_day,
+            date,
+        })
+    }
+}
+
+/// `T12:00:00Z`, `t12:00:00.5+02:00`, ` 12:00:00-05:30` → seconds from the date's UTC midnight.
+fn parse_time(rest: &str) -> Option<i64> {
+    let b = rest.as_bytes();
+    if !matches!(b.first(), Some(b'T' | b't' | b' ')) {
+        return None;
+    }
+    let (h, m, s) = (
+        digits(rest, 1, 2)?,
+        digits(rest, 4, 2)?,
+        digits(rest, 7, 2)?,
+    );
+    if b.get(3) != Some(&b':') || b.get(6) != Some(&b':') || h > 23 || m > 59 || s > 60 {
+        return None;
+    }
+    let mut i = 9;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let start = i;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+    }
+    let offset = match b.get(i)? {
+        b'Z' | b'z' if i + 1 == b.len() => 0,
+        sign @ (b'+' | b'-') if i + 6 == b.len() && b.get(i + 3) == Some(&b':') => {
+            let (oh, om) = (digits(rest, i + 1, 2)?, digits(rest, i + 4, 2)?);
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            let minutes = oh * 60 + om;
+            if *sign == b'+' {
+                minutes * 60
+            } else {
+                -minutes * 60
             }
         }
-        DateTime::parse_from_rfc3339(text)
-            .map(|t| AsOf {
-                instant: t.timestamp(),
-                date: t.date_naive(),
-            })
-            .map_err(|_| {
-                Error::new(
-                    ErrorCode::InvalidDate,
-                    path,
-                    "expected a date (YYYY-MM-DD) or an RFC 3339 instant (2025-07-01T12:00:00Z)",
-                )
-            })
+        _ => return None,
+    };
+    Some(h * 3600 + m * 60 + s - offset)
+}
+
+/// The number written by `len` ASCII digits at `at`.
+fn digits(text: &str, at: usize, len: usize) -> Option<i64> {
+    let part = text.get(at..at + len)?;
+    if part.bytes().all(|c| c.is_ascii_digit()) {
+        part.parse().ok()
+    } else {
+        None
     }
+}
+
+/// A `YYYY-MM-DD` calendar date (four-digit year).
+fn date_of(text: &str) -> Option<NaiveDate> {
+    let b = text.as_bytes();
+    if text.len() != 10 || b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
+        return None;
+    }
+    let year = i32::try_from(digits(text, 0, 4)?).ok()?;
+    let month = u32::try_from(digits(text, 5, 2)?).ok()?;
+    let day = u32::try_from(digits(text, 8, 2)?).ok()?;
+    NaiveDate::from_ymd_opt(year, month, day)
 }
 
 /// Parses a `YYYY-MM-DD` date (rate tables, rule validity).
 pub fn parse_date(text: &str, path: &str) -> Result<NaiveDate> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
+    date_of(text).ok_or_else(|| {
         Error::new(
             ErrorCode::InvalidDate,
             path,
@@ -65,5 +137,24 @@ mod tests {
             ErrorCode::InvalidDate
         );
         assert!(AsOf::parse("yesterday", "").is_err());
+        let z = AsOf::parse("2024-09-01T12:00:00Z", "").unwrap();
+        assert_eq!(z.instant, 1_725_148_800 + 12 * 3600);
+        let frac = AsOf::parse("2024-09-01T12:00:00.999-01:30", "").unwrap();
+        assert_eq!(frac.instant, 1_725_148_800 + 12 * 3600 + 5400);
+        for bad in [
+            "2024-09-01T",
+            "2024-09-01T25:00:00Z",
+            "2024-09-01T12:00:00",
+            "2024-09-01T12:00:00+0200",
+            "2024-9-01",
+            "24-09-01",
+            "2024-09-01Z",
+            "2024-09-01T12:00:00.Z",
+            "+2024-09-01",
+        ] {
+            assert!(AsOf::parse(bad, "").is_err(), "{bad}");
+        }
+        assert!(parse_date("2024-02-29", "").is_ok());
+        assert!(parse_date("2023-02-29", "").is_err());
     }
 }

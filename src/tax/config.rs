@@ -302,7 +302,8 @@ impl TaxRate {
 }
 
 fn check_percentage(p: Percent, path: &str) -> Result<()> {
-    if p.0 > rust_decimal::Decimal::ONE_HUNDRED || p.decimal_places() > 4 {
+    if p.0.is_sign_negative() || p.0 > rust_decimal::Decimal::ONE_HUNDRED || p.decimal_places() > 4
+    {
         return Err(Error::new(
             ErrorCode::InvalidTaxRate,
             path,
