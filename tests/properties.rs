@@ -475,9 +475,9 @@ proptest! {
     /// discount's parts sum exactly to it, nothing goes negative, everything is accounted for.
     #[test]
     fn discounts_allocate_exactly_and_never_go_negative((catalog, cart) in cart_json()) {
-        let catalog: Catalog = billcalc::from_deserializer(&catalog).unwrap();
+        let catalog: Catalog = billcalc::from_value(&catalog).unwrap();
         let calculator = Calculator::new(&catalog).unwrap();
-        let input: QuoteInput = billcalc::from_deserializer(&cart).unwrap();
+        let input: QuoteInput = billcalc::from_value(&cart).unwrap();
         let rules = catalog.promotions.len();
         let quote = calculator.quote(&input).unwrap();
         check_discount_invariants(&quote, requested_count(&cart), rules)?;
@@ -494,7 +494,7 @@ proptest! {
             "currency": "eur", "lines": lines,
             "discounts": [{ "coupon": { "amount_off": off, "currency": "eur" } }],
         });
-        let input: QuoteInput = billcalc::from_deserializer(&cart).unwrap();
+        let input: QuoteInput = billcalc::from_value(&cart).unwrap();
         let quote = billcalc::compute_quote(&input).unwrap();
         let gross: i64 = amounts.iter().sum();
         let applied = off.min(gross);
@@ -539,9 +539,9 @@ proptest! {
             ],
             "discounts": [{ "promotion_code": "x" }, { "coupon": "m" }, { "coupon": { "percent_off": pct } }],
         });
-        let result = billcalc::from_deserializer::<Catalog, _>(&catalog)
+        let result = billcalc::from_value::<Catalog>(&catalog)
             .and_then(|c| Calculator::new(&c))
-            .and_then(|calc| calc.quote(&billcalc::from_deserializer(&cart)?));
+            .and_then(|calc| calc.quote(&billcalc::from_value(&cart)?));
         if let Ok(quote) = result {
             check_discount_invariants(&quote, 4, 1)?;
         }

@@ -7,14 +7,14 @@
 //! `{code, path}` (messages are for people and may differ between runtimes).
 #![cfg(not(target_arch = "wasm32"))]
 
-use billcalc::{compute_quote, from_deserializer, Calculator, Catalog, QuoteInput, VERSION};
+use billcalc::{compute_quote, from_value, Calculator, Catalog, QuoteInput, VERSION};
 use serde_json::{json, Value};
 use std::path::Path;
 
 fn run(vector: &Value) -> Result<Value, billcalc::Error> {
-    let input = || -> Result<QuoteInput, billcalc::Error> { from_deserializer(&vector["input"]) };
+    let input = || -> Result<QuoteInput, billcalc::Error> { from_value(&vector["input"]) };
     let calculator = || -> Result<Calculator, billcalc::Error> {
-        let catalog: Catalog = from_deserializer(&vector["catalog"])?;
+        let catalog: Catalog = from_value(&vector["catalog"])?;
         Calculator::new(&catalog)
     };
     let quote = match vector["call"].as_str() {
