@@ -7,6 +7,7 @@
 
 #![doc = include_str!("../README.md")]
 
+pub mod adapters;
 pub mod allocate;
 pub mod catalog;
 pub mod currency;

@@ -17,12 +17,16 @@ use std::fmt;
 
 /// Parses JSON text into `T`.
 pub fn from_json<T: DeserializeOwned>(text: &str) -> Result<T> {
-    let value: Value = serde_json::from_str(text).map_err(|e| {
+    from_value(&json_value(text)?)
+}
+
+/// Parses JSON text into an untyped value (malformed JSON is `invalid_type` at the root).
+pub fn json_value(text: &str) -> Result<Value> {
+    serde_json::from_str(text).map_err(|e| {
         let mut error = Error::from_serde(String::new(), &e);
         error.code = ErrorCode::InvalidType;
         error
-    })?;
-    from_value(&value)
+    })
 }
 
 /// Reads `T` from an already parsed JSON value.

@@ -506,3 +506,69 @@ export declare class BillcalcError extends Error {
   /** Path to the offending field in the call's input, e.g. "lines[2].price.tiers[1].up_to". */
   readonly path: string;
 }
+
+/** Shopify AJAX cart (`GET /cart.js`); only the fields billcalc reads. Money is Shopify's ×100
+ *  subunits, even for zero-decimal currencies (¥1,000 is 100000). */
+export interface ShopifyCart {
+  currency: string;
+  items?: {
+    key?: string | null;
+    variant_id: number | string;
+    product_id?: number | string | null;
+    quantity: number;
+    original_price: number;
+    title?: string | null;
+    sku?: string | null;
+    taxable?: boolean;
+    line_level_discount_allocations?: { amount: number; discount_application?: ShopifyDiscountApplication | null }[];
+    [field: string]: unknown;
+  }[];
+  cart_level_discount_applications?: ShopifyDiscountApplication[];
+  [field: string]: unknown;
+}
+
+export interface ShopifyDiscountApplication {
+  title?: string | null;
+  key?: string | null;
+  total_allocated_amount?: number | null;
+  [field: string]: unknown;
+}
+
+/** A quote's amounts in Shopify subunits. */
+export interface ShopifyAmounts {
+  currency: string;
+  items: { line_price: number; total_discount: number; final_line_price: number }[];
+  items_subtotal_price: number;
+  total_discount: number;
+  total_tax: number;
+  total_price: number;
+}
+
+/** WooCommerce Store API cart (`GET /wp-json/wc/store/v1/cart`); amounts are strings of minor
+ *  units in the store's `currency_minor_unit`. */
+export interface WooCommerceCart {
+  items?: {
+    key?: string | null;
+    id: number | string;
+    quantity: number;
+    name?: string | null;
+    sku?: string | null;
+    prices: { price: string; currency_minor_unit: number; [field: string]: unknown };
+    [field: string]: unknown;
+  }[];
+  coupons?: { code: string; totals: { total_discount: string; currency_minor_unit: number; [field: string]: unknown }; [field: string]: unknown }[];
+  shipping_rates?: {
+    shipping_rates?: { rate_id?: string | null; name?: string | null; price: string; currency_minor_unit: number; selected?: boolean; [field: string]: unknown }[];
+    [field: string]: unknown;
+  }[];
+  totals: { currency_code: string; currency_minor_unit: number; [field: string]: unknown };
+  [field: string]: unknown;
+}
+
+export interface WooCommerceOptions {
+  /** "amounts" (default): WooCommerce's coupon totals as fixed-amount coupons;
+   *  "codes": the coupon codes as promotion codes for billcalc's own catalog. */
+  coupons?: "amounts" | "codes";
+  /** "inclusive" when the store enters prices with tax. */
+  tax_behavior?: TaxBehavior | null;
+}

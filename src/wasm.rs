@@ -42,7 +42,8 @@ fn throwable(error: Error) -> JsValue {
     BillcalcError::new(error.code.as_str(), &error.path, &error.message).into()
 }
 
-fn parse<T: DeserializeOwned>(value: JsValue) -> Result<T, JsValue> {
+/// A JS value as JSON text.
+fn json_text(value: &JsValue) -> Result<String, JsValue> {
     let not_json = || {
         throwable(Error::new(
             ErrorCode::InvalidType,
@@ -50,9 +51,19 @@ fn parse<T: DeserializeOwned>(value: JsValue) -> Result<T, JsValue> {
             "expected a plain JSON-compatible object",
         ))
     };
-    let text = js_sys::JSON::stringify(&value).map_err(|_| not_json())?;
-    let text = text.as_string().ok_or_else(not_json)?;
-    crate::parse::from_json(&text).map_err(throwable)
+    js_sys::JSON::stringify(value)
+        .map_err(|_| not_json())?
+        .as_string()
+        .ok_or_else(not_json)
+}
+
+/// A JS value as an untyped JSON value (the adapters read platform payloads leniently).
+fn parse_value(value: JsValue) -> Result<serde_json::Value, JsValue> {
+    crate::parse::json_value(&json_text(&value)?).map_err(throwable)
+}
+
+fn parse<T: DeserializeOwned>(value: JsValue) -> Result<T, JsValue> {
+    crate::parse::from_json(&json_text(&value)?).map_err(throwable)
 }
 
 fn output<T: Serialize, J: JsCast>(value: &T) -> Result<J, JsValue> {
@@ -100,4 +111,48 @@ impl JsCalculator {
         let cart: quote::QuoteInput = parse(cart.into())?;
         output(&self.0.quote(&cart).map_err(throwable)?)
     }
+}
+
+// Shop-platform adapters (src/adapters): platform carts in, billcalc carts out.
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(typescript_type = "ShopifyCart")]
+    pub type ShopifyCartJs;
+    #[wasm_bindgen(typescript_type = "ShopifyAmounts")]
+    pub type ShopifyAmountsJs;
+    #[wasm_bindgen(typescript_type = "WooCommerceCart")]
+    pub type WooCommerceCartJs;
+    #[wasm_bindgen(typescript_type = "WooCommerceOptions | undefined")]
+    pub type WooCommerceOptionsJs;
+}
+
+/// A Shopify AJAX cart (`/cart.js`) as a billcalc cart (Shopify's ×100 money rescaled).
+#[wasm_bindgen(js_name = fromShopifyCart)]
+pub fn from_shopify_cart(cart: ShopifyCartJs) -> Result<CartJs, JsValue> {
+    let cart = parse_value(cart.into())?;
+    output(&crate::adapters::shopify::from_shopify_cart(&cart).map_err(throwable)?)
+}
+
+/// A quote's amounts in Shopify's ×100 subunits, for themes that display Shopify money.
+#[wasm_bindgen(js_name = toShopifyAmounts)]
+pub fn to_shopify_amounts(quote: QuoteJs) -> Result<ShopifyAmountsJs, JsValue> {
+    let quote = parse_value(quote.into())?;
+    output(&crate::adapters::shopify::to_shopify_amounts(&quote).map_err(throwable)?)
+}
+
+/// A WooCommerce Store API cart as a billcalc cart (store minor units rescaled to ISO).
+#[wasm_bindgen(js_name = fromWooCommerceCart)]
+pub fn from_woocommerce_cart(
+    cart: WooCommerceCartJs,
+    options: WooCommerceOptionsJs,
+) -> Result<CartJs, JsValue> {
+    let cart = parse_value(cart.into())?;
+    let options: JsValue = options.into();
+    let options = if options.is_undefined() || options.is_null() {
+        None
+    } else {
+        Some(parse_value(options)?)
+    };
+    let cart = crate::adapters::woocommerce::from_woocommerce_cart(&cart, options.as_ref());
+    output(&cart.map_err(throwable)?)
 }

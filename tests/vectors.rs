@@ -2,11 +2,14 @@
 //! (`tests/node/vectors.test.mjs`, against the built npm package) and in headless Chromium
 //! (`tests/web.rs`); all three must agree exactly.
 //!
-//! A vector is `{name, call, catalog?, input?, output | error}` where `call` is `computeQuote`,
-//! `Calculator.quote` or `new Calculator`; `output` is the result without `version`, `error` is
-//! `{code, path}` (messages are for people and may differ between runtimes).
+//! A vector is `{name, call, catalog?, input?, options?, output | error}` where `call` is
+//! `computeQuote`, `Calculator.quote`, `new Calculator`, or an adapter (`fromShopifyCart`,
+//! `toShopifyAmounts`, `fromWooCommerceCart`); `output` is the result (quotes without
+//! `version`), `error` is `{code, path}` (messages are for people and may differ between
+//! runtimes).
 #![cfg(not(target_arch = "wasm32"))]
 
+use billcalc::adapters::{shopify, woocommerce};
 use billcalc::{compute_quote, from_value, Calculator, Catalog, QuoteInput, VERSION};
 use serde_json::{json, Value};
 use std::path::Path;
@@ -23,6 +26,14 @@ fn run(vector: &Value) -> Result<Value, billcalc::Error> {
         Some("new Calculator") => {
             calculator()?;
             return Ok(Value::Null);
+        }
+        Some("fromShopifyCart") => return shopify::from_shopify_cart(&vector["input"]),
+        Some("toShopifyAmounts") => {
+            let amounts = shopify::to_shopify_amounts(&vector["input"])?;
+            return Ok(serde_json::to_value(amounts).expect("serializes"));
+        }
+        Some("fromWooCommerceCart") => {
+            return woocommerce::from_woocommerce_cart(&vector["input"], vector.get("options"));
         }
         other => panic!("unknown call {other:?}"),
     };

@@ -6,7 +6,9 @@
 //! Run: `CHROMEDRIVER=/usr/bin/chromedriver cargo test --target wasm32-unknown-unknown --test web`
 #![cfg(target_arch = "wasm32")]
 
-use billcalc::wasm::{compute_quote, JsCalculator};
+use billcalc::wasm::{
+    compute_quote, from_shopify_cart, from_woocommerce_cart, to_shopify_amounts, JsCalculator,
+};
 use serde_json::{json, Value};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
@@ -15,6 +17,7 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 /// Every file in tests/vectors (tests/vectors.rs checks that none is missing here).
 const FILES: &[(&str, &str)] = &[
+    ("adapters.json", include_str!("vectors/adapters.json")),
     (
         "currencies_and_catalogs.json",
         include_str!("vectors/currencies_and_catalogs.json"),
@@ -60,6 +63,27 @@ fn run(vector: &Value) -> Result<Value, JsValue> {
         Some("new Calculator") => {
             JsCalculator::new(js(&vector["catalog"]).unchecked_into())?;
             return Ok(Value::Null);
+        }
+        Some("fromShopifyCart") => {
+            return Ok(rust(
+                &from_shopify_cart(js(&vector["input"]).unchecked_into())?.into(),
+            ));
+        }
+        Some("toShopifyAmounts") => {
+            return Ok(rust(
+                &to_shopify_amounts(js(&vector["input"]).unchecked_into())?.into(),
+            ));
+        }
+        Some("fromWooCommerceCart") => {
+            let options = match &vector["options"] {
+                Value::Null => JsValue::UNDEFINED,
+                options => js(options),
+            };
+            let cart = from_woocommerce_cart(
+                js(&vector["input"]).unchecked_into(),
+                options.unchecked_into(),
+            )?;
+            return Ok(rust(&cart.into()));
         }
         other => panic!("unknown call {other:?}"),
     };

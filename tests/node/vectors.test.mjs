@@ -20,7 +20,7 @@ const cjs = project.require();
 const web = await project.import('billcalc/web');
 await web.default({ module_or_path: readFileSync(join(project.dir, 'node_modules/billcalc/web/billcalc_bg.wasm')) });
 
-/** Calls the API the way tests/vectors.rs does; returns the result without `version`, or null for `new Calculator`. */
+/** Calls the API the way tests/vectors.rs does; returns the result (quotes without `version`), or null for `new Calculator`. */
 function run(api, vector) {
   switch (vector.call) {
     case 'computeQuote':
@@ -36,6 +36,12 @@ function run(api, vector) {
     case 'new Calculator':
       new api.Calculator(vector.catalog).free();
       return null;
+    case 'fromShopifyCart':
+      return api.fromShopifyCart(vector.input);
+    case 'toShopifyAmounts':
+      return api.toShopifyAmounts(vector.input);
+    case 'fromWooCommerceCart':
+      return api.fromWooCommerceCart(vector.input, vector.options);
     default:
       throw new Error(`unknown call ${JSON.stringify(vector.call)}`);
   }
