@@ -27,5 +27,8 @@ bash scripts/build-pkg.sh
 step "Node tests against the built package"
 bash scripts/test-node.sh
 
+step "pages in headless Chromium (playwright-core driving Debian's Chromium)"
+node --test tests/browser/*.test.mjs
+
 step "golden vectors in headless Chromium"
 CHROMEDRIVER=/usr/bin/chromedriver cargo test --target wasm32-unknown-unknown --test web

@@ -156,3 +156,27 @@ pub fn from_woocommerce_cart(
     let cart = crate::adapters::woocommerce::from_woocommerce_cart(&cart, options.as_ref());
     output(&cart.map_err(throwable)?)
 }
+
+/// An amount in minor units as an exact decimal string in major units: `(123456, "eur")` →
+/// `"1234.56"`, `(1000, "jpy")` → `"1000"`. For display with `Intl.NumberFormat`, which formats
+/// decimal strings exactly; no float is involved.
+#[wasm_bindgen(js_name = decimalAmount)]
+pub fn decimal_amount(
+    #[wasm_bindgen(unchecked_param_type = "number")] amount: JsValue,
+    currency: &str,
+) -> Result<String, JsValue> {
+    let currency = crate::currency::Currency::parse(currency, "currency").map_err(throwable)?;
+    // The number arrives as its JSON text, like every other value: no float on the way.
+    let amount = json_text(&amount)?
+        .parse::<i64>()
+        .map_err(|_| {
+            Error::new(
+                ErrorCode::InvalidAmount,
+                "amount",
+                "expected an integer amount in minor units",
+            )
+        })
+        .and_then(|a| crate::money::checked(a, "amount"))
+        .map_err(throwable)?;
+    Ok(rust_decimal::Decimal::new(amount, currency.exponent()).to_string())
+}

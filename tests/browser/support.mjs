@@ -1,0 +1,59 @@
+// Shared by the browser tests: a real server on a free loopback port and Debian's Chromium driven
+// by playwright-core (no browser download). Screenshots of failures go to tests/browser/screenshots/.
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const SCREENSHOTS = join(ROOT, 'tests', 'browser', 'screenshots');
+
+/** Starts `node scripts/serve.mjs` on a free port; resolves to { url, stop }. */
+export async function startStaticServer() {
+  const child = spawn(process.execPath, [join(ROOT, 'scripts', 'serve.mjs')], {
+    env: { ...process.env, PORT: '0' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new Error('server did not start in 10 s')), 10_000);
+    let buffer = '';
+    child.stdout.on('data', (chunk) => {
+      buffer += chunk;
+      const match = buffer.match(/http:\/\/127\.0\.0\.1:\d+/);
+      if (match) {
+        clearTimeout(timer);
+        resolveUrl(match[0]);
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  return { url, stop: () => child.kill('SIGTERM') };
+}
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--no-first-run', '--disable-quic'],
+  });
+}
+
+/** Runs `fn(page)`; on failure saves a screenshot named after the test before rethrowing. */
+export async function withPage(browser, name, fn, viewport = { width: 1000, height: 800 }) {
+  const page = await browser.newPage({ viewport });
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(String(e)));
+  try {
+    await fn(page, problems);
+  } catch (error) {
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    await page.screenshot({ path: join(SCREENSHOTS, `${name.replace(/\W+/g, '_')}.png`), fullPage: true }).catch(() => {});
+    throw error;
+  } finally {
+    await page.close();
+  }
+}
+
+/** Text with every kind of space (NBSP, narrow NBSP) as a plain space. */
+export const spaces = (text) => text.replace(/[\s\u00a0\u202f]+/g, ' ').trim();
