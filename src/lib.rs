@@ -20,6 +20,7 @@ pub mod percent;
 pub mod price;
 pub mod product;
 pub mod quote;
+pub mod reference;
 pub mod rounding;
 pub mod tax;
 pub mod time;

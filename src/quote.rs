@@ -21,11 +21,9 @@ use crate::tax::{
     self, AutomaticTax, LineTax, RoundingStage, TaxConfig, TaxNote, TaxRateRef, TotalTax,
 };
 use crate::time::AsOf;
-use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::fmt;
 
 /// The engine version stamped on every result, so a stored quote says what computed it.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -90,35 +88,7 @@ pub struct LineInput {
 }
 
 /// A line's price: a catalog id, or an inline price object.
-#[derive(Debug, Clone)]
-pub enum PriceRef {
-    Id(String),
-    Inline(Box<Price>),
-}
-
-impl<'de> Deserialize<'de> for PriceRef {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = PriceRef;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a price id or a price object")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<PriceRef, E> {
-                Ok(PriceRef::Id(v.to_string()))
-            }
-            fn visit_map<A: MapAccess<'de>>(
-                self,
-                map: A,
-            ) -> std::result::Result<PriceRef, A::Error> {
-                // Deserializing from the same map access keeps field paths intact.
-                Price::deserialize(de::value::MapAccessDeserializer::new(map))
-                    .map(|p| PriceRef::Inline(Box::new(p)))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
+pub type PriceRef = crate::reference::IdOr<Price>;
 
 /// A priced cart, with Stripe's invoice field names.
 #[derive(Debug, Clone, PartialEq, Serialize)]

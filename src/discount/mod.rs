@@ -67,9 +67,7 @@ pub use promotion_code::{PromotionCode, ValidPromotionCode};
 
 use crate::error::{join_path, Error, ErrorCode, Result};
 use crate::money;
-use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
 /// A discount to redeem, Stripe's `discounts[]` entry: exactly one of `coupon` (a catalog id or
 /// an inline coupon) and `promotion_code` (what the customer typed).
@@ -83,34 +81,7 @@ pub struct DiscountInput {
 }
 
 /// A coupon id from the catalog, or an inline coupon.
-#[derive(Debug, Clone)]
-pub enum CouponRef {
-    Id(String),
-    Inline(Box<Coupon>),
-}
-
-impl<'de> Deserialize<'de> for CouponRef {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = CouponRef;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a coupon id or a coupon object")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<CouponRef, E> {
-                Ok(CouponRef::Id(v.to_string()))
-            }
-            fn visit_map<A: MapAccess<'de>>(
-                self,
-                map: A,
-            ) -> std::result::Result<CouponRef, A::Error> {
-                Coupon::deserialize(de::value::MapAccessDeserializer::new(map))
-                    .map(|c| CouponRef::Inline(Box::new(c)))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
+pub type CouponRef = crate::reference::IdOr<Coupon>;
 
 /// A `currency_options` entry of a coupon (`amount_off`, `max_discount_amount`) or of a promotion
 /// code's restrictions (`minimum_amount`). One shape for both keeps the wasm small; each owner

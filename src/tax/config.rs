@@ -5,10 +5,8 @@ use crate::error::{join_path, Error, ErrorCode, Result};
 use crate::percent::Percent;
 use crate::price::TaxBehavior;
 use crate::time::parse_date;
-use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::fmt;
 
 /// Tax settings. In the catalog they are the merchant's defaults; a quote's `tax` overrides the
 /// settings it names and adds its rates and rules.
@@ -121,34 +119,7 @@ pub struct TaxRate {
 }
 
 /// A line's (or the quote's default) tax rate: an id from the catalog or an inline rate.
-#[derive(Debug, Clone)]
-pub enum TaxRateRef {
-    Id(String),
-    Inline(Box<TaxRate>),
-}
-
-impl<'de> Deserialize<'de> for TaxRateRef {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = TaxRateRef;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a tax rate id or a tax rate object")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<TaxRateRef, E> {
-                Ok(TaxRateRef::Id(v.to_string()))
-            }
-            fn visit_map<A: MapAccess<'de>>(
-                self,
-                map: A,
-            ) -> std::result::Result<TaxRateRef, A::Error> {
-                TaxRate::deserialize(de::value::MapAccessDeserializer::new(map))
-                    .map(|r| TaxRateRef::Inline(Box::new(r)))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
+pub type TaxRateRef = crate::reference::IdOr<TaxRate>;
 
 /// A merchant's automatic rule: where it applies, to what, from when, at which rate. Several
 /// matching rules stack (a US state, county and city rate each apply to the same base).
