@@ -20,6 +20,7 @@ pub mod price;
 pub mod product;
 pub mod quote;
 pub mod rounding;
+pub mod subscription;
 pub mod tax;
 pub mod time;
 
@@ -34,3 +35,7 @@ pub use parse::{from_deserializer, from_json};
 pub use price::Price;
 pub use quote::{compute_quote, Quote, QuoteInput, VERSION};
 pub use rounding::{RoundingMode, RoundingPolicy};
+pub use subscription::{
+    billing_dates, credit_note, dunning_schedule, preview_invoice, BillingDatesInput,
+    CreditNoteInput, DunningInput, Invoice, PreviewInvoiceInput,
+};

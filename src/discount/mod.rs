@@ -80,6 +80,14 @@ pub struct DiscountInput {
     pub coupon: Option<CouponRef>,
     #[serde(default)]
     pub promotion_code: Option<String>,
+    /// Not input: the discount's id and path when it is not where the pipeline sees it (a
+    /// subscription's discounts become an invoice's).
+    #[serde(skip)]
+    pub path: Option<String>,
+    /// Not input: when the discount was redeemed (a subscription discount's `start`); its
+    /// validity window is judged then rather than at `as_of`.
+    #[serde(skip)]
+    pub redeemed_at: Option<i64>,
 }
 
 /// A coupon id from the catalog, or an inline coupon.
@@ -264,6 +272,9 @@ pub enum Reason {
     MinimumNotMet,
     /// It cannot be combined with the discounts that won.
     NotCombinable,
+    /// A subscription discount whose coupon `duration` no longer covers this invoice (`once`
+    /// already used, `repeating` past its months, or past the discount's `end`).
+    DurationEnded,
 }
 
 /// A positive integer amount or count within the safe range.
