@@ -612,6 +612,7 @@ export interface Subscription {
   metadata?: Metadata | null;
 }
 
+/** A change's item entry (the same shape as a subscription item, read as a change). */
 export interface SubscriptionChangeItem {
   /** An existing item's id: modify (or delete) it. Without: a new item. */
   id?: string | null;
@@ -696,7 +697,7 @@ export interface Invoice extends Omit<Quote, "lines"> {
   };
 }
 
-/** What `Calculator.billingDates` takes. */
+/** What `Calculator.billingDates` takes (no `change`: it lists the subscription as it stands). */
 export interface BillingDatesRequest extends Omit<InvoicePreview, "change"> {
   /** How many upcoming invoices (1–120). */
   count: number;

@@ -376,6 +376,20 @@ impl Env<'_> {
             promotion: None,
         };
         let path = header.id.clone();
+        if entry.redeemed_at.is_none() {
+            for (field, given) in [
+                ("start", entry.start.is_some()),
+                ("end", entry.end.is_some()),
+            ] {
+                if given {
+                    return Err(Error::new(
+                        ErrorCode::InvalidDiscount,
+                        join_path(&path, field),
+                        "start and end belong to subscription discounts",
+                    ));
+                }
+            }
+        }
         let (coupon, code): (Cow<ValidCoupon>, Option<&ValidPromotionCode>) =
             match (&entry.coupon, &entry.promotion_code) {
                 (Some(_), Some(_)) => {

@@ -80,6 +80,12 @@ pub struct DiscountInput {
     pub coupon: Option<CouponRef>,
     #[serde(default)]
     pub promotion_code: Option<String>,
+    /// Subscription discounts only: when it was applied (default: the subscription's start).
+    #[serde(default)]
+    pub start: Option<crate::time::Timestamp>,
+    /// Subscription discounts only: when it stops applying, overriding the coupon's duration.
+    #[serde(default)]
+    pub end: Option<crate::time::Timestamp>,
     /// Not input: the discount's id and path when it is not where the pipeline sees it (a
     /// subscription's discounts become an invoice's).
     #[serde(skip)]

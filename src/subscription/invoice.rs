@@ -30,7 +30,8 @@ use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-/// What `previewInvoice` takes.
+/// What `previewInvoice` takes (and, with `count`, `billingDates`: one shape for both keeps the
+/// wasm small; each call rejects the other's fields).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PreviewInvoiceInput {
@@ -57,35 +58,17 @@ pub struct PreviewInvoiceInput {
     pub minimum_charge_amount: Option<i64>,
     #[serde(default)]
     pub metadata: Option<BTreeMap<String, String>>,
+    /// `billingDates` only: how many upcoming invoices (1–120).
+    #[serde(default)]
+    pub count: Option<i64>,
+    /// `billingDates` only: renewal reminders, days before each billing date (1–366 each).
+    #[serde(default)]
+    pub reminder_days: Option<Vec<i64>>,
 }
 
-/// What `billingDates` takes: a subscription as for `previewInvoice`, how many invoices to list
-/// and when to remind the customer before each.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BillingDatesInput {
-    pub subscription: Subscription,
-    #[serde(default)]
-    pub customer: Option<Customer>,
-    pub as_of: Timestamp,
-    /// How many upcoming invoices (1–120).
-    pub count: i64,
-    /// Renewal reminders: days before each billing date (1–366 each).
-    #[serde(default)]
-    pub reminder_days: Vec<i64>,
-    #[serde(default)]
-    pub catalog: Option<Catalog>,
-    #[serde(default)]
-    pub rounding: Option<RoundingPolicy>,
-    #[serde(default)]
-    pub tax: Option<TaxConfig>,
-    #[serde(default)]
-    pub default_tax_rates: Option<Vec<TaxRateRef>>,
-    #[serde(default)]
-    pub minimum_charge_amount: Option<i64>,
-    #[serde(default)]
-    pub metadata: Option<BTreeMap<String, String>>,
-}
+/// What `billingDates` takes: the same shape, with `count` (required) and `reminder_days`, and
+/// no `change`.
+pub type BillingDatesInput = PreviewInvoiceInput;
 
 /// Stripe's `billing_reason`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -184,13 +167,44 @@ pub struct BillingDates {
 /// `input.catalog`.
 pub fn preview_invoice(input: &PreviewInvoiceInput) -> Result<Invoice> {
     let calculator = standalone(input.catalog.as_ref())?;
-    Request::preview(input).run(&calculator, input.change.as_ref())
+    preview_with(&calculator, input)
 }
 
 /// The next `count` invoices' dates and amounts, with renewal reminders.
 pub fn billing_dates(input: &BillingDatesInput) -> Result<BillingDates> {
     let calculator = standalone(input.catalog.as_ref())?;
-    Request::for_dates(input).list_dates(&calculator, input.count, &input.reminder_days)
+    dates_with(&calculator, input)
+}
+
+fn not_here(field: &'static str, message: &'static str) -> Error {
+    Error::new(ErrorCode::InvalidRequest, field, message)
+}
+
+fn preview_with(calculator: &Calculator, input: &PreviewInvoiceInput) -> Result<Invoice> {
+    if input.count.is_some() {
+        return Err(not_here("count", "only billingDates takes count"));
+    }
+    if input.reminder_days.is_some() {
+        return Err(not_here(
+            "reminder_days",
+            "only billingDates takes reminder_days",
+        ));
+    }
+    Request::new(input).run(calculator, input.change.as_ref())
+}
+
+fn dates_with(calculator: &Calculator, input: &BillingDatesInput) -> Result<BillingDates> {
+    if input.change.is_some() {
+        return Err(not_here(
+            "change",
+            "billingDates lists the subscription as it stands; preview a change with previewInvoice",
+        ));
+    }
+    let count = input
+        .count
+        .ok_or_else(|| Error::new(ErrorCode::MissingField, "count", "missing field `count`"))?;
+    let reminders = input.reminder_days.as_deref().unwrap_or(&[]);
+    Request::new(input).list_dates(calculator, count, reminders)
 }
 
 fn standalone(catalog: Option<&Catalog>) -> Result<Calculator> {
@@ -215,13 +229,13 @@ impl Calculator {
     /// Previews a subscription's next invoice against this calculator's catalog.
     pub fn preview_invoice(&self, input: &PreviewInvoiceInput) -> Result<Invoice> {
         no_catalog(input.catalog.as_ref())?;
-        Request::preview(input).run(self, input.change.as_ref())
+        preview_with(self, input)
     }
 
     /// The next invoices' dates and amounts against this calculator's catalog.
     pub fn billing_dates(&self, input: &BillingDatesInput) -> Result<BillingDates> {
         no_catalog(input.catalog.as_ref())?;
-        Request::for_dates(input).list_dates(self, input.count, &input.reminder_days)
+        dates_with(self, input)
     }
 }
 
@@ -238,20 +252,7 @@ struct Request<'a> {
 }
 
 impl<'a> Request<'a> {
-    fn preview(i: &'a PreviewInvoiceInput) -> Self {
-        Request {
-            subscription: &i.subscription,
-            customer: i.customer.as_ref(),
-            as_of: &i.as_of,
-            rounding: i.rounding,
-            tax: i.tax.as_ref(),
-            default_tax_rates: i.default_tax_rates.as_ref(),
-            minimum_charge_amount: i.minimum_charge_amount,
-            metadata: i.metadata.as_ref(),
-        }
-    }
-
-    fn for_dates(i: &'a BillingDatesInput) -> Self {
+    fn new(i: &'a PreviewInvoiceInput) -> Self {
         Request {
             subscription: &i.subscription,
             customer: i.customer.as_ref(),
@@ -388,13 +389,13 @@ impl Prices {
                 .enumerate()
                 .map(|(i, it)| {
                     (
-                        Some(&it.price),
+                        it.price.as_ref(),
                         join_path(&indexed("subscription.items", i), "price"),
                     )
                 })
                 .collect(),
         )?;
-        let first = sub.items.first().and_then(|it| match &it.price {
+        let first = sub.items.first().and_then(|it| match it.price.as_ref()? {
             PriceRef::Id(id) => calculator.price(id),
             PriceRef::Inline(_) => items.first().and_then(Option::as_ref),
         });
@@ -614,11 +615,25 @@ impl<'a> Setup<'a> {
         for (i, it) in sub.items.iter().enumerate() {
             let origin = indexed("subscription.items", i);
             let inline = prices.items.get(i).and_then(Option::as_ref);
+            let price = it.price.as_ref().ok_or_else(|| {
+                invalid(
+                    ErrorCode::MissingField,
+                    join_path(&origin, "price"),
+                    "missing field `price`",
+                )
+            })?;
+            if it.deleted.is_some() {
+                return Err(invalid(
+                    ErrorCode::InvalidSubscription,
+                    join_path(&origin, "deleted"),
+                    "deleted belongs to a change's items",
+                ));
+            }
             let item = resolve_item(
                 calculator,
                 currency,
                 origin.clone(),
-                &it.price,
+                price,
                 inline,
                 it.quantity,
                 ErrorCode::InvalidSubscription,
@@ -650,7 +665,7 @@ impl<'a> Setup<'a> {
             }
             items.push(Item {
                 id: it.id.as_deref(),
-                discounts: &it.discounts,
+                discounts: it.discounts.as_deref().unwrap_or(&[]),
                 discounts_origin: join_path(&origin, "discounts"),
                 tax_rates: it.tax_rates.as_ref(),
                 tax_category: it.tax_category.as_ref(),
@@ -1027,6 +1042,12 @@ impl<'a> Setup<'a> {
                 None => None,
             };
             let old = slot_index.and_then(|k| self.items.get(k));
+            if !entry.usage_records.is_empty() {
+                return Err(bad(
+                    "usage_records",
+                    "usage records belong to the subscription's items",
+                ));
+            }
             if entry.deleted == Some(true) {
                 if slot_index.is_none() {
                     return Err(bad("deleted", "deleting needs the item's id"));
@@ -1038,22 +1059,21 @@ impl<'a> Setup<'a> {
                 continue;
             }
             let inline = self.prices.change.get(j).and_then(Option::as_ref);
-            let (price_ref, inline) =
-                match (&entry.price, old) {
-                    (Some(p), _) => (p, inline),
-                    (None, Some(_)) => {
-                        let k = slot_index.unwrap_or(0);
-                        let sub_item =
-                            self.request.subscription.items.get(k).ok_or_else(|| {
-                                bad("id", "no item of the subscription has this id")
-                            })?;
-                        (
-                            &sub_item.price,
-                            self.prices.items.get(k).and_then(Option::as_ref),
-                        )
-                    }
-                    (None, None) => return Err(bad("price", "a new item needs a price")),
-                };
+            let (price_ref, inline) = match (&entry.price, old) {
+                (Some(p), _) => (p, inline),
+                (None, Some(_)) => {
+                    let k = slot_index.unwrap_or(0);
+                    let sub_item = self
+                        .request
+                        .subscription
+                        .items
+                        .get(k)
+                        .and_then(|i| i.price.as_ref())
+                        .ok_or_else(|| bad("id", "no item of the subscription has this id"))?;
+                    (sub_item, self.prices.items.get(k).and_then(Option::as_ref))
+                }
+                (None, None) => return Err(bad("price", "a new item needs a price")),
+            };
             // Changing the price keeps the quantity unless a new one is given (Stripe's rule).
             let quantity = entry
                 .quantity
@@ -1556,10 +1576,9 @@ impl<'a> Setup<'a> {
             let started = start <= moment.at;
             if started && within && end.map_or(true, |e| moment.at < e) {
                 applied.push(DiscountInput {
-                    coupon: d.coupon.clone(),
-                    promotion_code: d.promotion_code.clone(),
                     path: Some(path),
                     redeemed_at: Some(start),
+                    ..d.clone()
                 });
             } else {
                 rejected.push(RejectedDiscount {

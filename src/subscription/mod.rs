@@ -79,7 +79,7 @@ pub use invoice::{
     billing_dates, preview_invoice, BillingDates, BillingDatesInput, Invoice, PreviewInvoiceInput,
 };
 
-use crate::discount::CouponRef;
+use crate::discount::DiscountInput;
 use crate::quote::PriceRef;
 use crate::tax::TaxRateRef;
 use crate::time::Timestamp;
@@ -133,43 +133,43 @@ pub struct Subscription {
     pub metadata: Option<BTreeMap<String, String>>,
 }
 
+/// A subscription item, or an entry of a change's `items` (one shape for both keeps the wasm
+/// small; each rejects the fields that are not its own).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SubscriptionItem {
+    /// A change entry with `id` modifies (or deletes) that item; without, it adds one.
     #[serde(default)]
     pub id: Option<String>,
-    pub price: PriceRef,
+    /// Required on a subscription item and on a new item of a change.
+    #[serde(default)]
+    pub price: Option<PriceRef>,
     /// Licensed items: default 1. Metered items take none.
     #[serde(default)]
     pub quantity: Option<i64>,
+    /// Changes only: remove the item.
     #[serde(default)]
-    pub discounts: Vec<SubscriptionDiscount>,
+    pub deleted: Option<bool>,
+    /// Item-level discounts; in a change, they replace the item's.
+    #[serde(default)]
+    pub discounts: Option<Vec<SubscriptionDiscount>>,
     #[serde(default)]
     pub tax_rates: Option<Vec<TaxRateRef>>,
     #[serde(default)]
     pub tax_category: Option<String>,
-    /// Metered items: usage records (those of the billed period count).
+    /// Metered subscription items: usage records (those of the billed period count).
     #[serde(default)]
     pub usage_records: Vec<UsageRecord>,
     #[serde(default)]
     pub metadata: Option<BTreeMap<String, String>>,
 }
 
-/// A discount on a subscription or item: a coupon or promotion code, since `start`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SubscriptionDiscount {
-    #[serde(default)]
-    pub coupon: Option<CouponRef>,
-    #[serde(default)]
-    pub promotion_code: Option<String>,
-    /// When it was applied; default the subscription's start.
-    #[serde(default)]
-    pub start: Option<Timestamp>,
-    /// When it stops applying, overriding the coupon's duration.
-    #[serde(default)]
-    pub end: Option<Timestamp>,
-}
+/// An entry of a change's `items`.
+pub type ChangeItem = SubscriptionItem;
+
+/// A discount on a subscription or item: a coupon or promotion code, since `start` until `end`
+/// (the quote's discount shape; quotes reject `start` and `end`).
+pub type SubscriptionDiscount = DiscountInput;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -263,28 +263,6 @@ pub struct SubscriptionChange {
     pub cancel_at_period_end: Option<bool>,
     #[serde(default)]
     pub billing_cycle_anchor: Option<AnchorChange>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ChangeItem {
-    #[serde(default)]
-    pub id: Option<String>,
-    #[serde(default)]
-    pub price: Option<PriceRef>,
-    #[serde(default)]
-    pub quantity: Option<i64>,
-    #[serde(default)]
-    pub deleted: Option<bool>,
-    /// Replaces the item's discounts when given.
-    #[serde(default)]
-    pub discounts: Option<Vec<SubscriptionDiscount>>,
-    #[serde(default)]
-    pub tax_rates: Option<Vec<TaxRateRef>>,
-    #[serde(default)]
-    pub tax_category: Option<String>,
-    #[serde(default)]
-    pub metadata: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
