@@ -1,7 +1,8 @@
 //! The golden vectors in headless Chromium, through the JavaScript-facing API (`computeQuote`,
-//! `previewInvoice`, `billingDates`, `dunningSchedule`, `creditNote`, `Calculator`), exactly as a checkout page calls it: JS objects in, JS objects out, errors
-//! thrown as `BillcalcError`. One wasm instance runs every vector, so an error that broke the
-//! instance would fail every later vector.
+//! `previewInvoice`, `billingDates`, `dunningSchedule`, `creditNote`, `Calculator`), exactly as
+//! a checkout page calls it: JS objects in, JS objects out, errors thrown as `BillcalcError`.
+//! One wasm instance runs every vector, so an error that broke the instance would fail every
+//! later vector.
 //!
 //! Run: `CHROMEDRIVER=/usr/bin/chromedriver cargo test --target wasm32-unknown-unknown --test web`
 #![cfg(target_arch = "wasm32")]
