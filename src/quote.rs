@@ -6,6 +6,12 @@
 //! 3. discount: item-level then order-level discounts, allocated to lines to the cent;
 //! 4. tax: per line on the discounted base, rounded at the declared stage;
 //! 5. totals.
+//!
+//! Stages 2–5 are `run`, over resolved lines. A line comes from a price × quantity (priced by
+//! stage 2) or carries an amount computed upstream (`preset`: a proration, a usage charge, an
+//! invoice item; possibly negative, a credit, which is never discounted). Subscription invoices
+//! ([`crate::subscription`]) build such lines and run them through the same stages, so quotes and
+//! invoices share every rule for discounts, tax, rounding and totals.
 
 use crate::catalog::{Calculator, Catalog};
 use crate::currency::Currency;

@@ -26,8 +26,12 @@
 //!   pro rata. Ratios are rounded exactly (no intermediate truncation) by the quote's
 //!   [`crate::RoundingPolicy`], increment included; a discount never exceeds what it covers.
 //! * **Identity.** A discount's `id` is where it was requested (`discounts[0]`,
-//!   `lines[1].discounts[0]`) or `promotion:<rule id>`; lines' `discount_amounts` and the
-//!   quote's `total_discount_amounts` refer to it.
+//!   `lines[1].discounts[0]`; on an invoice, `subscription.discounts[0]`,
+//!   `subscription.items[1].discounts[0]`) or `promotion:<rule id>`; lines' `discount_amounts`
+//!   and the quote's `total_discount_amounts` refer to it.
+//! * **Subscription discounts** are judged at their `start` (when they were redeemed) for
+//!   validity windows; which invoices their coupon's `duration` covers is decided by
+//!   [`crate::subscription`] (`duration_ended` otherwise). A quote rejects `start` and `end`.
 //! * **Eligibility.** Checked in this order, the first failure being the reason:
 //!   `unknown_code`, `duplicate` (the same coupon twice in one list), `inactive`,
 //!   `not_yet_valid` / `expired` (at `as_of`; windows are half open: valid from `starts_at`

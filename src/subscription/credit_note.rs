@@ -10,7 +10,7 @@
 //!   line), or `amount` for the whole invoice, spread over the lines in proportion to what is
 //!   left of each; neither: everything left.
 //! * **Tax reversed in proportion.** A line's credit (tax included) is split over its net and
-//!   its taxes in proportion to what it charged, through [`crate::allocate`]; `quantity` units
+//!   its taxes in proportion to what it charged, through [`crate::allocate()`]; `quantity` units
 //!   of `Q` are the allocated share `q / Q` of the line. So parts always add up to the credit,
 //!   successive partial credits never drift from the whole, and no rounding is involved.
 //! * **Never more than was paid.** A line gives back at most what it charged less what was

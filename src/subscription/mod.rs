@@ -12,8 +12,8 @@
 //! * [`usage`]: metered usage and minimum commitments;
 //! * [`invoice`]: which invoice comes next and its lines, run through the quote pipeline
 //!   (`crate::quote`), so discounts, tax, rounding and totals are the quotes' own code;
-//! * [`line`]: what an invoice line adds to a quote line (period, type, derivation);
-//! * [`dunning`]: payment retry schedules; [`credit_note`]: credit notes.
+//! * [`line`](mod@line): what an invoice line adds to a quote line (period, type, derivation);
+//! * [`dunning`](mod@dunning): payment retry schedules; [`credit_note`](mod@credit_note): credit notes.
 //!
 //! # Decisions where Stripe's documentation is silent or billcalc goes further
 //!
