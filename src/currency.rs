@@ -37,7 +37,48 @@ impl Currency {
     pub fn exponent(self) -> u32 {
         u32::from(self.exponent)
     }
+
+    /// The smallest amount a card processor charges in this currency, in minor units (Stripe's
+    /// published minimums); `None` where billcalc knows none. An invoice whose amount due is
+    /// positive but below it is not charged: the amount is carried to the customer's balance.
+    pub fn minimum_charge(self) -> Option<i64> {
+        MINIMUM_CHARGES
+            .binary_search_by(|(c, _)| (*c).cmp(self.code))
+            .ok()
+            .and_then(|i| MINIMUM_CHARGES.get(i))
+            .map(|&(_, amount)| amount)
+    }
 }
+
+/// Minimum charge amounts in minor units, sorted by code (Stripe's table of minimum charge
+/// amounts: USD/EUR 0.50, GBP 0.30, JPY 50, …). Callers may override it per invoice
+/// (`minimum_charge_amount`).
+const MINIMUM_CHARGES: &[(&str, i64)] = &[
+    ("aed", 200),
+    ("aud", 50),
+    ("bgn", 100),
+    ("brl", 50),
+    ("cad", 50),
+    ("chf", 50),
+    ("czk", 1500),
+    ("dkk", 250),
+    ("eur", 50),
+    ("gbp", 30),
+    ("hkd", 400),
+    ("huf", 17500),
+    ("inr", 50),
+    ("jpy", 50),
+    ("mxn", 1000),
+    ("myr", 200),
+    ("nok", 300),
+    ("nzd", 50),
+    ("pln", 200),
+    ("ron", 200),
+    ("sek", 300),
+    ("sgd", 50),
+    ("thb", 1000),
+    ("usd", 50),
+];
 
 impl Serialize for Currency {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -226,6 +267,20 @@ mod tests {
     #[test]
     fn table_is_sorted_and_unique() {
         assert!(CURRENCIES.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(MINIMUM_CHARGES.windows(2).all(|w| w[0].0 < w[1].0));
+        for (code, _) in MINIMUM_CHARGES {
+            assert!(Currency::parse(code, "").is_ok(), "{code}");
+        }
+    }
+
+    #[test]
+    fn minimum_charges() {
+        let min = |c: &str| Currency::parse(c, "").unwrap().minimum_charge();
+        assert_eq!(min("usd"), Some(50));
+        assert_eq!(min("EUR"), Some(50));
+        assert_eq!(min("gbp"), Some(30));
+        assert_eq!(min("jpy"), Some(50));
+        assert_eq!(min("kwd"), None);
     }
 
     #[test]

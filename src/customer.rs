@@ -18,6 +18,11 @@ pub struct Customer {
     /// cannot know this; the caller says it.
     #[serde(default)]
     pub has_paid_before: Option<bool>,
+    /// Stripe's customer balance in minor units: negative is credit the customer holds,
+    /// positive is debt carried to the next invoice. Only `previewInvoice` applies it; a quote
+    /// rejects it rather than silently ignore it.
+    #[serde(default)]
+    pub balance: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -68,6 +68,22 @@ pub enum ErrorCode {
     /// A discount entry that names neither or both of `coupon` and `promotion_code`, or item-level
     /// discounts on a line that is not `discountable`.
     InvalidDiscount,
+    /// A subscription whose fields contradict each other: a price that is not recurring, items
+    /// with different intervals, dates out of order, a quantity on a metered item, a current
+    /// period that the anchor does not produce.
+    InvalidSubscription,
+    /// A pending subscription change that cannot apply: an unknown item id, a proration date
+    /// outside the current period, a new item without a price.
+    InvalidChange,
+    /// A usage record that is negative, or usage on a licensed (not metered) item.
+    InvalidUsage,
+    /// The subscription has ended (or ends before `as_of`): there is no upcoming invoice.
+    NoUpcomingInvoice,
+    /// A credit note for more than was paid or than a line charged, or for a line that does
+    /// not exist or charged nothing.
+    InvalidCreditNote,
+    /// A billing-date or dunning schedule that cannot be built (no tries, no days, a negative gap).
+    InvalidSchedule,
 }
 
 impl ErrorCode {
@@ -101,6 +117,12 @@ impl ErrorCode {
             ErrorCode::DuplicatePromotion => "duplicate_promotion",
             ErrorCode::DuplicateProduct => "duplicate_product",
             ErrorCode::InvalidDiscount => "invalid_discount",
+            ErrorCode::InvalidSubscription => "invalid_subscription",
+            ErrorCode::InvalidChange => "invalid_change",
+            ErrorCode::InvalidUsage => "invalid_usage",
+            ErrorCode::NoUpcomingInvoice => "no_upcoming_invoice",
+            ErrorCode::InvalidCreditNote => "invalid_credit_note",
+            ErrorCode::InvalidSchedule => "invalid_schedule",
         }
     }
 }

@@ -22,6 +22,7 @@ pub mod product;
 pub mod quote;
 pub mod reference;
 pub mod rounding;
+pub mod subscription;
 pub mod tax;
 pub mod time;
 
@@ -38,3 +39,7 @@ pub use parse::{from_json, from_value};
 pub use price::Price;
 pub use quote::{compute_quote, Quote, QuoteInput, VERSION};
 pub use rounding::{RoundingMode, RoundingPolicy};
+pub use subscription::{
+    billing_dates, credit_note, dunning_schedule, preview_invoice, BillingDatesInput,
+    CreditNoteInput, DunningInput, Invoice, PreviewInvoiceInput,
+};

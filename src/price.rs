@@ -204,7 +204,10 @@ pub enum UsageType {
 pub enum AggregateUsage {
     Sum,
     Max,
+    /// The period's last record (Stripe's `last_during_period`, accepted as an alias).
+    #[serde(alias = "last_during_period")]
     Last,
+    /// How many records the period has, whatever their quantities.
     Count,
 }
 
@@ -253,6 +256,24 @@ pub struct ValidTier {
 }
 
 impl ValidPrice {
+    /// The terms of a line whose amount is given rather than priced (an invoice item without a
+    /// price, a minimum-commitment true-up): no id, no product, nothing to price.
+    pub fn amount_only(currency: Currency, tax_behavior: TaxBehavior) -> ValidPrice {
+        ValidPrice {
+            id: None,
+            product: None,
+            recurring: None,
+            terms: vec![Terms {
+                currency,
+                scheme: Scheme::PerUnit {
+                    unit_amount: Decimal::ZERO,
+                    package: None,
+                },
+                tax_behavior,
+            }],
+        }
+    }
+
     /// The terms for `currency`: the primary ones or a `currency_options` entry.
     pub fn terms_for(&self, currency: Currency) -> Option<&Terms> {
         self.terms.iter().find(|t| t.currency == currency)

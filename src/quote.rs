@@ -6,6 +6,12 @@
 //! 3. discount: item-level then order-level discounts, allocated to lines to the cent;
 //! 4. tax: per line on the discounted base, rounded at the declared stage;
 //! 5. totals.
+//!
+//! Stages 2–5 are `run`, over resolved lines. A line comes from a price × quantity (priced by
+//! stage 2) or carries an amount computed upstream (`preset`: a proration, a usage charge, an
+//! invoice item; possibly negative, a credit, which is never discounted). Subscription invoices
+//! ([`crate::subscription`]) build such lines and run them through the same stages, so quotes and
+//! invoices share every rule for discounts, tax, rounding and totals.
 
 use crate::catalog::{Calculator, Catalog};
 use crate::currency::Currency;
@@ -17,6 +23,7 @@ use crate::error::{join_path, Error, ErrorCode, Result};
 use crate::money;
 use crate::price::{Price, Terms, ValidPrice};
 use crate::rounding::RoundingPolicy;
+use crate::subscription::line::{Derivation, LineInfo};
 use crate::tax::{
     self, AutomaticTax, LineTax, RoundingStage, TaxConfig, TaxNote, TaxRateRef, TotalTax,
 };
@@ -142,6 +149,9 @@ pub struct QuoteLine {
     pub description: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<BTreeMap<String, String>>,
+    /// Invoice lines only: `type`, `period`, `proration`, `discountable`, `derivation`, …
+    #[serde(flatten)]
+    pub info: Option<LineInfo>,
 }
 
 /// Prices a self-contained cart: inline prices, or ids resolved from `input.catalog`.
@@ -173,6 +183,9 @@ pub struct QuoteContext<'a> {
     pub rounding: RoundingPolicy,
     pub as_of: Option<AsOf>,
     pub customer: Option<&'a Customer>,
+    /// Whether the catalog's automatic cart promotions run (one-time carts: yes; subscription
+    /// invoices: no, see [`crate::subscription`]).
+    pub cart_promotions: bool,
 }
 
 /// A cart line as it moves through the pipeline.
@@ -189,17 +202,32 @@ pub struct WorkLine<'a> {
     pub discountable: bool,
     /// What each discount took off the line, in application order (item level first).
     pub discount_amounts: Vec<DiscountAmount>,
+    /// Where the line comes from in the caller's input, when that is not `lines[index]` (an
+    /// invoice line built from a subscription item, a pending invoice item, …).
+    pub origin: Option<String>,
+    /// The amount was computed before the pipeline (a proration, a usage charge, a given
+    /// invoice item): the price stage keeps it. Such an amount may be negative (a credit).
+    pub preset: bool,
+    /// Invoice lines only: period, kind, proration flag and derivation, echoed in the output.
+    pub info: Option<Box<LineInfo>>,
 }
 
 impl WorkLine<'_> {
     pub fn path(&self) -> String {
-        format!("lines[{}]", self.index)
+        match &self.origin {
+            Some(origin) => origin.clone(),
+            None => format!("lines[{}]", self.index),
+        }
     }
 
     /// The amount after every discount: the base the tax stage taxes (for a tax-inclusive
-    /// price, the discounted gross). Never negative: the discount stage keeps each line's
-    /// discounts within its amount.
+    /// price, the discounted gross). Never below zero for a charge: the discount stage keeps
+    /// each line's discounts within its amount. A credit (a negative preset amount) is never
+    /// discounted and stays as it is.
     pub fn discounted_amount(&self) -> i64 {
+        if self.amount < 0 {
+            return self.amount;
+        }
         self.discount_amounts
             .iter()
             .fold(self.amount, |left, d| left.saturating_sub(d.amount))
@@ -217,11 +245,19 @@ fn price_cart(calculator: &Calculator, input: &QuoteInput) -> Result<Quote> {
         .as_deref()
         .map(|t| AsOf::parse(t, "as_of"))
         .transpose()?;
+    if input.customer.as_ref().is_some_and(|c| c.balance.is_some()) {
+        return Err(Error::new(
+            ErrorCode::InvalidRequest,
+            "customer.balance",
+            "a quote does not apply a customer balance; previewInvoice does",
+        ));
+    }
     let context = QuoteContext {
         currency,
         rounding,
         as_of,
         customer: input.customer.as_ref(),
+        cart_promotions: true,
     };
 
     // Inline prices are validated first so every resolved line can borrow its terms.
@@ -234,22 +270,44 @@ fn price_cart(calculator: &Calculator, input: &QuoteInput) -> Result<Quote> {
             PriceRef::Id(_) => Ok(None),
         })
         .collect::<Result<Vec<_>>>()?;
-    let mut lines = input
+    let lines = input
         .lines
         .iter()
         .zip(&inline)
         .enumerate()
         .map(|(i, (line, inline))| resolve_line(calculator, &context, i, line, inline.as_ref()))
         .collect::<Result<Vec<_>>>()?;
+    run(calculator, input, &context, lines)
+}
 
-    // 2. price
+/// Stages 2–5 over resolved lines: the one code path behind quotes and invoices. `input`
+/// supplies the order-level discounts, the tax settings, the default tax rates and metadata.
+pub(crate) fn run(
+    calculator: &Calculator,
+    input: &QuoteInput,
+    context: &QuoteContext,
+    mut lines: Vec<WorkLine>,
+) -> Result<Quote> {
+    let QuoteContext {
+        currency, rounding, ..
+    } = *context;
+
+    // 2. price (lines whose amount was computed upstream keep it)
     for line in &mut lines {
+        if line.preset {
+            continue;
+        }
         let exact = line.terms.scheme.amount(line.quantity, &line.path())?;
-        line.amount = context.rounding.round(exact, &line.path())?;
+        line.amount = rounding.round(exact, &line.path())?;
+        if let Some(info) = line.info.as_deref_mut() {
+            if info.derivation.is_none() {
+                info.derivation = Some(Derivation::price(line.quantity, exact, rounding));
+            }
+        }
     }
 
     // 3. discount
-    let discounts = discount::apply(calculator, &context, input, &mut lines)?;
+    let discounts = discount::apply(calculator, context, input, &mut lines)?;
 
     // 4. tax, on each line's discounted amount
     let tax_setup = match &input.tax {
@@ -261,7 +319,7 @@ fn price_cart(calculator: &Calculator, input: &QuoteInput) -> Result<Quote> {
         .iter()
         .map(|l| calculator.tax_category(l).unwrap_or("standard"))
         .collect();
-    let taxes = tax::apply(&tax_setup, input, &context, &lines, &bases, &categories)?;
+    let taxes = tax::apply(&tax_setup, input, context, &lines, &bases, &categories)?;
 
     // 5. totals
     let gross = money::sum(lines.iter().map(|l| l.amount), "lines")?;
@@ -296,7 +354,7 @@ fn price_cart(calculator: &Calculator, input: &QuoteInput) -> Result<Quote> {
         let pre = tax::apply(
             &tax_setup,
             input,
-            &context,
+            context,
             &lines,
             &before_order,
             &categories,
@@ -348,6 +406,7 @@ fn output_line(line: &WorkLine, tax: tax::LineTaxes, category: &str) -> QuoteLin
         taxes: tax.taxes,
         description: line.input.description.clone(),
         metadata: line.input.metadata.clone(),
+        info: line.info.as_deref().cloned(),
     }
 }
 
@@ -401,6 +460,9 @@ fn resolve_line<'a>(
         amount: 0,
         discountable: input.discountable.unwrap_or(true),
         discount_amounts: Vec::new(),
+        origin: None,
+        preset: false,
+        info: None,
     })
 }
 
@@ -426,6 +488,9 @@ mod tests {
             amount: 1000,
             discountable: true,
             discount_amounts: Vec::new(),
+            origin: None,
+            preset: false,
+            info: None,
         };
         assert_eq!(line.discounted_amount(), 1000);
         for (discount, amount) in [("a", 300), ("b", 167)] {

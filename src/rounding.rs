@@ -77,6 +77,31 @@ impl RoundingPolicy {
         };
         money::to_minor(rounded, path)
     }
+    /// Rounds the exact ratio `numerator / denominator` (both non-negative) to minor units.
+    ///
+    /// The quotient's integer part is exact; the fraction is replaced by a stand-in that lies on
+    /// the same side of every rounding boundary (0, ½, 1 between two integers), so
+    /// [`RoundingPolicy::round`] rounds it exactly as it would the true ratio, whatever the mode
+    /// or increment, with no digits lost to a finite-precision division. Discounts and
+    /// prorations use it.
+    pub fn round_ratio(&self, numerator: i128, denominator: i128, path: &str) -> Result<i64> {
+        let out_of_range = || Error::new(ErrorCode::AmountOverflow, path, "ratio out of range");
+        if numerator < 0 || denominator <= 0 {
+            return Err(out_of_range());
+        }
+        let whole = i64::try_from(numerator / denominator).map_err(|_| out_of_range())?;
+        let rest = numerator % denominator;
+        let fraction = if rest == 0 {
+            Decimal::ZERO
+        } else {
+            match (rest * 2).cmp(&denominator) {
+                std::cmp::Ordering::Less => Decimal::new(25, 2),
+                std::cmp::Ordering::Equal => Decimal::new(5, 1),
+                std::cmp::Ordering::Greater => Decimal::new(75, 2),
+            }
+        };
+        self.round(money::add(Decimal::from(whole), fraction, path)?, path)
+    }
 }
 
 #[cfg(test)]
@@ -116,6 +141,35 @@ mod tests {
         assert_eq!(r(HalfEven, Some(5), "1232.5"), 1230);
         assert_eq!(r(Up, Some(100), "1201"), 1300);
         assert_eq!(r(Floor, Some(5), "-1"), -5);
+    }
+
+    #[test]
+    fn ratios_round_exactly() {
+        use RoundingMode::*;
+        let p = |mode, increment| RoundingPolicy { mode, increment };
+        let half_up = p(HalfUp, None);
+        assert_eq!(half_up.round_ratio(34_905_000, 10_000, ""), Ok(3491));
+        assert_eq!(half_up.round_ratio(5_235, 10, ""), Ok(524));
+        assert_eq!(half_up.round_ratio(1, 3, ""), Ok(0));
+        assert_eq!(half_up.round_ratio(2, 3, ""), Ok(1));
+        let even = p(HalfEven, None);
+        assert_eq!(even.round_ratio(5, 2, ""), Ok(2));
+        assert_eq!(even.round_ratio(7, 2, ""), Ok(4));
+        let ceiling = p(Ceiling, None);
+        // 10^15 + 1/10^4: a 28-digit decimal division would keep it, this one keeps any size.
+        let big = 1_000_000_000_000_000i128 * 10_000 + 1;
+        assert_eq!(
+            ceiling.round_ratio(big, 10_000, ""),
+            Ok(1_000_000_000_000_001)
+        );
+        assert_eq!(ceiling.round_ratio(10_001, 10_000, ""), Ok(2));
+        let cash = p(HalfUp, Some(5));
+        assert_eq!(cash.round_ratio(125, 10, ""), Ok(15)); // 12.5 → 15
+        assert_eq!(cash.round_ratio(124, 10, ""), Ok(10)); // 12.4 → 10
+        assert_eq!(
+            half_up.round_ratio(1, 0, "").map_err(|e| e.code),
+            Err(ErrorCode::AmountOverflow)
+        );
     }
 
     #[test]

@@ -3,6 +3,85 @@
 
 use crate::error::{Error, ErrorCode, Result};
 use chrono::NaiveDate;
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
+use std::fmt;
+
+/// The latest instant the engine accepts: 9999-12-31T23:59:59Z.
+pub const MAX_INSTANT: i64 = 253_402_300_799;
+
+/// An instant in the input: Unix seconds (Stripe's convention) or text, a `YYYY-MM-DD` date
+/// (midnight UTC) or an RFC 3339 instant. Read as written; [`Timestamp::resolve`] checks it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Timestamp {
+    Unix(i64),
+    Text(String),
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Timestamp;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("Unix seconds or a date / RFC 3339 instant")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> std::result::Result<Timestamp, E> {
+                Ok(Timestamp::Unix(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<Timestamp, E> {
+                Ok(Timestamp::Unix(i64::try_from(v).unwrap_or(i64::MAX)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Timestamp, E> {
+                Ok(Timestamp::Text(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl Timestamp {
+    /// Unix seconds, between 1970 and the end of 9999.
+    pub fn resolve(&self, path: &str) -> Result<i64> {
+        let instant = match self {
+            Timestamp::Unix(t) => *t,
+            Timestamp::Text(text) => AsOf::parse(text, path)?.instant,
+        };
+        if !(0..=MAX_INSTANT).contains(&instant) {
+            return Err(Error::new(
+                ErrorCode::InvalidDate,
+                path,
+                "instant outside 1970-01-01 .. 9999-12-31",
+            ));
+        }
+        Ok(instant)
+    }
+}
+
+/// A fixed UTC offset, `Z`, `+HH:MM` or `-HH:MM`, as seconds east of UTC.
+pub fn parse_offset(text: &str, path: &str) -> Result<i64> {
+    let b = text.as_bytes();
+    let parsed = match b.first() {
+        Some(b'Z' | b'z') if b.len() == 1 => Some(0),
+        Some(sign @ (b'+' | b'-')) if b.len() == 6 && b.get(3) == Some(&b':') => {
+            match (digits(text, 1, 2), digits(text, 4, 2)) {
+                (Some(h), Some(m)) if h <= 23 && m <= 59 => {
+                    let seconds = (h * 60 + m) * 60;
+                    Some(if *sign == b'-' { -seconds } else { seconds })
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    parsed.ok_or_else(|| {
+        Error::new(
+            ErrorCode::InvalidDate,
+            path,
+            "expected a fixed UTC offset such as \"+02:00\" or \"Z\"",
+        )
+    })
+}
 
 /// When a quote is computed: a UTC instant (Unix seconds) and the calendar date that applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,5 +235,22 @@ mod tests {
         }
         assert!(parse_date("2024-02-29", "").is_ok());
         assert!(parse_date("2023-02-29", "").is_err());
+    }
+
+    #[test]
+    fn timestamps_and_offsets() {
+        assert_eq!(Timestamp::Unix(5).resolve(""), Ok(5));
+        assert_eq!(
+            Timestamp::Text("2024-09-01".into()).resolve(""),
+            Ok(1_725_148_800)
+        );
+        assert!(Timestamp::Unix(-1).resolve("").is_err());
+        assert!(Timestamp::Unix(MAX_INSTANT + 1).resolve("").is_err());
+        assert_eq!(parse_offset("+02:00", ""), Ok(7200));
+        assert_eq!(parse_offset("-05:30", ""), Ok(-19800));
+        assert_eq!(parse_offset("Z", ""), Ok(0));
+        for bad in ["", "+2:00", "+24:00", "02:00", "+02:60", "+0200"] {
+            assert!(parse_offset(bad, "").is_err(), "{bad}");
+        }
     }
 }

@@ -36,7 +36,7 @@ export interface Recurring {
   interval: "day" | "week" | "month" | "year";
   interval_count?: number;
   usage_type?: "licensed" | "metered";
-  aggregate_usage?: "sum" | "max" | "last" | "count" | null;
+  aggregate_usage?: "sum" | "max" | "last" | "last_during_period" | "count" | null;
   trial_period_days?: number | null;
 }
 
@@ -327,6 +327,11 @@ export interface Customer {
   tax_exempt?: "none" | "exempt" | "reverse";
   /** Whether the customer has paid before (first-time-only promotion codes). */
   has_paid_before?: boolean | null;
+  /**
+   * Stripe's customer balance in minor units: negative is credit, positive is debt. Applied by
+   * previewInvoice; a quote rejects it (invalid_request).
+   */
+  balance?: MinorUnits | null;
 }
 
 /** A cart for `Calculator.quote`. */
@@ -386,6 +391,38 @@ export interface DiscountAmount {
   amount: MinorUnits;
 }
 
+/** A half-open span [start, end) in Unix seconds. */
+export interface Period {
+  start: UnixSeconds;
+  end: UnixSeconds;
+}
+
+export type AggregateUsage = "sum" | "max" | "last" | "count";
+
+/** How an invoice line's amount was computed; decimals are exact strings in minor units. */
+export interface Derivation {
+  method: "price" | "partial_period" | "proration" | "usage" | "trial" | "minimum_commitment";
+  /** Units priced: the item's quantity, or the aggregated usage. */
+  quantity?: number;
+  /** What the quantity costs for a whole period, unrounded. */
+  full_period_amount?: DecimalString;
+  /** Second granularity: seconds billed or credited, and seconds of the whole (nominal) period. */
+  seconds?: number;
+  seconds_in_period?: number;
+  /** Day granularity: calendar days billed or credited, and days of the whole period. */
+  days?: number;
+  days_in_period?: number;
+  aggregate_usage?: AggregateUsage;
+  /** Usage records counted, and those outside the billed period (left out). */
+  records?: number;
+  records_outside_period?: number;
+  commitment?: MinorUnits;
+  measured?: MinorUnits;
+  /** The exact value before rounding, signed ("-500", "0.5"). */
+  unrounded: string;
+  rounding: RoundingPolicy;
+}
+
 export interface QuoteLine {
   price: string | null;
   product: string | null;
@@ -443,7 +480,7 @@ export interface AppliedDiscount {
 export type RejectionReason =
   | "unknown_code" | "duplicate" | "inactive" | "not_yet_valid" | "expired" | "customer_mismatch"
   | "first_time_only" | "currency_mismatch" | "not_applicable_to_cart" | "minimum_quantity_not_met"
-  | "minimum_not_met" | "not_combinable";
+  | "minimum_not_met" | "not_combinable" | "duration_ended";
 
 export interface RejectedDiscount {
   id: string;
@@ -490,6 +527,264 @@ export interface Quote {
   metadata?: Metadata;
 }
 
+/** Unix seconds (UTC), Stripe's convention. */
+export type UnixSeconds = number;
+/** An instant in the input: Unix seconds, "YYYY-MM-DD" (midnight UTC) or an RFC 3339 instant. */
+export type Instant = UnixSeconds | string;
+
+/** A subscription discount: a coupon (catalog id or inline) or a promotion code, since `start`. */
+export type SubscriptionDiscount = DiscountRequest & {
+  /** When it was applied (default: the subscription's start); its coupon's duration counts from here. */
+  start?: Instant | null;
+  /** When it stops applying, overriding the coupon's duration. */
+  end?: Instant | null;
+};
+
+export interface UsageRecord {
+  id?: string | null;
+  /** A non-negative integer. */
+  quantity: number;
+  timestamp: Instant;
+}
+
+export interface SubscriptionItem {
+  id?: string | null;
+  /** A catalog price id or an inline price; it must be recurring. */
+  price: string | Price;
+  /** Licensed prices only (default 1); metered items take none. */
+  quantity?: number | null;
+  discounts?: SubscriptionDiscount[];
+  tax_rates?: (string | TaxRate)[] | null;
+  tax_category?: string | null;
+  /** Metered prices: the usage records (those in the billed period count). */
+  usage_records?: UsageRecord[];
+  metadata?: Metadata | null;
+}
+
+export interface PendingInvoiceItem {
+  id?: string | null;
+  /** Minor units; negative for a credit (never discounted). */
+  amount: MinorUnits;
+  description?: string | null;
+  /** Default: the invoice's date, twice. */
+  period?: { start: Instant; end: Instant } | null;
+  proration?: boolean | null;
+  /** For product, tax category and tax behaviour only; never priced. */
+  price?: string | Price | null;
+  /** Default true, except for prorations; credits never are. */
+  discountable?: boolean | null;
+  tax_rates?: (string | TaxRate)[] | null;
+  tax_category?: string | null;
+  metadata?: Metadata | null;
+}
+
+export interface Subscription {
+  id?: string | null;
+  currency: CurrencyCode;
+  /** At least one; every item bills on the same interval. */
+  items: SubscriptionItem[];
+  billing_cycle_anchor: Instant;
+  /** Default: the anchor. */
+  start_date?: Instant | null;
+  /** The trial runs from start_date to trial_end (or for trial_period_days). */
+  trial_end?: Instant | null;
+  trial_period_days?: number | null;
+  /** The subscription ends then; the period holding it is shortened. */
+  cancel_at?: Instant | null;
+  /** The next invoice is the last one (usage only). */
+  cancel_at_period_end?: boolean | null;
+  pause_collection?: { behavior: "keep_as_draft" | "mark_uncollectible" | "void"; resumes_at?: Instant | null } | null;
+  /** Invoice-level discounts (they never discount prorations). */
+  discounts?: SubscriptionDiscount[];
+  pending_invoice_items?: PendingInvoiceItem[];
+  /**
+   * Minimum spend per period: lines covered ("usage": usage lines, default; "invoice": subscription
+   * and usage lines), before discounts and tax, are topped up to `amount`.
+   */
+  minimum_commitment?: { amount: MinorUnits; scope?: "usage" | "invoice" | null; description?: string | null; tax_category?: string | null } | null;
+  /** Default "second". "day": calendar days, the day of a change counting for the new item. */
+  proration_granularity?: "second" | "day" | null;
+  /** Fixed offset for calendar months and days, e.g. "+02:00"; default UTC. */
+  utc_offset?: string | null;
+  /** Checked against the anchor when given. */
+  current_period_start?: Instant | null;
+  current_period_end?: Instant | null;
+  metadata?: Metadata | null;
+}
+
+/** A change's item entry (the same shape as a subscription item, read as a change). */
+export interface SubscriptionChangeItem {
+  /** An existing item's id: modify (or delete) it. Without: a new item. */
+  id?: string | null;
+  price?: string | Price | null;
+  quantity?: number | null;
+  deleted?: boolean | null;
+  /** Replaces the item's discounts. */
+  discounts?: SubscriptionDiscount[] | null;
+  tax_rates?: (string | TaxRate)[] | null;
+  tax_category?: string | null;
+  metadata?: Metadata | null;
+}
+
+/** A change to preview (Stripe's subscription update). */
+export interface SubscriptionChange {
+  /** Default as_of; must fall in the current period. */
+  proration_date?: Instant | null;
+  /** Default "create_prorations" (pending on the next invoice). */
+  proration_behavior?: "create_prorations" | "always_invoice" | "none" | null;
+  items?: SubscriptionChangeItem[];
+  /** Cancel at proration_date: final invoice now, unused time credited (unless "none"). */
+  cancel?: boolean | null;
+  cancel_at_period_end?: boolean | null;
+  /** "now": bill now and restart the cycle at proration_date (also implied by an interval change). */
+  billing_cycle_anchor?: "now" | "unchanged" | null;
+}
+
+/** What `Calculator.previewInvoice` takes. */
+export interface InvoicePreview {
+  subscription: Subscription;
+  /** Address and tax ids for tax; `balance` (negative: credit) settles against the total. */
+  customer?: Customer | null;
+  change?: SubscriptionChange | null;
+  /** When the preview is made (no hidden clock). */
+  as_of: Instant;
+  rounding?: RoundingPolicy | null;
+  tax?: TaxConfig | null;
+  /** Stripe's subscription default_tax_rates. */
+  default_tax_rates?: (string | TaxRate)[] | null;
+  /** Overrides the currency's minimum charge (USD/EUR 50, GBP 30, JPY 50, …). */
+  minimum_charge_amount?: MinorUnits | null;
+  metadata?: Metadata | null;
+}
+
+/** What `previewInvoice` takes: may carry its own catalog. */
+export interface PreviewInvoiceInput extends InvoicePreview {
+  catalog?: Catalog | null;
+}
+
+export interface InvoiceLine extends QuoteLine {
+  type: "subscription" | "proration" | "usage" | "invoiceitem" | "minimum_commitment";
+  subscription_item: string | null;
+  period: Period;
+  proration: boolean;
+  /** Whether invoice-level discounts may discount it (false for prorations and credits). */
+  discountable: boolean;
+  /** null for an amount given as is (a pending invoice item). */
+  derivation: Derivation | null;
+}
+
+export interface Invoice extends Omit<Quote, "lines"> {
+  lines: InvoiceLine[];
+  billing_reason: "subscription_create" | "subscription_cycle" | "subscription_update";
+  /** When it is issued. */
+  created: UnixSeconds;
+  /** Stripe's: the period whose usage the invoice closes. */
+  period_start: UnixSeconds;
+  period_end: UnixSeconds;
+  starting_balance: MinorUnits;
+  /** max(0, total + starting_balance), 0 when carried below the minimum charge or void. */
+  amount_due: MinorUnits;
+  ending_balance: MinorUnits;
+  /** Set when amount due was positive but below the minimum charge and carried to the balance. */
+  minimum_charge: { minimum: MinorUnits; carried_to_balance: MinorUnits } | null;
+  status: "open" | "paid" | "draft" | "uncollectible" | "void";
+  /** The subscription once this invoice is issued. */
+  subscription: {
+    status: "trialing" | "active" | "canceled";
+    billing_cycle_anchor: UnixSeconds;
+    current_period_start: UnixSeconds;
+    current_period_end: UnixSeconds;
+  };
+}
+
+/** What `Calculator.billingDates` takes (no `change`: it lists the subscription as it stands). */
+export interface BillingDatesRequest extends Omit<InvoicePreview, "change"> {
+  /** How many upcoming invoices (1–120). */
+  count: number;
+  /** Renewal reminders: days before each billing date (1–366 each). */
+  reminder_days?: number[];
+}
+
+export interface BillingDatesInput extends BillingDatesRequest {
+  catalog?: Catalog | null;
+}
+
+export interface BillingDates {
+  version: string;
+  dates: Array<{
+    date: UnixSeconds;
+    /** The period billed in advance (the closing one for the last invoice). */
+    period: Period;
+    billing_reason: Invoice["billing_reason"];
+    subtotal: MinorUnits;
+    total_excluding_tax: MinorUnits;
+    total: MinorUnits;
+    amount_due: MinorUnits;
+    status: Invoice["status"];
+    final_invoice: boolean;
+    reminders: UnixSeconds[];
+  }>;
+}
+
+/** Exactly one schedule: tries + within_days, or days (gaps after the previous attempt). */
+export interface DunningInput {
+  failed_at: Instant;
+  tries?: number | null;
+  within_days?: number | null;
+  days?: number[] | null;
+  /** Hard declines (lost_card, stolen_card, …) get no retry. */
+  decline_code?: string | null;
+}
+
+export interface DunningSchedule {
+  version: string;
+  failed_at: UnixSeconds;
+  /** attempt 2 is the first retry (the failed payment was attempt 1). */
+  retries: Array<{ attempt: number; at: UnixSeconds }>;
+  final_attempt_at: UnixSeconds | null;
+  hard_decline: boolean;
+}
+
+export interface CreditNoteTax {
+  /** A label identifying the rate, e.g. "VAT 19%". */
+  rate: string;
+  amount: MinorUnits;
+}
+
+export interface CreditNoteInput {
+  currency: CurrencyCode;
+  /** The invoice as issued. */
+  invoice: {
+    amount_paid: MinorUnits;
+    /** Earlier credit notes' total. */
+    credited?: MinorUnits | null;
+    lines: Array<{
+      /** After discounts, without tax. */
+      amount_excluding_tax: MinorUnits;
+      taxes?: CreditNoteTax[];
+      quantity?: number | null;
+      /** Earlier credits on this line, tax included. */
+      credited?: MinorUnits | null;
+    }>;
+  };
+  /** Lines to credit: an amount (tax included), a quantity, or neither (all that is left). */
+  lines?: Array<{ line: number; amount?: MinorUnits | null; quantity?: number | null }> | null;
+  /** An amount (tax included) spread over the lines; with neither lines nor amount: everything. */
+  amount?: MinorUnits | null;
+  reason?: string | null;
+}
+
+export interface CreditNote {
+  version: string;
+  currency: CurrencyCode;
+  lines: Array<{ line: number; amount: MinorUnits; amount_excluding_tax: MinorUnits; taxes: CreditNoteTax[] }>;
+  subtotal: MinorUnits;
+  total_taxes: CreditNoteTax[];
+  total: MinorUnits;
+  remaining_creditable: MinorUnits;
+  reason?: string;
+}
+
 export type ErrorCode =
   | "invalid_type" | "unknown_field" | "missing_field" | "invalid_request" | "invalid_amount"
   | "invalid_quantity" | "unknown_currency" | "currency_mismatch" | "unknown_price"
@@ -497,7 +792,9 @@ export type ErrorCode =
   | "invalid_date" | "invalid_tax_rate" | "unknown_tax_rate" | "invalid_tax_id"
   | "unknown_tax_category" | "invalid_coupon" | "unknown_coupon" | "duplicate_coupon"
   | "invalid_promotion_code" | "duplicate_promotion_code" | "invalid_promotion"
-  | "duplicate_promotion" | "duplicate_product" | "invalid_discount";
+  | "duplicate_promotion" | "duplicate_product" | "invalid_discount" | "invalid_subscription"
+  | "invalid_change" | "invalid_usage" | "no_upcoming_invoice" | "invalid_credit_note"
+  | "invalid_schedule";
 
 /** Thrown by every billcalc call on bad input; the instance keeps working afterwards. */
 export declare class BillcalcError extends Error {

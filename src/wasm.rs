@@ -1,4 +1,5 @@
-//! The JavaScript API: `computeQuote`, `Calculator`, `version`. Inputs and outputs are plain JS
+//! The JavaScript API: `computeQuote`, `previewInvoice`, `billingDates`, `dunningSchedule`,
+//! `creditNote`, `Calculator` (`quote`, `previewInvoice`, `billingDates`), `version`. Inputs and outputs are plain JS
 //! objects shaped like the Rust types; errors are thrown as `BillcalcError` (an `Error` subclass
 //! with `code` and `path`), and the instance keeps working after any of them.
 //!
@@ -8,7 +9,7 @@
 //! and never sees extra keys) and reports the same paths.
 
 use crate::error::{Error, ErrorCode};
-use crate::{catalog, quote};
+use crate::{catalog, quote, subscription};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -33,6 +34,26 @@ extern "C" {
     pub type CatalogJs;
     #[wasm_bindgen(typescript_type = "Quote")]
     pub type QuoteJs;
+    #[wasm_bindgen(typescript_type = "PreviewInvoiceInput")]
+    pub type PreviewInvoiceInputJs;
+    #[wasm_bindgen(typescript_type = "InvoicePreview")]
+    pub type InvoicePreviewJs;
+    #[wasm_bindgen(typescript_type = "Invoice")]
+    pub type InvoiceJs;
+    #[wasm_bindgen(typescript_type = "BillingDatesInput")]
+    pub type BillingDatesInputJs;
+    #[wasm_bindgen(typescript_type = "BillingDatesRequest")]
+    pub type BillingDatesRequestJs;
+    #[wasm_bindgen(typescript_type = "BillingDates")]
+    pub type BillingDatesJs;
+    #[wasm_bindgen(typescript_type = "DunningInput")]
+    pub type DunningInputJs;
+    #[wasm_bindgen(typescript_type = "DunningSchedule")]
+    pub type DunningScheduleJs;
+    #[wasm_bindgen(typescript_type = "CreditNoteInput")]
+    pub type CreditNoteInputJs;
+    #[wasm_bindgen(typescript_type = "CreditNote")]
+    pub type CreditNoteJs;
 }
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -87,6 +108,35 @@ pub fn compute_quote(input: QuoteInputJs) -> Result<QuoteJs, JsValue> {
     output(&quote::compute_quote(&input).map_err(throwable)?)
 }
 
+/// Previews a subscription's next invoice (inline prices and coupons, or ids from
+/// `input.catalog`), optionally with a pending change.
+#[wasm_bindgen(js_name = previewInvoice)]
+pub fn preview_invoice(input: PreviewInvoiceInputJs) -> Result<InvoiceJs, JsValue> {
+    let input: subscription::PreviewInvoiceInput = parse(input.into())?;
+    output(&subscription::preview_invoice(&input).map_err(throwable)?)
+}
+
+/// The next invoices' dates and amounts, with renewal reminders.
+#[wasm_bindgen(js_name = billingDates)]
+pub fn billing_dates(input: BillingDatesInputJs) -> Result<BillingDatesJs, JsValue> {
+    let input: subscription::BillingDatesInput = parse(input.into())?;
+    output(&subscription::billing_dates(&input).map_err(throwable)?)
+}
+
+/// When to retry a failed payment.
+#[wasm_bindgen(js_name = dunningSchedule)]
+pub fn dunning_schedule(input: DunningInputJs) -> Result<DunningScheduleJs, JsValue> {
+    let input: subscription::DunningInput = parse(input.into())?;
+    output(&subscription::dunning_schedule(&input).map_err(throwable)?)
+}
+
+/// A credit note for an issued invoice: whole, by line or by amount, tax reversed in proportion.
+#[wasm_bindgen(js_name = creditNote)]
+pub fn credit_note(input: CreditNoteInputJs) -> Result<CreditNoteJs, JsValue> {
+    let input: subscription::CreditNoteInput = parse(input.into())?;
+    output(&subscription::credit_note(&input).map_err(throwable)?)
+}
+
 /// The engine version stamped on every result.
 #[wasm_bindgen]
 pub fn version() -> String {
@@ -110,6 +160,20 @@ impl JsCalculator {
     pub fn quote(&self, cart: CartJs) -> Result<QuoteJs, JsValue> {
         let cart: quote::QuoteInput = parse(cart.into())?;
         output(&self.0.quote(&cart).map_err(throwable)?)
+    }
+
+    /// Previews a subscription's next invoice against this catalog.
+    #[wasm_bindgen(js_name = previewInvoice)]
+    pub fn preview_invoice(&self, input: InvoicePreviewJs) -> Result<InvoiceJs, JsValue> {
+        let input: subscription::PreviewInvoiceInput = parse(input.into())?;
+        output(&self.0.preview_invoice(&input).map_err(throwable)?)
+    }
+
+    /// The next invoices' dates and amounts against this catalog.
+    #[wasm_bindgen(js_name = billingDates)]
+    pub fn billing_dates(&self, input: BillingDatesRequestJs) -> Result<BillingDatesJs, JsValue> {
+        let input: subscription::BillingDatesInput = parse(input.into())?;
+        output(&self.0.billing_dates(&input).map_err(throwable)?)
     }
 }
 

@@ -547,3 +547,238 @@ proptest! {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Subscriptions: prorations and invoices.
+
+/// A monthly price: per unit with an integer or decimal amount, or graduated tiers.
+fn recurring_price(id: &str, kind: u8, amount: i64) -> Value {
+    let mut price = match kind % 3 {
+        0 => json!({ "currency": "usd", "unit_amount": amount }),
+        1 => {
+            json!({ "currency": "usd", "unit_amount_decimal": format!("{}.{:03}", amount / 1000, amount % 1000) })
+        }
+        _ => {
+            json!({ "currency": "usd", "billing_scheme": "tiered", "tiers_mode": "graduated", "tiers": [
+            { "up_to": 3, "unit_amount": amount, "flat_amount": amount / 7 },
+            { "up_to": "inf", "unit_amount": amount / 3 } ] })
+        }
+    };
+    price["id"] = json!(id);
+    price["recurring"] = json!({ "interval": "month" });
+    price
+}
+
+fn rounding_json(mode: RoundingMode) -> Value {
+    serde_json::to_value(RoundingPolicy {
+        mode,
+        increment: None,
+    })
+    .unwrap()
+}
+
+/// An invoice for a change at `offset` seconds into a monthly period anchored on `anchor_day`
+/// of January 2024 (so the period is some month of 2024: 28 to 31 days).
+fn change_invoice(
+    old: Value,
+    old_q: i64,
+    new: Value,
+    new_q: i64,
+    (anchor_day, month, offset): (u32, u32, i64),
+    day: bool,
+    mode: RoundingMode,
+) -> billcalc::Result<billcalc::Invoice> {
+    let anchor = format!("2024-01-{anchor_day:02}T06:00:00Z");
+    let period_start =
+        billcalc::time::AsOf::parse(&format!("2024-{month:02}-{anchor_day:02}T06:00:00Z"), "")?
+            .instant;
+    let at = period_start + offset;
+    let input = json!({
+        "as_of": at,
+        "rounding": rounding_json(mode),
+        "subscription": {
+            "currency": "usd", "billing_cycle_anchor": anchor,
+            "proration_granularity": if day { "day" } else { "second" },
+            "items": [{ "id": "si", "price": old, "quantity": old_q }],
+        },
+        "change": { "proration_date": at, "proration_behavior": "always_invoice",
+                    "items": [{ "id": "si", "price": new, "quantity": new_q }] },
+    });
+    billcalc::preview_invoice(&billcalc::from_value(&input)?)
+}
+
+fn mode_any() -> impl Strategy<Value = RoundingMode> {
+    mode()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    /// A change to the same price and quantity prorates to exactly 0 (credit and debit cancel),
+    /// whatever the price, the instant, the granularity and the rounding mode.
+    #[test]
+    fn same_price_and_quantity_prorates_to_zero(
+        kind in 0u8..3, amount in 0i64..10_000_000, q in 0i64..50,
+        anchor_day in 1u32..29, month in 2u32..12, offset in 0i64..2_419_200, day in any::<bool>(),
+        mode in mode_any(),
+    ) {
+        let price = recurring_price("p", kind, amount);
+        let invoice = change_invoice(price.clone(), q, price, q, (anchor_day, month, offset), day, mode).unwrap();
+        prop_assert_eq!(invoice.quote.lines.len(), 2);
+        let sum: i64 = invoice.quote.lines.iter().map(|l| l.amount).sum();
+        prop_assert_eq!(sum, 0);
+        prop_assert_eq!(invoice.quote.total, 0);
+    }
+
+    /// A credit never exceeds what the period cost, a debit never exceeds the new item's whole
+    /// period, and each is no further than one unit from its exact share.
+    #[test]
+    fn prorations_stay_within_the_full_period_amounts(
+        kinds in (0u8..3, 0u8..3), amounts in (0i64..10_000_000, 0i64..10_000_000), qs in (0i64..50, 0i64..50),
+        anchor_day in 1u32..29, month in 2u32..12, offset in 0i64..2_419_200, day in any::<bool>(),
+        mode in mode_any(),
+    ) {
+        let old = recurring_price("old", kinds.0, amounts.0);
+        let new = recurring_price("new", kinds.1, amounts.1);
+        let invoice = change_invoice(old.clone(), qs.0, new.clone(), qs.1, (anchor_day, month, offset), day, mode).unwrap();
+        // What each item costs for a whole period, rounded as an invoice would bill it.
+        let full = |price: &Value, q: i64| -> i64 {
+            let input = json!({ "currency": "usd", "rounding": rounding_json(mode), "lines": [{ "price": price, "quantity": q }] });
+            billcalc::compute_quote(&billcalc::from_value(&input).unwrap()).unwrap().total
+        };
+        let (credit, debit) = (&invoice.quote.lines[0], &invoice.quote.lines[1]);
+        prop_assert!(credit.amount <= 0 && -credit.amount <= full(&old, qs.0), "credit {} vs {}", credit.amount, full(&old, qs.0));
+        prop_assert!(debit.amount >= 0 && debit.amount <= full(&new, qs.1), "debit {} vs {}", debit.amount, full(&new, qs.1));
+        for line in [credit, debit] {
+            let d = line.info.as_ref().unwrap().derivation.as_ref().unwrap();
+            let exact: Decimal = d.unrounded.parse().unwrap();
+            prop_assert!((Decimal::from(line.amount) - exact).abs() < Decimal::ONE);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    /// Random subscriptions, changes and instants never panic: an invoice or a structured error;
+    /// an invoice's lines always add up to its subtotal and its balance arithmetic holds.
+    #[test]
+    fn random_subscriptions_never_panic(
+        start in 0i64..1_900_000_000, anchor_after in prop_oneof![3 => Just(0i64), 7 => 0i64..5_000_000, 1 => -100i64..100_000_000],
+        as_of_after in -2_000_000i64..40_000_000, interval in 0usize..4,
+        count in prop_oneof![9 => 1i64..4, 1 => -1i64..40], trial in prop::option::of(prop_oneof![9 => 1i64..40, 1 => -5i64..800]),
+        cancel_after in prop::option::of(0i64..60_000_000), at_end in any::<bool>(),
+        amounts in prop::collection::vec(prop_oneof![19 => 0i64..1_000_000, 1 => -5i64..0], 1..4), metered in any::<bool>(),
+        records in prop::collection::vec((0i64..40_000_000, prop_oneof![19 => 0i64..10_000, 1 => -2i64..0]), 0..6),
+        change_kind in 0usize..6, pd_delta in prop::option::of(prop_oneof![9 => -200_000i64..200_000, 1 => -90_000_000i64..90_000_000]),
+        behavior in 0usize..3, balance in -100_000i64..100_000, coupon in 0usize..4, months in 0i64..30, offset in 0usize..3,
+        granularity in any::<bool>(), pause in 0usize..4,
+    ) {
+        let trial = trial.map(|d| if d > 0 && start + d * 86_400 > start + anchor_after { (anchor_after / 86_400).max(1) } else { d });
+        let anchor = start + anchor_after;
+        let as_of = start + as_of_after;
+        let cancel = cancel_after.map(|c| anchor + c);
+        let pd = pd_delta.map(|d| as_of + d);
+        let records: Vec<(i64, i64)> = records.iter().map(|&(t, q)| (anchor + t - 2_000_000, q)).collect();
+        let intervals = ["day", "week", "month", "year"];
+        let mut items: Vec<Value> = amounts.iter().enumerate().map(|(i, &a)| json!({
+            "id": format!("si{i}"),
+            "price": { "id": format!("p{i}"), "currency": "usd", "unit_amount": a,
+                       "recurring": { "interval": intervals[interval], "interval_count": count } },
+        })).collect();
+        if metered {
+            items.push(json!({
+                "id": "m", "price": { "id": "pm", "currency": "usd", "unit_amount": 3,
+                    "recurring": { "interval": intervals[interval], "interval_count": count, "usage_type": "metered", "aggregate_usage": "max" } },
+                "usage_records": records.iter().map(|&(t, q)| json!({ "timestamp": t, "quantity": q })).collect::<Vec<_>>(),
+            }));
+        }
+        let coupons = [
+            json!(null),
+            json!({ "percent_off": 50, "duration": "once" }),
+            json!({ "percent_off": 25, "duration": "repeating", "duration_in_months": months }),
+            json!({ "amount_off": 700, "currency": "usd", "duration": "forever" }),
+        ];
+        let mut subscription = json!({
+            "currency": "usd", "billing_cycle_anchor": anchor, "items": items,
+            "cancel_at_period_end": at_end,
+            "proration_granularity": if granularity { "day" } else { "second" },
+            "utc_offset": (["Z", "+05:30", "-11:00"][offset]),
+            "pending_invoice_items": [{ "amount": -(balance / 3) }],
+            "minimum_commitment": { "amount": months * 100, "scope": if metered { "usage" } else { "invoice" } },
+        });
+        subscription["start_date"] = json!(start);
+        if let Some(t) = trial { subscription["trial_period_days"] = json!(t); }
+        if let Some(c) = cancel { subscription["cancel_at"] = json!(c); }
+        if coupon > 0 { subscription["discounts"] = json!([{ "coupon": coupons[coupon], "start": start }]); }
+        if pause > 0 {
+            subscription["pause_collection"] = json!({ "behavior": (["void", "keep_as_draft", "mark_uncollectible"][pause - 1]), "resumes_at": cancel });
+        }
+        let new_price = json!({ "currency": "usd", "unit_amount": 999, "recurring": { "interval": intervals[(interval + change_kind) % 4] } });
+        let change = match change_kind {
+            0 => json!(null),
+            1 => json!({ "items": [{ "id": "si0", "quantity": count }] }),
+            2 => json!({ "items": [{ "id": "si0", "price": new_price }] }),
+            3 => json!({ "items": [{ "id": "si0", "deleted": true }, { "price": new_price }] }),
+            4 => json!({ "cancel": true }),
+            _ => json!({ "billing_cycle_anchor": "now", "cancel_at_period_end": true }),
+        };
+        let mut input = json!({ "as_of": as_of, "subscription": subscription, "customer": { "balance": balance } });
+        if !change.is_null() {
+            input["change"] = change;
+            input["change"]["proration_behavior"] = json!((["create_prorations", "always_invoice", "none"][behavior]));
+            if let Some(p) = pd { input["change"]["proration_date"] = json!(p); }
+        }
+        let preview = billcalc::from_value::<billcalc::PreviewInvoiceInput>(&input)
+            .and_then(|i| billcalc::preview_invoice(&i));
+        if let Ok(invoice) = preview {
+            let q = &invoice.quote;
+            let lines: i64 = q.lines.iter().map(|l| l.amount).sum();
+            let item_discounts: i64 = q.discounts.iter().filter(|d| d.level == billcalc::discount::Level::Item).map(|d| d.amount).sum();
+            prop_assert_eq!(lines - item_discounts, q.subtotal);
+            let owed = q.total + invoice.starting_balance;
+            prop_assert!(invoice.amount_due >= 0);
+            if invoice.status != billcalc::subscription::invoice::InvoiceStatus::Void {
+                prop_assert_eq!(invoice.amount_due + invoice.ending_balance, owed);
+            }
+        }
+        if change_kind == 0 {
+            input["count"] = json!(4);
+            input["reminder_days"] = json!([1, 3]);
+            let _ = billcalc::from_value::<billcalc::BillingDatesInput>(&input)
+                .and_then(|i| billcalc::billing_dates(&i));
+        }
+    }
+
+    /// Credit notes split every credit exactly and never give back more than was paid.
+    #[test]
+    fn credit_notes_add_up_and_stay_within_what_was_paid(
+        lines in prop::collection::vec((0i64..100_000, 0i64..30_000, 1i64..20), 1..5),
+        paid_share in 0i64..=100, amount in prop::option::of(0i64..500_000), unit in prop::option::of(0i64..20),
+    ) {
+        let invoice_lines: Vec<Value> = lines.iter().map(|&(net, tax, q)| json!({
+            "amount_excluding_tax": net, "quantity": q, "taxes": [{ "rate": "T", "amount": tax }],
+        })).collect();
+        let charged: i64 = lines.iter().map(|l| l.0 + l.1).sum();
+        let paid = charged * paid_share / 100;
+        let mut input = json!({ "currency": "usd", "invoice": { "amount_paid": paid, "lines": invoice_lines } });
+        match (amount, unit) {
+            (Some(a), _) => input["amount"] = json!(a),
+            (None, Some(u)) => input["lines"] = json!([{ "line": 0, "quantity": u }]),
+            _ => {}
+        }
+        let note = billcalc::from_value::<billcalc::CreditNoteInput>(&input).and_then(|i| billcalc::credit_note(&i));
+        if let Ok(note) = note {
+            prop_assert!(note.total <= paid && note.total >= 0);
+            prop_assert_eq!(note.remaining_creditable, paid - note.total);
+            let taxes: i64 = note.total_taxes.iter().map(|t| t.amount).sum();
+            prop_assert_eq!(note.subtotal + taxes, note.total);
+            for line in &note.lines {
+                let parts: i64 = line.amount_excluding_tax + line.taxes.iter().map(|t| t.amount).sum::<i64>();
+                prop_assert_eq!(parts, line.amount);
+                let (net, tax, _) = lines[line.line];
+                prop_assert!(line.amount <= net + tax && line.amount_excluding_tax <= net);
+            }
+        }
+    }
+}

@@ -2,31 +2,49 @@
 //! (`tests/node/vectors.test.mjs`, against the built npm package) and in headless Chromium
 //! (`tests/web.rs`); all three must agree exactly.
 //!
-//! A vector is `{name, call, catalog?, input?, options?, output | error}` where `call` is
-//! `computeQuote`, `Calculator.quote`, `new Calculator`, or an adapter (`fromShopifyCart`,
-//! `toShopifyAmounts`, `fromWooCommerceCart`); `output` is the result (quotes without
-//! `version`), `error` is `{code, path}` (messages are for people and may differ between
-//! runtimes).
+//! A vector is `{name, call, catalog?, input?, options?, note?, expect?, output | error}` where
+//! `call` is `computeQuote`, `Calculator.quote`, `new Calculator`, `previewInvoice`,
+//! `Calculator.previewInvoice`, `billingDates`, `Calculator.billingDates`, `dunningSchedule`,
+//! `creditNote`, or an adapter (`fromShopifyCart`, `toShopifyAmounts`, `fromWooCommerceCart`);
+//! `output` is the result (engine results without `version`), `error` is `{code, path}`
+//! (messages are for people and may differ between runtimes). `note` is the hand computation of
+//! the expected numbers and `expect` its key figures as JSON pointers into `output`, checked here.
 #![cfg(not(target_arch = "wasm32"))]
 
 use billcalc::adapters::{shopify, woocommerce};
-use billcalc::{compute_quote, from_value, Calculator, Catalog, QuoteInput, VERSION};
+use billcalc::{
+    billing_dates, compute_quote, credit_note, dunning_schedule, from_value, preview_invoice,
+    BillingDatesInput, Calculator, Catalog, PreviewInvoiceInput, QuoteInput, VERSION,
+};
 use serde_json::{json, Value};
 use std::path::Path;
 
 fn run(vector: &Value) -> Result<Value, billcalc::Error> {
-    let input = || -> Result<QuoteInput, billcalc::Error> { from_value(&vector["input"]) };
+    fn input<T: serde::de::DeserializeOwned>(vector: &Value) -> Result<T, billcalc::Error> {
+        from_value(&vector["input"])
+    }
     let calculator = || -> Result<Calculator, billcalc::Error> {
         let catalog: Catalog = from_value(&vector["catalog"])?;
         Calculator::new(&catalog)
     };
-    let quote = match vector["call"].as_str() {
-        Some("computeQuote") => compute_quote(&input()?)?,
-        Some("Calculator.quote") => calculator()?.quote(&input()?)?,
+    let out = match vector["call"].as_str() {
+        Some("computeQuote") => to_value(compute_quote(&input(vector)?)?),
+        Some("Calculator.quote") => to_value(calculator()?.quote(&input::<QuoteInput>(vector)?)?),
         Some("new Calculator") => {
             calculator()?;
             return Ok(Value::Null);
         }
+        Some("previewInvoice") => to_value(preview_invoice(&input(vector)?)?),
+        Some("Calculator.previewInvoice") => {
+            to_value(calculator()?.preview_invoice(&input::<PreviewInvoiceInput>(vector)?)?)
+        }
+        Some("billingDates") => to_value(billing_dates(&input(vector)?)?),
+        Some("Calculator.billingDates") => {
+            to_value(calculator()?.billing_dates(&input::<BillingDatesInput>(vector)?)?)
+        }
+        Some("dunningSchedule") => to_value(dunning_schedule(&input(vector)?)?),
+        Some("creditNote") => to_value(credit_note(&input(vector)?)?),
+        // Adapters return platform or cart shapes, which carry no version.
         Some("fromShopifyCart") => return shopify::from_shopify_cart(&vector["input"]),
         Some("toShopifyAmounts") => {
             let amounts = shopify::to_shopify_amounts(&vector["input"])?;
@@ -37,10 +55,14 @@ fn run(vector: &Value) -> Result<Value, billcalc::Error> {
         }
         other => panic!("unknown call {other:?}"),
     };
-    let mut out = serde_json::to_value(&quote).expect("a quote serializes");
+    let mut out = out;
     assert_eq!(out["version"], json!(VERSION));
     out.as_object_mut().expect("object").remove("version");
     Ok(out)
+}
+
+fn to_value<T: serde::Serialize>(result: T) -> Value {
+    serde_json::to_value(&result).expect("a result serializes")
 }
 
 pub fn vector_files() -> Vec<std::path::PathBuf> {
@@ -83,6 +105,17 @@ fn golden_vectors() {
             } else {
                 "error"
             };
+            // `expect`: the hand-computed figures of the note, as JSON pointers into the output.
+            if let (Some(expect), Some(out)) = (vector.get("expect"), got.get("output")) {
+                for (pointer, value) in expect.as_object().expect("expect is an object") {
+                    if out.pointer(pointer) != Some(value) {
+                        failures.push(format!(
+                            "{name}: expected {pointer} = {value}, got {:?}",
+                            out.pointer(pointer)
+                        ));
+                    }
+                }
+            }
             if bless && vector["call"] != "new Calculator" {
                 let obj = vector.as_object_mut().unwrap();
                 obj.remove("output");

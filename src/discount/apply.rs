@@ -15,7 +15,6 @@ use crate::error::{join_path, Error, ErrorCode, Result};
 use crate::money;
 use crate::quote::{QuoteContext, QuoteInput, WorkLine};
 use crate::rounding::RoundingPolicy;
-use rust_decimal::Decimal;
 use std::borrow::Cow;
 
 /// What the discount stage reports; the lines carry their `discount_amounts`.
@@ -156,9 +155,14 @@ pub fn apply(
     input: &QuoteInput,
     lines: &mut [WorkLine],
 ) -> Result<Outcome> {
+    let rules = if context.cart_promotions {
+        calculator.promotions()
+    } else {
+        &[]
+    };
     // Nothing requested and no rules: nothing to do (the checkout hot path without discounts).
     if input.discounts.is_empty()
-        && calculator.promotions().is_empty()
+        && rules.is_empty()
         && lines.iter().all(|l| l.input.discounts.is_empty())
     {
         return Ok(Outcome::default());
@@ -199,11 +203,7 @@ pub fn apply(
 
     // Candidates in application order: item level, then order level.
     let mut verdicts = Vec::new();
-    for rule in calculator
-        .promotions()
-        .iter()
-        .filter(|r| !r.is_order_level())
-    {
+    for rule in rules.iter().filter(|r| !r.is_order_level()) {
         verdicts.push(env.rule(rule)?);
     }
     for line in lines.iter().filter(|l| !l.input.discounts.is_empty()) {
@@ -214,11 +214,7 @@ pub fn apply(
             verdicts.push(env.requested(entry, path, Some(line.index), &mut seen)?);
         }
     }
-    for rule in calculator
-        .promotions()
-        .iter()
-        .filter(|r| r.is_order_level())
-    {
+    for rule in rules.iter().filter(|r| r.is_order_level()) {
         verdicts.push(env.rule(rule)?);
     }
     let mut seen = Vec::new();
@@ -325,18 +321,26 @@ impl Env<'_> {
         Ok(best.map_or((Vec::new(), Vec::new()), |(_, _, o, t)| (o, t)))
     }
 
-    /// `Some(reason)` when `as_of` falls outside [starts, ends); `as_of` is required only here.
-    fn window(&self, starts: Option<i64>, ends: Option<i64>) -> Result<Option<Reason>> {
+    /// `Some(reason)` when `at` (default `as_of`) falls outside [starts, ends); `as_of` is
+    /// required only here.
+    fn window(
+        &self,
+        starts: Option<i64>,
+        ends: Option<i64>,
+        at: Option<i64>,
+    ) -> Result<Option<Reason>> {
         if starts.is_none() && ends.is_none() {
             return Ok(None);
         }
-        let t = self.context.as_of.map(|a| a.instant).ok_or_else(|| {
-            Error::new(
-                ErrorCode::MissingField,
-                "as_of",
-                "a discount with a validity window needs as_of (the engine has no clock)",
-            )
-        })?;
+        let t = at
+            .or(self.context.as_of.map(|a| a.instant))
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorCode::MissingField,
+                    "as_of",
+                    "a discount with a validity window needs as_of (the engine has no clock)",
+                )
+            })?;
         Ok(if starts.is_some_and(|s| t < s) {
             Some(Reason::NotYetValid)
         } else if ends.is_some_and(|e| t >= e) {
@@ -360,7 +364,7 @@ impl Env<'_> {
         seen: &mut Vec<(String, String)>,
     ) -> Result<Verdict> {
         let mut header = Header {
-            id: path,
+            id: entry.path.clone().unwrap_or(path),
             level: if line.is_some() {
                 Level::Item
             } else {
@@ -372,6 +376,20 @@ impl Env<'_> {
             promotion: None,
         };
         let path = header.id.clone();
+        if entry.redeemed_at.is_none() {
+            for (field, given) in [
+                ("start", entry.start.is_some()),
+                ("end", entry.end.is_some()),
+            ] {
+                if given {
+                    return Err(Error::new(
+                        ErrorCode::InvalidDiscount,
+                        join_path(&path, field),
+                        "start and end belong to subscription discounts",
+                    ));
+                }
+            }
+        }
         let (coupon, code): (Cow<ValidCoupon>, Option<&ValidPromotionCode>) =
             match (&entry.coupon, &entry.promotion_code) {
                 (Some(_), Some(_)) => {
@@ -432,12 +450,14 @@ impl Env<'_> {
         if !coupon.valid || code.is_some_and(|c| !c.active) {
             return Ok(reject(header, Reason::Inactive));
         }
+        // A discount redeemed earlier (a subscription's) is judged at its redemption instant.
+        let at = entry.redeemed_at;
         if let Some(pc) = code {
-            if let Some(reason) = self.window(pc.starts_at, pc.expires_at)? {
+            if let Some(reason) = self.window(pc.starts_at, pc.expires_at, at)? {
                 return Ok(reject(header, reason));
             }
         }
-        if let Some(reason) = self.window(coupon.starts_at, coupon.redeem_by)? {
+        if let Some(reason) = self.window(coupon.starts_at, coupon.redeem_by, at)? {
             return Ok(reject(header, reason));
         }
         let customer = self.context.customer;
@@ -557,7 +577,7 @@ impl Env<'_> {
         if !rule.active {
             return Ok(reject(header, Reason::Inactive));
         }
-        if let Some(reason) = self.window(rule.starts_at, rule.ends_at)? {
+        if let Some(reason) = self.window(rule.starts_at, rule.ends_at, None)? {
             return Ok(reject(header, reason));
         }
         if rule.currency.is_some_and(|c| c != self.context.currency) {
@@ -808,7 +828,10 @@ impl Env<'_> {
             let denominator = q
                 .checked_mul(i128::from(FULL))
                 .ok_or_else(|| internal(path))?;
-            let d = round_ratio(numerator, denominator, self.context.rounding, path)?;
+            let d = self
+                .context
+                .rounding
+                .round_ratio(numerator, denominator, path)?;
             parts.push((j, clamp(i128::from(d), i64::try_from(r).unwrap_or(0))));
         }
         Ok(parts)
@@ -836,37 +859,8 @@ fn cap_parts(parts: Vec<(usize, i64)>, cap: Option<i64>, path: &str) -> Result<V
 /// `basis` hundredths of a percent of `base`, rounded by the policy, never above `base`.
 fn percent_of(base: i64, basis: Basis, policy: RoundingPolicy, path: &str) -> Result<i64> {
     let numerator = i128::from(base) * i128::from(basis);
-    let d = round_ratio(numerator, i128::from(FULL), policy, path)?;
+    let d = policy.round_ratio(numerator, i128::from(FULL), path)?;
     Ok(d.clamp(0, base.max(0)))
-}
-
-/// Rounds the exact ratio `numerator / denominator` (both non-negative) by the policy.
-///
-/// The quotient's integer part is exact; the fraction is replaced by a stand-in that lies on the
-/// same side of every rounding boundary (0, ½, 1 between two integers), so
-/// [`RoundingPolicy::round`] rounds it exactly as it would the true ratio, whatever the mode or
-/// increment, with no digits lost to a finite-precision division.
-pub(crate) fn round_ratio(
-    numerator: i128,
-    denominator: i128,
-    policy: RoundingPolicy,
-    path: &str,
-) -> Result<i64> {
-    if numerator < 0 || denominator <= 0 {
-        return Err(internal(path));
-    }
-    let whole = i64::try_from(numerator / denominator).map_err(|_| internal(path))?;
-    let rest = numerator % denominator;
-    let fraction = if rest == 0 {
-        Decimal::ZERO
-    } else {
-        match (rest * 2).cmp(&denominator) {
-            std::cmp::Ordering::Less => Decimal::new(25, 2),
-            std::cmp::Ordering::Equal => Decimal::new(5, 1),
-            std::cmp::Ordering::Greater => Decimal::new(75, 2),
-        }
-    };
-    policy.round(money::add(Decimal::from(whole), fraction, path)?, path)
 }
 
 #[cfg(test)]
@@ -876,33 +870,6 @@ mod tests {
 
     fn policy(mode: RoundingMode, increment: Option<i64>) -> RoundingPolicy {
         RoundingPolicy { mode, increment }
-    }
-
-    #[test]
-    fn ratios_round_exactly() {
-        let half_up = policy(RoundingMode::HalfUp, None);
-        assert_eq!(round_ratio(34_905_000, 10_000, half_up, ""), Ok(3491));
-        assert_eq!(round_ratio(5_235, 10, half_up, ""), Ok(524));
-        assert_eq!(round_ratio(1, 3, half_up, ""), Ok(0));
-        assert_eq!(round_ratio(2, 3, half_up, ""), Ok(1));
-        let even = policy(RoundingMode::HalfEven, None);
-        assert_eq!(round_ratio(5, 2, even, ""), Ok(2));
-        assert_eq!(round_ratio(7, 2, even, ""), Ok(4));
-        let ceiling = policy(RoundingMode::Ceiling, None);
-        // 10^15 + 1/10^4: a 28-digit decimal division would keep it, this one keeps any size.
-        let big = 1_000_000_000_000_000i128 * 10_000 + 1;
-        assert_eq!(
-            round_ratio(big, 10_000, ceiling, ""),
-            Ok(1_000_000_000_000_001)
-        );
-        assert_eq!(round_ratio(10_001, 10_000, ceiling, ""), Ok(2));
-        let cash = policy(RoundingMode::HalfUp, Some(5));
-        assert_eq!(round_ratio(125, 10, cash, ""), Ok(15)); // 12.5 → 15
-        assert_eq!(round_ratio(124, 10, cash, ""), Ok(10)); // 12.4 → 10
-        assert_eq!(
-            round_ratio(1, 0, half_up, "").map_err(|e| e.code),
-            Err(ErrorCode::AmountOverflow)
-        );
     }
 
     #[test]

@@ -26,8 +26,12 @@
 //!   pro rata. Ratios are rounded exactly (no intermediate truncation) by the quote's
 //!   [`crate::RoundingPolicy`], increment included; a discount never exceeds what it covers.
 //! * **Identity.** A discount's `id` is where it was requested (`discounts[0]`,
-//!   `lines[1].discounts[0]`) or `promotion:<rule id>`; lines' `discount_amounts` and the
-//!   quote's `total_discount_amounts` refer to it.
+//!   `lines[1].discounts[0]`; on an invoice, `subscription.discounts[0]`,
+//!   `subscription.items[1].discounts[0]`) or `promotion:<rule id>`; lines' `discount_amounts`
+//!   and the quote's `total_discount_amounts` refer to it.
+//! * **Subscription discounts** are judged at their `start` (when they were redeemed) for
+//!   validity windows; which invoices their coupon's `duration` covers is decided by
+//!   [`crate::subscription`] (`duration_ended` otherwise). A quote rejects `start` and `end`.
 //! * **Eligibility.** Checked in this order, the first failure being the reason:
 //!   `unknown_code`, `duplicate` (the same coupon twice in one list), `inactive`,
 //!   `not_yet_valid` / `expired` (at `as_of`; windows are half open: valid from `starts_at`
@@ -78,6 +82,20 @@ pub struct DiscountInput {
     pub coupon: Option<CouponRef>,
     #[serde(default)]
     pub promotion_code: Option<String>,
+    /// Subscription discounts only: when it was applied (default: the subscription's start).
+    #[serde(default)]
+    pub start: Option<crate::time::Timestamp>,
+    /// Subscription discounts only: when it stops applying, overriding the coupon's duration.
+    #[serde(default)]
+    pub end: Option<crate::time::Timestamp>,
+    /// Not input: the discount's id and path when it is not where the pipeline sees it (a
+    /// subscription's discounts become an invoice's).
+    #[serde(skip)]
+    pub path: Option<String>,
+    /// Not input: when the discount was redeemed (a subscription discount's `start`); its
+    /// validity window is judged then rather than at `as_of`.
+    #[serde(skip)]
+    pub redeemed_at: Option<i64>,
 }
 
 /// A coupon id from the catalog, or an inline coupon.
@@ -235,6 +253,9 @@ pub enum Reason {
     MinimumNotMet,
     /// It cannot be combined with the discounts that won.
     NotCombinable,
+    /// A subscription discount whose coupon `duration` no longer covers this invoice (`once`
+    /// already used, `repeating` past its months, or past the discount's `end`).
+    DurationEnded,
 }
 
 /// A positive integer amount or count within the safe range.

@@ -256,10 +256,11 @@ pub fn apply(
                 None => goods.push((category, item.base)),
             }
         }
-        if goods.iter().all(|(_, w)| *w == 0) {
+        // Credits (negative amounts, on invoices) weigh nothing in the split.
+        if goods.iter().all(|(_, w)| *w <= 0) {
             goods = vec![("standard", 1)];
         }
-        let weights: Vec<i64> = goods.iter().map(|(_, w)| *w).collect();
+        let weights: Vec<i64> = goods.iter().map(|(_, w)| (*w).max(0)).collect();
         for i in follows {
             let Some(line) = lines.get(i) else { continue };
             let base = bases.get(i).copied().unwrap_or(0);
@@ -506,10 +507,10 @@ fn invoice_stage(
                     )
                 };
                 exact = money::add(exact, part, &path)?;
-                weights.push(weight.max(0));
+                weights.push((weight, part));
             }
             let total = rounding.round(exact, "total_taxes")?;
-            let parts = allocate(total, &weights, "total_taxes")?;
+            let parts = spread(total, &weights, rounding)?;
             for (&(i, k), part) in members.iter().zip(parts) {
                 let (Some(item), Some(amounts)) = (items.get(i), out.get_mut(i)) else {
                     continue;
@@ -530,7 +531,7 @@ fn invoice_stage(
         if phase == 0 {
             // The inclusive taxable amount is the net that remains.
             for (item, amounts) in items.iter().zip(out.iter_mut()) {
-                if amounts.net < 0 {
+                if (amounts.net < 0) != (item.base < 0) && amounts.net != 0 {
                     return Err(Error::new(
                         ErrorCode::InvalidRequest,
                         path_of(lines, item),
@@ -552,6 +553,40 @@ fn invoice_stage(
         }
     }
     Ok(out)
+}
+
+/// Spreads a rate's rounded total over its lines by their bases. Only charges (the common
+/// case): one allocation. With credits among them (an invoice's proration credits), the credits'
+/// exact taxes are rounded together and spread over the credits, and the rest of the total over
+/// the charges, so a credit never carries the tax of a charge and the total stays rounded once.
+fn spread(total: i64, members: &[(i64, Decimal)], rounding: &RoundingPolicy) -> Result<Vec<i64>> {
+    let path = "total_taxes";
+    if members.iter().all(|(base, _)| *base >= 0) {
+        let weights: Vec<i64> = members.iter().map(|(base, _)| *base).collect();
+        return allocate(total, &weights, path);
+    }
+    let mut credit_exact = Decimal::ZERO;
+    for (_, part) in members.iter().filter(|(base, _)| *base < 0) {
+        credit_exact = money::add(credit_exact, *part, path)?;
+    }
+    let credits = rounding.round(credit_exact, path)?;
+    let weight = |credit: bool| -> Vec<i64> {
+        members
+            .iter()
+            .map(|(base, _)| match (credit, *base < 0) {
+                (true, true) => base.saturating_neg(),
+                (false, false) => *base,
+                _ => 0,
+            })
+            .collect()
+    };
+    let credit_parts = allocate(credits, &weight(true), path)?;
+    let charge_parts = allocate(money::checked(total - credits, path)?, &weight(false), path)?;
+    Ok(credit_parts
+        .into_iter()
+        .zip(charge_parts)
+        .map(|(a, b)| a + b)
+        .collect())
 }
 
 fn simple_taxes(decision: &Decision, amounts: &ItemAmounts) -> i64 {

@@ -36,6 +36,27 @@ function run(api, vector) {
     case 'new Calculator':
       new api.Calculator(vector.catalog).free();
       return null;
+    case 'previewInvoice':
+      return withoutVersion(api.previewInvoice(vector.input));
+    case 'billingDates':
+      return withoutVersion(api.billingDates(vector.input));
+    case 'dunningSchedule':
+      return withoutVersion(api.dunningSchedule(vector.input));
+    case 'creditNote':
+      return withoutVersion(api.creditNote(vector.input));
+    case 'Calculator.previewInvoice':
+    case 'Calculator.billingDates': {
+      const calculator = new api.Calculator(vector.catalog);
+      try {
+        return withoutVersion(
+          vector.call === 'Calculator.previewInvoice'
+            ? calculator.previewInvoice(vector.input)
+            : calculator.billingDates(vector.input),
+        );
+      } finally {
+        calculator.free();
+      }
+    }
     case 'fromShopifyCart':
       return api.fromShopifyCart(vector.input);
     case 'toShopifyAmounts':
@@ -48,7 +69,7 @@ function run(api, vector) {
 }
 
 function withoutVersion(quote) {
-  assert.equal(quote.version, PKG.version, 'quote.version must equal the package version');
+  assert.equal(quote.version, PKG.version, 'result.version must equal the package version');
   const { version, ...rest } = quote;
   return rest;
 }
@@ -58,7 +79,7 @@ test('at least 40 vectors', () => {
 });
 
 test('import and require resolve to the same module instance', () => {
-  for (const name of ['computeQuote', 'Calculator', 'version', 'BillcalcError']) {
+  for (const name of ['computeQuote', 'previewInvoice', 'billingDates', 'dunningSchedule', 'creditNote', 'Calculator', 'version', 'BillcalcError']) {
     assert.equal(typeof esm[name], 'function', `import: ${name}`);
     assert.equal(esm[name], cjs[name], `${name} differs between import and require`);
   }

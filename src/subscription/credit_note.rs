@@ -1,0 +1,331 @@
+//! Credit notes: giving back part or all of what an invoice charged.
+//!
+//! * **Input.** The invoice as issued: per line what it charged without tax
+//!   (`amount_excluding_tax`, after discounts) and each tax on it (`{rate, amount}`, `rate`
+//!   being any label that identifies the rate, e.g. the tax's display name and percentage),
+//!   optionally its `quantity` and what earlier credit notes already gave back on it
+//!   (`credited`); the invoice's `amount_paid` and earlier credit notes' total (`credited`).
+//! * **What to credit.** `lines: [{line, amount | quantity}]` (a line's index; an `amount` tax
+//!   included; `quantity` units of the line's quantity; neither: all that is left of the
+//!   line), or `amount` for the whole invoice, spread over the lines in proportion to what is
+//!   left of each; neither: everything left.
+//! * **Tax reversed in proportion.** A line's credit (tax included) is split over its net and
+//!   its taxes in proportion to what it charged, through [`crate::allocate()`]; `quantity` units
+//!   of `Q` are the allocated share `q / Q` of the line. So parts always add up to the credit,
+//!   successive partial credits never drift from the whole, and no rounding is involved.
+//! * **Never more than was paid.** A line gives back at most what it charged less what was
+//!   credited on it; the note at most `amount_paid` less earlier notes. Only lines that charged
+//!   something (positive, with no negative part) can be credited.
+
+use crate::allocate::allocate;
+use crate::currency::Currency;
+use crate::error::{Error, ErrorCode, Result};
+use crate::money;
+use crate::quote::VERSION;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreditNoteInput {
+    pub currency: String,
+    pub invoice: InvoiceSummary,
+    /// Lines to credit; absent: the whole invoice (or `amount` of it).
+    #[serde(default)]
+    pub lines: Option<Vec<CreditLineInput>>,
+    /// An amount to credit, tax included, spread over the invoice's lines.
+    #[serde(default)]
+    pub amount: Option<i64>,
+    /// Echoed (Stripe's `reason`: duplicate, fraudulent, order_change, product_unsatisfactory).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InvoiceSummary {
+    pub amount_paid: i64,
+    /// What earlier credit notes for this invoice gave back.
+    #[serde(default)]
+    pub credited: Option<i64>,
+    pub lines: Vec<InvoiceLineSummary>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InvoiceLineSummary {
+    pub amount_excluding_tax: i64,
+    #[serde(default)]
+    pub taxes: Vec<TaxPart>,
+    #[serde(default)]
+    pub quantity: Option<i64>,
+    /// What earlier credit notes gave back on this line, tax included.
+    #[serde(default)]
+    pub credited: Option<i64>,
+}
+
+/// A tax on a line: an amount and the label of its rate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaxPart {
+    pub rate: String,
+    pub amount: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreditLineInput {
+    /// The invoice line's index.
+    pub line: usize,
+    #[serde(default)]
+    pub amount: Option<i64>,
+    #[serde(default)]
+    pub quantity: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CreditNoteLine {
+    pub line: usize,
+    /// Given back, tax included.
+    pub amount: i64,
+    pub amount_excluding_tax: i64,
+    pub taxes: Vec<TaxPart>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CreditNote {
+    pub version: &'static str,
+    pub currency: Currency,
+    pub lines: Vec<CreditNoteLine>,
+    /// Given back without tax.
+    pub subtotal: i64,
+    /// Tax given back, per rate label, in order of first appearance.
+    pub total_taxes: Vec<TaxPart>,
+    pub total: i64,
+    /// What may still be credited on the invoice after this note.
+    pub remaining_creditable: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+fn invalid(path: String, message: &'static str) -> Error {
+    Error::new(ErrorCode::InvalidCreditNote, path, message)
+}
+
+fn at(prefix: &str, i: usize, field: &str) -> String {
+    [prefix, "[", &i.to_string(), "]", field].concat()
+}
+
+/// What a line charged (tax included), split into its parts: [net, tax…]; and what is left.
+fn charged(line: &InvoiceLineSummary, i: usize) -> Result<(Vec<i64>, i64)> {
+    let path = at("invoice.lines", i, "");
+    let mut parts = vec![line.amount_excluding_tax];
+    parts.extend(line.taxes.iter().map(|t| t.amount));
+    let total = money::sum(parts.iter().copied(), &path)?;
+    let credited = line.credited.unwrap_or(0);
+    if parts.iter().any(|&p| p < 0) || credited < 0 || credited > total {
+        return Err(invalid(
+            path,
+            "a line's amounts must not be negative, nor its earlier credits above what it charged",
+        ));
+    }
+    Ok((parts, total - credited))
+}
+
+/// Builds the credit note.
+pub fn credit_note(input: &CreditNoteInput) -> Result<CreditNote> {
+    let currency = Currency::parse(&input.currency, "currency")?;
+    let invoice = &input.invoice;
+    let lines = invoice
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| charged(l, i))
+        .collect::<Result<Vec<_>>>()?;
+    let credited = invoice.credited.unwrap_or(0);
+    if invoice.amount_paid < 0 || credited < 0 || credited > invoice.amount_paid {
+        return Err(invalid(
+            "invoice.credited".into(),
+            "earlier credits must be between 0 and amount_paid",
+        ));
+    }
+    let creditable = money::checked(invoice.amount_paid - credited, "invoice.amount_paid")?;
+
+    // (line index, credit tax included)
+    let requests: Vec<(usize, i64)> = match (&input.lines, input.amount) {
+        (Some(_), Some(_)) => {
+            return Err(invalid("amount".into(), "give lines or amount, not both"))
+        }
+        (Some(list), None) => {
+            let mut out: Vec<(usize, i64)> = Vec::with_capacity(list.len());
+            for (k, request) in list.iter().enumerate() {
+                let (parts, left) = lines
+                    .get(request.line)
+                    .ok_or_else(|| invalid(at("lines", k, ".line"), "no such invoice line"))?;
+                if out.iter().any(|(j, _)| *j == request.line) {
+                    return Err(invalid(at("lines", k, ".line"), "the line is listed twice"));
+                }
+                let credit = match (request.amount, request.quantity) {
+                    (Some(_), Some(_)) => {
+                        return Err(invalid(
+                            at("lines", k, ".quantity"),
+                            "give amount or quantity, not both",
+                        ))
+                    }
+                    (Some(a), None) => a,
+                    (None, Some(q)) => {
+                        let of = invoice
+                            .lines
+                            .get(request.line)
+                            .and_then(|l| l.quantity)
+                            .filter(|&n| n > 0 && (0..=n).contains(&q))
+                            .ok_or_else(|| {
+                                invalid(
+                                    at("lines", k, ".quantity"),
+                                    "a quantity credit needs the line's quantity, and at most that many units",
+                                )
+                            })?;
+                        let whole = money::sum(parts.iter().copied(), "lines")?;
+                        let split = allocate(whole, &[q, of - q], "lines")?;
+                        split.first().copied().unwrap_or(0)
+                    }
+                    (None, None) => *left,
+                };
+                if credit < 0 || credit > *left {
+                    return Err(invalid(
+                        at(
+                            "lines",
+                            k,
+                            if request.quantity.is_some() {
+                                ".quantity"
+                            } else {
+                                ".amount"
+                            },
+                        ),
+                        "a line gives back at most what it charged, less earlier credits",
+                    ));
+                }
+                out.push((request.line, credit));
+            }
+            out
+        }
+        (None, amount) => {
+            let left: Vec<i64> = lines.iter().map(|l| l.1).collect();
+            let available = money::sum(left.iter().copied(), "invoice.lines")?;
+            let amount = amount.unwrap_or(available.min(creditable));
+            if amount < 0 || amount > available {
+                return Err(invalid(
+                    "amount".into(),
+                    "the amount must be between 0 and what the lines have left to credit",
+                ));
+            }
+            let split = allocate(amount, &left, "amount")?;
+            split
+                .into_iter()
+                .enumerate()
+                .filter(|(_, c)| *c != 0)
+                .collect()
+        }
+    };
+
+    let total = money::sum(requests.iter().map(|r| r.1), "lines")?;
+    if total > creditable {
+        return Err(invalid(
+            if input.lines.is_some() {
+                "lines"
+            } else {
+                "amount"
+            }
+            .into(),
+            "a credit note gives back at most what was paid, less earlier credit notes",
+        ));
+    }
+
+    let mut out_lines = Vec::with_capacity(requests.len());
+    let mut total_taxes: Vec<TaxPart> = Vec::new();
+    let mut subtotal = 0i64;
+    for (j, credit) in requests {
+        let (Some((parts, _)), Some(line)) = (lines.get(j), invoice.lines.get(j)) else {
+            continue;
+        };
+        let split = allocate(credit, parts, "lines")?;
+        let net = split.first().copied().unwrap_or(0);
+        subtotal = money::checked(subtotal + net, "subtotal")?;
+        let mut taxes = Vec::with_capacity(line.taxes.len());
+        for (tax, &amount) in line.taxes.iter().zip(split.iter().skip(1)) {
+            match total_taxes.iter_mut().find(|t| t.rate == tax.rate) {
+                Some(t) => t.amount = money::checked(t.amount + amount, "total_taxes")?,
+                None => total_taxes.push(TaxPart {
+                    rate: tax.rate.clone(),
+                    amount,
+                }),
+            }
+            taxes.push(TaxPart {
+                rate: tax.rate.clone(),
+                amount,
+            });
+        }
+        out_lines.push(CreditNoteLine {
+            line: j,
+            amount: credit,
+            amount_excluding_tax: net,
+            taxes,
+        });
+    }
+    Ok(CreditNote {
+        version: VERSION,
+        currency,
+        lines: out_lines,
+        subtotal,
+        total_taxes,
+        total,
+        remaining_creditable: creditable - total,
+        reason: input.reason.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn note(json: &str) -> Result<CreditNote> {
+        credit_note(&crate::parse::from_json(json)?)
+    }
+
+    const INVOICE: &str = r#""invoice":{"amount_paid":3570,"lines":[
+        {"amount_excluding_tax":1000,"taxes":[{"rate":"VAT 19%","amount":190}],"quantity":4},
+        {"amount_excluding_tax":2000,"taxes":[{"rate":"VAT 19%","amount":380}]}]}"#;
+
+    #[test]
+    fn full_and_partial() {
+        let full = note(&format!(r#"{{"currency":"eur",{INVOICE}}}"#)).unwrap();
+        assert_eq!(
+            (full.subtotal, full.total, full.remaining_creditable),
+            (3000, 3570, 0)
+        );
+        assert_eq!(
+            full.total_taxes,
+            vec![TaxPart {
+                rate: "VAT 19%".into(),
+                amount: 570
+            }]
+        );
+        // One unit of four: 1190 / 4 = 297.5 → allocate gives 298 (remainder to the first part).
+        let unit = note(&format!(
+            r#"{{"currency":"eur",{INVOICE},"lines":[{{"line":0,"quantity":1}}]}}"#
+        ))
+        .unwrap();
+        assert_eq!(unit.total, 298);
+        assert_eq!(
+            unit.lines[0].amount_excluding_tax + unit.lines[0].taxes[0].amount,
+            298
+        );
+        let e = note(&format!(
+            r#"{{"currency":"eur",{INVOICE},"lines":[{{"line":1,"amount":2571}}]}}"#
+        ))
+        .unwrap_err();
+        assert_eq!(
+            (e.code, e.path.as_str()),
+            (ErrorCode::InvalidCreditNote, "lines[0].amount")
+        );
+    }
+}

@@ -1,0 +1,282 @@
+//! Subscriptions: billing periods, proration, usage, the upcoming-invoice preview
+//! ([`preview_invoice`]), billing dates, dunning and credit notes.
+//!
+//! The engine has no clock and no storage: the input describes the subscription as it stands
+//! at `as_of` (Stripe's fields: items, `billing_cycle_anchor`, trial, cancellation, pause,
+//! discounts with their `start`, pending invoice items), optionally a change to preview, and
+//! the result is the invoice the server would issue. The server issues it with the same call,
+//! so the preview is the invoice by construction.
+//!
+//! * [`period`]: calendar arithmetic, the anchor, month-end clamping, partial periods;
+//! * [`proration`]: credits and debits for the time left after a change;
+//! * [`usage`]: metered usage and minimum commitments;
+//! * [`invoice`]: which invoice comes next and its lines, run through the quote pipeline
+//!   (`crate::quote`), so discounts, tax, rounding and totals are the quotes' own code;
+//! * [`line`](mod@line): what an invoice line adds to a quote line (period, type, derivation);
+//! * [`dunning`](mod@dunning): payment retry schedules; [`credit_note`](mod@credit_note): credit notes.
+//!
+//! # Decisions where Stripe's documentation is silent or billcalc goes further
+//!
+//! * **Which invoice.** With no change, the upcoming invoice is issued at the end of the
+//!   period containing `as_of` (at the start, for a subscription that has not started yet):
+//!   licensed items for the next period in advance, metered usage of the closing period in
+//!   arrears, pending invoice items, a minimum-commitment top-up. A change with
+//!   `create_prorations` (default) or `none` previews that same invoice with the change
+//!   applied (its proration lines pending on it); `always_invoice`, an interval change,
+//!   `billing_cycle_anchor: "now"` and `cancel` preview the invoice issued at the
+//!   `proration_date`. Invoice `period_start`/`period_end` follow Stripe: the period whose usage
+//!   the invoice closes (for an invoice issued at a change, from the current period's start to
+//!   the change; for the first invoice, the start twice).
+//! * **Coupon durations across invoices.** A subscription discount starts at its `start`
+//!   (default: the subscription's start) and is judged against the invoice's date `T` (when
+//!   it is issued, which is when the period it bills in advance starts): `once` applies to the
+//!   first invoice at or after `start` that follows the current period's paid billing date
+//!   (a trial's zero invoice does not use it up); `repeating` while `T` is before `start` +
+//!   `duration_in_months` calendar months (so on a yearly plan a 4-month coupon discounts the
+//!   whole first invoice and not the second); `forever` from `start` on. An explicit `end`
+//!   bounds any of them. A discount that does not apply is listed in `rejected_discounts`
+//!   (`not_yet_valid` or `duration_ended`). Validity windows (`redeem_by`, a code's
+//!   `expires_at`) are judged at the discount's `start`, when it was redeemed.
+//! * **What discounts touch.** Subscription discounts are invoice level: they discount the
+//!   subscription and usage lines, not prorations (Stripe's `discountable: false`), not
+//!   credits, not the commitment top-up. An item's discounts go on the line of the item's
+//!   current state (its renewal line, or its usage line at its current price). Catalog cart
+//!   promotions (checkout rules) never run on subscription invoices.
+//! * **Prorations** (see [`proration`]): only for paid periods (a change inside a trial only
+//!   swaps the items); items whose price and quantity do not change get no lines; proration
+//!   lines carry the item's tax rates and are taxed like the item. Cancelling now (`cancel`)
+//!   issues the final invoice at the `proration_date` with credits for unused time (unless
+//!   `none`) and the usage so far, whatever the behaviour, since no later invoice follows.
+//! * **Interval change** (or `billing_cycle_anchor: "now"`): the anchor moves to the
+//!   `proration_date`, the new items are billed for a whole new period at once, unused time of
+//!   the old ones is credited (unless `none`), usage so far is billed.
+//! * **Scheduled end.** `cancel_at` shortens the period that contains it (billed as a partial
+//!   period); `cancel_at_period_end` makes the next invoice the last (usage only, no renewal).
+//!   An `as_of` at or after the end is `no_upcoming_invoice`.
+//! * **Pause** (`pause_collection`): periods run on; an invoice issued before `resumes_at` is
+//!   `void` (nothing due, balance untouched), `draft` (`keep_as_draft`) or `uncollectible`
+//!   (`mark_uncollectible`); the last two show the amounts it will have.
+//! * **Balance and minimum charge.** `customer.balance` (negative: credit) is added to the
+//!   total: `amount_due` = max(0, total + balance), `ending_balance` = min(0, total + balance).
+//!   When that amount due is positive but below the currency's minimum charge
+//!   ([`crate::Currency::minimum_charge`], or `minimum_charge_amount`), nothing is charged:
+//!   `amount_due` is 0, the amount is carried to `ending_balance` and `minimum_charge` says so.
+//! * **Lines without a price** (a pending item without one, the commitment top-up) take the tax
+//!   behaviour of the subscription's first item.
+//! * **Tax date.** Rates in force on the invoice's date (in the subscription's offset) apply.
+
+pub mod credit_note;
+pub mod dunning;
+pub mod invoice;
+pub mod line;
+pub mod period;
+pub mod proration;
+pub mod usage;
+
+pub use credit_note::{credit_note, CreditNote, CreditNoteInput};
+pub use dunning::{dunning_schedule, DunningInput, DunningSchedule};
+pub use invoice::{
+    billing_dates, preview_invoice, BillingDates, BillingDatesInput, Invoice, PreviewInvoiceInput,
+};
+
+use crate::discount::DiscountInput;
+use crate::quote::PriceRef;
+use crate::tax::TaxRateRef;
+use crate::time::Timestamp;
+use proration::Granularity;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use usage::UsageRecord;
+
+/// A subscription as it stands (Stripe's fields; instants are Unix seconds or date text).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Subscription {
+    #[serde(default)]
+    pub id: Option<String>,
+    pub currency: String,
+    pub items: Vec<SubscriptionItem>,
+    pub billing_cycle_anchor: Timestamp,
+    /// When service began; default the anchor.
+    #[serde(default)]
+    pub start_date: Option<Timestamp>,
+    /// The trial runs from `start_date` to `trial_end` (or for `trial_period_days`).
+    #[serde(default)]
+    pub trial_end: Option<Timestamp>,
+    #[serde(default)]
+    pub trial_period_days: Option<i64>,
+    #[serde(default)]
+    pub cancel_at: Option<Timestamp>,
+    #[serde(default)]
+    pub cancel_at_period_end: Option<bool>,
+    #[serde(default)]
+    pub pause_collection: Option<PauseCollection>,
+    /// Subscription-level (invoice-level) discounts.
+    #[serde(default)]
+    pub discounts: Vec<SubscriptionDiscount>,
+    /// Amounts waiting for the next invoice (e.g. prorations from an earlier change).
+    #[serde(default)]
+    pub pending_invoice_items: Vec<PendingInvoiceItem>,
+    #[serde(default)]
+    pub minimum_commitment: Option<MinimumCommitment>,
+    #[serde(default)]
+    pub proration_granularity: Option<Granularity>,
+    /// Fixed offset for calendar months and days (`"+02:00"`); default UTC.
+    #[serde(default)]
+    pub utc_offset: Option<String>,
+    /// Checked against the anchor when given (Stripe returns them).
+    #[serde(default)]
+    pub current_period_start: Option<Timestamp>,
+    #[serde(default)]
+    pub current_period_end: Option<Timestamp>,
+    #[serde(default)]
+    pub metadata: Option<BTreeMap<String, String>>,
+}
+
+/// A subscription item, or an entry of a change's `items` (one shape for both keeps the wasm
+/// small; each rejects the fields that are not its own).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionItem {
+    /// A change entry with `id` modifies (or deletes) that item; without, it adds one.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Required on a subscription item and on a new item of a change.
+    #[serde(default)]
+    pub price: Option<PriceRef>,
+    /// Licensed items: default 1. Metered items take none.
+    #[serde(default)]
+    pub quantity: Option<i64>,
+    /// Changes only: remove the item.
+    #[serde(default)]
+    pub deleted: Option<bool>,
+    /// Item-level discounts; in a change, they replace the item's.
+    #[serde(default)]
+    pub discounts: Option<Vec<SubscriptionDiscount>>,
+    #[serde(default)]
+    pub tax_rates: Option<Vec<TaxRateRef>>,
+    #[serde(default)]
+    pub tax_category: Option<String>,
+    /// Metered subscription items: usage records (those of the billed period count).
+    #[serde(default)]
+    pub usage_records: Vec<UsageRecord>,
+    #[serde(default)]
+    pub metadata: Option<BTreeMap<String, String>>,
+}
+
+/// An entry of a change's `items`.
+pub type ChangeItem = SubscriptionItem;
+
+/// A discount on a subscription or item: a coupon or promotion code, since `start` until `end`
+/// (the quote's discount shape; quotes reject `start` and `end`).
+pub type SubscriptionDiscount = DiscountInput;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PauseCollection {
+    pub behavior: PauseBehavior,
+    #[serde(default)]
+    pub resumes_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PauseBehavior {
+    KeepAsDraft,
+    MarkUncollectible,
+    Void,
+}
+
+/// An amount waiting for the next invoice (Stripe's pending invoice item).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PendingInvoiceItem {
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Minor units; negative for a credit.
+    pub amount: i64,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Default: the invoice's date, twice.
+    #[serde(default)]
+    pub period: Option<PeriodInput>,
+    #[serde(default)]
+    pub proration: Option<bool>,
+    /// For its product, tax category and tax behaviour; never priced.
+    #[serde(default)]
+    pub price: Option<PriceRef>,
+    /// Default: true, except for prorations and credits (which never are).
+    #[serde(default)]
+    pub discountable: Option<bool>,
+    #[serde(default)]
+    pub tax_rates: Option<Vec<TaxRateRef>>,
+    #[serde(default)]
+    pub tax_category: Option<String>,
+    #[serde(default)]
+    pub metadata: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeriodInput {
+    pub start: Timestamp,
+    pub end: Timestamp,
+}
+
+/// A minimum spend per period (see [`usage`]).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MinimumCommitment {
+    pub amount: i64,
+    #[serde(default)]
+    pub scope: Option<CommitmentScope>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub tax_category: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommitmentScope {
+    #[default]
+    Usage,
+    Invoice,
+}
+
+/// A change to preview (Stripe's subscription update).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionChange {
+    /// The instant the change takes effect; default `as_of`. Must fall in the current period.
+    #[serde(default)]
+    pub proration_date: Option<Timestamp>,
+    #[serde(default)]
+    pub proration_behavior: Option<ProrationBehavior>,
+    /// Stripe's `items`: with `id`, modify (or `deleted`) that item; without, add one.
+    #[serde(default)]
+    pub items: Vec<ChangeItem>,
+    /// Cancel at `proration_date` (Stripe's cancel with `prorate` and `invoice_now`).
+    #[serde(default)]
+    pub cancel: Option<bool>,
+    #[serde(default)]
+    pub cancel_at_period_end: Option<bool>,
+    #[serde(default)]
+    pub billing_cycle_anchor: Option<AnchorChange>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProrationBehavior {
+    #[default]
+    CreateProrations,
+    AlwaysInvoice,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnchorChange {
+    Now,
+    Unchanged,
+}
