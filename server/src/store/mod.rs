@@ -11,10 +11,11 @@
 //! * **Idempotency keys** are a primary key. PostgreSQL makes a second transaction inserting the
 //!   same key wait for the first; SQLite runs one write transaction at a time
 //!   (`BEGIN IMMEDIATE`). Either way the second one sees the first one's committed response.
-//! * **Redemptions** are a conditional `UPDATE … SET times_redeemed = times_redeemed + 1 WHERE
-//!   times_redeemed < max`; PostgreSQL re-checks the condition after the row lock is released,
-//!   so no count ever passes `max_redemptions`.
-//! * **Invoice numbers** come from an `UPDATE … RETURNING` on the series row, taken last and
+//! * **Redemptions** are one conditional upsert, `INSERT … ON CONFLICT DO UPDATE SET
+//!   times_redeemed = times_redeemed + 1 WHERE times_redeemed < max`; PostgreSQL evaluates the
+//!   condition on the latest row version under the row lock, so no count passes
+//!   `max_redemptions`.
+//! * **Invoice numbers** come from one upsert `… RETURNING` on the series row, taken last and
 //!   held until commit: numbers are assigned in commit order, and a rolled-back (or killed)
 //!   transaction gives its number back, so there are no gaps and no duplicates.
 

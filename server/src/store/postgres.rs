@@ -410,15 +410,11 @@ impl Tx for PgTx {
         max: Option<i64>,
     ) -> BoxFuture<'a, StoreResult<bool>> {
         Box::pin(async move {
-            let c = self.pooled.conn()?;
-            c.execute(
-                "INSERT INTO redemption_counters (key, times_redeemed) VALUES ($1, 0) ON CONFLICT (key) DO NOTHING",
-                &[&counter],
-            )
-            .await?;
-            let updated = c
+            let updated = self
+                .pooled
+                .conn()?
                 .execute(
-                    "UPDATE redemption_counters SET times_redeemed = times_redeemed + 1 WHERE key = $1 AND ($2::BIGINT IS NULL OR times_redeemed < $2::BIGINT)",
+                    "INSERT INTO redemption_counters AS c (key, times_redeemed) VALUES ($1, 1) ON CONFLICT (key) DO UPDATE SET times_redeemed = c.times_redeemed + 1 WHERE $2::BIGINT IS NULL OR c.times_redeemed < $2::BIGINT",
                     &[&counter, &max],
                 )
                 .await?;
@@ -428,15 +424,11 @@ impl Tx for PgTx {
 
     fn next_number<'a>(&'a mut self, series: &'a str) -> BoxFuture<'a, StoreResult<i64>> {
         Box::pin(async move {
-            let c = self.pooled.conn()?;
-            c.execute(
-                "INSERT INTO invoice_series (series, next_number) VALUES ($1, 1) ON CONFLICT (series) DO NOTHING",
-                &[&series],
-            )
-            .await?;
-            let row = c
+            let row = self
+                .pooled
+                .conn()?
                 .query_opt(
-                    "UPDATE invoice_series SET next_number = next_number + 1 WHERE series = $1 RETURNING next_number - 1",
+                    "INSERT INTO invoice_series AS s (series, next_number) VALUES ($1, 2) ON CONFLICT (series) DO UPDATE SET next_number = s.next_number + 1 RETURNING s.next_number - 1",
                     &[&series],
                 )
                 .await?

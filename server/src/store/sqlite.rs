@@ -282,13 +282,9 @@ impl Tx for SqliteTx {
     ) -> BoxFuture<'a, StoreResult<bool>> {
         let counter = counter.to_string();
         Box::pin(run(&self.conn, move |c| {
-            c.prepare_cached(
-                "INSERT INTO redemption_counters (key, times_redeemed) VALUES (?1, 0) ON CONFLICT (key) DO NOTHING",
-            )?
-            .execute(params![counter])?;
             let updated = c
                 .prepare_cached(
-                    "UPDATE redemption_counters SET times_redeemed = times_redeemed + 1 WHERE key = ?1 AND (?2 IS NULL OR times_redeemed < ?2)",
+                    "INSERT INTO redemption_counters (key, times_redeemed) VALUES (?1, 1) ON CONFLICT (key) DO UPDATE SET times_redeemed = redemption_counters.times_redeemed + 1 WHERE ?2 IS NULL OR redemption_counters.times_redeemed < ?2",
                 )?
                 .execute(params![counter, max])?;
             Ok(updated == 1)
@@ -299,11 +295,7 @@ impl Tx for SqliteTx {
         let series = series.to_string();
         Box::pin(run(&self.conn, move |c| {
             c.prepare_cached(
-                "INSERT INTO invoice_series (series, next_number) VALUES (?1, 1) ON CONFLICT (series) DO NOTHING",
-            )?
-            .execute(params![series])?;
-            c.prepare_cached(
-                "UPDATE invoice_series SET next_number = next_number + 1 WHERE series = ?1 RETURNING next_number - 1",
+                "INSERT INTO invoice_series (series, next_number) VALUES (?1, 2) ON CONFLICT (series) DO UPDATE SET next_number = invoice_series.next_number + 1 RETURNING next_number - 1",
             )?
             .query_row(params![series], |r| r.get(0))
         }))
