@@ -52,7 +52,7 @@ fn parse_args() -> Result<Args, String> {
         }
     }
     // Longest prefix first, so /pkg/ wins over /.
-    serve.sort_by(|a: &(String, PathBuf), b| b.0.len().cmp(&a.0.len()));
+    serve.sort_by_key(|m: &(String, PathBuf)| std::cmp::Reverse(m.0.len()));
     Ok(Args {
         config: config.ok_or("--config is required")?,
         listen,
