@@ -633,7 +633,12 @@ pub fn render_html(doc: &InvoiceDocument) -> String {
         } else {
             t.percentage.clone()
         };
-        let mut label = format!("{} {} % ({})", t.display_name, pct, t.category);
+        let name = if french && t.display_name == "VAT" {
+            "TVA"
+        } else {
+            t.display_name.as_str()
+        };
+        let mut label = format!("{name} {pct} % ({})", t.category);
         if let Some(reason) = &t.exemption_reason {
             label.push_str(&format!(" — {reason}"));
         }

@@ -221,8 +221,8 @@ async fn charge_issues_an_invoice_with_the_french_mentions() {
         "P.U. HT",
         "Total HT",
         "Total TTC",
-        "VAT 20 % (S)",
-        "VAT 5,5 % (S)",
+        "TVA 20 % (S)",
+        "TVA 5,5 % (S)",
         "Lampe Lumière (laiton)",
         "89,00\u{a0}€",
     ] {

@@ -46,7 +46,9 @@ fn unique(name: &str) -> String {
 pub async fn fresh_database(backend: Backend, name: &str) -> Option<String> {
     match backend {
         Backend::Sqlite => {
-            let path = std::env::temp_dir().join(format!("billcalc-{}.db", unique(name)));
+            // Cargo's temporary directory for integration tests (under target/), not /tmp.
+            let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+                .join(format!("billcalc-{}.db", unique(name)));
             for suffix in ["", "-wal", "-shm"] {
                 let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
             }
