@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test billcalc has, installing what a fresh machine lacks first:
-# native unit, property and golden-vector tests; the npm package built and tested in Node;
-# the golden vectors in headless Chromium. Usage: bash scripts/test.sh
+# native unit, property and golden-vector tests; the server's tests against SQLite and a
+# throwaway PostgreSQL (installed from Debian packages if missing, started and stopped here);
+# the npm package built and tested in Node, with the Node verification example; the golden
+# vectors in headless Chromium. Usage: bash scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
@@ -21,6 +23,10 @@ cargo fmt --all -- --check
 step "native tests (unit, properties, golden vectors; benches compiled and run once)"
 cargo test --all-targets
 
+step "server: API, storage suite on SQLite and PostgreSQL, SIGKILL recovery"
+BILLCALC_REQUIRE_POSTGRES=1 bash server/scripts/with-postgres.sh \
+  cargo test -p billcalc-server --all-targets
+
 step "npm package (installs the wasm32 target, wasm-bindgen CLI and npm tools if missing)"
 bash scripts/build-pkg.sh
 
@@ -29,6 +35,9 @@ bash scripts/test-node.sh
 
 step "pages in headless Chromium (playwright-core driving Debian's Chromium)"
 node --test tests/browser/*.test.mjs
+
+step "Node verification example (examples/node-verify) over real HTTP"
+node --test examples/node-verify/verify.test.mjs
 
 step "golden vectors in headless Chromium"
 CHROMEDRIVER=/usr/bin/chromedriver cargo test --target wasm32-unknown-unknown --test web

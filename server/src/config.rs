@@ -1,0 +1,297 @@
+//! Configuration: a JSON file (the seller, invoice settings, quote and HTTP settings, and the
+//! catalog the engine validates) plus the environment for secrets and the database:
+//!
+//! | variable | meaning |
+//! | --- | --- |
+//! | `BILLCALC_PUBLISHABLE_KEY` | key for catalog, quotes, verify (browsers); required |
+//! | `BILLCALC_SECRET_KEY` | key for charges, invoices, subscriptions (servers); required |
+//! | `BILLCALC_SIGNING_KEY` | HMAC key for quote tokens and invoice links, ≥ 32 bytes; required |
+//! | `DATABASE_URL` | `postgres://…` or a SQLite path / `sqlite://PATH`; default `sqlite://billcalc.db` |
+//! | `BILLCALC_DEMO_CHECKOUT` | `1` lets the publishable key charge through `/v1/demo/checkout` (demo only) |
+
+use billcalc::{Calculator, Catalog};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    pub seller: SellerInfo,
+    #[serde(default)]
+    pub invoice: InvoiceSettings,
+    #[serde(default)]
+    pub quotes: QuoteSettings,
+    #[serde(default)]
+    pub http: HttpSettings,
+    /// The engine's catalog, served as is by `GET /v1/catalog`.
+    pub catalog: Value,
+}
+
+/// Who sells: printed on every invoice. For a French seller (`address.country` = `FR`) the
+/// invoice carries the mandatory mentions (SIREN/SIRET, RCS, legal form, capital, VAT number).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SellerInfo {
+    pub name: String,
+    pub address: PostalAddress,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_form: Option<String>,
+    /// Share capital as printed, e.g. `"10 000 €"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share_capital: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub siren: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub siret: Option<String>,
+    /// e.g. `"RCS Lyon 123 456 789"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rcs: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vat_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Franchise en base de TVA: invoices say « TVA non applicable, article 293 B du CGI ».
+    #[serde(default)]
+    pub vat_franchise: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PostalAddress {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line1: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line2: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postal_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    pub country: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InvoiceSettings {
+    /// Invoice numbers are `{prefix}{year}-{number:06}`, gapless per `{prefix}{year}` series.
+    #[serde(default = "default_prefix")]
+    pub series_prefix: String,
+    /// Payment terms printed on the invoice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_terms: Option<String>,
+    /// Late-payment penalty rate as printed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_payment_penalty: Option<String>,
+    /// Early-payment discount terms as printed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub early_payment_discount: Option<String>,
+}
+
+fn default_prefix() -> String {
+    "F".into()
+}
+
+impl Default for InvoiceSettings {
+    fn default() -> Self {
+        InvoiceSettings {
+            series_prefix: default_prefix(),
+            payment_terms: None,
+            late_payment_penalty: None,
+            early_payment_discount: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuoteSettings {
+    /// How long a quote token is honoured.
+    #[serde(default = "default_ttl")]
+    pub token_ttl_seconds: i64,
+    /// How far a cart's own `as_of` may be from the server's clock.
+    #[serde(default = "default_tolerance")]
+    pub as_of_tolerance_seconds: i64,
+}
+
+fn default_ttl() -> i64 {
+    900
+}
+fn default_tolerance() -> i64 {
+    300
+}
+
+impl Default for QuoteSettings {
+    fn default() -> Self {
+        QuoteSettings {
+            token_ttl_seconds: default_ttl(),
+            as_of_tolerance_seconds: default_tolerance(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Origins allowed to call the API from a browser (CORS). Same-origin pages need none.
+    #[serde(default)]
+    pub cors_allowed_origins: Vec<String>,
+    #[serde(default = "default_body_limit")]
+    pub max_body_bytes: usize,
+    #[serde(default)]
+    pub rate_limit: RateLimitSettings,
+}
+
+fn default_body_limit() -> usize {
+    64 * 1024
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            cors_allowed_origins: Vec::new(),
+            max_body_bytes: default_body_limit(),
+            rate_limit: RateLimitSettings::default(),
+        }
+    }
+}
+
+/// Token buckets: requests per second (refill) and burst (capacity), per API key and client
+/// address.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSettings {
+    #[serde(default = "default_pk_rate")]
+    pub publishable_per_second: f64,
+    #[serde(default = "default_pk_burst")]
+    pub publishable_burst: f64,
+    #[serde(default = "default_sk_rate")]
+    pub secret_per_second: f64,
+    #[serde(default = "default_sk_burst")]
+    pub secret_burst: f64,
+    /// Requests without a valid key (per address), so key guessing is slow.
+    #[serde(default = "default_anon_rate")]
+    pub unauthenticated_per_second: f64,
+    #[serde(default = "default_anon_burst")]
+    pub unauthenticated_burst: f64,
+    /// Buckets kept at most (memory bound).
+    #[serde(default = "default_max_buckets")]
+    pub max_buckets: usize,
+}
+
+fn default_pk_rate() -> f64 {
+    20.0
+}
+fn default_pk_burst() -> f64 {
+    60.0
+}
+fn default_sk_rate() -> f64 {
+    200.0
+}
+fn default_sk_burst() -> f64 {
+    400.0
+}
+fn default_anon_rate() -> f64 {
+    5.0
+}
+fn default_anon_burst() -> f64 {
+    20.0
+}
+fn default_max_buckets() -> usize {
+    10_000
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        RateLimitSettings {
+            publishable_per_second: default_pk_rate(),
+            publishable_burst: default_pk_burst(),
+            secret_per_second: default_sk_rate(),
+            secret_burst: default_sk_burst(),
+            unauthenticated_per_second: default_anon_rate(),
+            unauthenticated_burst: default_anon_burst(),
+            max_buckets: default_max_buckets(),
+        }
+    }
+}
+
+/// Secrets from the environment. `Debug` never prints them.
+#[derive(Clone)]
+pub struct Secrets {
+    pub publishable_key: String,
+    pub secret_key: String,
+    pub signing_key: Vec<u8>,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secrets { <redacted> }")
+    }
+}
+
+impl Secrets {
+    pub fn from_env() -> Result<Secrets, String> {
+        let var = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .ok_or_else(|| format!("{name} is not set"))
+        };
+        let secrets = Secrets {
+            publishable_key: var("BILLCALC_PUBLISHABLE_KEY")?,
+            secret_key: var("BILLCALC_SECRET_KEY")?,
+            signing_key: var("BILLCALC_SIGNING_KEY")?.into_bytes(),
+        };
+        secrets.check()?;
+        Ok(secrets)
+    }
+
+    pub fn check(&self) -> Result<(), String> {
+        if self.signing_key.len() < 32 {
+            return Err("BILLCALC_SIGNING_KEY must be at least 32 bytes".into());
+        }
+        if self.publishable_key == self.secret_key {
+            return Err("the publishable and secret keys must differ".into());
+        }
+        if self.secret_key.len() < 16 {
+            return Err("BILLCALC_SECRET_KEY must be at least 16 characters".into());
+        }
+        Ok(())
+    }
+}
+
+/// A loaded configuration: the file's settings and the validated catalog.
+pub struct Loaded {
+    pub file: ConfigFile,
+    pub catalog: Catalog,
+    pub calculator: Calculator,
+}
+
+/// Parses and validates a configuration file's text. Errors name the offending field.
+pub fn load(text: &str) -> Result<Loaded, String> {
+    let value: Value = serde_json::from_str(text).map_err(|e| format!("config: {e}"))?;
+    let file: ConfigFile = serde_json::from_value(value).map_err(|e| format!("config: {e}"))?;
+    let catalog: Catalog = billcalc::from_value(&file.catalog)
+        .map_err(|e| format!("config: {}", e.within("catalog")))?;
+    let calculator =
+        Calculator::new(&catalog).map_err(|e| format!("config: {}", e.within("catalog")))?;
+    if file.quotes.token_ttl_seconds < 1 || file.quotes.as_of_tolerance_seconds < 0 {
+        return Err(
+            "config: quotes.token_ttl_seconds must be ≥ 1 and as_of_tolerance_seconds ≥ 0".into(),
+        );
+    }
+    if file.invoice.series_prefix.is_empty()
+        || !file
+            .invoice
+            .series_prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
+        return Err("config: invoice.series_prefix must be ASCII letters, digits or '-'".into());
+    }
+    Ok(Loaded {
+        file,
+        catalog,
+        calculator,
+    })
+}

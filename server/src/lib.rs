@@ -1,0 +1,20 @@
+//! billcalc-server: the thin authoritative server. The browser computes quotes with the wasm
+//! engine; money moves only after this server recomputes them with the same crate.
+//!
+//! See `server/README.md` for the API, the configuration and the decisions behind them.
+
+pub mod app;
+pub mod auth;
+pub mod canonical;
+pub mod cardscan;
+pub mod charge;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod gateway;
+pub mod invoice;
+pub mod pricing;
+pub mod ratelimit;
+pub mod statics;
+pub mod store;
+pub mod token;

@@ -1,0 +1,133 @@
+//! `billcalc-server --config FILE [--listen ADDR] [--serve PREFIX=DIR]...`
+//!
+//! Secrets and the database come from the environment (see `billcalc_server::config`). Prints
+//! `billcalc-server listening on http://ADDR` once bound; stops cleanly on SIGINT or SIGTERM.
+
+use billcalc_server::app::{self, AppState};
+use billcalc_server::clock::SystemClock;
+use billcalc_server::config::{self, Secrets};
+use billcalc_server::gateway::TestGateway;
+use billcalc_server::store;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+const USAGE: &str = "usage: billcalc-server --config FILE [--listen ADDR (default 127.0.0.1:8080)] [--serve PREFIX=DIR]...
+
+environment: BILLCALC_PUBLISHABLE_KEY, BILLCALC_SECRET_KEY, BILLCALC_SIGNING_KEY (required);
+             DATABASE_URL (postgres://… or a SQLite path, default sqlite://billcalc.db);
+             BILLCALC_DEMO_CHECKOUT=1 (demo only); BILLCALC_LOG_REQUESTS=0 (no request log)";
+
+struct Args {
+    config: PathBuf,
+    listen: String,
+    serve: Vec<(String, PathBuf)>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut config = std::env::var("BILLCALC_CONFIG").ok().map(PathBuf::from);
+    let mut listen = std::env::var("BILLCALC_LISTEN").unwrap_or_else(|_| "127.0.0.1:8080".into());
+    let mut serve = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
+        match arg.as_str() {
+            "--config" => config = Some(PathBuf::from(value("--config")?)),
+            "--listen" => listen = value("--listen")?,
+            "--serve" => {
+                let v = value("--serve")?;
+                let (prefix, dir) = v
+                    .split_once('=')
+                    .ok_or_else(|| format!("--serve {v}: expected PREFIX=DIR"))?;
+                if !prefix.starts_with('/') || !prefix.ends_with('/') || prefix.starts_with("/v1/")
+                {
+                    return Err(format!(
+                        "--serve {v}: PREFIX must start and end with '/' and not be under /v1/"
+                    ));
+                }
+                serve.push((prefix.to_string(), PathBuf::from(dir)));
+            }
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    // Longest prefix first, so /pkg/ wins over /.
+    serve.sort_by_key(|m: &(String, PathBuf)| std::cmp::Reverse(m.0.len()));
+    Ok(Args {
+        config: config.ok_or("--config is required")?,
+        listen,
+        serve,
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+async fn run() -> Result<(), String> {
+    let args = parse_args()?;
+    let text = std::fs::read_to_string(&args.config)
+        .map_err(|e| format!("cannot read {}: {e}", args.config.display()))?;
+    let loaded = config::load(&text)?;
+    let secrets = Secrets::from_env()?;
+    let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite://billcalc.db".into());
+    let store = store::open(&url)
+        .await
+        .map_err(|e| format!("database {}: {e}", store::describe(&url)))?;
+    let mut state = AppState::new(
+        loaded,
+        secrets,
+        store,
+        Arc::new(TestGateway::new()),
+        Arc::new(SystemClock),
+    );
+    state.statics = args.serve;
+    state.demo_checkout = std::env::var("BILLCALC_DEMO_CHECKOUT").is_ok_and(|v| v == "1");
+    state.log_requests = std::env::var("BILLCALC_LOG_REQUESTS").map_or(true, |v| v != "0");
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    println!(
+        "billcalc-server listening on http://{address} (database: {}, engine {}, gateway: test{})",
+        store::describe(&url),
+        billcalc::VERSION,
+        if state.demo_checkout {
+            ", demo checkout on"
+        } else {
+            ""
+        }
+    );
+    app::serve(listener, Arc::new(state), shutdown_signal())
+        .await
+        .map_err(|e| format!("server: {e}"))
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is_empty() => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("billcalc-server: {e}\n{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}

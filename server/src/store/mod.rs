@@ -1,0 +1,181 @@
+//! Storage behind a trait: SQLite (embedded, the default) and PostgreSQL (several server
+//! instances behind a load balancer share one). Both run the same migrations
+//! ([`migrations`]) at start, use parameterised SQL only, and pass the same test suite
+//! (`server/tests/storage.rs`).
+//!
+//! Writes happen in a [`Tx`]: a database transaction that a charge drives step by step
+//! (claim the idempotency key, redeem promotion codes, take the next invoice number, insert the
+//! invoice and the payment, record the response, commit). Dropping a `Tx` without committing
+//! rolls it back. The concurrency guarantees come from the database, not from the process:
+//!
+//! * **Idempotency keys** are a primary key. PostgreSQL makes a second transaction inserting the
+//!   same key wait for the first; SQLite runs one write transaction at a time
+//!   (`BEGIN IMMEDIATE`). Either way the second one sees the first one's committed response.
+//! * **Redemptions** are one conditional upsert, `INSERT … ON CONFLICT DO UPDATE SET
+//!   times_redeemed = times_redeemed + 1 WHERE times_redeemed < max`; PostgreSQL evaluates the
+//!   condition on the latest row version under the row lock, so no count passes
+//!   `max_redemptions`.
+//! * **Invoice numbers** come from one upsert `… RETURNING` on the series row, taken last and
+//!   held until commit: numbers are assigned in commit order, and a rolled-back (or killed)
+//!   transaction gives its number back, so there are no gaps and no duplicates.
+
+pub mod migrations;
+pub mod postgres;
+pub mod sqlite;
+
+pub use crate::gateway::BoxFuture;
+use std::sync::Arc;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreError {
+    pub message: String,
+}
+
+impl StoreError {
+    pub fn new(message: impl Into<String>) -> Self {
+        StoreError {
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// What claiming an idempotency key found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// The key is new; this transaction owns it.
+    New,
+    /// The key was used before: the request's fingerprint and the stored response.
+    Existing {
+        fingerprint: String,
+        status: u16,
+        response: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoiceRecord {
+    pub id: String,
+    pub series: String,
+    pub number: i64,
+    pub number_display: String,
+    pub created_at: i64,
+    pub currency: String,
+    pub total: i64,
+    pub customer_id: Option<String>,
+    pub idempotency_key: String,
+    /// The invoice document as JSON text (immutable once issued).
+    pub document: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentRecord {
+    pub id: String,
+    pub invoice_id: String,
+    pub amount: i64,
+    pub currency: String,
+    pub status: String,
+    pub gateway: String,
+    pub card_brand: Option<String>,
+    pub card_last4: Option<String>,
+    pub created_at: i64,
+}
+
+/// One write transaction.
+pub trait Tx: Send {
+    /// Inserts the key with the request's fingerprint, or returns what was stored for it.
+    fn claim_key<'a>(
+        &'a mut self,
+        scope: &'a str,
+        key: &'a str,
+        fingerprint: &'a str,
+        now: i64,
+    ) -> BoxFuture<'a, StoreResult<Claim>>;
+    /// Stores the response for a key this transaction claimed.
+    fn finish_key<'a>(
+        &'a mut self,
+        scope: &'a str,
+        key: &'a str,
+        status: u16,
+        response: &'a str,
+    ) -> BoxFuture<'a, StoreResult<()>>;
+    /// Counts one redemption of `counter` unless it would pass `max`; false when exhausted.
+    fn redeem<'a>(
+        &'a mut self,
+        counter: &'a str,
+        max: Option<i64>,
+    ) -> BoxFuture<'a, StoreResult<bool>>;
+    /// The next number of the series (1 for a new series), locked until commit.
+    fn next_number<'a>(&'a mut self, series: &'a str) -> BoxFuture<'a, StoreResult<i64>>;
+    fn insert_invoice<'a>(
+        &'a mut self,
+        invoice: &'a InvoiceRecord,
+    ) -> BoxFuture<'a, StoreResult<()>>;
+    fn insert_payment<'a>(
+        &'a mut self,
+        payment: &'a PaymentRecord,
+    ) -> BoxFuture<'a, StoreResult<()>>;
+    fn insert_redemption<'a>(
+        &'a mut self,
+        invoice_id: &'a str,
+        counter: &'a str,
+    ) -> BoxFuture<'a, StoreResult<()>>;
+    fn commit(self: Box<Self>) -> BoxFuture<'static, StoreResult<()>>;
+    fn rollback(self: Box<Self>) -> BoxFuture<'static, StoreResult<()>>;
+}
+
+pub trait Store: Send + Sync {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+    fn begin(&self) -> BoxFuture<'_, StoreResult<Box<dyn Tx>>>;
+    fn invoice<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<InvoiceRecord>>>;
+    /// Every invoice number of a series, ascending.
+    fn invoice_numbers<'a>(&'a self, series: &'a str) -> BoxFuture<'a, StoreResult<Vec<i64>>>;
+    fn payments(&self) -> BoxFuture<'_, StoreResult<Vec<PaymentRecord>>>;
+    /// The number of redemptions counted for a counter (0 when never redeemed).
+    fn times_redeemed<'a>(&'a self, counter: &'a str) -> BoxFuture<'a, StoreResult<i64>>;
+    /// Whether the customer has a paid invoice.
+    fn has_paid<'a>(&'a self, customer_id: &'a str) -> BoxFuture<'a, StoreResult<bool>>;
+    /// The applied migration versions, ascending.
+    fn migrations(&self) -> BoxFuture<'_, StoreResult<Vec<i64>>>;
+}
+
+/// Opens the store a `DATABASE_URL` names and runs the migrations: `postgres://…` or
+/// `postgresql://…` → PostgreSQL; `sqlite://PATH`, `sqlite:PATH` or a plain path → SQLite.
+pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::PgStore::connect(url, 16).await?))
+    } else {
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        Ok(Arc::new(sqlite::SqliteStore::open(path).await?))
+    }
+}
+
+/// What a `DATABASE_URL` is, for logs: the backend and, for SQLite, the path (a PostgreSQL URL
+/// may hold a password, so only its host is shown).
+pub fn describe(url: &str) -> String {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let rest = url.split("://").nth(1).unwrap_or("");
+        let host = rest.rsplit('@').next().unwrap_or("");
+        let host = host.split(['/', '?']).next().unwrap_or("");
+        format!("postgres ({host})")
+    } else {
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        format!("sqlite ({path})")
+    }
+}

@@ -1,0 +1,531 @@
+//! PostgreSQL through tokio-postgres and a small built-in pool (a semaphore over idle
+//! connections, each with its prepared statements cached). Transactions run at READ COMMITTED;
+//! the row locks and conditional updates described in [`super`] give the guarantees. A
+//! transaction dropped before commit discards its connection, which makes the server roll it
+//! back.
+
+use super::migrations::{CREATE_TABLE, MIGRATIONS};
+use super::{BoxFuture, Claim, InvoiceRecord, PaymentRecord, Store, StoreError, StoreResult, Tx};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, NoTls, Row, Statement};
+
+fn pg_err(e: tokio_postgres::Error) -> StoreError {
+    StoreError::new(format!("postgres: {e}"))
+}
+
+struct Conn {
+    client: Client,
+    statements: HashMap<&'static str, Statement>,
+}
+
+impl Conn {
+    async fn statement(&mut self, sql: &'static str) -> StoreResult<Statement> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.client.prepare(sql).await.map_err(pg_err)?;
+        self.statements.insert(sql, s.clone());
+        Ok(s)
+    }
+
+    async fn execute(
+        &mut self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> StoreResult<u64> {
+        let s = self.statement(sql).await?;
+        self.client.execute(&s, params).await.map_err(pg_err)
+    }
+
+    async fn query(
+        &mut self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> StoreResult<Vec<Row>> {
+        let s = self.statement(sql).await?;
+        self.client.query(&s, params).await.map_err(pg_err)
+    }
+
+    async fn query_opt(
+        &mut self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> StoreResult<Option<Row>> {
+        let s = self.statement(sql).await?;
+        self.client.query_opt(&s, params).await.map_err(pg_err)
+    }
+}
+
+struct Pool {
+    config: tokio_postgres::Config,
+    idle: Mutex<Vec<Conn>>,
+    permits: Arc<Semaphore>,
+}
+
+struct Pooled {
+    conn: Option<Conn>,
+    pool: Arc<Pool>,
+    reusable: bool,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Drop for Pooled {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            if self.reusable && !conn.client.is_closed() {
+                if let Ok(mut idle) = self.pool.idle.lock() {
+                    idle.push(conn);
+                }
+            }
+        }
+    }
+}
+
+impl Pooled {
+    fn conn(&mut self) -> StoreResult<&mut Conn> {
+        self.conn
+            .as_mut()
+            .ok_or_else(|| StoreError::new("postgres: connection already released"))
+    }
+}
+
+async fn connect(config: &tokio_postgres::Config) -> StoreResult<Conn> {
+    let (client, connection) = config.connect(NoTls).await.map_err(pg_err)?;
+    tokio::spawn(async move {
+        // Ends when the client is dropped or the server goes away; the next checkout notices.
+        let _ = connection.await;
+    });
+    Ok(Conn {
+        client,
+        statements: HashMap::new(),
+    })
+}
+
+impl Pool {
+    async fn get(self: &Arc<Self>) -> StoreResult<Pooled> {
+        let permit = tokio::time::timeout(
+            Duration::from_secs(10),
+            self.permits.clone().acquire_owned(),
+        )
+        .await
+        .map_err(|_| StoreError::new("postgres: no connection available within 10 s"))?
+        .map_err(|_| StoreError::new("postgres: pool closed"))?;
+        let reused = loop {
+            let candidate = match self.idle.lock() {
+                Ok(mut idle) => idle.pop(),
+                Err(_) => None,
+            };
+            match candidate {
+                Some(c) if c.client.is_closed() => continue,
+                other => break other,
+            }
+        };
+        let conn = match reused {
+            Some(c) => c,
+            None => connect(&self.config).await?,
+        };
+        Ok(Pooled {
+            conn: Some(conn),
+            pool: self.clone(),
+            reusable: true,
+            _permit: permit,
+        })
+    }
+}
+
+pub struct PgStore {
+    pool: Arc<Pool>,
+}
+
+impl PgStore {
+    pub async fn connect(url: &str, size: usize) -> StoreResult<PgStore> {
+        let mut config: tokio_postgres::Config =
+            url.parse().map_err(|e: tokio_postgres::Error| {
+                StoreError::new(format!("postgres: bad DATABASE_URL: {e}"))
+            })?;
+        config.connect_timeout(Duration::from_secs(5));
+        config.application_name("billcalc-server");
+        let pool = Arc::new(Pool {
+            config,
+            idle: Mutex::new(Vec::new()),
+            permits: Arc::new(Semaphore::new(size.max(1))),
+        });
+        let store = PgStore { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        let mut pooled = self.pool.get().await?;
+        let conn = pooled.conn()?;
+        let client = &mut conn.client;
+        let tx = client.transaction().await.map_err(pg_err)?;
+        // Instances starting together take turns.
+        tx.execute("SELECT pg_advisory_xact_lock(727172001)", &[])
+            .await
+            .map_err(pg_err)?;
+        tx.batch_execute(CREATE_TABLE).await.map_err(pg_err)?;
+        for (version, name, sql) in MIGRATIONS {
+            let done = tx
+                .query_opt(
+                    "SELECT version FROM schema_migrations WHERE version = $1",
+                    &[version],
+                )
+                .await
+                .map_err(pg_err)?;
+            if done.is_none() {
+                tx.batch_execute(sql).await.map_err(pg_err)?;
+                tx.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, EXTRACT(EPOCH FROM now())::BIGINT)",
+                    &[version, name],
+                )
+                .await
+                .map_err(pg_err)?;
+            }
+        }
+        tx.commit().await.map_err(pg_err)
+    }
+
+    async fn read(&self) -> StoreResult<Pooled> {
+        self.pool.get().await
+    }
+}
+
+/// A column, typed; a mismatch is an error, never a panic (`Row::get` would panic).
+fn col<'a, T: tokio_postgres::types::FromSql<'a>>(r: &'a Row, i: usize) -> StoreResult<T> {
+    r.try_get(i).map_err(pg_err)
+}
+
+fn invoice_of(r: &Row) -> StoreResult<InvoiceRecord> {
+    Ok(InvoiceRecord {
+        id: col(r, 0)?,
+        series: col(r, 1)?,
+        number: col(r, 2)?,
+        number_display: col(r, 3)?,
+        created_at: col(r, 4)?,
+        currency: col(r, 5)?,
+        total: col(r, 6)?,
+        customer_id: col(r, 7)?,
+        idempotency_key: col(r, 8)?,
+        document: col(r, 9)?,
+    })
+}
+
+impl Store for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn begin(&self) -> BoxFuture<'_, StoreResult<Box<dyn Tx>>> {
+        Box::pin(async move {
+            let mut pooled = self.pool.get().await?;
+            pooled
+                .conn()?
+                .client
+                .batch_execute("BEGIN")
+                .await
+                .map_err(pg_err)?;
+            Ok(Box::new(PgTx {
+                pooled,
+                finished: false,
+            }) as Box<dyn Tx>)
+        })
+    }
+
+    fn invoice<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<InvoiceRecord>>> {
+        Box::pin(async move {
+            let mut p = self.read().await?;
+            let row = p
+                .conn()?
+                .query_opt(
+                    "SELECT id, series, number, number_display, created_at, currency, total, customer_id, idempotency_key, document FROM invoices WHERE id = $1",
+                    &[&id],
+                )
+                .await?;
+            row.as_ref().map(invoice_of).transpose()
+        })
+    }
+
+    fn invoice_numbers<'a>(&'a self, series: &'a str) -> BoxFuture<'a, StoreResult<Vec<i64>>> {
+        Box::pin(async move {
+            let mut p = self.read().await?;
+            let rows = p
+                .conn()?
+                .query(
+                    "SELECT number FROM invoices WHERE series = $1 ORDER BY number",
+                    &[&series],
+                )
+                .await?;
+            rows.iter().map(|r| col(r, 0)).collect()
+        })
+    }
+
+    fn payments(&self) -> BoxFuture<'_, StoreResult<Vec<PaymentRecord>>> {
+        Box::pin(async move {
+            let mut p = self.read().await?;
+            let rows = p
+                .conn()?
+                .query(
+                    "SELECT id, invoice_id, amount, currency, status, gateway, card_brand, card_last4, created_at FROM payments ORDER BY created_at, id",
+                    &[],
+                )
+                .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(PaymentRecord {
+                        id: col(r, 0)?,
+                        invoice_id: col(r, 1)?,
+                        amount: col(r, 2)?,
+                        currency: col(r, 3)?,
+                        status: col(r, 4)?,
+                        gateway: col(r, 5)?,
+                        card_brand: col(r, 6)?,
+                        card_last4: col(r, 7)?,
+                        created_at: col(r, 8)?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn times_redeemed<'a>(&'a self, counter: &'a str) -> BoxFuture<'a, StoreResult<i64>> {
+        Box::pin(async move {
+            let mut p = self.read().await?;
+            let row = p
+                .conn()?
+                .query_opt(
+                    "SELECT times_redeemed FROM redemption_counters WHERE key = $1",
+                    &[&counter],
+                )
+                .await?;
+            row.map_or(Ok(0), |r| col(&r, 0))
+        })
+    }
+
+    fn has_paid<'a>(&'a self, customer_id: &'a str) -> BoxFuture<'a, StoreResult<bool>> {
+        Box::pin(async move {
+            let mut p = self.read().await?;
+            let row = p
+                .conn()?
+                .query_opt(
+                    "SELECT EXISTS (SELECT 1 FROM invoices i JOIN payments p ON p.invoice_id = i.id WHERE i.customer_id = $1 AND p.status = 'succeeded')",
+                    &[&customer_id],
+                )
+                .await?;
+            row.map_or(Ok(false), |r| col(&r, 0))
+        })
+    }
+
+    fn migrations(&self) -> BoxFuture<'_, StoreResult<Vec<i64>>> {
+        Box::pin(async move {
+            let mut p = self.read().await?;
+            let rows = p
+                .conn()?
+                .query(
+                    "SELECT version FROM schema_migrations ORDER BY version",
+                    &[],
+                )
+                .await?;
+            rows.iter().map(|r| col(r, 0)).collect()
+        })
+    }
+}
+
+struct PgTx {
+    pooled: Pooled,
+    finished: bool,
+}
+
+impl Drop for PgTx {
+    fn drop(&mut self) {
+        if !self.finished {
+            // The connection closes with the transaction open; the server rolls it back.
+            self.pooled.reusable = false;
+        }
+    }
+}
+
+impl Tx for PgTx {
+    fn claim_key<'a>(
+        &'a mut self,
+        scope: &'a str,
+        key: &'a str,
+        fingerprint: &'a str,
+        now: i64,
+    ) -> BoxFuture<'a, StoreResult<Claim>> {
+        Box::pin(async move {
+            let c = self.pooled.conn()?;
+            let inserted = c
+                .execute(
+                    "INSERT INTO idempotency_keys (scope, key, fingerprint, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (scope, key) DO NOTHING",
+                    &[&scope, &key, &fingerprint, &now],
+                )
+                .await?;
+            if inserted == 1 {
+                return Ok(Claim::New);
+            }
+            let row = c
+                .query_opt(
+                    "SELECT fingerprint, status_code, response FROM idempotency_keys WHERE scope = $1 AND key = $2",
+                    &[&scope, &key],
+                )
+                .await?
+                .ok_or_else(|| StoreError::new("postgres: idempotency key vanished"))?;
+            let status: i32 = col(&row, 1)?;
+            Ok(Claim::Existing {
+                fingerprint: col(&row, 0)?,
+                status: u16::try_from(status).unwrap_or(500),
+                response: col(&row, 2)?,
+            })
+        })
+    }
+
+    fn finish_key<'a>(
+        &'a mut self,
+        scope: &'a str,
+        key: &'a str,
+        status: u16,
+        response: &'a str,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(async move {
+            let status = i32::from(status);
+            self.pooled
+                .conn()?
+                .execute(
+                    "UPDATE idempotency_keys SET status_code = $3, response = $4 WHERE scope = $1 AND key = $2",
+                    &[&scope, &key, &status, &response],
+                )
+                .await
+                .map(|_| ())
+        })
+    }
+
+    fn redeem<'a>(
+        &'a mut self,
+        counter: &'a str,
+        max: Option<i64>,
+    ) -> BoxFuture<'a, StoreResult<bool>> {
+        Box::pin(async move {
+            let updated = self
+                .pooled
+                .conn()?
+                .execute(
+                    "INSERT INTO redemption_counters AS c (key, times_redeemed) VALUES ($1, 1) ON CONFLICT (key) DO UPDATE SET times_redeemed = c.times_redeemed + 1 WHERE $2::BIGINT IS NULL OR c.times_redeemed < $2::BIGINT",
+                    &[&counter, &max],
+                )
+                .await?;
+            Ok(updated == 1)
+        })
+    }
+
+    fn next_number<'a>(&'a mut self, series: &'a str) -> BoxFuture<'a, StoreResult<i64>> {
+        Box::pin(async move {
+            let row = self
+                .pooled
+                .conn()?
+                .query_opt(
+                    "INSERT INTO invoice_series AS s (series, next_number) VALUES ($1, 2) ON CONFLICT (series) DO UPDATE SET next_number = s.next_number + 1 RETURNING s.next_number - 1",
+                    &[&series],
+                )
+                .await?
+                .ok_or_else(|| StoreError::new("postgres: invoice series vanished"))?;
+            col(&row, 0)
+        })
+    }
+
+    fn insert_invoice<'a>(&'a mut self, i: &'a InvoiceRecord) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(async move {
+            self.pooled
+                .conn()?
+                .execute(
+                    "INSERT INTO invoices (id, series, number, number_display, created_at, currency, total, customer_id, idempotency_key, document) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    &[
+                        &i.id,
+                        &i.series,
+                        &i.number,
+                        &i.number_display,
+                        &i.created_at,
+                        &i.currency,
+                        &i.total,
+                        &i.customer_id,
+                        &i.idempotency_key,
+                        &i.document,
+                    ],
+                )
+                .await
+                .map(|_| ())
+        })
+    }
+
+    fn insert_payment<'a>(&'a mut self, p: &'a PaymentRecord) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(async move {
+            self.pooled
+                .conn()?
+                .execute(
+                    "INSERT INTO payments (id, invoice_id, amount, currency, status, gateway, card_brand, card_last4, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    &[
+                        &p.id,
+                        &p.invoice_id,
+                        &p.amount,
+                        &p.currency,
+                        &p.status,
+                        &p.gateway,
+                        &p.card_brand,
+                        &p.card_last4,
+                        &p.created_at,
+                    ],
+                )
+                .await
+                .map(|_| ())
+        })
+    }
+
+    fn insert_redemption<'a>(
+        &'a mut self,
+        invoice_id: &'a str,
+        counter: &'a str,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(async move {
+            self.pooled
+                .conn()?
+                .execute(
+                    "INSERT INTO redemptions (invoice_id, key) VALUES ($1, $2)",
+                    &[&invoice_id, &counter],
+                )
+                .await
+                .map(|_| ())
+        })
+    }
+
+    fn commit(mut self: Box<Self>) -> BoxFuture<'static, StoreResult<()>> {
+        Box::pin(async move {
+            let result = self
+                .pooled
+                .conn()?
+                .client
+                .batch_execute("COMMIT")
+                .await
+                .map_err(pg_err);
+            self.finished = result.is_ok();
+            result
+        })
+    }
+
+    fn rollback(mut self: Box<Self>) -> BoxFuture<'static, StoreResult<()>> {
+        Box::pin(async move {
+            let result = self
+                .pooled
+                .conn()?
+                .client
+                .batch_execute("ROLLBACK")
+                .await
+                .map_err(pg_err);
+            self.finished = result.is_ok();
+            result
+        })
+    }
+}

@@ -1,0 +1,384 @@
+//! SQLite: one file, WAL journal, `synchronous=FULL` (a commit is on disk before the server
+//! answers, so an acknowledged charge survives a SIGKILL or a power cut), foreign keys on.
+//!
+//! One connection, driven from tokio's blocking pool. SQLite runs one write transaction at a
+//! time anyway; the async `gate` makes every operation (reads included) wait for an open
+//! transaction, so a read never sees another request's uncommitted writes on the shared
+//! connection. Write transactions start with `BEGIN IMMEDIATE`, which takes the write lock up
+//! front (no lock upgrades, no `SQLITE_BUSY` half way), and `busy_timeout` covers a second
+//! process on the same file.
+
+use super::migrations::{CREATE_TABLE, MIGRATIONS};
+use super::{BoxFuture, Claim, InvoiceRecord, PaymentRecord, Store, StoreError, StoreResult, Tx};
+use rusqlite::{params, Connection, OptionalExtension};
+use std::sync::{Arc, Mutex};
+use tokio::sync::OwnedMutexGuard;
+
+type Shared = Arc<Mutex<Connection>>;
+
+pub struct SqliteStore {
+    conn: Shared,
+    gate: Arc<tokio::sync::Mutex<()>>,
+}
+
+fn sql_err(e: rusqlite::Error) -> StoreError {
+    StoreError::new(format!("sqlite: {e}"))
+}
+
+/// Runs `f` on the connection in the blocking pool.
+async fn run<T, F>(conn: &Shared, f: F) -> StoreResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+{
+    let conn = conn.clone();
+    tokio::task::spawn_blocking(move || {
+        let guard = conn
+            .lock()
+            .map_err(|_| StoreError::new("sqlite: connection lock poisoned"))?;
+        f(&guard).map_err(sql_err)
+    })
+    .await
+    .map_err(|e| StoreError::new(format!("sqlite: task failed: {e}")))?
+}
+
+impl SqliteStore {
+    pub async fn open(path: &str) -> StoreResult<SqliteStore> {
+        let path = path.to_string();
+        let conn = tokio::task::spawn_blocking(move || -> StoreResult<Connection> {
+            let conn = Connection::open(&path).map_err(sql_err)?;
+            conn.busy_timeout(std::time::Duration::from_secs(10))
+                .map_err(sql_err)?;
+            conn.execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+            )
+            .map_err(sql_err)?;
+            migrate(&conn).map_err(sql_err)?;
+            Ok(conn)
+        })
+        .await
+        .map_err(|e| StoreError::new(format!("sqlite: task failed: {e}")))??;
+        Ok(SqliteStore {
+            conn: Arc::new(Mutex::new(conn)),
+            gate: Arc::new(tokio::sync::Mutex::new(())),
+        })
+    }
+
+    async fn read<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let _gate = self.gate.lock().await;
+        run(&self.conn, f).await
+    }
+}
+
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let result = (|| {
+        conn.execute_batch(CREATE_TABLE)?;
+        for (version, name, sql) in MIGRATIONS {
+            let done: Option<i64> = conn
+                .query_row(
+                    "SELECT version FROM schema_migrations WHERE version = ?1",
+                    params![version],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if done.is_none() {
+                conn.execute_batch(sql)?;
+                conn.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, strftime('%s','now'))",
+                    params![version, name],
+                )?;
+            }
+        }
+        Ok(())
+    })();
+    match result {
+        Ok(()) => conn.execute_batch("COMMIT"),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+fn invoice_row(r: &rusqlite::Row) -> rusqlite::Result<InvoiceRecord> {
+    Ok(InvoiceRecord {
+        id: r.get(0)?,
+        series: r.get(1)?,
+        number: r.get(2)?,
+        number_display: r.get(3)?,
+        created_at: r.get(4)?,
+        currency: r.get(5)?,
+        total: r.get(6)?,
+        customer_id: r.get(7)?,
+        idempotency_key: r.get(8)?,
+        document: r.get(9)?,
+    })
+}
+
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn begin(&self) -> BoxFuture<'_, StoreResult<Box<dyn Tx>>> {
+        Box::pin(async move {
+            let gate = self.gate.clone().lock_owned().await;
+            run(&self.conn, |c| c.execute_batch("BEGIN IMMEDIATE")).await?;
+            Ok(Box::new(SqliteTx {
+                conn: self.conn.clone(),
+                _gate: gate,
+                open: true,
+            }) as Box<dyn Tx>)
+        })
+    }
+
+    fn invoice<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<InvoiceRecord>>> {
+        let id = id.to_string();
+        Box::pin(self.read(move |c| {
+            c.prepare_cached(
+                "SELECT id, series, number, number_display, created_at, currency, total, customer_id, idempotency_key, document FROM invoices WHERE id = ?1",
+            )?
+            .query_row(params![id], invoice_row)
+            .optional()
+        }))
+    }
+
+    fn invoice_numbers<'a>(&'a self, series: &'a str) -> BoxFuture<'a, StoreResult<Vec<i64>>> {
+        let series = series.to_string();
+        Box::pin(self.read(move |c| {
+            let mut stmt =
+                c.prepare_cached("SELECT number FROM invoices WHERE series = ?1 ORDER BY number")?;
+            let rows = stmt.query_map(params![series], |r| r.get(0))?;
+            rows.collect()
+        }))
+    }
+
+    fn payments(&self) -> BoxFuture<'_, StoreResult<Vec<PaymentRecord>>> {
+        Box::pin(self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT id, invoice_id, amount, currency, status, gateway, card_brand, card_last4, created_at FROM payments ORDER BY created_at, id",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(PaymentRecord {
+                    id: r.get(0)?,
+                    invoice_id: r.get(1)?,
+                    amount: r.get(2)?,
+                    currency: r.get(3)?,
+                    status: r.get(4)?,
+                    gateway: r.get(5)?,
+                    card_brand: r.get(6)?,
+                    card_last4: r.get(7)?,
+                    created_at: r.get(8)?,
+                })
+            })?;
+            rows.collect()
+        }))
+    }
+
+    fn times_redeemed<'a>(&'a self, counter: &'a str) -> BoxFuture<'a, StoreResult<i64>> {
+        let counter = counter.to_string();
+        Box::pin(self.read(move |c| {
+            c.prepare_cached("SELECT times_redeemed FROM redemption_counters WHERE key = ?1")?
+                .query_row(params![counter], |r| r.get(0))
+                .optional()
+                .map(|n| n.unwrap_or(0))
+        }))
+    }
+
+    fn has_paid<'a>(&'a self, customer_id: &'a str) -> BoxFuture<'a, StoreResult<bool>> {
+        let customer_id = customer_id.to_string();
+        Box::pin(self.read(move |c| {
+            c.prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM invoices i JOIN payments p ON p.invoice_id = i.id WHERE i.customer_id = ?1 AND p.status = 'succeeded')",
+            )?
+            .query_row(params![customer_id], |r| r.get(0))
+        }))
+    }
+
+    fn migrations(&self) -> BoxFuture<'_, StoreResult<Vec<i64>>> {
+        Box::pin(self.read(|c| {
+            let mut stmt =
+                c.prepare_cached("SELECT version FROM schema_migrations ORDER BY version")?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            rows.collect()
+        }))
+    }
+}
+
+struct SqliteTx {
+    conn: Shared,
+    _gate: OwnedMutexGuard<()>,
+    open: bool,
+}
+
+impl Drop for SqliteTx {
+    fn drop(&mut self) {
+        if self.open {
+            if let Ok(c) = self.conn.lock() {
+                let _ = c.execute_batch("ROLLBACK");
+            }
+        }
+    }
+}
+
+impl Tx for SqliteTx {
+    fn claim_key<'a>(
+        &'a mut self,
+        scope: &'a str,
+        key: &'a str,
+        fingerprint: &'a str,
+        now: i64,
+    ) -> BoxFuture<'a, StoreResult<Claim>> {
+        let (scope, key, fingerprint) =
+            (scope.to_string(), key.to_string(), fingerprint.to_string());
+        Box::pin(run(&self.conn, move |c| {
+            let inserted = c
+                .prepare_cached(
+                    "INSERT INTO idempotency_keys (scope, key, fingerprint, created_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (scope, key) DO NOTHING",
+                )?
+                .execute(params![scope, key, fingerprint, now])?;
+            if inserted == 1 {
+                return Ok(Claim::New);
+            }
+            c.prepare_cached(
+                "SELECT fingerprint, status_code, response FROM idempotency_keys WHERE scope = ?1 AND key = ?2",
+            )?
+            .query_row(params![scope, key], |r| {
+                Ok(Claim::Existing {
+                    fingerprint: r.get(0)?,
+                    status: r.get::<_, u16>(1)?,
+                    response: r.get(2)?,
+                })
+            })
+        }))
+    }
+
+    fn finish_key<'a>(
+        &'a mut self,
+        scope: &'a str,
+        key: &'a str,
+        status: u16,
+        response: &'a str,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        let (scope, key, response) = (scope.to_string(), key.to_string(), response.to_string());
+        Box::pin(run(&self.conn, move |c| {
+            c.prepare_cached(
+                "UPDATE idempotency_keys SET status_code = ?3, response = ?4 WHERE scope = ?1 AND key = ?2",
+            )?
+            .execute(params![scope, key, status, response])
+            .map(|_| ())
+        }))
+    }
+
+    fn redeem<'a>(
+        &'a mut self,
+        counter: &'a str,
+        max: Option<i64>,
+    ) -> BoxFuture<'a, StoreResult<bool>> {
+        let counter = counter.to_string();
+        Box::pin(run(&self.conn, move |c| {
+            let updated = c
+                .prepare_cached(
+                    "INSERT INTO redemption_counters (key, times_redeemed) VALUES (?1, 1) ON CONFLICT (key) DO UPDATE SET times_redeemed = redemption_counters.times_redeemed + 1 WHERE ?2 IS NULL OR redemption_counters.times_redeemed < ?2",
+                )?
+                .execute(params![counter, max])?;
+            Ok(updated == 1)
+        }))
+    }
+
+    fn next_number<'a>(&'a mut self, series: &'a str) -> BoxFuture<'a, StoreResult<i64>> {
+        let series = series.to_string();
+        Box::pin(run(&self.conn, move |c| {
+            c.prepare_cached(
+                "INSERT INTO invoice_series (series, next_number) VALUES (?1, 2) ON CONFLICT (series) DO UPDATE SET next_number = invoice_series.next_number + 1 RETURNING next_number - 1",
+            )?
+            .query_row(params![series], |r| r.get(0))
+        }))
+    }
+
+    fn insert_invoice<'a>(
+        &'a mut self,
+        invoice: &'a InvoiceRecord,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        let i = invoice.clone();
+        Box::pin(run(&self.conn, move |c| {
+            c.prepare_cached(
+                "INSERT INTO invoices (id, series, number, number_display, created_at, currency, total, customer_id, idempotency_key, document) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?
+            .execute(params![
+                i.id,
+                i.series,
+                i.number,
+                i.number_display,
+                i.created_at,
+                i.currency,
+                i.total,
+                i.customer_id,
+                i.idempotency_key,
+                i.document
+            ])
+            .map(|_| ())
+        }))
+    }
+
+    fn insert_payment<'a>(
+        &'a mut self,
+        payment: &'a PaymentRecord,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        let p = payment.clone();
+        Box::pin(run(&self.conn, move |c| {
+            c.prepare_cached(
+                "INSERT INTO payments (id, invoice_id, amount, currency, status, gateway, card_brand, card_last4, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                p.id,
+                p.invoice_id,
+                p.amount,
+                p.currency,
+                p.status,
+                p.gateway,
+                p.card_brand,
+                p.card_last4,
+                p.created_at
+            ])
+            .map(|_| ())
+        }))
+    }
+
+    fn insert_redemption<'a>(
+        &'a mut self,
+        invoice_id: &'a str,
+        counter: &'a str,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        let (invoice_id, counter) = (invoice_id.to_string(), counter.to_string());
+        Box::pin(run(&self.conn, move |c| {
+            c.prepare_cached("INSERT INTO redemptions (invoice_id, key) VALUES (?1, ?2)")?
+                .execute(params![invoice_id, counter])
+                .map(|_| ())
+        }))
+    }
+
+    fn commit(mut self: Box<Self>) -> BoxFuture<'static, StoreResult<()>> {
+        Box::pin(async move {
+            let result = run(&self.conn, |c| c.execute_batch("COMMIT")).await;
+            // A failed COMMIT leaves the transaction open: Drop rolls it back.
+            if result.is_ok() {
+                self.open = false;
+            }
+            result
+        })
+    }
+
+    fn rollback(mut self: Box<Self>) -> BoxFuture<'static, StoreResult<()>> {
+        Box::pin(async move {
+            let result = run(&self.conn, |c| c.execute_batch("ROLLBACK")).await;
+            self.open = false;
+            result
+        })
+    }
+}
