@@ -57,3 +57,57 @@ export async function withPage(browser, name, fn, viewport = { width: 1000, heig
 
 /** Text with every kind of space (NBSP, narrow NBSP) as a plain space. */
 export const spaces = (text) => text.replace(/[\s\u00a0\u202f]+/g, ' ').trim();
+
+/**
+ * Starts the real billcalc-server the way `bash scripts/demo.sh` does (sample French shop,
+ * embedded SQLite database, www/ and pkg/ served from the same origin, demo checkout on), but on a
+ * free loopback port with a fresh database in a temporary directory. Needs the debug binary
+ * (`cargo build -p billcalc-server`, which the test command's server step builds) and pkg/.
+ * Resolves to { url, publishableKey, secretKey, stop }.
+ */
+export async function startDemoServer() {
+  const { mkdtempSync, rmSync, existsSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { execFileSync } = await import('node:child_process');
+  const targetDir = JSON.parse(execFileSync('cargo', ['metadata', '--format-version', '1', '--no-deps'], { cwd: ROOT, encoding: 'utf8' })).target_directory;
+  const binary = join(targetDir, 'debug', 'billcalc-server');
+  if (!existsSync(binary)) throw new Error(`${binary} is missing: run cargo build -p billcalc-server`);
+  const dir = mkdtempSync(join(tmpdir(), 'billcalc-page-test-'));
+  const publishableKey = 'pk_test_page_tests';
+  const secretKey = 'sk_test_page_tests_secret';
+  const child = spawn(binary, ['--config', join(ROOT, 'server/config/demo.json'), '--listen', '127.0.0.1:0',
+    '--serve', `/pkg/=${join(ROOT, 'pkg')}`, '--serve', `/=${join(ROOT, 'www')}`], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      BILLCALC_SIGNING_KEY: '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
+      BILLCALC_PUBLISHABLE_KEY: publishableKey,
+      BILLCALC_SECRET_KEY: secretKey,
+      DATABASE_URL: `sqlite://${join(dir, 'test.db')}`,
+      BILLCALC_DEMO_CHECKOUT: '1',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new Error('billcalc-server did not start in 20 s')), 20_000);
+    let buffer = '';
+    child.stdout.on('data', (chunk) => {
+      buffer += chunk;
+      const match = buffer.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      if (match) {
+        clearTimeout(timer);
+        resolveUrl(match[1]);
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`billcalc-server exited with ${code}`)));
+  });
+  return {
+    url,
+    publishableKey,
+    secretKey,
+    stop: () => {
+      child.kill('SIGTERM');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
