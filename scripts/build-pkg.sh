@@ -4,6 +4,8 @@
 #   cargo build --target wasm32-unknown-unknown --release -p billcalc
 #   wasm-bindgen --target web    → pkg/web/   (browsers without a bundler, Vite and other bundlers)
 #   wasm-bindgen --target nodejs → pkg/node/  (Node: `require` directly, `import` via an ESM wrapper)
+#   the same without the `subscriptions` feature, --target web → pkg/checkout/ (`billcalc/checkout`:
+#     quotes, tax, discounts, adapters and the widget, a quarter smaller for checkout pages)
 #   wasm-opt -Oz (npm `binaryen`) once; the optimised .wasm is copied to both targets
 #
 # Installs what is missing (wasm32 target, wasm-bindgen CLI of the crate's exact version, npm dev
@@ -65,9 +67,15 @@ fi
 WASM_OPT_VERSION=$(wasm-opt --version)
 
 # --- compile -------------------------------------------------------------------------------------
+# Two builds of one crate: everything, and the checkout build without the subscription API. They
+# go to separate target directories so neither overwrites the other's .wasm.
 cargo build --target wasm32-unknown-unknown --release -p billcalc
 RAW="$TARGET_DIR/wasm32-unknown-unknown/release/billcalc.wasm"
 [ -f "$RAW" ] || die "$RAW not found"
+cargo build --target wasm32-unknown-unknown --release -p billcalc --no-default-features \
+  --target-dir "$TARGET_DIR/checkout"
+RAW_CHECKOUT="$TARGET_DIR/checkout/wasm32-unknown-unknown/release/billcalc.wasm"
+[ -f "$RAW_CHECKOUT" ] || die "$RAW_CHECKOUT not found"
 
 WORK="$TARGET_DIR/billcalc-pkg"
 STAMP="$WORK/stamp"
@@ -78,7 +86,7 @@ if command -v flock >/dev/null; then exec 9>"$WORK/lock" && flock 9; fi
 pkg_digest() { (cd pkg 2>/dev/null && find . -type f | LC_ALL=C sort | xargs -r sha256sum | sha256sum | cut -d' ' -f1); }
 inputs_digest() {
   {
-    echo "raw $(sha "$RAW")"
+    echo "raw $(sha "$RAW") $(sha "$RAW_CHECKOUT")"
     echo "version $VERSION"
     echo "wasm-bindgen $WBG_VERSION"
     echo "wasm-opt $WASM_OPT_VERSION ${WASM_OPT_FLAGS[*]}"
@@ -89,10 +97,11 @@ inputs_digest() {
 }
 
 report() {
-  local wasm=pkg/web/billcalc_bg.wasm
-  log "pkg/ billcalc@$VERSION: web/ node/ (wasm-bindgen $WBG_VERSION, $WASM_OPT_VERSION)"
-  printf 'wasm size: %s bytes raw, %s bytes gzipped (gzip -9) — %s\n' \
-    "$(wc -c <"$wasm" | tr -d ' ')" "$(gzip -9 -n -c "$wasm" | wc -c | tr -d ' ')" "$wasm"
+  log "pkg/ billcalc@$VERSION: web/ node/ checkout/ (wasm-bindgen $WBG_VERSION, $WASM_OPT_VERSION)"
+  for wasm in pkg/web/billcalc_bg.wasm pkg/checkout/billcalc_bg.wasm; do
+    printf 'wasm size: %s bytes raw, %s bytes gzipped (gzip -9) — %s\n' \
+      "$(wc -c <"$wasm" | tr -d ' ')" "$(gzip -9 -n -c "$wasm" | wc -c | tr -d ' ')" "$wasm"
+  done
 }
 
 INPUTS=$(inputs_digest)
@@ -110,6 +119,9 @@ cp -R pkg-template/. "$STAGE/"
 
 wasm-bindgen --target web --out-dir "$STAGE/web" "$RAW"
 wasm-bindgen --target nodejs --out-dir "$STAGE/node" "$RAW"
+# The checkout build reuses the web entry files (index.js, summary.js, their .d.ts).
+cp -R pkg-template/web/. "$STAGE/checkout/"
+wasm-bindgen --target web --out-dir "$STAGE/checkout" "$RAW_CHECKOUT"
 
 # wasm-bindgen emits the same .wasm for both targets (only the JS differs), so optimise once.
 # wasm-opt is the slow step (~10 s): cache its output by input digest and flags.
@@ -131,6 +143,7 @@ else
   optimise "$STAGE/web/billcalc_bg.wasm"
   optimise "$STAGE/node/billcalc_bg.wasm"
 fi
+optimise "$STAGE/checkout/billcalc_bg.wasm"
 # Keep only the newest few cached optimisations.
 (cd "$WORK/wasm-opt-cache" && ls -1t -- *.wasm 2>/dev/null | tail -n +6 | xargs -r rm -f --)
 
@@ -145,7 +158,7 @@ STAGE="$STAGE" CARGO_INFO="$CARGO_INFO" node --input-type=module -e '
   const walk = (dir) => readdirSync(dir, { withFileTypes: true })
     .flatMap((e) => e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]);
 
-  for (const target of ["web", "node"]) {
+  for (const target of ["web", "node", "checkout"]) {
     const dir = join(stage, target);
     const snippets = walk(join(dir, "snippets")).filter((f) => f.endsWith(".js")).sort();
     const defining = snippets.filter((f) => /^export class BillcalcError\b/m.test(readFileSync(f, "utf8")));

@@ -9,7 +9,9 @@
 //! and never sees extra keys) and reports the same paths.
 
 use crate::error::{Error, ErrorCode};
-use crate::{catalog, quote, subscription};
+#[cfg(feature = "subscriptions")]
+use crate::subscription;
+use crate::{catalog, quote};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -110,6 +112,7 @@ pub fn compute_quote(input: QuoteInputJs) -> Result<QuoteJs, JsValue> {
 
 /// Previews a subscription's next invoice (inline prices and coupons, or ids from
 /// `input.catalog`), optionally with a pending change.
+#[cfg(feature = "subscriptions")]
 #[wasm_bindgen(js_name = previewInvoice)]
 pub fn preview_invoice(input: PreviewInvoiceInputJs) -> Result<InvoiceJs, JsValue> {
     let input: subscription::PreviewInvoiceInput = parse(input.into())?;
@@ -117,6 +120,7 @@ pub fn preview_invoice(input: PreviewInvoiceInputJs) -> Result<InvoiceJs, JsValu
 }
 
 /// The next invoices' dates and amounts, with renewal reminders.
+#[cfg(feature = "subscriptions")]
 #[wasm_bindgen(js_name = billingDates)]
 pub fn billing_dates(input: BillingDatesInputJs) -> Result<BillingDatesJs, JsValue> {
     let input: subscription::BillingDatesInput = parse(input.into())?;
@@ -124,6 +128,7 @@ pub fn billing_dates(input: BillingDatesInputJs) -> Result<BillingDatesJs, JsVal
 }
 
 /// When to retry a failed payment.
+#[cfg(feature = "subscriptions")]
 #[wasm_bindgen(js_name = dunningSchedule)]
 pub fn dunning_schedule(input: DunningInputJs) -> Result<DunningScheduleJs, JsValue> {
     let input: subscription::DunningInput = parse(input.into())?;
@@ -131,6 +136,7 @@ pub fn dunning_schedule(input: DunningInputJs) -> Result<DunningScheduleJs, JsVa
 }
 
 /// A credit note for an issued invoice: whole, by line or by amount, tax reversed in proportion.
+#[cfg(feature = "subscriptions")]
 #[wasm_bindgen(js_name = creditNote)]
 pub fn credit_note(input: CreditNoteInputJs) -> Result<CreditNoteJs, JsValue> {
     let input: subscription::CreditNoteInput = parse(input.into())?;
@@ -161,7 +167,11 @@ impl JsCalculator {
         let cart: quote::QuoteInput = parse(cart.into())?;
         output(&self.0.quote(&cart).map_err(throwable)?)
     }
+}
 
+#[cfg(feature = "subscriptions")]
+#[wasm_bindgen(js_class = Calculator)]
+impl JsCalculator {
     /// Previews a subscription's next invoice against this catalog.
     #[wasm_bindgen(js_name = previewInvoice)]
     pub fn preview_invoice(&self, input: InvoicePreviewJs) -> Result<InvoiceJs, JsValue> {
