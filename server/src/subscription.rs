@@ -765,9 +765,14 @@ fn check_proration_date(
         ));
     }
     if proration_date < doc.current_period_start {
-        return Err(ApiError::invalid(
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "proration_date_outside_period",
             "proration_date",
-            "the proration date must fall in the current period",
+            format!(
+                "the proration date is before the current period, which started at {} (the subscription renewed since): preview the change again",
+                rfc3339(doc.current_period_start)
+            ),
         ));
     }
     Ok(())
