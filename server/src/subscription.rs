@@ -1590,8 +1590,11 @@ pub async fn retrieve(state: &AppState, id: &str, access: Access) -> ApiResult<R
     out["upcoming_invoice"] = upcoming_value(state, &doc, balance, now).unwrap_or(Value::Null);
     if let Some(id) = &doc.latest_invoice {
         let access = token::invoice_access_token(&state.signing_key, id);
+        let record = state.store.invoice(id).await.map_err(store_error)?;
         out["latest_invoice"] = json!({
             "id": id,
+            "number": record.as_ref().map(|r| r.number_display.clone()),
+            "total": record.as_ref().map(|r| r.total),
             "url": format!("/v1/invoices/{id}"),
             "hosted_invoice_url": format!("/v1/invoices/{id}.html?access_token={access}"),
         });
