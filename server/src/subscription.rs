@@ -1745,8 +1745,13 @@ pub async fn preview(
 /// What the commit of a change or a cancellation does once it is checked.
 enum Commit {
     Change(ChangeInput),
-    CancelNow { prorate: bool },
-    CancelAtPeriodEnd(bool),
+    CancelNow {
+        prorate: bool,
+    },
+    /// Nothing billed now: `cancel_at_period_end` set or undone, the payment method changed.
+    Settings {
+        cancel_at_period_end: Option<bool>,
+    },
 }
 
 pub async fn update(
@@ -1799,7 +1804,9 @@ fn parse_commit(o: &Map<String, Value>, scope: &str) -> ApiResult<CommitInput> {
         )?;
         let at_period_end = bool_at(o, "at_period_end", "")?.unwrap_or(false);
         let what = if at_period_end {
-            Commit::CancelAtPeriodEnd(true)
+            Commit::Settings {
+                cancel_at_period_end: Some(true),
+            }
         } else {
             Commit::CancelNow {
                 prorate: bool_at(o, "prorate", "")?.unwrap_or(true),
@@ -1817,22 +1824,24 @@ fn parse_commit(o: &Map<String, Value>, scope: &str) -> ApiResult<CommitInput> {
     only_fields(o, &allowed, "")?;
     let change = parse_change(o)?;
     let payment_method = string_at(o, "payment_method", "", 255)?;
-    // Undoing or scheduling the end of the period needs no preview: nothing is billed.
+    // Scheduling or undoing the end of the period, or a new payment method, needs no preview:
+    // nothing is billed.
     if change.items.is_empty()
         && change.billing_cycle_anchor.is_none()
         && change.proration_behavior.is_none()
         && change.proration_date.is_none()
         && !o.contains_key("preview")
         && !o.contains_key("expected_invoice")
+        && (change.cancel_at_period_end.is_some() || payment_method.is_some())
     {
-        if let Some(at_end) = change.cancel_at_period_end {
-            return Ok(CommitInput {
-                what: Commit::CancelAtPeriodEnd(at_end),
-                proration_date: None,
-                confirmation: None,
-                payment_method,
-            });
-        }
+        return Ok(CommitInput {
+            what: Commit::Settings {
+                cancel_at_period_end: change.cancel_at_period_end,
+            },
+            proration_date: None,
+            confirmation: None,
+            payment_method,
+        });
     }
     let proration_date = change.proration_date.ok_or_else(|| {
         ApiError::bad_request(
@@ -2029,8 +2038,12 @@ async fn commit_in(
         doc.default_payment_method = Some(pm.clone());
     }
     let change = match input.what {
-        Commit::CancelAtPeriodEnd(at_end) => {
-            doc.cancel_at_period_end = at_end;
+        Commit::Settings {
+            cancel_at_period_end,
+        } => {
+            if let Some(at_end) = cancel_at_period_end {
+                doc.cancel_at_period_end = at_end;
+            }
             tx.update_subscription(&doc.record(now)?)
                 .await
                 .map_err(store_error)?;

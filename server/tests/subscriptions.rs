@@ -576,7 +576,7 @@ async fn period_end_cancel_and_declined_renewal(backend: Backend) {
         &s,
         &format!("/v1/subscriptions/{b_id}"),
         "pm-b",
-        &json!({ "cancel_at_period_end": false, "payment_method": "pm_card_insufficient_funds" }),
+        &json!({ "payment_method": "pm_card_insufficient_funds" }),
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
