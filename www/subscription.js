@@ -286,7 +286,11 @@ async function confirm() {
   $('result').textContent = 'Confirming with the server…';
   $('result').className = '';
   try {
-    const body = { ...change, expected_invoice: invoice };
+    // Every amount, tax and total the customer saw; the lines' derivations (how each amount was
+    // computed) stay out: they are explanation, not money, and their long decimal strings could
+    // trip the server's card-number scan on very large amounts.
+    const expected = { ...invoice, lines: invoice.lines.map(({ derivation, ...line }) => line) };
+    const body = { ...change, expected_invoice: expected };
     const out = await api('POST', `${state.base}/${state.sub.id}`, body, crypto.randomUUID());
     const serverInvoice = out.change.invoice;
     const equal = same(serverInvoice, invoice);
