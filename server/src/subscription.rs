@@ -2056,8 +2056,9 @@ async fn commit_in(
                 upcoming_value(state, &doc, balance, now).unwrap_or(Value::Null);
             return Ok(out);
         }
+        // The engine's default behaviour prorates; `{cancel: true}` previews this very change.
         Commit::CancelNow { prorate } => ChangeInput {
-            proration_behavior: Some(if prorate { "create_prorations" } else { "none" }.into()),
+            proration_behavior: (!prorate).then(|| "none".to_string()),
             cancel: true,
             ..ChangeInput::default()
         },

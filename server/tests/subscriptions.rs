@@ -483,15 +483,28 @@ async fn cancel_credits_the_balance_and_later_invoices_use_it(backend: Backend) 
     // VAT 3.55 €: a credit of 21.30 €.
     let at = NOW + MONTH - 1_251_061;
     s.clock.set(at);
+    // Previewed first (the final invoice), then cancelled with that preview.
+    let preview = s
+        .post(
+            &format!("/v1/subscriptions/{a_id}/preview"),
+            SK,
+            &json!({ "cancel": true }),
+            &[],
+        )
+        .await
+        .json();
+    assert_eq!(preview["invoice"]["total"], json!(-2130), "{preview}");
+    s.clock.advance(30);
     let r = post_key(
         &s,
         &format!("/v1/subscriptions/{a_id}/cancel"),
         "cancel-a",
-        &json!({ "prorate": true }),
+        &json!({ "prorate": true, "proration_date": at, "preview": preview["id"] }),
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let canceled = r.json();
+    assert_eq!(canceled["change"]["invoice"], preview["invoice"]);
     assert_eq!(canceled["status"], "canceled");
     assert_eq!(canceled["canceled_at"], json!(at));
     let last = &canceled["change"]["invoice"];
@@ -531,7 +544,7 @@ async fn cancel_credits_the_balance_and_later_invoices_use_it(backend: Backend) 
     let b_id = b["id"].as_str().unwrap().to_string();
 
     // A month later the renewal collects 21.60 € + the 0.30 € carried.
-    s.clock.set(at + MONTH + 1);
+    s.clock.set(at + 30 + MONTH + 1);
     let run = renew(&s).await;
     assert_eq!(run["issued"].as_array().unwrap().len(), 1, "{run}");
     assert_eq!(run["issued"][0]["subscription"], json!(b_id));
