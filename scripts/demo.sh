@@ -28,5 +28,6 @@ export DATABASE_URL="${DATABASE_URL:-sqlite://$PWD/.billcalc/demo.db}"
 export BILLCALC_DEMO_CHECKOUT="${BILLCALC_DEMO_CHECKOUT:-1}"
 
 echo "billcalc demo: http://127.0.0.1:${PORT:-8080}/ (API under /v1, publishable key $BILLCALC_PUBLISHABLE_KEY)"
+echo "subscription page: http://127.0.0.1:${PORT:-8080}/subscription.html"
 exec "$TARGET_DIR/debug/billcalc-server" --config server/config/demo.json \
   --listen "127.0.0.1:${PORT:-8080}" --serve /pkg/=pkg --serve /=www

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Load figures for billcalc-server on this machine, against 127.0.0.1 only: quotes/s and
-# charges/s with p50/p99 latency, on SQLite and on PostgreSQL. Not part of the test command.
+# Load figures for billcalc-server on this machine, against 127.0.0.1 only: quotes/s, charges/s,
+# subscription change previews/s and new subscriptions/s with p50/p99 latency, on SQLite and on
+# PostgreSQL. Not part of the test command.
 #
 #   bash server/load/run.sh            (DURATION=10s CONNECTIONS=8 by default)
 #
@@ -82,5 +83,15 @@ run() { # name path key body idempotent
 DURATION=2s run warmup /v1/quotes "$WORK/quote.json" "$BILLCALC_PUBLISHABLE_KEY" 0 >/dev/null
 run quotes /v1/quotes "$WORK/quote.json" "$BILLCALC_PUBLISHABLE_KEY" 0
 run charges /v1/charges "$WORK/charge.json" "$BILLCALC_SECRET_KEY" 1
+# Subscriptions: each request a new subscription with its first invoice charged; and previews of
+# a change (the engine's previewInvoice plus one stored row each).
+printf '%s' '{"customer":{"id":"cus_load","address":{"country":"FR"}},"items":[{"price":"price_essentiel_monthly","quantity":3}],"payment_method":"pm_card_visa"}' >"$WORK/subscribe.json"
+SUB=$(curl -fs -H "Authorization: Bearer $BILLCALC_SECRET_KEY" -H "Idempotency-Key: load-sub-$BACKEND-$RANDOM" \
+  -H 'Content-Type: application/json' -d @"$WORK/subscribe.json" "http://127.0.0.1:$PORT/v1/subscriptions")
+SUB_ID=$(printf '%s' "$SUB" | node -e 'console.log(JSON.parse(require("fs").readFileSync(0, "utf8")).id)')
+ITEM_ID=$(printf '%s' "$SUB" | node -e 'console.log(JSON.parse(require("fs").readFileSync(0, "utf8")).items[0].id)')
+printf '{"items":[{"id":"%s","price":"price_pro_monthly","quantity":5}]}' "$ITEM_ID" >"$WORK/preview.json"
+run preview "/v1/subscriptions/$SUB_ID/preview" "$WORK/preview.json" "$BILLCALC_SECRET_KEY" 0
+run subscribe /v1/subscriptions "$WORK/subscribe.json" "$BILLCALC_SECRET_KEY" 1
 INVOICES=$(curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && echo ok)
 echo "$BACKEND: server healthy after the runs: ${INVOICES:-no}"

@@ -16,6 +16,7 @@ use crate::invoice::{self, InvoiceDocument};
 use crate::pricing::{self, only_fields};
 use crate::ratelimit::RateLimiter;
 use crate::store::Store;
+use crate::subscription::{self, Access};
 use crate::{charge, statics, token};
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, Request, State};
@@ -102,22 +103,37 @@ pub fn router(state: Shared) -> Router {
         .route("/v1/quotes/verify", post(verify))
         .route("/v1/charges", post(charges))
         .route("/v1/invoices/{id}", get(invoice_get))
-        .route("/v1/invoices/upcoming", post(subscriptions_pending))
-        .route("/v1/subscriptions", post(subscriptions_pending))
+        .route(
+            "/v1/invoices/upcoming",
+            get(upcoming_get).post(upcoming_post),
+        )
+        .route("/v1/subscriptions", post(subscription_create))
         .route(
             "/v1/subscriptions/{id}",
-            get(subscriptions_pending_id).post(subscriptions_pending_id),
+            get(subscription_get).post(subscription_update),
         )
+        .route("/v1/subscriptions/{id}/preview", post(subscription_preview))
+        .route("/v1/subscriptions/{id}/cancel", post(subscription_cancel))
         .route(
-            "/v1/subscriptions/{id}/preview",
-            post(subscriptions_pending_id),
+            "/v1/subscriptions/{id}/invoices",
+            get(subscription_invoices),
         )
-        .route(
-            "/v1/subscriptions/{id}/cancel",
-            post(subscriptions_pending_id),
-        )
+        .route("/v1/renewals", post(renewals))
         .route("/v1/demo/config", get(demo_config))
         .route("/v1/demo/checkout", post(demo_checkout))
+        .route("/v1/demo/subscriptions", post(demo_subscription_create))
+        .route(
+            "/v1/demo/subscriptions/{id}",
+            get(demo_subscription_get).post(demo_subscription_update),
+        )
+        .route(
+            "/v1/demo/subscriptions/{id}/preview",
+            post(demo_subscription_preview),
+        )
+        .route(
+            "/v1/demo/subscriptions/{id}/cancel",
+            post(demo_subscription_cancel),
+        )
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), gate))
@@ -513,6 +529,7 @@ async fn demo_config(State(state): State<Shared>) -> Response {
         "publishable_key": state.publishable_key,
         "checkout_url": "/v1/demo/checkout",
         "catalog_url": "/v1/catalog",
+        "subscriptions_url": "/v1/demo/subscriptions",
     }))
 }
 
@@ -596,28 +613,256 @@ async fn invoice_inner(
     Ok(r)
 }
 
-fn pending(ctx: &Ctx) -> Response {
-    if let Err(e) = require(ctx, KeyKind::Secret) {
-        return e.into_response();
+// ---------------------------------------------------------------------------------------------
+// Subscriptions (see `crate::subscription`): the secret key, or the publishable key on the demo
+// routes when demo mode is on.
+
+fn demo_access(state: &AppState, ctx: &Ctx) -> ApiResult<()> {
+    if !state.demo_checkout {
+        return Err(ApiError::not_found(
+            "no such endpoint (demo checkout is off)",
+        ));
     }
-    ApiError::new(
-        StatusCode::NOT_IMPLEMENTED,
-        "not_implemented",
-        "",
-        "subscriptions wait for the engine's preview_invoice; the storage tables exist (migration 2)",
-    )
-    .into_response()
+    require(ctx, KeyKind::Publishable).map(|_| ())
 }
 
-async fn subscriptions_pending(Extension(ctx): Extension<Arc<Ctx>>) -> Response {
-    pending(&ctx)
+fn access_for(state: &AppState, ctx: &Ctx, demo: bool) -> ApiResult<Access> {
+    if demo {
+        demo_access(state, ctx)?;
+        Ok(Access::Demo)
+    } else {
+        require(ctx, KeyKind::Secret)?;
+        Ok(Access::Merchant)
+    }
 }
 
-async fn subscriptions_pending_id(
+async fn create_with(state: Shared, ctx: Arc<Ctx>, headers: HeaderMap, demo: bool) -> Response {
+    match access_for(&state, &ctx, demo) {
+        Ok(access) => subscription::create(state, ctx, headers, access).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn subscription_create(
+    State(state): State<Shared>,
     Extension(ctx): Extension<Arc<Ctx>>,
-    Path(_id): Path<String>,
+    headers: HeaderMap,
 ) -> Response {
-    pending(&ctx)
+    create_with(state, ctx, headers, false).await
+}
+
+async fn demo_subscription_create(
+    State(state): State<Shared>,
+    Extension(ctx): Extension<Arc<Ctx>>,
+    headers: HeaderMap,
+) -> Response {
+    create_with(state, ctx, headers, true).await
+}
+
+async fn get_with(state: Shared, ctx: Arc<Ctx>, id: String, demo: bool) -> Response {
+    let result = async {
+        let access = access_for(&state, &ctx, demo)?;
+        subscription::retrieve(&state, &id, access).await
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn subscription_get(
+    State(state): State<Shared>,
+    Extension(ctx): Extension<Arc<Ctx>>,
+    Path(id): Path<String>,
+) -> Response {
+    get_with(state, ctx, id, false).await
+}
+
+async fn demo_subscription_get(
+    State(state): State<Shared>,
+    Extension(ctx): Extension<Arc<Ctx>>,
+    Path(id): Path<String>,
+) -> Response {
+    get_with(state, ctx, id, true).await
+}
+
+async fn update_with(
+    state: Shared,
+    ctx: Arc<Ctx>,
+    id: String,
+    headers: HeaderMap,
+    demo: bool,
+) -> Response {
+    match access_for(&state, &ctx, demo) {
+        Ok(access) => subscription::update(state, ctx, id, headers, access).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn subscription_update(
+    State(state): State<Shared>,
+    Extension(ctx): Extension<Arc<Ctx>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    update_with(state, ctx, id, headers, false).await
+}
+
+async fn demo_subscription_update(
+    State(state): State<Shared>,
+    Extension(ctx): Extension<Arc<Ctx>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    update_with(state, ctx, id, headers, true).await
+}
+
+async fn cancel_with(
+    state: Shared,
+    ctx: Arc<Ctx>,
+    id: String,
+    headers: HeaderMap,
+    demo: bool,
+) -> Response {
+    match access_for(&state, &ctx, demo) {
+        Ok(access) => subscription::cancel(state, ctx, id, headers, access).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn subscription_cancel(
+    State(state): State<Shared>,
+    Extension(ctx): Extension<Arc<Ctx>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    cancel_with(state, ctx, id, headers, false).await
+}
+
+async fn demo_subscription_cancel(
+    State(state): State<Shared>,
+    Extension(ctx): Extension<Arc<Ctx>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    cancel_with(state, ctx, id, headers, true).await
+}
+
+async fn preview_with(state: Shared, ctx: Arc<Ctx>, id: String, demo: bool) -> Response {
+    let result = async {
+        let access = access_for(&state, &ctx, demo)?;
+        subscription::preview(&state, &ctx, &id, access, &[]).await
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn subscription_preview(
+    State(state): State<Shared>,
+    Extension(ctx): Extension<Arc<Ctx>>,
+    Path(id): Path<String>,
+) -> Response {
+    preview_with(state, ctx, id, false).await
+}
+
+async fn demo_subscription_preview(
+    State(state): State<Shared>,
+    Extension(ctx): Extension<Arc<Ctx>>,
+    Path(id): Path<String>,
+) -> Response {
+    preview_with(state, ctx, id, true).await
+}
+
+async fn subscription_invoices(
+    State(state): State<Shared>,
+    Extension(ctx): Extension<Arc<Ctx>>,
+    Path(id): Path<String>,
+) -> Response {
+    let result = async {
+        require(&ctx, KeyKind::Secret)?;
+        subscription::invoices(&state, &id, Access::Merchant).await
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `GET /v1/invoices/upcoming?subscription=ID`: the next invoice as the subscription stands.
+async fn upcoming_get(
+    State(state): State<Shared>,
+    Extension(ctx): Extension<Arc<Ctx>>,
+    uri: axum::http::Uri,
+) -> Response {
+    let result = async {
+        require(&ctx, KeyKind::Secret)?;
+        let id = query_param(uri.query(), "subscription").ok_or_else(|| {
+            ApiError::bad_request(
+                "missing_field",
+                "subscription",
+                "the subscription query parameter is required",
+            )
+        })?;
+        let id = statics::percent_decode(id).unwrap_or_default();
+        subscription::upcoming(&state, &id, Access::Merchant).await
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `POST /v1/invoices/upcoming {subscription, ...change}`: Stripe's upcoming-invoice preview
+/// of a change; the same as `POST /v1/subscriptions/{id}/preview`.
+async fn upcoming_post(
+    State(state): State<Shared>,
+    Extension(ctx): Extension<Arc<Ctx>>,
+) -> Response {
+    let result = async {
+        require(&ctx, KeyKind::Secret)?;
+        let id = body_object(&ctx)?
+            .get("subscription")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "missing_field",
+                    "subscription",
+                    "subscription (the id) is required",
+                )
+            })?;
+        subscription::preview(&state, &ctx, &id, Access::Merchant, &["subscription"]).await
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `POST /v1/renewals {as_of?}`: issues the renewals due at `as_of` (default: the server's
+/// clock; never later than it, so no invoice is issued early).
+async fn renewals(State(state): State<Shared>, Extension(ctx): Extension<Arc<Ctx>>) -> Response {
+    let result = async {
+        require(&ctx, KeyKind::Secret)?;
+        let now = state.clock.now();
+        let as_of = match &ctx.body {
+            None => now,
+            Some(_) => {
+                let o = body_object(&ctx)?;
+                only_fields(o, &["as_of"], "")?;
+                match o.get("as_of") {
+                    None | Some(Value::Null) => now,
+                    Some(v) => {
+                        let t: billcalc::time::Timestamp =
+                            billcalc::from_value(v).map_err(|e| ApiError::engine(e, "as_of"))?;
+                        t.resolve("as_of").map_err(|e| ApiError::engine(e, ""))?
+                    }
+                }
+            }
+        };
+        if as_of > now {
+            return Err(ApiError::invalid(
+                "as_of",
+                "renewals are never issued ahead of the server's clock",
+            ));
+        }
+        let report = subscription::run_renewals(&state, as_of).await?;
+        Ok(ok_json(&report))
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
 }
 
 async fn fallback(State(state): State<Shared>, request: Request) -> Response {

@@ -32,6 +32,7 @@ use crate::token;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use billcalc::discount::promotion_code::normalize_code;
+use billcalc::discount::AppliedDiscount;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -178,7 +179,7 @@ pub async fn handle(
     }
 }
 
-fn store_error(e: crate::store::StoreError) -> ApiError {
+pub fn store_error(e: crate::store::StoreError) -> ApiError {
     eprintln!("billcalc-server: storage error: {e}");
     ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -287,42 +288,11 @@ async fn run(state: &AppState, body: &Value, key: &str, kind: KeyKind) -> ApiRes
     }
 
     // 3. redemptions, in key order (the same lock order in every transaction).
-    let mut counters: BTreeMap<String, (Option<i64>, String)> = BTreeMap::new();
-    for d in &priced.quote.discounts {
-        if let Some(code) = &d.promotion_code {
-            counters
-                .entry(format!("promotion_code:{}", normalize_code(&code.code)))
-                .or_insert((
-                    code.max_redemptions,
-                    format!("cart.{}.promotion_code", d.id),
-                ));
-        }
-        if let Some(id) = d.coupon.as_ref().and_then(|c| c.id.clone()) {
-            let max = d.coupon.as_ref().and_then(|c| c.max_redemptions);
-            let path = if d.promotion_code.is_some() {
-                format!("cart.{}.promotion_code", d.id)
-            } else {
-                format!("cart.{}.coupon", d.id)
-            };
-            counters
-                .entry(format!("coupon:{id}"))
-                .or_insert((max, path));
-        }
-    }
-    for (counter, (max, path)) in &counters {
-        match tx.redeem(counter, *max).await {
-            Ok(true) => {}
-            Ok(false) => {
-                let e = ApiError::new(
-                    StatusCode::CONFLICT,
-                    "promotion_code_exhausted",
-                    path.clone(),
-                    "this code has reached its maximum number of redemptions; nothing was charged",
-                );
-                return abort(tx, e).await;
-            }
-            Err(e) => return abort(tx, store_error(e)).await,
-        }
+    let counters = redemption_counters(&priced.quote.discounts, |d, what| {
+        format!("cart.{}.{what}", d.id)
+    });
+    if let Err(e) = redeem_all(tx.as_mut(), &counters).await {
+        return abort(tx, e).await;
     }
 
     // 4. the gateway.
@@ -352,7 +322,7 @@ async fn run(state: &AppState, body: &Value, key: &str, kind: KeyKind) -> ApiRes
                 )
                 .with("decline_code", json!(decline_code))
                 .with("retryable", json!(!hard && code == "processing_error"));
-                return store_decline(state, key, &fingerprint, now, e).await;
+                return store_decline(state, SCOPE, key, &fingerprint, now, e).await;
             }
             Err(GatewayError::UnknownPaymentMethod) => {
                 let e = ApiError::invalid(
@@ -421,6 +391,8 @@ async fn run(state: &AppState, body: &Value, key: &str, kind: KeyKind) -> ApiRes
         as_of: &priced.as_of,
         quote: &priced.quote_value,
         product_name: &product_name,
+        status: "paid",
+        subscription: None,
     });
     let document_text = serde_json::to_string(&document)
         .map_err(|e| ApiError::internal(format!("invoice serialization: {e}")))?;
@@ -435,6 +407,7 @@ async fn run(state: &AppState, body: &Value, key: &str, kind: KeyKind) -> ApiRes
         customer_id: document.customer.id.clone(),
         idempotency_key: key.to_string(),
         document: document_text,
+        subscription_id: None,
     };
     if let Err(e) = tx.insert_invoice(&record).await {
         return abort(tx, store_error(e)).await;
@@ -485,9 +458,61 @@ async fn run(state: &AppState, body: &Value, key: &str, kind: KeyKind) -> ApiRes
     Ok(json_response(StatusCode::OK, response))
 }
 
+/// Redemption counters (`promotion_code:CODE`, `coupon:ID`) of the applied discounts, in key
+/// order (the lock order every transaction follows), each with its `max_redemptions` and the
+/// request path to blame when it is exhausted (`path(discount, "promotion_code" | "coupon")`).
+pub fn redemption_counters(
+    discounts: &[AppliedDiscount],
+    path: impl Fn(&AppliedDiscount, &str) -> String,
+) -> BTreeMap<String, (Option<i64>, String)> {
+    let mut counters: BTreeMap<String, (Option<i64>, String)> = BTreeMap::new();
+    for d in discounts {
+        if let Some(code) = &d.promotion_code {
+            counters
+                .entry(format!("promotion_code:{}", normalize_code(&code.code)))
+                .or_insert((code.max_redemptions, path(d, "promotion_code")));
+        }
+        if let Some(id) = d.coupon.as_ref().and_then(|c| c.id.clone()) {
+            let max = d.coupon.as_ref().and_then(|c| c.max_redemptions);
+            let what = if d.promotion_code.is_some() {
+                "promotion_code"
+            } else {
+                "coupon"
+            };
+            counters
+                .entry(format!("coupon:{id}"))
+                .or_insert((max, path(d, what)));
+        }
+    }
+    counters
+}
+
+/// Counts one redemption of each counter; `promotion_code_exhausted` (409) when one is used up.
+pub async fn redeem_all(
+    tx: &mut dyn Tx,
+    counters: &BTreeMap<String, (Option<i64>, String)>,
+) -> ApiResult<()> {
+    for (counter, (max, path)) in counters {
+        match tx.redeem(counter, *max).await {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "promotion_code_exhausted",
+                    path.clone(),
+                    "this code has reached its maximum number of redemptions; nothing was charged",
+                ))
+            }
+            Err(e) => return Err(store_error(e)),
+        }
+    }
+    Ok(())
+}
+
 /// Stores a decline under the key in a transaction of its own, so replays get it too.
-async fn store_decline(
+pub async fn store_decline(
     state: &AppState,
+    scope: &str,
     key: &str,
     fingerprint: &str,
     now: i64,
@@ -496,12 +521,12 @@ async fn store_decline(
     let body = error.body().to_string();
     let mut tx = state.store.begin().await.map_err(store_error)?;
     match tx
-        .claim_key(SCOPE, key, fingerprint, now)
+        .claim_key(scope, key, fingerprint, now)
         .await
         .map_err(store_error)?
     {
         Claim::New => {
-            tx.finish_key(SCOPE, key, error.status.as_u16(), &body)
+            tx.finish_key(scope, key, error.status.as_u16(), &body)
                 .await
                 .map_err(store_error)?;
             tx.commit().await.map_err(store_error)?;

@@ -45,8 +45,32 @@ pub struct InvoiceDocument {
     pub legal_mentions: Vec<String>,
     pub as_of: String,
     pub engine_version: String,
-    /// The engine's quote, as computed when the invoice was issued.
+    /// The engine's quote (for a subscription invoice: the engine's invoice), as computed when
+    /// the invoice was issued.
     pub quote: Value,
+    /// Set on invoices a subscription issued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscription: Option<SubscriptionInvoiceInfo>,
+}
+
+/// What a subscription invoice adds: the subscription, why it was issued, the period it
+/// closes, and how the customer's balance settled against it (negative balance: credit).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubscriptionInvoiceInfo {
+    pub id: String,
+    /// `subscription_create`, `subscription_cycle` or `subscription_update`.
+    pub billing_reason: String,
+    pub period_start: i64,
+    pub period_end: i64,
+    /// The service the invoice bills: the earliest line start and the latest line end.
+    pub service_start: i64,
+    pub service_end: i64,
+    pub starting_balance: i64,
+    pub amount_due: i64,
+    pub ending_balance: i64,
+    /// An amount due below the currency's minimum charge, carried to the balance instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carried_to_balance: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -152,6 +176,9 @@ pub struct Issue<'a> {
     pub quote: &'a Value,
     /// Product names by id, for line descriptions.
     pub product_name: &'a dyn Fn(&str) -> Option<String>,
+    /// `paid`, or `open` when an amount due was not collected.
+    pub status: &'a str,
+    pub subscription: Option<SubscriptionInvoiceInfo>,
 }
 
 pub fn build(issue: Issue) -> InvoiceDocument {
@@ -265,10 +292,22 @@ pub fn build(issue: Issue) -> InvoiceDocument {
                 "Autoliquidation : TVA due par le preneur (article 283-2 du CGI, article 196 de la directive 2006/112/CE)".to_string(),
             );
         }
-        mentions.push(format!("Date de la vente : {date}"));
-        mentions.push(format!(
-            "Date d'échéance : {date} — facture acquittée le {date}"
-        ));
+        match &issue.subscription {
+            Some(sub) => mentions.push(format!(
+                "Abonnement {} — période de service du {} au {}",
+                sub.id,
+                crate::clock::date(sub.service_start),
+                crate::clock::date(sub.service_end)
+            )),
+            None => mentions.push(format!("Date de la vente : {date}")),
+        }
+        if issue.status == "paid" {
+            mentions.push(format!(
+                "Date d'échéance : {date} — facture acquittée le {date}"
+            ));
+        } else {
+            mentions.push(format!("Date d'échéance : {date}"));
+        }
         mentions.push(
             issue
                 .terms
@@ -286,8 +325,18 @@ pub fn build(issue: Issue) -> InvoiceDocument {
                 "Indemnité forfaitaire pour frais de recouvrement en cas de retard de paiement : 40 €".into(),
             );
         }
-    } else if reverse_charge {
-        mentions.push("Reverse charge: VAT to be accounted for by the recipient".into());
+    } else {
+        if let Some(sub) = &issue.subscription {
+            mentions.push(format!(
+                "Subscription {}: service from {} to {}",
+                sub.id,
+                crate::clock::date(sub.service_start),
+                crate::clock::date(sub.service_end)
+            ));
+        }
+        if reverse_charge {
+            mentions.push("Reverse charge: VAT to be accounted for by the recipient".into());
+        }
     }
     for note in tax_notes {
         if let Some(t) = text(note, "text") {
@@ -307,7 +356,7 @@ pub fn build(issue: Issue) -> InvoiceDocument {
         object: "invoice".into(),
         number: issue.number.to_string(),
         series: issue.series.to_string(),
-        status: "paid".into(),
+        status: issue.status.to_string(),
         created: issue.created,
         issue_date: date.clone(),
         sale_date: date.clone(),
@@ -330,6 +379,7 @@ pub fn build(issue: Issue) -> InvoiceDocument {
         as_of: issue.as_of.to_string(),
         engine_version: billcalc::VERSION.to_string(),
         quote: q.clone(),
+        subscription: issue.subscription,
     }
 }
 
@@ -452,6 +502,8 @@ struct Labels {
     paid: &'static str,
     vat_number: &'static str,
     discounts: &'static str,
+    starting_balance: &'static str,
+    amount_due: &'static str,
 }
 
 const FR: Labels = Labels {
@@ -475,6 +527,8 @@ const FR: Labels = Labels {
     paid: "Payé",
     vat_number: "N° TVA intracommunautaire",
     discounts: "Remises",
+    starting_balance: "Solde client appliqué",
+    amount_due: "Montant dû",
 };
 
 const EN: Labels = Labels {
@@ -498,6 +552,8 @@ const EN: Labels = Labels {
     paid: "Paid",
     vat_number: "VAT number",
     discounts: "Discounts",
+    starting_balance: "Customer balance applied",
+    amount_due: "Amount due",
 };
 
 /// The invoice as a standalone HTML page.
@@ -661,6 +717,15 @@ pub fn render_html(doc: &InvoiceDocument) -> String {
         l.paid,
         money(doc.amount_paid)
     ));
+    if let Some(sub) = &doc.subscription {
+        h.push_str(&format!(
+            "<table class=\"totals\" id=\"balance\"><tr><th>{}</th><td class=\"n\" id=\"starting-balance\">{}</td></tr><tr><th>{}</th><td class=\"n\" id=\"amount-due\">{}</td></tr></table>\n",
+            l.starting_balance,
+            money(sub.starting_balance),
+            l.amount_due,
+            money(sub.amount_due)
+        ));
+    }
     if !doc.legal_mentions.is_empty() {
         h.push_str("<section class=\"mentions\" id=\"mentions\"><ul>");
         for m in &doc.legal_mentions {

@@ -17,4 +17,5 @@ pub mod pricing;
 pub mod ratelimit;
 pub mod statics;
 pub mod store;
+pub mod subscription;
 pub mod token;

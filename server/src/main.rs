@@ -16,7 +16,8 @@ const USAGE: &str = "usage: billcalc-server --config FILE [--listen ADDR (defaul
 
 environment: BILLCALC_PUBLISHABLE_KEY, BILLCALC_SECRET_KEY, BILLCALC_SIGNING_KEY (required);
              DATABASE_URL (postgres://… or a SQLite path, default sqlite://billcalc.db);
-             BILLCALC_DEMO_CHECKOUT=1 (demo only); BILLCALC_LOG_REQUESTS=0 (no request log)";
+             BILLCALC_DEMO_CHECKOUT=1 (demo only); BILLCALC_LOG_REQUESTS=0 (no request log);
+             BILLCALC_RENEWAL_INTERVAL_SECONDS (issue due renewals this often, default 60; 0: never)";
 
 struct Args {
     config: PathBuf,
@@ -112,9 +113,40 @@ async fn run() -> Result<(), String> {
             ""
         }
     );
-    app::serve(listener, Arc::new(state), shutdown_signal())
+    let state = Arc::new(state);
+    let interval = match std::env::var("BILLCALC_RENEWAL_INTERVAL_SECONDS") {
+        Ok(v) => v
+            .parse::<u64>()
+            .map_err(|_| format!("BILLCALC_RENEWAL_INTERVAL_SECONDS={v}: expected seconds"))?,
+        Err(_) => 60,
+    };
+    if interval > 0 {
+        tokio::spawn(renewal_loop(state.clone(), interval));
+    }
+    app::serve(listener, state, shutdown_signal())
         .await
         .map_err(|e| format!("server: {e}"))
+}
+
+/// Issues the renewals due at the server's clock every `interval` seconds (each renewal is
+/// keyed by subscription and period, so several instances running this at once issue it once).
+async fn renewal_loop(state: Arc<AppState>, interval: u64) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(interval));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let now = state.clock.now();
+        match billcalc_server::subscription::run_renewals(&state, now).await {
+            Ok(report) => {
+                let issued = report["issued"].as_array().map_or(0, Vec::len);
+                let failed = report["failed"].as_array().map_or(0, Vec::len);
+                if issued + failed > 0 {
+                    println!("billcalc-server: renewals: {issued} issued, {failed} failed");
+                }
+            }
+            Err(e) => eprintln!("billcalc-server: renewals: {e}"),
+        }
+    }
 }
 
 #[tokio::main]

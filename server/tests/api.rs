@@ -353,9 +353,16 @@ async fn keys_and_what_each_may_do() {
         (r.status, r.json()["error"]["path"].clone()),
         (403, json!("cart.discounts[0].coupon"))
     );
-    // Subscriptions are the secret key's, and not built yet.
-    let r = s.post("/v1/subscriptions", SK, &json!({}), &[]).await;
-    assert_eq!((r.status, r.code().as_str()), (501, "not_implemented"));
+    // Subscriptions are the secret key's (tests/subscriptions.rs has the rest).
+    let r = s
+        .post(
+            "/v1/subscriptions",
+            SK,
+            &json!({}),
+            &[("idempotency-key", "k")],
+        )
+        .await;
+    assert_eq!((r.status, r.code().as_str()), (400, "missing_field"));
     assert_eq!(
         s.post("/v1/subscriptions/sub_1/cancel", PK, &json!({}), &[])
             .await

@@ -21,6 +21,7 @@ fn invoice(id: &str, series: &str, number: i64) -> InvoiceRecord {
         total: 1234,
         customer_id: Some("cus_1".into()),
         idempotency_key: format!("key-{id}"),
+        subscription_id: None,
         document: "{\"id\":\"x\"}".into(),
     }
 }
@@ -36,10 +37,10 @@ async fn migrations_run_once_and_reopen(backend: Backend) {
             "postgres"
         }
     );
-    assert_eq!(s.migrations().await.unwrap(), vec![1, 2]);
+    assert_eq!(s.migrations().await.unwrap(), vec![1, 2, 3]);
     drop(s);
     let again = store::open(&url).await.expect("reopen");
-    assert_eq!(again.migrations().await.unwrap(), vec![1, 2]);
+    assert_eq!(again.migrations().await.unwrap(), vec![1, 2, 3]);
 }
 
 async fn idempotency_claims(backend: Backend) {

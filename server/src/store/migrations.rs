@@ -97,6 +97,16 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         );
         ALTER TABLE invoices ADD COLUMN subscription_id TEXT;",
     ),
+    (
+        3,
+        "subscription changes: request, preview, status; lookups by subscription",
+        "ALTER TABLE subscription_changes ADD COLUMN request TEXT NOT NULL DEFAULT '';
+        ALTER TABLE subscription_changes ADD COLUMN preview TEXT NOT NULL DEFAULT '';
+        ALTER TABLE subscription_changes ADD COLUMN status TEXT NOT NULL DEFAULT 'previewed';
+        ALTER TABLE subscription_changes ADD COLUMN committed_at BIGINT;
+        CREATE INDEX subscription_changes_subscription ON subscription_changes (subscription_id);
+        CREATE INDEX invoices_subscription ON invoices (subscription_id);",
+    ),
 ];
 
 pub const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -75,6 +75,8 @@ pub struct InvoiceRecord {
     pub idempotency_key: String,
     /// The invoice document as JSON text (immutable once issued).
     pub document: String,
+    /// The subscription that issued it (none for a one-off charge).
+    pub subscription_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,6 +90,46 @@ pub struct PaymentRecord {
     pub card_brand: Option<String>,
     pub card_last4: Option<String>,
     pub created_at: i64,
+}
+
+/// A subscription row: the columns the server queries, and the document (JSON text) that holds
+/// everything the engine needs (items, anchor, trial, discounts, pending invoice items, customer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriptionRecord {
+    pub id: String,
+    pub customer_id: String,
+    pub status: String,
+    pub currency: String,
+    pub default_payment_method: Option<String>,
+    pub billing_cycle_anchor: i64,
+    pub current_period_start: i64,
+    pub current_period_end: i64,
+    pub cancel_at_period_end: bool,
+    pub canceled_at: Option<i64>,
+    pub document: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A previewed (and later committed) subscription change: the `proration_date` it was priced
+/// at, the canonical change request, and the digest and text of the invoice the preview showed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeRecord {
+    pub id: String,
+    pub subscription_id: String,
+    pub proration_date: i64,
+    /// Lowercase hex SHA-256 of the canonical JSON of the invoice the client was shown.
+    pub preview_digest: String,
+    /// The invoice issued by the commit, when it issued one.
+    pub invoice_id: Option<String>,
+    pub created_at: i64,
+    /// The canonical JSON of the change (items, behaviour, anchor, cancellation).
+    pub request: String,
+    /// The invoice the preview showed (JSON text; empty when the client computed it itself).
+    pub preview: String,
+    /// `previewed` or `committed`.
+    pub status: String,
+    pub committed_at: Option<i64>,
 }
 
 /// One write transaction.
@@ -129,6 +171,54 @@ pub trait Tx: Send {
         invoice_id: &'a str,
         counter: &'a str,
     ) -> BoxFuture<'a, StoreResult<()>>;
+    /// The subscription, locked until the end of the transaction (PostgreSQL `FOR UPDATE`;
+    /// SQLite runs one write transaction at a time).
+    fn lock_subscription<'a>(
+        &'a mut self,
+        id: &'a str,
+    ) -> BoxFuture<'a, StoreResult<Option<SubscriptionRecord>>>;
+    fn insert_subscription<'a>(
+        &'a mut self,
+        s: &'a SubscriptionRecord,
+    ) -> BoxFuture<'a, StoreResult<()>>;
+    /// Rewrites every column but `id`, `customer_id`, `currency` and `created_at`.
+    fn update_subscription<'a>(
+        &'a mut self,
+        s: &'a SubscriptionRecord,
+    ) -> BoxFuture<'a, StoreResult<()>>;
+    /// Replaces the subscription's rows in `subscription_items` (price, quantity).
+    fn set_subscription_items<'a>(
+        &'a mut self,
+        subscription_id: &'a str,
+        items: &'a [(String, i64)],
+    ) -> BoxFuture<'a, StoreResult<()>>;
+    /// The customer's balance in a currency (0 when none), locked until the end of the
+    /// transaction. Negative is credit.
+    fn lock_balance<'a>(
+        &'a mut self,
+        customer_id: &'a str,
+        currency: &'a str,
+    ) -> BoxFuture<'a, StoreResult<i64>>;
+    /// Sets a balance this transaction locked.
+    fn set_balance<'a>(
+        &'a mut self,
+        customer_id: &'a str,
+        currency: &'a str,
+        balance: i64,
+    ) -> BoxFuture<'a, StoreResult<()>>;
+    fn insert_change<'a>(&'a mut self, c: &'a ChangeRecord) -> BoxFuture<'a, StoreResult<()>>;
+    /// The change, locked until the end of the transaction.
+    fn lock_change<'a>(
+        &'a mut self,
+        id: &'a str,
+    ) -> BoxFuture<'a, StoreResult<Option<ChangeRecord>>>;
+    /// Marks a change committed (with the invoice it issued, if any).
+    fn commit_change<'a>(
+        &'a mut self,
+        id: &'a str,
+        invoice_id: Option<&'a str>,
+        committed_at: i64,
+    ) -> BoxFuture<'a, StoreResult<()>>;
     fn commit(self: Box<Self>) -> BoxFuture<'static, StoreResult<()>>;
     fn rollback(self: Box<Self>) -> BoxFuture<'static, StoreResult<()>>;
 }
@@ -147,6 +237,25 @@ pub trait Store: Send + Sync {
     fn has_paid<'a>(&'a self, customer_id: &'a str) -> BoxFuture<'a, StoreResult<bool>>;
     /// The applied migration versions, ascending.
     fn migrations(&self) -> BoxFuture<'_, StoreResult<Vec<i64>>>;
+    fn subscription<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> BoxFuture<'a, StoreResult<Option<SubscriptionRecord>>>;
+    /// Ids of the subscriptions whose current period has ended by `as_of` and that still bill
+    /// (`active`, `trialing`, `past_due`), the earliest first, at most `limit`.
+    fn due_subscriptions(&self, as_of: i64, limit: i64) -> BoxFuture<'_, StoreResult<Vec<String>>>;
+    /// The customer's balance in a currency (0 when none). Negative is credit.
+    fn balance<'a>(
+        &'a self,
+        customer_id: &'a str,
+        currency: &'a str,
+    ) -> BoxFuture<'a, StoreResult<i64>>;
+    /// The invoices a subscription issued, by number.
+    fn subscription_invoices<'a>(
+        &'a self,
+        subscription_id: &'a str,
+    ) -> BoxFuture<'a, StoreResult<Vec<InvoiceRecord>>>;
+    fn change<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<ChangeRecord>>>;
 }
 
 /// Opens the store a `DATABASE_URL` names and runs the migrations: `postgres://…` or

@@ -5,7 +5,10 @@
 //! back.
 
 use super::migrations::{CREATE_TABLE, MIGRATIONS};
-use super::{BoxFuture, Claim, InvoiceRecord, PaymentRecord, Store, StoreError, StoreResult, Tx};
+use super::{
+    BoxFuture, ChangeRecord, Claim, InvoiceRecord, PaymentRecord, Store, StoreError, StoreResult,
+    SubscriptionRecord, Tx,
+};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -212,6 +215,58 @@ fn invoice_of(r: &Row) -> StoreResult<InvoiceRecord> {
         customer_id: col(r, 7)?,
         idempotency_key: col(r, 8)?,
         document: col(r, 9)?,
+        subscription_id: col(r, 10)?,
+    })
+}
+
+macro_rules! invoice_columns {
+    () => {
+        "id, series, number, number_display, created_at, currency, total, customer_id, idempotency_key, document, subscription_id"
+    };
+}
+
+macro_rules! subscription_select {
+    () => {
+        "SELECT id, customer_id, status, currency, default_payment_method, billing_cycle_anchor, current_period_start, current_period_end, cancel_at_period_end, canceled_at, document, created_at, updated_at FROM subscriptions WHERE id = $1"
+    };
+}
+
+macro_rules! change_select {
+    () => {
+        "SELECT id, subscription_id, proration_date, preview_digest, invoice_id, created_at, request, preview, status, committed_at FROM subscription_changes WHERE id = $1"
+    };
+}
+
+fn subscription_of(r: &Row) -> StoreResult<SubscriptionRecord> {
+    Ok(SubscriptionRecord {
+        id: col(r, 0)?,
+        customer_id: col(r, 1)?,
+        status: col(r, 2)?,
+        currency: col(r, 3)?,
+        default_payment_method: col(r, 4)?,
+        billing_cycle_anchor: col(r, 5)?,
+        current_period_start: col(r, 6)?,
+        current_period_end: col(r, 7)?,
+        cancel_at_period_end: col(r, 8)?,
+        canceled_at: col(r, 9)?,
+        document: col(r, 10)?,
+        created_at: col(r, 11)?,
+        updated_at: col(r, 12)?,
+    })
+}
+
+fn change_of(r: &Row) -> StoreResult<ChangeRecord> {
+    Ok(ChangeRecord {
+        id: col(r, 0)?,
+        subscription_id: col(r, 1)?,
+        proration_date: col(r, 2)?,
+        preview_digest: col(r, 3)?,
+        invoice_id: col(r, 4)?,
+        created_at: col(r, 5)?,
+        request: col(r, 6)?,
+        preview: col(r, 7)?,
+        status: col(r, 8)?,
+        committed_at: col(r, 9)?,
     })
 }
 
@@ -242,7 +297,11 @@ impl Store for PgStore {
             let row = p
                 .conn()?
                 .query_opt(
-                    "SELECT id, series, number, number_display, created_at, currency, total, customer_id, idempotency_key, document FROM invoices WHERE id = $1",
+                    concat!(
+                        "SELECT ",
+                        invoice_columns!(),
+                        " FROM invoices WHERE id = $1"
+                    ),
                     &[&id],
                 )
                 .await?;
@@ -331,6 +390,78 @@ impl Store for PgStore {
                 )
                 .await?;
             rows.iter().map(|r| col(r, 0)).collect()
+        })
+    }
+
+    fn subscription<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> BoxFuture<'a, StoreResult<Option<SubscriptionRecord>>> {
+        Box::pin(async move {
+            let mut p = self.read().await?;
+            let row = p.conn()?.query_opt(subscription_select!(), &[&id]).await?;
+            row.as_ref().map(subscription_of).transpose()
+        })
+    }
+
+    fn due_subscriptions(&self, as_of: i64, limit: i64) -> BoxFuture<'_, StoreResult<Vec<String>>> {
+        Box::pin(async move {
+            let mut p = self.read().await?;
+            let rows = p
+                .conn()?
+                .query(
+                    "SELECT id FROM subscriptions WHERE status IN ('active', 'trialing', 'past_due') AND current_period_end <= $1 ORDER BY current_period_end, id LIMIT $2",
+                    &[&as_of, &limit],
+                )
+                .await?;
+            rows.iter().map(|r| col(r, 0)).collect()
+        })
+    }
+
+    fn balance<'a>(
+        &'a self,
+        customer_id: &'a str,
+        currency: &'a str,
+    ) -> BoxFuture<'a, StoreResult<i64>> {
+        Box::pin(async move {
+            let mut p = self.read().await?;
+            let row = p
+                .conn()?
+                .query_opt(
+                    "SELECT balance FROM customer_balances WHERE customer_id = $1 AND currency = $2",
+                    &[&customer_id, &currency],
+                )
+                .await?;
+            row.map_or(Ok(0), |r| col(&r, 0))
+        })
+    }
+
+    fn subscription_invoices<'a>(
+        &'a self,
+        subscription_id: &'a str,
+    ) -> BoxFuture<'a, StoreResult<Vec<InvoiceRecord>>> {
+        Box::pin(async move {
+            let mut p = self.read().await?;
+            let rows = p
+                .conn()?
+                .query(
+                    concat!(
+                        "SELECT ",
+                        invoice_columns!(),
+                        " FROM invoices WHERE subscription_id = $1 ORDER BY series, number"
+                    ),
+                    &[&subscription_id],
+                )
+                .await?;
+            rows.iter().map(invoice_of).collect()
+        })
+    }
+
+    fn change<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<ChangeRecord>>> {
+        Box::pin(async move {
+            let mut p = self.read().await?;
+            let row = p.conn()?.query_opt(change_select!(), &[&id]).await?;
+            row.as_ref().map(change_of).transpose()
         })
     }
 }
@@ -442,7 +573,7 @@ impl Tx for PgTx {
             self.pooled
                 .conn()?
                 .execute(
-                    "INSERT INTO invoices (id, series, number, number_display, created_at, currency, total, customer_id, idempotency_key, document) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    "INSERT INTO invoices (id, series, number, number_display, created_at, currency, total, customer_id, idempotency_key, document, subscription_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                     &[
                         &i.id,
                         &i.series,
@@ -454,6 +585,7 @@ impl Tx for PgTx {
                         &i.customer_id,
                         &i.idempotency_key,
                         &i.document,
+                        &i.subscription_id,
                     ],
                 )
                 .await
@@ -495,6 +627,197 @@ impl Tx for PgTx {
                 .execute(
                     "INSERT INTO redemptions (invoice_id, key) VALUES ($1, $2)",
                     &[&invoice_id, &counter],
+                )
+                .await
+                .map(|_| ())
+        })
+    }
+
+    fn lock_subscription<'a>(
+        &'a mut self,
+        id: &'a str,
+    ) -> BoxFuture<'a, StoreResult<Option<SubscriptionRecord>>> {
+        Box::pin(async move {
+            let row = self
+                .pooled
+                .conn()?
+                .query_opt(concat!(subscription_select!(), " FOR UPDATE"), &[&id])
+                .await?;
+            row.as_ref().map(subscription_of).transpose()
+        })
+    }
+
+    fn insert_subscription<'a>(
+        &'a mut self,
+        s: &'a SubscriptionRecord,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(async move {
+            self.pooled
+                .conn()?
+                .execute(
+                    "INSERT INTO subscriptions (id, customer_id, status, currency, default_payment_method, billing_cycle_anchor, current_period_start, current_period_end, cancel_at_period_end, canceled_at, document, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                    &[
+                        &s.id,
+                        &s.customer_id,
+                        &s.status,
+                        &s.currency,
+                        &s.default_payment_method,
+                        &s.billing_cycle_anchor,
+                        &s.current_period_start,
+                        &s.current_period_end,
+                        &s.cancel_at_period_end,
+                        &s.canceled_at,
+                        &s.document,
+                        &s.created_at,
+                        &s.updated_at,
+                    ],
+                )
+                .await
+                .map(|_| ())
+        })
+    }
+
+    fn update_subscription<'a>(
+        &'a mut self,
+        s: &'a SubscriptionRecord,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(async move {
+            self.pooled
+                .conn()?
+                .execute(
+                    "UPDATE subscriptions SET status = $2, default_payment_method = $3, billing_cycle_anchor = $4, current_period_start = $5, current_period_end = $6, cancel_at_period_end = $7, canceled_at = $8, document = $9, updated_at = $10 WHERE id = $1",
+                    &[
+                        &s.id,
+                        &s.status,
+                        &s.default_payment_method,
+                        &s.billing_cycle_anchor,
+                        &s.current_period_start,
+                        &s.current_period_end,
+                        &s.cancel_at_period_end,
+                        &s.canceled_at,
+                        &s.document,
+                        &s.updated_at,
+                    ],
+                )
+                .await
+                .map(|_| ())
+        })
+    }
+
+    fn set_subscription_items<'a>(
+        &'a mut self,
+        subscription_id: &'a str,
+        items: &'a [(String, i64)],
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(async move {
+            let c = self.pooled.conn()?;
+            c.execute(
+                "DELETE FROM subscription_items WHERE subscription_id = $1",
+                &[&subscription_id],
+            )
+            .await?;
+            for (price, quantity) in items {
+                c.execute(
+                    "INSERT INTO subscription_items (subscription_id, price, quantity) VALUES ($1, $2, $3)",
+                    &[&subscription_id, price, quantity],
+                )
+                .await?;
+            }
+            Ok(())
+        })
+    }
+
+    fn lock_balance<'a>(
+        &'a mut self,
+        customer_id: &'a str,
+        currency: &'a str,
+    ) -> BoxFuture<'a, StoreResult<i64>> {
+        Box::pin(async move {
+            let c = self.pooled.conn()?;
+            // Make sure the row exists, so the lock holds against a concurrent first insert.
+            c.execute(
+                "INSERT INTO customer_balances (customer_id, currency, balance) VALUES ($1, $2, 0) ON CONFLICT (customer_id, currency) DO NOTHING",
+                &[&customer_id, &currency],
+            )
+            .await?;
+            let row = c
+                .query_opt(
+                    "SELECT balance FROM customer_balances WHERE customer_id = $1 AND currency = $2 FOR UPDATE",
+                    &[&customer_id, &currency],
+                )
+                .await?;
+            row.map_or(Ok(0), |r| col(&r, 0))
+        })
+    }
+
+    fn set_balance<'a>(
+        &'a mut self,
+        customer_id: &'a str,
+        currency: &'a str,
+        balance: i64,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(async move {
+            self.pooled
+                .conn()?
+                .execute(
+                    "INSERT INTO customer_balances (customer_id, currency, balance) VALUES ($1, $2, $3) ON CONFLICT (customer_id, currency) DO UPDATE SET balance = EXCLUDED.balance",
+                    &[&customer_id, &currency, &balance],
+                )
+                .await
+                .map(|_| ())
+        })
+    }
+
+    fn insert_change<'a>(&'a mut self, ch: &'a ChangeRecord) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(async move {
+            self.pooled
+                .conn()?
+                .execute(
+                    "INSERT INTO subscription_changes (id, subscription_id, proration_date, preview_digest, invoice_id, created_at, request, preview, status, committed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    &[
+                        &ch.id,
+                        &ch.subscription_id,
+                        &ch.proration_date,
+                        &ch.preview_digest,
+                        &ch.invoice_id,
+                        &ch.created_at,
+                        &ch.request,
+                        &ch.preview,
+                        &ch.status,
+                        &ch.committed_at,
+                    ],
+                )
+                .await
+                .map(|_| ())
+        })
+    }
+
+    fn lock_change<'a>(
+        &'a mut self,
+        id: &'a str,
+    ) -> BoxFuture<'a, StoreResult<Option<ChangeRecord>>> {
+        Box::pin(async move {
+            let row = self
+                .pooled
+                .conn()?
+                .query_opt(concat!(change_select!(), " FOR UPDATE"), &[&id])
+                .await?;
+            row.as_ref().map(change_of).transpose()
+        })
+    }
+
+    fn commit_change<'a>(
+        &'a mut self,
+        id: &'a str,
+        invoice_id: Option<&'a str>,
+        committed_at: i64,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(async move {
+            self.pooled
+                .conn()?
+                .execute(
+                    "UPDATE subscription_changes SET status = 'committed', invoice_id = $2, committed_at = $3 WHERE id = $1",
+                    &[&id, &invoice_id, &committed_at],
                 )
                 .await
                 .map(|_| ())

@@ -9,7 +9,10 @@
 //! process on the same file.
 
 use super::migrations::{CREATE_TABLE, MIGRATIONS};
-use super::{BoxFuture, Claim, InvoiceRecord, PaymentRecord, Store, StoreError, StoreResult, Tx};
+use super::{
+    BoxFuture, ChangeRecord, Claim, InvoiceRecord, PaymentRecord, Store, StoreError, StoreResult,
+    SubscriptionRecord, Tx,
+};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::sync::{Arc, Mutex};
 use tokio::sync::OwnedMutexGuard;
@@ -117,6 +120,46 @@ fn invoice_row(r: &rusqlite::Row) -> rusqlite::Result<InvoiceRecord> {
         customer_id: r.get(7)?,
         idempotency_key: r.get(8)?,
         document: r.get(9)?,
+        subscription_id: r.get(10)?,
+    })
+}
+
+const INVOICE_COLUMNS: &str = "id, series, number, number_display, created_at, currency, total, customer_id, idempotency_key, document, subscription_id";
+
+const SUBSCRIPTION_SELECT: &str = "SELECT id, customer_id, status, currency, default_payment_method, billing_cycle_anchor, current_period_start, current_period_end, cancel_at_period_end, canceled_at, document, created_at, updated_at FROM subscriptions WHERE id = ?1";
+
+fn subscription_row(r: &rusqlite::Row) -> rusqlite::Result<SubscriptionRecord> {
+    Ok(SubscriptionRecord {
+        id: r.get(0)?,
+        customer_id: r.get(1)?,
+        status: r.get(2)?,
+        currency: r.get(3)?,
+        default_payment_method: r.get(4)?,
+        billing_cycle_anchor: r.get(5)?,
+        current_period_start: r.get(6)?,
+        current_period_end: r.get(7)?,
+        cancel_at_period_end: r.get(8)?,
+        canceled_at: r.get(9)?,
+        document: r.get(10)?,
+        created_at: r.get(11)?,
+        updated_at: r.get(12)?,
+    })
+}
+
+const CHANGE_SELECT: &str = "SELECT id, subscription_id, proration_date, preview_digest, invoice_id, created_at, request, preview, status, committed_at FROM subscription_changes WHERE id = ?1";
+
+fn change_row(r: &rusqlite::Row) -> rusqlite::Result<ChangeRecord> {
+    Ok(ChangeRecord {
+        id: r.get(0)?,
+        subscription_id: r.get(1)?,
+        proration_date: r.get(2)?,
+        preview_digest: r.get(3)?,
+        invoice_id: r.get(4)?,
+        created_at: r.get(5)?,
+        request: r.get(6)?,
+        preview: r.get(7)?,
+        status: r.get(8)?,
+        committed_at: r.get(9)?,
     })
 }
 
@@ -140,9 +183,9 @@ impl Store for SqliteStore {
     fn invoice<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<InvoiceRecord>>> {
         let id = id.to_string();
         Box::pin(self.read(move |c| {
-            c.prepare_cached(
-                "SELECT id, series, number, number_display, created_at, currency, total, customer_id, idempotency_key, document FROM invoices WHERE id = ?1",
-            )?
+            c.prepare_cached(&format!(
+                "SELECT {INVOICE_COLUMNS} FROM invoices WHERE id = ?1"
+            ))?
             .query_row(params![id], invoice_row)
             .optional()
         }))
@@ -206,6 +249,67 @@ impl Store for SqliteStore {
                 c.prepare_cached("SELECT version FROM schema_migrations ORDER BY version")?;
             let rows = stmt.query_map([], |r| r.get(0))?;
             rows.collect()
+        }))
+    }
+
+    fn subscription<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> BoxFuture<'a, StoreResult<Option<SubscriptionRecord>>> {
+        let id = id.to_string();
+        Box::pin(self.read(move |c| {
+            c.prepare_cached(SUBSCRIPTION_SELECT)?
+                .query_row(params![id], subscription_row)
+                .optional()
+        }))
+    }
+
+    fn due_subscriptions(&self, as_of: i64, limit: i64) -> BoxFuture<'_, StoreResult<Vec<String>>> {
+        Box::pin(self.read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT id FROM subscriptions WHERE status IN ('active', 'trialing', 'past_due') AND current_period_end <= ?1 ORDER BY current_period_end, id LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![as_of, limit], |r| r.get(0))?;
+            rows.collect()
+        }))
+    }
+
+    fn balance<'a>(
+        &'a self,
+        customer_id: &'a str,
+        currency: &'a str,
+    ) -> BoxFuture<'a, StoreResult<i64>> {
+        let (customer_id, currency) = (customer_id.to_string(), currency.to_string());
+        Box::pin(self.read(move |c| {
+            c.prepare_cached(
+                "SELECT balance FROM customer_balances WHERE customer_id = ?1 AND currency = ?2",
+            )?
+            .query_row(params![customer_id, currency], |r| r.get(0))
+            .optional()
+            .map(|b| b.unwrap_or(0))
+        }))
+    }
+
+    fn subscription_invoices<'a>(
+        &'a self,
+        subscription_id: &'a str,
+    ) -> BoxFuture<'a, StoreResult<Vec<InvoiceRecord>>> {
+        let id = subscription_id.to_string();
+        Box::pin(self.read(move |c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {INVOICE_COLUMNS} FROM invoices WHERE subscription_id = ?1 ORDER BY series, number"
+            ))?;
+            let rows = stmt.query_map(params![id], invoice_row)?;
+            rows.collect()
+        }))
+    }
+
+    fn change<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<ChangeRecord>>> {
+        let id = id.to_string();
+        Box::pin(self.read(move |c| {
+            c.prepare_cached(CHANGE_SELECT)?
+                .query_row(params![id], change_row)
+                .optional()
         }))
     }
 }
@@ -308,7 +412,7 @@ impl Tx for SqliteTx {
         let i = invoice.clone();
         Box::pin(run(&self.conn, move |c| {
             c.prepare_cached(
-                "INSERT INTO invoices (id, series, number, number_display, created_at, currency, total, customer_id, idempotency_key, document) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                "INSERT INTO invoices (id, series, number, number_display, created_at, currency, total, customer_id, idempotency_key, document, subscription_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )?
             .execute(params![
                 i.id,
@@ -320,7 +424,8 @@ impl Tx for SqliteTx {
                 i.total,
                 i.customer_id,
                 i.idempotency_key,
-                i.document
+                i.document,
+                i.subscription_id
             ])
             .map(|_| ())
         }))
@@ -360,6 +465,172 @@ impl Tx for SqliteTx {
             c.prepare_cached("INSERT INTO redemptions (invoice_id, key) VALUES (?1, ?2)")?
                 .execute(params![invoice_id, counter])
                 .map(|_| ())
+        }))
+    }
+
+    fn lock_subscription<'a>(
+        &'a mut self,
+        id: &'a str,
+    ) -> BoxFuture<'a, StoreResult<Option<SubscriptionRecord>>> {
+        let id = id.to_string();
+        Box::pin(run(&self.conn, move |c| {
+            c.prepare_cached(SUBSCRIPTION_SELECT)?
+                .query_row(params![id], subscription_row)
+                .optional()
+        }))
+    }
+
+    fn insert_subscription<'a>(
+        &'a mut self,
+        s: &'a SubscriptionRecord,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        let s = s.clone();
+        Box::pin(run(&self.conn, move |c| {
+            c.prepare_cached(
+                "INSERT INTO subscriptions (id, customer_id, status, currency, default_payment_method, billing_cycle_anchor, current_period_start, current_period_end, cancel_at_period_end, canceled_at, document, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            )?
+            .execute(params![
+                s.id,
+                s.customer_id,
+                s.status,
+                s.currency,
+                s.default_payment_method,
+                s.billing_cycle_anchor,
+                s.current_period_start,
+                s.current_period_end,
+                s.cancel_at_period_end,
+                s.canceled_at,
+                s.document,
+                s.created_at,
+                s.updated_at
+            ])
+            .map(|_| ())
+        }))
+    }
+
+    fn update_subscription<'a>(
+        &'a mut self,
+        s: &'a SubscriptionRecord,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        let s = s.clone();
+        Box::pin(run(&self.conn, move |c| {
+            c.prepare_cached(
+                "UPDATE subscriptions SET status = ?2, default_payment_method = ?3, billing_cycle_anchor = ?4, current_period_start = ?5, current_period_end = ?6, cancel_at_period_end = ?7, canceled_at = ?8, document = ?9, updated_at = ?10 WHERE id = ?1",
+            )?
+            .execute(params![
+                s.id,
+                s.status,
+                s.default_payment_method,
+                s.billing_cycle_anchor,
+                s.current_period_start,
+                s.current_period_end,
+                s.cancel_at_period_end,
+                s.canceled_at,
+                s.document,
+                s.updated_at
+            ])
+            .map(|_| ())
+        }))
+    }
+
+    fn set_subscription_items<'a>(
+        &'a mut self,
+        subscription_id: &'a str,
+        items: &'a [(String, i64)],
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        let (id, items) = (subscription_id.to_string(), items.to_vec());
+        Box::pin(run(&self.conn, move |c| {
+            c.prepare_cached("DELETE FROM subscription_items WHERE subscription_id = ?1")?
+                .execute(params![id])?;
+            let mut insert = c.prepare_cached(
+                "INSERT INTO subscription_items (subscription_id, price, quantity) VALUES (?1, ?2, ?3)",
+            )?;
+            for (price, quantity) in &items {
+                insert.execute(params![id, price, quantity])?;
+            }
+            Ok(())
+        }))
+    }
+
+    fn lock_balance<'a>(
+        &'a mut self,
+        customer_id: &'a str,
+        currency: &'a str,
+    ) -> BoxFuture<'a, StoreResult<i64>> {
+        let (customer_id, currency) = (customer_id.to_string(), currency.to_string());
+        Box::pin(run(&self.conn, move |c| {
+            c.prepare_cached(
+                "SELECT balance FROM customer_balances WHERE customer_id = ?1 AND currency = ?2",
+            )?
+            .query_row(params![customer_id, currency], |r| r.get(0))
+            .optional()
+            .map(|b| b.unwrap_or(0))
+        }))
+    }
+
+    fn set_balance<'a>(
+        &'a mut self,
+        customer_id: &'a str,
+        currency: &'a str,
+        balance: i64,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        let (customer_id, currency) = (customer_id.to_string(), currency.to_string());
+        Box::pin(run(&self.conn, move |c| {
+            c.prepare_cached(
+                "INSERT INTO customer_balances (customer_id, currency, balance) VALUES (?1, ?2, ?3) ON CONFLICT (customer_id, currency) DO UPDATE SET balance = excluded.balance",
+            )?
+            .execute(params![customer_id, currency, balance])
+            .map(|_| ())
+        }))
+    }
+
+    fn insert_change<'a>(&'a mut self, ch: &'a ChangeRecord) -> BoxFuture<'a, StoreResult<()>> {
+        let ch = ch.clone();
+        Box::pin(run(&self.conn, move |c| {
+            c.prepare_cached(
+                "INSERT INTO subscription_changes (id, subscription_id, proration_date, preview_digest, invoice_id, created_at, request, preview, status, committed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?
+            .execute(params![
+                ch.id,
+                ch.subscription_id,
+                ch.proration_date,
+                ch.preview_digest,
+                ch.invoice_id,
+                ch.created_at,
+                ch.request,
+                ch.preview,
+                ch.status,
+                ch.committed_at
+            ])
+            .map(|_| ())
+        }))
+    }
+
+    fn lock_change<'a>(
+        &'a mut self,
+        id: &'a str,
+    ) -> BoxFuture<'a, StoreResult<Option<ChangeRecord>>> {
+        let id = id.to_string();
+        Box::pin(run(&self.conn, move |c| {
+            c.prepare_cached(CHANGE_SELECT)?
+                .query_row(params![id], change_row)
+                .optional()
+        }))
+    }
+
+    fn commit_change<'a>(
+        &'a mut self,
+        id: &'a str,
+        invoice_id: Option<&'a str>,
+        committed_at: i64,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        let (id, invoice_id) = (id.to_string(), invoice_id.map(str::to_string));
+        Box::pin(run(&self.conn, move |c| {
+            c.prepare_cached(
+                "UPDATE subscription_changes SET status = 'committed', invoice_id = ?2, committed_at = ?3 WHERE id = ?1",
+            )?
+            .execute(params![id, invoice_id, committed_at])
+            .map(|_| ())
         }))
     }
 
