@@ -374,13 +374,17 @@ function drawSummary() {
     row('line', [`${name} × ${count(line.quantity)}`], money(line.amount), { 'data-line': String(i) });
   });
   if (!quote.lines.length) row('line empty', ['No products yet'], money(0));
-  row('sub', ['Subtotal'], money(quote.subtotal), { 'data-amount': String(quote.subtotal) });
-  for (const d of quote.discounts) {
+  // Item-level discounts (free shipping) come before the subtotal, order-level ones after it,
+  // so that every column adds up as the engine computed it.
+  const discountRow = (d) => {
     const label = d.promotion_code
       ? [`Code ${d.promotion_code.code}`, d.coupon?.name && el('span', { class: 'detail', text: d.coupon.name })]
       : [d.promotion?.name ?? state.promotions.get(d.promotion?.id)?.name ?? d.coupon?.name ?? d.id];
     row('discount', label, money(-d.amount), { 'data-amount': String(-d.amount), 'data-discount': d.id });
-  }
+  };
+  quote.discounts.filter((d) => d.level === 'item').forEach(discountRow);
+  row('sub', ['Subtotal'], money(quote.subtotal), { 'data-amount': String(quote.subtotal) });
+  quote.discounts.filter((d) => d.level !== 'item').forEach(discountRow);
   row('sub', ['Total excluding VAT'], money(quote.total_excluding_tax), { id: 'total-excluding-tax', 'data-amount': String(quote.total_excluding_tax) });
   for (const t of quote.total_taxes) {
     const where = t.jurisdiction ?? t.country;
