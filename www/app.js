@@ -140,6 +140,8 @@ function price(asOf = nowAsOf()) {
 
 /** Re-prices and redraws everything that depends on the quote. Called on every edit. */
 function update() {
+  // An edit makes the last payment message (a decline, a refused total) out of date.
+  if (!state.paying) showPayMessage('info');
   try {
     Object.assign(state, price());
   } catch (error) {

@@ -214,7 +214,7 @@ test('every rejection reason the engine reports has a sentence', () => {
   assert.deepEqual(Object.keys(REJECTION_MESSAGES).sort(), [...reasons].sort(), 'no sentence for a reason the engine does not have');
 });
 
-test('amounts follow the chosen locale; the currency switch appears only when the catalog has one', async () => {
+test('amounts follow the chosen locale; yen through currency_options in the catalog, charged in yen', async () => {
   await withPage(browser, 'checkout_locale', async (page, problems) => {
     await open(page);
     const requests = watchRequests(page);
@@ -222,7 +222,7 @@ test('amounts follow the chosen locale; the currency switch appears only when th
     await page.click(`#cart button[aria-label="One more ${LAMP}"]`);
     await add(page, BOOK);
     await page.fill(`#cart input[aria-label="Quantity of ${LAMP}"]`, '6');
-    // 6 × 89.00 + 24.00 = 558.00; VAT 106.80 + 1.32 → 666.12 (fr-FR groups with a narrow space).
+    // 6 × 89.00 + 24.00 = 558.00; VAT 106.80 + 1.32 → 666.12.
     const expected = { 'fr-FR': '666,12 €', 'de-DE': '666,12 €', 'en-US': '€666.12', 'ja-JP': '€666.12' };
     for (const [locale, amount] of Object.entries(expected)) {
       await page.selectOption('#locale', locale);
@@ -232,12 +232,32 @@ test('amounts follow the chosen locale; the currency switch appears only when th
     // 14 × 89.00 = 1,246.00 → 249.20 VAT; + book 24.00 + 1.32 → 1,520.52.
     assert.equal(await total(page), '€1,520.52');
     await page.selectOption('#locale', 'fr-FR');
-    assert.equal(await page.locator('#total').textContent(), '1\u202f520,52\u00a0€');
+    assert.equal(await page.locator('#total').textContent(), '1\u202f520,52\u00a0€', 'fr-FR groups with a narrow no-break space');
     await page.selectOption('#locale', 'de-DE');
     assert.equal(await total(page), '1.520,52 €');
-    // server/config/demo.json prices in EUR only (no currency_options): no currency to choose.
-    assert.equal(await page.locator('#currency').isVisible(), false);
+
+    // demo.json gives every price a yen amount (currency_options.jpy): the currency switch is
+    // offered because the catalog has it. Lamp ¥14,500 + book ¥3,900 + shipping ¥1,100 (free
+    // shipping is a euro offer); VAT 20 % on 14,500 and on the shipping's share 1,100 × 145/184
+    // = 866.85 → 867 (the book's 233): 2,900 + 173.4 → 173; 5.5 % on 3,900 = 214.5 → 215 and on
+    // 233 = 12.815 → 13 → 19,500 + 3,301 = ￥22,801.
+    assert.deepEqual(await page.$$eval('#currency option', (o) => o.map((x) => x.value)), ['eur', 'jpy']);
+    await page.fill(`#cart input[aria-label="Quantity of ${LAMP}"]`, '1');
+    await page.selectOption('#currency', 'jpy');
+    await page.selectOption('#locale', 'ja-JP');
+    assert.equal(await text(page, '#products li[data-price="price_lamp"] .price'), '￥14,500');
+    assert.deepEqual(await taxes(page), [['20', 3073, 'S'], ['5.5', 228, 'S']]);
+    assert.equal(await total(page), '￥22,801');
+    assert.equal(await page.locator('#offers li').count(), 0, 'no euro offer in yen');
+    await page.selectOption('#locale', 'en-US');
+    assert.equal(await total(page), '¥22,801');
     assert.deepEqual(requests, []);
+
+    await page.selectOption('#locale', 'ja-JP');
+    await page.click('#pay');
+    await page.waitForURL(INVOICE_URL);
+    // The French invoice writes yen as 22 801 JPY (no decimals: JPY has none).
+    assert.equal(spaces(await page.locator('#total').textContent()), '22 801 JPY');
     assert.deepEqual(problems, []);
   });
 });
