@@ -389,7 +389,8 @@ function drawSummary() {
   quote.discounts.filter((d) => d.level !== 'item').forEach(discountRow);
   row('sub', ['Total excluding VAT'], money(quote.total_excluding_tax), { id: 'total-excluding-tax', 'data-amount': String(quote.total_excluding_tax) });
   for (const t of quote.total_taxes) {
-    const where = t.jurisdiction ?? t.country;
+    // An export (G) or a supply outside the scope of VAT (O) has no place of taxation to show.
+    const where = t.category === 'G' || t.category === 'O' ? null : t.jurisdiction ?? t.country;
     const details = [
       where && countryName(where) ? countryName(where) : where,
       `on ${money(t.taxable_amount)}`,
