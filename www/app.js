@@ -67,7 +67,7 @@ const state = {
   quote: null, // its quote: what the page shows
   vatProblem: null,
   paying: false,
-  lastAttempt: null, // { body, key, retryable }: a retry after a network failure reuses the key
+  lastAttempt: null, // { signature, body, key, retryable }: a retry after a network failure reuses the key
 };
 
 // --- amounts ------------------------------------------------------------------------------------
@@ -502,46 +502,60 @@ async function pay(event) {
   const billing = {};
   if ($('name').value.trim()) billing.name = $('name').value.trim();
   if ($('email').value.trim()) billing.email = $('email').value.trim();
-  const body = JSON.stringify({
-    cart: state.cart,
+  const request = (cart) => JSON.stringify({
+    cart,
     expected_total: shown,
     payment_method: card,
     ...(Object.keys(billing).length ? { billing_details: billing } : {}),
   });
-  // One Idempotency-Key per attempt; a retry of the same request after a network failure or a
-  // 5xx reuses it, so the server charges at most once.
-  const key = state.lastAttempt?.retryable && state.lastAttempt.body === body ? state.lastAttempt.key : crypto.randomUUID();
-  state.lastAttempt = { body, key, retryable: false };
+  // One Idempotency-Key per attempt. Pressing Pay again after a network failure or a 5xx, with
+  // the same order, resends the very same request with the same key, so the server charges at
+  // most once (a charge that went through is replayed, not repeated).
+  const signature = request({ ...state.cart, as_of: null });
+  const retry = state.lastAttempt?.retryable && state.lastAttempt.signature === signature ? state.lastAttempt : null;
+  let body = retry ? retry.body : request(state.cart);
+  let key = retry ? retry.key : crypto.randomUUID();
   state.paying = true;
   drawPayButton();
   showPayMessage('info', `Paying ${money(shown)}…`);
   let response;
   let answer;
   try {
-    response = await fetch(state.config.checkout_url, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${state.config.publishable_key}`, 'content-type': 'application/json', 'idempotency-key': key },
-      body,
-    });
-    answer = await response.json().catch(() => ({}));
+    ({ response, answer } = await post(body, key));
+    if (response.status === 400 && answer.error?.path === 'cart.as_of') {
+      // This device's clock is more than the server's tolerance away from the server's: let the
+      // server price at its own time. expected_total still guards the amount (total_mismatch).
+      const { as_of: _skewed, ...cart } = state.cart;
+      body = request(cart);
+      key = crypto.randomUUID();
+      ({ response, answer } = await post(body, key));
+    }
   } catch {
-    state.lastAttempt.retryable = true;
+    state.lastAttempt = { signature, body, key, retryable: true };
     state.paying = false;
     drawPayButton();
     showPayMessage('error', 'The server could not be reached. Nothing was charged; press Pay to try again.');
     return;
   }
+  state.lastAttempt = { signature, body, key, retryable: response.status >= 500 };
   if (response.ok && answer.object === 'charge') {
     const invoice = answer.invoice;
     showPayMessage('info', `Payment accepted: ${money(answer.amount, answer.currency)}. Invoice ${invoice.number} — opening it…`);
-    sessionStorage.setItem('billcalc-last-charge', JSON.stringify({ id: answer.id, amount: answer.amount, shown, invoice: invoice.number }));
     window.location.assign(invoice.hosted_invoice_url);
     return;
   }
   state.paying = false;
-  state.lastAttempt.retryable = response.status >= 500;
   drawPayButton();
   showFailure(response.status, answer.error ?? { code: 'http_error', message: `HTTP ${response.status}` }, shown);
+}
+
+async function post(body, key) {
+  const response = await fetch(state.config.checkout_url, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${state.config.publishable_key}`, 'content-type': 'application/json', 'idempotency-key': key },
+    body,
+  });
+  return { response, answer: await response.json().catch(() => ({})) };
 }
 
 function showFailure(status, error, shown) {

@@ -267,16 +267,16 @@ test('pay: the server charges the total the page showed and the invoice shows it
     await open(page);
     await add(page, LAMP);
     await add(page, COURSE);
-    await page.fill('#code', 'LANCEMENT');
+    await page.fill('#code', 'BIENVENUE10');
     await page.press('#code', 'Enter');
     await page.fill('#name', 'Camille Martin');
     const shown = await total(page);
     const shownMinor = await shownTotal(page);
-    // Lamp 89.00 + course 49.00 + shipping 6.90 (goods under 150.00). LANCEMENT takes 15 % of
-    // the products (not the shipping): 13.35 + 7.35 = 20.70. VAT 20 % on 75.65, 41.65 and 6.90:
-    // 15.13 + 8.33 + 1.38 = 24.84 → 144.90 − 20.70 + 24.84 = 149.04.
-    assert.equal(shown, '149,04 €');
-    assert.equal(shownMinor, 14904);
+    // Lamp 89.00 + course 49.00 + shipping 6.90 (goods under 150.00). BIENVENUE10 takes 10 % of
+    // the products (not the shipping): 8.90 + 4.90 = 13.80. VAT 20 % on 80.10, 44.10 and 6.90:
+    // 16.02 + 8.82 + 1.38 = 26.22 → 144.90 − 13.80 + 26.22 = 157.32.
+    assert.equal(shown, '157,32 €');
+    assert.equal(shownMinor, 15732);
     // The charge's answer, read on its way to the page (which leaves for the invoice at once).
     let charge;
     await page.route('**/v1/demo/checkout', async (route) => {
@@ -291,7 +291,7 @@ test('pay: the server charges the total the page showed and the invoice shows it
     const sent = JSON.parse(request.postData());
     assert.equal(sent.expected_total, shownMinor);
     assert.equal(sent.payment_method, 'pm_card_visa');
-    assert.deepEqual(sent.cart.discounts, [{ promotion_code: 'LANCEMENT' }]);
+    assert.deepEqual(sent.cart.discounts, [{ promotion_code: 'BIENVENUE10' }]);
     assert.ok(request.headers()['idempotency-key'], 'an Idempotency-Key is sent');
     await page.waitForURL(INVOICE_URL);
     assert.equal(charge.object, 'charge');
@@ -366,6 +366,58 @@ test('a total the server does not agree with is refused with the difference; rel
     await page.click('#pay');
     await page.waitForURL(INVOICE_URL);
     assert.equal(spaces(await page.locator('#total').textContent()), '115,08 €');
+    assert.deepEqual(problems, []);
+  });
+});
+
+test('a network failure while paying: Pay again resends the same request with the same key, charged once', async () => {
+  await withPage(browser, 'checkout_retry', async (page, problems) => {
+    await open(page);
+    await add(page, BOOK);
+    const sent = [];
+    let failNext = true;
+    let lost;
+    await page.route('**/v1/demo/checkout', async (route) => {
+      sent.push({ key: route.request().headers()['idempotency-key'], body: route.request().postData() });
+      if (failNext) {
+        // The server charges, then the answer is lost on the way back.
+        failNext = false;
+        lost = await (await route.fetch()).json();
+        await route.abort('connectionreset');
+      } else {
+        await route.continue();
+      }
+    });
+    await page.click('#pay');
+    await page.waitForSelector('#pay:not([disabled])');
+    assert.match(await text(page, '#pay-message'), /could not be reached/);
+    await page.click('#pay');
+    await page.waitForURL(INVOICE_URL);
+    assert.equal(sent.length, 2);
+    assert.equal(sent[1].key, sent[0].key, 'the same Idempotency-Key');
+    assert.equal(sent[1].body, sent[0].body, 'the same request');
+    // One charge: the retry lands on the invoice of the charge whose answer was lost (replayed).
+    assert.equal(lost.object, 'charge');
+    assert.ok(page.url().includes(`/v1/invoices/${lost.invoice.id}.html`), page.url());
+    assert.match(await page.content(), new RegExp(`Facture n° <strong>${lost.invoice.number}</strong>`));
+    assert.deepEqual(problems, []);
+  });
+});
+
+test("a device clock an hour off still pays: the server prices at its own time, the total still guarded", async () => {
+  await withPage(browser, 'checkout_clock', async (page, problems) => {
+    await page.clock.install({ time: new Date(Date.now() + 3600_000) });
+    await open(page);
+    await add(page, LAMP);
+    const shown = await total(page);
+    const bodies = [];
+    page.on('request', (r) => { if (r.url().endsWith('/v1/demo/checkout')) bodies.push(JSON.parse(r.postData())); });
+    await page.click('#pay');
+    await page.waitForURL(INVOICE_URL);
+    assert.equal(bodies.length, 2);
+    assert.ok(bodies[0].cart.as_of, 'first with the page\'s as_of (refused: an hour off)');
+    assert.equal(bodies[1].cart.as_of, undefined, 'then priced at the server\'s time');
+    assert.equal(spaces(await page.locator('#total').textContent()), shown);
     assert.deepEqual(problems, []);
   });
 });
