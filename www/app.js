@@ -426,7 +426,17 @@ function drawSummary() {
   total.dataset.currency = quote.currency;
 }
 
+let summaryOnScreen = false;
+/** The phone bar: the total and a link to the summary, while the summary is off screen. */
+function drawJump() {
+  const show = state.items.size > 0 && !summaryOnScreen && !state.paying;
+  $('jump').hidden = !show;
+  document.body.classList.toggle('has-jump', show);
+  $('jump-total').textContent = money(state.quote.total);
+}
+
 function drawPayButton() {
+  drawJump();
   const button = $('pay');
   const blocked = state.paying || !state.items.size || Boolean(state.vatProblem);
   button.disabled = blocked;
@@ -694,6 +704,10 @@ async function main() {
     state.vat = e.target.value;
     update();
   });
+  new IntersectionObserver(([entry]) => {
+    summaryOnScreen = entry.isIntersecting;
+    drawJump();
+  }).observe($('summary'));
   $('code-form').addEventListener('submit', applyCode);
   $('pay-form').addEventListener('submit', pay);
 

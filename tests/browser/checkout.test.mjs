@@ -445,6 +445,14 @@ test('phone width (375 px): one column, nothing wider than the screen', async ()
     assert.deepEqual(layout.wide, []);
     assert.ok(layout.scroll <= layout.client, `horizontal scroll: ${layout.scroll} > ${layout.client}`);
     assert.equal(layout.products, layout.summary, 'one column');
+    // The summary is far below: a bar shows the total and jumps to it (then steps aside).
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.waitForSelector('#jump', { state: 'visible' });
+    assert.equal(await text(page, '#jump strong'), await total(page));
+    await page.click('#jump');
+    await page.waitForSelector('#jump', { state: 'hidden' });
+    assert.ok(await page.locator('#summary-title').isVisible());
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'summary');
     assert.deepEqual(problems, []);
   }, { width: 375, height: 800 });
 });
