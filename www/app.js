@@ -184,7 +184,7 @@ function drawProducts() {
   for (const price of state.shopPrices) {
     const product = productOf(price);
     const amount = unitAmount(price, state.currency);
-    const kind = product.tax_category === 'reduced' ? 'book, reduced VAT rate'
+    const kind = product.tax_category === 'reduced' ? 'reduced VAT rate'
       : product.tax_category === 'digital_services' ? 'digital service, taxed where you live' : null;
     list.append(el('li', { 'data-price': price.id },
       el('span', { class: 'name' }, product.name ?? price.id, kind && el('small', { text: kind })),
@@ -622,6 +622,10 @@ function loadCatalog(catalog) {
   // One-off prices only (a recurring price belongs to a subscription page).
   const oneOff = (catalog.prices ?? []).filter((p) => !p.recurring && p.active !== false && p.unit_amount != null);
   state.shopPrices = oneOff.filter((p) => productOf(p).tax_category !== 'shipping');
+  const inclusive = (catalog.tax?.default_tax_behavior ?? 'exclusive') === 'inclusive';
+  $('prices-note').textContent = inclusive
+    ? 'Prices include VAT; the rate depends on where you live.'
+    : 'Prices exclude VAT, which depends on where you live.';
   state.shippingPrice = oneOff.find((p) => productOf(p).tax_category === 'shipping') ?? null;
   // The currencies every one-off price has an amount in (its own, or through currency_options).
   const currencies = (p) => new Set([p.currency.toLowerCase(), ...Object.keys(p.currency_options ?? {}).map((c) => c.toLowerCase())]);
