@@ -33,8 +33,6 @@ pub use allocate::allocate;
 pub use catalog::{Calculator, Catalog};
 pub use currency::Currency;
 pub use error::{Error, ErrorCode, Result};
-/// The former name of [`from_value`].
-pub use parse::from_value as from_deserializer;
 pub use parse::{from_json, from_value};
 pub use price::Price;
 pub use quote::{compute_quote, Quote, QuoteInput, VERSION};
