@@ -246,3 +246,35 @@ impl Calculator {
         &self.tax
     }
 }
+
+// Input reading (see `crate::json`).
+
+impl crate::json::FromJson for Catalog {
+    fn from_json_value(
+        value: &serde_json::Value,
+        path: &crate::json::Path,
+    ) -> crate::error::Result<Self> {
+        let o = crate::json::Obj::new(
+            value,
+            path,
+            &[
+                "prices",
+                "products",
+                "coupons",
+                "promotion_codes",
+                "promotions",
+                "rounding",
+                "tax",
+            ],
+        )?;
+        o.end(Catalog {
+            prices: o.def("prices")?,
+            products: o.def("products")?,
+            coupons: o.def("coupons")?,
+            promotion_codes: o.def("promotion_codes")?,
+            promotions: o.def("promotions")?,
+            rounding: o.opt("rounding")?,
+            tax: o.opt("tax")?,
+        })
+    }
+}

@@ -60,3 +60,73 @@ pub enum TaxExempt {
     Exempt,
     Reverse,
 }
+
+// Input reading (see `crate::json`).
+
+impl crate::json::FromJson for Customer {
+    fn from_json_value(
+        value: &serde_json::Value,
+        path: &crate::json::Path,
+    ) -> crate::error::Result<Self> {
+        let o = crate::json::Obj::new(
+            value,
+            path,
+            &[
+                "id",
+                "address",
+                "tax_ids",
+                "tax_exempt",
+                "has_paid_before",
+                "balance",
+            ],
+        )?;
+        o.end(Customer {
+            id: o.opt("id")?,
+            address: o.opt("address")?,
+            tax_ids: o.def("tax_ids")?,
+            tax_exempt: o.def("tax_exempt")?,
+            has_paid_before: o.opt("has_paid_before")?,
+            balance: o.opt("balance")?,
+        })
+    }
+}
+
+impl crate::json::FromJson for Address {
+    fn from_json_value(
+        value: &serde_json::Value,
+        path: &crate::json::Path,
+    ) -> crate::error::Result<Self> {
+        let o = crate::json::Obj::new(
+            value,
+            path,
+            &["country", "state", "postal_code", "city", "line1", "line2"],
+        )?;
+        o.end(Address {
+            country: o.req("country")?,
+            state: o.opt("state")?,
+            postal_code: o.opt("postal_code")?,
+            city: o.opt("city")?,
+            line1: o.opt("line1")?,
+            line2: o.opt("line2")?,
+        })
+    }
+}
+
+impl crate::json::FromJson for TaxId {
+    fn from_json_value(
+        value: &serde_json::Value,
+        path: &crate::json::Path,
+    ) -> crate::error::Result<Self> {
+        let o = crate::json::Obj::new(value, path, &["type", "value"])?;
+        o.end(TaxId {
+            kind: o.req("type")?,
+            value: o.req("value")?,
+        })
+    }
+}
+
+crate::json::json_enum!(TaxExempt {
+    "none" => TaxExempt::None,
+    "exempt" => TaxExempt::Exempt,
+    "reverse" => TaxExempt::Reverse,
+});

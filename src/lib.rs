@@ -14,6 +14,7 @@ pub mod currency;
 pub mod customer;
 pub mod discount;
 pub mod error;
+pub mod json;
 pub mod money;
 pub mod parse;
 pub mod percent;

@@ -8,6 +8,7 @@
 //! visitor of every input type and cost about 70 KB of wasm.
 
 use crate::error::{join_path, Error, ErrorCode, Result};
+use crate::json::FromJson;
 use serde::de::{
     self, value::StrDeserializer, DeserializeOwned, DeserializeSeed, Deserializer,
     IntoDeserializer, MapAccess, SeqAccess, Visitor,
@@ -16,7 +17,7 @@ use serde_json::{Map, Value};
 use std::fmt;
 
 /// Parses JSON text into `T`.
-pub fn from_json<T: DeserializeOwned>(text: &str) -> Result<T> {
+pub fn from_json<T: FromJson>(text: &str) -> Result<T> {
     from_value(&json_value(text)?)
 }
 
@@ -30,7 +31,12 @@ pub fn json_value(text: &str) -> Result<Value> {
 }
 
 /// Reads `T` from an already parsed JSON value.
-pub fn from_value<T: DeserializeOwned>(value: &Value) -> Result<T> {
+pub fn from_value<T: FromJson>(value: &Value) -> Result<T> {
+    T::from_json_value(value, &crate::json::Path::Root)
+}
+
+/// Reads `T` through serde from a JSON value (paths relative to it).
+pub(crate) fn serde_value<T: DeserializeOwned>(value: &Value) -> Result<T> {
     T::deserialize(PathDeserializer {
         value,
         path: Path::Root,

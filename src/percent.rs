@@ -41,6 +41,39 @@ fn parse_text(text: &str) -> Option<Decimal> {
     }
 }
 
+impl Percent {
+    /// The percentage a JSON number stands for: its shortest round-trip text, read exactly.
+    fn from_f64(v: f64) -> Option<Percent> {
+        let text = v.to_string();
+        let (negative, magnitude) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text.as_str()),
+        };
+        parse_text(magnitude).map(|d| Percent(if negative { -d } else { d }))
+    }
+}
+
+impl crate::json::FromJson for Percent {
+    fn from_json_value(
+        value: &serde_json::Value,
+        path: &crate::json::Path,
+    ) -> crate::error::Result<Self> {
+        use serde_json::Value;
+        let expected = "a percentage such as 19, 9.975 or \"9.975\"";
+        let parsed = match value {
+            Value::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
+                (Some(u), _, _) => Some(Percent(Decimal::from(u))),
+                (_, Some(i), _) => Some(Percent(Decimal::from(i))),
+                (_, _, Some(f)) => Percent::from_f64(f),
+                _ => None,
+            },
+            Value::String(s) => parse_text(s).map(Percent),
+            _ => None,
+        };
+        parsed.ok_or_else(|| crate::json::invalid(path, expected))
+    }
+}
+
 impl<'de> Deserialize<'de> for Percent {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -57,13 +90,7 @@ impl<'de> Deserialize<'de> for Percent {
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Percent, E> {
                 // Shortest round-trip text of the float, then exact decimal parsing.
-                let text = v.to_string();
-                let (negative, magnitude) = match text.strip_prefix('-') {
-                    Some(rest) => (true, rest),
-                    None => (false, text.as_str()),
-                };
-                parse_text(magnitude)
-                    .map(|d| Percent(if negative { -d } else { d }))
+                Percent::from_f64(v)
                     .ok_or_else(|| E::invalid_value(de::Unexpected::Float(v), &self))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Percent, E> {

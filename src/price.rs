@@ -618,3 +618,176 @@ fn validate_tiers(tiers: &[Tier], path: &str) -> Result<Vec<ValidTier>> {
     }
     Ok(valid)
 }
+
+mod read {
+    use super::*;
+    use crate::json::{invalid, json_enum, FromJson, Obj, Path};
+    use serde_json::Value;
+
+    impl FromJson for Price {
+        fn from_json_value(value: &Value, path: &Path) -> Result<Self> {
+            let o = Obj::new(
+                value,
+                path,
+                &[
+                    "id",
+                    "currency",
+                    "product",
+                    "unit_amount",
+                    "unit_amount_decimal",
+                    "billing_scheme",
+                    "tiers_mode",
+                    "tiers",
+                    "transform_quantity",
+                    "recurring",
+                    "tax_behavior",
+                    "currency_options",
+                    "metadata",
+                    "nickname",
+                    "lookup_key",
+                    "active",
+                    "object",
+                    "type",
+                    "created",
+                    "livemode",
+                ],
+            )?;
+            o.end(Price {
+                id: o.opt("id")?,
+                currency: o.req("currency")?,
+                product: o.opt("product")?,
+                unit_amount: o.opt("unit_amount")?,
+                unit_amount_decimal: o.opt("unit_amount_decimal")?,
+                billing_scheme: o.opt("billing_scheme")?,
+                tiers_mode: o.opt("tiers_mode")?,
+                tiers: o.opt("tiers")?,
+                transform_quantity: o.opt("transform_quantity")?,
+                recurring: o.opt("recurring")?,
+                tax_behavior: o.opt("tax_behavior")?,
+                currency_options: o.opt("currency_options")?,
+                metadata: o.opt("metadata")?,
+                nickname: o.opt("nickname")?,
+                lookup_key: o.opt("lookup_key")?,
+                active: o.opt("active")?,
+                object: o.opt("object")?,
+                kind: o.opt("type")?,
+                created: o.opt("created")?,
+                livemode: o.opt("livemode")?,
+            })
+        }
+    }
+
+    impl FromJson for CurrencyOption {
+        fn from_json_value(value: &Value, path: &Path) -> Result<Self> {
+            let o = Obj::new(
+                value,
+                path,
+                &[
+                    "unit_amount",
+                    "unit_amount_decimal",
+                    "tiers",
+                    "tax_behavior",
+                ],
+            )?;
+            o.end(CurrencyOption {
+                unit_amount: o.opt("unit_amount")?,
+                unit_amount_decimal: o.opt("unit_amount_decimal")?,
+                tiers: o.opt("tiers")?,
+                tax_behavior: o.opt("tax_behavior")?,
+            })
+        }
+    }
+
+    impl FromJson for Tier {
+        fn from_json_value(value: &Value, path: &Path) -> Result<Self> {
+            let o = Obj::new(
+                value,
+                path,
+                &[
+                    "up_to",
+                    "unit_amount",
+                    "unit_amount_decimal",
+                    "flat_amount",
+                    "flat_amount_decimal",
+                ],
+            )?;
+            o.end(Tier {
+                up_to: o.req("up_to")?,
+                unit_amount: o.opt("unit_amount")?,
+                unit_amount_decimal: o.opt("unit_amount_decimal")?,
+                flat_amount: o.opt("flat_amount")?,
+                flat_amount_decimal: o.opt("flat_amount_decimal")?,
+            })
+        }
+    }
+
+    impl FromJson for UpTo {
+        fn from_json_value(value: &Value, path: &Path) -> Result<Self> {
+            match value {
+                Value::Null => Ok(UpTo::Inf),
+                Value::String(s) if s == "inf" => Ok(UpTo::Inf),
+                Value::Number(n) if n.is_u64() || n.is_i64() => n
+                    .as_i64()
+                    .map(UpTo::Quantity)
+                    .ok_or_else(|| invalid(path, "up_to is too large")),
+                _ => Err(invalid(path, "a positive integer or \"inf\"")),
+            }
+        }
+    }
+
+    impl FromJson for TransformQuantity {
+        fn from_json_value(value: &Value, path: &Path) -> Result<Self> {
+            let o = Obj::new(value, path, &["divide_by", "round"])?;
+            o.end(TransformQuantity {
+                divide_by: o.req("divide_by")?,
+                round: o.req("round")?,
+            })
+        }
+    }
+
+    impl FromJson for Recurring {
+        fn from_json_value(value: &Value, path: &Path) -> Result<Self> {
+            let o = Obj::new(
+                value,
+                path,
+                &[
+                    "interval",
+                    "interval_count",
+                    "usage_type",
+                    "aggregate_usage",
+                    "trial_period_days",
+                ],
+            )?;
+            o.end(Recurring {
+                interval: o.req("interval")?,
+                interval_count: o.or("interval_count", one)?,
+                usage_type: o.def("usage_type")?,
+                aggregate_usage: o.opt("aggregate_usage")?,
+                trial_period_days: o.opt("trial_period_days")?,
+            })
+        }
+    }
+
+    json_enum!(BillingScheme { "per_unit" => BillingScheme::PerUnit, "tiered" => BillingScheme::Tiered });
+    json_enum!(TiersMode { "graduated" => TiersMode::Graduated, "volume" => TiersMode::Volume });
+    json_enum!(TaxBehavior {
+        "inclusive" => TaxBehavior::Inclusive,
+        "exclusive" => TaxBehavior::Exclusive,
+        "unspecified" => TaxBehavior::Unspecified,
+    });
+    json_enum!(PackageRound { "up" => PackageRound::Up, "down" => PackageRound::Down });
+    json_enum!(Interval {
+        "day" => Interval::Day,
+        "week" => Interval::Week,
+        "month" => Interval::Month,
+        "year" => Interval::Year,
+    });
+    json_enum!(UsageType { "licensed" => UsageType::Licensed, "metered" => UsageType::Metered });
+    json_enum!(AggregateUsage {
+        "sum" => AggregateUsage::Sum,
+        "max" => AggregateUsage::Max,
+        "last" => AggregateUsage::Last,
+        "last_during_period" => AggregateUsage::Last,
+        "count" => AggregateUsage::Count,
+    });
+}

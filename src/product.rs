@@ -24,3 +24,33 @@ pub struct Product {
     #[serde(default)]
     pub metadata: Option<BTreeMap<String, String>>,
 }
+
+// Input reading (see `crate::json`).
+
+impl crate::json::FromJson for Product {
+    fn from_json_value(
+        value: &serde_json::Value,
+        path: &crate::json::Path,
+    ) -> crate::error::Result<Self> {
+        let o = crate::json::Obj::new(
+            value,
+            path,
+            &[
+                "id",
+                "name",
+                "description",
+                "categories",
+                "tax_category",
+                "metadata",
+            ],
+        )?;
+        o.end(Product {
+            id: o.req("id")?,
+            name: o.opt("name")?,
+            description: o.opt("description")?,
+            categories: o.def("categories")?,
+            tax_category: o.opt("tax_category")?,
+            metadata: o.opt("metadata")?,
+        })
+    }
+}

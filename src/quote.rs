@@ -466,6 +466,76 @@ fn resolve_line<'a>(
     })
 }
 
+// Input reading (see `crate::json`).
+
+impl crate::json::FromJson for QuoteInput {
+    fn from_json_value(
+        value: &serde_json::Value,
+        path: &crate::json::Path,
+    ) -> crate::error::Result<Self> {
+        let o = crate::json::Obj::new(
+            value,
+            path,
+            &[
+                "currency",
+                "lines",
+                "rounding",
+                "catalog",
+                "metadata",
+                "as_of",
+                "customer",
+                "tax",
+                "default_tax_rates",
+                "discounts",
+            ],
+        )?;
+        o.end(QuoteInput {
+            currency: o.req("currency")?,
+            lines: o.req("lines")?,
+            rounding: o.opt("rounding")?,
+            catalog: o.opt("catalog")?,
+            metadata: o.opt("metadata")?,
+            as_of: o.opt("as_of")?,
+            customer: o.opt("customer")?,
+            tax: o.opt("tax")?,
+            default_tax_rates: o.opt("default_tax_rates")?,
+            discounts: o.def("discounts")?,
+        })
+    }
+}
+
+impl crate::json::FromJson for LineInput {
+    fn from_json_value(
+        value: &serde_json::Value,
+        path: &crate::json::Path,
+    ) -> crate::error::Result<Self> {
+        let o = crate::json::Obj::new(
+            value,
+            path,
+            &[
+                "price",
+                "quantity",
+                "description",
+                "metadata",
+                "discounts",
+                "discountable",
+                "tax_category",
+                "tax_rates",
+            ],
+        )?;
+        o.end(LineInput {
+            price: o.req("price")?,
+            quantity: o.opt("quantity")?,
+            description: o.opt("description")?,
+            metadata: o.opt("metadata")?,
+            discounts: o.def("discounts")?,
+            discountable: o.opt("discountable")?,
+            tax_category: o.opt("tax_category")?,
+            tax_rates: o.opt("tax_rates")?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -32,3 +32,18 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for IdOr<T> {
         d.deserialize_any(V(PhantomData))
     }
 }
+
+impl<T: crate::json::FromJson> crate::json::FromJson for IdOr<T> {
+    fn from_json_value(
+        value: &serde_json::Value,
+        path: &crate::json::Path,
+    ) -> crate::error::Result<Self> {
+        match value {
+            serde_json::Value::String(id) => Ok(IdOr::Id(id.clone())),
+            serde_json::Value::Object(_) => {
+                T::from_json_value(value, path).map(|t| IdOr::Inline(Box::new(t)))
+            }
+            _ => Err(crate::json::invalid(path, "an id or an object")),
+        }
+    }
+}

@@ -48,6 +48,25 @@ pub struct RoundingPolicy {
     pub increment: Option<i64>,
 }
 
+crate::json::json_enum!(RoundingMode {
+    "half_up" => RoundingMode::HalfUp,
+    "half_even" => RoundingMode::HalfEven,
+    "up" => RoundingMode::Up,
+    "down" => RoundingMode::Down,
+    "ceiling" => RoundingMode::Ceiling,
+    "floor" => RoundingMode::Floor,
+});
+
+impl crate::json::FromJson for RoundingPolicy {
+    fn from_json_value(value: &serde_json::Value, path: &crate::json::Path) -> Result<Self> {
+        let o = crate::json::Obj::new(value, path, &["mode", "increment"])?;
+        o.end(RoundingPolicy {
+            mode: o.def("mode")?,
+            increment: o.opt("increment")?,
+        })
+    }
+}
+
 impl RoundingPolicy {
     pub fn validate(&self, path: &str) -> Result<()> {
         match self.increment {

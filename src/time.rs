@@ -40,6 +40,28 @@ impl<'de> Deserialize<'de> for Timestamp {
     }
 }
 
+impl crate::json::FromJson for Timestamp {
+    fn from_json_value(value: &serde_json::Value, path: &crate::json::Path) -> Result<Self> {
+        use serde_json::Value;
+        match value {
+            Value::Number(n) if n.is_u64() => Ok(Timestamp::Unix(
+                n.as_u64()
+                    .and_then(|u| i64::try_from(u).ok())
+                    .unwrap_or(i64::MAX),
+            )),
+            Value::Number(n) if n.is_i64() => n
+                .as_i64()
+                .map(Timestamp::Unix)
+                .ok_or_else(|| crate::json::invalid(path, "Unix seconds")),
+            Value::String(s) => Ok(Timestamp::Text(s.clone())),
+            _ => Err(crate::json::invalid(
+                path,
+                "Unix seconds or a date / RFC 3339 instant",
+            )),
+        }
+    }
+}
+
 impl Timestamp {
     /// Unix seconds, between 1970 and the end of 9999.
     pub fn resolve(&self, path: &str) -> Result<i64> {

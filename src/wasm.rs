@@ -12,7 +12,6 @@ use crate::error::{Error, ErrorCode};
 #[cfg(feature = "subscriptions")]
 use crate::subscription;
 use crate::{catalog, quote};
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -85,7 +84,7 @@ fn parse_value(value: JsValue) -> Result<serde_json::Value, JsValue> {
     crate::parse::json_value(&json_text(&value)?).map_err(throwable)
 }
 
-fn parse<T: DeserializeOwned>(value: JsValue) -> Result<T, JsValue> {
+fn parse<T: crate::json::FromJson>(value: JsValue) -> Result<T, JsValue> {
     crate::parse::from_json(&json_text(&value)?).map_err(throwable)
 }
 

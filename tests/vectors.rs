@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 use std::path::Path;
 
 fn run(vector: &Value) -> Result<Value, billcalc::Error> {
-    fn input<T: serde::de::DeserializeOwned>(vector: &Value) -> Result<T, billcalc::Error> {
+    fn input<T: billcalc::json::FromJson>(vector: &Value) -> Result<T, billcalc::Error> {
         from_value(&vector["input"])
     }
     let calculator = || -> Result<Calculator, billcalc::Error> {

@@ -499,3 +499,141 @@ fn non_negative(value: i64, path: &str) -> Result<i64> {
         positive(value, ErrorCode::InvalidPromotion, path)
     }
 }
+
+// Input reading (see `crate::json`).
+
+impl crate::json::FromJson for Promotion {
+    fn from_json_value(
+        value: &serde_json::Value,
+        path: &crate::json::Path,
+    ) -> crate::error::Result<Self> {
+        let o = crate::json::Obj::new(
+            value,
+            path,
+            &[
+                "id",
+                "name",
+                "type",
+                "active",
+                "currency",
+                "conditions",
+                "combinable",
+                "priority",
+                "max_discount_amount",
+                "buy_x_get_y",
+                "spend_threshold",
+                "quantity_break",
+                "fixed_price",
+                "free_shipping",
+                "metadata",
+            ],
+        )?;
+        o.end(Promotion {
+            id: o.req("id")?,
+            name: o.opt("name")?,
+            kind: o.req("type")?,
+            active: o.opt("active")?,
+            currency: o.opt("currency")?,
+            conditions: o.opt("conditions")?,
+            combinable: o.opt("combinable")?,
+            priority: o.opt("priority")?,
+            max_discount_amount: o.opt("max_discount_amount")?,
+            buy_x_get_y: o.opt("buy_x_get_y")?,
+            spend_threshold: o.opt("spend_threshold")?,
+            quantity_break: o.opt("quantity_break")?,
+            fixed_price: o.opt("fixed_price")?,
+            free_shipping: o.opt("free_shipping")?,
+            metadata: o.opt("metadata")?,
+        })
+    }
+}
+
+crate::json::json_enum!(PromotionType {
+    "buy_x_get_y" => PromotionType::BuyXGetY,
+    "spend_threshold" => PromotionType::SpendThreshold,
+    "quantity_break" => PromotionType::QuantityBreak,
+    "fixed_price" => PromotionType::FixedPrice,
+    "free_shipping" => PromotionType::FreeShipping,
+});
+
+impl crate::json::FromJson for Conditions {
+    fn from_json_value(
+        value: &serde_json::Value,
+        path: &crate::json::Path,
+    ) -> crate::error::Result<Self> {
+        let o = crate::json::Obj::new(
+            value,
+            path,
+            &[
+                "products",
+                "categories",
+                "minimum_amount",
+                "minimum_quantity",
+                "starts_at",
+                "ends_at",
+            ],
+        )?;
+        o.end(Conditions {
+            products: o.opt("products")?,
+            categories: o.opt("categories")?,
+            minimum_amount: o.opt("minimum_amount")?,
+            minimum_quantity: o.opt("minimum_quantity")?,
+            starts_at: o.opt("starts_at")?,
+            ends_at: o.opt("ends_at")?,
+        })
+    }
+}
+
+impl crate::json::FromJson for RuleParams {
+    fn from_json_value(
+        value: &serde_json::Value,
+        path: &crate::json::Path,
+    ) -> crate::error::Result<Self> {
+        let o = crate::json::Obj::new(
+            value,
+            path,
+            &[
+                "buy_quantity",
+                "get_quantity",
+                "percent_off",
+                "max_applications",
+                "tiers",
+                "unit_amount",
+            ],
+        )?;
+        o.end(RuleParams {
+            buy_quantity: o.opt("buy_quantity")?,
+            get_quantity: o.opt("get_quantity")?,
+            percent_off: o.opt("percent_off")?,
+            max_applications: o.opt("max_applications")?,
+            tiers: o.opt("tiers")?,
+            unit_amount: o.opt("unit_amount")?,
+        })
+    }
+}
+
+impl crate::json::FromJson for Tier {
+    fn from_json_value(
+        value: &serde_json::Value,
+        path: &crate::json::Path,
+    ) -> crate::error::Result<Self> {
+        let o = crate::json::Obj::new(
+            value,
+            path,
+            &[
+                "minimum_amount",
+                "minimum_quantity",
+                "percent_off",
+                "amount_off",
+                "unit_amount",
+            ],
+        )?;
+        o.end(Tier {
+            minimum_amount: o.opt("minimum_amount")?,
+            minimum_quantity: o.opt("minimum_quantity")?,
+            percent_off: o.opt("percent_off")?,
+            amount_off: o.opt("amount_off")?,
+            unit_amount: o.opt("unit_amount")?,
+        })
+    }
+}

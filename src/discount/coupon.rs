@@ -320,3 +320,81 @@ impl Coupon {
         })
     }
 }
+
+// Input reading (see `crate::json`).
+
+impl crate::json::FromJson for Coupon {
+    fn from_json_value(
+        value: &serde_json::Value,
+        path: &crate::json::Path,
+    ) -> crate::error::Result<Self> {
+        let o = crate::json::Obj::new(
+            value,
+            path,
+            &[
+                "id",
+                "name",
+                "percent_off",
+                "amount_off",
+                "currency",
+                "currency_options",
+                "duration",
+                "duration_in_months",
+                "applies_to",
+                "redeem_by",
+                "max_redemptions",
+                "starts_at",
+                "combinable",
+                "priority",
+                "max_discount_amount",
+                "metadata",
+                "valid",
+                "times_redeemed",
+                "object",
+                "created",
+                "livemode",
+            ],
+        )?;
+        o.end(Coupon {
+            id: o.opt("id")?,
+            name: o.opt("name")?,
+            percent_off: o.opt("percent_off")?,
+            amount_off: o.opt("amount_off")?,
+            currency: o.opt("currency")?,
+            currency_options: o.opt("currency_options")?,
+            duration: o.opt("duration")?,
+            duration_in_months: o.opt("duration_in_months")?,
+            applies_to: o.opt("applies_to")?,
+            redeem_by: o.opt("redeem_by")?,
+            max_redemptions: o.opt("max_redemptions")?,
+            starts_at: o.opt("starts_at")?,
+            combinable: o.opt("combinable")?,
+            priority: o.opt("priority")?,
+            max_discount_amount: o.opt("max_discount_amount")?,
+            metadata: o.opt("metadata")?,
+            valid: o.opt("valid")?,
+            times_redeemed: o.opt("times_redeemed")?,
+            object: o.opt("object")?,
+            created: o.opt("created")?,
+            livemode: o.opt("livemode")?,
+        })
+    }
+}
+
+impl crate::json::FromJson for AppliesTo {
+    fn from_json_value(
+        value: &serde_json::Value,
+        path: &crate::json::Path,
+    ) -> crate::error::Result<Self> {
+        let o = crate::json::Obj::new(value, path, &["products"])?;
+        o.end(AppliesTo {
+            products: o.req("products")?,
+        })
+    }
+}
+
+crate::json::json_enum!(Duration {
+    "once" => Duration::Once,
+    "repeating" => Duration::Repeating,
+    "forever" => Duration::Forever,
+});

@@ -282,3 +282,40 @@ pub(crate) fn check_window(
         _ => Ok(()),
     }
 }
+
+// Input reading (see `crate::json`).
+
+impl crate::json::FromJson for DiscountInput {
+    fn from_json_value(
+        value: &serde_json::Value,
+        path: &crate::json::Path,
+    ) -> crate::error::Result<Self> {
+        let o = crate::json::Obj::new(value, path, &["coupon", "promotion_code", "start", "end"])?;
+        o.end(DiscountInput {
+            coupon: o.opt("coupon")?,
+            promotion_code: o.opt("promotion_code")?,
+            start: o.opt("start")?,
+            end: o.opt("end")?,
+            path: Default::default(),
+            redeemed_at: Default::default(),
+        })
+    }
+}
+
+impl crate::json::FromJson for CurrencyAmounts {
+    fn from_json_value(
+        value: &serde_json::Value,
+        path: &crate::json::Path,
+    ) -> crate::error::Result<Self> {
+        let o = crate::json::Obj::new(
+            value,
+            path,
+            &["amount_off", "max_discount_amount", "minimum_amount"],
+        )?;
+        o.end(CurrencyAmounts {
+            amount_off: o.opt("amount_off")?,
+            max_discount_amount: o.opt("max_discount_amount")?,
+            minimum_amount: o.opt("minimum_amount")?,
+        })
+    }
+}

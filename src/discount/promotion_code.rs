@@ -178,3 +178,73 @@ impl PromotionCode {
         })
     }
 }
+
+// Input reading (see `crate::json`).
+
+impl crate::json::FromJson for PromotionCode {
+    fn from_json_value(
+        value: &serde_json::Value,
+        path: &crate::json::Path,
+    ) -> crate::error::Result<Self> {
+        let o = crate::json::Obj::new(
+            value,
+            path,
+            &[
+                "id",
+                "code",
+                "coupon",
+                "active",
+                "expires_at",
+                "starts_at",
+                "max_redemptions",
+                "customer",
+                "restrictions",
+                "metadata",
+                "times_redeemed",
+                "object",
+                "created",
+                "livemode",
+            ],
+        )?;
+        o.end(PromotionCode {
+            id: o.opt("id")?,
+            code: o.req("code")?,
+            coupon: o.req("coupon")?,
+            active: o.opt("active")?,
+            expires_at: o.opt("expires_at")?,
+            starts_at: o.opt("starts_at")?,
+            max_redemptions: o.opt("max_redemptions")?,
+            customer: o.opt("customer")?,
+            restrictions: o.opt("restrictions")?,
+            metadata: o.opt("metadata")?,
+            times_redeemed: o.opt("times_redeemed")?,
+            object: o.opt("object")?,
+            created: o.opt("created")?,
+            livemode: o.opt("livemode")?,
+        })
+    }
+}
+
+impl crate::json::FromJson for Restrictions {
+    fn from_json_value(
+        value: &serde_json::Value,
+        path: &crate::json::Path,
+    ) -> crate::error::Result<Self> {
+        let o = crate::json::Obj::new(
+            value,
+            path,
+            &[
+                "minimum_amount",
+                "minimum_amount_currency",
+                "currency_options",
+                "first_time_transaction",
+            ],
+        )?;
+        o.end(Restrictions {
+            minimum_amount: o.opt("minimum_amount")?,
+            minimum_amount_currency: o.opt("minimum_amount_currency")?,
+            currency_options: o.opt("currency_options")?,
+            first_time_transaction: o.opt("first_time_transaction")?,
+        })
+    }
+}

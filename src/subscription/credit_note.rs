@@ -283,6 +283,88 @@ pub fn credit_note(input: &CreditNoteInput) -> Result<CreditNote> {
     })
 }
 
+// Input reading (see `crate::json`).
+
+impl crate::json::FromJson for CreditNoteInput {
+    fn from_json_value(
+        value: &serde_json::Value,
+        path: &crate::json::Path,
+    ) -> crate::error::Result<Self> {
+        let o = crate::json::Obj::new(
+            value,
+            path,
+            &["currency", "invoice", "lines", "amount", "reason"],
+        )?;
+        o.end(CreditNoteInput {
+            currency: o.req("currency")?,
+            invoice: o.req("invoice")?,
+            lines: o.opt("lines")?,
+            amount: o.opt("amount")?,
+            reason: o.opt("reason")?,
+        })
+    }
+}
+
+impl crate::json::FromJson for InvoiceSummary {
+    fn from_json_value(
+        value: &serde_json::Value,
+        path: &crate::json::Path,
+    ) -> crate::error::Result<Self> {
+        let o = crate::json::Obj::new(value, path, &["amount_paid", "credited", "lines"])?;
+        o.end(InvoiceSummary {
+            amount_paid: o.req("amount_paid")?,
+            credited: o.opt("credited")?,
+            lines: o.req("lines")?,
+        })
+    }
+}
+
+impl crate::json::FromJson for InvoiceLineSummary {
+    fn from_json_value(
+        value: &serde_json::Value,
+        path: &crate::json::Path,
+    ) -> crate::error::Result<Self> {
+        let o = crate::json::Obj::new(
+            value,
+            path,
+            &["amount_excluding_tax", "taxes", "quantity", "credited"],
+        )?;
+        o.end(InvoiceLineSummary {
+            amount_excluding_tax: o.req("amount_excluding_tax")?,
+            taxes: o.def("taxes")?,
+            quantity: o.opt("quantity")?,
+            credited: o.opt("credited")?,
+        })
+    }
+}
+
+impl crate::json::FromJson for TaxPart {
+    fn from_json_value(
+        value: &serde_json::Value,
+        path: &crate::json::Path,
+    ) -> crate::error::Result<Self> {
+        let o = crate::json::Obj::new(value, path, &["rate", "amount"])?;
+        o.end(TaxPart {
+            rate: o.req("rate")?,
+            amount: o.req("amount")?,
+        })
+    }
+}
+
+impl crate::json::FromJson for CreditLineInput {
+    fn from_json_value(
+        value: &serde_json::Value,
+        path: &crate::json::Path,
+    ) -> crate::error::Result<Self> {
+        let o = crate::json::Obj::new(value, path, &["line", "amount", "quantity"])?;
+        o.end(CreditLineInput {
+            line: o.req("line")?,
+            amount: o.opt("amount")?,
+            quantity: o.opt("quantity")?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -155,6 +155,28 @@ pub fn dunning_schedule(input: &DunningInput) -> Result<DunningSchedule> {
     })
 }
 
+// Input reading (see `crate::json`).
+
+impl crate::json::FromJson for DunningInput {
+    fn from_json_value(
+        value: &serde_json::Value,
+        path: &crate::json::Path,
+    ) -> crate::error::Result<Self> {
+        let o = crate::json::Obj::new(
+            value,
+            path,
+            &["failed_at", "tries", "within_days", "days", "decline_code"],
+        )?;
+        o.end(DunningInput {
+            failed_at: o.req("failed_at")?,
+            tries: o.opt("tries")?,
+            within_days: o.opt("within_days")?,
+            days: o.opt("days")?,
+            decline_code: o.opt("decline_code")?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1785,3 +1785,45 @@ fn resolve_item<'a>(
         records: None,
     })
 }
+
+// Input reading (see `crate::json`).
+
+impl crate::json::FromJson for PreviewInvoiceInput {
+    fn from_json_value(
+        value: &serde_json::Value,
+        path: &crate::json::Path,
+    ) -> crate::error::Result<Self> {
+        let o = crate::json::Obj::new(
+            value,
+            path,
+            &[
+                "subscription",
+                "customer",
+                "change",
+                "as_of",
+                "catalog",
+                "rounding",
+                "tax",
+                "default_tax_rates",
+                "minimum_charge_amount",
+                "metadata",
+                "count",
+                "reminder_days",
+            ],
+        )?;
+        o.end(PreviewInvoiceInput {
+            subscription: o.req("subscription")?,
+            customer: o.opt("customer")?,
+            change: o.opt("change")?,
+            as_of: o.req("as_of")?,
+            catalog: o.opt("catalog")?,
+            rounding: o.opt("rounding")?,
+            tax: o.opt("tax")?,
+            default_tax_rates: o.opt("default_tax_rates")?,
+            minimum_charge_amount: o.opt("minimum_charge_amount")?,
+            metadata: o.opt("metadata")?,
+            count: o.opt("count")?,
+            reminder_days: o.opt("reminder_days")?,
+        })
+    }
+}

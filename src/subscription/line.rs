@@ -136,3 +136,5 @@ impl Derivation {
         }
     }
 }
+
+// Input reading (see `crate::json`).

@@ -280,3 +280,222 @@ pub enum AnchorChange {
     Now,
     Unchanged,
 }
+
+// Input reading (see `crate::json`).
+
+impl crate::json::FromJson for Subscription {
+    fn from_json_value(
+        value: &serde_json::Value,
+        path: &crate::json::Path,
+    ) -> crate::error::Result<Self> {
+        let o = crate::json::Obj::new(
+            value,
+            path,
+            &[
+                "id",
+                "currency",
+                "items",
+                "billing_cycle_anchor",
+                "start_date",
+                "trial_end",
+                "trial_period_days",
+                "cancel_at",
+                "cancel_at_period_end",
+                "pause_collection",
+                "discounts",
+                "pending_invoice_items",
+                "minimum_commitment",
+                "proration_granularity",
+                "utc_offset",
+                "current_period_start",
+                "current_period_end",
+                "metadata",
+            ],
+        )?;
+        o.end(Subscription {
+            id: o.opt("id")?,
+            currency: o.req("currency")?,
+            items: o.req("items")?,
+            billing_cycle_anchor: o.req("billing_cycle_anchor")?,
+            start_date: o.opt("start_date")?,
+            trial_end: o.opt("trial_end")?,
+            trial_period_days: o.opt("trial_period_days")?,
+            cancel_at: o.opt("cancel_at")?,
+            cancel_at_period_end: o.opt("cancel_at_period_end")?,
+            pause_collection: o.opt("pause_collection")?,
+            discounts: o.def("discounts")?,
+            pending_invoice_items: o.def("pending_invoice_items")?,
+            minimum_commitment: o.opt("minimum_commitment")?,
+            proration_granularity: o.opt("proration_granularity")?,
+            utc_offset: o.opt("utc_offset")?,
+            current_period_start: o.opt("current_period_start")?,
+            current_period_end: o.opt("current_period_end")?,
+            metadata: o.opt("metadata")?,
+        })
+    }
+}
+
+impl crate::json::FromJson for SubscriptionItem {
+    fn from_json_value(
+        value: &serde_json::Value,
+        path: &crate::json::Path,
+    ) -> crate::error::Result<Self> {
+        let o = crate::json::Obj::new(
+            value,
+            path,
+            &[
+                "id",
+                "price",
+                "quantity",
+                "deleted",
+                "discounts",
+                "tax_rates",
+                "tax_category",
+                "usage_records",
+                "metadata",
+            ],
+        )?;
+        o.end(SubscriptionItem {
+            id: o.opt("id")?,
+            price: o.opt("price")?,
+            quantity: o.opt("quantity")?,
+            deleted: o.opt("deleted")?,
+            discounts: o.opt("discounts")?,
+            tax_rates: o.opt("tax_rates")?,
+            tax_category: o.opt("tax_category")?,
+            usage_records: o.def("usage_records")?,
+            metadata: o.opt("metadata")?,
+        })
+    }
+}
+
+impl crate::json::FromJson for PauseCollection {
+    fn from_json_value(
+        value: &serde_json::Value,
+        path: &crate::json::Path,
+    ) -> crate::error::Result<Self> {
+        let o = crate::json::Obj::new(value, path, &["behavior", "resumes_at"])?;
+        o.end(PauseCollection {
+            behavior: o.req("behavior")?,
+            resumes_at: o.opt("resumes_at")?,
+        })
+    }
+}
+
+crate::json::json_enum!(PauseBehavior {
+    "keep_as_draft" => PauseBehavior::KeepAsDraft,
+    "mark_uncollectible" => PauseBehavior::MarkUncollectible,
+    "void" => PauseBehavior::Void,
+});
+
+impl crate::json::FromJson for PendingInvoiceItem {
+    fn from_json_value(
+        value: &serde_json::Value,
+        path: &crate::json::Path,
+    ) -> crate::error::Result<Self> {
+        let o = crate::json::Obj::new(
+            value,
+            path,
+            &[
+                "id",
+                "amount",
+                "description",
+                "period",
+                "proration",
+                "price",
+                "discountable",
+                "tax_rates",
+                "tax_category",
+                "metadata",
+            ],
+        )?;
+        o.end(PendingInvoiceItem {
+            id: o.opt("id")?,
+            amount: o.req("amount")?,
+            description: o.opt("description")?,
+            period: o.opt("period")?,
+            proration: o.opt("proration")?,
+            price: o.opt("price")?,
+            discountable: o.opt("discountable")?,
+            tax_rates: o.opt("tax_rates")?,
+            tax_category: o.opt("tax_category")?,
+            metadata: o.opt("metadata")?,
+        })
+    }
+}
+
+impl crate::json::FromJson for PeriodInput {
+    fn from_json_value(
+        value: &serde_json::Value,
+        path: &crate::json::Path,
+    ) -> crate::error::Result<Self> {
+        let o = crate::json::Obj::new(value, path, &["start", "end"])?;
+        o.end(PeriodInput {
+            start: o.req("start")?,
+            end: o.req("end")?,
+        })
+    }
+}
+
+impl crate::json::FromJson for MinimumCommitment {
+    fn from_json_value(
+        value: &serde_json::Value,
+        path: &crate::json::Path,
+    ) -> crate::error::Result<Self> {
+        let o = crate::json::Obj::new(
+            value,
+            path,
+            &["amount", "scope", "description", "tax_category"],
+        )?;
+        o.end(MinimumCommitment {
+            amount: o.req("amount")?,
+            scope: o.opt("scope")?,
+            description: o.opt("description")?,
+            tax_category: o.opt("tax_category")?,
+        })
+    }
+}
+
+crate::json::json_enum!(CommitmentScope {
+    "usage" => CommitmentScope::Usage,
+    "invoice" => CommitmentScope::Invoice,
+});
+
+impl crate::json::FromJson for SubscriptionChange {
+    fn from_json_value(
+        value: &serde_json::Value,
+        path: &crate::json::Path,
+    ) -> crate::error::Result<Self> {
+        let o = crate::json::Obj::new(
+            value,
+            path,
+            &[
+                "proration_date",
+                "proration_behavior",
+                "items",
+                "cancel",
+                "cancel_at_period_end",
+                "billing_cycle_anchor",
+            ],
+        )?;
+        o.end(SubscriptionChange {
+            proration_date: o.opt("proration_date")?,
+            proration_behavior: o.opt("proration_behavior")?,
+            items: o.def("items")?,
+            cancel: o.opt("cancel")?,
+            cancel_at_period_end: o.opt("cancel_at_period_end")?,
+            billing_cycle_anchor: o.opt("billing_cycle_anchor")?,
+        })
+    }
+}
+
+crate::json::json_enum!(ProrationBehavior {
+    "create_prorations" => ProrationBehavior::CreateProrations,
+    "always_invoice" => ProrationBehavior::AlwaysInvoice,
+    "none" => ProrationBehavior::None,
+});
+
+crate::json::json_enum!(AnchorChange {
+    "now" => AnchorChange::Now,
+    "unchanged" => AnchorChange::Unchanged,
+});

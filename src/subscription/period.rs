@@ -221,6 +221,8 @@ impl Schedule {
     }
 }
 
+// Input reading (see `crate::json`).
+
 #[cfg(test)]
 mod tests {
     use super::*;

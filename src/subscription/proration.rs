@@ -124,6 +124,13 @@ pub fn prorate(
     Ok((amount, derivation))
 }
 
+// Input reading (see `crate::json`).
+
+crate::json::json_enum!(Granularity {
+    "second" => Granularity::Second,
+    "day" => Granularity::Day,
+});
+
 #[cfg(test)]
 mod tests {
     use super::*;

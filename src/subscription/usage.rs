@@ -115,6 +115,22 @@ pub fn true_up(
     })
 }
 
+// Input reading (see `crate::json`).
+
+impl crate::json::FromJson for UsageRecord {
+    fn from_json_value(
+        value: &serde_json::Value,
+        path: &crate::json::Path,
+    ) -> crate::error::Result<Self> {
+        let o = crate::json::Obj::new(value, path, &["id", "quantity", "timestamp"])?;
+        o.end(UsageRecord {
+            id: o.opt("id")?,
+            quantity: o.req("quantity")?,
+            timestamp: o.req("timestamp")?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

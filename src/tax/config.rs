@@ -395,3 +395,164 @@ impl TaxConfig {
         Ok(setup)
     }
 }
+
+// Input reading (see `crate::json`).
+
+impl crate::json::FromJson for TaxConfig {
+    fn from_json_value(
+        value: &serde_json::Value,
+        path: &crate::json::Path,
+    ) -> crate::error::Result<Self> {
+        let o = crate::json::Obj::new(
+            value,
+            path,
+            &[
+                "seller",
+                "rounding_stage",
+                "shipping",
+                "invalid_tax_id",
+                "default_tax_behavior",
+                "rates",
+                "rules",
+            ],
+        )?;
+        o.end(TaxConfig {
+            seller: o.opt("seller")?,
+            rounding_stage: o.opt("rounding_stage")?,
+            shipping: o.opt("shipping")?,
+            invalid_tax_id: o.opt("invalid_tax_id")?,
+            default_tax_behavior: o.opt("default_tax_behavior")?,
+            rates: o.def("rates")?,
+            rules: o.def("rules")?,
+        })
+    }
+}
+
+impl crate::json::FromJson for Seller {
+    fn from_json_value(
+        value: &serde_json::Value,
+        path: &crate::json::Path,
+    ) -> crate::error::Result<Self> {
+        let o = crate::json::Obj::new(value, path, &["country", "state", "registrations", "oss"])?;
+        o.end(Seller {
+            country: o.req("country")?,
+            state: o.opt("state")?,
+            registrations: o.def("registrations")?,
+            oss: o.opt("oss")?,
+        })
+    }
+}
+
+impl crate::json::FromJson for Registration {
+    fn from_json_value(
+        value: &serde_json::Value,
+        path: &crate::json::Path,
+    ) -> crate::error::Result<Self> {
+        let o = crate::json::Obj::new(value, path, &["country", "state"])?;
+        o.end(Registration {
+            country: o.req("country")?,
+            state: o.opt("state")?,
+        })
+    }
+}
+
+crate::json::json_enum!(ShippingTax {
+    "follows_goods" => ShippingTax::FollowsGoods,
+    "taxable" => ShippingTax::Taxable,
+    "exempt" => ShippingTax::Exempt,
+});
+
+crate::json::json_enum!(InvalidTaxId {
+    "error" => InvalidTaxId::Error,
+    "treat_as_consumer" => InvalidTaxId::TreatAsConsumer,
+});
+
+impl crate::json::FromJson for TaxRate {
+    fn from_json_value(
+        value: &serde_json::Value,
+        path: &crate::json::Path,
+    ) -> crate::error::Result<Self> {
+        let o = crate::json::Obj::new(
+            value,
+            path,
+            &[
+                "id",
+                "percentage",
+                "inclusive",
+                "display_name",
+                "country",
+                "state",
+                "jurisdiction",
+                "tax_type",
+                "compound",
+                "description",
+                "active",
+                "metadata",
+                "object",
+                "created",
+                "livemode",
+                "effective_percentage",
+            ],
+        )?;
+        o.end(TaxRate {
+            id: o.opt("id")?,
+            percentage: o.req("percentage")?,
+            inclusive: o.req("inclusive")?,
+            display_name: o.opt("display_name")?,
+            country: o.opt("country")?,
+            state: o.opt("state")?,
+            jurisdiction: o.opt("jurisdiction")?,
+            tax_type: o.opt("tax_type")?,
+            compound: o.opt("compound")?,
+            description: o.opt("description")?,
+            active: o.opt("active")?,
+            metadata: o.opt("metadata")?,
+            object: o.opt("object")?,
+            created: o.opt("created")?,
+            livemode: o.opt("livemode")?,
+            effective_percentage: o.opt("effective_percentage")?,
+        })
+    }
+}
+
+impl crate::json::FromJson for TaxRule {
+    fn from_json_value(
+        value: &serde_json::Value,
+        path: &crate::json::Path,
+    ) -> crate::error::Result<Self> {
+        let o = crate::json::Obj::new(
+            value,
+            path,
+            &[
+                "id",
+                "country",
+                "state",
+                "postal_code_prefix",
+                "tax_category",
+                "percentage",
+                "display_name",
+                "jurisdiction",
+                "tax_type",
+                "compound",
+                "valid_from",
+                "valid_until",
+                "replace_built_in",
+            ],
+        )?;
+        o.end(TaxRule {
+            id: o.opt("id")?,
+            country: o.req("country")?,
+            state: o.opt("state")?,
+            postal_code_prefix: o.opt("postal_code_prefix")?,
+            tax_category: o.opt("tax_category")?,
+            percentage: o.req("percentage")?,
+            display_name: o.opt("display_name")?,
+            jurisdiction: o.opt("jurisdiction")?,
+            tax_type: o.opt("tax_type")?,
+            compound: o.opt("compound")?,
+            valid_from: o.opt("valid_from")?,
+            valid_until: o.opt("valid_until")?,
+            replace_built_in: o.opt("replace_built_in")?,
+        })
+    }
+}

@@ -144,3 +144,10 @@ pub struct AutomaticTax {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<&'static str>,
 }
+
+// Input reading (see `crate::json`).
+
+crate::json::json_enum!(RoundingStage {
+    "line" => RoundingStage::Line,
+    "invoice" => RoundingStage::Invoice,
+});
