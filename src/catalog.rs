@@ -11,30 +11,21 @@ use crate::product::Product;
 use crate::quote::WorkLine;
 use crate::rounding::RoundingPolicy;
 use crate::tax::{TaxConfig, TaxSetup};
-use serde::Deserialize;
 use std::collections::BTreeMap;
 
 /// What a merchant's catalog holds. Tax rules join here in later versions.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
 pub struct Catalog {
-    #[serde(default)]
     pub prices: Vec<Price>,
     /// Products the prices refer to (for categories and tax categories); optional.
-    #[serde(default)]
     pub products: Vec<Product>,
-    #[serde(default)]
     pub coupons: Vec<Coupon>,
-    #[serde(default)]
     pub promotion_codes: Vec<PromotionCode>,
     /// Cart promotion rules, applied automatically when their conditions hold.
-    #[serde(default)]
     pub promotions: Vec<Promotion>,
     /// The merchant's default rounding policy; a quote may override it.
-    #[serde(default)]
     pub rounding: Option<RoundingPolicy>,
     /// The merchant's tax settings: seller, explicit rates, rules.
-    #[serde(default)]
     pub tax: Option<TaxConfig>,
 }
 

@@ -152,24 +152,6 @@ impl Error {
         self.path = join_path(prefix, &self.path);
         self
     }
-
-    /// Turns a serde error (wrapped with the path it occurred at) into an engine error.
-    pub(crate) fn from_serde<E: fmt::Display>(path: String, error: &E) -> Self {
-        let message = error.to_string();
-        // serde's own wording is the only place these cases are distinguishable.
-        let code = if message.starts_with("unknown field") {
-            ErrorCode::UnknownField
-        } else if message.starts_with("missing field") {
-            ErrorCode::MissingField
-        } else {
-            ErrorCode::InvalidType
-        };
-        Error {
-            code,
-            path: if path == "." { String::new() } else { path },
-            message,
-        }
-    }
 }
 
 /// Joins two path fragments: `("lines[0]", "price")` → `lines[0].price`, `("a", "[1]")` → `a[1]`.

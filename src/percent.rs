@@ -7,9 +7,7 @@
 //! is used, so the error carries the caller's code (`invalid_tax_rate`, `invalid_coupon`, …).
 
 use rust_decimal::Decimal;
-use serde::de::{self, Deserializer, Visitor};
-use serde::{Deserialize, Serialize, Serializer};
-use std::fmt;
+use serde::{Serialize, Serializer};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Percent(pub Decimal);
@@ -74,35 +72,6 @@ impl crate::json::FromJson for Percent {
     }
 }
 
-impl<'de> Deserialize<'de> for Percent {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Percent;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a percentage such as 19, 9.975 or \"9.975\"")
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Percent, E> {
-                Ok(Percent(Decimal::from(v)))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Percent, E> {
-                Ok(Percent(Decimal::from(v)))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Percent, E> {
-                // Shortest round-trip text of the float, then exact decimal parsing.
-                Percent::from_f64(v)
-                    .ok_or_else(|| E::invalid_value(de::Unexpected::Float(v), &self))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Percent, E> {
-                parse_text(v)
-                    .map(Percent)
-                    .ok_or_else(|| E::invalid_value(de::Unexpected::Str(v), &self))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
 /// Output as an exact decimal string ("9.975"), never a float.
 impl Serialize for Percent {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -114,8 +83,8 @@ impl Serialize for Percent {
 mod tests {
     use super::*;
 
-    fn p(json: &str) -> Result<Percent, serde_json::Error> {
-        serde_json::from_str(json)
+    fn p(json: &str) -> crate::error::Result<Percent> {
+        crate::parse::from_json(json)
     }
 
     #[test]

@@ -7,86 +7,58 @@ use crate::currency::Currency;
 use crate::error::{join_path, Error, ErrorCode, Result};
 use crate::money;
 use rust_decimal::Decimal;
-use serde::de::{self, Deserializer, Visitor};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::BTreeMap;
-use std::fmt;
 
 /// A price as Stripe shapes it. Read-only Stripe fields (`object`, `active`, `created`, …) are
 /// accepted so a Stripe catalog can be fed as is; they do not affect amounts.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
 pub struct Price {
-    #[serde(default)]
     pub id: Option<String>,
     pub currency: String,
-    #[serde(default)]
     pub product: Option<String>,
-    #[serde(default)]
     pub unit_amount: Option<i64>,
-    #[serde(default)]
     pub unit_amount_decimal: Option<String>,
-    #[serde(default)]
     pub billing_scheme: Option<BillingScheme>,
-    #[serde(default)]
     pub tiers_mode: Option<TiersMode>,
-    #[serde(default)]
     pub tiers: Option<Vec<Tier>>,
-    #[serde(default)]
     pub transform_quantity: Option<TransformQuantity>,
-    #[serde(default)]
     pub recurring: Option<Recurring>,
-    #[serde(default)]
     pub tax_behavior: Option<TaxBehavior>,
-    #[serde(default)]
     pub currency_options: Option<BTreeMap<String, CurrencyOption>>,
-    #[serde(default)]
     pub metadata: Option<BTreeMap<String, String>>,
-    #[serde(default)]
     pub nickname: Option<String>,
-    #[serde(default)]
     pub lookup_key: Option<String>,
-    #[serde(default)]
     pub active: Option<bool>,
-    #[serde(default)]
     pub object: Option<String>,
-    #[serde(default, rename = "type")]
     pub kind: Option<String>,
-    #[serde(default)]
     pub created: Option<i64>,
-    #[serde(default)]
     pub livemode: Option<bool>,
 }
 
 /// The amounts of a price in another currency (Stripe's `currency_options` entry).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
 pub struct CurrencyOption {
-    #[serde(default)]
     pub unit_amount: Option<i64>,
-    #[serde(default)]
     pub unit_amount_decimal: Option<String>,
-    #[serde(default)]
     pub tiers: Option<Vec<Tier>>,
-    #[serde(default)]
     pub tax_behavior: Option<TaxBehavior>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BillingScheme {
     PerUnit,
     Tiered,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TiersMode {
     Graduated,
     Volume,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TaxBehavior {
     Inclusive,
@@ -95,17 +67,12 @@ pub enum TaxBehavior {
     Unspecified,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct Tier {
     pub up_to: UpTo,
-    #[serde(default)]
     pub unit_amount: Option<i64>,
-    #[serde(default)]
     pub unit_amount_decimal: Option<String>,
-    #[serde(default)]
     pub flat_amount: Option<i64>,
-    #[serde(default)]
     pub flat_amount_decimal: Option<String>,
 }
 
@@ -116,65 +83,26 @@ pub enum UpTo {
     Inf,
 }
 
-impl<'de> Deserialize<'de> for UpTo {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = UpTo;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a positive integer or \"inf\"")
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> std::result::Result<UpTo, E> {
-                Ok(UpTo::Quantity(v))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<UpTo, E> {
-                i64::try_from(v)
-                    .map(UpTo::Quantity)
-                    .map_err(|_| E::custom("up_to is too large"))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<UpTo, E> {
-                if v == "inf" {
-                    Ok(UpTo::Inf)
-                } else {
-                    Err(E::invalid_value(de::Unexpected::Str(v), &self))
-                }
-            }
-            fn visit_unit<E: de::Error>(self) -> std::result::Result<UpTo, E> {
-                Ok(UpTo::Inf)
-            }
-            fn visit_none<E: de::Error>(self) -> std::result::Result<UpTo, E> {
-                Ok(UpTo::Inf)
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct TransformQuantity {
     pub divide_by: i64,
     pub round: PackageRound,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PackageRound {
     Up,
     Down,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Recurring {
     pub interval: Interval,
-    #[serde(default = "one")]
     pub interval_count: i64,
-    #[serde(default)]
     pub usage_type: UsageType,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub aggregate_usage: Option<AggregateUsage>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub trial_period_days: Option<i64>,
 }
 
@@ -182,7 +110,7 @@ fn one() -> i64 {
     1
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Interval {
     Day,
@@ -191,7 +119,7 @@ pub enum Interval {
     Year,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UsageType {
     #[default]
@@ -199,13 +127,12 @@ pub enum UsageType {
     Metered,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AggregateUsage {
     Sum,
     Max,
     /// The period's last record (Stripe's `last_during_period`, accepted as an alias).
-    #[serde(alias = "last_during_period")]
     Last,
     /// How many records the period has, whatever their quantities.
     Count,

@@ -2,26 +2,19 @@
 //! promotion rules target products and their `categories`, and the tax stage reads
 //! `tax_category`.
 
-use serde::Deserialize;
 use std::collections::BTreeMap;
 
 /// A product as the merchant declares it. Only `id` is required.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
 pub struct Product {
     pub id: String,
-    #[serde(default)]
     pub name: Option<String>,
-    #[serde(default)]
     pub description: Option<String>,
     /// Merchant-defined categories (`"shoes"`, `"sale"`) cart promotion rules can target.
-    #[serde(default)]
     pub categories: Vec<String>,
     /// The product's tax category (`"standard"`, `"shipping"`, …); a line's own
     /// `tax_category` overrides it.
-    #[serde(default)]
     pub tax_category: Option<String>,
-    #[serde(default)]
     pub metadata: Option<BTreeMap<String, String>>,
 }
 

@@ -28,7 +28,7 @@ use crate::tax::{
     self, AutomaticTax, LineTax, RoundingStage, TaxConfig, TaxNote, TaxRateRef, TotalTax,
 };
 use crate::time::AsOf;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
@@ -36,61 +36,44 @@ use std::collections::BTreeMap;
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// A cart to price.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct QuoteInput {
     pub currency: String,
     pub lines: Vec<LineInput>,
     /// Overrides the catalog's rounding policy for this quote.
-    #[serde(default)]
     pub rounding: Option<RoundingPolicy>,
     /// Prices the lines may refer to by id (only with `compute_quote`; a `Calculator` has its own).
-    #[serde(default)]
     pub catalog: Option<Catalog>,
-    #[serde(default)]
     pub metadata: Option<BTreeMap<String, String>>,
     /// When the quote is computed (`YYYY-MM-DD` or RFC 3339): which tax rates are in force,
     /// which codes are valid. The engine has no clock of its own: a quote that must evaluate a
     /// validity window (a redeemed code or coupon, or an active catalog promotion, with one)
     /// fails with `missing_field` at `as_of` when it is absent.
-    #[serde(default)]
     pub as_of: Option<String>,
-    #[serde(default)]
     pub customer: Option<Customer>,
     /// Tax settings for this quote: override the catalog's, add rates and rules.
-    #[serde(default)]
     pub tax: Option<TaxConfig>,
     /// Explicit tax rates for lines that declare none (Stripe's `default_tax_rates`).
-    #[serde(default)]
     pub default_tax_rates: Option<Vec<TaxRateRef>>,
     /// Order-level coupons and promotion codes to redeem (Stripe's invoice `discounts`).
-    #[serde(default)]
     pub discounts: Vec<DiscountInput>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct LineInput {
     pub price: PriceRef,
     /// Non-negative integer; 1 when absent.
-    #[serde(default)]
     pub quantity: Option<i64>,
-    #[serde(default)]
     pub description: Option<String>,
-    #[serde(default)]
     pub metadata: Option<BTreeMap<String, String>>,
     /// Item-level coupons and promotion codes, applied before order-level ones.
-    #[serde(default)]
     pub discounts: Vec<DiscountInput>,
     /// Whether order-level discounts and cart promotions may discount this line (Stripe's
     /// field; default true). A line that is not discountable cannot carry `discounts`.
-    #[serde(default)]
     pub discountable: Option<bool>,
     /// The line's tax category; overrides its product's. `"shipping"` marks a shipping line.
-    #[serde(default)]
     pub tax_category: Option<String>,
     /// Explicit tax rates for this line (ids or inline), overriding automatic tax.
-    #[serde(default)]
     pub tax_rates: Option<Vec<TaxRateRef>>,
 }
 

@@ -4,10 +4,10 @@
 use crate::error::{Error, ErrorCode, Result};
 use crate::money;
 use rust_decimal::{Decimal, RoundingStrategy};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// How a value between two representable amounts is resolved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RoundingMode {
     /// Commercial rounding: ties away from zero (0.5 → 1, −0.5 → −1). The default.
@@ -39,12 +39,10 @@ impl RoundingMode {
 }
 
 /// A mode plus an optional increment in minor units (cash rounding: CHF 0.05 is `increment: 5`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct RoundingPolicy {
-    #[serde(default)]
     pub mode: RoundingMode,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub increment: Option<i64>,
 }
 

@@ -3,9 +3,6 @@
 
 use crate::error::{Error, ErrorCode, Result};
 use chrono::NaiveDate;
-use serde::de::{self, Deserializer, Visitor};
-use serde::Deserialize;
-use std::fmt;
 
 /// The latest instant the engine accepts: 9999-12-31T23:59:59Z.
 pub const MAX_INSTANT: i64 = 253_402_300_799;
@@ -16,28 +13,6 @@ pub const MAX_INSTANT: i64 = 253_402_300_799;
 pub enum Timestamp {
     Unix(i64),
     Text(String),
-}
-
-impl<'de> Deserialize<'de> for Timestamp {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Timestamp;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("Unix seconds or a date / RFC 3339 instant")
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> std::result::Result<Timestamp, E> {
-                Ok(Timestamp::Unix(v))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<Timestamp, E> {
-                Ok(Timestamp::Unix(i64::try_from(v).unwrap_or(i64::MAX)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Timestamp, E> {
-                Ok(Timestamp::Text(v.to_string()))
-            }
-        }
-        d.deserialize_any(V)
-    }
 }
 
 impl crate::json::FromJson for Timestamp {

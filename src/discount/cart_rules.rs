@@ -9,51 +9,34 @@ use super::percent::{Basis, PercentOff, FULL};
 use super::{check_window, positive};
 use crate::currency::Currency;
 use crate::error::{join_path, Error, ErrorCode, Result};
-use serde::Deserialize;
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct Promotion {
     pub id: String,
-    #[serde(default)]
     pub name: Option<String>,
-    #[serde(rename = "type")]
     pub kind: PromotionType,
     /// Default true.
-    #[serde(default)]
     pub active: Option<bool>,
     /// The currency of the rule's amounts (required when it has any); the rule only applies to
     /// quotes in this currency.
-    #[serde(default)]
     pub currency: Option<String>,
-    #[serde(default)]
     pub conditions: Option<Conditions>,
     /// Default true.
-    #[serde(default)]
     pub combinable: Option<bool>,
     /// Default 0; see the coupon's `priority`.
-    #[serde(default)]
     pub priority: Option<i64>,
     /// The most the rule takes off one quote, in minor units of `currency`.
-    #[serde(default)]
     pub max_discount_amount: Option<i64>,
-    #[serde(default)]
     pub buy_x_get_y: Option<RuleParams>,
-    #[serde(default)]
     pub spend_threshold: Option<RuleParams>,
-    #[serde(default)]
     pub quantity_break: Option<RuleParams>,
-    #[serde(default)]
     pub fixed_price: Option<RuleParams>,
-    #[serde(default)]
     pub free_shipping: Option<RuleParams>,
-    #[serde(default)]
     pub metadata: Option<BTreeMap<String, String>>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PromotionType {
     BuyXGetY,
     SpendThreshold,
@@ -65,21 +48,14 @@ pub enum PromotionType {
 /// When a rule applies. Lines qualify when they are `discountable`, not shipping, and match
 /// `products` or `categories` (every such line when both are absent). Amounts and quantities are
 /// those of the qualifying lines before any discount.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
 pub struct Conditions {
-    #[serde(default)]
     pub products: Option<Vec<String>>,
-    #[serde(default)]
     pub categories: Option<Vec<String>>,
-    #[serde(default)]
     pub minimum_amount: Option<i64>,
-    #[serde(default)]
     pub minimum_quantity: Option<i64>,
     /// Unix seconds: valid from `starts_at` (inclusive) until `ends_at` (exclusive).
-    #[serde(default)]
     pub starts_at: Option<i64>,
-    #[serde(default)]
     pub ends_at: Option<i64>,
 }
 
@@ -97,36 +73,23 @@ pub struct Conditions {
 ///   a percentage off, an amount off each unit, or a unit price.
 /// * `fixed_price`: each qualifying unit costs `unit_amount` (cheaper units are left alone).
 /// * `free_shipping`: no parameters; shipping lines (`tax_category: "shipping"`) become free.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
 pub struct RuleParams {
-    #[serde(default)]
     pub buy_quantity: Option<i64>,
-    #[serde(default)]
     pub get_quantity: Option<i64>,
-    #[serde(default)]
     pub percent_off: Option<PercentOff>,
-    #[serde(default)]
     pub max_applications: Option<i64>,
-    #[serde(default)]
     pub tiers: Option<Vec<Tier>>,
-    #[serde(default)]
     pub unit_amount: Option<i64>,
 }
 
 /// A spend-threshold or quantity-break tier.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
 pub struct Tier {
-    #[serde(default)]
     pub minimum_amount: Option<i64>,
-    #[serde(default)]
     pub minimum_quantity: Option<i64>,
-    #[serde(default)]
     pub percent_off: Option<PercentOff>,
-    #[serde(default)]
     pub amount_off: Option<i64>,
-    #[serde(default)]
     pub unit_amount: Option<i64>,
 }
 

@@ -6,79 +6,56 @@ use super::percent::{Basis, PercentOff};
 use super::{check_window, positive, CurrencyAmounts};
 use crate::currency::Currency;
 use crate::error::{join_path, Error, ErrorCode, Result};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// A coupon as the merchant (or Stripe) shapes it. Stripe's read-only fields (`object`,
 /// `created`, `livemode`, `times_redeemed`, `valid`) are accepted so a Stripe coupon can be fed
 /// as is; `valid: false` makes the coupon `inactive`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
 pub struct Coupon {
     /// Required in a catalog; optional on an inline coupon.
-    #[serde(default)]
     pub id: Option<String>,
-    #[serde(default)]
     pub name: Option<String>,
     /// 0 < p ≤ 100, at most 2 decimals; a JSON number or a decimal string.
-    #[serde(default)]
     pub percent_off: Option<PercentOff>,
     /// Minor units of `currency`.
-    #[serde(default)]
     pub amount_off: Option<i64>,
-    #[serde(default)]
     pub currency: Option<String>,
     /// `amount_off` (and `max_discount_amount`) in other currencies.
-    #[serde(default)]
     pub currency_options: Option<BTreeMap<String, CurrencyAmounts>>,
     /// Default `once`. Stored and echoed; a one-time quote applies the coupon whatever it is.
-    #[serde(default)]
     pub duration: Option<Duration>,
-    #[serde(default)]
     pub duration_in_months: Option<i64>,
-    #[serde(default)]
     pub applies_to: Option<AppliesTo>,
     /// Unix seconds; the coupon is expired from this instant on.
-    #[serde(default)]
     pub redeem_by: Option<i64>,
     /// Reported, not enforced: the server that records redemptions enforces it.
-    #[serde(default)]
     pub max_redemptions: Option<i64>,
     /// billcalc: Unix seconds before which the coupon is not yet valid.
-    #[serde(default)]
     pub starts_at: Option<i64>,
     /// billcalc: whether it may be combined with other discounts (default true).
-    #[serde(default)]
     pub combinable: Option<bool>,
     /// billcalc: conflicts between non-combinable discounts go to the highest priority first
     /// (default 0), then to the largest discount.
-    #[serde(default)]
     pub priority: Option<i64>,
     /// billcalc: the most this coupon takes off one quote (per line for an item-level coupon),
     /// in minor units of `currency` (`currency_options` for other currencies).
-    #[serde(default)]
     pub max_discount_amount: Option<i64>,
-    #[serde(default)]
     pub metadata: Option<BTreeMap<String, String>>,
-    #[serde(default)]
     pub valid: Option<bool>,
-    #[serde(default)]
     pub times_redeemed: Option<i64>,
-    #[serde(default)]
     pub object: Option<String>,
-    #[serde(default)]
     pub created: Option<i64>,
-    #[serde(default)]
     pub livemode: Option<bool>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
 pub struct AppliesTo {
     pub products: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Duration {
     #[default]

@@ -71,30 +71,23 @@ pub use promotion_code::{PromotionCode, ValidPromotionCode};
 
 use crate::error::{join_path, Error, ErrorCode, Result};
 use crate::money;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// A discount to redeem, Stripe's `discounts[]` entry: exactly one of `coupon` (a catalog id or
 /// an inline coupon) and `promotion_code` (what the customer typed).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
 pub struct DiscountInput {
-    #[serde(default)]
     pub coupon: Option<CouponRef>,
-    #[serde(default)]
     pub promotion_code: Option<String>,
     /// Subscription discounts only: when it was applied (default: the subscription's start).
-    #[serde(default)]
     pub start: Option<crate::time::Timestamp>,
     /// Subscription discounts only: when it stops applying, overriding the coupon's duration.
-    #[serde(default)]
     pub end: Option<crate::time::Timestamp>,
     /// Not input: the discount's id and path when it is not where the pipeline sees it (a
     /// subscription's discounts become an invoice's).
-    #[serde(skip)]
     pub path: Option<String>,
     /// Not input: when the discount was redeemed (a subscription discount's `start`); its
     /// validity window is judged then rather than at `as_of`.
-    #[serde(skip)]
     pub redeemed_at: Option<i64>,
 }
 
@@ -104,14 +97,10 @@ pub type CouponRef = crate::reference::IdOr<Coupon>;
 /// A `currency_options` entry of a coupon (`amount_off`, `max_discount_amount`) or of a promotion
 /// code's restrictions (`minimum_amount`). One shape for both keeps the wasm small; each owner
 /// rejects the fields that are not its own.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
 pub struct CurrencyAmounts {
-    #[serde(default)]
     pub amount_off: Option<i64>,
-    #[serde(default)]
     pub max_discount_amount: Option<i64>,
-    #[serde(default)]
     pub minimum_amount: Option<i64>,
 }
 

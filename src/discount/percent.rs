@@ -43,8 +43,8 @@ impl PercentOff {
 mod tests {
     use super::*;
 
-    fn p(json: &str) -> std::result::Result<PercentOff, serde_json::Error> {
-        serde_json::from_str(json)
+    fn p(json: &str) -> Result<PercentOff> {
+        crate::parse::from_json(json)
     }
 
     #[test]

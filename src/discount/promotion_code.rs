@@ -6,60 +6,41 @@
 use super::{check_window, positive, CurrencyAmounts};
 use crate::currency::Currency;
 use crate::error::{join_path, Error, ErrorCode, Result};
-use serde::Deserialize;
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
 pub struct PromotionCode {
-    #[serde(default)]
     pub id: Option<String>,
     /// What the customer types, e.g. `"SUMMER10"`.
     pub code: String,
     /// The id of the catalog coupon it redeems.
     pub coupon: String,
     /// Default true.
-    #[serde(default)]
     pub active: Option<bool>,
     /// Unix seconds; the code is expired from this instant on.
-    #[serde(default)]
     pub expires_at: Option<i64>,
     /// billcalc: Unix seconds before which the code is not yet valid.
-    #[serde(default)]
     pub starts_at: Option<i64>,
     /// Reported, not enforced: the server that records redemptions enforces it.
-    #[serde(default)]
     pub max_redemptions: Option<i64>,
     /// Only this customer (`customer.id` of the quote) may redeem the code.
-    #[serde(default)]
     pub customer: Option<String>,
-    #[serde(default)]
     pub restrictions: Option<Restrictions>,
-    #[serde(default)]
     pub metadata: Option<BTreeMap<String, String>>,
-    #[serde(default)]
     pub times_redeemed: Option<i64>,
-    #[serde(default)]
     pub object: Option<String>,
-    #[serde(default)]
     pub created: Option<i64>,
-    #[serde(default)]
     pub livemode: Option<bool>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
 pub struct Restrictions {
     /// Minor units of `minimum_amount_currency`, compared with the cart's merchandise amount
     /// before discounts (every line except shipping).
-    #[serde(default)]
     pub minimum_amount: Option<i64>,
-    #[serde(default)]
     pub minimum_amount_currency: Option<String>,
-    #[serde(default)]
     pub currency_options: Option<BTreeMap<String, CurrencyAmounts>>,
     /// Only customers who have not paid before (`customer.has_paid_before: false`).
-    #[serde(default)]
     pub first_time_transaction: Option<bool>,
 }
 

@@ -22,63 +22,49 @@ use crate::currency::Currency;
 use crate::error::{Error, ErrorCode, Result};
 use crate::money;
 use crate::quote::VERSION;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct CreditNoteInput {
     pub currency: String,
     pub invoice: InvoiceSummary,
     /// Lines to credit; absent: the whole invoice (or `amount` of it).
-    #[serde(default)]
     pub lines: Option<Vec<CreditLineInput>>,
     /// An amount to credit, tax included, spread over the invoice's lines.
-    #[serde(default)]
     pub amount: Option<i64>,
     /// Echoed (Stripe's `reason`: duplicate, fraudulent, order_change, product_unsatisfactory).
-    #[serde(default)]
     pub reason: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct InvoiceSummary {
     pub amount_paid: i64,
     /// What earlier credit notes for this invoice gave back.
-    #[serde(default)]
     pub credited: Option<i64>,
     pub lines: Vec<InvoiceLineSummary>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct InvoiceLineSummary {
     pub amount_excluding_tax: i64,
-    #[serde(default)]
     pub taxes: Vec<TaxPart>,
-    #[serde(default)]
     pub quantity: Option<i64>,
     /// What earlier credit notes gave back on this line, tax included.
-    #[serde(default)]
     pub credited: Option<i64>,
 }
 
 /// A tax on a line: an amount and the label of its rate.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TaxPart {
     pub rate: String,
     pub amount: i64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct CreditLineInput {
     /// The invoice line's index.
     pub line: usize,
-    #[serde(default)]
     pub amount: Option<i64>,
-    #[serde(default)]
     pub quantity: Option<i64>,
 }
 

@@ -16,7 +16,7 @@
 use crate::error::{Error, ErrorCode, Result};
 use crate::quote::VERSION;
 use crate::time::{Timestamp, MAX_INSTANT};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::period::DAY;
 
@@ -38,21 +38,16 @@ const MAX_RETRIES: i64 = 50;
 /// Longest a schedule may run, in days.
 const MAX_DAYS: i64 = 366;
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct DunningInput {
     /// When the payment failed.
     pub failed_at: Timestamp,
     /// "N tries within D days": N (with `within_days`).
-    #[serde(default)]
     pub tries: Option<i64>,
-    #[serde(default)]
     pub within_days: Option<i64>,
     /// Explicit schedule: days after the previous attempt, one entry per retry.
-    #[serde(default)]
     pub days: Option<Vec<i64>>,
     /// The decline code of the failure (Stripe's `decline_code`), if known.
-    #[serde(default)]
     pub decline_code: Option<String>,
 }
 

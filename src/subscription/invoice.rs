@@ -26,43 +26,32 @@ use crate::rounding::RoundingPolicy;
 use crate::tax::{TaxConfig, TaxRateRef};
 use crate::time::{parse_offset, AsOf, Timestamp};
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// What `previewInvoice` takes (and, with `count`, `billingDates`: one shape for both keeps the
 /// wasm small; each call rejects the other's fields).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct PreviewInvoiceInput {
     pub subscription: Subscription,
-    #[serde(default)]
     pub customer: Option<Customer>,
     /// A change to preview (Stripe's subscription update with `proration_date`).
-    #[serde(default)]
     pub change: Option<SubscriptionChange>,
     /// When the preview is made. The engine has no clock.
     pub as_of: Timestamp,
     /// Prices and coupons the subscription may refer to (only with `preview_invoice`).
-    #[serde(default)]
     pub catalog: Option<Catalog>,
-    #[serde(default)]
     pub rounding: Option<RoundingPolicy>,
-    #[serde(default)]
     pub tax: Option<TaxConfig>,
     /// Stripe's subscription `default_tax_rates`: for lines whose item declares none.
-    #[serde(default)]
     pub default_tax_rates: Option<Vec<TaxRateRef>>,
     /// Overrides the currency's minimum charge amount.
-    #[serde(default)]
     pub minimum_charge_amount: Option<i64>,
-    #[serde(default)]
     pub metadata: Option<BTreeMap<String, String>>,
     /// `billingDates` only: how many upcoming invoices (1–120).
-    #[serde(default)]
     pub count: Option<i64>,
     /// `billingDates` only: renewal reminders, days before each billing date (1–366 each).
-    #[serde(default)]
     pub reminder_days: Option<Vec<i64>>,
 }
 

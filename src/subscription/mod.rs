@@ -84,83 +84,56 @@ use crate::quote::PriceRef;
 use crate::tax::TaxRateRef;
 use crate::time::Timestamp;
 use proration::Granularity;
-use serde::Deserialize;
 use std::collections::BTreeMap;
 use usage::UsageRecord;
 
 /// A subscription as it stands (Stripe's fields; instants are Unix seconds or date text).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct Subscription {
-    #[serde(default)]
     pub id: Option<String>,
     pub currency: String,
     pub items: Vec<SubscriptionItem>,
     pub billing_cycle_anchor: Timestamp,
     /// When service began; default the anchor.
-    #[serde(default)]
     pub start_date: Option<Timestamp>,
     /// The trial runs from `start_date` to `trial_end` (or for `trial_period_days`).
-    #[serde(default)]
     pub trial_end: Option<Timestamp>,
-    #[serde(default)]
     pub trial_period_days: Option<i64>,
-    #[serde(default)]
     pub cancel_at: Option<Timestamp>,
-    #[serde(default)]
     pub cancel_at_period_end: Option<bool>,
-    #[serde(default)]
     pub pause_collection: Option<PauseCollection>,
     /// Subscription-level (invoice-level) discounts.
-    #[serde(default)]
     pub discounts: Vec<SubscriptionDiscount>,
     /// Amounts waiting for the next invoice (e.g. prorations from an earlier change).
-    #[serde(default)]
     pub pending_invoice_items: Vec<PendingInvoiceItem>,
-    #[serde(default)]
     pub minimum_commitment: Option<MinimumCommitment>,
-    #[serde(default)]
     pub proration_granularity: Option<Granularity>,
     /// Fixed offset for calendar months and days (`"+02:00"`); default UTC.
-    #[serde(default)]
     pub utc_offset: Option<String>,
     /// Checked against the anchor when given (Stripe returns them).
-    #[serde(default)]
     pub current_period_start: Option<Timestamp>,
-    #[serde(default)]
     pub current_period_end: Option<Timestamp>,
-    #[serde(default)]
     pub metadata: Option<BTreeMap<String, String>>,
 }
 
 /// A subscription item, or an entry of a change's `items` (one shape for both keeps the wasm
 /// small; each rejects the fields that are not its own).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct SubscriptionItem {
     /// A change entry with `id` modifies (or deletes) that item; without, it adds one.
-    #[serde(default)]
     pub id: Option<String>,
     /// Required on a subscription item and on a new item of a change.
-    #[serde(default)]
     pub price: Option<PriceRef>,
     /// Licensed items: default 1. Metered items take none.
-    #[serde(default)]
     pub quantity: Option<i64>,
     /// Changes only: remove the item.
-    #[serde(default)]
     pub deleted: Option<bool>,
     /// Item-level discounts; in a change, they replace the item's.
-    #[serde(default)]
     pub discounts: Option<Vec<SubscriptionDiscount>>,
-    #[serde(default)]
     pub tax_rates: Option<Vec<TaxRateRef>>,
-    #[serde(default)]
     pub tax_category: Option<String>,
     /// Metered subscription items: usage records (those of the billed period count).
-    #[serde(default)]
     pub usage_records: Vec<UsageRecord>,
-    #[serde(default)]
     pub metadata: Option<BTreeMap<String, String>>,
 }
 
@@ -171,16 +144,13 @@ pub type ChangeItem = SubscriptionItem;
 /// (the quote's discount shape; quotes reject `start` and `end`).
 pub type SubscriptionDiscount = DiscountInput;
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct PauseCollection {
     pub behavior: PauseBehavior,
-    #[serde(default)]
     pub resumes_at: Option<Timestamp>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PauseBehavior {
     KeepAsDraft,
     MarkUncollectible,
@@ -188,56 +158,40 @@ pub enum PauseBehavior {
 }
 
 /// An amount waiting for the next invoice (Stripe's pending invoice item).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct PendingInvoiceItem {
-    #[serde(default)]
     pub id: Option<String>,
     /// Minor units; negative for a credit.
     pub amount: i64,
-    #[serde(default)]
     pub description: Option<String>,
     /// Default: the invoice's date, twice.
-    #[serde(default)]
     pub period: Option<PeriodInput>,
-    #[serde(default)]
     pub proration: Option<bool>,
     /// For its product, tax category and tax behaviour; never priced.
-    #[serde(default)]
     pub price: Option<PriceRef>,
     /// Default: true, except for prorations and credits (which never are).
-    #[serde(default)]
     pub discountable: Option<bool>,
-    #[serde(default)]
     pub tax_rates: Option<Vec<TaxRateRef>>,
-    #[serde(default)]
     pub tax_category: Option<String>,
-    #[serde(default)]
     pub metadata: Option<BTreeMap<String, String>>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct PeriodInput {
     pub start: Timestamp,
     pub end: Timestamp,
 }
 
 /// A minimum spend per period (see [`usage`]).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct MinimumCommitment {
     pub amount: i64,
-    #[serde(default)]
     pub scope: Option<CommitmentScope>,
-    #[serde(default)]
     pub description: Option<String>,
-    #[serde(default)]
     pub tax_category: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum CommitmentScope {
     #[default]
     Usage,
@@ -245,28 +199,20 @@ pub enum CommitmentScope {
 }
 
 /// A change to preview (Stripe's subscription update).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
 pub struct SubscriptionChange {
     /// The instant the change takes effect; default `as_of`. Must fall in the current period.
-    #[serde(default)]
     pub proration_date: Option<Timestamp>,
-    #[serde(default)]
     pub proration_behavior: Option<ProrationBehavior>,
     /// Stripe's `items`: with `id`, modify (or `deleted`) that item; without, add one.
-    #[serde(default)]
     pub items: Vec<ChangeItem>,
     /// Cancel at `proration_date` (Stripe's cancel with `prorate` and `invoice_now`).
-    #[serde(default)]
     pub cancel: Option<bool>,
-    #[serde(default)]
     pub cancel_at_period_end: Option<bool>,
-    #[serde(default)]
     pub billing_cycle_anchor: Option<AnchorChange>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ProrationBehavior {
     #[default]
     CreateProrations,
@@ -274,8 +220,7 @@ pub enum ProrationBehavior {
     None,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AnchorChange {
     Now,
     Unchanged,

@@ -23,11 +23,9 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::money;
 use crate::rounding::RoundingPolicy;
 use rust_decimal::Decimal;
-use serde::Deserialize;
 
 /// How finely time is measured for a share of a period.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Granularity {
     #[default]
     Second,

@@ -24,13 +24,10 @@ use crate::price::{AggregateUsage, Terms};
 use crate::rounding::RoundingPolicy;
 use crate::time::Timestamp;
 use rust_decimal::Decimal;
-use serde::Deserialize;
 
 /// One usage record (Stripe's usage record, without `action`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct UsageRecord {
-    #[serde(default)]
     pub id: Option<String>,
     pub quantity: i64,
     pub timestamp: Timestamp,

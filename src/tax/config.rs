@@ -5,61 +5,45 @@ use crate::error::{join_path, Error, ErrorCode, Result};
 use crate::percent::Percent;
 use crate::price::TaxBehavior;
 use crate::time::parse_date;
-use serde::Deserialize;
 use std::collections::BTreeMap;
 
 /// Tax settings. In the catalog they are the merchant's defaults; a quote's `tax` overrides the
 /// settings it names and adds its rates and rules.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
 pub struct TaxConfig {
     /// Who sells. With a seller, automatic tax is on (rates by place, category and date).
-    #[serde(default)]
     pub seller: Option<Seller>,
-    #[serde(default)]
     pub rounding_stage: Option<RoundingStage>,
-    #[serde(default)]
     pub shipping: Option<ShippingTax>,
-    #[serde(default)]
     pub invalid_tax_id: Option<InvalidTaxId>,
     /// How prices with `tax_behavior: "unspecified"` are read. Default `exclusive`.
-    #[serde(default)]
     pub default_tax_behavior: Option<TaxBehavior>,
     /// Explicit Stripe-shaped rates that lines and `default_tax_rates` refer to by id.
-    #[serde(default)]
     pub rates: Vec<TaxRate>,
     /// Merchant rules that add to (or replace) the built-in rates for a place.
-    #[serde(default)]
     pub rules: Vec<TaxRule>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
 pub struct Seller {
     /// ISO 3166-1 alpha-2 home country.
     pub country: String,
-    #[serde(default)]
     pub state: Option<String>,
     /// Places outside its home where the seller is registered and collects tax.
-    #[serde(default)]
     pub registrations: Vec<Registration>,
     /// EU sellers: registered for the One-Stop Shop, so EU consumers are charged their own
     /// country's VAT. Default true; false charges home VAT (sellers under EUR 10,000).
-    #[serde(default)]
     pub oss: Option<bool>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
 pub struct Registration {
     pub country: String,
-    #[serde(default)]
     pub state: Option<String>,
 }
 
 /// How shipping lines (`tax_category: "shipping"`) are taxed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ShippingTax {
     /// At the rates of the goods shipped, split in proportion to their amounts (EU practice).
     #[default]
@@ -71,8 +55,7 @@ pub enum ShippingTax {
 }
 
 /// What a malformed customer VAT number does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum InvalidTaxId {
     /// A structured `invalid_tax_id` error.
     #[default]
@@ -82,39 +65,24 @@ pub enum InvalidTaxId {
 }
 
 /// A Stripe-shaped tax rate. Read-only Stripe fields are accepted and ignored.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
 pub struct TaxRate {
-    #[serde(default)]
     pub id: Option<String>,
     pub percentage: Percent,
     pub inclusive: bool,
-    #[serde(default)]
     pub display_name: Option<String>,
-    #[serde(default)]
     pub country: Option<String>,
-    #[serde(default)]
     pub state: Option<String>,
-    #[serde(default)]
     pub jurisdiction: Option<String>,
-    #[serde(default)]
     pub tax_type: Option<String>,
     /// billcalc: applied to the net plus the other exclusive taxes of the line.
-    #[serde(default)]
     pub compound: Option<bool>,
-    #[serde(default)]
     pub description: Option<String>,
-    #[serde(default)]
     pub active: Option<bool>,
-    #[serde(default)]
     pub metadata: Option<BTreeMap<String, String>>,
-    #[serde(default)]
     pub object: Option<String>,
-    #[serde(default)]
     pub created: Option<i64>,
-    #[serde(default)]
     pub livemode: Option<bool>,
-    #[serde(default)]
     pub effective_percentage: Option<Percent>,
 }
 
@@ -123,36 +91,24 @@ pub type TaxRateRef = crate::reference::IdOr<TaxRate>;
 
 /// A merchant's automatic rule: where it applies, to what, from when, at which rate. Several
 /// matching rules stack (a US state, county and city rate each apply to the same base).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
 pub struct TaxRule {
-    #[serde(default)]
     pub id: Option<String>,
     pub country: String,
-    #[serde(default)]
     pub state: Option<String>,
-    #[serde(default)]
     pub postal_code_prefix: Option<String>,
     /// The product category it applies to; all taxable categories when absent.
-    #[serde(default)]
     pub tax_category: Option<String>,
     pub percentage: Percent,
-    #[serde(default)]
     pub display_name: Option<String>,
-    #[serde(default)]
     pub jurisdiction: Option<String>,
-    #[serde(default)]
     pub tax_type: Option<String>,
-    #[serde(default)]
     pub compound: Option<bool>,
     /// First day in force (YYYY-MM-DD), inclusive.
-    #[serde(default)]
     pub valid_from: Option<String>,
     /// First day no longer in force (YYYY-MM-DD), exclusive.
-    #[serde(default)]
     pub valid_until: Option<String>,
     /// Drop the built-in rates for the place and category this rule matches.
-    #[serde(default)]
     pub replace_built_in: Option<bool>,
 }
 

@@ -16,7 +16,7 @@ pub use compute::{apply, LineTaxes, TaxOutcome};
 pub use config::{TaxConfig, TaxRate, TaxRateRef, TaxRule, TaxSetup};
 
 use crate::percent::Percent;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// Built-in tax types (merchant rates may name any other).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,7 +76,7 @@ pub enum VatCategory {
 }
 
 /// When tax amounts are rounded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RoundingStage {
     /// Round each line's tax, then sum (Stripe's default).
