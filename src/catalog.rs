@@ -258,14 +258,22 @@ impl crate::json::FromJson for Catalog {
                 "tax",
             ],
         )?;
-        o.end(Catalog {
-            prices: o.def("prices")?,
-            products: o.def("products")?,
-            coupons: o.def("coupons")?,
-            promotion_codes: o.def("promotion_codes")?,
-            promotions: o.def("promotions")?,
-            rounding: o.opt("rounding")?,
-            tax: o.opt("tax")?,
+        let prices = o.def("prices");
+        let products = o.def("products");
+        let coupons = o.def("coupons");
+        let promotion_codes = o.def("promotion_codes");
+        let promotions = o.def("promotions");
+        let rounding = o.opt("rounding");
+        let tax = o.opt("tax");
+        o.finish()?;
+        Ok(Catalog {
+            prices: prices?,
+            products: products?,
+            coupons: coupons?,
+            promotion_codes: promotion_codes?,
+            promotions: promotions?,
+            rounding: rounding?,
+            tax: tax?,
         })
     }
 }

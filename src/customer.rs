@@ -65,13 +65,20 @@ impl crate::json::FromJson for Customer {
                 "balance",
             ],
         )?;
-        o.end(Customer {
-            id: o.opt("id")?,
-            address: o.opt("address")?,
-            tax_ids: o.def("tax_ids")?,
-            tax_exempt: o.def("tax_exempt")?,
-            has_paid_before: o.opt("has_paid_before")?,
-            balance: o.opt("balance")?,
+        let id = o.opt("id");
+        let address = o.opt("address");
+        let tax_ids = o.def("tax_ids");
+        let tax_exempt = o.def("tax_exempt");
+        let has_paid_before = o.opt("has_paid_before");
+        let balance = o.opt("balance");
+        o.finish()?;
+        Ok(Customer {
+            id: id?,
+            address: address?,
+            tax_ids: tax_ids?,
+            tax_exempt: tax_exempt?,
+            has_paid_before: has_paid_before?,
+            balance: balance?,
         })
     }
 }
@@ -86,13 +93,20 @@ impl crate::json::FromJson for Address {
             path,
             &["country", "state", "postal_code", "city", "line1", "line2"],
         )?;
-        o.end(Address {
-            country: o.req("country")?,
-            state: o.opt("state")?,
-            postal_code: o.opt("postal_code")?,
-            city: o.opt("city")?,
-            line1: o.opt("line1")?,
-            line2: o.opt("line2")?,
+        let country = o.req("country");
+        let state = o.opt("state");
+        let postal_code = o.opt("postal_code");
+        let city = o.opt("city");
+        let line1 = o.opt("line1");
+        let line2 = o.opt("line2");
+        o.finish()?;
+        Ok(Address {
+            country: country?,
+            state: state?,
+            postal_code: postal_code?,
+            city: city?,
+            line1: line1?,
+            line2: line2?,
         })
     }
 }
@@ -103,9 +117,12 @@ impl crate::json::FromJson for TaxId {
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(value, path, &["type", "value"])?;
-        o.end(TaxId {
-            kind: o.req("type")?,
-            value: o.req("value")?,
+        let kind = o.req("type");
+        let value = o.req("value");
+        o.finish()?;
+        Ok(TaxId {
+            kind: kind?,
+            value: value?,
         })
     }
 }

@@ -10,6 +10,7 @@
 
 use crate::error::{Error, ErrorCode, Result};
 use serde_json::{Map, Value};
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -69,88 +70,151 @@ macro_rules! json_enum {
 }
 pub(crate) use json_enum;
 
-/// A JSON object being read as a struct.
+/// A JSON value being read as a struct: an object, or (as serde reads structs) an array of the
+/// fields in declaration order.
+///
+/// Every field is read, and the error reported is the one serde reported: the first unknown or
+/// malformed field in key order (array: position), else the first missing required field in
+/// declaration order. Readers call the getters in declaration order, then [`Obj::finish`], and
+/// only then unwrap the getters' results.
 pub(crate) struct Obj<'a> {
-    map: &'a Map<String, Value>,
+    fields: Fields<'a>,
     path: &'a Path<'a>,
-    /// The first field (in key order) that the type does not know.
-    unknown: Option<&'a str>,
+    /// The fields of the type, in declaration order.
+    known: &'a [&'a str],
+    /// The error to report and its rank (position of its field; missing fields rank last).
+    error: RefCell<Option<(usize, Error)>>,
+}
+
+#[derive(Clone, Copy)]
+enum Fields<'a> {
+    Map(&'a Map<String, Value>),
+    Seq(&'a [Value]),
 }
 
 impl<'a> Obj<'a> {
-    /// The object at `path`, whose fields must all be among `known`.
-    pub(crate) fn new(value: &'a Value, path: &'a Path<'a>, known: &[&str]) -> Result<Obj<'a>> {
-        let Value::Object(map) = value else {
-            return Err(invalid(path, "an object"));
+    /// The struct at `path`, whose fields (declaration order) are `known`.
+    pub(crate) fn new(
+        value: &'a Value,
+        path: &'a Path<'a>,
+        known: &'a [&'a str],
+    ) -> Result<Obj<'a>> {
+        let fields = match value {
+            Value::Object(map) => Fields::Map(map),
+            Value::Array(items) => Fields::Seq(items),
+            _ => return Err(invalid(path, "an object")),
         };
-        let unknown = map.keys().find(|k| !known.contains(&k.as_str()));
-        Ok(Obj {
-            map,
+        let obj = Obj {
+            fields,
             path,
-            unknown: unknown.map(String::as_str),
-        })
+            known,
+            error: RefCell::new(None),
+        };
+        if let Fields::Map(map) = fields {
+            if let Some((rank, key)) = map
+                .keys()
+                .enumerate()
+                .find(|(_, k)| !known.contains(&k.as_str()))
+            {
+                let error = Error::new(
+                    ErrorCode::UnknownField,
+                    Path::Key(path, key).to_string(),
+                    ["unknown field `", key, "`"].concat(),
+                );
+                obj.record(rank, error);
+            }
+        }
+        Ok(obj)
     }
 
-    fn unknown_error(&self, key: &str) -> Error {
-        Error::new(
-            ErrorCode::UnknownField,
-            Path::Key(self.path, key).to_string(),
-            ["unknown field `", key, "`"].concat(),
-        )
+    /// Keeps `error` when it ranks before the one kept so far; returns it.
+    fn record(&self, rank: usize, error: Error) -> Error {
+        let mut kept = self.error.borrow_mut();
+        if kept.as_ref().map_or(true, |(r, _)| rank < *r) {
+            *kept = Some((rank, error.clone()));
+        }
+        error
     }
 
-    /// Fails with the unknown field when it comes before `key` (fields are seen in key order).
-    fn check_unknown(&self, key: &str) -> Result<()> {
-        match self.unknown {
-            Some(u) if u < key => Err(self.unknown_error(u)),
-            _ => Ok(()),
+    /// The error to report, if any field had one.
+    pub(crate) fn finish(&self) -> Result<()> {
+        match self.error.borrow_mut().take() {
+            Some((_, error)) => Err(error),
+            None => Ok(()),
         }
     }
 
-    /// Ends the read: fails with an unknown field not reported yet.
-    pub(crate) fn end<T>(&self, value: T) -> Result<T> {
-        match self.unknown {
-            Some(u) => Err(self.unknown_error(u)),
-            None => Ok(value),
+    /// The field's value, `None` when absent.
+    fn get(&self, key: &str) -> Option<&'a Value> {
+        match self.fields {
+            Fields::Map(map) => map.get(key),
+            Fields::Seq(items) => items.get(self.index(key)),
         }
+    }
+
+    /// The field's position in the type's declaration.
+    fn index(&self, key: &str) -> usize {
+        self.known
+            .iter()
+            .position(|k| *k == key)
+            .unwrap_or(usize::MAX)
+    }
+
+    /// Where an error at `key` ranks: its position in key order (array: its index).
+    fn rank(&self, key: &str) -> usize {
+        match self.fields {
+            Fields::Map(map) => map.keys().position(|k| k == key).unwrap_or(usize::MAX),
+            Fields::Seq(_) => self.index(key),
+        }
+    }
+
+    fn read<T: FromJson>(&self, key: &str, value: &Value) -> Result<T> {
+        let result = match self.fields {
+            Fields::Map(_) => T::from_json_value(value, &Path::Key(self.path, key)),
+            Fields::Seq(_) => T::from_json_value(value, &Path::Index(self.path, self.index(key))),
+        };
+        result.map_err(|e| self.record(self.rank(key), e))
     }
 
     /// A required field (present: even `null` is read by `T`).
     pub(crate) fn req<T: FromJson>(&self, key: &str) -> Result<T> {
-        self.check_unknown(key)?;
-        match self.map.get(key) {
-            Some(v) => T::from_json_value(v, &Path::Key(self.path, key)),
+        match self.get(key) {
+            Some(v) => self.read(key, v),
+            // Map: missing fields rank after every other error (serde reports them at the end).
             None => Err(self.missing(key)),
         }
     }
 
     fn missing(&self, key: &str) -> Error {
-        // An unknown field is reported before any missing one.
-        if let Some(u) = self.unknown {
-            return self.unknown_error(u);
+        match self.fields {
+            Fields::Map(_) => self.record(
+                usize::MAX,
+                Error::new(
+                    ErrorCode::MissingField,
+                    Path::Key(self.path, key).to_string(),
+                    ["missing field `", key, "`"].concat(),
+                ),
+            ),
+            Fields::Seq(_) => self.record(
+                self.index(key),
+                invalid(self.path, "more elements (one per field)"),
+            ),
         }
-        Error::new(
-            ErrorCode::MissingField,
-            Path::Key(self.path, key).to_string(),
-            ["missing field `", key, "`"].concat(),
-        )
     }
 
     /// An optional field: `None` when absent or `null`.
     pub(crate) fn opt<T: FromJson>(&self, key: &str) -> Result<Option<T>> {
-        self.check_unknown(key)?;
-        match self.map.get(key) {
+        match self.get(key) {
             None | Some(Value::Null) => Ok(None),
-            Some(v) => T::from_json_value(v, &Path::Key(self.path, key)).map(Some),
+            Some(v) => self.read(key, v).map(Some),
         }
     }
 
     /// A field with a default when absent (`null` is read by `T`, as serde's `default` does).
     pub(crate) fn or<T: FromJson>(&self, key: &str, default: impl FnOnce() -> T) -> Result<T> {
-        self.check_unknown(key)?;
-        match self.map.get(key) {
+        match self.get(key) {
             None => Ok(default()),
-            Some(v) => T::from_json_value(v, &Path::Key(self.path, key)),
+            Some(v) => self.read(key, v),
         }
     }
 

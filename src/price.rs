@@ -548,12 +548,15 @@ fn validate_tiers(tiers: &[Tier], path: &str) -> Result<Vec<ValidTier>> {
 
 mod read {
     use super::*;
-    use crate::json::{invalid, json_enum, FromJson, Obj, Path};
+    use crate::json::{invalid, json_enum, FromJson, Path};
     use serde_json::Value;
 
-    impl FromJson for Price {
-        fn from_json_value(value: &Value, path: &Path) -> Result<Self> {
-            let o = Obj::new(
+    impl crate::json::FromJson for Price {
+        fn from_json_value(
+            value: &serde_json::Value,
+            path: &crate::json::Path,
+        ) -> crate::error::Result<Self> {
+            let o = crate::json::Obj::new(
                 value,
                 path,
                 &[
@@ -579,34 +582,58 @@ mod read {
                     "livemode",
                 ],
             )?;
-            o.end(Price {
-                id: o.opt("id")?,
-                currency: o.req("currency")?,
-                product: o.opt("product")?,
-                unit_amount: o.opt("unit_amount")?,
-                unit_amount_decimal: o.opt("unit_amount_decimal")?,
-                billing_scheme: o.opt("billing_scheme")?,
-                tiers_mode: o.opt("tiers_mode")?,
-                tiers: o.opt("tiers")?,
-                transform_quantity: o.opt("transform_quantity")?,
-                recurring: o.opt("recurring")?,
-                tax_behavior: o.opt("tax_behavior")?,
-                currency_options: o.opt("currency_options")?,
-                metadata: o.opt("metadata")?,
-                nickname: o.opt("nickname")?,
-                lookup_key: o.opt("lookup_key")?,
-                active: o.opt("active")?,
-                object: o.opt("object")?,
-                kind: o.opt("type")?,
-                created: o.opt("created")?,
-                livemode: o.opt("livemode")?,
+            let id = o.opt("id");
+            let currency = o.req("currency");
+            let product = o.opt("product");
+            let unit_amount = o.opt("unit_amount");
+            let unit_amount_decimal = o.opt("unit_amount_decimal");
+            let billing_scheme = o.opt("billing_scheme");
+            let tiers_mode = o.opt("tiers_mode");
+            let tiers = o.opt("tiers");
+            let transform_quantity = o.opt("transform_quantity");
+            let recurring = o.opt("recurring");
+            let tax_behavior = o.opt("tax_behavior");
+            let currency_options = o.opt("currency_options");
+            let metadata = o.opt("metadata");
+            let nickname = o.opt("nickname");
+            let lookup_key = o.opt("lookup_key");
+            let active = o.opt("active");
+            let object = o.opt("object");
+            let kind = o.opt("type");
+            let created = o.opt("created");
+            let livemode = o.opt("livemode");
+            o.finish()?;
+            Ok(Price {
+                id: id?,
+                currency: currency?,
+                product: product?,
+                unit_amount: unit_amount?,
+                unit_amount_decimal: unit_amount_decimal?,
+                billing_scheme: billing_scheme?,
+                tiers_mode: tiers_mode?,
+                tiers: tiers?,
+                transform_quantity: transform_quantity?,
+                recurring: recurring?,
+                tax_behavior: tax_behavior?,
+                currency_options: currency_options?,
+                metadata: metadata?,
+                nickname: nickname?,
+                lookup_key: lookup_key?,
+                active: active?,
+                object: object?,
+                kind: kind?,
+                created: created?,
+                livemode: livemode?,
             })
         }
     }
 
-    impl FromJson for CurrencyOption {
-        fn from_json_value(value: &Value, path: &Path) -> Result<Self> {
-            let o = Obj::new(
+    impl crate::json::FromJson for CurrencyOption {
+        fn from_json_value(
+            value: &serde_json::Value,
+            path: &crate::json::Path,
+        ) -> crate::error::Result<Self> {
+            let o = crate::json::Obj::new(
                 value,
                 path,
                 &[
@@ -616,18 +643,26 @@ mod read {
                     "tax_behavior",
                 ],
             )?;
-            o.end(CurrencyOption {
-                unit_amount: o.opt("unit_amount")?,
-                unit_amount_decimal: o.opt("unit_amount_decimal")?,
-                tiers: o.opt("tiers")?,
-                tax_behavior: o.opt("tax_behavior")?,
+            let unit_amount = o.opt("unit_amount");
+            let unit_amount_decimal = o.opt("unit_amount_decimal");
+            let tiers = o.opt("tiers");
+            let tax_behavior = o.opt("tax_behavior");
+            o.finish()?;
+            Ok(CurrencyOption {
+                unit_amount: unit_amount?,
+                unit_amount_decimal: unit_amount_decimal?,
+                tiers: tiers?,
+                tax_behavior: tax_behavior?,
             })
         }
     }
 
-    impl FromJson for Tier {
-        fn from_json_value(value: &Value, path: &Path) -> Result<Self> {
-            let o = Obj::new(
+    impl crate::json::FromJson for Tier {
+        fn from_json_value(
+            value: &serde_json::Value,
+            path: &crate::json::Path,
+        ) -> crate::error::Result<Self> {
+            let o = crate::json::Obj::new(
                 value,
                 path,
                 &[
@@ -638,12 +673,66 @@ mod read {
                     "flat_amount_decimal",
                 ],
             )?;
-            o.end(Tier {
-                up_to: o.req("up_to")?,
-                unit_amount: o.opt("unit_amount")?,
-                unit_amount_decimal: o.opt("unit_amount_decimal")?,
-                flat_amount: o.opt("flat_amount")?,
-                flat_amount_decimal: o.opt("flat_amount_decimal")?,
+            let up_to = o.req("up_to");
+            let unit_amount = o.opt("unit_amount");
+            let unit_amount_decimal = o.opt("unit_amount_decimal");
+            let flat_amount = o.opt("flat_amount");
+            let flat_amount_decimal = o.opt("flat_amount_decimal");
+            o.finish()?;
+            Ok(Tier {
+                up_to: up_to?,
+                unit_amount: unit_amount?,
+                unit_amount_decimal: unit_amount_decimal?,
+                flat_amount: flat_amount?,
+                flat_amount_decimal: flat_amount_decimal?,
+            })
+        }
+    }
+
+    impl crate::json::FromJson for TransformQuantity {
+        fn from_json_value(
+            value: &serde_json::Value,
+            path: &crate::json::Path,
+        ) -> crate::error::Result<Self> {
+            let o = crate::json::Obj::new(value, path, &["divide_by", "round"])?;
+            let divide_by = o.req("divide_by");
+            let round = o.req("round");
+            o.finish()?;
+            Ok(TransformQuantity {
+                divide_by: divide_by?,
+                round: round?,
+            })
+        }
+    }
+
+    impl crate::json::FromJson for Recurring {
+        fn from_json_value(
+            value: &serde_json::Value,
+            path: &crate::json::Path,
+        ) -> crate::error::Result<Self> {
+            let o = crate::json::Obj::new(
+                value,
+                path,
+                &[
+                    "interval",
+                    "interval_count",
+                    "usage_type",
+                    "aggregate_usage",
+                    "trial_period_days",
+                ],
+            )?;
+            let interval = o.req("interval");
+            let interval_count = o.or("interval_count", one);
+            let usage_type = o.def("usage_type");
+            let aggregate_usage = o.opt("aggregate_usage");
+            let trial_period_days = o.opt("trial_period_days");
+            o.finish()?;
+            Ok(Recurring {
+                interval: interval?,
+                interval_count: interval_count?,
+                usage_type: usage_type?,
+                aggregate_usage: aggregate_usage?,
+                trial_period_days: trial_period_days?,
             })
         }
     }
@@ -659,39 +748,6 @@ mod read {
                     .ok_or_else(|| invalid(path, "up_to is too large")),
                 _ => Err(invalid(path, "a positive integer or \"inf\"")),
             }
-        }
-    }
-
-    impl FromJson for TransformQuantity {
-        fn from_json_value(value: &Value, path: &Path) -> Result<Self> {
-            let o = Obj::new(value, path, &["divide_by", "round"])?;
-            o.end(TransformQuantity {
-                divide_by: o.req("divide_by")?,
-                round: o.req("round")?,
-            })
-        }
-    }
-
-    impl FromJson for Recurring {
-        fn from_json_value(value: &Value, path: &Path) -> Result<Self> {
-            let o = Obj::new(
-                value,
-                path,
-                &[
-                    "interval",
-                    "interval_count",
-                    "usage_type",
-                    "aggregate_usage",
-                    "trial_period_days",
-                ],
-            )?;
-            o.end(Recurring {
-                interval: o.req("interval")?,
-                interval_count: o.or("interval_count", one)?,
-                usage_type: o.def("usage_type")?,
-                aggregate_usage: o.opt("aggregate_usage")?,
-                trial_period_days: o.opt("trial_period_days")?,
-            })
         }
     }
 

@@ -37,13 +37,20 @@ impl crate::json::FromJson for Product {
                 "metadata",
             ],
         )?;
-        o.end(Product {
-            id: o.req("id")?,
-            name: o.opt("name")?,
-            description: o.opt("description")?,
-            categories: o.def("categories")?,
-            tax_category: o.opt("tax_category")?,
-            metadata: o.opt("metadata")?,
+        let id = o.req("id");
+        let name = o.opt("name");
+        let description = o.opt("description");
+        let categories = o.def("categories");
+        let tax_category = o.opt("tax_category");
+        let metadata = o.opt("metadata");
+        o.finish()?;
+        Ok(Product {
+            id: id?,
+            name: name?,
+            description: description?,
+            categories: categories?,
+            tax_category: tax_category?,
+            metadata: metadata?,
         })
     }
 }

@@ -472,17 +472,28 @@ impl crate::json::FromJson for QuoteInput {
                 "discounts",
             ],
         )?;
-        o.end(QuoteInput {
-            currency: o.req("currency")?,
-            lines: o.req("lines")?,
-            rounding: o.opt("rounding")?,
-            catalog: o.opt("catalog")?,
-            metadata: o.opt("metadata")?,
-            as_of: o.opt("as_of")?,
-            customer: o.opt("customer")?,
-            tax: o.opt("tax")?,
-            default_tax_rates: o.opt("default_tax_rates")?,
-            discounts: o.def("discounts")?,
+        let currency = o.req("currency");
+        let lines = o.req("lines");
+        let rounding = o.opt("rounding");
+        let catalog = o.opt("catalog");
+        let metadata = o.opt("metadata");
+        let as_of = o.opt("as_of");
+        let customer = o.opt("customer");
+        let tax = o.opt("tax");
+        let default_tax_rates = o.opt("default_tax_rates");
+        let discounts = o.def("discounts");
+        o.finish()?;
+        Ok(QuoteInput {
+            currency: currency?,
+            lines: lines?,
+            rounding: rounding?,
+            catalog: catalog?,
+            metadata: metadata?,
+            as_of: as_of?,
+            customer: customer?,
+            tax: tax?,
+            default_tax_rates: default_tax_rates?,
+            discounts: discounts?,
         })
     }
 }
@@ -506,15 +517,24 @@ impl crate::json::FromJson for LineInput {
                 "tax_rates",
             ],
         )?;
-        o.end(LineInput {
-            price: o.req("price")?,
-            quantity: o.opt("quantity")?,
-            description: o.opt("description")?,
-            metadata: o.opt("metadata")?,
-            discounts: o.def("discounts")?,
-            discountable: o.opt("discountable")?,
-            tax_category: o.opt("tax_category")?,
-            tax_rates: o.opt("tax_rates")?,
+        let price = o.req("price");
+        let quantity = o.opt("quantity");
+        let description = o.opt("description");
+        let metadata = o.opt("metadata");
+        let discounts = o.def("discounts");
+        let discountable = o.opt("discountable");
+        let tax_category = o.opt("tax_category");
+        let tax_rates = o.opt("tax_rates");
+        o.finish()?;
+        Ok(LineInput {
+            price: price?,
+            quantity: quantity?,
+            description: description?,
+            metadata: metadata?,
+            discounts: discounts?,
+            discountable: discountable?,
+            tax_category: tax_category?,
+            tax_rates: tax_rates?,
         })
     }
 }

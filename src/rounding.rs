@@ -56,11 +56,17 @@ crate::json::json_enum!(RoundingMode {
 });
 
 impl crate::json::FromJson for RoundingPolicy {
-    fn from_json_value(value: &serde_json::Value, path: &crate::json::Path) -> Result<Self> {
+    fn from_json_value(
+        value: &serde_json::Value,
+        path: &crate::json::Path,
+    ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(value, path, &["mode", "increment"])?;
-        o.end(RoundingPolicy {
-            mode: o.def("mode")?,
-            increment: o.opt("increment")?,
+        let mode = o.def("mode");
+        let increment = o.opt("increment");
+        o.finish()?;
+        Ok(RoundingPolicy {
+            mode: mode?,
+            increment: increment?,
         })
     }
 }

@@ -491,22 +491,38 @@ impl crate::json::FromJson for Promotion {
                 "metadata",
             ],
         )?;
-        o.end(Promotion {
-            id: o.req("id")?,
-            name: o.opt("name")?,
-            kind: o.req("type")?,
-            active: o.opt("active")?,
-            currency: o.opt("currency")?,
-            conditions: o.opt("conditions")?,
-            combinable: o.opt("combinable")?,
-            priority: o.opt("priority")?,
-            max_discount_amount: o.opt("max_discount_amount")?,
-            buy_x_get_y: o.opt("buy_x_get_y")?,
-            spend_threshold: o.opt("spend_threshold")?,
-            quantity_break: o.opt("quantity_break")?,
-            fixed_price: o.opt("fixed_price")?,
-            free_shipping: o.opt("free_shipping")?,
-            metadata: o.opt("metadata")?,
+        let id = o.req("id");
+        let name = o.opt("name");
+        let kind = o.req("type");
+        let active = o.opt("active");
+        let currency = o.opt("currency");
+        let conditions = o.opt("conditions");
+        let combinable = o.opt("combinable");
+        let priority = o.opt("priority");
+        let max_discount_amount = o.opt("max_discount_amount");
+        let buy_x_get_y = o.opt("buy_x_get_y");
+        let spend_threshold = o.opt("spend_threshold");
+        let quantity_break = o.opt("quantity_break");
+        let fixed_price = o.opt("fixed_price");
+        let free_shipping = o.opt("free_shipping");
+        let metadata = o.opt("metadata");
+        o.finish()?;
+        Ok(Promotion {
+            id: id?,
+            name: name?,
+            kind: kind?,
+            active: active?,
+            currency: currency?,
+            conditions: conditions?,
+            combinable: combinable?,
+            priority: priority?,
+            max_discount_amount: max_discount_amount?,
+            buy_x_get_y: buy_x_get_y?,
+            spend_threshold: spend_threshold?,
+            quantity_break: quantity_break?,
+            fixed_price: fixed_price?,
+            free_shipping: free_shipping?,
+            metadata: metadata?,
         })
     }
 }
@@ -536,13 +552,20 @@ impl crate::json::FromJson for Conditions {
                 "ends_at",
             ],
         )?;
-        o.end(Conditions {
-            products: o.opt("products")?,
-            categories: o.opt("categories")?,
-            minimum_amount: o.opt("minimum_amount")?,
-            minimum_quantity: o.opt("minimum_quantity")?,
-            starts_at: o.opt("starts_at")?,
-            ends_at: o.opt("ends_at")?,
+        let products = o.opt("products");
+        let categories = o.opt("categories");
+        let minimum_amount = o.opt("minimum_amount");
+        let minimum_quantity = o.opt("minimum_quantity");
+        let starts_at = o.opt("starts_at");
+        let ends_at = o.opt("ends_at");
+        o.finish()?;
+        Ok(Conditions {
+            products: products?,
+            categories: categories?,
+            minimum_amount: minimum_amount?,
+            minimum_quantity: minimum_quantity?,
+            starts_at: starts_at?,
+            ends_at: ends_at?,
         })
     }
 }
@@ -564,13 +587,20 @@ impl crate::json::FromJson for RuleParams {
                 "unit_amount",
             ],
         )?;
-        o.end(RuleParams {
-            buy_quantity: o.opt("buy_quantity")?,
-            get_quantity: o.opt("get_quantity")?,
-            percent_off: o.opt("percent_off")?,
-            max_applications: o.opt("max_applications")?,
-            tiers: o.opt("tiers")?,
-            unit_amount: o.opt("unit_amount")?,
+        let buy_quantity = o.opt("buy_quantity");
+        let get_quantity = o.opt("get_quantity");
+        let percent_off = o.opt("percent_off");
+        let max_applications = o.opt("max_applications");
+        let tiers = o.opt("tiers");
+        let unit_amount = o.opt("unit_amount");
+        o.finish()?;
+        Ok(RuleParams {
+            buy_quantity: buy_quantity?,
+            get_quantity: get_quantity?,
+            percent_off: percent_off?,
+            max_applications: max_applications?,
+            tiers: tiers?,
+            unit_amount: unit_amount?,
         })
     }
 }
@@ -591,12 +621,18 @@ impl crate::json::FromJson for Tier {
                 "unit_amount",
             ],
         )?;
-        o.end(Tier {
-            minimum_amount: o.opt("minimum_amount")?,
-            minimum_quantity: o.opt("minimum_quantity")?,
-            percent_off: o.opt("percent_off")?,
-            amount_off: o.opt("amount_off")?,
-            unit_amount: o.opt("unit_amount")?,
+        let minimum_amount = o.opt("minimum_amount");
+        let minimum_quantity = o.opt("minimum_quantity");
+        let percent_off = o.opt("percent_off");
+        let amount_off = o.opt("amount_off");
+        let unit_amount = o.opt("unit_amount");
+        o.finish()?;
+        Ok(Tier {
+            minimum_amount: minimum_amount?,
+            minimum_quantity: minimum_quantity?,
+            percent_off: percent_off?,
+            amount_off: amount_off?,
+            unit_amount: unit_amount?,
         })
     }
 }

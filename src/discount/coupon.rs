@@ -332,28 +332,50 @@ impl crate::json::FromJson for Coupon {
                 "livemode",
             ],
         )?;
-        o.end(Coupon {
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            percent_off: o.opt("percent_off")?,
-            amount_off: o.opt("amount_off")?,
-            currency: o.opt("currency")?,
-            currency_options: o.opt("currency_options")?,
-            duration: o.opt("duration")?,
-            duration_in_months: o.opt("duration_in_months")?,
-            applies_to: o.opt("applies_to")?,
-            redeem_by: o.opt("redeem_by")?,
-            max_redemptions: o.opt("max_redemptions")?,
-            starts_at: o.opt("starts_at")?,
-            combinable: o.opt("combinable")?,
-            priority: o.opt("priority")?,
-            max_discount_amount: o.opt("max_discount_amount")?,
-            metadata: o.opt("metadata")?,
-            valid: o.opt("valid")?,
-            times_redeemed: o.opt("times_redeemed")?,
-            object: o.opt("object")?,
-            created: o.opt("created")?,
-            livemode: o.opt("livemode")?,
+        let id = o.opt("id");
+        let name = o.opt("name");
+        let percent_off = o.opt("percent_off");
+        let amount_off = o.opt("amount_off");
+        let currency = o.opt("currency");
+        let currency_options = o.opt("currency_options");
+        let duration = o.opt("duration");
+        let duration_in_months = o.opt("duration_in_months");
+        let applies_to = o.opt("applies_to");
+        let redeem_by = o.opt("redeem_by");
+        let max_redemptions = o.opt("max_redemptions");
+        let starts_at = o.opt("starts_at");
+        let combinable = o.opt("combinable");
+        let priority = o.opt("priority");
+        let max_discount_amount = o.opt("max_discount_amount");
+        let metadata = o.opt("metadata");
+        let valid = o.opt("valid");
+        let times_redeemed = o.opt("times_redeemed");
+        let object = o.opt("object");
+        let created = o.opt("created");
+        let livemode = o.opt("livemode");
+        o.finish()?;
+        Ok(Coupon {
+            id: id?,
+            name: name?,
+            percent_off: percent_off?,
+            amount_off: amount_off?,
+            currency: currency?,
+            currency_options: currency_options?,
+            duration: duration?,
+            duration_in_months: duration_in_months?,
+            applies_to: applies_to?,
+            redeem_by: redeem_by?,
+            max_redemptions: max_redemptions?,
+            starts_at: starts_at?,
+            combinable: combinable?,
+            priority: priority?,
+            max_discount_amount: max_discount_amount?,
+            metadata: metadata?,
+            valid: valid?,
+            times_redeemed: times_redeemed?,
+            object: object?,
+            created: created?,
+            livemode: livemode?,
         })
     }
 }
@@ -364,8 +386,10 @@ impl crate::json::FromJson for AppliesTo {
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(value, path, &["products"])?;
-        o.end(AppliesTo {
-            products: o.req("products")?,
+        let products = o.req("products");
+        o.finish()?;
+        Ok(AppliesTo {
+            products: products?,
         })
     }
 }

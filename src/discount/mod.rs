@@ -280,11 +280,16 @@ impl crate::json::FromJson for DiscountInput {
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(value, path, &["coupon", "promotion_code", "start", "end"])?;
-        o.end(DiscountInput {
-            coupon: o.opt("coupon")?,
-            promotion_code: o.opt("promotion_code")?,
-            start: o.opt("start")?,
-            end: o.opt("end")?,
+        let coupon = o.opt("coupon");
+        let promotion_code = o.opt("promotion_code");
+        let start = o.opt("start");
+        let end = o.opt("end");
+        o.finish()?;
+        Ok(DiscountInput {
+            coupon: coupon?,
+            promotion_code: promotion_code?,
+            start: start?,
+            end: end?,
             path: Default::default(),
             redeemed_at: Default::default(),
         })
@@ -301,10 +306,14 @@ impl crate::json::FromJson for CurrencyAmounts {
             path,
             &["amount_off", "max_discount_amount", "minimum_amount"],
         )?;
-        o.end(CurrencyAmounts {
-            amount_off: o.opt("amount_off")?,
-            max_discount_amount: o.opt("max_discount_amount")?,
-            minimum_amount: o.opt("minimum_amount")?,
+        let amount_off = o.opt("amount_off");
+        let max_discount_amount = o.opt("max_discount_amount");
+        let minimum_amount = o.opt("minimum_amount");
+        o.finish()?;
+        Ok(CurrencyAmounts {
+            amount_off: amount_off?,
+            max_discount_amount: max_discount_amount?,
+            minimum_amount: minimum_amount?,
         })
     }
 }

@@ -187,21 +187,36 @@ impl crate::json::FromJson for PromotionCode {
                 "livemode",
             ],
         )?;
-        o.end(PromotionCode {
-            id: o.opt("id")?,
-            code: o.req("code")?,
-            coupon: o.req("coupon")?,
-            active: o.opt("active")?,
-            expires_at: o.opt("expires_at")?,
-            starts_at: o.opt("starts_at")?,
-            max_redemptions: o.opt("max_redemptions")?,
-            customer: o.opt("customer")?,
-            restrictions: o.opt("restrictions")?,
-            metadata: o.opt("metadata")?,
-            times_redeemed: o.opt("times_redeemed")?,
-            object: o.opt("object")?,
-            created: o.opt("created")?,
-            livemode: o.opt("livemode")?,
+        let id = o.opt("id");
+        let code = o.req("code");
+        let coupon = o.req("coupon");
+        let active = o.opt("active");
+        let expires_at = o.opt("expires_at");
+        let starts_at = o.opt("starts_at");
+        let max_redemptions = o.opt("max_redemptions");
+        let customer = o.opt("customer");
+        let restrictions = o.opt("restrictions");
+        let metadata = o.opt("metadata");
+        let times_redeemed = o.opt("times_redeemed");
+        let object = o.opt("object");
+        let created = o.opt("created");
+        let livemode = o.opt("livemode");
+        o.finish()?;
+        Ok(PromotionCode {
+            id: id?,
+            code: code?,
+            coupon: coupon?,
+            active: active?,
+            expires_at: expires_at?,
+            starts_at: starts_at?,
+            max_redemptions: max_redemptions?,
+            customer: customer?,
+            restrictions: restrictions?,
+            metadata: metadata?,
+            times_redeemed: times_redeemed?,
+            object: object?,
+            created: created?,
+            livemode: livemode?,
         })
     }
 }
@@ -221,11 +236,16 @@ impl crate::json::FromJson for Restrictions {
                 "first_time_transaction",
             ],
         )?;
-        o.end(Restrictions {
-            minimum_amount: o.opt("minimum_amount")?,
-            minimum_amount_currency: o.opt("minimum_amount_currency")?,
-            currency_options: o.opt("currency_options")?,
-            first_time_transaction: o.opt("first_time_transaction")?,
+        let minimum_amount = o.opt("minimum_amount");
+        let minimum_amount_currency = o.opt("minimum_amount_currency");
+        let currency_options = o.opt("currency_options");
+        let first_time_transaction = o.opt("first_time_transaction");
+        o.finish()?;
+        Ok(Restrictions {
+            minimum_amount: minimum_amount?,
+            minimum_amount_currency: minimum_amount_currency?,
+            currency_options: currency_options?,
+            first_time_transaction: first_time_transaction?,
         })
     }
 }

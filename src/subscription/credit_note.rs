@@ -281,12 +281,18 @@ impl crate::json::FromJson for CreditNoteInput {
             path,
             &["currency", "invoice", "lines", "amount", "reason"],
         )?;
-        o.end(CreditNoteInput {
-            currency: o.req("currency")?,
-            invoice: o.req("invoice")?,
-            lines: o.opt("lines")?,
-            amount: o.opt("amount")?,
-            reason: o.opt("reason")?,
+        let currency = o.req("currency");
+        let invoice = o.req("invoice");
+        let lines = o.opt("lines");
+        let amount = o.opt("amount");
+        let reason = o.opt("reason");
+        o.finish()?;
+        Ok(CreditNoteInput {
+            currency: currency?,
+            invoice: invoice?,
+            lines: lines?,
+            amount: amount?,
+            reason: reason?,
         })
     }
 }
@@ -297,10 +303,14 @@ impl crate::json::FromJson for InvoiceSummary {
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(value, path, &["amount_paid", "credited", "lines"])?;
-        o.end(InvoiceSummary {
-            amount_paid: o.req("amount_paid")?,
-            credited: o.opt("credited")?,
-            lines: o.req("lines")?,
+        let amount_paid = o.req("amount_paid");
+        let credited = o.opt("credited");
+        let lines = o.req("lines");
+        o.finish()?;
+        Ok(InvoiceSummary {
+            amount_paid: amount_paid?,
+            credited: credited?,
+            lines: lines?,
         })
     }
 }
@@ -315,11 +325,16 @@ impl crate::json::FromJson for InvoiceLineSummary {
             path,
             &["amount_excluding_tax", "taxes", "quantity", "credited"],
         )?;
-        o.end(InvoiceLineSummary {
-            amount_excluding_tax: o.req("amount_excluding_tax")?,
-            taxes: o.def("taxes")?,
-            quantity: o.opt("quantity")?,
-            credited: o.opt("credited")?,
+        let amount_excluding_tax = o.req("amount_excluding_tax");
+        let taxes = o.def("taxes");
+        let quantity = o.opt("quantity");
+        let credited = o.opt("credited");
+        o.finish()?;
+        Ok(InvoiceLineSummary {
+            amount_excluding_tax: amount_excluding_tax?,
+            taxes: taxes?,
+            quantity: quantity?,
+            credited: credited?,
         })
     }
 }
@@ -330,9 +345,12 @@ impl crate::json::FromJson for TaxPart {
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(value, path, &["rate", "amount"])?;
-        o.end(TaxPart {
-            rate: o.req("rate")?,
-            amount: o.req("amount")?,
+        let rate = o.req("rate");
+        let amount = o.req("amount");
+        o.finish()?;
+        Ok(TaxPart {
+            rate: rate?,
+            amount: amount?,
         })
     }
 }
@@ -343,10 +361,14 @@ impl crate::json::FromJson for CreditLineInput {
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(value, path, &["line", "amount", "quantity"])?;
-        o.end(CreditLineInput {
-            line: o.req("line")?,
-            amount: o.opt("amount")?,
-            quantity: o.opt("quantity")?,
+        let line = o.req("line");
+        let amount = o.opt("amount");
+        let quantity = o.opt("quantity");
+        o.finish()?;
+        Ok(CreditLineInput {
+            line: line?,
+            amount: amount?,
+            quantity: quantity?,
         })
     }
 }

@@ -162,12 +162,18 @@ impl crate::json::FromJson for DunningInput {
             path,
             &["failed_at", "tries", "within_days", "days", "decline_code"],
         )?;
-        o.end(DunningInput {
-            failed_at: o.req("failed_at")?,
-            tries: o.opt("tries")?,
-            within_days: o.opt("within_days")?,
-            days: o.opt("days")?,
-            decline_code: o.opt("decline_code")?,
+        let failed_at = o.req("failed_at");
+        let tries = o.opt("tries");
+        let within_days = o.opt("within_days");
+        let days = o.opt("days");
+        let decline_code = o.opt("decline_code");
+        o.finish()?;
+        Ok(DunningInput {
+            failed_at: failed_at?,
+            tries: tries?,
+            within_days: within_days?,
+            days: days?,
+            decline_code: decline_code?,
         })
     }
 }

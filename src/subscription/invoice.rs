@@ -1800,19 +1800,32 @@ impl crate::json::FromJson for PreviewInvoiceInput {
                 "reminder_days",
             ],
         )?;
-        o.end(PreviewInvoiceInput {
-            subscription: o.req("subscription")?,
-            customer: o.opt("customer")?,
-            change: o.opt("change")?,
-            as_of: o.req("as_of")?,
-            catalog: o.opt("catalog")?,
-            rounding: o.opt("rounding")?,
-            tax: o.opt("tax")?,
-            default_tax_rates: o.opt("default_tax_rates")?,
-            minimum_charge_amount: o.opt("minimum_charge_amount")?,
-            metadata: o.opt("metadata")?,
-            count: o.opt("count")?,
-            reminder_days: o.opt("reminder_days")?,
+        let subscription = o.req("subscription");
+        let customer = o.opt("customer");
+        let change = o.opt("change");
+        let as_of = o.req("as_of");
+        let catalog = o.opt("catalog");
+        let rounding = o.opt("rounding");
+        let tax = o.opt("tax");
+        let default_tax_rates = o.opt("default_tax_rates");
+        let minimum_charge_amount = o.opt("minimum_charge_amount");
+        let metadata = o.opt("metadata");
+        let count = o.opt("count");
+        let reminder_days = o.opt("reminder_days");
+        o.finish()?;
+        Ok(PreviewInvoiceInput {
+            subscription: subscription?,
+            customer: customer?,
+            change: change?,
+            as_of: as_of?,
+            catalog: catalog?,
+            rounding: rounding?,
+            tax: tax?,
+            default_tax_rates: default_tax_rates?,
+            minimum_charge_amount: minimum_charge_amount?,
+            metadata: metadata?,
+            count: count?,
+            reminder_days: reminder_days?,
         })
     }
 }

@@ -257,25 +257,44 @@ impl crate::json::FromJson for Subscription {
                 "metadata",
             ],
         )?;
-        o.end(Subscription {
-            id: o.opt("id")?,
-            currency: o.req("currency")?,
-            items: o.req("items")?,
-            billing_cycle_anchor: o.req("billing_cycle_anchor")?,
-            start_date: o.opt("start_date")?,
-            trial_end: o.opt("trial_end")?,
-            trial_period_days: o.opt("trial_period_days")?,
-            cancel_at: o.opt("cancel_at")?,
-            cancel_at_period_end: o.opt("cancel_at_period_end")?,
-            pause_collection: o.opt("pause_collection")?,
-            discounts: o.def("discounts")?,
-            pending_invoice_items: o.def("pending_invoice_items")?,
-            minimum_commitment: o.opt("minimum_commitment")?,
-            proration_granularity: o.opt("proration_granularity")?,
-            utc_offset: o.opt("utc_offset")?,
-            current_period_start: o.opt("current_period_start")?,
-            current_period_end: o.opt("current_period_end")?,
-            metadata: o.opt("metadata")?,
+        let id = o.opt("id");
+        let currency = o.req("currency");
+        let items = o.req("items");
+        let billing_cycle_anchor = o.req("billing_cycle_anchor");
+        let start_date = o.opt("start_date");
+        let trial_end = o.opt("trial_end");
+        let trial_period_days = o.opt("trial_period_days");
+        let cancel_at = o.opt("cancel_at");
+        let cancel_at_period_end = o.opt("cancel_at_period_end");
+        let pause_collection = o.opt("pause_collection");
+        let discounts = o.def("discounts");
+        let pending_invoice_items = o.def("pending_invoice_items");
+        let minimum_commitment = o.opt("minimum_commitment");
+        let proration_granularity = o.opt("proration_granularity");
+        let utc_offset = o.opt("utc_offset");
+        let current_period_start = o.opt("current_period_start");
+        let current_period_end = o.opt("current_period_end");
+        let metadata = o.opt("metadata");
+        o.finish()?;
+        Ok(Subscription {
+            id: id?,
+            currency: currency?,
+            items: items?,
+            billing_cycle_anchor: billing_cycle_anchor?,
+            start_date: start_date?,
+            trial_end: trial_end?,
+            trial_period_days: trial_period_days?,
+            cancel_at: cancel_at?,
+            cancel_at_period_end: cancel_at_period_end?,
+            pause_collection: pause_collection?,
+            discounts: discounts?,
+            pending_invoice_items: pending_invoice_items?,
+            minimum_commitment: minimum_commitment?,
+            proration_granularity: proration_granularity?,
+            utc_offset: utc_offset?,
+            current_period_start: current_period_start?,
+            current_period_end: current_period_end?,
+            metadata: metadata?,
         })
     }
 }
@@ -300,16 +319,26 @@ impl crate::json::FromJson for SubscriptionItem {
                 "metadata",
             ],
         )?;
-        o.end(SubscriptionItem {
-            id: o.opt("id")?,
-            price: o.opt("price")?,
-            quantity: o.opt("quantity")?,
-            deleted: o.opt("deleted")?,
-            discounts: o.opt("discounts")?,
-            tax_rates: o.opt("tax_rates")?,
-            tax_category: o.opt("tax_category")?,
-            usage_records: o.def("usage_records")?,
-            metadata: o.opt("metadata")?,
+        let id = o.opt("id");
+        let price = o.opt("price");
+        let quantity = o.opt("quantity");
+        let deleted = o.opt("deleted");
+        let discounts = o.opt("discounts");
+        let tax_rates = o.opt("tax_rates");
+        let tax_category = o.opt("tax_category");
+        let usage_records = o.def("usage_records");
+        let metadata = o.opt("metadata");
+        o.finish()?;
+        Ok(SubscriptionItem {
+            id: id?,
+            price: price?,
+            quantity: quantity?,
+            deleted: deleted?,
+            discounts: discounts?,
+            tax_rates: tax_rates?,
+            tax_category: tax_category?,
+            usage_records: usage_records?,
+            metadata: metadata?,
         })
     }
 }
@@ -320,9 +349,12 @@ impl crate::json::FromJson for PauseCollection {
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(value, path, &["behavior", "resumes_at"])?;
-        o.end(PauseCollection {
-            behavior: o.req("behavior")?,
-            resumes_at: o.opt("resumes_at")?,
+        let behavior = o.req("behavior");
+        let resumes_at = o.opt("resumes_at");
+        o.finish()?;
+        Ok(PauseCollection {
+            behavior: behavior?,
+            resumes_at: resumes_at?,
         })
     }
 }
@@ -354,17 +386,28 @@ impl crate::json::FromJson for PendingInvoiceItem {
                 "metadata",
             ],
         )?;
-        o.end(PendingInvoiceItem {
-            id: o.opt("id")?,
-            amount: o.req("amount")?,
-            description: o.opt("description")?,
-            period: o.opt("period")?,
-            proration: o.opt("proration")?,
-            price: o.opt("price")?,
-            discountable: o.opt("discountable")?,
-            tax_rates: o.opt("tax_rates")?,
-            tax_category: o.opt("tax_category")?,
-            metadata: o.opt("metadata")?,
+        let id = o.opt("id");
+        let amount = o.req("amount");
+        let description = o.opt("description");
+        let period = o.opt("period");
+        let proration = o.opt("proration");
+        let price = o.opt("price");
+        let discountable = o.opt("discountable");
+        let tax_rates = o.opt("tax_rates");
+        let tax_category = o.opt("tax_category");
+        let metadata = o.opt("metadata");
+        o.finish()?;
+        Ok(PendingInvoiceItem {
+            id: id?,
+            amount: amount?,
+            description: description?,
+            period: period?,
+            proration: proration?,
+            price: price?,
+            discountable: discountable?,
+            tax_rates: tax_rates?,
+            tax_category: tax_category?,
+            metadata: metadata?,
         })
     }
 }
@@ -375,9 +418,12 @@ impl crate::json::FromJson for PeriodInput {
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(value, path, &["start", "end"])?;
-        o.end(PeriodInput {
-            start: o.req("start")?,
-            end: o.req("end")?,
+        let start = o.req("start");
+        let end = o.req("end");
+        o.finish()?;
+        Ok(PeriodInput {
+            start: start?,
+            end: end?,
         })
     }
 }
@@ -392,11 +438,16 @@ impl crate::json::FromJson for MinimumCommitment {
             path,
             &["amount", "scope", "description", "tax_category"],
         )?;
-        o.end(MinimumCommitment {
-            amount: o.req("amount")?,
-            scope: o.opt("scope")?,
-            description: o.opt("description")?,
-            tax_category: o.opt("tax_category")?,
+        let amount = o.req("amount");
+        let scope = o.opt("scope");
+        let description = o.opt("description");
+        let tax_category = o.opt("tax_category");
+        o.finish()?;
+        Ok(MinimumCommitment {
+            amount: amount?,
+            scope: scope?,
+            description: description?,
+            tax_category: tax_category?,
         })
     }
 }
@@ -423,13 +474,20 @@ impl crate::json::FromJson for SubscriptionChange {
                 "billing_cycle_anchor",
             ],
         )?;
-        o.end(SubscriptionChange {
-            proration_date: o.opt("proration_date")?,
-            proration_behavior: o.opt("proration_behavior")?,
-            items: o.def("items")?,
-            cancel: o.opt("cancel")?,
-            cancel_at_period_end: o.opt("cancel_at_period_end")?,
-            billing_cycle_anchor: o.opt("billing_cycle_anchor")?,
+        let proration_date = o.opt("proration_date");
+        let proration_behavior = o.opt("proration_behavior");
+        let items = o.def("items");
+        let cancel = o.opt("cancel");
+        let cancel_at_period_end = o.opt("cancel_at_period_end");
+        let billing_cycle_anchor = o.opt("billing_cycle_anchor");
+        o.finish()?;
+        Ok(SubscriptionChange {
+            proration_date: proration_date?,
+            proration_behavior: proration_behavior?,
+            items: items?,
+            cancel: cancel?,
+            cancel_at_period_end: cancel_at_period_end?,
+            billing_cycle_anchor: billing_cycle_anchor?,
         })
     }
 }

@@ -120,10 +120,14 @@ impl crate::json::FromJson for UsageRecord {
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(value, path, &["id", "quantity", "timestamp"])?;
-        o.end(UsageRecord {
-            id: o.opt("id")?,
-            quantity: o.req("quantity")?,
-            timestamp: o.req("timestamp")?,
+        let id = o.opt("id");
+        let quantity = o.req("quantity");
+        let timestamp = o.req("timestamp");
+        o.finish()?;
+        Ok(UsageRecord {
+            id: id?,
+            quantity: quantity?,
+            timestamp: timestamp?,
         })
     }
 }

@@ -372,14 +372,22 @@ impl crate::json::FromJson for TaxConfig {
                 "rules",
             ],
         )?;
-        o.end(TaxConfig {
-            seller: o.opt("seller")?,
-            rounding_stage: o.opt("rounding_stage")?,
-            shipping: o.opt("shipping")?,
-            invalid_tax_id: o.opt("invalid_tax_id")?,
-            default_tax_behavior: o.opt("default_tax_behavior")?,
-            rates: o.def("rates")?,
-            rules: o.def("rules")?,
+        let seller = o.opt("seller");
+        let rounding_stage = o.opt("rounding_stage");
+        let shipping = o.opt("shipping");
+        let invalid_tax_id = o.opt("invalid_tax_id");
+        let default_tax_behavior = o.opt("default_tax_behavior");
+        let rates = o.def("rates");
+        let rules = o.def("rules");
+        o.finish()?;
+        Ok(TaxConfig {
+            seller: seller?,
+            rounding_stage: rounding_stage?,
+            shipping: shipping?,
+            invalid_tax_id: invalid_tax_id?,
+            default_tax_behavior: default_tax_behavior?,
+            rates: rates?,
+            rules: rules?,
         })
     }
 }
@@ -390,11 +398,16 @@ impl crate::json::FromJson for Seller {
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(value, path, &["country", "state", "registrations", "oss"])?;
-        o.end(Seller {
-            country: o.req("country")?,
-            state: o.opt("state")?,
-            registrations: o.def("registrations")?,
-            oss: o.opt("oss")?,
+        let country = o.req("country");
+        let state = o.opt("state");
+        let registrations = o.def("registrations");
+        let oss = o.opt("oss");
+        o.finish()?;
+        Ok(Seller {
+            country: country?,
+            state: state?,
+            registrations: registrations?,
+            oss: oss?,
         })
     }
 }
@@ -405,9 +418,12 @@ impl crate::json::FromJson for Registration {
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(value, path, &["country", "state"])?;
-        o.end(Registration {
-            country: o.req("country")?,
-            state: o.opt("state")?,
+        let country = o.req("country");
+        let state = o.opt("state");
+        o.finish()?;
+        Ok(Registration {
+            country: country?,
+            state: state?,
         })
     }
 }
@@ -450,23 +466,40 @@ impl crate::json::FromJson for TaxRate {
                 "effective_percentage",
             ],
         )?;
-        o.end(TaxRate {
-            id: o.opt("id")?,
-            percentage: o.req("percentage")?,
-            inclusive: o.req("inclusive")?,
-            display_name: o.opt("display_name")?,
-            country: o.opt("country")?,
-            state: o.opt("state")?,
-            jurisdiction: o.opt("jurisdiction")?,
-            tax_type: o.opt("tax_type")?,
-            compound: o.opt("compound")?,
-            description: o.opt("description")?,
-            active: o.opt("active")?,
-            metadata: o.opt("metadata")?,
-            object: o.opt("object")?,
-            created: o.opt("created")?,
-            livemode: o.opt("livemode")?,
-            effective_percentage: o.opt("effective_percentage")?,
+        let id = o.opt("id");
+        let percentage = o.req("percentage");
+        let inclusive = o.req("inclusive");
+        let display_name = o.opt("display_name");
+        let country = o.opt("country");
+        let state = o.opt("state");
+        let jurisdiction = o.opt("jurisdiction");
+        let tax_type = o.opt("tax_type");
+        let compound = o.opt("compound");
+        let description = o.opt("description");
+        let active = o.opt("active");
+        let metadata = o.opt("metadata");
+        let object = o.opt("object");
+        let created = o.opt("created");
+        let livemode = o.opt("livemode");
+        let effective_percentage = o.opt("effective_percentage");
+        o.finish()?;
+        Ok(TaxRate {
+            id: id?,
+            percentage: percentage?,
+            inclusive: inclusive?,
+            display_name: display_name?,
+            country: country?,
+            state: state?,
+            jurisdiction: jurisdiction?,
+            tax_type: tax_type?,
+            compound: compound?,
+            description: description?,
+            active: active?,
+            metadata: metadata?,
+            object: object?,
+            created: created?,
+            livemode: livemode?,
+            effective_percentage: effective_percentage?,
         })
     }
 }
@@ -495,20 +528,34 @@ impl crate::json::FromJson for TaxRule {
                 "replace_built_in",
             ],
         )?;
-        o.end(TaxRule {
-            id: o.opt("id")?,
-            country: o.req("country")?,
-            state: o.opt("state")?,
-            postal_code_prefix: o.opt("postal_code_prefix")?,
-            tax_category: o.opt("tax_category")?,
-            percentage: o.req("percentage")?,
-            display_name: o.opt("display_name")?,
-            jurisdiction: o.opt("jurisdiction")?,
-            tax_type: o.opt("tax_type")?,
-            compound: o.opt("compound")?,
-            valid_from: o.opt("valid_from")?,
-            valid_until: o.opt("valid_until")?,
-            replace_built_in: o.opt("replace_built_in")?,
+        let id = o.opt("id");
+        let country = o.req("country");
+        let state = o.opt("state");
+        let postal_code_prefix = o.opt("postal_code_prefix");
+        let tax_category = o.opt("tax_category");
+        let percentage = o.req("percentage");
+        let display_name = o.opt("display_name");
+        let jurisdiction = o.opt("jurisdiction");
+        let tax_type = o.opt("tax_type");
+        let compound = o.opt("compound");
+        let valid_from = o.opt("valid_from");
+        let valid_until = o.opt("valid_until");
+        let replace_built_in = o.opt("replace_built_in");
+        o.finish()?;
+        Ok(TaxRule {
+            id: id?,
+            country: country?,
+            state: state?,
+            postal_code_prefix: postal_code_prefix?,
+            tax_category: tax_category?,
+            percentage: percentage?,
+            display_name: display_name?,
+            jurisdiction: jurisdiction?,
+            tax_type: tax_type?,
+            compound: compound?,
+            valid_from: valid_from?,
+            valid_until: valid_until?,
+            replace_built_in: replace_built_in?,
         })
     }
 }
