@@ -265,15 +265,14 @@ impl crate::json::FromJson for Catalog {
         let promotions = o.def("promotions");
         let rounding = o.opt("rounding");
         let tax = o.opt("tax");
-        o.finish()?;
-        Ok(Catalog {
-            prices: prices?,
-            products: products?,
-            coupons: coupons?,
-            promotion_codes: promotion_codes?,
-            promotions: promotions?,
-            rounding: rounding?,
-            tax: tax?,
+        o.finish(Catalog {
+            prices,
+            products,
+            coupons,
+            promotion_codes,
+            promotions,
+            rounding,
+            tax,
         })
     }
 }

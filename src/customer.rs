@@ -71,14 +71,13 @@ impl crate::json::FromJson for Customer {
         let tax_exempt = o.def("tax_exempt");
         let has_paid_before = o.opt("has_paid_before");
         let balance = o.opt("balance");
-        o.finish()?;
-        Ok(Customer {
-            id: id?,
-            address: address?,
-            tax_ids: tax_ids?,
-            tax_exempt: tax_exempt?,
-            has_paid_before: has_paid_before?,
-            balance: balance?,
+        o.finish(Customer {
+            id,
+            address,
+            tax_ids,
+            tax_exempt,
+            has_paid_before,
+            balance,
         })
     }
 }
@@ -99,14 +98,16 @@ impl crate::json::FromJson for Address {
         let city = o.opt("city");
         let line1 = o.opt("line1");
         let line2 = o.opt("line2");
-        o.finish()?;
-        Ok(Address {
-            country: country?,
-            state: state?,
-            postal_code: postal_code?,
-            city: city?,
-            line1: line1?,
-            line2: line2?,
+        let Some(country) = country else {
+            return Err(o.failed());
+        };
+        o.finish(Address {
+            country,
+            state,
+            postal_code,
+            city,
+            line1,
+            line2,
         })
     }
 }
@@ -119,11 +120,10 @@ impl crate::json::FromJson for TaxId {
         let o = crate::json::Obj::new(value, path, &["type", "value"])?;
         let kind = o.req("type");
         let value = o.req("value");
-        o.finish()?;
-        Ok(TaxId {
-            kind: kind?,
-            value: value?,
-        })
+        let (Some(kind), Some(value)) = (kind, value) else {
+            return Err(o.failed());
+        };
+        o.finish(TaxId { kind, value })
     }
 }
 

@@ -75,8 +75,8 @@ pub(crate) use json_enum;
 ///
 /// Every field is read, and the error reported is the one serde reported: the first unknown or
 /// malformed field in key order (array: position), else the first missing required field in
-/// declaration order. Readers call the getters in declaration order, then [`Obj::finish`], and
-/// only then unwrap the getters' results.
+/// declaration order. Readers call every getter (a bad field yields a default or `None`), then
+/// build the struct and pass it to [`Obj::finish`], which returns the error instead if any.
 pub(crate) struct Obj<'a> {
     fields: Fields<'a>,
     path: &'a Path<'a>,
@@ -136,11 +136,19 @@ impl<'a> Obj<'a> {
         error
     }
 
-    /// The error to report, if any field had one.
-    pub(crate) fn finish(&self) -> Result<()> {
+    /// The struct read, or the error to report if any field had one.
+    pub(crate) fn finish<T>(&self, value: T) -> Result<T> {
         match self.error.borrow_mut().take() {
             Some((_, error)) => Err(error),
-            None => Ok(()),
+            None => Ok(value),
+        }
+    }
+
+    /// The error kept (after a getter returned `None` for a required field).
+    pub(crate) fn failed(&self) -> Error {
+        match self.error.borrow_mut().take() {
+            Some((_, error)) => error,
+            None => invalid(self.path, "a valid object"),
         }
     }
 
@@ -168,20 +176,25 @@ impl<'a> Obj<'a> {
         }
     }
 
-    fn read<T: FromJson>(&self, key: &str, value: &Value) -> Result<T> {
+    /// The field read by `T`; `None` (the error kept) when it is malformed.
+    fn read<T: FromJson>(&self, key: &str, value: &Value) -> Option<T> {
         let result = match self.fields {
             Fields::Map(_) => T::from_json_value(value, &Path::Key(self.path, key)),
             Fields::Seq(_) => T::from_json_value(value, &Path::Index(self.path, self.index(key))),
         };
-        result.map_err(|e| self.record(self.rank(key), e))
+        result.map_err(|e| self.record(self.rank(key), e)).ok()
     }
 
-    /// A required field (present: even `null` is read by `T`).
-    pub(crate) fn req<T: FromJson>(&self, key: &str) -> Result<T> {
+    /// A required field (present: even `null` is read by `T`); `None` when absent or malformed
+    /// (the reader then returns [`Obj::failed`]).
+    pub(crate) fn req<T: FromJson>(&self, key: &str) -> Option<T> {
         match self.get(key) {
             Some(v) => self.read(key, v),
             // Map: missing fields rank after every other error (serde reports them at the end).
-            None => Err(self.missing(key)),
+            None => {
+                self.missing(key);
+                None
+            }
         }
     }
 
@@ -203,23 +216,24 @@ impl<'a> Obj<'a> {
     }
 
     /// An optional field: `None` when absent or `null`.
-    pub(crate) fn opt<T: FromJson>(&self, key: &str) -> Result<Option<T>> {
+    pub(crate) fn opt<T: FromJson>(&self, key: &str) -> Option<T> {
         match self.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(v) => self.read(key, v).map(Some),
-        }
-    }
-
-    /// A field with a default when absent (`null` is read by `T`, as serde's `default` does).
-    pub(crate) fn or<T: FromJson>(&self, key: &str, default: impl FnOnce() -> T) -> Result<T> {
-        match self.get(key) {
-            None => Ok(default()),
+            None | Some(Value::Null) => None,
             Some(v) => self.read(key, v),
         }
     }
 
+    /// A field with a default when absent (`null` is read by `T`, as serde's `default` does).
+    pub(crate) fn or<T: FromJson>(&self, key: &str, default: fn() -> T) -> T {
+        match self.get(key) {
+            Some(v) => self.read(key, v),
+            None => None,
+        }
+        .unwrap_or_else(default)
+    }
+
     /// A field defaulting to `T::default()` when absent.
-    pub(crate) fn def<T: FromJson + Default>(&self, key: &str) -> Result<T> {
+    pub(crate) fn def<T: FromJson + Default>(&self, key: &str) -> T {
         self.or(key, T::default)
     }
 }

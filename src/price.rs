@@ -602,28 +602,30 @@ mod read {
             let kind = o.opt("type");
             let created = o.opt("created");
             let livemode = o.opt("livemode");
-            o.finish()?;
-            Ok(Price {
-                id: id?,
-                currency: currency?,
-                product: product?,
-                unit_amount: unit_amount?,
-                unit_amount_decimal: unit_amount_decimal?,
-                billing_scheme: billing_scheme?,
-                tiers_mode: tiers_mode?,
-                tiers: tiers?,
-                transform_quantity: transform_quantity?,
-                recurring: recurring?,
-                tax_behavior: tax_behavior?,
-                currency_options: currency_options?,
-                metadata: metadata?,
-                nickname: nickname?,
-                lookup_key: lookup_key?,
-                active: active?,
-                object: object?,
-                kind: kind?,
-                created: created?,
-                livemode: livemode?,
+            let Some(currency) = currency else {
+                return Err(o.failed());
+            };
+            o.finish(Price {
+                id,
+                currency,
+                product,
+                unit_amount,
+                unit_amount_decimal,
+                billing_scheme,
+                tiers_mode,
+                tiers,
+                transform_quantity,
+                recurring,
+                tax_behavior,
+                currency_options,
+                metadata,
+                nickname,
+                lookup_key,
+                active,
+                object,
+                kind,
+                created,
+                livemode,
             })
         }
     }
@@ -647,12 +649,11 @@ mod read {
             let unit_amount_decimal = o.opt("unit_amount_decimal");
             let tiers = o.opt("tiers");
             let tax_behavior = o.opt("tax_behavior");
-            o.finish()?;
-            Ok(CurrencyOption {
-                unit_amount: unit_amount?,
-                unit_amount_decimal: unit_amount_decimal?,
-                tiers: tiers?,
-                tax_behavior: tax_behavior?,
+            o.finish(CurrencyOption {
+                unit_amount,
+                unit_amount_decimal,
+                tiers,
+                tax_behavior,
             })
         }
     }
@@ -678,13 +679,15 @@ mod read {
             let unit_amount_decimal = o.opt("unit_amount_decimal");
             let flat_amount = o.opt("flat_amount");
             let flat_amount_decimal = o.opt("flat_amount_decimal");
-            o.finish()?;
-            Ok(Tier {
-                up_to: up_to?,
-                unit_amount: unit_amount?,
-                unit_amount_decimal: unit_amount_decimal?,
-                flat_amount: flat_amount?,
-                flat_amount_decimal: flat_amount_decimal?,
+            let Some(up_to) = up_to else {
+                return Err(o.failed());
+            };
+            o.finish(Tier {
+                up_to,
+                unit_amount,
+                unit_amount_decimal,
+                flat_amount,
+                flat_amount_decimal,
             })
         }
     }
@@ -697,11 +700,10 @@ mod read {
             let o = crate::json::Obj::new(value, path, &["divide_by", "round"])?;
             let divide_by = o.req("divide_by");
             let round = o.req("round");
-            o.finish()?;
-            Ok(TransformQuantity {
-                divide_by: divide_by?,
-                round: round?,
-            })
+            let (Some(divide_by), Some(round)) = (divide_by, round) else {
+                return Err(o.failed());
+            };
+            o.finish(TransformQuantity { divide_by, round })
         }
     }
 
@@ -726,13 +728,15 @@ mod read {
             let usage_type = o.def("usage_type");
             let aggregate_usage = o.opt("aggregate_usage");
             let trial_period_days = o.opt("trial_period_days");
-            o.finish()?;
-            Ok(Recurring {
-                interval: interval?,
-                interval_count: interval_count?,
-                usage_type: usage_type?,
-                aggregate_usage: aggregate_usage?,
-                trial_period_days: trial_period_days?,
+            let Some(interval) = interval else {
+                return Err(o.failed());
+            };
+            o.finish(Recurring {
+                interval,
+                interval_count,
+                usage_type,
+                aggregate_usage,
+                trial_period_days,
             })
         }
     }

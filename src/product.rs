@@ -43,14 +43,16 @@ impl crate::json::FromJson for Product {
         let categories = o.def("categories");
         let tax_category = o.opt("tax_category");
         let metadata = o.opt("metadata");
-        o.finish()?;
-        Ok(Product {
-            id: id?,
-            name: name?,
-            description: description?,
-            categories: categories?,
-            tax_category: tax_category?,
-            metadata: metadata?,
+        let Some(id) = id else {
+            return Err(o.failed());
+        };
+        o.finish(Product {
+            id,
+            name,
+            description,
+            categories,
+            tax_category,
+            metadata,
         })
     }
 }

@@ -482,18 +482,20 @@ impl crate::json::FromJson for QuoteInput {
         let tax = o.opt("tax");
         let default_tax_rates = o.opt("default_tax_rates");
         let discounts = o.def("discounts");
-        o.finish()?;
-        Ok(QuoteInput {
-            currency: currency?,
-            lines: lines?,
-            rounding: rounding?,
-            catalog: catalog?,
-            metadata: metadata?,
-            as_of: as_of?,
-            customer: customer?,
-            tax: tax?,
-            default_tax_rates: default_tax_rates?,
-            discounts: discounts?,
+        let (Some(currency), Some(lines)) = (currency, lines) else {
+            return Err(o.failed());
+        };
+        o.finish(QuoteInput {
+            currency,
+            lines,
+            rounding,
+            catalog,
+            metadata,
+            as_of,
+            customer,
+            tax,
+            default_tax_rates,
+            discounts,
         })
     }
 }
@@ -525,16 +527,18 @@ impl crate::json::FromJson for LineInput {
         let discountable = o.opt("discountable");
         let tax_category = o.opt("tax_category");
         let tax_rates = o.opt("tax_rates");
-        o.finish()?;
-        Ok(LineInput {
-            price: price?,
-            quantity: quantity?,
-            description: description?,
-            metadata: metadata?,
-            discounts: discounts?,
-            discountable: discountable?,
-            tax_category: tax_category?,
-            tax_rates: tax_rates?,
+        let Some(price) = price else {
+            return Err(o.failed());
+        };
+        o.finish(LineInput {
+            price,
+            quantity,
+            description,
+            metadata,
+            discounts,
+            discountable,
+            tax_category,
+            tax_rates,
         })
     }
 }

@@ -63,11 +63,7 @@ impl crate::json::FromJson for RoundingPolicy {
         let o = crate::json::Obj::new(value, path, &["mode", "increment"])?;
         let mode = o.def("mode");
         let increment = o.opt("increment");
-        o.finish()?;
-        Ok(RoundingPolicy {
-            mode: mode?,
-            increment: increment?,
-        })
+        o.finish(RoundingPolicy { mode, increment })
     }
 }
 

@@ -506,23 +506,25 @@ impl crate::json::FromJson for Promotion {
         let fixed_price = o.opt("fixed_price");
         let free_shipping = o.opt("free_shipping");
         let metadata = o.opt("metadata");
-        o.finish()?;
-        Ok(Promotion {
-            id: id?,
-            name: name?,
-            kind: kind?,
-            active: active?,
-            currency: currency?,
-            conditions: conditions?,
-            combinable: combinable?,
-            priority: priority?,
-            max_discount_amount: max_discount_amount?,
-            buy_x_get_y: buy_x_get_y?,
-            spend_threshold: spend_threshold?,
-            quantity_break: quantity_break?,
-            fixed_price: fixed_price?,
-            free_shipping: free_shipping?,
-            metadata: metadata?,
+        let (Some(id), Some(kind)) = (id, kind) else {
+            return Err(o.failed());
+        };
+        o.finish(Promotion {
+            id,
+            name,
+            kind,
+            active,
+            currency,
+            conditions,
+            combinable,
+            priority,
+            max_discount_amount,
+            buy_x_get_y,
+            spend_threshold,
+            quantity_break,
+            fixed_price,
+            free_shipping,
+            metadata,
         })
     }
 }
@@ -558,14 +560,13 @@ impl crate::json::FromJson for Conditions {
         let minimum_quantity = o.opt("minimum_quantity");
         let starts_at = o.opt("starts_at");
         let ends_at = o.opt("ends_at");
-        o.finish()?;
-        Ok(Conditions {
-            products: products?,
-            categories: categories?,
-            minimum_amount: minimum_amount?,
-            minimum_quantity: minimum_quantity?,
-            starts_at: starts_at?,
-            ends_at: ends_at?,
+        o.finish(Conditions {
+            products,
+            categories,
+            minimum_amount,
+            minimum_quantity,
+            starts_at,
+            ends_at,
         })
     }
 }
@@ -593,14 +594,13 @@ impl crate::json::FromJson for RuleParams {
         let max_applications = o.opt("max_applications");
         let tiers = o.opt("tiers");
         let unit_amount = o.opt("unit_amount");
-        o.finish()?;
-        Ok(RuleParams {
-            buy_quantity: buy_quantity?,
-            get_quantity: get_quantity?,
-            percent_off: percent_off?,
-            max_applications: max_applications?,
-            tiers: tiers?,
-            unit_amount: unit_amount?,
+        o.finish(RuleParams {
+            buy_quantity,
+            get_quantity,
+            percent_off,
+            max_applications,
+            tiers,
+            unit_amount,
         })
     }
 }
@@ -626,13 +626,12 @@ impl crate::json::FromJson for Tier {
         let percent_off = o.opt("percent_off");
         let amount_off = o.opt("amount_off");
         let unit_amount = o.opt("unit_amount");
-        o.finish()?;
-        Ok(Tier {
-            minimum_amount: minimum_amount?,
-            minimum_quantity: minimum_quantity?,
-            percent_off: percent_off?,
-            amount_off: amount_off?,
-            unit_amount: unit_amount?,
+        o.finish(Tier {
+            minimum_amount,
+            minimum_quantity,
+            percent_off,
+            amount_off,
+            unit_amount,
         })
     }
 }

@@ -353,29 +353,28 @@ impl crate::json::FromJson for Coupon {
         let object = o.opt("object");
         let created = o.opt("created");
         let livemode = o.opt("livemode");
-        o.finish()?;
-        Ok(Coupon {
-            id: id?,
-            name: name?,
-            percent_off: percent_off?,
-            amount_off: amount_off?,
-            currency: currency?,
-            currency_options: currency_options?,
-            duration: duration?,
-            duration_in_months: duration_in_months?,
-            applies_to: applies_to?,
-            redeem_by: redeem_by?,
-            max_redemptions: max_redemptions?,
-            starts_at: starts_at?,
-            combinable: combinable?,
-            priority: priority?,
-            max_discount_amount: max_discount_amount?,
-            metadata: metadata?,
-            valid: valid?,
-            times_redeemed: times_redeemed?,
-            object: object?,
-            created: created?,
-            livemode: livemode?,
+        o.finish(Coupon {
+            id,
+            name,
+            percent_off,
+            amount_off,
+            currency,
+            currency_options,
+            duration,
+            duration_in_months,
+            applies_to,
+            redeem_by,
+            max_redemptions,
+            starts_at,
+            combinable,
+            priority,
+            max_discount_amount,
+            metadata,
+            valid,
+            times_redeemed,
+            object,
+            created,
+            livemode,
         })
     }
 }
@@ -387,10 +386,10 @@ impl crate::json::FromJson for AppliesTo {
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(value, path, &["products"])?;
         let products = o.req("products");
-        o.finish()?;
-        Ok(AppliesTo {
-            products: products?,
-        })
+        let Some(products) = products else {
+            return Err(o.failed());
+        };
+        o.finish(AppliesTo { products })
     }
 }
 

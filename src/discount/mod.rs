@@ -284,12 +284,11 @@ impl crate::json::FromJson for DiscountInput {
         let promotion_code = o.opt("promotion_code");
         let start = o.opt("start");
         let end = o.opt("end");
-        o.finish()?;
-        Ok(DiscountInput {
-            coupon: coupon?,
-            promotion_code: promotion_code?,
-            start: start?,
-            end: end?,
+        o.finish(DiscountInput {
+            coupon,
+            promotion_code,
+            start,
+            end,
             path: Default::default(),
             redeemed_at: Default::default(),
         })
@@ -309,11 +308,10 @@ impl crate::json::FromJson for CurrencyAmounts {
         let amount_off = o.opt("amount_off");
         let max_discount_amount = o.opt("max_discount_amount");
         let minimum_amount = o.opt("minimum_amount");
-        o.finish()?;
-        Ok(CurrencyAmounts {
-            amount_off: amount_off?,
-            max_discount_amount: max_discount_amount?,
-            minimum_amount: minimum_amount?,
+        o.finish(CurrencyAmounts {
+            amount_off,
+            max_discount_amount,
+            minimum_amount,
         })
     }
 }

@@ -201,22 +201,24 @@ impl crate::json::FromJson for PromotionCode {
         let object = o.opt("object");
         let created = o.opt("created");
         let livemode = o.opt("livemode");
-        o.finish()?;
-        Ok(PromotionCode {
-            id: id?,
-            code: code?,
-            coupon: coupon?,
-            active: active?,
-            expires_at: expires_at?,
-            starts_at: starts_at?,
-            max_redemptions: max_redemptions?,
-            customer: customer?,
-            restrictions: restrictions?,
-            metadata: metadata?,
-            times_redeemed: times_redeemed?,
-            object: object?,
-            created: created?,
-            livemode: livemode?,
+        let (Some(code), Some(coupon)) = (code, coupon) else {
+            return Err(o.failed());
+        };
+        o.finish(PromotionCode {
+            id,
+            code,
+            coupon,
+            active,
+            expires_at,
+            starts_at,
+            max_redemptions,
+            customer,
+            restrictions,
+            metadata,
+            times_redeemed,
+            object,
+            created,
+            livemode,
         })
     }
 }
@@ -240,12 +242,11 @@ impl crate::json::FromJson for Restrictions {
         let minimum_amount_currency = o.opt("minimum_amount_currency");
         let currency_options = o.opt("currency_options");
         let first_time_transaction = o.opt("first_time_transaction");
-        o.finish()?;
-        Ok(Restrictions {
-            minimum_amount: minimum_amount?,
-            minimum_amount_currency: minimum_amount_currency?,
-            currency_options: currency_options?,
-            first_time_transaction: first_time_transaction?,
+        o.finish(Restrictions {
+            minimum_amount,
+            minimum_amount_currency,
+            currency_options,
+            first_time_transaction,
         })
     }
 }

@@ -286,13 +286,15 @@ impl crate::json::FromJson for CreditNoteInput {
         let lines = o.opt("lines");
         let amount = o.opt("amount");
         let reason = o.opt("reason");
-        o.finish()?;
-        Ok(CreditNoteInput {
-            currency: currency?,
-            invoice: invoice?,
-            lines: lines?,
-            amount: amount?,
-            reason: reason?,
+        let (Some(currency), Some(invoice)) = (currency, invoice) else {
+            return Err(o.failed());
+        };
+        o.finish(CreditNoteInput {
+            currency,
+            invoice,
+            lines,
+            amount,
+            reason,
         })
     }
 }
@@ -306,11 +308,13 @@ impl crate::json::FromJson for InvoiceSummary {
         let amount_paid = o.req("amount_paid");
         let credited = o.opt("credited");
         let lines = o.req("lines");
-        o.finish()?;
-        Ok(InvoiceSummary {
-            amount_paid: amount_paid?,
-            credited: credited?,
-            lines: lines?,
+        let (Some(amount_paid), Some(lines)) = (amount_paid, lines) else {
+            return Err(o.failed());
+        };
+        o.finish(InvoiceSummary {
+            amount_paid,
+            credited,
+            lines,
         })
     }
 }
@@ -329,12 +333,14 @@ impl crate::json::FromJson for InvoiceLineSummary {
         let taxes = o.def("taxes");
         let quantity = o.opt("quantity");
         let credited = o.opt("credited");
-        o.finish()?;
-        Ok(InvoiceLineSummary {
-            amount_excluding_tax: amount_excluding_tax?,
-            taxes: taxes?,
-            quantity: quantity?,
-            credited: credited?,
+        let Some(amount_excluding_tax) = amount_excluding_tax else {
+            return Err(o.failed());
+        };
+        o.finish(InvoiceLineSummary {
+            amount_excluding_tax,
+            taxes,
+            quantity,
+            credited,
         })
     }
 }
@@ -347,11 +353,10 @@ impl crate::json::FromJson for TaxPart {
         let o = crate::json::Obj::new(value, path, &["rate", "amount"])?;
         let rate = o.req("rate");
         let amount = o.req("amount");
-        o.finish()?;
-        Ok(TaxPart {
-            rate: rate?,
-            amount: amount?,
-        })
+        let (Some(rate), Some(amount)) = (rate, amount) else {
+            return Err(o.failed());
+        };
+        o.finish(TaxPart { rate, amount })
     }
 }
 
@@ -364,11 +369,13 @@ impl crate::json::FromJson for CreditLineInput {
         let line = o.req("line");
         let amount = o.opt("amount");
         let quantity = o.opt("quantity");
-        o.finish()?;
-        Ok(CreditLineInput {
-            line: line?,
-            amount: amount?,
-            quantity: quantity?,
+        let Some(line) = line else {
+            return Err(o.failed());
+        };
+        o.finish(CreditLineInput {
+            line,
+            amount,
+            quantity,
         })
     }
 }

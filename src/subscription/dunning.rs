@@ -167,13 +167,15 @@ impl crate::json::FromJson for DunningInput {
         let within_days = o.opt("within_days");
         let days = o.opt("days");
         let decline_code = o.opt("decline_code");
-        o.finish()?;
-        Ok(DunningInput {
-            failed_at: failed_at?,
-            tries: tries?,
-            within_days: within_days?,
-            days: days?,
-            decline_code: decline_code?,
+        let Some(failed_at) = failed_at else {
+            return Err(o.failed());
+        };
+        o.finish(DunningInput {
+            failed_at,
+            tries,
+            within_days,
+            days,
+            decline_code,
         })
     }
 }

@@ -1812,20 +1812,22 @@ impl crate::json::FromJson for PreviewInvoiceInput {
         let metadata = o.opt("metadata");
         let count = o.opt("count");
         let reminder_days = o.opt("reminder_days");
-        o.finish()?;
-        Ok(PreviewInvoiceInput {
-            subscription: subscription?,
-            customer: customer?,
-            change: change?,
-            as_of: as_of?,
-            catalog: catalog?,
-            rounding: rounding?,
-            tax: tax?,
-            default_tax_rates: default_tax_rates?,
-            minimum_charge_amount: minimum_charge_amount?,
-            metadata: metadata?,
-            count: count?,
-            reminder_days: reminder_days?,
+        let (Some(subscription), Some(as_of)) = (subscription, as_of) else {
+            return Err(o.failed());
+        };
+        o.finish(PreviewInvoiceInput {
+            subscription,
+            customer,
+            change,
+            as_of,
+            catalog,
+            rounding,
+            tax,
+            default_tax_rates,
+            minimum_charge_amount,
+            metadata,
+            count,
+            reminder_days,
         })
     }
 }

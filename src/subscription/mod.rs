@@ -275,26 +275,30 @@ impl crate::json::FromJson for Subscription {
         let current_period_start = o.opt("current_period_start");
         let current_period_end = o.opt("current_period_end");
         let metadata = o.opt("metadata");
-        o.finish()?;
-        Ok(Subscription {
-            id: id?,
-            currency: currency?,
-            items: items?,
-            billing_cycle_anchor: billing_cycle_anchor?,
-            start_date: start_date?,
-            trial_end: trial_end?,
-            trial_period_days: trial_period_days?,
-            cancel_at: cancel_at?,
-            cancel_at_period_end: cancel_at_period_end?,
-            pause_collection: pause_collection?,
-            discounts: discounts?,
-            pending_invoice_items: pending_invoice_items?,
-            minimum_commitment: minimum_commitment?,
-            proration_granularity: proration_granularity?,
-            utc_offset: utc_offset?,
-            current_period_start: current_period_start?,
-            current_period_end: current_period_end?,
-            metadata: metadata?,
+        let (Some(currency), Some(items), Some(billing_cycle_anchor)) =
+            (currency, items, billing_cycle_anchor)
+        else {
+            return Err(o.failed());
+        };
+        o.finish(Subscription {
+            id,
+            currency,
+            items,
+            billing_cycle_anchor,
+            start_date,
+            trial_end,
+            trial_period_days,
+            cancel_at,
+            cancel_at_period_end,
+            pause_collection,
+            discounts,
+            pending_invoice_items,
+            minimum_commitment,
+            proration_granularity,
+            utc_offset,
+            current_period_start,
+            current_period_end,
+            metadata,
         })
     }
 }
@@ -328,17 +332,16 @@ impl crate::json::FromJson for SubscriptionItem {
         let tax_category = o.opt("tax_category");
         let usage_records = o.def("usage_records");
         let metadata = o.opt("metadata");
-        o.finish()?;
-        Ok(SubscriptionItem {
-            id: id?,
-            price: price?,
-            quantity: quantity?,
-            deleted: deleted?,
-            discounts: discounts?,
-            tax_rates: tax_rates?,
-            tax_category: tax_category?,
-            usage_records: usage_records?,
-            metadata: metadata?,
+        o.finish(SubscriptionItem {
+            id,
+            price,
+            quantity,
+            deleted,
+            discounts,
+            tax_rates,
+            tax_category,
+            usage_records,
+            metadata,
         })
     }
 }
@@ -351,10 +354,12 @@ impl crate::json::FromJson for PauseCollection {
         let o = crate::json::Obj::new(value, path, &["behavior", "resumes_at"])?;
         let behavior = o.req("behavior");
         let resumes_at = o.opt("resumes_at");
-        o.finish()?;
-        Ok(PauseCollection {
-            behavior: behavior?,
-            resumes_at: resumes_at?,
+        let Some(behavior) = behavior else {
+            return Err(o.failed());
+        };
+        o.finish(PauseCollection {
+            behavior,
+            resumes_at,
         })
     }
 }
@@ -396,18 +401,20 @@ impl crate::json::FromJson for PendingInvoiceItem {
         let tax_rates = o.opt("tax_rates");
         let tax_category = o.opt("tax_category");
         let metadata = o.opt("metadata");
-        o.finish()?;
-        Ok(PendingInvoiceItem {
-            id: id?,
-            amount: amount?,
-            description: description?,
-            period: period?,
-            proration: proration?,
-            price: price?,
-            discountable: discountable?,
-            tax_rates: tax_rates?,
-            tax_category: tax_category?,
-            metadata: metadata?,
+        let Some(amount) = amount else {
+            return Err(o.failed());
+        };
+        o.finish(PendingInvoiceItem {
+            id,
+            amount,
+            description,
+            period,
+            proration,
+            price,
+            discountable,
+            tax_rates,
+            tax_category,
+            metadata,
         })
     }
 }
@@ -420,11 +427,10 @@ impl crate::json::FromJson for PeriodInput {
         let o = crate::json::Obj::new(value, path, &["start", "end"])?;
         let start = o.req("start");
         let end = o.req("end");
-        o.finish()?;
-        Ok(PeriodInput {
-            start: start?,
-            end: end?,
-        })
+        let (Some(start), Some(end)) = (start, end) else {
+            return Err(o.failed());
+        };
+        o.finish(PeriodInput { start, end })
     }
 }
 
@@ -442,12 +448,14 @@ impl crate::json::FromJson for MinimumCommitment {
         let scope = o.opt("scope");
         let description = o.opt("description");
         let tax_category = o.opt("tax_category");
-        o.finish()?;
-        Ok(MinimumCommitment {
-            amount: amount?,
-            scope: scope?,
-            description: description?,
-            tax_category: tax_category?,
+        let Some(amount) = amount else {
+            return Err(o.failed());
+        };
+        o.finish(MinimumCommitment {
+            amount,
+            scope,
+            description,
+            tax_category,
         })
     }
 }
@@ -480,14 +488,13 @@ impl crate::json::FromJson for SubscriptionChange {
         let cancel = o.opt("cancel");
         let cancel_at_period_end = o.opt("cancel_at_period_end");
         let billing_cycle_anchor = o.opt("billing_cycle_anchor");
-        o.finish()?;
-        Ok(SubscriptionChange {
-            proration_date: proration_date?,
-            proration_behavior: proration_behavior?,
-            items: items?,
-            cancel: cancel?,
-            cancel_at_period_end: cancel_at_period_end?,
-            billing_cycle_anchor: billing_cycle_anchor?,
+        o.finish(SubscriptionChange {
+            proration_date,
+            proration_behavior,
+            items,
+            cancel,
+            cancel_at_period_end,
+            billing_cycle_anchor,
         })
     }
 }

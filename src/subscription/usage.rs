@@ -123,11 +123,13 @@ impl crate::json::FromJson for UsageRecord {
         let id = o.opt("id");
         let quantity = o.req("quantity");
         let timestamp = o.req("timestamp");
-        o.finish()?;
-        Ok(UsageRecord {
-            id: id?,
-            quantity: quantity?,
-            timestamp: timestamp?,
+        let (Some(quantity), Some(timestamp)) = (quantity, timestamp) else {
+            return Err(o.failed());
+        };
+        o.finish(UsageRecord {
+            id,
+            quantity,
+            timestamp,
         })
     }
 }

@@ -379,15 +379,14 @@ impl crate::json::FromJson for TaxConfig {
         let default_tax_behavior = o.opt("default_tax_behavior");
         let rates = o.def("rates");
         let rules = o.def("rules");
-        o.finish()?;
-        Ok(TaxConfig {
-            seller: seller?,
-            rounding_stage: rounding_stage?,
-            shipping: shipping?,
-            invalid_tax_id: invalid_tax_id?,
-            default_tax_behavior: default_tax_behavior?,
-            rates: rates?,
-            rules: rules?,
+        o.finish(TaxConfig {
+            seller,
+            rounding_stage,
+            shipping,
+            invalid_tax_id,
+            default_tax_behavior,
+            rates,
+            rules,
         })
     }
 }
@@ -402,12 +401,14 @@ impl crate::json::FromJson for Seller {
         let state = o.opt("state");
         let registrations = o.def("registrations");
         let oss = o.opt("oss");
-        o.finish()?;
-        Ok(Seller {
-            country: country?,
-            state: state?,
-            registrations: registrations?,
-            oss: oss?,
+        let Some(country) = country else {
+            return Err(o.failed());
+        };
+        o.finish(Seller {
+            country,
+            state,
+            registrations,
+            oss,
         })
     }
 }
@@ -420,11 +421,10 @@ impl crate::json::FromJson for Registration {
         let o = crate::json::Obj::new(value, path, &["country", "state"])?;
         let country = o.req("country");
         let state = o.opt("state");
-        o.finish()?;
-        Ok(Registration {
-            country: country?,
-            state: state?,
-        })
+        let Some(country) = country else {
+            return Err(o.failed());
+        };
+        o.finish(Registration { country, state })
     }
 }
 
@@ -482,24 +482,26 @@ impl crate::json::FromJson for TaxRate {
         let created = o.opt("created");
         let livemode = o.opt("livemode");
         let effective_percentage = o.opt("effective_percentage");
-        o.finish()?;
-        Ok(TaxRate {
-            id: id?,
-            percentage: percentage?,
-            inclusive: inclusive?,
-            display_name: display_name?,
-            country: country?,
-            state: state?,
-            jurisdiction: jurisdiction?,
-            tax_type: tax_type?,
-            compound: compound?,
-            description: description?,
-            active: active?,
-            metadata: metadata?,
-            object: object?,
-            created: created?,
-            livemode: livemode?,
-            effective_percentage: effective_percentage?,
+        let (Some(percentage), Some(inclusive)) = (percentage, inclusive) else {
+            return Err(o.failed());
+        };
+        o.finish(TaxRate {
+            id,
+            percentage,
+            inclusive,
+            display_name,
+            country,
+            state,
+            jurisdiction,
+            tax_type,
+            compound,
+            description,
+            active,
+            metadata,
+            object,
+            created,
+            livemode,
+            effective_percentage,
         })
     }
 }
@@ -541,21 +543,23 @@ impl crate::json::FromJson for TaxRule {
         let valid_from = o.opt("valid_from");
         let valid_until = o.opt("valid_until");
         let replace_built_in = o.opt("replace_built_in");
-        o.finish()?;
-        Ok(TaxRule {
-            id: id?,
-            country: country?,
-            state: state?,
-            postal_code_prefix: postal_code_prefix?,
-            tax_category: tax_category?,
-            percentage: percentage?,
-            display_name: display_name?,
-            jurisdiction: jurisdiction?,
-            tax_type: tax_type?,
-            compound: compound?,
-            valid_from: valid_from?,
-            valid_until: valid_until?,
-            replace_built_in: replace_built_in?,
+        let (Some(country), Some(percentage)) = (country, percentage) else {
+            return Err(o.failed());
+        };
+        o.finish(TaxRule {
+            id,
+            country,
+            state,
+            postal_code_prefix,
+            tax_category,
+            percentage,
+            display_name,
+            jurisdiction,
+            tax_type,
+            compound,
+            valid_from,
+            valid_until,
+            replace_built_in,
         })
     }
 }
