@@ -708,8 +708,10 @@ async function main() {
     state.vat = e.target.value;
     update();
   });
-  new IntersectionObserver(([entry]) => {
-    summaryOnScreen = entry.isIntersecting;
+  // One callback may carry several records for the summary (it left and came back between two
+  // frames): the newest one is the state now.
+  new IntersectionObserver((entries) => {
+    summaryOnScreen = entries[entries.length - 1].isIntersecting;
     drawJump();
   }).observe($('summary'));
   $('code-form').addEventListener('submit', applyCode);
