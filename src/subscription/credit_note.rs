@@ -292,10 +292,9 @@ pub fn credit_note(input: &CreditNoteInput) -> Result<CreditNote> {
     let remaining_creditable = creditable - total;
     let cash = match rounding.increment {
         // Crediting the whole invoice at once gives back exactly what was paid.
-        Some(_) if credited == 0 && remaining_creditable == 0 => Some((
-            invoice_rounding,
-            invoice.amount_paid,
-        )),
+        Some(_) if credited == 0 && remaining_creditable == 0 => {
+            Some((invoice_rounding, invoice.amount_paid))
+        }
         Some(_) => {
             let c = rounding.cash(total, "total")?;
             Some((c.rounding_amount, c.payable))
@@ -326,7 +325,9 @@ impl crate::json::FromJson for CreditNoteInput {
         let o = crate::json::Obj::new(
             value,
             path,
-            &["currency", "invoice", "lines", "amount", "reason", "rounding"],
+            &[
+                "currency", "invoice", "lines", "amount", "reason", "rounding",
+            ],
         )?;
         let currency = o.req("currency");
         let invoice = o.req("invoice");
