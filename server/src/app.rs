@@ -9,7 +9,13 @@ use axum::http::StatusCode;
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use std::net::SocketAddr;
+use axum::extract::ConnectInfo;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use tower::ServiceExt;
 
 pub fn router(state: Shared) -> Router {
     Router::new()
@@ -30,18 +36,67 @@ pub fn router(state: Shared) -> Router {
         .with_state(state)
 }
 
-/// Serves the app on a bound listener until `shutdown` resolves.
+/// The HTTP parser's limits, well above the gate's (so an oversized request gets the gate's
+/// JSON answer; past these hyper answers 431 with an empty body and closes the connection).
+const PARSER_MAX_HEADERS: usize = 256;
+const PARSER_MAX_BUF: usize = 256 * 1024;
+/// A client must send its request head within this time (slow-loris).
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long shutdown waits for in-flight requests.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Serves the app on a bound listener until `shutdown` resolves; then stops accepting, marks
+/// the server as draining (`/readyz` answers 503), lets in-flight requests finish (idle
+/// keep-alive connections are closed) for up to [`DRAIN_TIMEOUT`], and returns.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: Shared,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    let app = router(state.clone());
+    let graceful = GracefulShutdown::new();
+    let mut http = http1::Builder::new();
+    http.max_headers(PARSER_MAX_HEADERS)
+        .max_buf_size(PARSER_MAX_BUF)
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait, do not spin.
+                    crate::log::error("accept", serde_json::json!({"error": e.to_string()}));
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |mut request: hyper::Request<_>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            app.clone().oneshot(request)
+        });
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+    }
+    drop(listener);
+    state.draining.store(true, Ordering::SeqCst);
+    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        crate::log::error(
+            "shutdown: requests still in flight after the drain timeout",
+            serde_json::json!({"seconds": DRAIN_TIMEOUT.as_secs()}),
+        );
+    }
+    Ok(())
 }
 
 async fn fallback(State(state): State<Shared>, request: Request) -> Response {

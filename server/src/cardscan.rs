@@ -1,10 +1,13 @@
 //! Raw card numbers never enter the server: PCI scope stays with the payment gateway. Every
 //! string (and object key, and integer) of every JSON request body, and the query string, is
-//! scanned for 13–19 digits that pass the Luhn check, optionally grouped with single spaces or
-//! dashes (`4242 4242 4242 4242`, `4242-4242-4242-4242`). A hit rejects the request with the
-//! path of the field; the value itself is never echoed or logged.
+//! scanned for 13–19 digits that pass the Luhn check, after Unicode NFKC normalisation, grouped
+//! with any separators (`4242 4242 4242 4242`, `4242.4242.4242.4242`, tabs, no-break spaces,
+//! full-width digits); so are the request's path and headers (all but `Authorization`). A hit
+//! rejects the request with the path of the field (`header.x-note`); the value itself is never
+//! echoed or logged.
 
 use serde_json::Value;
+use unicode_normalization::UnicodeNormalization;
 
 /// The path of the first field holding something that looks like a card number.
 pub fn find_in_json(value: &Value) -> Option<String> {
@@ -34,30 +37,52 @@ fn scan(value: &Value, path: String) -> Option<String> {
     }
 }
 
-/// Whether the text holds a run of digit groups (separated by one space or dash) of which some
-/// consecutive groups make 13–19 digits passing Luhn.
+/// Most separator characters allowed between two digit groups (`4242 \t 4242`).
+const MAX_SEPARATOR_RUN: usize = 3;
+
+/// Whether the text holds a run of digit groups of which some consecutive groups make 13–19
+/// digits passing Luhn. The text is first normalised (Unicode NFKC: full-width `４２４２`,
+/// no-break and other spaces become their plain forms; digits of other scripts, such as
+/// Arabic-Indic `٤٢٤٢`, count as digits); groups may be separated by up to three separator
+/// characters — whitespace of any kind, or any other character that is neither a letter nor a
+/// digit (`4242.4242.4242.4242`, `4242  4242`, `4242\t4242`, `4242/4242`).
 pub fn looks_like_card_number(text: &str) -> bool {
-    let bytes = text.as_bytes();
+    if text.bytes().filter(u8::is_ascii_digit).count() >= 13 || !text.is_ascii() {
+        let normalized: Vec<char> = if text.is_ascii() {
+            text.chars().collect()
+        } else {
+            text.nfkc().collect()
+        };
+        scan_chars(&normalized)
+    } else {
+        false
+    }
+}
+
+fn scan_chars(chars: &[char]) -> bool {
     let mut i = 0;
-    while i < bytes.len() {
-        if !bytes[i].is_ascii_digit() {
+    while i < chars.len() {
+        if digit(chars[i]).is_none() {
             i += 1;
             continue;
         }
         // Collect the groups of this run.
-        let mut groups: Vec<&[u8]> = Vec::new();
+        let mut groups: Vec<Vec<u8>> = Vec::new();
         let mut j = i;
         loop {
-            let start = j;
-            while j < bytes.len() && bytes[j].is_ascii_digit() {
+            let mut group = Vec::new();
+            while let Some(d) = chars.get(j).copied().and_then(digit) {
+                group.push(d);
                 j += 1;
             }
-            groups.push(&bytes[start..j]);
-            let separator = j + 1 < bytes.len()
-                && matches!(bytes[j], b' ' | b'-')
-                && bytes[j + 1].is_ascii_digit();
-            if separator && groups.len() < 64 {
-                j += 1;
+            groups.push(group);
+            let mut k = j;
+            while k < chars.len() && k - j < MAX_SEPARATOR_RUN && separator(chars[k]) {
+                k += 1;
+            }
+            let continues = k > j && chars.get(k).copied().and_then(digit).is_some();
+            if continues && groups.len() < 64 {
+                j = k;
             } else {
                 break;
             }
@@ -77,6 +102,29 @@ pub fn looks_like_card_number(text: &str) -> bool {
         i = j.max(i + 1);
     }
     false
+}
+
+/// Zero of each script whose ten decimal digits are contiguous (after NFKC, which already
+/// maps full-width and mathematical digits to ASCII).
+const DIGIT_ZEROS: [u32; 19] = [
+    0x30, 0x660, 0x6F0, 0x7C0, 0x966, 0x9E6, 0xA66, 0xAE6, 0xB66, 0xBE6, 0xC66, 0xCE6, 0xD66,
+    0xE50, 0xED0, 0xF20, 0x1040, 0x17E0, 0x1810,
+];
+
+/// The ASCII digit (`b'0'..=b'9'`) a decimal digit of any of these scripts stands for.
+fn digit(c: char) -> Option<u8> {
+    let code = u32::from(c);
+    DIGIT_ZEROS
+        .iter()
+        .find(|&&zero| (zero..zero + 10).contains(&code))
+        .and_then(|zero| u8::try_from(code - zero).ok())
+        .map(|d| b'0' + d)
+}
+
+/// Whitespace of any kind, or a character that is neither a letter nor a digit (punctuation,
+/// symbols); control characters other than whitespace are not.
+fn separator(c: char) -> bool {
+    c.is_whitespace() || (!c.is_alphanumeric() && !c.is_control())
 }
 
 fn luhn(digits: &[u8]) -> bool {
@@ -108,6 +156,16 @@ mod tests {
             "card: 4000 0566 5566 5556 please",
             "378282246310005",
             "Order 12 4242424242424242",
+            "4242.4242.4242.4242",
+            "4242  4242 4242 4242",
+            "4242\t4242\t4242\t4242",
+            "4242\u{a0}4242\u{a0}4242\u{a0}4242",
+            "4242\u{202f}4242\u{2009}4242\u{3000}4242",
+            "\u{ff14}\u{ff12}\u{ff14}\u{ff12}\u{ff14}\u{ff12}\u{ff14}\u{ff12}\u{ff14}\u{ff12}\u{ff14}\u{ff12}\u{ff14}\u{ff12}\u{ff14}\u{ff12}",
+            "\u{664}\u{662}\u{664}\u{662}\u{664}\u{662}\u{664}\u{662}\u{664}\u{662}\u{664}\u{662}\u{664}\u{662}\u{664}\u{662}",
+            "4242/4242/4242/4242",
+            "4242 - 4242 - 4242 - 4242",
+            "3782_822463_10005",
         ] {
             assert!(looks_like_card_number(s), "{s}");
         }
@@ -118,7 +176,9 @@ mod tests {
             "1700000000",
             "F2026-000123",
             "+33 1 23 45 67 89",
-            "4242  4242 4242 4242",
+            "4242 x 4242 4242 4242",
+            "4242    4242 4242 4242",
+            "FR7630006000011234567890189",
         ] {
             assert!(!looks_like_card_number(s), "{s}");
         }

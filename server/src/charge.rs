@@ -146,7 +146,7 @@ pub async fn handle(
     headers: HeaderMap,
     kind: KeyKind,
 ) -> Response {
-    let key = match idempotency_key(&headers) {
+    let key = match idempotency_key(&ctx, &headers) {
         Ok(k) => k,
         Err(e) => return e.into_response(),
     };
@@ -154,12 +154,24 @@ pub async fn handle(
         return ApiError::bad_request("invalid_request", "", "a JSON body is required")
             .into_response();
     };
-    let task = tokio::spawn(async move { run(&state, &body, &key, kind).await });
-    match task.await {
+    let metrics = state.clone();
+    let metrics = &metrics.metrics;
+    let task = crate::log::spawn(async move { run(&state, &body, &key, kind).await });
+    let response = match task.await {
         Ok(Ok(response)) => response,
         Ok(Err(e)) => e.into_response(),
         Err(_) => ApiError::internal("the charge task failed").into_response(),
-    }
+    };
+    let outcome = match response.status().as_u16() {
+        200 if response.headers().contains_key("idempotent-replayed") => "replayed",
+        200 => "succeeded",
+        402 => "declined",
+        409 => "conflict",
+        s if s >= 500 => "error",
+        _ => "rejected",
+    };
+    metrics.charges.with_label_values(&[outcome]).inc();
+    response
 }
 
 async fn run(state: &AppState, body: &Value, key: &str, kind: KeyKind) -> ApiResult<Response> {
@@ -303,7 +315,10 @@ async fn run(state: &AppState, body: &Value, key: &str, kind: KeyKind) -> ApiRes
                 return abort(tx, e).await;
             }
             Err(GatewayError::Unavailable(why)) => {
-                eprintln!("billcalc-server: payment gateway unavailable: {why}");
+                crate::log::error(
+                    "payment gateway unavailable",
+                    json!({"error": why.to_string()}),
+                );
                 let e = ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "payment_gateway_unavailable",

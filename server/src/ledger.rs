@@ -4,7 +4,7 @@
 
 use crate::canonical;
 use crate::error::{json_response, ApiError, ApiResult};
-use crate::state::AppState;
+use crate::state::{AppState, Ctx};
 use crate::store::{Claim, Tx};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
@@ -13,8 +13,10 @@ use billcalc::discount::AppliedDiscount;
 use serde_json::json;
 use std::collections::BTreeMap;
 
-/// Reads and checks the `Idempotency-Key` header.
-pub fn idempotency_key(headers: &HeaderMap) -> ApiResult<String> {
+/// Reads and checks the `Idempotency-Key` header, and scopes it: the key as stored is the
+/// request's scope ([`Ctx::idempotency_scope`]: API key, method, decoded path) and the client's
+/// key, so a key is only ever replayed to the same caller on the same endpoint (Stripe's rule).
+pub fn idempotency_key(ctx: &Ctx, headers: &HeaderMap) -> ApiResult<String> {
     let missing = || {
         ApiError::bad_request(
             "missing_idempotency_key",
@@ -27,11 +29,11 @@ pub fn idempotency_key(headers: &HeaderMap) -> ApiResult<String> {
     if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(missing());
     }
-    Ok(key.to_string())
+    Ok(format!("{} {key}", ctx.idempotency_scope))
 }
 
 pub fn store_error(e: crate::store::StoreError) -> ApiError {
-    eprintln!("billcalc-server: storage error: {e}");
+    crate::log::error("storage error", serde_json::json!({"error": e.to_string()}));
     ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
         "storage_unavailable",
@@ -161,4 +163,19 @@ pub fn new_id(prefix: &str, key: &str, now: i64) -> String {
         return format!("{prefix}_{}", &d[..24]);
     }
     format!("{prefix}_{}", canonical::hex(&bytes))
+}
+
+/// Runs a handler that writes in its own task and waits for it: a client hanging up (which
+/// drops the handler's future) does not cut a transaction short; the task runs to the end and
+/// its answer is dropped.
+pub async fn to_completion<F>(f: F) -> Response
+where
+    F: std::future::Future<Output = ApiResult<Response>> + Send + 'static,
+{
+    use axum::response::IntoResponse;
+    match crate::log::spawn(f).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => e.into_response(),
+        Err(_) => ApiError::internal("the request's task failed").into_response(),
+    }
 }

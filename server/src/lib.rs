@@ -16,6 +16,8 @@ pub mod gate;
 pub mod gateway;
 pub mod invoice;
 pub mod ledger;
+pub mod log;
+pub mod metrics;
 pub mod pricing;
 pub mod ratelimit;
 pub mod routes;

@@ -8,7 +8,8 @@ use billcalc_server::clock::SystemClock;
 use billcalc_server::config::{self, Secrets};
 use billcalc_server::gateway::TestGateway;
 use billcalc_server::state::AppState;
-use billcalc_server::store;
+use billcalc_server::{log, store};
+use serde_json::json;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -104,15 +105,19 @@ async fn run() -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
-    println!(
-        "billcalc-server listening on http://{address} (database: {}, engine {}, gateway: test{})",
-        store::describe(&url),
-        billcalc::VERSION,
-        if state.demo_checkout {
-            ", demo checkout on"
-        } else {
-            ""
-        }
+    state.metrics_token = std::env::var("BILLCALC_METRICS_TOKEN")
+        .ok()
+        .filter(|t| !t.is_empty());
+    // The first line: scripts wait for "listening on http://ADDR".
+    log::info(
+        &format!("billcalc-server listening on http://{address}"),
+        json!({
+            "database": store::describe(&url),
+            "engine": billcalc::VERSION,
+            "gateway": "test",
+            "demo_checkout": state.demo_checkout,
+            "pid": std::process::id(),
+        }),
     );
     let state = Arc::new(state);
     let interval = match std::env::var("BILLCALC_RENEWAL_INTERVAL_SECONDS") {
@@ -139,13 +144,30 @@ async fn renewal_loop(state: Arc<AppState>, interval: u64) {
         let now = state.clock.now();
         match billcalc_server::subscription::run_renewals(&state, now).await {
             Ok(report) => {
-                let issued = report["issued"].as_array().map_or(0, Vec::len);
+                let issued = report["issued"].as_array().map_or(&[][..], Vec::as_slice);
                 let failed = report["failed"].as_array().map_or(0, Vec::len);
-                if issued + failed > 0 {
-                    println!("billcalc-server: renewals: {issued} issued, {failed} failed");
+                let oldest_due = issued
+                    .iter()
+                    .filter_map(|r| r["period_end"].as_i64())
+                    .min();
+                let m = &state.metrics;
+                m.renewal_lag
+                    .set(oldest_due.map_or(0, |due| (now - due).max(0)) as f64);
+                m.renewal_last_run.set(state.clock.now() as f64);
+                m.renewals
+                    .with_label_values(&["issued"])
+                    .inc_by(issued.len() as u64);
+                m.renewals
+                    .with_label_values(&["failed"])
+                    .inc_by(failed as u64);
+                if !issued.is_empty() || failed > 0 {
+                    log::info(
+                        "renewals",
+                        json!({"issued": issued.len(), "failed": failed}),
+                    );
                 }
             }
-            Err(e) => eprintln!("billcalc-server: renewals: {e}"),
+            Err(e) => log::error("renewals", json!({"error": e.message})),
         }
     }
 }

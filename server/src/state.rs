@@ -4,12 +4,14 @@ use crate::auth::{KeyKind, Keys};
 use crate::clock::Clock;
 use crate::config::{HttpSettings, InvoiceSettings, Loaded, QuoteSettings, Secrets, SellerInfo};
 use crate::gateway::PaymentGateway;
+use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
 use crate::store::Store;
 use billcalc::Calculator;
 use serde_json::Value;
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 pub struct AppState {
@@ -33,6 +35,12 @@ pub struct AppState {
     pub demo_checkout: bool,
     /// Print one line per request.
     pub log_requests: bool,
+    /// Set when shutdown has begun: `/readyz` answers 503 so the load balancer stops sending.
+    pub draining: AtomicBool,
+    /// Prometheus metrics served at `/metrics`.
+    pub metrics: Metrics,
+    /// When set, `/metrics` needs `Authorization: Bearer <token>` (`BILLCALC_METRICS_TOKEN`).
+    pub metrics_token: Option<String>,
 }
 
 impl AppState {
@@ -61,6 +69,9 @@ impl AppState {
             statics: Vec::new(),
             demo_checkout: false,
             log_requests: true,
+            draining: AtomicBool::new(false),
+            metrics: Metrics::new(),
+            metrics_token: None,
         }
     }
 }
@@ -71,4 +82,11 @@ pub struct Ctx {
     pub key: Option<KeyKind>,
     pub body: Option<Value>,
     pub ip: IpAddr,
+    /// The request id (the client's `X-Request-Id` when it is sane, else a new one), echoed in
+    /// the response's `X-Request-Id` and logged.
+    pub request_id: String,
+    /// Where an `Idempotency-Key` is valid: the API key, the method and the decoded path
+    /// (`secret POST /v1/charges`), as Stripe scopes keys. The same key elsewhere is another
+    /// request, never a replay of this one.
+    pub idempotency_scope: String,
 }

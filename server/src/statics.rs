@@ -48,13 +48,14 @@ pub fn percent_decode(text: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-fn plain(status: StatusCode, text: &'static str) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        text,
-    )
-        .into_response()
+/// Errors have the API's JSON shape here too.
+fn json_error(status: StatusCode, text: &'static str) -> Response {
+    let code = match status {
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        _ => "invalid_path",
+    };
+    crate::error::ApiError::new(status, code, "", text.trim_end()).into_response()
 }
 
 /// Serves `url_path` from the first mount whose prefix it starts with; `None` when no mount
@@ -68,13 +69,13 @@ pub async fn serve(
         .iter()
         .find(|(p, _)| url_path.starts_with(p.as_str()))?;
     if method != Method::GET && method != Method::HEAD {
-        return Some(plain(
+        return Some(json_error(
             StatusCode::METHOD_NOT_ALLOWED,
-            "method not allowed\n",
+            "static files are read with GET or HEAD",
         ));
     }
     let Some(decoded) = percent_decode(&url_path[prefix.len()..]) else {
-        return Some(plain(StatusCode::BAD_REQUEST, "bad request\n"));
+        return Some(json_error(StatusCode::BAD_REQUEST, "the path has bad percent-encoding"));
     };
     let relative = Path::new(&decoded);
     if decoded.contains('\0')
@@ -82,7 +83,7 @@ pub async fn serve(
             .components()
             .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
     {
-        return Some(plain(StatusCode::NOT_FOUND, "not found\n"));
+        return Some(json_error(StatusCode::NOT_FOUND, "no such file"));
     }
     let mut file = dir.join(relative);
     match tokio::fs::metadata(&file).await {
@@ -100,10 +101,10 @@ pub async fn serve(
             file = file.join("index.html");
         }
         Ok(_) => {}
-        Err(_) => return Some(plain(StatusCode::NOT_FOUND, "not found\n")),
+        Err(_) => return Some(json_error(StatusCode::NOT_FOUND, "no such file")),
     }
     let Ok(bytes) = tokio::fs::read(&file).await else {
-        return Some(plain(StatusCode::NOT_FOUND, "not found\n"));
+        return Some(json_error(StatusCode::NOT_FOUND, "no such file"));
     };
     let length = bytes.len();
     let body = if method == Method::HEAD {

@@ -50,7 +50,7 @@ fn spawn_server(url: &str, config: &PathBuf) -> ServerProcess {
     let addr = line
         .split("http://")
         .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|rest| rest.split(|c: char| c == '"' || c.is_whitespace()).next())
         .and_then(|a| a.parse().ok())
         .unwrap_or_else(|| panic!("server did not start: {line:?}"));
     ServerProcess { child, addr }

@@ -119,7 +119,7 @@ async fn upcoming_post(
     State(state): State<Shared>,
     Extension(ctx): Extension<Arc<Ctx>>,
 ) -> Response {
-    let result = async {
+    crate::ledger::to_completion(async move {
         require(&ctx, KeyKind::Secret)?;
         let id = body_object(&ctx)?
             .get("subscription")
@@ -133,7 +133,6 @@ async fn upcoming_post(
                 )
             })?;
         subscription::preview(&state, &ctx, &id, Access::Merchant, &["subscription"]).await
-    }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+    })
+    .await
 }

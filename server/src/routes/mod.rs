@@ -86,7 +86,7 @@ pub(crate) fn access_for(state: &AppState, ctx: &Ctx, demo: bool) -> ApiResult<A
 
 /// `storage_unavailable` (503), the store's error logged (never sent).
 pub(crate) fn storage_unavailable(e: crate::store::StoreError) -> ApiError {
-    eprintln!("billcalc-server: storage error: {e}");
+    crate::log::error("storage error", serde_json::json!({"error": e.to_string()}));
     ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
         "storage_unavailable",

@@ -7,7 +7,7 @@ use crate::pricing::only_fields;
 use crate::state::Ctx;
 use crate::subscription::{self};
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::post;
 use axum::{Extension, Router};
 use serde_json::Value;
@@ -19,7 +19,7 @@ pub fn routes() -> Router<Shared> {
 
 /// clock; never later than it, so no invoice is issued early).
 async fn renewals(State(state): State<Shared>, Extension(ctx): Extension<Arc<Ctx>>) -> Response {
-    let result = async {
+    crate::ledger::to_completion(async move {
         require(&ctx, KeyKind::Secret)?;
         let now = state.clock.now();
         let as_of = match &ctx.body {
@@ -45,7 +45,6 @@ async fn renewals(State(state): State<Shared>, Extension(ctx): Extension<Arc<Ctx
         }
         let report = subscription::run_renewals(&state, as_of).await?;
         Ok(ok_json(&report))
-    }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+    })
+    .await
 }

@@ -109,12 +109,12 @@ async fn subscription_cancel(
 }
 
 pub(crate) async fn preview_with(state: Shared, ctx: Arc<Ctx>, id: String, demo: bool) -> Response {
-    let result = async {
+    // A preview stores itself: it runs to the end whatever the client does.
+    crate::ledger::to_completion(async move {
         let access = access_for(&state, &ctx, demo)?;
         subscription::preview(&state, &ctx, &id, access, &[]).await
-    }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+    })
+    .await
 }
 
 async fn subscription_preview(

@@ -236,6 +236,9 @@ pub trait Store: Send + Sync {
     fn times_redeemed<'a>(&'a self, counter: &'a str) -> BoxFuture<'a, StoreResult<i64>>;
     /// Whether the customer has a paid invoice.
     fn has_paid<'a>(&'a self, customer_id: &'a str) -> BoxFuture<'a, StoreResult<bool>>;
+    /// Whether the database answers a query now (readiness). SQLite also checks that its
+    /// connection is not left inside a transaction nobody owns.
+    fn ping(&self) -> BoxFuture<'_, StoreResult<()>>;
     /// The applied migration versions, ascending.
     fn migrations(&self) -> BoxFuture<'_, StoreResult<Vec<i64>>>;
     fn subscription<'a>(

@@ -250,17 +250,20 @@ impl Store for PgStore {
 
     fn begin(&self) -> BoxFuture<'_, StoreResult<Box<dyn Tx>>> {
         Box::pin(async move {
-            let mut pooled = self.pool.get().await?;
-            pooled
+            // The guard exists before BEGIN is sent: if this future is dropped half way, the
+            // guard's drop discards the connection (the server rolls back) instead of handing
+            // a connection inside a transaction back to the pool (issue 13 §9).
+            let mut tx = PgTx {
+                pooled: self.pool.get().await?,
+                finished: false,
+            };
+            tx.pooled
                 .conn()?
                 .client
                 .batch_execute("BEGIN")
                 .await
                 .map_err(pg_err)?;
-            Ok(Box::new(PgTx {
-                pooled,
-                finished: false,
-            }) as Box<dyn Tx>)
+            Ok(Box::new(tx) as Box<dyn Tx>)
         })
     }
 
@@ -339,6 +342,13 @@ impl Store for PgStore {
                 )
                 .await?;
             row.map_or(Ok(false), |r| col(&r, 0))
+        })
+    }
+
+    fn ping(&self) -> BoxFuture<'_, StoreResult<()>> {
+        Box::pin(async move {
+            let mut p = self.read().await?;
+            p.conn()?.query_opt("SELECT 1", &[]).await.map(|_| ())
         })
     }
 

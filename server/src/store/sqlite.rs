@@ -148,12 +148,15 @@ impl Store for SqliteStore {
     fn begin(&self) -> BoxFuture<'_, StoreResult<Box<dyn Tx>>> {
         Box::pin(async move {
             let gate = self.gate.clone().lock_owned().await;
-            run(&self.conn, |c| c.execute_batch("BEGIN IMMEDIATE")).await?;
-            Ok(Box::new(SqliteTx {
+            // The guard exists before BEGIN runs: if this future is dropped while the worker
+            // thread runs BEGIN, the guard's drop rolls back whatever BEGIN did (issue 13 §9).
+            let tx = SqliteTx {
                 conn: self.conn.clone(),
-                _gate: gate,
+                gate: Some(gate),
                 open: true,
-            }) as Box<dyn Tx>)
+            };
+            run(&tx.conn, |c| c.execute_batch("BEGIN IMMEDIATE")).await?;
+            Ok(Box::new(tx) as Box<dyn Tx>)
         })
     }
 
@@ -210,6 +213,24 @@ impl Store for SqliteStore {
             )?
             .query_row(params![customer_id], |r| r.get(0))
         }))
+    }
+
+    fn ping(&self) -> BoxFuture<'_, StoreResult<()>> {
+        Box::pin(async move {
+            let autocommit = self
+                .read(|c| {
+                    c.prepare_cached("SELECT 1")?.query_row([], |r| r.get::<_, i64>(0))?;
+                    Ok(c.is_autocommit())
+                })
+                .await?;
+            if autocommit {
+                Ok(())
+            } else {
+                Err(StoreError::new(
+                    "sqlite: the connection is inside a transaction nobody holds",
+                ))
+            }
+        })
     }
 
     fn migrations(&self) -> BoxFuture<'_, StoreResult<Vec<i64>>> {
@@ -285,18 +306,36 @@ impl Store for SqliteStore {
     }
 }
 
+/// A write transaction on the shared connection. It holds the gate until it ends; dropped
+/// before its commit finished (an error, or a cancelled request), it rolls back on a worker
+/// thread and only then releases the gate, so nothing can run on a connection left inside a
+/// transaction nobody owns.
 struct SqliteTx {
     conn: Shared,
-    _gate: OwnedMutexGuard<()>,
+    gate: Option<OwnedMutexGuard<()>>,
     open: bool,
 }
 
 impl Drop for SqliteTx {
     fn drop(&mut self) {
-        if self.open {
-            if let Ok(c) = self.conn.lock() {
-                let _ = c.execute_batch("ROLLBACK");
+        if !self.open {
+            return;
+        }
+        let conn = self.conn.clone();
+        let gate = self.gate.take();
+        let rollback = move || {
+            if let Ok(c) = conn.lock() {
+                if !c.is_autocommit() {
+                    let _ = c.execute_batch("ROLLBACK");
+                }
             }
+            drop(gate);
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn_blocking(rollback);
+            }
+            Err(_) => rollback(),
         }
     }
 }
@@ -618,8 +657,15 @@ impl Tx for SqliteTx {
 
     fn rollback(mut self: Box<Self>) -> BoxFuture<'static, StoreResult<()>> {
         Box::pin(async move {
-            let result = run(&self.conn, |c| c.execute_batch("ROLLBACK")).await;
-            self.open = false;
+            let result = run(&self.conn, |c| {
+                if c.is_autocommit() {
+                    Ok(())
+                } else {
+                    c.execute_batch("ROLLBACK")
+                }
+            })
+            .await;
+            self.open = result.is_err();
             result
         })
     }

@@ -153,7 +153,7 @@ pub async fn update(
     headers: HeaderMap,
     access: Access,
 ) -> Response {
-    let key = match ledger::idempotency_key(&headers) {
+    let key = match ledger::idempotency_key(&ctx, &headers) {
         Ok(k) => k,
         Err(e) => return e.into_response(),
     };
@@ -167,7 +167,7 @@ pub async fn cancel(
     headers: HeaderMap,
     access: Access,
 ) -> Response {
-    let key = match ledger::idempotency_key(&headers) {
+    let key = match ledger::idempotency_key(&ctx, &headers) {
         Ok(k) => k,
         Err(e) => return e.into_response(),
     };

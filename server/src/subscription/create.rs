@@ -17,7 +17,7 @@ pub async fn create(
     headers: HeaderMap,
     access: Access,
 ) -> Response {
-    let key = match ledger::idempotency_key(&headers) {
+    let key = match ledger::idempotency_key(&ctx, &headers) {
         Ok(k) => k,
         Err(e) => return e.into_response(),
     };

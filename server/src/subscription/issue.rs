@@ -247,7 +247,10 @@ pub(super) async fn issue(
                 }
             }
             Err(GatewayError::Unavailable(why)) => {
-                eprintln!("billcalc-server: payment gateway unavailable: {why}");
+                crate::log::error(
+                    "payment gateway unavailable",
+                    json!({"error": why.to_string()}),
+                );
                 return Err(IssueError::Fail(ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "payment_gateway_unavailable",

@@ -36,7 +36,7 @@ pub use renewal::run_renewals;
 use crate::error::{json_response, ApiError, ApiResult};
 use crate::ledger::abort;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use change::*;
 use document::*;
 use issue::*;
@@ -80,17 +80,7 @@ pub(super) fn canceled() -> ApiError {
     )
 }
 
-/// Runs a handler body in its own task (a client hanging up does not cut a transaction short).
-pub(super) async fn spawned<F>(f: F) -> Response
-where
-    F: std::future::Future<Output = ApiResult<Response>> + Send + 'static,
-{
-    match tokio::spawn(f).await {
-        Ok(Ok(r)) => r,
-        Ok(Err(e)) => e.into_response(),
-        Err(_) => ApiError::internal("the subscription task failed").into_response(),
-    }
-}
+pub(super) use crate::ledger::to_completion as spawned;
 
 pub(super) fn ok(value: &Value) -> Response {
     json_response(StatusCode::OK, value.to_string())

@@ -40,7 +40,10 @@ pub async fn run_renewals(state: &AppState, as_of: i64) -> ApiResult<Value> {
                 }
                 Ok(None) => {}
                 Err(e) => {
-                    eprintln!("billcalc-server: renewal of {id} failed: {e}");
+                    crate::log::error(
+                        "renewal failed",
+                        json!({"subscription": id, "error": e.message}),
+                    );
                     failed.push(json!({"subscription": id, "error": e.body()["error"]}));
                     failed_ids.insert(id);
                 }
