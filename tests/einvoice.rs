@@ -485,3 +485,36 @@ fn malformed_documents_are_structured_errors() {
         assert_eq!(e.path, path, "{xml}");
     }
 }
+
+/// Cash rounding (CHF to 5 Rappen): the engine's rounding amount is BT-114, and the amount due
+/// BT-115 = BT-112 − BT-113 + BT-114 is a multiple of 0.05 (BR-CO-16).
+#[test]
+fn invoice_with_a_rounding_amount() {
+    let q = quote(
+        r#"{"currency":"chf","rounding":{"mode":"half_up","increment":5},
+        "default_tax_rates":[{"percentage":8.1,"inclusive":false,"display_name":"MWST"}],
+        "lines":[{"price":{"currency":"chf","unit_amount":1995},"description":"Fondue-Set"}]}"#,
+    );
+    // 19.95 × 8.1 % = 1.61595 → 1.62; total 21.57 → payable 21.55, rounding −0.02.
+    assert_eq!(
+        (q.total, q.rounding_amount, q.amount_payable),
+        (2157, Some(-2), Some(2155))
+    );
+    let d = einvoice::from_quote(
+        &q,
+        &info(
+            "R-2026-0001",
+            "CH",
+            &json!({"address": {"country": "CH"}}),
+            json!({}),
+        ),
+    )
+    .unwrap();
+    assert_eq!(d.totals.rounding.unwrap().to_string(), "-0.02");
+    assert_eq!(d.totals.payable.to_string(), "21.55");
+    let xml = ubl::write(&d);
+    assert!(xml.contains(
+        r#"<cbc:PayableRoundingAmount currencyID="CHF">-0.02</cbc:PayableRoundingAmount>"#
+    ));
+    write_and_check("rounding-amount-chf", &d);
+}

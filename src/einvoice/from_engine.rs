@@ -611,7 +611,7 @@ pub fn from_quote(quote: &Quote, info: &DocumentInfo) -> Result<Document> {
         quote.currency.exponent(),
         built,
         quote.total,
-        None,
+        quote.rounding_amount,
         tax_notes(quote),
         info,
     )
@@ -637,7 +637,8 @@ pub fn from_invoice(invoice: &Invoice, info: &DocumentInfo) -> Result<Document> 
     }
     // Customer credit applied to this invoice is paid already; a debt carried from earlier
     // invoices was invoiced there and is not part of this document.
-    let credit = quote.total - invoice.amount_due;
+    let rounding = quote.rounding_amount.unwrap_or(0);
+    let credit = quote.total + rounding - invoice.amount_due;
     if info.amount_paid.is_none() && credit > 0 && invoice.minimum_charge.is_none() {
         info.amount_paid = Some(credit);
     }
@@ -647,7 +648,7 @@ pub fn from_invoice(invoice: &Invoice, info: &DocumentInfo) -> Result<Document> 
         quote.currency.exponent(),
         built,
         quote.total,
-        None,
+        quote.rounding_amount,
         tax_notes(quote),
         &info,
     )
@@ -733,7 +734,7 @@ pub fn from_credit_note(
         exponent,
         Built { lines, taxes },
         note.total,
-        None,
+        note.rounding_amount,
         tax_notes(invoice)
             .into_iter()
             .filter(|n| n.text.contains(crate::tax::place::REVERSE_CHARGE))

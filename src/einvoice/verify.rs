@@ -36,8 +36,9 @@ pub struct Verification {
     /// True when no figure differs (neither `differences` nor `line_differences`).
     pub ok: bool,
     pub differences: Vec<Difference>,
-    /// How the document's VAT was rounded: `invoice` (once per category, EN 16931's rule) or
-    /// `line` (per line, then summed).
+    /// How the document's VAT was rounded: `invoice` (once per category, EN 16931's rule),
+    /// `line` (per line, then summed) or `inclusive` (backed out of the category's gross, as
+    /// for prices including tax).
     pub tax_rounding_stage: &'static str,
     /// Lines whose net amount (BT-131) is not quantity × net price / base quantity − allowances
     /// + charges, the definition of EN 16931-1. Its validation rules do not check it, and some
@@ -45,7 +46,8 @@ pub struct Verification {
     /// net); the document's totals are checked against the stated line nets.
     pub line_differences: Vec<Difference>,
     /// The rounding mode the document's VAT matches: `half_up` (EN 16931 and most tax
-    /// authorities) or `half_even`.
+    /// authorities), else the first of `half_even`, `up`, `down`, `ceiling`, `floor` that
+    /// matches (the engine's policies).
     pub tax_rounding_mode: &'static str,
 }
 
@@ -119,6 +121,18 @@ fn priced(
 /// The engine's VAT at `rate` on each of `bases` (minor units, any sign): rounded per base
 /// (`line`) or once on their sum (`invoice`, a single base).
 fn taxed(currency: &str, rate: Decimal, bases: &[i64], mode: &str, path: &str) -> Result<i64> {
+    taxed_as(currency, rate, bases, mode, false, path)
+}
+
+/// As [`taxed`]; `inclusive`: each base is a gross amount the tax is backed out of.
+fn taxed_as(
+    currency: &str,
+    rate: Decimal,
+    bases: &[i64],
+    mode: &str,
+    inclusive: bool,
+    path: &str,
+) -> Result<i64> {
     let mut total = 0i64;
     for (sign, group) in [(1i64, true), (-1, false)] {
         let lines: Vec<serde_json::Value> = bases
@@ -127,7 +141,7 @@ fn taxed(currency: &str, rate: Decimal, bases: &[i64], mode: &str, path: &str) -
             .map(|b| {
                 serde_json::json!({
                     "price": {"currency": currency, "unit_amount": b.abs()},
-                    "tax_rates": [{"percentage": rate.normalize().to_string(), "inclusive": false, "display_name": "VAT"}],
+                    "tax_rates": [{"percentage": rate.normalize().to_string(), "inclusive": inclusive, "display_name": "VAT"}],
                 })
             })
             .collect();
@@ -254,21 +268,22 @@ pub fn verify(d: &Document) -> Result<Verification> {
         let invoice_tax = taxed(&currency, rate, &[taxable], "half_up", &path)?;
         let mut tax = invoice_tax;
         if let Some(b) = stated.filter(|b| major(invoice_tax) != b.tax_amount) {
-            // Rounded per line, or half to even: the document says neither, so each is tried.
-            for (s, m) in [
-                ("line", "half_up"),
-                ("invoice", "half_even"),
-                ("line", "half_even"),
-            ] {
-                let each = if s == "line" {
-                    bases.clone()
-                } else {
-                    vec![taxable]
-                };
-                let candidate = taxed(&currency, rate, &each, m, &path)?;
-                if major(candidate) == b.tax_amount {
-                    (stage, mode, tax) = (s, m, candidate);
-                    break;
+            // Rounded per line, in another mode, or backed out of a tax-inclusive gross: the
+            // document does not say, so each of the engine's ways is tried.
+            let modes = ["half_up", "half_even", "up", "down", "ceiling", "floor"];
+            let gross = taxable + minor(b.tax_amount, &path)?;
+            'tries: for m in modes {
+                for s in ["invoice", "line", "inclusive"] {
+                    let candidate = match s {
+                        "invoice" if m == "half_up" => continue,
+                        "invoice" => taxed(&currency, rate, &[taxable], m, &path)?,
+                        "line" => taxed(&currency, rate, &bases, m, &path)?,
+                        _ => taxed_as(&currency, rate, &[gross], m, true, &path)?,
+                    };
+                    if major(candidate) == b.tax_amount {
+                        (stage, mode, tax) = (s, m, candidate);
+                        break 'tries;
+                    }
                 }
             }
         }
