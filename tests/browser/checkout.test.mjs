@@ -113,12 +113,17 @@ test('add items, change the country: VAT follows the place, amounts as computed 
     assert.deepEqual(await taxes(page), [['0', 0, 'G']]);
     assert.equal(await total(page), '202,00 €');
 
-    // A German business with a VAT number: reverse charge (AE), no VAT, the engine's note.
+    // A German business with a valid VAT number buying goods: exempt intra-Community supply
+    // (K), no VAT, the engine's legal mention with the normalised number.
     await page.selectOption('#country', 'DE');
-    await page.fill('#vat', 'DE 123 456 789');
-    assert.deepEqual(await taxes(page), [['0', 0, 'AE']]);
+    await page.fill('#vat', 'DE 136 695 976');
+    assert.deepEqual(await taxes(page), [['0', 0, 'K']]);
     assert.equal(await total(page), '202,00 €');
-    assert.match(await text(page, '#notes [data-note="reverse_charge"]'), /^Reverse charge — VAT number DE123456789: no VAT is charged/);
+    assert.match(await text(page, '#notes [data-note="intra_community_supply"]'), /^Exonération de TVA, article 262 ter I du CGI.*\(DE136695976\)$/);
+    // The same number with a wrong check digit is refused: no exemption for a typo.
+    await page.fill('#vat', 'DE 136 695 975');
+    assert.match(await text(page, '#vat-error'), /check digits are wrong/);
+    assert.equal(await total(page), '237,50 €');
     // A malformed number: said next to the field, priced as a consumer, Pay waits for a fix.
     await page.fill('#vat', 'DE12');
     assert.equal(await page.locator('#vat').getAttribute('aria-invalid'), 'true');
