@@ -251,14 +251,19 @@ pub fn read_json(bytes: &[u8]) -> Result<Value, ApiError> {
             format!("the body is not valid JSON ({detail})"),
         )
     };
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        invalid(format!(
-            "not UTF-8 after byte {}",
-            e.valid_up_to()
-        ))
-    })?;
-    serde_json::from_str::<Value>(text)
-        .map_err(|e| invalid(format!("line {} column {}", e.line(), e.column())))
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| invalid(format!("not UTF-8 after byte {}", e.valid_up_to())))?;
+    // The engine's reader: the same strictness as the engine's own inputs (one function, in
+    // the crate).
+    // Malformed JSON is `invalid_type` at the root there; a key twice in one object is
+    // `duplicate_field` at its path.
+    billcalc::parse::json_value(text).map_err(|e| {
+        if e.code == billcalc::ErrorCode::InvalidType && e.path.is_empty() {
+            invalid(e.message)
+        } else {
+            ApiError::engine(e, "")
+        }
+    })
 }
 
 async fn gate_inner(
@@ -309,9 +314,7 @@ async fn gate_inner(
         );
         h.insert(
             header::ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static(
-                "authorization, content-type, idempotency-key, x-request-id",
-            ),
+            HeaderValue::from_static("authorization, content-type, idempotency-key, x-request-id"),
         );
         h.insert(
             header::ACCESS_CONTROL_MAX_AGE,
@@ -397,9 +400,7 @@ async fn gate_inner(
         key: kind,
         body: json,
         ip,
-        request_id: log::REQUEST_ID
-            .try_with(Clone::clone)
-            .unwrap_or_default(),
+        request_id: log::REQUEST_ID.try_with(Clone::clone).unwrap_or_default(),
         idempotency_scope,
     }));
     let response = next.run(Request::from_parts(parts, Body::empty())).await;

@@ -146,10 +146,7 @@ async fn renewal_loop(state: Arc<AppState>, interval: u64) {
             Ok(report) => {
                 let issued = report["issued"].as_array().map_or(&[][..], Vec::as_slice);
                 let failed = report["failed"].as_array().map_or(0, Vec::len);
-                let oldest_due = issued
-                    .iter()
-                    .filter_map(|r| r["period_end"].as_i64())
-                    .min();
+                let oldest_due = issued.iter().filter_map(|r| r["period_end"].as_i64()).min();
                 let m = &state.metrics;
                 m.renewal_lag
                     .set(oldest_due.map_or(0, |due| (now - due).max(0)) as f64);

@@ -75,7 +75,10 @@ pub async fn serve(
         ));
     }
     let Some(decoded) = percent_decode(&url_path[prefix.len()..]) else {
-        return Some(json_error(StatusCode::BAD_REQUEST, "the path has bad percent-encoding"));
+        return Some(json_error(
+            StatusCode::BAD_REQUEST,
+            "the path has bad percent-encoding",
+        ));
     };
     let relative = Path::new(&decoded);
     if decoded.contains('\0')

@@ -463,7 +463,10 @@ async fn request_hygiene() {
         s.addr,
         "POST",
         "/v1/quotes",
-        &[("authorization", &format!("Bearer {PK}"))],
+        &[
+            ("authorization", &format!("Bearer {PK}")),
+            ("content-type", "application/json"),
+        ],
         Some(b"{nope"),
     )
     .await;

@@ -1,10 +1,11 @@
 //! SQLite: one file, WAL journal, `synchronous=FULL` (a commit is on disk before the server
 //! answers, so an acknowledged charge survives a SIGKILL or a power cut), foreign keys on.
 //!
-//! One connection, driven from tokio's blocking pool. SQLite runs one write transaction at a
-//! time anyway; the async `gate` makes every operation (reads included) wait for an open
-//! transaction, so a read never sees another request's uncommitted writes on the shared
-//! connection. Write transactions start with `BEGIN IMMEDIATE`, which takes the write lock up
+//! One connection, owned by its own worker thread that runs jobs in the order they were sent
+//! (so a rollback sent by a dropped transaction runs after the BEGIN it undoes). SQLite runs
+//! one write transaction at a time anyway; the async `gate` makes every operation (reads
+//! included) wait for an open transaction, so a read never sees another request's uncommitted
+//! writes on the shared connection. Write transactions start with `BEGIN IMMEDIATE`, which takes the write lock up
 //! front (no lock upgrades, no `SQLITE_BUSY` half way), and `busy_timeout` covers a second
 //! process on the same file.
 
@@ -15,10 +16,39 @@ use super::{
     SubscriptionRecord, Tx,
 };
 use rusqlite::{params, Connection, OptionalExtension};
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc;
+use std::sync::Arc;
 use tokio::sync::OwnedMutexGuard;
 
-type Shared = Arc<Mutex<Connection>>;
+type Job = Box<dyn FnOnce(&Connection) + Send>;
+
+/// The connection's worker thread: jobs run one at a time, in the order they were sent. The
+/// thread ends when the last sender is dropped.
+struct Worker {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Worker {
+    fn start(conn: Connection) -> StoreResult<Worker> {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("billcalc-sqlite".into())
+            .spawn(move || {
+                for job in queue {
+                    job(&conn);
+                }
+            })
+            .map_err(|e| StoreError::new(format!("sqlite: cannot start the worker: {e}")))?;
+        Ok(Worker { jobs })
+    }
+
+    /// Queues a job without waiting for it.
+    fn send(&self, job: Job) {
+        let _ = self.jobs.send(job);
+    }
+}
+
+type Shared = Arc<Worker>;
 
 pub struct SqliteStore {
     conn: Shared,
@@ -29,21 +59,22 @@ fn sql_err(e: rusqlite::Error) -> StoreError {
     StoreError::new(format!("sqlite: {e}"))
 }
 
-/// Runs `f` on the connection in the blocking pool.
+/// Runs `f` on the connection's worker thread and waits for its result. Dropping the future
+/// does not stop `f`: it runs to its end, in order.
 async fn run<T, F>(conn: &Shared, f: F) -> StoreResult<T>
 where
     T: Send + 'static,
     F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
 {
-    let conn = conn.clone();
-    tokio::task::spawn_blocking(move || {
-        let guard = conn
-            .lock()
-            .map_err(|_| StoreError::new("sqlite: connection lock poisoned"))?;
-        f(&guard).map_err(sql_err)
-    })
-    .await
-    .map_err(|e| StoreError::new(format!("sqlite: task failed: {e}")))?
+    let (done, result) = tokio::sync::oneshot::channel();
+    conn.jobs
+        .send(Box::new(move |c| {
+            let _ = done.send(f(c).map_err(sql_err));
+        }))
+        .map_err(|_| StoreError::new("sqlite: the worker thread stopped"))?;
+    result
+        .await
+        .map_err(|_| StoreError::new("sqlite: the worker thread stopped"))?
 }
 
 impl SqliteStore {
@@ -63,7 +94,7 @@ impl SqliteStore {
         .await
         .map_err(|e| StoreError::new(format!("sqlite: task failed: {e}")))??;
         Ok(SqliteStore {
-            conn: Arc::new(Mutex::new(conn)),
+            conn: Arc::new(Worker::start(conn)?),
             gate: Arc::new(tokio::sync::Mutex::new(())),
         })
     }
@@ -219,7 +250,8 @@ impl Store for SqliteStore {
         Box::pin(async move {
             let autocommit = self
                 .read(|c| {
-                    c.prepare_cached("SELECT 1")?.query_row([], |r| r.get::<_, i64>(0))?;
+                    c.prepare_cached("SELECT 1")?
+                        .query_row([], |r| r.get::<_, i64>(0))?;
                     Ok(c.is_autocommit())
                 })
                 .await?;
@@ -307,9 +339,9 @@ impl Store for SqliteStore {
 }
 
 /// A write transaction on the shared connection. It holds the gate until it ends; dropped
-/// before its commit finished (an error, or a cancelled request), it rolls back on a worker
-/// thread and only then releases the gate, so nothing can run on a connection left inside a
-/// transaction nobody owns.
+/// before its commit finished (an error, or a cancelled request), it queues a rollback on the
+/// worker thread — after whatever it had queued, BEGIN included — which then releases the
+/// gate, so nothing can run on a connection left inside a transaction nobody owns.
 struct SqliteTx {
     conn: Shared,
     gate: Option<OwnedMutexGuard<()>>,
@@ -321,22 +353,13 @@ impl Drop for SqliteTx {
         if !self.open {
             return;
         }
-        let conn = self.conn.clone();
         let gate = self.gate.take();
-        let rollback = move || {
-            if let Ok(c) = conn.lock() {
-                if !c.is_autocommit() {
-                    let _ = c.execute_batch("ROLLBACK");
-                }
+        self.conn.send(Box::new(move |c| {
+            if !c.is_autocommit() {
+                let _ = c.execute_batch("ROLLBACK");
             }
             drop(gate);
-        };
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => {
-                runtime.spawn_blocking(rollback);
-            }
-            Err(_) => rollback(),
-        }
+        }));
     }
 }
 

@@ -1,0 +1,429 @@
+//! Issue 13, findings 1–5 and 8, over real HTTP against the real server on a real SQLite file:
+//! idempotency keys scoped like Stripe's, `application/json` required, every error answer
+//! JSON-shaped (414, 431, bad percent-encoding, static files, framework rejections), duplicate
+//! JSON keys rejected, the card-number scan over every shape of separator and over headers and
+//! paths, and the operations endpoints (`/healthz`, `/readyz`, `/metrics`, `X-Request-Id`).
+
+mod common;
+
+use common::{Backend, TestServer, PK, SK};
+use serde_json::{json, Value};
+
+async fn server_with(tweak: impl FnOnce(&mut billcalc_server::state::AppState)) -> TestServer {
+    let url = common::fresh_database(Backend::Sqlite, "http")
+        .await
+        .unwrap();
+    TestServer::start_with(&url, common::test_config(), tweak).await
+}
+
+fn auth(key: &str) -> String {
+    format!("Bearer {key}")
+}
+
+/// The error object, checking the JSON shape every error answer has.
+fn error_of(r: &common::Resp) -> Value {
+    assert!(
+        r.header("content-type")
+            .is_some_and(|c| c.starts_with("application/json")),
+        "status {} is not JSON: {:?} {}",
+        r.status,
+        r.header("content-type"),
+        r.body
+    );
+    let e = r.json()["error"].clone();
+    for field in ["code", "path", "message"] {
+        assert!(e[field].is_string(), "{field} missing in {}", r.body);
+    }
+    e
+}
+
+#[tokio::test]
+async fn idempotency_keys_are_scoped_by_api_key_method_and_path() {
+    let s = server_with(|st| st.demo_checkout = true).await;
+    let total = common::quoted_total(&s, &common::cart()).await;
+    let body = common::charge_body(&common::cart(), total);
+    let secret = s.charge("shared-key-1", &body).await;
+    assert_eq!(secret.status, 200, "{}", secret.body);
+    let secret = secret.json();
+    // The same key and body from the publishable key on the demo checkout: a charge of its own,
+    // never the secret-key charge's stored answer (with its invoice access token).
+    let demo = s
+        .post(
+            "/v1/demo/checkout",
+            PK,
+            &body,
+            &[("idempotency-key", "shared-key-1")],
+        )
+        .await;
+    assert_eq!(demo.status, 200, "{}", demo.body);
+    assert_eq!(demo.header("idempotent-replayed"), None);
+    let demo = demo.json();
+    assert_ne!(demo["id"], secret["id"]);
+    assert_ne!(demo["invoice"]["id"], secret["invoice"]["id"]);
+    assert_ne!(
+        demo["invoice"]["hosted_invoice_url"],
+        secret["invoice"]["hosted_invoice_url"]
+    );
+    assert!(!demo.to_string().contains(
+        secret["invoice"]["hosted_invoice_url"]
+            .as_str()
+            .unwrap()
+            .split("access_token=")
+            .nth(1)
+            .unwrap()
+    ));
+    // In its own scope the key still replays, byte for byte.
+    let again = s.charge("shared-key-1", &body).await;
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.json(), secret);
+    let again = s
+        .post(
+            "/v1/demo/checkout",
+            PK,
+            &body,
+            &[("idempotency-key", "shared-key-1")],
+        )
+        .await;
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.json(), demo);
+    // Another path with another body is another request, not `idempotency_key_reused`.
+    let sub = s
+        .post(
+            "/v1/subscriptions",
+            SK,
+            &json!({"customer": {"id": "cus_scope"}, "items": [{"price": "price_essentiel_monthly"}], "payment_method": "pm_card_visa"}),
+            &[("idempotency-key", "shared-key-1")],
+        )
+        .await;
+    assert_eq!(sub.status, 200, "{}", sub.body);
+    assert_eq!(sub.json()["object"], "subscription");
+    // Three payments, one per scope.
+    assert_eq!(s.gateway.attempts(), 3);
+    assert_eq!(s.store.payments().await.unwrap().len(), 3);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_body_must_be_application_json() {
+    let s = server_with(|_| {}).await;
+    let body = json!({"cart": common::cart()}).to_string();
+    let a = auth(PK);
+    for content_type in [
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        Some("multipart/form-data; boundary=x"),
+        Some("application/json; charset=latin-1"),
+        Some("application/jsonp"),
+        None,
+    ] {
+        let mut headers = vec![("authorization", a.as_str())];
+        if let Some(c) = content_type {
+            headers.push(("content-type", c));
+        }
+        let r = common::request(
+            s.addr,
+            "POST",
+            "/v1/quotes",
+            &headers,
+            Some(body.as_bytes()),
+        )
+        .await;
+        assert_eq!(r.status, 415, "{content_type:?}: {}", r.body);
+        assert_eq!(error_of(&r)["code"], "unsupported_media_type");
+    }
+    for content_type in [
+        "application/json",
+        "Application/JSON",
+        "application/json; charset=utf-8",
+        "application/json;charset=\"UTF-8\"",
+    ] {
+        let headers = [
+            ("authorization", a.as_str()),
+            ("content-type", content_type),
+        ];
+        let r = common::request(
+            s.addr,
+            "POST",
+            "/v1/quotes",
+            &headers,
+            Some(body.as_bytes()),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{content_type}: {}", r.body);
+    }
+    // No body, no content type: fine (a renewal run without as_of).
+    let sk = auth(SK);
+    let r = common::request(
+        s.addr,
+        "POST",
+        "/v1/renewals",
+        &[("authorization", sk.as_str())],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn every_error_answer_is_json() {
+    let www = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("http-static");
+    std::fs::create_dir_all(&www).unwrap();
+    std::fs::write(www.join("index.html"), "<!doctype html><title>x</title>").unwrap();
+    let mount = www.clone();
+    let s = server_with(move |st| st.statics = vec![("/".into(), mount)]).await;
+    let a = auth(PK);
+    // A request target past the limit: 414.
+    let long = format!(
+        "/v1/catalog?x={}",
+        "a".repeat(billcalc_server::gate::MAX_URI_BYTES)
+    );
+    let r = common::request(s.addr, "GET", &long, &[("authorization", a.as_str())], None).await;
+    assert_eq!(
+        (r.status, error_of(&r)["code"].clone()),
+        (414, json!("uri_too_long"))
+    );
+    // Too many header fields: 431 (the parser's own limit is far above the gate's).
+    let names: Vec<String> = (0..billcalc_server::gate::MAX_HEADERS + 5)
+        .map(|i| format!("x-extra-{i}"))
+        .collect();
+    let mut headers: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "1")).collect();
+    headers.push(("authorization", a.as_str()));
+    let r = common::request(s.addr, "GET", "/v1/catalog", &headers, None).await;
+    assert_eq!(
+        (r.status, error_of(&r)["code"].clone()),
+        (431, json!("headers_too_large"))
+    );
+    // Too many header bytes: 431.
+    let big = "b".repeat(billcalc_server::gate::MAX_HEADER_BYTES);
+    let r = common::request(s.addr, "GET", "/healthz", &[("x-big", big.as_str())], None).await;
+    assert_eq!(
+        (r.status, error_of(&r)["code"].clone()),
+        (431, json!("headers_too_large"))
+    );
+    // Bad percent-encoding, on an API path and on a static path.
+    for path in [
+        "/v1/subscriptions/%FF",
+        "/v1/invoices/%zz",
+        "/%zz.html",
+        "/%C3",
+    ] {
+        let r = common::request(s.addr, "GET", path, &[("authorization", &auth(SK))], None).await;
+        assert_eq!(
+            (r.status, error_of(&r)["code"].clone()),
+            (400, json!("invalid_path")),
+            "{path}"
+        );
+    }
+    // Static files: found, not found, wrong method.
+    let r = s.get("/", None).await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("<title>x</title>"));
+    let r = s.get("/missing.js", None).await;
+    assert_eq!(
+        (r.status, error_of(&r)["code"].clone()),
+        (404, json!("not_found"))
+    );
+    let r = common::request(s.addr, "DELETE", "/index.html", &[], None).await;
+    assert_eq!(
+        (r.status, error_of(&r)["code"].clone()),
+        (405, json!("method_not_allowed"))
+    );
+    // API 404 and 405, and a rejection from the framework itself (a path segment that decodes
+    // to something axum's extractor refuses) all keep the shape.
+    let r = s.get("/v1/nothing", Some(PK)).await;
+    assert_eq!(error_of(&r)["code"], "not_found");
+    let r = common::request(
+        s.addr,
+        "PUT",
+        "/v1/quotes",
+        &[("authorization", a.as_str())],
+        None,
+    )
+    .await;
+    assert_eq!(
+        (r.status, error_of(&r)["code"].clone()),
+        (405, json!("method_not_allowed"))
+    );
+    let r = common::request(
+        s.addr,
+        "POST",
+        "/v1/quotes",
+        &[
+            ("authorization", a.as_str()),
+            ("content-type", "application/json"),
+        ],
+        Some(b"{\"cart\": "),
+    )
+    .await;
+    assert_eq!(
+        (r.status, error_of(&r)["code"].clone()),
+        (400, json!("invalid_json"))
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn card_numbers_in_any_shape_in_bodies_headers_and_paths() {
+    let s = server_with(|_| {}).await;
+    for note in [
+        "4242.4242.4242.4242",
+        "4242  4242  4242  4242",
+        "4242\t4242\t4242\t4242",
+        "4242\u{a0}4242\u{a0}4242\u{a0}4242",
+        "4242\u{202f}4242\u{2009}4242\u{3000}4242",
+        "\u{ff14}\u{ff12}\u{ff14}\u{ff12}\u{ff14}\u{ff12}\u{ff14}\u{ff12}\u{ff14}\u{ff12}\u{ff14}\u{ff12}\u{ff14}\u{ff12}\u{ff14}\u{ff12}",
+        "4000/0566/5566/5556",
+        "3782 822463 10005",
+    ] {
+        let mut cart = common::cart();
+        cart["metadata"] = json!({ "note": note });
+        let r = s.post("/v1/quotes", PK, &json!({"cart": cart}), &[]).await;
+        let e = error_of(&r);
+        assert_eq!(
+            (r.status, e["code"].clone(), e["path"].clone()),
+            (400, json!("card_number_rejected"), json!("cart.metadata.note")),
+            "{note:?}"
+        );
+        assert!(!r.body.contains("4242") && !r.body.contains('\u{ff14}'));
+    }
+    // Not card numbers: the scan does not get in the way of ordinary values.
+    let mut cart = common::cart();
+    cart["metadata"] = json!({"order": "F2026-000123", "phone": "+33 1 23 45 67 89", "iban": "FR7630006000011234567890189", "uuid": "550e8400-e29b-41d4-a716-446655440000"});
+    let r = s.post("/v1/quotes", PK, &json!({"cart": cart}), &[]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // A header, and the path.
+    let total = common::quoted_total(&s, &common::cart()).await;
+    let body = common::charge_body(&common::cart(), total);
+    let r = s
+        .post(
+            "/v1/charges",
+            SK,
+            &body,
+            &[
+                ("idempotency-key", "k-card"),
+                ("x-customer-note", "4242 4242 4242 4242"),
+            ],
+        )
+        .await;
+    let e = error_of(&r);
+    assert_eq!(
+        (r.status, e["code"].clone(), e["path"].clone()),
+        (
+            400,
+            json!("card_number_rejected"),
+            json!("header.x-customer-note")
+        )
+    );
+    let r = s
+        .post(
+            "/v1/charges",
+            SK,
+            &body,
+            &[("idempotency-key", "4242-4242-4242-4242")],
+        )
+        .await;
+    assert_eq!(error_of(&r)["path"], "header.idempotency-key");
+    let r = s
+        .get("/v1/subscriptions/4242%204242%204242%204242", Some(SK))
+        .await;
+    let e = error_of(&r);
+    assert_eq!(
+        (r.status, e["code"].clone(), e["path"].clone()),
+        (400, json!("card_number_rejected"), json!("path"))
+    );
+    assert_eq!(s.gateway.attempts(), 0);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn operations_endpoints_and_request_ids() {
+    let s = server_with(|_| {}).await;
+    let r = s.get("/healthz", None).await;
+    assert_eq!((r.status, r.json()["status"].clone()), (200, json!("ok")));
+    let r = s.get("/readyz", None).await;
+    assert_eq!(
+        (r.status, r.json()["status"].clone()),
+        (200, json!("ready"))
+    );
+    // X-Request-Id: the client's when it is sane, else a new one; never a header injection.
+    let r = common::request(
+        s.addr,
+        "GET",
+        "/healthz",
+        &[("x-request-id", "trace-abc-123")],
+        None,
+    )
+    .await;
+    assert_eq!(r.header("x-request-id"), Some("trace-abc-123"));
+    let r = s.get("/healthz", None).await;
+    assert!(r
+        .header("x-request-id")
+        .is_some_and(|id| id.starts_with("req_") && id.len() == 28));
+    let long = "x".repeat(200);
+    let r = common::request(
+        s.addr,
+        "GET",
+        "/healthz",
+        &[("x-request-id", long.as_str())],
+        None,
+    )
+    .await;
+    assert!(r
+        .header("x-request-id")
+        .is_some_and(|id| id.starts_with("req_")));
+    // Metrics: per route, charges by outcome.
+    let total = common::quoted_total(&s, &common::cart()).await;
+    let r = s
+        .charge("metrics-1", &common::charge_body(&common::cart(), total))
+        .await;
+    assert_eq!(r.status, 200);
+    let r = s
+        .charge("metrics-1", &common::charge_body(&common::cart(), total))
+        .await;
+    assert_eq!(r.header("idempotent-replayed"), Some("true"));
+    let r = s
+        .charge(
+            "metrics-2",
+            &common::charge_body(&common::cart(), total + 1),
+        )
+        .await;
+    assert_eq!(r.status, 409);
+    let mut declined = common::charge_body(&common::cart(), total);
+    declined["payment_method"] = json!("pm_card_chargeDeclined");
+    let r = s.charge("metrics-3", &declined).await;
+    assert_eq!(r.status, 402);
+    let m = s.get("/metrics", None).await;
+    assert_eq!(m.status, 200);
+    assert!(m
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/plain; version=0.0.4"));
+    for line in [
+        "billcalc_charges_total{outcome=\"succeeded\"} 1",
+        "billcalc_charges_total{outcome=\"replayed\"} 1",
+        "billcalc_charges_total{outcome=\"conflict\"} 1",
+        "billcalc_charges_total{outcome=\"declined\"} 1",
+        "billcalc_http_requests_total{method=\"POST\",route=\"/v1/charges\",status=\"200\"} 2",
+        "billcalc_http_requests_total{method=\"POST\",route=\"/v1/quotes\",status=\"200\"} 1",
+        "billcalc_http_request_duration_seconds_count{method=\"POST\",route=\"/v1/charges\"} 4",
+        "billcalc_renewal_lag_seconds 0",
+    ] {
+        assert!(
+            m.body.lines().any(|l| l == line),
+            "{line} not in\n{}",
+            m.body
+        );
+    }
+    s.stop().await;
+    // With a metrics token, only its bearer reads them.
+    let s = server_with(|st| st.metrics_token = Some("metrics-token-1".into())).await;
+    let r = s.get("/metrics", None).await;
+    assert_eq!(
+        (r.status, error_of(&r)["code"].clone()),
+        (401, json!("unauthorized"))
+    );
+    let r = s.get("/metrics", Some("metrics-token-1")).await;
+    assert_eq!(r.status, 200);
+    s.stop().await;
+}
