@@ -53,6 +53,11 @@ pub struct AppState {
     pub demo_checkout: bool,
     /// Print one line per request.
     pub log_requests: bool,
+    /// Issue 15 (dunning, reminders, email, portal): the config file's sections.
+    pub dunning: crate::dunning::DunningSettings,
+    pub reminders: crate::reminders::ReminderSettings,
+    pub email: crate::email::EmailSettings,
+    pub portal: crate::portal::PortalSettings,
 }
 
 impl AppState {
@@ -81,6 +86,10 @@ impl AppState {
             statics: Vec::new(),
             demo_checkout: false,
             log_requests: true,
+            dunning: file.dunning,
+            reminders: file.reminders,
+            email: file.email,
+            portal: file.portal,
         }
     }
 }
@@ -134,6 +143,7 @@ pub fn router(state: Shared) -> Router {
             "/v1/demo/subscriptions/{id}/cancel",
             post(demo_subscription_cancel),
         )
+        .merge(crate::automation::routes())
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), gate))
@@ -605,7 +615,8 @@ async fn invoice_inner(
         );
         return Ok(r);
     }
-    let mut r = json_response(StatusCode::OK, record.document);
+    let document = crate::dunning::with_collection(state, &id, record.document).await;
+    let mut r = json_response(StatusCode::OK, document);
     r.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-store"),

@@ -5,17 +5,24 @@
 
 pub mod app;
 pub mod auth;
+pub mod automation;
 pub mod canonical;
 pub mod cardscan;
 pub mod charge;
 pub mod clock;
 pub mod config;
+pub mod dunning;
+pub mod email;
 pub mod error;
+pub mod events;
 pub mod gateway;
 pub mod invoice;
+pub mod portal;
 pub mod pricing;
 pub mod ratelimit;
+pub mod reminders;
 pub mod statics;
 pub mod store;
 pub mod subscription;
 pub mod token;
+pub mod webhooks;

@@ -124,7 +124,7 @@ pub struct SubscriptionDoc {
 }
 
 impl SubscriptionDoc {
-    fn record(&self, now: i64) -> ApiResult<SubscriptionRecord> {
+    pub(crate) fn record(&self, now: i64) -> ApiResult<SubscriptionRecord> {
         Ok(SubscriptionRecord {
             id: self.id.clone(),
             customer_id: self.customer.id.clone(),
@@ -155,7 +155,7 @@ impl SubscriptionDoc {
     }
 }
 
-fn read_doc(record: &SubscriptionRecord) -> ApiResult<SubscriptionDoc> {
+pub(crate) fn read_doc(record: &SubscriptionRecord) -> ApiResult<SubscriptionDoc> {
     serde_json::from_str(&record.document)
         .map_err(|e| ApiError::internal(format!("stored subscription does not read back: {e}")))
 }
@@ -1210,7 +1210,7 @@ async fn issue(
 }
 
 /// The subscription as the API shows it.
-fn view(state: &AppState, doc: &SubscriptionDoc, balance: i64, now: i64) -> Value {
+pub(crate) fn view(state: &AppState, doc: &SubscriptionDoc, balance: i64, now: i64) -> Value {
     let mut v = serde_json::to_value(doc).unwrap_or(Value::Null);
     if let Value::Object(o) = &mut v {
         o.remove("demo");
@@ -1359,6 +1359,12 @@ async fn run_create(state: &AppState, ctx: &Ctx, key: &str, access: Access) -> A
     match create_in(state, tx.as_mut(), &input, has_paid, key, now, access).await {
         Ok((status, response)) => {
             let text = response.to_string();
+            // Events (crate::dunning): customer.subscription.created, the first invoice's.
+            if let Err(e) =
+                crate::dunning::after_api_write(state, tx.as_mut(), true, &response, now).await
+            {
+                return abort(tx, e).await;
+            }
             if let Err(e) = tx.finish_key(CREATE_SCOPE, key, status, &text).await {
                 return abort(tx, store_error(e)).await;
             }
@@ -1604,7 +1610,7 @@ pub async fn retrieve(state: &AppState, id: &str, access: Access) -> ApiResult<R
 
 /// The next invoice as the subscription stands, at `now` (none once canceled or when the
 /// period's renewal is due).
-fn upcoming_value(
+pub(crate) fn upcoming_value(
     state: &AppState,
     doc: &SubscriptionDoc,
     balance: i64,
@@ -1895,6 +1901,12 @@ async fn run_commit(
     match commit_in(state, tx.as_mut(), id, input, key, now, access).await {
         Ok(response) => {
             let text = response.to_string();
+            // Events (crate::dunning): customer.subscription.updated/deleted, an invoice issued.
+            if let Err(e) =
+                crate::dunning::after_api_write(state, tx.as_mut(), false, &response, now).await
+            {
+                return abort(tx, e).await;
+            }
             if let Err(e) = tx.finish_key(scope, key, 200, &text).await {
                 return abort(tx, store_error(e)).await;
             }
@@ -2288,6 +2300,11 @@ async fn renew_in(
         .await
         .map_err(store_error)?;
     let period_end = doc.current_period_end;
+    let previous = json!({
+        "status": doc.status,
+        "current_period_start": doc.current_period_start,
+        "current_period_end": doc.current_period_end,
+    });
     let mut input = engine_input(&doc, balance);
     input["as_of"] = json!(doc.current_period_start);
     let (invoice, value) = compute(state, &input)?;
@@ -2329,6 +2346,16 @@ async fn renew_in(
     } else {
         doc.status = state_name(s.status).into();
     }
+    // Dunning and events (crate::dunning): attempt 1, the retry plan, the notifications.
+    let charge = issued.as_ref().map(|i| crate::dunning::RenewalCharge {
+        invoice_id: &i.id,
+        paid: i.status == "paid",
+        amount_due: invoice.amount_due,
+        payment_method: doc.default_payment_method.as_deref(),
+        charge_id: i.charge.as_ref().map(|c| c.id.as_str()),
+        error: i.decline.as_ref().map(|e| e.body()["error"].clone()),
+    });
+    crate::dunning::after_renewal(state, tx, &doc, previous, charge, now).await?;
     tx.update_subscription(&doc.record(now)?)
         .await
         .map_err(store_error)?;
