@@ -574,9 +574,14 @@ pub async fn after_api_write(
     response: &Value,
     now: i64,
 ) -> ApiResult<()> {
-    let Ok(doc) = serde_json::from_value::<SubscriptionDoc>(response.clone()) else {
-        return Ok(());
-    };
+    let mut shown = response.clone();
+    if let Some(l) = shown.get_mut("latest_invoice") {
+        // The response shows the invoice as a link object; the document holds its id.
+        *l = l.get("id").cloned().unwrap_or(Value::Null);
+    }
+    let doc = serde_json::from_value::<SubscriptionDoc>(shown).map_err(|e| {
+        ApiError::internal(format!("subscription response does not read back: {e}"))
+    })?;
     let recipient = Recipient::of(&doc.customer);
     let kind = match (created, doc.status.as_str()) {
         (true, _) => "customer.subscription.created",
