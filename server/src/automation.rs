@@ -15,10 +15,10 @@
 //! | `/v1/portal/…` | portal session | the customer portal |
 //! | `GET /v1/demo/outbox` | none, demo mode only | the mail log and the webhook log for the demo's pages |
 
-use crate::app::{AppState, Ctx};
 use crate::auth::KeyKind;
-use crate::charge::store_error;
 use crate::error::{json_response, ApiError, ApiResult};
+use crate::ledger::store_error;
+use crate::state::{AppState, Ctx};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};

@@ -27,12 +27,12 @@
 //! after the gateway answered replays the same charge. Every change writes its events
 //! ([`crate::events`]) in the same transaction.
 
-use crate::app::AppState;
-use crate::charge::store_error;
 use crate::error::{ApiError, ApiResult};
 use crate::events::{self, NewEvent, Recipient};
 use crate::gateway::{ChargeRequest, GatewayError};
 use crate::invoice::{InvoiceDocument, PaymentInfo};
+use crate::ledger::store_error;
+use crate::state::AppState;
 use crate::store::{PaymentRecord, Row, SqlValue, StoreResult, Tx};
 use crate::subscription::{read_doc, ItemDoc, SubscriptionDoc};
 use crate::token;

@@ -23,9 +23,9 @@
 //! `smtp://host:25` (plain, loopback relays), `smtp://host:587?tls=required` (STARTTLS),
 //! `smtps://user:pass@host:465`. Without one, emails stay `pending` in the log.
 
-use crate::app::AppState;
 use crate::events::Recipient;
 use crate::invoice::{escape, format_money, InvoiceDocument};
+use crate::state::AppState;
 use crate::store::{SqlValue, StoreResult, Tx};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -410,7 +410,7 @@ pub async fn enqueue_for_event(
         return Ok(());
     };
     let seq = crate::events::next_in_sequence(tx, "emails").await?;
-    let id = crate::charge::new_id("em", &recipient.customer_id, now);
+    let id = crate::ledger::new_id("em", &recipient.customer_id, now);
     tx.exec(
         "INSERT INTO emails (id, seq, event_id, kind, customer_id, to_address, locale, subject, text_body, html_body, attachment_invoice_id, status, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending', $12, $12)",
         vec![

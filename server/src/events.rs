@@ -11,8 +11,8 @@
 //! delivery carries the same id (receivers deduplicate on it). A `dedup_key` makes an event
 //! once-only (a reminder per period): a second emit with the key writes nothing.
 
-use crate::app::AppState;
-use crate::charge::new_id;
+use crate::ledger::new_id;
+use crate::state::AppState;
 use crate::store::{SqlValue, StoreResult, Tx};
 use serde_json::{json, Value};
 

@@ -19,11 +19,11 @@
 //! | `POST /v1/portal/subscriptions/{id}/cancel {reason?, comment?}` + `Idempotency-Key` | cancel at the period's end, with the reason (Stripe's `cancellation_details.feedback`) |
 //! | `POST /v1/portal/subscriptions/{id}/renew` + `Idempotency-Key` | undo that before the end |
 
-use crate::app::{AppState, Ctx};
 use crate::auth::KeyKind;
-use crate::charge::store_error;
 use crate::error::{json_response, ApiError, ApiResult};
 use crate::events::Recipient;
+use crate::ledger::store_error;
+use crate::state::{AppState, Ctx};
 use crate::store::SqlValue;
 use crate::subscription::{self, read_doc, Access, SubscriptionDoc};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -169,7 +169,7 @@ pub fn email_link(state: &AppState, customer: &str, locale: &str, now: i64) -> S
     session_url(
         state,
         &SessionClaims {
-            sid: crate::charge::new_id("bps", customer, now),
+            sid: crate::ledger::new_id("bps", customer, now),
             customer: customer.to_string(),
             exp: now + state.portal.email_link_ttl_seconds,
             locale: Some(locale.to_string()),
@@ -267,7 +267,7 @@ pub async fn create_session(state: &AppState, ctx: &Ctx) -> ApiResult<Response> 
     }
     let now = state.clock.now();
     let claims = SessionClaims {
-        sid: crate::charge::new_id("bps", &customer, now),
+        sid: crate::ledger::new_id("bps", &customer, now),
         customer: customer.clone(),
         exp: now + state.portal.session_ttl_seconds,
         locale: locale.clone(),

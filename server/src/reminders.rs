@@ -12,10 +12,10 @@
 //! Each carries a `dedup_key` (subscription and period, trial end, card and expiry), so
 //! however often and on however many instances the loop runs, a reminder goes once.
 
-use crate::app::AppState;
-use crate::charge::store_error;
 use crate::error::ApiResult;
 use crate::events::{self, NewEvent, Recipient};
+use crate::ledger::store_error;
+use crate::state::AppState;
 use crate::store::SqlValue;
 use crate::subscription::{read_doc, upcoming_value, SubscriptionDoc};
 use serde::Deserialize;

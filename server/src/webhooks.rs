@@ -15,7 +15,7 @@
 //! * **Log**: every attempt (`webhook_attempts`: time, HTTP status or error) behind
 //!   `GET /v1/webhook_deliveries`; `POST /v1/events/{id}/resend` queues an event again.
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::store::{SqlValue, StoreResult};
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{json, Value};
@@ -88,8 +88,8 @@ pub async fn create_endpoint(
     enabled_events: &[String],
     now: i64,
 ) -> StoreResult<Value> {
-    let id = crate::charge::new_id("we", url, now);
-    let secret = crate::charge::new_id("whsec", url, now + 1);
+    let id = crate::ledger::new_id("we", url, now);
+    let secret = crate::ledger::new_id("whsec", url, now + 1);
     let events = if enabled_events.is_empty() {
         vec!["*".to_string()]
     } else {
