@@ -23,6 +23,9 @@ cargo fmt --all -- --check
 step "native tests (unit, properties, golden vectors; benches compiled and run once)"
 cargo test --all-targets
 
+step "EN 16931 e-invoices: CII and UBL from every golden vector, read back, verified, official rules (zero fatal)"
+bash scripts/test-einvoice.sh
+
 step "SMTP server for the email tests (Python's aiosmtpd from PyPI)"
 python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install -q aiosmtpd
 
