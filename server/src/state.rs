@@ -41,6 +41,11 @@ pub struct AppState {
     pub metrics: Metrics,
     /// When set, `/metrics` needs `Authorization: Bearer <token>` (`BILLCALC_METRICS_TOKEN`).
     pub metrics_token: Option<String>,
+    /// Issue 15 (dunning, reminders, email, portal): the config file's sections.
+    pub dunning: crate::dunning::DunningSettings,
+    pub reminders: crate::reminders::ReminderSettings,
+    pub email: crate::email::EmailSettings,
+    pub portal: crate::portal::PortalSettings,
 }
 
 impl AppState {
@@ -72,6 +77,10 @@ impl AppState {
             draining: AtomicBool::new(false),
             metrics: Metrics::new(),
             metrics_token: None,
+            dunning: file.dunning,
+            reminders: file.reminders,
+            email: file.email,
+            portal: file.portal,
         }
     }
 }
