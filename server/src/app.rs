@@ -119,6 +119,7 @@ pub fn router(state: Shared) -> Router {
             get(subscription_invoices),
         )
         .route("/v1/renewals", post(renewals))
+        .route("/v1/reports/{name}", get(crate::reports::route))
         .route("/v1/demo/config", get(demo_config))
         .route("/v1/demo/checkout", post(demo_checkout))
         .route("/v1/demo/subscriptions", post(demo_subscription_create))

@@ -15,6 +15,7 @@ pub mod gateway;
 pub mod invoice;
 pub mod pricing;
 pub mod ratelimit;
+pub mod reports;
 pub mod statics;
 pub mod store;
 pub mod subscription;

@@ -464,6 +464,38 @@ impl Store for PgStore {
             row.as_ref().map(change_of).transpose()
         })
     }
+
+    fn all_subscriptions(&self) -> BoxFuture<'_, StoreResult<Vec<SubscriptionRecord>>> {
+        Box::pin(async move {
+            let mut p = self.read().await?;
+            let rows = p
+                .conn()?
+                .query(
+                    "SELECT id, customer_id, status, currency, default_payment_method, billing_cycle_anchor, current_period_start, current_period_end, cancel_at_period_end, canceled_at, document, created_at, updated_at FROM subscriptions ORDER BY created_at, id",
+                    &[],
+                )
+                .await?;
+            rows.iter().map(subscription_of).collect()
+        })
+    }
+
+    fn all_invoices(&self) -> BoxFuture<'_, StoreResult<Vec<InvoiceRecord>>> {
+        Box::pin(async move {
+            let mut p = self.read().await?;
+            let rows = p
+                .conn()?
+                .query(
+                    concat!(
+                        "SELECT ",
+                        invoice_columns!(),
+                        " FROM invoices ORDER BY created_at, series, number"
+                    ),
+                    &[],
+                )
+                .await?;
+            rows.iter().map(invoice_of).collect()
+        })
+    }
 }
 
 struct PgTx {

@@ -312,6 +312,25 @@ impl Store for SqliteStore {
                 .optional()
         }))
     }
+
+    fn all_subscriptions(&self) -> BoxFuture<'_, StoreResult<Vec<SubscriptionRecord>>> {
+        Box::pin(self.read(|c| {
+            let select = SUBSCRIPTION_SELECT.replace(" WHERE id = ?1", " ORDER BY created_at, id");
+            let mut stmt = c.prepare_cached(&select)?;
+            let rows = stmt.query_map([], subscription_row)?;
+            rows.collect()
+        }))
+    }
+
+    fn all_invoices(&self) -> BoxFuture<'_, StoreResult<Vec<InvoiceRecord>>> {
+        Box::pin(self.read(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {INVOICE_COLUMNS} FROM invoices ORDER BY created_at, series, number"
+            ))?;
+            let rows = stmt.query_map([], invoice_row)?;
+            rows.collect()
+        }))
+    }
 }
 
 struct SqliteTx {
