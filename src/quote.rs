@@ -98,6 +98,17 @@ pub struct Quote {
     /// One entry per rate: the VAT breakdown (EN 16931 BG-23).
     pub total_taxes: Vec<TotalTax>,
     pub total: i64,
+    /// Only with a cash `increment` in the rounding policy: `amount_payable − total`, the cash
+    /// rounding of the amount payable (EN 16931 BT-114, "rounding amount"). Lines, discounts
+    /// and taxes are never rounded to the increment, only this amount. On an invoice it is the
+    /// rounding of `amount_due` (after the customer's balance).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rounding_amount: Option<i64>,
+    /// Only with a cash `increment`, on quotes: what the customer pays, `total +
+    /// rounding_amount`, a multiple of the increment (EN 16931 BT-115). Invoices report
+    /// `amount_due` instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amount_payable: Option<i64>,
     /// The discounts that applied, in the order they were applied.
     pub discounts: Vec<AppliedDiscount>,
     /// The requested discounts and catalog promotions that did not apply, each with its reason.
@@ -344,6 +355,11 @@ pub(crate) fn run(
         )?;
         money::sum(pre.lines.iter().map(|t| t.net), "lines")?
     };
+    // Cash rounding: once, on the amount payable (EN 16931 BT-114).
+    let cash = match rounding.increment {
+        Some(_) => Some(rounding.cash(total, "total")?),
+        None => None,
+    };
     let out_lines = lines
         .iter()
         .zip(taxes.lines)
@@ -367,6 +383,8 @@ pub(crate) fn run(
         total_excluding_tax,
         total_taxes: taxes.total_taxes,
         total,
+        rounding_amount: cash.map(|c| c.rounding_amount),
+        amount_payable: cash.map(|c| c.payable),
         discounts: discounts.applied,
         rejected_discounts: discounts.rejected,
         automatic_tax: taxes.automatic_tax,

@@ -21,6 +21,10 @@ wasm_bindgen_test_configure!(run_in_browser);
 const FILES: &[(&str, &str)] = &[
     ("adapters.json", include_str!("vectors/adapters.json")),
     (
+        "cash_rounding.json",
+        include_str!("vectors/cash_rounding.json"),
+    ),
+    (
         "currencies_and_catalogs.json",
         include_str!("vectors/currencies_and_catalogs.json"),
     ),

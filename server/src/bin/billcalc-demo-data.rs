@@ -3,11 +3,11 @@
 //! it is. Usage: `billcalc-demo-data --config server/config/demo.json [--customers 300]
 //! [--months 18] [--seed 16]`; `DATABASE_URL` and the `BILLCALC_*` keys as for the server.
 
-use billcalc_server::app::AppState;
 use billcalc_server::clock::{Clock, ManualClock, SystemClock};
 use billcalc_server::config::{self, Secrets};
 use billcalc_server::gateway::TestGateway;
 use billcalc_server::reports::demo_data::{self, Options};
+use billcalc_server::state::AppState;
 use billcalc_server::store;
 use std::process::ExitCode;
 use std::sync::Arc;

@@ -9,8 +9,9 @@
 //! that it ends on the day it is generated (the months before the current one).
 //! `billcalc-demo-data` (src/bin) runs it; `scripts/demo.sh` calls that once per database.
 
-use crate::app::{self, AppState};
+use crate::app;
 use crate::clock::ManualClock;
+use crate::state::AppState;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -1,4 +1,5 @@
-//! Revenue reports: `GET /v1/reports/{mrr,movements,churn,cohorts}` (secret key), computed
+//! Revenue reports (`GET /v1/reports/{mrr,movements,churn,cohorts}`, secret key; the route is
+//! `crate::routes::reports`), computed
 //! from the stored subscriptions and invoices with the crate's `revenue_metrics`, the very
 //! function a page runs in wasm. JSON, or CSV with `Accept: text/csv`.
 //!
@@ -11,17 +12,11 @@
 pub mod demo_data;
 pub mod history;
 
-use crate::app::{AppState, Ctx};
-use crate::auth::KeyKind;
 use crate::error::{ApiError, ApiResult};
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::Extension;
+use crate::state::AppState;
 use billcalc::metrics::{Rate, RevenueReport};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 /// The four reports.
 pub const REPORTS: [&str; 4] = ["mrr", "movements", "churn", "cohorts"];
@@ -178,7 +173,7 @@ fn month_start(now: i64, months: i32) -> String {
 /// Computes the report over everything stored.
 pub async fn compute(state: &AppState, query: Option<&str>) -> ApiResult<RevenueReport> {
     let q = parse_query(query)?;
-    let store_error = crate::charge::store_error;
+    let store_error = crate::ledger::store_error;
     let subscriptions = state.store.all_subscriptions().await.map_err(store_error)?;
     let invoices = state.store.all_invoices().await.map_err(store_error)?;
     let payments = state.store.payments().await.map_err(store_error)?;
@@ -240,81 +235,4 @@ pub async fn compute(state: &AppState, query: Option<&str>) -> ApiResult<Revenue
         ),
         _ => ApiError::internal(format!("report: {} at {}", e.message, e.path)),
     })
-}
-
-fn wants_csv(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.split(',').any(|t| t.trim().starts_with("text/csv")))
-}
-
-/// `GET /v1/reports/{name}`.
-pub async fn route(
-    State(state): State<Arc<AppState>>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    Path(name): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    let result = async {
-        if !REPORTS.contains(&name.as_str()) {
-            return Err(ApiError::not_found(format!(
-                "no report `{name}` (mrr, movements, churn, cohorts)"
-            )));
-        }
-        match ctx.key {
-            None => {
-                return Err(ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "unauthorized",
-                    "",
-                    "missing or invalid API key (Authorization: Bearer <key>)",
-                ))
-            }
-            Some(KeyKind::Publishable) => {
-                return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "forbidden",
-                    "",
-                    "reports need the secret key",
-                ))
-            }
-            Some(_) => {}
-        }
-        let report = compute(&state, query.as_deref()).await?;
-        let rows = rows(&name, &report);
-        if wants_csv(&headers) {
-            let mut response = csv(&rows).into_response();
-            response.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/csv; charset=utf-8"),
-            );
-            if let Ok(v) = HeaderValue::from_str(&format!(
-                "attachment; filename=\"{name}-{}-{}.csv\"",
-                report.start, report.end
-            )) {
-                response.headers_mut().insert(header::CONTENT_DISPOSITION, v);
-            }
-            return Ok(response);
-        }
-        let body = json!({
-            "object": "report",
-            "report": name,
-            "currency": report.currency,
-            "interval": report.interval,
-            "start": report.start,
-            "end": report.end,
-            "rounding": report.rounding,
-            "engine": report.version,
-            "columns": rows.first().map(|r| r.iter().map(|(k, _)| *k).collect::<Vec<_>>()),
-            "data": rows
-                .iter()
-                .map(|r| r.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<Map<String, Value>>())
-                .collect::<Vec<_>>(),
-        });
-        Ok(crate::error::json_response(StatusCode::OK, body.to_string()))
-    }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
 }
