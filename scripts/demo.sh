@@ -35,6 +35,6 @@ fi
 
 echo "billcalc demo: http://127.0.0.1:${PORT:-8080}/ (API under /v1, publishable key $BILLCALC_PUBLISHABLE_KEY)"
 echo "subscription page: http://127.0.0.1:${PORT:-8080}/subscription.html"
-echo "revenue dashboard: http://127.0.0.1:${PORT:-8080}/dashboard.html (secret key $BILLCALC_SECRET_KEY)"
+echo "revenue dashboard: http://127.0.0.1:${PORT:-8080}/dashboard.html#key=$BILLCALC_SECRET_KEY (the secret key stays in the URL fragment, never sent)"
 exec "$TARGET_DIR/debug/billcalc-server" --config server/config/demo.json \
   --listen "127.0.0.1:${PORT:-8080}" --serve /pkg/=pkg --serve /=www
