@@ -44,3 +44,6 @@ pub use subscription::{
     billing_dates, credit_note, dunning_schedule, preview_invoice, BillingDatesInput,
     CreditNoteInput, DunningInput, Invoice, PreviewInvoiceInput,
 };
+
+#[cfg(feature = "einvoice")]
+pub mod einvoice;

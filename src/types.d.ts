@@ -896,7 +896,9 @@ export type ErrorCode =
   | "invalid_promotion_code" | "duplicate_promotion_code" | "invalid_promotion"
   | "duplicate_promotion" | "duplicate_product" | "invalid_discount" | "invalid_subscription"
   | "invalid_change" | "invalid_usage" | "no_upcoming_invoice" | "invalid_credit_note"
-  | "invalid_schedule";
+  | "invalid_schedule"
+  | "invalid_document"
+  | "unsupported_document";
 
 /** Thrown by every billcalc call on bad input; the instance keeps working afterwards. */
 export declare class BillcalcError extends Error {
