@@ -145,6 +145,9 @@ export interface Product {
   categories?: string[];
   /** e.g. "standard", "shipping"; a line's own tax_category overrides it. */
   tax_category?: string | null;
+  /** Stripe's product type: decides the EU place of supply (goods to an EU business: K;
+   *  services: AE). When absent, digital_services are services and everything else goods. */
+  type?: "good" | "service" | null;
   metadata?: Metadata | null;
 }
 
@@ -381,9 +384,12 @@ export interface TaxAmount {
   category: VatCategory;
   taxability_reason:
     | "standard_rated" | "reduced_rated" | "zero_rated" | "product_exempt" | "customer_exempt"
-    | "reverse_charge" | "not_collecting" | "not_subject_to_tax" | null;
+    | "reverse_charge" | "not_collecting" | "not_subject_to_tax" | "excluded_territory" | null;
   /** Why no tax is charged (EN 16931 BT-120). */
   exemption_reason?: string;
+  /** The exemption reason's code (EN 16931 BT-121, CEF VATEX list): "VATEX-EU-IC" (K),
+   *  "VATEX-EU-AE", "VATEX-EU-G", "VATEX-EU-O". */
+  exemption_reason_code?: string;
 }
 
 /** What one discount took off (Stripe's discount_amounts entry). */
@@ -442,9 +448,11 @@ export interface QuoteLine {
 }
 
 export interface TaxNote {
-  code: "reverse_charge" | "tax_id_ignored";
+  code: "reverse_charge" | "intra_community_supply" | "special_territory" | "tax_id_ignored";
   text: string;
   customer_tax_id?: string;
+  /** special_territory: the territory whose rule applied ("Canary Islands", "Monaco", …). */
+  territory?: string;
 }
 
 export type DiscountLevel = "item" | "order";
@@ -530,6 +538,8 @@ export interface Quote {
   automatic_tax: { enabled: boolean; status?: "complete" | "requires_location_inputs" };
   tax_rounding_stage: "line" | "invoice";
   tax_notes: TaxNote[];
+  /** The customer's tax ids as the engine read them (VAT numbers normalised); absent when none. */
+  customer_tax_ids?: { type: string; value: string }[];
   rounding: RoundingPolicy;
   metadata?: Metadata;
 }
