@@ -26,6 +26,7 @@ pub mod portal;
 pub mod pricing;
 pub mod ratelimit;
 pub mod reminders;
+pub mod reports;
 pub mod routes;
 pub mod state;
 pub mod statics;
