@@ -69,7 +69,9 @@ pub async fn delivery_loop(state: Shared, interval: u64) {
         let errors = report.pointer("/webhooks/error").is_some()
             || report.pointer("/emails/error").is_some();
         if sent > 0 || errors {
-            println!("billcalc-server: deliveries: {report}");
+            // Not println!: a closed stdout must not stop the loop.
+            use std::io::Write;
+            let _ = writeln!(std::io::stdout(), "billcalc-server: deliveries: {report}");
         }
     }
 }
