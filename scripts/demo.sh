@@ -13,6 +13,8 @@ cd "$(dirname "$0")/.."
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
 bash scripts/build-pkg.sh
+# Chart.js for the revenue dashboard comes from npm (package.json); served at /vendor/chart.js/.
+[ -f node_modules/chart.js/dist/chart.umd.min.js ] || npm ci --no-audit --no-fund
 cargo build -p billcalc-server
 TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | node -e 'console.log(JSON.parse(require("fs").readFileSync(0, "utf8")).target_directory)')
 
@@ -26,6 +28,12 @@ export BILLCALC_PUBLISHABLE_KEY="${BILLCALC_PUBLISHABLE_KEY:-pk_test_billcalc_de
 export BILLCALC_SECRET_KEY="${BILLCALC_SECRET_KEY:-sk_test_billcalc_demo_secret}"
 export DATABASE_URL="${DATABASE_URL:-sqlite://$PWD/.billcalc/demo.db}"
 export BILLCALC_DEMO_CHECKOUT="${BILLCALC_DEMO_CHECKOUT:-1}"
+
+# The demo SaaS history for the revenue dashboard: a few hundred customers over 18 months,
+# made once through the server's own API (deterministic; skipped when the database has it).
+if [ "${BILLCALC_DEMO_DATA:-1}" = 1 ]; then
+  "$TARGET_DIR/debug/billcalc-demo-data" --config server/config/demo.json
+fi
 
 # Getting paid automatically (issue 15): a mail catcher (a real SMTP server, Python's aiosmtpd
 # from PyPI, writing .billcalc/mail.jsonl) and a webhook receiver that checks signatures
@@ -52,8 +60,9 @@ export BILLCALC_DELIVERY_INTERVAL_SECONDS="${BILLCALC_DELIVERY_INTERVAL_SECONDS:
 BASE="http://127.0.0.1:${PORT:-8080}"
 echo "billcalc demo: $BASE/ (API under /v1, publishable key $BILLCALC_PUBLISHABLE_KEY)"
 echo "subscription page: $BASE/subscription.html"
+echo "revenue dashboard: $BASE/dashboard.html#key=$BILLCALC_SECRET_KEY (the secret key stays in the URL fragment, never sent)"
 "$TARGET_DIR/debug/billcalc-server" --config server/config/demo.json \
-  --listen "127.0.0.1:${PORT:-8080}" --serve /pkg/=pkg --serve /=www &
+  --listen "127.0.0.1:${PORT:-8080}" --serve /pkg/=pkg --serve /vendor/chart.js/=node_modules/chart.js/dist --serve /=www &
 SERVER=$!
 PIDS+=($SERVER)
 for _ in $(seq 100); do curl -fs "$BASE/healthz" >/dev/null 2>&1 && break; sleep 0.1; done

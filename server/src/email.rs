@@ -597,6 +597,11 @@ pub async fn send_due(state: &AppState, now: i64) -> StoreResult<Value> {
 pub async fn log(state: &AppState, customer: Option<&str>, limit: i64) -> StoreResult<Value> {
     let limit = limit.clamp(1, 500);
     let rows = match customer {
+        // The demo's outbox page: its customers only.
+        Some("cus_demo_*") => state.store.query(
+            "SELECT id, kind, to_address, locale, subject, status, attempts, last_error, created_at, sent_at, event_id, text_body, html_body, attachment_invoice_id FROM emails WHERE customer_id LIKE 'cus\\_demo\\_%' ESCAPE '\\' ORDER BY seq DESC LIMIT $1",
+            vec![limit.into()],
+        ).await?,
         Some(c) => state.store.query(
             "SELECT id, kind, to_address, locale, subject, status, attempts, last_error, created_at, sent_at, event_id, text_body, html_body, attachment_invoice_id FROM emails WHERE customer_id = $1 ORDER BY seq DESC LIMIT $2",
             vec![c.into(), limit.into()],
