@@ -112,6 +112,29 @@ fn write_and_check(name: &str, document: &Document) {
     }
 }
 
+/// The Factur-X PDF (feature `facturx`): written, read back (the embedded XML is the
+/// document), left for the validator.
+#[cfg(feature = "facturx")]
+fn write_pdf(name: &str, document: &Document) -> usize {
+    let pdf = einvoice::facturx::write(document, &cii::write(document)).expect("pdf");
+    assert!(pdf.starts_with(b"%PDF-1.7"));
+    let again = read::read(&pdf).unwrap_or_else(|e| panic!("{name} pdf: {e}"));
+    assert_eq!(
+        &again, document,
+        "{name}: pdf write → read is not the identity"
+    );
+    let xmp = String::from_utf8_lossy(&pdf);
+    assert!(xmp.contains("<fx:ConformanceLevel>EN 16931</fx:ConformanceLevel>"));
+    assert!(xmp.contains("/AFRelationship/Alternative"));
+    std::fs::write(out_dir().join(format!("{name}.pdf")), &pdf).expect("write pdf");
+    pdf.len()
+}
+
+#[cfg(not(feature = "facturx"))]
+fn write_pdf(_: &str, _: &Document) -> usize {
+    0
+}
+
 fn seller_country(vector: &Value) -> String {
     let input = &vector["input"];
     input["tax"]["seller"]["country"]
@@ -221,6 +244,7 @@ fn french_b2b_invoice() {
     assert!(d.notes.iter().any(|n| n.text.contains("débits")));
     assert_eq!(d.buyer.legal_id.as_ref().unwrap().id, "552100554");
     write_and_check("fr-b2b", &d);
+    write_pdf("fr-b2b", &d);
 }
 
 /// B2B services to a German business: reverse charge (AE), both VAT numbers, VATEX-EU-AE.
@@ -250,6 +274,7 @@ fn reverse_charge_services() {
     assert_eq!(d.totals.payable.to_string(), "1200.00");
     assert_eq!(d.business_process.as_deref(), Some("S1"));
     write_and_check("reverse-charge-services", &d);
+    write_pdf("reverse-charge-services", &d);
 }
 
 /// Goods sold from France to Switzerland: export (G), VATEX-EU-G, with the CGI article.
@@ -274,6 +299,7 @@ fn export_outside_the_eu() {
         .contains("262 I"));
     assert_eq!(d.totals.payable.to_string(), "180.00");
     write_and_check("export-g", &d);
+    write_pdf("export-g", &d);
 }
 
 /// A JPY invoice: no decimals anywhere (ISO 4217 exponent 0).
@@ -293,6 +319,7 @@ fn jpy_invoice() {
     assert!(xml.contains("<ram:DuePayableAmount>12732</ram:DuePayableAmount>"));
     assert!(xml.contains("Furoshiki &amp; &lt;boîte&gt;"));
     write_and_check("jpy", &d);
+    write_pdf("jpy", &d);
 }
 
 /// A credit note (381) on part of a French invoice: the engine reverses the tax in proportion;
@@ -337,6 +364,7 @@ fn credit_note_on_an_invoice() {
     assert_eq!(d.totals.payable.to_string(), "56.26");
     assert_eq!(d.preceding_invoices[0].number, "F-2026-000123");
     write_and_check("credit-note", &d);
+    write_pdf("credit-note", &d);
 }
 
 /// Per-line rounding beyond EN 16931's tolerance is refused with a way out.
@@ -517,4 +545,5 @@ fn invoice_with_a_rounding_amount() {
         r#"<cbc:PayableRoundingAmount currencyID="CHF">-0.02</cbc:PayableRoundingAmount>"#
     ));
     write_and_check("rounding-amount-chf", &d);
+    write_pdf("rounding-amount-chf", &d);
 }
