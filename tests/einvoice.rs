@@ -89,6 +89,7 @@ fn info(number: &str, seller_country: &str, customer: &Value, extra: Value) -> D
         "payment_means": [{"code": "58", "iban": "FR7630006000011234567890189", "bic": "AGRIFRPP",
                            "remittance": number}],
     });
+    i["delivery"] = json!({"date": "2026-11-28", "address": i["buyer"]["address"].clone()});
     if let (Some(obj), Some(extra)) = (i.as_object_mut(), extra.as_object()) {
         for (k, v) in extra {
             obj.insert(k.clone(), v.clone());
@@ -546,4 +547,41 @@ fn invoice_with_a_rounding_amount() {
     ));
     write_and_check("rounding-amount-chf", &d);
     write_pdf("rounding-amount-chf", &d);
+}
+
+/// Goods sold from France to a German business: exempt intra-Community supply (K,
+/// VATEX-EU-IC, CGI art. 262 ter I), both VAT numbers, the delivery date and country.
+#[test]
+fn intra_community_supply_of_goods() {
+    let customer = json!({"address": {"country": "DE"}, "tax_ids": [{"type": "eu_vat", "value": "DE136695976"}]});
+    let q = quote(&format!(
+        r#"{{"currency":"eur","as_of":"2026-11-29","tax":{{"seller":{{"country":"FR"}}}},"customer":{customer},
+        "lines":[{{"price":{{"currency":"eur","unit_amount":8900}},"quantity":5,"description":"Cocotte en fonte 24 cm"}},
+                 {{"price":{{"currency":"eur","unit_amount":1500}},"tax_category":"shipping","description":"Transport"}}]}}"#
+    ));
+    assert_eq!(q.total_taxes.len(), 1);
+    let without_delivery = info(
+        "F-2026-000127",
+        "FR",
+        &customer,
+        json!({"operation": "goods", "delivery": null}),
+    );
+    let e = einvoice::from_quote(&q, &without_delivery).unwrap_err();
+    assert_eq!(
+        (e.code, e.path.as_str()),
+        (ErrorCode::MissingField, "delivery.date")
+    );
+    let d = einvoice::from_quote(&q, &info("F-2026-000127", "FR", &customer, json!({"operation": "goods",
+        "delivery": {"date": "2026-11-26", "address": {"line1": "Lagerstraße 5", "city": "Köln", "postal_code": "50667", "country": "DE"}}}))).unwrap();
+    let k = &d.vat_breakdown[0];
+    assert_eq!(
+        (k.vat.category.as_str(), k.exemption_code.as_deref()),
+        ("K", Some("VATEX-EU-IC"))
+    );
+    assert!(k.exemption_reason.as_deref().unwrap().contains("262 ter I"));
+    assert_eq!(k.taxable_amount.to_string(), "460.00");
+    assert_eq!(d.totals.payable.to_string(), "460.00");
+    assert_eq!(d.buyer.vat_id.as_deref(), Some("DE136695976"));
+    write_and_check("intra-community-goods-k", &d);
+    write_pdf("intra-community-goods-k", &d);
 }

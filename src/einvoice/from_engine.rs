@@ -507,9 +507,35 @@ fn assemble(
         seller.vat_id = None;
         buyer.vat_id = None;
     }
+    if breakdown.iter().any(|b| b.vat.category == "K") {
+        // BR-IC-11, BR-IC-12: an intra-Community supply states when and where it was delivered.
+        let d = info.delivery.as_ref();
+        if d.and_then(|d| d.date.as_ref()).is_none() && info.invoice_period.is_none() {
+            return Err(Error::new(
+                ErrorCode::MissingField,
+                "delivery.date",
+                "an intra-Community supply of goods (K) states its delivery date or period (BR-IC-11)",
+            ));
+        }
+        if d.and_then(|d| d.address.as_ref()).is_none() {
+            return Err(Error::new(
+                ErrorCode::MissingField,
+                "delivery.address",
+                "an intra-Community supply of goods (K) states the country it was delivered to (BR-IC-12)",
+            ));
+        }
+        if buyer.vat_id.is_none() {
+            return Err(Error::new(
+                ErrorCode::MissingField,
+                "buyer.vat_id",
+                "an intra-Community supply of goods (K) names the buyer's VAT number (BR-IC-02)",
+            ));
+        }
+    }
     let mut delivery = info.delivery.clone();
-    if french {
-        // 2026 reform: the delivery address only when it differs from the buyer's.
+    if french && !breakdown.iter().any(|b| b.vat.category == "K") {
+        // 2026 reform: the delivery address only when it differs from the buyer's (an
+        // intra-Community supply always states it, BR-IC-12).
         if let Some(d) = &mut delivery {
             if d.address.as_ref() == Some(&buyer.address) {
                 d.address = None;
