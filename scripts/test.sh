@@ -29,8 +29,22 @@ bash scripts/test-einvoice.sh
 step "SMTP server for the email tests (Python's aiosmtpd from PyPI)"
 python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install -q aiosmtpd
 
-step "server: API, storage suite on SQLite and PostgreSQL, SIGKILL recovery, dunning/webhooks/email"
-BILLCALC_REQUIRE_POSTGRES=1 BILLCALC_REQUIRE_SMTP=1 bash server/scripts/with-postgres.sh \
+step "nginx for the three-instance test (Debian package)"
+if ! [ -x /usr/sbin/nginx ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # Do not start the package's own server: only the test's runs.
+  CREATED_POLICY=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+    CREATED_POLICY=1
+  fi
+  apt-get install -y -qq nginx-light || apt-get install -y -qq nginx
+  [ "$CREATED_POLICY" = 1 ] && rm -f /usr/sbin/policy-rc.d
+fi
+
+step "server: API, storage suite on SQLite and PostgreSQL, SIGKILL recovery, three instances behind nginx, dunning/webhooks/email"
+BILLCALC_REQUIRE_POSTGRES=1 BILLCALC_REQUIRE_SMTP=1 BILLCALC_REQUIRE_NGINX=1 bash server/scripts/with-postgres.sh \
   cargo test -p billcalc-server --all-targets
 
 step "npm package (installs the wasm32 target, wasm-bindgen CLI and npm tools if missing)"

@@ -311,7 +311,7 @@ async fn demo_outbox(State(state): State<Shared>, uri: Uri) -> Response {
             if !state.demo_checkout {
                 return Err(ApiError::not_found("demo mode is off"));
             }
-            let emails = crate::email::log(&state, None, limit(&uri)).await.map_err(store_error)?;
+            let emails = crate::email::log(&state, Some("cus_demo_*"), limit(&uri)).await.map_err(store_error)?;
             let webhooks = crate::webhooks::deliveries(&state, None, limit(&uri)).await.map_err(store_error)?;
             let events = crate::events::list(&state, None, limit(&uri)).await.map_err(store_error)?;
             Ok(json!({"emails": emails["data"], "webhook_deliveries": webhooks["data"], "events": events["data"]}))

@@ -47,11 +47,7 @@ fn spawn_server(url: &str, config: &PathBuf) -> ServerProcess {
     BufReader::new(stdout)
         .read_line(&mut line)
         .expect("read the listening line");
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split(|c: char| c == '"' || c.is_whitespace()).next())
-        .and_then(|a| a.parse().ok())
+    let addr = common::listening_address(&line)
         .unwrap_or_else(|| panic!("server did not start: {line:?}"));
     ServerProcess { child, addr }
 }

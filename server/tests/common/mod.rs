@@ -229,6 +229,16 @@ pub async fn post(
     .await
 }
 
+/// The address in the binary's first log line (`… listening on http://ADDR…`, a JSON line).
+pub fn listening_address(line: &str) -> Option<SocketAddr> {
+    line.split("http://")
+        .nth(1)?
+        .split(|c: char| c == '"' || c.is_whitespace())
+        .next()?
+        .parse()
+        .ok()
+}
+
 #[derive(Debug, Clone)]
 pub struct Resp {
     pub status: u16,
