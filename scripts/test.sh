@@ -31,8 +31,11 @@ export PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1
 python3 tests/tax/vat_numbers.py
 python3 tests/tax/rates_crosscheck.py
 
-step "server: API, storage suite on SQLite and PostgreSQL, SIGKILL recovery"
-BILLCALC_REQUIRE_POSTGRES=1 bash server/scripts/with-postgres.sh \
+step "SMTP server for the email tests (Python's aiosmtpd from PyPI)"
+python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install -q aiosmtpd
+
+step "server: API, storage suite on SQLite and PostgreSQL, SIGKILL recovery, dunning/webhooks/email"
+BILLCALC_REQUIRE_POSTGRES=1 BILLCALC_REQUIRE_SMTP=1 bash server/scripts/with-postgres.sh \
   cargo test -p billcalc-server --all-targets
 
 step "npm package (installs the wasm32 target, wasm-bindgen CLI and npm tools if missing)"
