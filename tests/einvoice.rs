@@ -140,7 +140,17 @@ fn golden_vectors_become_valid_documents() {
             let name = format!("{stem}-{}", vector["name"].as_str().unwrap_or("unnamed"));
             let customer = vector["input"]["customer"].clone();
             let number = format!("V-{written:04}");
-            let info = info(&number, &seller_country(vector), &customer, json!({}));
+            // An intra-Community supply (K) must say where and when the goods were delivered
+            // (BR-IC-11, BR-IC-12): to the buyer's address, on the invoice date.
+            let intra_community = vector["output"]["total_taxes"]
+                .as_array()
+                .is_some_and(|t| t.iter().any(|t| t["category"] == "K"));
+            let extra = if intra_community {
+                json!({"delivery": {"date": "2026-11-29", "address": buyer(&customer)["address"].clone()}})
+            } else {
+                json!({})
+            };
+            let info = info(&number, &seller_country(vector), &customer, extra);
             let calculator =
                 || Calculator::new(&from_value::<Catalog>(&vector["catalog"]).unwrap()).unwrap();
             let document = match vector["call"].as_str() {
@@ -187,12 +197,12 @@ fn quote(json_text: &str) -> billcalc::Quote {
 fn french_b2b_invoice() {
     let q = quote(
         r#"{"currency":"eur","as_of":"2026-11-29","tax":{"seller":{"country":"FR"},"rounding_stage":"invoice"},
-        "customer":{"address":{"country":"FR"},"tax_ids":[{"type":"eu_vat","value":"FR40552100554"}]},
+        "customer":{"address":{"country":"FR"},"tax_ids":[{"type":"eu_vat","value":"FR96552100554"}]},
         "discounts":[{"coupon":{"percent_off":10}}],
         "lines":[{"price":{"currency":"eur","unit_amount":2490},"quantity":3,"description":"Tasse émaillée « Atelier »"},
                  {"price":{"currency":"eur","unit_amount":1250},"quantity":2,"tax_category":"reduced","description":"Livre de recettes"}]}"#,
     );
-    let customer = json!({"address": {"country": "FR"}, "tax_ids": [{"type": "eu_vat", "value": "FR40552100554"}]});
+    let customer = json!({"address": {"country": "FR"}, "tax_ids": [{"type": "eu_vat", "value": "FR96552100554"}]});
     let i = info(
         "F-2026-000123",
         "FR",
@@ -299,7 +309,7 @@ fn jpy_invoice() {
 /// the document names the invoice it credits.
 #[test]
 fn credit_note_on_an_invoice() {
-    let customer = json!({"address": {"country": "FR"}, "tax_ids": [{"type": "eu_vat", "value": "FR40552100554"}]});
+    let customer = json!({"address": {"country": "FR"}, "tax_ids": [{"type": "eu_vat", "value": "FR96552100554"}]});
     let q = quote(&format!(
         r#"{{"currency":"eur","as_of":"2026-11-29","tax":{{"seller":{{"country":"FR"}}}},"customer":{customer},
         "lines":[{{"price":{{"currency":"eur","unit_amount":2490}},"quantity":3,"description":"Tasse émaillée"}},

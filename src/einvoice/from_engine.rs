@@ -507,7 +507,10 @@ fn assemble(
         buyer.vat_id = None;
     }
     let mut delivery = info.delivery.clone();
-    if french {
+    // An intra-Community supply needs the deliver-to country (BR-IC-12) even when the goods go
+    // to the buyer's own address.
+    let intra_community = breakdown.iter().any(|b| b.vat.category == "K");
+    if french && !intra_community {
         // 2026 reform: the delivery address only when it differs from the buyer's.
         if let Some(d) = &mut delivery {
             if d.address.as_ref() == Some(&buyer.address) {
