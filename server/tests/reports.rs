@@ -9,7 +9,8 @@
 //! * C (cus_rc): Pro yearly × 1: 19000 / 12 = 1583.33 → 1583;
 //! * D (cus_rd): Essentiel × 3 (2700), cancelled at the period's end: ends Apr 2 10:00;
 //! * E (cus_re): Essentiel × 1 from Mar 20 with a trial to Apr 3, whose card then declines:
-//!   past due (still MRR 900), one failed payment of 900 + 20 % VAT = 1080, not recovered.
+//!   past due (still MRR 900), one failed payment of 900 + 20 % VAT = 1080; E gives a working
+//!   card on Apr 4 and dunning's retry collects it: recovered, 1 of 1, 1080 of 1080.
 //!
 //! MRR on Mar 1 / Apr 1 / May 1: 0 / 5700 + 900 + 1583 + 2700 = 10883 / 5700 + 900 + 1583 +
 //! 900 = 9083. March: new 10883 (4 customers), trial B converted. April: churn −2700 (D), new
@@ -100,12 +101,27 @@ async fn history(s: &TestServer) {
     let mut e = plan("cus_re", "price_essentiel_monthly", 1);
     e["trial_period_days"] = json!(14);
     e["payment_method"] = json!("pm_card_chargeDeclined");
-    create(s, "e", e).await;
+    let e = create(s, "e", e).await;
     // Apr 2: A and D's periods end (D is cancelled); Apr 3: E's trial ends, its card declines.
     s.clock.set(NOW + 31 * DAY + 3600);
     renew(s).await;
     s.clock.set(NOW + 32 * DAY + 3600);
     renew(s).await;
+    // Apr 4: E gives a working card; the dunning retry due by Apr 7 collects the invoice.
+    s.clock.set(NOW + 33 * DAY);
+    let e_id = e["id"].as_str().unwrap();
+    let r = s
+        .post(
+            &format!("/v1/subscriptions/{e_id}"),
+            SK,
+            &json!({"payment_method": "pm_card_visa"}),
+            &[("idempotency-key", "e-card")],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    s.clock.set(NOW + 36 * DAY);
+    let r = s.post("/v1/automation/run", SK, &json!({}), &[]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
 }
 
 async fn reports_from_the_stored_history(backend: Backend) {
@@ -162,9 +178,10 @@ async fn reports_from_the_stored_history(backend: Backend) {
     assert_eq!(d[1]["gross_revenue_retention"], "0.7519");
     assert_eq!(d[1]["net_revenue_retention"], "0.7519");
     assert_eq!(d[1]["payments_failed"], json!(1));
-    assert_eq!(d[1]["payments_recovered"], json!(0));
+    assert_eq!(d[1]["payments_recovered"], json!(1));
     assert_eq!(d[1]["failed_amount"], json!(1080));
-    assert_eq!(d[1]["payment_recovery_rate"], "0");
+    assert_eq!(d[1]["recovered_amount"], json!(1080));
+    assert_eq!(d[1]["payment_recovery_rate"], "1");
 
     let cohorts = report(&s, &format!("/v1/reports/cohorts{q}")).await;
     let d = cohorts["data"].as_array().unwrap();

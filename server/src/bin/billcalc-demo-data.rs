@@ -71,12 +71,14 @@ async fn run() -> Result<(), String> {
         clock.clone(),
     );
     state.log_requests = false;
+    // History, not news: no emails to the generated customers (issue 15's outbox).
+    state.email.enabled = false;
     let started = std::time::Instant::now();
     let summary = demo_data::generate(state, clock, &secret_key, &options).await?;
     println!(
-        "billcalc-demo-data: {} months, {} customers, {} subscriptions ({} trials, {} reactivations), {} changes, {} cancellations, {} declining cards, {} renewals, {} requests in {:.1} s",
+        "billcalc-demo-data: {} months, {} customers, {} subscriptions ({} trials, {} reactivations), {} changes, {} cancellations, {} declining cards, {} renewals, {} payment retries, {} requests in {:.1} s",
         options.months, summary.customers, summary.subscriptions, summary.trials, summary.reactivations,
-        summary.changes, summary.cancellations, summary.declined_cards, summary.renewals,
+        summary.changes, summary.cancellations, summary.declined_cards, summary.renewals, summary.retries,
         summary.requests, started.elapsed().as_secs_f64()
     );
     Ok(())

@@ -2,15 +2,16 @@
 //! hundred customers over 12–24 months subscribe (some after a 14-day trial), add and remove
 //! seats, move between the Essentiel and Pro plans (monthly or yearly), change cards (some
 //! declining), cancel at the period's end, and some come back. Each day of the simulation the
-//! server's clock is set and `POST /v1/renewals` runs, so every invoice, proration, decline and
-//! cancellation is the server's real work, stored in its database like any other.
+//! server's clock is set, `POST /v1/renewals` runs and then the dunning retries and reminders
+//! the binary's loop would run, so every invoice, proration, decline, retry and cancellation is
+//! the server's real work, stored in its database like any other.
 //!
 //! Deterministic: the same seed, customer count and months give the same history, placed so
 //! that it ends on the day it is generated (the months before the current one).
 //! `billcalc-demo-data` (src/bin) runs it; `scripts/demo.sh` calls that once per database.
 
 use crate::app;
-use crate::clock::ManualClock;
+use crate::clock::{Clock, ManualClock};
 use crate::state::AppState;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
@@ -65,6 +66,7 @@ pub struct Summary {
     pub reactivations: usize,
     pub declined_cards: usize,
     pub renewals: usize,
+    pub retries: usize,
     pub requests: usize,
 }
 
@@ -203,7 +205,7 @@ pub async fn generate(
                 }
                 24..=26 => {
                     schedule.push((day, c, Action::Card("pm_card_chargeDeclined")));
-                    let fix = day + 25 + rng.below(40) as i64;
+                    let fix = day + 10 + rng.below(40) as i64;
                     schedule.push((fix, c, Action::Card("pm_card_visa")));
                     day = fix;
                 }
@@ -241,7 +243,8 @@ pub async fn generate(
         .map_err(|e| e.to_string())?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app::serve(listener, Arc::new(state), async {
+    let state = Arc::new(state);
+    let server = tokio::spawn(app::serve(listener, state.clone(), async {
         let _ = stopped.await;
     }));
     let mut client = Client {
@@ -261,6 +264,12 @@ pub async fn generate(
         if status == 200 {
             summary.renewals += report["issued"].as_array().map_or(0, Vec::len);
         }
+        // Dunning retries and reminders, as the binary's loop runs them.
+        let tick = crate::automation::tick(&state, clock.now()).await;
+        summary.retries += tick
+            .pointer("/dunning/attempts")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
         while next < schedule.len() && schedule[next].0 == day {
             let (_, c, action) = schedule[next].clone();
             next += 1;

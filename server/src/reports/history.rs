@@ -13,16 +13,73 @@
 //! * Subscription discounts are the catalog coupons the document holds (a `forever` coupon
 //!   counts for good, `repeating` until `start` + `duration_in_months`, `once` not at all).
 //! * Metered items: their `usage` lines (amount excluding tax, period end).
-//! * Payments: an invoice issued with an amount due and no payment at issue is a failed attempt
-//!   at its creation; a payment recorded for it later is a successful attempt (recovery).
+//! * Payments: the invoice's attempts as dunning records them (`payment_attempts`: the renewal's
+//!   own charge, then each retry or the customer paying, with its outcome). An invoice without
+//!   such records that was issued with an amount due and no payment counts as one failed
+//!   attempt at its creation, and a payment recorded for it later as a successful one.
+//! * `unpaid` (dunning's final action): not paying from the subscription's last update.
 //!
 //! Limits (stated, not hidden): a change committed with `create_prorations` is seen when its
 //! proration lines are invoiced (at the next renewal), not at the commit.
 
 use crate::error::{ApiError, ApiResult};
 use crate::store::{InvoiceRecord, PaymentRecord, SubscriptionRecord};
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
+
+/// The parts of a stored invoice document the reports read (serde skips the rest without
+/// building it: documents are large and there is one per invoice).
+#[derive(Debug, Default, Deserialize)]
+pub struct InvoiceView {
+    #[serde(default)]
+    quote: QuoteView,
+    #[serde(default)]
+    subscription: Option<AmountDue>,
+    #[serde(default)]
+    payment: Option<Paid>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct QuoteView {
+    #[serde(default)]
+    lines: Vec<LineView>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct LineView {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    subscription_item: Option<String>,
+    price: Option<Value>,
+    quantity: Option<i64>,
+    amount: Option<i64>,
+    amount_excluding_tax: Option<i64>,
+    proration: Option<bool>,
+    period: Option<PeriodView>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct PeriodView {
+    start: Option<i64>,
+    end: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct AmountDue {
+    amount_due: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Paid {
+    paid_at: Option<i64>,
+}
+
+impl InvoiceView {
+    pub fn read(document: &str) -> InvoiceView {
+        serde_json::from_str(document).unwrap_or_default()
+    }
+}
 
 /// The catalog's prices and coupons by id.
 pub struct CatalogIndex {
@@ -68,7 +125,7 @@ fn months_later(t: i64, months: i64) -> i64 {
 fn subscription(
     catalog: &CatalogIndex,
     record: &SubscriptionRecord,
-    invoices: &[&InvoiceRecord],
+    invoices: &[(&InvoiceRecord, &InvoiceView)],
 ) -> ApiResult<Value> {
     let doc: Value = serde_json::from_str(&record.document)
         .map_err(|e| ApiError::internal(format!("stored subscription does not read back: {e}")))?;
@@ -77,25 +134,23 @@ fn subscription(
     // (instant, item) → Some((price, quantity)) or None (removed), from the invoices' lines.
     let mut events: BTreeMap<(i64, String), Option<(String, i64)>> = BTreeMap::new();
     let mut usage = Vec::new();
-    for invoice in invoices {
-        let document: Value = serde_json::from_str(&invoice.document).unwrap_or(Value::Null);
-        let lines = document
-            .pointer("/quote/lines")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        for line in &lines {
+    for (_, view) in invoices {
+        for line in &view.quote.lines {
             let (Some(item), Some(from)) = (
-                line["subscription_item"].as_str(),
-                line.pointer("/period/start").and_then(Value::as_i64),
+                line.subscription_item.as_deref(),
+                line.period.as_ref().and_then(|p| p.start),
             ) else {
                 continue;
             };
-            let price = line["price"].as_str().map(str::to_string);
-            let quantity = line["quantity"].as_i64().unwrap_or(1);
-            let amount = line["amount"].as_i64().unwrap_or(0);
-            match line["type"].as_str() {
-                Some("subscription") if line["proration"] != json!(true) => {
+            let price = line
+                .price
+                .as_ref()
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            let quantity = line.quantity.unwrap_or(1);
+            let amount = line.amount.unwrap_or(0);
+            match line.kind.as_deref() {
+                Some("subscription") if line.proration != Some(true) => {
                     if let Some(price) = price {
                         events.insert((from, item.into()), Some((price, quantity)));
                     }
@@ -109,8 +164,11 @@ fn subscription(
                     events.entry((from, item.into())).or_insert(None);
                 }
                 Some("usage") => {
-                    if let Some(end) = line.pointer("/period/end").and_then(Value::as_i64) {
-                        usage.push(json!({"subscription_item": item, "amount": line["amount_excluding_tax"].as_i64().unwrap_or(amount).max(0), "period_end": end}));
+                    if let Some(end) = line.period.as_ref().and_then(|p| p.end) {
+                        let amount = line.amount_excluding_tax.unwrap_or(amount).max(0);
+                        usage.push(
+                            json!({"subscription_item": item, "amount": amount, "period_end": end}),
+                        );
                     }
                 }
                 _ => {}
@@ -198,6 +256,12 @@ fn subscription(
         "currency": record.currency,
         "phases": phases,
     });
+    if record.status == "unpaid" {
+        if let Some(Value::Array(phases)) = Some(&mut out["phases"]) {
+            phases.retain(|p| p["start"].as_i64().is_some_and(|t| t < record.updated_at));
+            phases.push(json!({"start": record.updated_at, "status": "unpaid"}));
+        }
+    }
     if record.status == "canceled" {
         out["ended_at"] = json!(record.canceled_at.unwrap_or(record.current_period_end));
     }
@@ -221,16 +285,21 @@ pub fn metrics_input(
     subscriptions: &[SubscriptionRecord],
     invoices: &[InvoiceRecord],
     payments: &[PaymentRecord],
+    attempts: &BTreeMap<String, Vec<(i64, String)>>,
 ) -> ApiResult<Value> {
     let catalog = CatalogIndex::new(catalog);
-    let mut by_sub: BTreeMap<&str, Vec<&InvoiceRecord>> = BTreeMap::new();
-    for invoice in invoices {
+    let views: Vec<InvoiceView> = invoices
+        .iter()
+        .map(|i| InvoiceView::read(&i.document))
+        .collect();
+    let mut by_sub: BTreeMap<&str, Vec<(&InvoiceRecord, &InvoiceView)>> = BTreeMap::new();
+    for (invoice, view) in invoices.iter().zip(&views) {
         if let Some(s) = &invoice.subscription_id {
-            by_sub.entry(s.as_str()).or_default().push(invoice);
+            by_sub.entry(s.as_str()).or_default().push((invoice, view));
         }
     }
     for list in by_sub.values_mut() {
-        list.sort_by_key(|i| (i.created_at, i.number));
+        list.sort_by_key(|(i, _)| (i.created_at, i.number));
     }
     let mut subs = Vec::new();
     let mut usage_by_sub: BTreeMap<String, Vec<Value>> = BTreeMap::new();
@@ -253,22 +322,29 @@ pub fn metrics_input(
         *e = (*e).max(p.created_at);
     }
     let mut facts = Vec::new();
-    for invoice in invoices {
-        let document: Value = serde_json::from_str(&invoice.document).unwrap_or(Value::Null);
-        let amount_due = document
-            .pointer("/subscription/amount_due")
-            .and_then(Value::as_i64)
+    for (invoice, view) in invoices.iter().zip(&views) {
+        let amount_due = view
+            .subscription
+            .as_ref()
+            .and_then(|s| s.amount_due)
             .unwrap_or(invoice.total)
             .max(0);
         let customer = invoice.customer_id.clone().unwrap_or_default();
-        let mut attempts = Vec::new();
-        let paid_at_issue = document.pointer("/payment/paid_at").and_then(Value::as_i64);
-        if amount_due > 0 && paid_at_issue.is_none() {
-            attempts.push(json!({"at": invoice.created_at, "outcome": "failed"}));
+        let mut tries = Vec::new();
+        let paid_at_issue = view.payment.as_ref().and_then(|p| p.paid_at);
+        if let Some(recorded) = attempts.get(invoice.id.as_str()) {
+            for (at, outcome) in recorded {
+                if outcome == "succeeded" || outcome == "failed" {
+                    tries.push(json!({"at": at, "outcome": outcome}));
+                }
+            }
+        } else if amount_due > 0 && paid_at_issue.is_none() {
+            tries.push(json!({"at": invoice.created_at, "outcome": "failed"}));
             if let Some(&at) = paid_later.get(invoice.id.as_str()) {
-                attempts.push(json!({"at": at.max(invoice.created_at), "outcome": "succeeded"}));
+                tries.push(json!({"at": at.max(invoice.created_at), "outcome": "succeeded"}));
             }
         }
+        let attempts = tries;
         let usage = invoice
             .subscription_id
             .as_ref()

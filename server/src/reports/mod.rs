@@ -177,6 +177,26 @@ pub async fn compute(state: &AppState, query: Option<&str>) -> ApiResult<Revenue
     let subscriptions = state.store.all_subscriptions().await.map_err(store_error)?;
     let invoices = state.store.all_invoices().await.map_err(store_error)?;
     let payments = state.store.payments().await.map_err(store_error)?;
+    let mut attempts: BTreeMap<String, Vec<(i64, String)>> = BTreeMap::new();
+    let rows = state
+        .store
+        .query(
+            "SELECT invoice_id, attempted_at, outcome FROM payment_attempts ORDER BY invoice_id, attempt",
+            vec![],
+        )
+        .await
+        .map_err(store_error)?;
+    for row in rows {
+        use crate::store::SqlValue;
+        if let [SqlValue::Text(invoice), SqlValue::Int(at), SqlValue::Text(outcome)] =
+            row.as_slice()
+        {
+            attempts
+                .entry(invoice.clone())
+                .or_default()
+                .push((*at, outcome.clone()));
+        }
+    }
     let currency = match q.get("currency") {
         Some(c) => c.clone(),
         None => {
@@ -217,7 +237,14 @@ pub async fn compute(state: &AppState, query: Option<&str>) -> ApiResult<Revenue
         exchange_rates,
     };
     let catalog: Value = serde_json::from_str(&state.catalog_json).unwrap_or(Value::Null);
-    let input = history::metrics_input(&catalog, &params, &subscriptions, &invoices, &payments)?;
+    let input = history::metrics_input(
+        &catalog,
+        &params,
+        &subscriptions,
+        &invoices,
+        &payments,
+        &attempts,
+    )?;
     // Errors point at the request's parameters; a stored history that does not read is ours.
     let input: billcalc::MetricsInput = billcalc::from_value(&input).map_err(|e| {
         ApiError::internal(format!(
