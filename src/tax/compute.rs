@@ -4,6 +4,7 @@
 //! invoice-level total spread back over lines) goes through `allocate`.
 
 use super::config::{country, upper, ShippingTax, TaxRateRef, TaxSetup, ValidRate};
+use super::group::GroupIndex;
 use super::place::{decide_automatic, decide_explicit, Applied, Buyer, Decision, LineCategory};
 use super::{
     vat_id, AutomaticTax, LineTax, RateDescriptor, RoundingStage, TaxNote, TotalTax, VatCategory,
@@ -35,6 +36,9 @@ pub struct TaxOutcome {
     pub notes: Vec<TaxNote>,
     pub automatic_tax: AutomaticTax,
     pub rounding_stage: RoundingStage,
+    /// Whether tax was backed out of any line's amount (inclusive rates, or inclusive prices
+    /// sold to an exempt or reverse-charged customer). Without, every line's net is its base.
+    pub backs_out: bool,
 }
 
 /// A taxable base with its decision: a line, or one portion of a shipping line.
@@ -192,17 +196,18 @@ pub fn apply(
     };
     let category_of = |line: &WorkLine| categories.get(line.index).copied().unwrap_or("standard");
     let decide = |line: &WorkLine, category: &str| -> Result<Decision> {
+        // The quote's default rates are resolved once and borrowed by every line.
+        let own;
         let explicit = match &line.input.tax_rates {
-            Some(refs) => Some(resolve_rates(
-                setup,
-                refs,
-                &format!("{}.tax_rates", line.path()),
-            )?),
-            None => default_rates.clone(),
+            Some(refs) => {
+                own = resolve_rates(setup, refs, &format!("{}.tax_rates", line.path()))?;
+                Some(own.as_slice())
+            }
+            None => default_rates.as_deref(),
         };
         let buyer_country = buyer.as_ref().map(|b| b.country.as_str());
         match (explicit, automatic, &buyer) {
-            (Some(rates), _, _) => Ok(decide_explicit(&rates, exempt, buyer_country)),
+            (Some(rates), _, _) => Ok(decide_explicit(rates, exempt, buyer_country)),
             (None, Some(seller), Some(buyer)) => decide_automatic(
                 setup,
                 seller,
@@ -275,6 +280,9 @@ pub fn apply(
         }
     }
 
+    let backs_out = items.iter().any(|i| {
+        !i.decision.back_out.is_empty() || i.decision.collected.iter().any(|a| a.rate.inclusive)
+    });
     let amounts = match setup.rounding_stage {
         RoundingStage::Line => items
             .iter()
@@ -301,19 +309,27 @@ pub fn apply(
         }
     }
 
+    // One entry per rate, in order of first appearance (found by hash: linear in the taxes).
     let mut total_taxes: Vec<TotalTax> = Vec::new();
+    let mut index = GroupIndex::new();
     for tax in out.iter().flat_map(|l| &l.taxes) {
-        match total_taxes.iter_mut().find(|t| t.rate == tax.rate) {
+        let (found, hash) = index.find(&tax.rate, |g| {
+            total_taxes.get(g).is_some_and(|t| t.rate == tax.rate)
+        });
+        match found.and_then(|g| total_taxes.get_mut(g)) {
             Some(t) => {
                 t.amount = money::checked(t.amount + tax.amount, "total_taxes")?;
                 t.taxable_amount =
                     money::checked(t.taxable_amount + tax.taxable_amount, "total_taxes")?;
             }
-            None => total_taxes.push(TotalTax {
-                amount: tax.amount,
-                taxable_amount: tax.taxable_amount,
-                rate: tax.rate.clone(),
-            }),
+            None => {
+                total_taxes.push(TotalTax {
+                    amount: tax.amount,
+                    taxable_amount: tax.taxable_amount,
+                    rate: tax.rate.clone(),
+                });
+                index.insert(hash, total_taxes.len() - 1);
+            }
         }
     }
     if total_taxes
@@ -345,6 +361,7 @@ pub fn apply(
         notes,
         automatic_tax,
         rounding_stage: setup.rounding_stage,
+        backs_out,
     })
 }
 
@@ -459,11 +476,18 @@ fn invoice_stage(
 
     // Groups of (item, rate index) sharing one rate, in order of first appearance.
     let mut groups: Vec<(&Applied, Vec<(usize, usize)>)> = Vec::new();
+    let mut index = GroupIndex::new();
     for (i, item) in items.iter().enumerate() {
         for (k, applied) in item.decision.collected.iter().enumerate() {
-            match groups.iter_mut().find(|(a, _)| *a == applied) {
+            let (found, hash) = index.find(applied, |g| {
+                groups.get(g).is_some_and(|(a, _)| *a == applied)
+            });
+            match found.and_then(|g| groups.get_mut(g)) {
                 Some((_, members)) => members.push((i, k)),
-                None => groups.push((applied, vec![(i, k)])),
+                None => {
+                    groups.push((applied, vec![(i, k)]));
+                    index.insert(hash, groups.len() - 1);
+                }
             }
         }
     }

@@ -20,7 +20,7 @@ pub struct Buyer {
 }
 
 /// A rate applied to a line, with what the arithmetic needs beyond its description.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Applied {
     pub rate: RateDescriptor,
     pub compound: bool,
