@@ -292,19 +292,21 @@ pub fn apply(
     };
 
     // Per line: merge the items' taxes (a shipping line's portions at the same rate add up).
+    // The items are done with: their rates move into the lines' taxes (no clone per line).
     let mut out = vec![LineTaxes::default(); lines.len()];
-    for (item, amounts) in items.iter().zip(&amounts) {
+    for (item, amounts) in items.into_iter().zip(&amounts) {
         let Some(line) = out.get_mut(item.line) else {
             continue;
         };
         line.net = money::checked(line.net + amounts.net, "lines")?;
         line.payable = money::checked(line.payable + amounts.net, "lines")?;
-        for (applied, &(amount, taxable)) in item.decision.collected.iter().zip(&amounts.collected)
+        for (applied, &(amount, taxable)) in
+            item.decision.collected.into_iter().zip(&amounts.collected)
         {
             line.payable = money::checked(line.payable + amount, "lines")?;
-            add_tax(&mut line.taxes, &applied.rate, amount, taxable)?;
+            add_tax(&mut line.taxes, applied.rate, amount, taxable)?;
         }
-        if let Some(zero) = &item.decision.zero {
+        if let Some(zero) = item.decision.zero {
             add_tax(&mut line.taxes, zero, 0, amounts.net)?;
         }
     }
@@ -369,13 +371,15 @@ fn path_of(lines: &[WorkLine], item: &Item) -> String {
     lines.get(item.line).map(WorkLine::path).unwrap_or_default()
 }
 
+/// Adds a tax to a line's: a line has few (at most 10 rates, times a shipping line's portions),
+/// so a scan finds an equal rate.
 fn add_tax(
     taxes: &mut Vec<LineTax>,
-    rate: &RateDescriptor,
+    rate: RateDescriptor,
     amount: i64,
     taxable: i64,
 ) -> Result<()> {
-    match taxes.iter_mut().find(|t| &t.rate == rate) {
+    match taxes.iter_mut().find(|t| t.rate == rate) {
         Some(t) => {
             t.amount = money::checked(t.amount + amount, "lines")?;
             t.taxable_amount = money::checked(t.taxable_amount + taxable, "lines")?;
@@ -383,7 +387,7 @@ fn add_tax(
         None => taxes.push(LineTax {
             amount,
             taxable_amount: taxable,
-            rate: rate.clone(),
+            rate,
         }),
     }
     Ok(())
