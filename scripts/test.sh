@@ -23,8 +23,14 @@ cargo fmt --all -- --check
 step "native tests (unit, properties, golden vectors; benches compiled and run once)"
 cargo test --all-targets
 
-step "server: API, storage suite on SQLite and PostgreSQL, SIGKILL recovery"
-BILLCALC_REQUIRE_POSTGRES=1 bash server/scripts/with-postgres.sh \
+step "EN 16931 e-invoices: CII and UBL from every golden vector, read back, verified, official rules (zero fatal)"
+bash scripts/test-einvoice.sh
+
+step "SMTP server for the email tests (Python's aiosmtpd from PyPI)"
+python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install -q aiosmtpd
+
+step "server: API, storage suite on SQLite and PostgreSQL, SIGKILL recovery, dunning/webhooks/email"
+BILLCALC_REQUIRE_POSTGRES=1 BILLCALC_REQUIRE_SMTP=1 bash server/scripts/with-postgres.sh \
   cargo test -p billcalc-server --all-targets
 
 step "npm package (installs the wasm32 target, wasm-bindgen CLI and npm tools if missing)"

@@ -98,6 +98,17 @@ pub struct Quote {
     /// One entry per rate: the VAT breakdown (EN 16931 BG-23).
     pub total_taxes: Vec<TotalTax>,
     pub total: i64,
+    /// Only with a cash `increment` in the rounding policy: `amount_payable − total`, the cash
+    /// rounding of the amount payable (EN 16931 BT-114, "rounding amount"). Lines, discounts
+    /// and taxes are never rounded to the increment, only this amount. On an invoice it is the
+    /// rounding of `amount_due` (after the customer's balance).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rounding_amount: Option<i64>,
+    /// Only with a cash `increment`, on quotes: what the customer pays, `total +
+    /// rounding_amount`, a multiple of the increment (EN 16931 BT-115). Invoices report
+    /// `amount_due` instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amount_payable: Option<i64>,
     /// The discounts that applied, in the order they were applied.
     pub discounts: Vec<AppliedDiscount>,
     /// The requested discounts and catalog promotions that did not apply, each with its reason.
@@ -107,6 +118,10 @@ pub struct Quote {
     pub tax_rounding_stage: RoundingStage,
     /// Statements the invoice must carry (e.g. `reverse_charge` with the buyer's VAT number).
     pub tax_notes: Vec<TaxNote>,
+    /// The customer's tax ids as the engine read them (Stripe's invoice field): VAT numbers
+    /// normalised (`DE 136,695 976` → `DE136695976`). Left out when the customer has none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub customer_tax_ids: Vec<tax::CustomerTaxId>,
     /// The policy every rounding in this quote went through.
     pub rounding: RoundingPolicy,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -303,7 +318,16 @@ pub(crate) fn run(
         .iter()
         .map(|l| calculator.tax_category(l).unwrap_or("standard"))
         .collect();
-    let taxes = tax::apply(&tax_setup, input, context, &lines, &bases, &categories)?;
+    let supplies: Vec<tax::place::Supply> = lines.iter().map(|l| calculator.supply(l)).collect();
+    let taxes = tax::apply(
+        &tax_setup,
+        input,
+        context,
+        &lines,
+        &bases,
+        &categories,
+        &supplies,
+    )?;
 
     // 5. totals
     let gross = money::sum(lines.iter().map(|l| l.amount), "lines")?;
@@ -343,6 +367,7 @@ pub(crate) fn run(
                 &lines,
                 &before_order,
                 &categories,
+                &supplies,
             )?;
             money::sum(pre.lines.iter().map(|t| t.net), "lines")?
         } else {
@@ -350,6 +375,11 @@ pub(crate) fn run(
             // only confirm it, at the cost of a second pass).
             money::sum(before_order.iter().copied(), "lines")?
         }
+    };
+    // Cash rounding: once, on the amount payable (EN 16931 BT-114).
+    let cash = match rounding.increment {
+        Some(_) => Some(rounding.cash(total, "total")?),
+        None => None,
     };
     let out_lines = lines
         .iter()
@@ -374,11 +404,14 @@ pub(crate) fn run(
         total_excluding_tax,
         total_taxes: taxes.total_taxes,
         total,
+        rounding_amount: cash.map(|c| c.rounding_amount),
+        amount_payable: cash.map(|c| c.payable),
         discounts: discounts.applied,
         rejected_discounts: discounts.rejected,
         automatic_tax: taxes.automatic_tax,
         tax_rounding_stage: taxes.rounding_stage,
         tax_notes: taxes.notes,
+        customer_tax_ids: taxes.customer_tax_ids,
         rounding,
         metadata: input.metadata.clone(),
     })

@@ -1,5 +1,14 @@
 //! The one declared rounding policy. Every stage that turns an exact decimal into minor units
-//! (line amounts, tax, proration, discounts) calls [`RoundingPolicy::round`].
+//! (line amounts, tax, proration, discounts) calls [`RoundingPolicy::round`], which rounds to
+//! the currency's minor unit by the declared mode.
+//!
+//! A cash `increment` (CHF 0.05 is `increment: 5`) applies once, to the amount payable
+//! ([`RoundingPolicy::cash`]), never to a line, a discount or a tax: the difference is reported
+//! on its own as `rounding_amount` (EN 16931 BT-114, "rounding amount": BT-115 amount due =
+//! BT-112 total − BT-113 paid + BT-114). So CHF 1.23 + 0.43 is a total of 1.66 and an amount
+//! payable of 1.65 (rounding −0.01), not 1.25 + 0.45 = 1.70. This is the Swiss practice of
+//! rounding the final amount to 5 Rappen (Swiss Bankers Association recommendation on cash
+//! rounding) and the Nordic / Dutch "afronding" on the payable amount.
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::money;
@@ -38,7 +47,18 @@ impl RoundingMode {
     }
 }
 
-/// A mode plus an optional increment in minor units (cash rounding: CHF 0.05 is `increment: 5`).
+/// An amount payable after cash rounding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CashRounding {
+    /// A multiple of the increment (minor units).
+    pub payable: i64,
+    /// `payable − amount` (EN 16931 BT-114), within half an increment for the `half_*` modes
+    /// and within one increment for the others.
+    pub rounding_amount: i64,
+}
+
+/// A mode plus an optional increment in minor units (cash rounding: CHF 0.05 is `increment: 5`),
+/// which applies to the amount payable only (see the module's documentation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct RoundingPolicy {
     pub mode: RoundingMode,
@@ -79,29 +99,37 @@ impl RoundingPolicy {
         }
     }
 
-    /// Rounds an exact value in minor units to an integer number of minor units (a multiple of
-    /// the increment when one is set).
+    /// Rounds an exact value in minor units to an integer number of minor units by the mode.
+    /// The increment is not applied here: it applies once, to the amount payable
+    /// ([`RoundingPolicy::cash`]).
     pub fn round(&self, value: Decimal, path: &str) -> Result<i64> {
-        let strategy = self.mode.strategy();
-        let rounded = match self.increment {
-            None | Some(1) => value.round_dp_with_strategy(0, strategy),
+        money::to_minor(value.round_dp_with_strategy(0, self.mode.strategy()), path)
+    }
+
+    /// The cash rounding of an amount payable (minor units): the nearest multiple of the
+    /// increment by the mode (the amount itself when there is no increment), and the difference
+    /// (EN 16931 BT-114), so `payable = amount + rounding_amount` exactly.
+    pub fn cash(&self, amount: i64, path: &str) -> Result<CashRounding> {
+        let payable = match self.increment {
+            None | Some(1) => amount,
             Some(step) => {
-                let step = Decimal::from(step);
-                let units = value
-                    .checked_div(step)
-                    .ok_or_else(|| Error::new(ErrorCode::AmountOverflow, path, "amount too large"))?
-                    .round_dp_with_strategy(0, strategy);
-                money::mul(units, step, path)?
+                let units = (Decimal::from(amount) / Decimal::from(step))
+                    .round_dp_with_strategy(0, self.mode.strategy());
+                money::to_minor(money::mul(units, Decimal::from(step), path)?, path)?
             }
         };
-        money::to_minor(rounded, path)
+        Ok(CashRounding {
+            payable,
+            rounding_amount: money::checked(payable - amount, path)?,
+        })
     }
+
     /// Rounds the exact ratio `numerator / denominator` (both non-negative) to minor units.
     ///
     /// The quotient's integer part is exact; the fraction is replaced by a stand-in that lies on
     /// the same side of every rounding boundary (0, ½, 1 between two integers), so
-    /// [`RoundingPolicy::round`] rounds it exactly as it would the true ratio, whatever the mode
-    /// or increment, with no digits lost to a finite-precision division. Discounts and
+    /// [`RoundingPolicy::round`] rounds it exactly as it would the true ratio, whatever the
+    /// mode, with no digits lost to a finite-precision division. Discounts and
     /// prorations use it.
     pub fn round_ratio(&self, numerator: i128, denominator: i128, path: &str) -> Result<i64> {
         let out_of_range = || Error::new(ErrorCode::AmountOverflow, path, "ratio out of range");
@@ -134,6 +162,11 @@ mod tests {
             .unwrap()
     }
 
+    fn cash(mode: RoundingMode, increment: Option<i64>, amount: i64) -> (i64, i64) {
+        let c = RoundingPolicy { mode, increment }.cash(amount, "").unwrap();
+        (c.payable, c.rounding_amount)
+    }
+
     #[test]
     fn modes_on_ties_and_signs() {
         use RoundingMode::*;
@@ -153,13 +186,23 @@ mod tests {
     }
 
     #[test]
-    fn cash_increment() {
+    fn cash_increment_applies_to_the_payable_only() {
         use RoundingMode::*;
-        assert_eq!(r(HalfUp, Some(5), "1232"), 1230);
-        assert_eq!(r(HalfUp, Some(5), "1232.5"), 1235);
-        assert_eq!(r(HalfEven, Some(5), "1232.5"), 1230);
-        assert_eq!(r(Up, Some(100), "1201"), 1300);
-        assert_eq!(r(Floor, Some(5), "-1"), -5);
+        // round() ignores the increment: lines, discounts and taxes stay in minor units.
+        assert_eq!(r(HalfUp, Some(5), "1232"), 1232);
+        assert_eq!(r(Up, Some(100), "1201.2"), 1202);
+        // CHF 1.23 + 0.43 = 1.66 → 1.65 payable, rounding −0.01.
+        assert_eq!(cash(HalfUp, Some(5), 166), (165, -1));
+        assert_eq!(cash(HalfUp, Some(5), 1232), (1230, -2));
+        assert_eq!(cash(HalfUp, Some(5), 1233), (1235, 2));
+        assert_eq!(cash(HalfEven, Some(10), 1225), (1220, -5));
+        assert_eq!(cash(HalfUp, Some(10), 1225), (1230, 5));
+        assert_eq!(cash(Up, Some(100), 1201), (1300, 99));
+        assert_eq!(cash(Down, Some(100), 1299), (1200, -99));
+        assert_eq!(cash(Floor, Some(5), -1), (-5, -4));
+        assert_eq!(cash(Ceiling, Some(5), -1), (0, 1));
+        assert_eq!(cash(HalfUp, None, 1233), (1233, 0));
+        assert_eq!(cash(HalfUp, Some(1), 1233), (1233, 0));
     }
 
     #[test]
@@ -182,9 +225,10 @@ mod tests {
             Ok(1_000_000_000_000_001)
         );
         assert_eq!(ceiling.round_ratio(10_001, 10_000, ""), Ok(2));
+        // The increment does not apply to ratios either.
         let cash = p(HalfUp, Some(5));
-        assert_eq!(cash.round_ratio(125, 10, ""), Ok(15)); // 12.5 → 15
-        assert_eq!(cash.round_ratio(124, 10, ""), Ok(10)); // 12.4 → 10
+        assert_eq!(cash.round_ratio(125, 10, ""), Ok(13)); // 12.5 → 13
+        assert_eq!(cash.round_ratio(124, 10, ""), Ok(12)); // 12.4 → 12
         assert_eq!(
             half_up.round_ratio(1, 0, "").map_err(|e| e.code),
             Err(ErrorCode::AmountOverflow)

@@ -10,7 +10,9 @@ export type RoundingMode = "half_up" | "half_even" | "up" | "down" | "ceiling" |
 export interface RoundingPolicy {
   /** Default "half_up" (commercial: ties away from zero). */
   mode?: RoundingMode;
-  /** Cash-rounding step in minor units (CHF 0.05 → 5). */
+  /** Cash-rounding step in minor units (CHF 0.05 → 5). Applies once, to the amount payable
+   * (`amount_payable`, an invoice's `amount_due`), reported as `rounding_amount` (EN 16931
+   * BT-114); lines, discounts and taxes always round to the minor unit. */
   increment?: MinorUnits;
 }
 
@@ -516,6 +518,11 @@ export interface Quote {
   /** The VAT breakdown: one entry per rate. */
   total_taxes: TaxAmount[];
   total: MinorUnits;
+  /** Only with a cash `increment`: the cash rounding of what is paid (EN 16931 BT-114); on a
+   * quote `amount_payable − total`, on an invoice the rounding of `amount_due`. */
+  rounding_amount?: MinorUnits;
+  /** Only with a cash `increment`, on quotes: `total + rounding_amount`, a multiple of it. */
+  amount_payable?: MinorUnits;
   /** Applied discounts, in application order. */
   discounts: AppliedDiscount[];
   /** Requested discounts and catalog promotions that did not apply, with reasons. */
@@ -682,7 +689,8 @@ export interface Invoice extends Omit<Quote, "lines"> {
   period_start: UnixSeconds;
   period_end: UnixSeconds;
   starting_balance: MinorUnits;
-  /** max(0, total + starting_balance), 0 when carried below the minimum charge or void. */
+  /** max(0, total + starting_balance), cash-rounded to the policy's increment if any (the
+   * difference in `rounding_amount`), 0 when carried below the minimum charge or void. */
   amount_due: MinorUnits;
   ending_balance: MinorUnits;
   /** Set when amount due was positive but below the minimum charge and carried to the balance. */
@@ -756,6 +764,8 @@ export interface CreditNoteInput {
   /** The invoice as issued. */
   invoice: {
     amount_paid: MinorUnits;
+    /** The invoice's cash rounding (EN 16931 BT-114): amount_paid less the lines' total. */
+    rounding_amount?: MinorUnits | null;
     /** Earlier credit notes' total. */
     credited?: MinorUnits | null;
     lines: Array<{
@@ -772,6 +782,8 @@ export interface CreditNoteInput {
   /** An amount (tax included) spread over the lines; with neither lines nor amount: everything. */
   amount?: MinorUnits | null;
   reason?: string | null;
+  /** The invoice's rounding policy: with an `increment`, the note's total is cash-rounded once. */
+  rounding?: RoundingPolicy | null;
 }
 
 export interface CreditNote {
@@ -781,6 +793,11 @@ export interface CreditNote {
   subtotal: MinorUnits;
   total_taxes: CreditNoteTax[];
   total: MinorUnits;
+  /** Only with a cash `increment`: amount_payable − total (EN 16931 BT-114). */
+  rounding_amount?: MinorUnits;
+  /** Only with a cash `increment`: what is given back, a multiple of the increment (the whole
+   * invoice credited at once: exactly amount_paid). */
+  amount_payable?: MinorUnits;
   remaining_creditable: MinorUnits;
   reason?: string;
 }
@@ -794,7 +811,9 @@ export type ErrorCode =
   | "invalid_promotion_code" | "duplicate_promotion_code" | "invalid_promotion"
   | "duplicate_promotion" | "duplicate_product" | "invalid_discount" | "invalid_subscription"
   | "invalid_change" | "invalid_usage" | "no_upcoming_invoice" | "invalid_credit_note"
-  | "invalid_schedule";
+  | "invalid_schedule"
+  | "invalid_document"
+  | "unsupported_document";
 
 /** Thrown by every billcalc call on bad input; the instance keeps working afterwards. */
 export declare class BillcalcError extends Error {

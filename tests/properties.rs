@@ -43,8 +43,10 @@ proptest! {
         }
     }
 
+    /// `round` lands on a whole minor unit, on the mode's side, whatever the increment (the
+    /// increment applies only to the amount payable).
     #[test]
-    fn rounding_lands_on_the_increment_within_one_step(
+    fn rounding_lands_on_the_minor_unit_by_the_mode(
         mantissa in -1_000_000_000_000i64..1_000_000_000_000,
         scale in 0u32..12,
         increment in prop::option::of(1i64..1000),
@@ -52,16 +54,38 @@ proptest! {
     ) {
         let value = Decimal::new(mantissa, scale);
         let policy = RoundingPolicy { mode, increment };
-        let rounded = policy.round(value, "").unwrap();
-        let step = increment.unwrap_or(1);
-        prop_assert_eq!(rounded % step, 0);
-        prop_assert!((Decimal::from(rounded) - value).abs() < Decimal::from(step));
+        let rounded = Decimal::from(policy.round(value, "").unwrap());
+        prop_assert!((rounded - value).abs() < Decimal::ONE);
         match mode {
-            RoundingMode::Ceiling => prop_assert!(Decimal::from(rounded) >= value),
-            RoundingMode::Floor => prop_assert!(Decimal::from(rounded) <= value),
-            RoundingMode::Down => prop_assert!(Decimal::from(rounded).abs() <= value.abs()),
-            RoundingMode::Up => prop_assert!(Decimal::from(rounded).abs() >= value.abs()),
-            _ => prop_assert!((Decimal::from(rounded) - value).abs() * Decimal::TWO <= Decimal::from(step)),
+            RoundingMode::Ceiling => prop_assert!(rounded >= value),
+            RoundingMode::Floor => prop_assert!(rounded <= value),
+            RoundingMode::Down => prop_assert!(rounded.abs() <= value.abs()),
+            RoundingMode::Up => prop_assert!(rounded.abs() >= value.abs()),
+            _ => prop_assert!((rounded - value).abs() * Decimal::TWO <= Decimal::ONE),
+        }
+    }
+
+    /// Cash rounding: payable = amount + rounding_amount, a multiple of the increment, within
+    /// one increment (half of one for the half modes), on the mode's side.
+    #[test]
+    fn cash_rounding_lands_on_the_increment_within_one_step(
+        amount in -1_000_000_000_000i64..1_000_000_000_000,
+        increment in prop::option::of(1i64..1000),
+        mode in mode(),
+    ) {
+        let policy = RoundingPolicy { mode, increment };
+        let cash = policy.cash(amount, "").unwrap();
+        let step = increment.unwrap_or(1);
+        prop_assert_eq!(cash.payable, amount + cash.rounding_amount);
+        prop_assert_eq!(cash.payable % step, 0);
+        prop_assert!(cash.rounding_amount.abs() < step);
+        let r = cash.rounding_amount;
+        match mode {
+            RoundingMode::Ceiling => prop_assert!(r >= 0),
+            RoundingMode::Floor => prop_assert!(r <= 0),
+            RoundingMode::Down => prop_assert!(cash.payable.abs() <= amount.abs()),
+            RoundingMode::Up => prop_assert!(cash.payable.abs() >= amount.abs()),
+            _ => prop_assert!(r.abs() * 2 <= step),
         }
     }
 

@@ -179,7 +179,13 @@ fn every_error_code_has_a_vector() {
             }
         }
     }
-    let missing: Vec<_> = codes.iter().filter(|c| !seen.contains(**c)).collect();
+    // The e-invoice codes (feature `einvoice`) come from reading and writing documents, not
+    // from an engine call: tests/einvoice.rs produces each of them.
+    let einvoice = ["invalid_document", "unsupported_document"];
+    let missing: Vec<_> = codes
+        .iter()
+        .filter(|c| !seen.contains(**c) && !einvoice.contains(c))
+        .collect();
     assert!(
         missing.is_empty(),
         "error codes without a vector: {missing:?}"

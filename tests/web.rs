@@ -21,6 +21,10 @@ wasm_bindgen_test_configure!(run_in_browser);
 const FILES: &[(&str, &str)] = &[
     ("adapters.json", include_str!("vectors/adapters.json")),
     (
+        "cash_rounding.json",
+        include_str!("vectors/cash_rounding.json"),
+    ),
+    (
         "currencies_and_catalogs.json",
         include_str!("vectors/currencies_and_catalogs.json"),
     ),
@@ -65,6 +69,7 @@ const FILES: &[(&str, &str)] = &[
         include_str!("vectors/subscriptions_usage.json"),
     ),
     ("tax.json", include_str!("vectors/tax.json")),
+    ("tax_places.json", include_str!("vectors/tax_places.json")),
     ("tiers.json", include_str!("vectors/tiers.json")),
 ];
 

@@ -1,6 +1,11 @@
 'use strict';
 // Node, require(): ready to use, no init. wasm-bindgen `--target nodejs` output plus BillcalcError
-// (the class of every thrown error). `import` (index.mjs) re-exports these same modules, so a
-// process that uses both gets one WebAssembly instance and one BillcalcError class.
+// (the class of every thrown error) and `init`, a no-op kept so code shared with the browser can
+// call it. `import` (index.mjs) re-exports these same modules, so a process that uses both gets
+// one WebAssembly instance, one BillcalcError class and the same named exports.
 const { BillcalcError } = require('@BILLCALC_ERROR_SNIPPET@');
-module.exports = { ...require('./billcalc.js'), BillcalcError };
+
+/** Nothing to do in Node (the module is ready on require); lets code shared with the browser call `await init()`. */
+async function init() {}
+
+module.exports = { ...require('./billcalc.js'), BillcalcError, init };

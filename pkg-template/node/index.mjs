@@ -1,7 +1,8 @@
 // Node, import: ready to use, no init. Re-exports the CommonJS build (see index.cjs) so that
-// `import` and `require` share one WebAssembly instance and one BillcalcError class.
+// `import` and `require` share one WebAssembly instance, one BillcalcError class and one `init`.
+import cjs from './index.cjs';
+
 export * from './billcalc.js';
 export { BillcalcError } from '@BILLCALC_ERROR_SNIPPET@';
-
-/** Nothing to do in Node (the module is ready on import); lets code shared with the browser call `await init()`. */
-export default async function init() {}
+export const init = cjs.init;
+export default init;

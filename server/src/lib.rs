@@ -1,21 +1,33 @@
 //! billcalc-server: the thin authoritative server. The browser computes quotes with the wasm
 //! engine; money moves only after this server recomputes them with the same crate.
 //!
-//! See `server/README.md` for the API, the configuration and the decisions behind them.
+//! See `server/README.md` for the API, the configuration, the decisions behind them and the
+//! module layout.
 
 pub mod app;
 pub mod auth;
+pub mod automation;
 pub mod canonical;
 pub mod cardscan;
 pub mod charge;
 pub mod clock;
 pub mod config;
+pub mod dunning;
+pub mod email;
 pub mod error;
+pub mod events;
+pub mod gate;
 pub mod gateway;
 pub mod invoice;
+pub mod ledger;
+pub mod portal;
 pub mod pricing;
 pub mod ratelimit;
+pub mod reminders;
+pub mod routes;
+pub mod state;
 pub mod statics;
 pub mod store;
 pub mod subscription;
 pub mod token;
+pub mod webhooks;

@@ -24,7 +24,8 @@
 //!   line has left ÷ its quantity; ties go to the earlier line). A cap (`max_discount_amount`)
 //!   limits a discount's total (an item-level coupon's per line) and is split over its lines
 //!   pro rata. Ratios are rounded exactly (no intermediate truncation) by the quote's
-//!   [`crate::RoundingPolicy`], increment included; a discount never exceeds what it covers.
+//!   [`crate::RoundingPolicy`] to the minor unit (a cash increment applies only to the amount
+//!   payable); a discount never exceeds what it covers.
 //! * **Identity.** A discount's `id` is where it was requested (`discounts[0]`,
 //!   `lines[1].discounts[0]`; on an invoice, `subscription.discounts[0]`,
 //!   `subscription.items[1].discounts[0]`) or `promotion:<rule id>`; lines' `discount_amounts`

@@ -13,6 +13,12 @@
 //!   its taxes in proportion to what it charged, through [`crate::allocate()`]; `quantity` units
 //!   of `Q` are the allocated share `q / Q` of the line. So parts always add up to the credit,
 //!   successive partial credits never drift from the whole, and no rounding is involved.
+//! * **Cash rounding.** With a `rounding` policy that has an `increment` (the invoice's), the
+//!   invoice's own `rounding_amount` (EN 16931 BT-114) is given: the lines add up to
+//!   `amount_paid − rounding_amount`, which is what can be credited. The note's `total` is then
+//!   cash-rounded once, like the invoice's: `amount_payable = total + rounding_amount`, a
+//!   multiple of the increment; a note that credits the whole invoice gives back exactly
+//!   `amount_paid`. Lines and taxes are never rounded to the increment.
 //! * **Never more than was paid.** A line gives back at most what it charged less what was
 //!   credited on it; the note at most `amount_paid` less earlier notes. Only lines that charged
 //!   something (positive, with no negative part) can be credited.
@@ -22,6 +28,7 @@ use crate::currency::Currency;
 use crate::error::{Error, ErrorCode, Result};
 use crate::money;
 use crate::quote::VERSION;
+use crate::rounding::RoundingPolicy;
 use serde::Serialize;
 
 #[derive(Debug, Clone)]
@@ -34,11 +41,16 @@ pub struct CreditNoteInput {
     pub amount: Option<i64>,
     /// Echoed (Stripe's `reason`: duplicate, fraudulent, order_change, product_unsatisfactory).
     pub reason: Option<String>,
+    /// The invoice's rounding policy; its `increment` (cash rounding) applies to the note's
+    /// total once.
+    pub rounding: Option<RoundingPolicy>,
 }
 
 #[derive(Debug, Clone)]
 pub struct InvoiceSummary {
     pub amount_paid: i64,
+    /// The invoice's cash rounding (EN 16931 BT-114): `amount_paid` less the lines' total.
+    pub rounding_amount: Option<i64>,
     /// What earlier credit notes for this invoice gave back.
     pub credited: Option<i64>,
     pub lines: Vec<InvoiceLineSummary>,
@@ -87,7 +99,14 @@ pub struct CreditNote {
     /// Tax given back, per rate label, in order of first appearance.
     pub total_taxes: Vec<TaxPart>,
     pub total: i64,
-    /// What may still be credited on the invoice after this note.
+    /// Only with a cash `increment`: `amount_payable − total` (EN 16931 BT-114).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rounding_amount: Option<i64>,
+    /// Only with a cash `increment`: what is given back, a multiple of the increment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amount_payable: Option<i64>,
+    /// What may still be credited on the invoice after this note (lines' terms, before cash
+    /// rounding).
     pub remaining_creditable: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -134,7 +153,20 @@ pub fn credit_note(input: &CreditNoteInput) -> Result<CreditNote> {
             "earlier credits must be between 0 and amount_paid",
         ));
     }
-    let creditable = money::checked(invoice.amount_paid - credited, "invoice.amount_paid")?;
+    let rounding = input.rounding.unwrap_or_default();
+    rounding.validate("rounding")?;
+    let invoice_rounding = invoice.rounding_amount.unwrap_or(0);
+    let paid_lines = money::checked(
+        invoice.amount_paid - invoice_rounding,
+        "invoice.rounding_amount",
+    )?;
+    if paid_lines < 0 || credited > paid_lines {
+        return Err(invalid(
+            "invoice.rounding_amount".into(),
+            "the rounding amount must leave amount_paid and earlier credits consistent",
+        ));
+    }
+    let creditable = money::checked(paid_lines - credited, "invoice.amount_paid")?;
 
     // (line index, credit tax included)
     let requests: Vec<(usize, i64)> = match (&input.lines, input.amount) {
@@ -257,6 +289,18 @@ pub fn credit_note(input: &CreditNoteInput) -> Result<CreditNote> {
             taxes,
         });
     }
+    let remaining_creditable = creditable - total;
+    let cash = match rounding.increment {
+        // Crediting the whole invoice at once gives back exactly what was paid.
+        Some(_) if credited == 0 && remaining_creditable == 0 => {
+            Some((invoice_rounding, invoice.amount_paid))
+        }
+        Some(_) => {
+            let c = rounding.cash(total, "total")?;
+            Some((c.rounding_amount, c.payable))
+        }
+        None => None,
+    };
     Ok(CreditNote {
         version: VERSION,
         currency,
@@ -264,7 +308,9 @@ pub fn credit_note(input: &CreditNoteInput) -> Result<CreditNote> {
         subtotal,
         total_taxes,
         total,
-        remaining_creditable: creditable - total,
+        rounding_amount: cash.map(|c| c.0),
+        amount_payable: cash.map(|c| c.1),
+        remaining_creditable,
         reason: input.reason.clone(),
     })
 }
@@ -279,13 +325,16 @@ impl crate::json::FromJson for CreditNoteInput {
         let o = crate::json::Obj::new(
             value,
             path,
-            &["currency", "invoice", "lines", "amount", "reason"],
+            &[
+                "currency", "invoice", "lines", "amount", "reason", "rounding",
+            ],
         )?;
         let currency = o.req("currency");
         let invoice = o.req("invoice");
         let lines = o.opt("lines");
         let amount = o.opt("amount");
         let reason = o.opt("reason");
+        let rounding = o.opt("rounding");
         let (Some(currency), Some(invoice)) = (currency, invoice) else {
             return Err(o.failed());
         };
@@ -295,6 +344,7 @@ impl crate::json::FromJson for CreditNoteInput {
             lines,
             amount,
             reason,
+            rounding,
         })
     }
 }
@@ -304,8 +354,13 @@ impl crate::json::FromJson for InvoiceSummary {
         value: &serde_json::Value,
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
-        let o = crate::json::Obj::new(value, path, &["amount_paid", "credited", "lines"])?;
+        let o = crate::json::Obj::new(
+            value,
+            path,
+            &["amount_paid", "credited", "lines", "rounding_amount"],
+        )?;
         let amount_paid = o.req("amount_paid");
+        let rounding_amount = o.opt("rounding_amount");
         let credited = o.opt("credited");
         let lines = o.req("lines");
         let (Some(amount_paid), Some(lines)) = (amount_paid, lines) else {
@@ -313,6 +368,7 @@ impl crate::json::FromJson for InvoiceSummary {
         };
         o.finish(InvoiceSummary {
             amount_paid,
+            rounding_amount,
             credited,
             lines,
         })

@@ -1664,6 +1664,15 @@ impl<'a> Setup<'a> {
         };
         let owed = money::checked(quote.total + starting_balance, "amount_due")?;
         let (mut amount_due, mut ending_balance) = (owed.max(0), owed.min(0));
+        // Cash rounding applies once, to what is collected (EN 16931 BT-115 = BT-112 − BT-113
+        // + BT-114): the amount due after the balance, not the quote's total.
+        quote.amount_payable = None;
+        let mut rounding_amount = 0;
+        if amount_due > 0 {
+            let cash = self.rounding.cash(amount_due, "amount_due")?;
+            rounding_amount = cash.rounding_amount;
+            amount_due = cash.payable;
+        }
         let pause = match &sub.pause_collection {
             Some(p) => {
                 let resumes = match &p.resumes_at {
@@ -1682,15 +1691,19 @@ impl<'a> Setup<'a> {
         let mut minimum_charge = None;
         if pause == Some(PauseBehavior::Void) {
             amount_due = 0;
+            rounding_amount = 0;
             ending_balance = starting_balance;
         } else if amount_due > 0 && amount_due < minimum {
+            // Nothing is collected: the exact amount owed is carried, unrounded.
             minimum_charge = Some(MinimumCharge {
                 minimum,
-                carried_to_balance: amount_due,
+                carried_to_balance: owed,
             });
-            ending_balance = amount_due;
+            ending_balance = owed;
             amount_due = 0;
+            rounding_amount = 0;
         }
+        quote.rounding_amount = self.rounding.increment.map(|_| rounding_amount);
         let status = match pause {
             Some(PauseBehavior::Void) => InvoiceStatus::Void,
             Some(PauseBehavior::KeepAsDraft) => InvoiceStatus::Draft,
