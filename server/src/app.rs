@@ -20,6 +20,7 @@ pub fn router(state: Shared) -> Router {
         .merge(routes::invoices::routes())
         .merge(routes::subscriptions::routes())
         .merge(routes::renewals::routes())
+        .merge(routes::reports::routes())
         .merge(routes::demo::routes())
         .merge(crate::automation::routes())
         .fallback(fallback)

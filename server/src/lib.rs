@@ -24,6 +24,7 @@ pub mod portal;
 pub mod pricing;
 pub mod ratelimit;
 pub mod reminders;
+pub mod reports;
 pub mod routes;
 pub mod state;
 pub mod statics;

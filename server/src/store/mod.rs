@@ -271,6 +271,10 @@ pub trait Store: Send + Sync {
         subscription_id: &'a str,
     ) -> BoxFuture<'a, StoreResult<Vec<InvoiceRecord>>>;
     fn change<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<ChangeRecord>>>;
+    /// Every subscription, by creation (revenue reports).
+    fn all_subscriptions(&self) -> BoxFuture<'_, StoreResult<Vec<SubscriptionRecord>>>;
+    /// Every invoice, by creation (revenue reports).
+    fn all_invoices(&self) -> BoxFuture<'_, StoreResult<Vec<InvoiceRecord>>>;
     /// A read outside any transaction (see [`sql`]).
     fn query<'a>(
         &'a self,

@@ -448,6 +448,42 @@ impl Store for PgStore {
             row.as_ref().map(rows::change).transpose()
         })
     }
+
+    fn all_subscriptions(&self) -> BoxFuture<'_, StoreResult<Vec<SubscriptionRecord>>> {
+        Box::pin(async move {
+            let mut p = self.read().await?;
+            let rows = p
+                .conn()?
+                .query(
+                    concat!(
+                        "SELECT ",
+                        subscription_columns!(),
+                        " FROM subscriptions ORDER BY created_at, id"
+                    ),
+                    &[],
+                )
+                .await?;
+            rows.iter().map(rows::subscription).collect()
+        })
+    }
+
+    fn all_invoices(&self) -> BoxFuture<'_, StoreResult<Vec<InvoiceRecord>>> {
+        Box::pin(async move {
+            let mut p = self.read().await?;
+            let rows = p
+                .conn()?
+                .query(
+                    concat!(
+                        "SELECT ",
+                        invoice_columns!(),
+                        " FROM invoices ORDER BY created_at, series, number"
+                    ),
+                    &[],
+                )
+                .await?;
+            rows.iter().map(rows::invoice).collect()
+        })
+    }
 }
 
 struct PgTx {

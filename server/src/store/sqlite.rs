@@ -298,6 +298,30 @@ impl Store for SqliteStore {
                 .optional()
         }))
     }
+
+    fn all_subscriptions(&self) -> BoxFuture<'_, StoreResult<Vec<SubscriptionRecord>>> {
+        Box::pin(self.read(|c| {
+            let mut stmt = c.prepare_cached(concat!(
+                "SELECT ",
+                subscription_columns!(),
+                " FROM subscriptions ORDER BY created_at, id"
+            ))?;
+            let rows = stmt.query_map([], |r| rows::subscription(r))?;
+            rows.collect()
+        }))
+    }
+
+    fn all_invoices(&self) -> BoxFuture<'_, StoreResult<Vec<InvoiceRecord>>> {
+        Box::pin(self.read(|c| {
+            let mut stmt = c.prepare_cached(concat!(
+                "SELECT ",
+                invoice_columns!(),
+                " FROM invoices ORDER BY created_at, series, number"
+            ))?;
+            let rows = stmt.query_map([], |r| rows::invoice(r))?;
+            rows.collect()
+        }))
+    }
 }
 
 struct SqliteTx {
