@@ -26,6 +26,11 @@ cargo test --all-targets
 step "EN 16931 e-invoices: CII and UBL from every golden vector, read back, verified, official rules (zero fatal)"
 bash scripts/test-einvoice.sh
 
+step "tax: VAT numbers vs python-stdnum, the rate table day by day vs independent datasets (PyPI, npm)"
+export PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1
+python3 tests/tax/vat_numbers.py
+python3 tests/tax/rates_crosscheck.py
+
 step "SMTP server for the email tests (Python's aiosmtpd from PyPI)"
 python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install -q aiosmtpd
 
@@ -44,8 +49,13 @@ if ! [ -x /usr/sbin/nginx ]; then
 fi
 
 step "server: API, storage suite on SQLite and PostgreSQL, SIGKILL recovery, three instances behind nginx, dunning/webhooks/email"
-BILLCALC_REQUIRE_POSTGRES=1 BILLCALC_REQUIRE_SMTP=1 BILLCALC_REQUIRE_NGINX=1 bash server/scripts/with-postgres.sh \
-  cargo test -p billcalc-server --all-targets
+einvoice_dump="$PWD/target/einvoice-docs-server"
+rm -rf "$einvoice_dump"
+BILLCALC_EINVOICE_DUMP="$einvoice_dump" BILLCALC_REQUIRE_POSTGRES=1 BILLCALC_REQUIRE_SMTP=1 BILLCALC_REQUIRE_NGINX=1 \
+  bash server/scripts/with-postgres.sh cargo test -p billcalc-server --all-targets
+
+step "EN 16931 rules over every e-invoice the server tests issued (Factur-X, CII, UBL; zero fatal)"
+bash scripts/test-einvoice.sh --validate "$einvoice_dump"
 
 step "npm package (installs the wasm32 target, wasm-bindgen CLI and npm tools if missing)"
 bash scripts/build-pkg.sh
