@@ -232,6 +232,29 @@ impl<'a> Obj<'a> {
         .unwrap_or_else(default)
     }
 
+    /// An optional instant in Unix seconds (`None` when absent or `null`): an integer between
+    /// 1970-01-01 and 9999-12-31T23:59:59Z ([`crate::time::MAX_INSTANT`]), else `invalid_date`,
+    /// like every instant the engine reads.
+    pub(crate) fn instant(&self, key: &str) -> Option<i64> {
+        let t: i64 = self.opt(key)?;
+        if (0..=crate::time::MAX_INSTANT).contains(&t) {
+            return Some(t);
+        }
+        let path = match self.fields {
+            Fields::Map(_) => Path::Key(self.path, key).to_string(),
+            Fields::Seq(_) => Path::Index(self.path, self.index(key)).to_string(),
+        };
+        self.record(
+            self.rank(key),
+            Error::new(
+                ErrorCode::InvalidDate,
+                path,
+                "instant outside 1970-01-01 .. 9999-12-31 (Unix seconds)",
+            ),
+        );
+        None
+    }
+
     /// A field defaulting to `T::default()` when absent.
     pub(crate) fn def<T: FromJson + Default>(&self, key: &str) -> T {
         self.or(key, T::default)

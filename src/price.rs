@@ -600,7 +600,7 @@ mod read {
             let active = o.opt("active");
             let object = o.opt("object");
             let kind = o.opt("type");
-            let created = o.opt("created");
+            let created = o.instant("created");
             let livemode = o.opt("livemode");
             let Some(currency) = currency else {
                 return Err(o.failed());

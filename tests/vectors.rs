@@ -179,7 +179,13 @@ fn every_error_code_has_a_vector() {
             }
         }
     }
-    let missing: Vec<_> = codes.iter().filter(|c| !seen.contains(**c)).collect();
+    // `duplicate_field` only arises from JSON text (a JS object or a parsed vector cannot hold
+    // a key twice): src/parse.rs's tests and tests/boundary.rs cover it.
+    let text_only = ["duplicate_field"];
+    let missing: Vec<_> = codes
+        .iter()
+        .filter(|c| !seen.contains(**c) && !text_only.contains(*c))
+        .collect();
     assert!(
         missing.is_empty(),
         "error codes without a vector: {missing:?}"

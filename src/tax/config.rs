@@ -479,7 +479,7 @@ impl crate::json::FromJson for TaxRate {
         let active = o.opt("active");
         let metadata = o.opt("metadata");
         let object = o.opt("object");
-        let created = o.opt("created");
+        let created = o.instant("created");
         let livemode = o.opt("livemode");
         let effective_percentage = o.opt("effective_percentage");
         let (Some(percentage), Some(inclusive)) = (percentage, inclusive) else {
