@@ -803,7 +803,7 @@ export interface CreditNote {
 }
 
 export type ErrorCode =
-  | "invalid_type" | "unknown_field" | "missing_field" | "invalid_request" | "invalid_amount"
+  | "invalid_type" | "unknown_field" | "duplicate_field" | "missing_field" | "invalid_request" | "invalid_amount"
   | "invalid_quantity" | "unknown_currency" | "currency_mismatch" | "unknown_price"
   | "duplicate_price" | "invalid_tiers" | "invalid_price" | "invalid_rounding" | "amount_overflow"
   | "invalid_date" | "invalid_tax_rate" | "unknown_tax_rate" | "invalid_tax_id"
@@ -811,7 +811,9 @@ export type ErrorCode =
   | "invalid_promotion_code" | "duplicate_promotion_code" | "invalid_promotion"
   | "duplicate_promotion" | "duplicate_product" | "invalid_discount" | "invalid_subscription"
   | "invalid_change" | "invalid_usage" | "no_upcoming_invoice" | "invalid_credit_note"
-  | "invalid_schedule";
+  | "invalid_schedule"
+  /** JS only: a method of a Calculator after its free(). */
+  | "calculator_freed";
 
 /** Thrown by every billcalc call on bad input; the instance keeps working afterwards. */
 export declare class BillcalcError extends Error {
