@@ -23,6 +23,9 @@ cargo fmt --all -- --check
 step "native tests (unit, properties, golden vectors; benches compiled and run once)"
 cargo test --all-targets
 
+step "EN 16931 e-invoices: CII and UBL from every golden vector, read back, verified, official rules (zero fatal)"
+bash scripts/test-einvoice.sh
+
 step "server: API, storage suite on SQLite and PostgreSQL, SIGKILL recovery"
 BILLCALC_REQUIRE_POSTGRES=1 bash server/scripts/with-postgres.sh \
   cargo test -p billcalc-server --all-targets

@@ -213,6 +213,19 @@ impl Calculator {
         })
     }
 
+    /// Whether a line supplies goods or services: its product's `type`, else its tax category
+    /// (`digital_services` is a service; shipping and every other category are goods).
+    pub fn supply(&self, line: &WorkLine) -> crate::tax::place::Supply {
+        use crate::product::ProductType;
+        use crate::tax::place::Supply;
+        match self.product_of(line).and_then(|p| p.kind) {
+            Some(ProductType::Good) => Supply::Goods,
+            Some(ProductType::Service) => Supply::Services,
+            None if self.tax_category(line) == Some("digital_services") => Supply::Services,
+            None => Supply::Goods,
+        }
+    }
+
     pub fn coupon(&self, id: &str) -> Option<&ValidCoupon> {
         self.coupon_ids.get(id).and_then(|&i| self.coupons.get(i))
     }

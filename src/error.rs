@@ -87,6 +87,13 @@ pub enum ErrorCode {
     InvalidCreditNote,
     /// A billing-date or dunning schedule that cannot be built (no tries, no days, a negative gap).
     InvalidSchedule,
+    /// An e-invoice (EN 16931 CII, UBL or Factur-X) that cannot be read: malformed XML, a
+    /// missing mandatory element, an amount or date that does not parse.
+    InvalidDocument,
+    /// A computed quote, invoice or credit note that EN 16931 cannot express (a line with
+    /// several taxes, a sales tax that is not VAT, a currency with three decimals, a per-line
+    /// tax rounding beyond the standard's tolerance, …).
+    UnsupportedDocument,
 }
 
 impl ErrorCode {
@@ -127,6 +134,8 @@ impl ErrorCode {
             ErrorCode::NoUpcomingInvoice => "no_upcoming_invoice",
             ErrorCode::InvalidCreditNote => "invalid_credit_note",
             ErrorCode::InvalidSchedule => "invalid_schedule",
+            ErrorCode::InvalidDocument => "invalid_document",
+            ErrorCode::UnsupportedDocument => "unsupported_document",
         }
     }
 }

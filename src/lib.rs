@@ -42,3 +42,6 @@ pub use subscription::{
     billing_dates, credit_note, dunning_schedule, preview_invoice, BillingDatesInput,
     CreditNoteInput, DunningInput, Invoice, PreviewInvoiceInput,
 };
+
+#[cfg(feature = "einvoice")]
+pub mod einvoice;

@@ -15,8 +15,24 @@ pub struct Product {
     /// The product's tax category (`"standard"`, `"shipping"`, …); a line's own
     /// `tax_category` overrides it.
     pub tax_category: Option<String>,
+    /// Stripe's product `type`: `good` or `service`. Decides the EU place of supply (goods to
+    /// an EU business: exempt intra-Community supply, K; services: reverse charge, AE). When
+    /// absent, `digital_services` products are services and every other category goods.
+    pub kind: Option<ProductType>,
     pub metadata: Option<BTreeMap<String, String>>,
 }
+
+/// Stripe's product `type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProductType {
+    Good,
+    Service,
+}
+
+crate::json::json_enum!(ProductType {
+    "good" => ProductType::Good,
+    "service" => ProductType::Service,
+});
 
 // Input reading (see `crate::json`).
 
@@ -34,6 +50,7 @@ impl crate::json::FromJson for Product {
                 "description",
                 "categories",
                 "tax_category",
+                "type",
                 "metadata",
             ],
         )?;
@@ -42,6 +59,7 @@ impl crate::json::FromJson for Product {
         let description = o.opt("description");
         let categories = o.def("categories");
         let tax_category = o.opt("tax_category");
+        let kind = o.opt("type");
         let metadata = o.opt("metadata");
         let Some(id) = id else {
             return Err(o.failed());
@@ -52,6 +70,7 @@ impl crate::json::FromJson for Product {
             description,
             categories,
             tax_category,
+            kind,
             metadata,
         })
     }

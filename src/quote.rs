@@ -118,6 +118,10 @@ pub struct Quote {
     pub tax_rounding_stage: RoundingStage,
     /// Statements the invoice must carry (e.g. `reverse_charge` with the buyer's VAT number).
     pub tax_notes: Vec<TaxNote>,
+    /// The customer's tax ids as the engine read them (Stripe's invoice field): VAT numbers
+    /// normalised (`DE 136,695 976` → `DE136695976`). Left out when the customer has none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub customer_tax_ids: Vec<tax::CustomerTaxId>,
     /// The policy every rounding in this quote went through.
     pub rounding: RoundingPolicy,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -313,7 +317,16 @@ pub(crate) fn run(
         .iter()
         .map(|l| calculator.tax_category(l).unwrap_or("standard"))
         .collect();
-    let taxes = tax::apply(&tax_setup, input, context, &lines, &bases, &categories)?;
+    let supplies: Vec<tax::place::Supply> = lines.iter().map(|l| calculator.supply(l)).collect();
+    let taxes = tax::apply(
+        &tax_setup,
+        input,
+        context,
+        &lines,
+        &bases,
+        &categories,
+        &supplies,
+    )?;
 
     // 5. totals
     let gross = money::sum(lines.iter().map(|l| l.amount), "lines")?;
@@ -352,6 +365,7 @@ pub(crate) fn run(
             &lines,
             &before_order,
             &categories,
+            &supplies,
         )?;
         money::sum(pre.lines.iter().map(|t| t.net), "lines")?
     };
@@ -390,6 +404,7 @@ pub(crate) fn run(
         automatic_tax: taxes.automatic_tax,
         tax_rounding_stage: taxes.rounding_stage,
         tax_notes: taxes.notes,
+        customer_tax_ids: taxes.customer_tax_ids,
         rounding,
         metadata: input.metadata.clone(),
     })

@@ -812,6 +812,8 @@ export type ErrorCode =
   | "duplicate_promotion" | "duplicate_product" | "invalid_discount" | "invalid_subscription"
   | "invalid_change" | "invalid_usage" | "no_upcoming_invoice" | "invalid_credit_note"
   | "invalid_schedule"
+  | "invalid_document"
+  | "unsupported_document"
   /** JS only: a method of a Calculator after its free(). */
   | "calculator_freed";
 

@@ -263,7 +263,7 @@ extern "C" {
     pub type ShopifyAmountsJs;
     #[wasm_bindgen(typescript_type = "WooCommerceCart")]
     pub type WooCommerceCartJs;
-    #[wasm_bindgen(typescript_type = "WooCommerceOptions | undefined")]
+    #[wasm_bindgen(typescript_type = "WooCommerceOptions")]
     pub type WooCommerceOptionsJs;
 }
 
@@ -285,14 +285,14 @@ pub fn to_shopify_amounts(quote: QuoteJs) -> Result<ShopifyAmountsJs, JsValue> {
 #[wasm_bindgen(js_name = fromWooCommerceCart)]
 pub fn from_woocommerce_cart(
     cart: WooCommerceCartJs,
-    options: WooCommerceOptionsJs,
+    // An `Option` of the last parameter is what makes it optional in the TypeScript declaration
+    // (`options?: WooCommerceOptions | null`), so `fromWooCommerceCart(cart)` type-checks.
+    options: Option<WooCommerceOptionsJs>,
 ) -> Result<CartJs, JsValue> {
     let cart = parse_value(cart.into())?;
-    let options: JsValue = options.into();
-    let options = if options.is_undefined() || options.is_null() {
-        None
-    } else {
-        Some(parse_value(options)?)
+    let options = match options.map(JsValue::from) {
+        Some(value) if !value.is_undefined() && !value.is_null() => Some(parse_value(value)?),
+        _ => None,
     };
     let cart = crate::adapters::woocommerce::from_woocommerce_cart(&cart, options.as_ref());
     output(&cart.map_err(throwable)?)

@@ -70,6 +70,7 @@ const FILES: &[(&str, &str)] = &[
         include_str!("vectors/subscriptions_usage.json"),
     ),
     ("tax.json", include_str!("vectors/tax.json")),
+    ("tax_places.json", include_str!("vectors/tax_places.json")),
     ("tiers.json", include_str!("vectors/tiers.json")),
 ];
 

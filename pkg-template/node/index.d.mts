@@ -3,4 +3,5 @@
 /// <reference lib="esnext.disposable" />
 export * from './billcalc.js';
 /** Nothing to do in Node (the module is ready on import); lets code shared with the browser call `await init()`. */
-export default function init(options?: unknown): Promise<void>;
+export declare function init(options?: unknown): Promise<void>;
+export default init;

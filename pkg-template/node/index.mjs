@@ -1,11 +1,9 @@
 // Node, import: ready to use, no init. Re-exports the CommonJS build (see index.cjs) so that
-// `import` and `require` share one WebAssembly instance and one BillcalcError class.
+// `import` and `require` share one WebAssembly instance, one BillcalcError class and one `init`.
+import cjs from './index.cjs';
+
 export * from './billcalc.js';
 export { BillcalcError } from '@BILLCALC_ERROR_SNIPPET@';
-import { Calculator } from './billcalc.js';
-import { guardCalculator } from '@BILLCALC_ERROR_SNIPPET@';
-// A freed Calculator throws BillcalcError `calculator_freed` (see src/wasm.rs).
-guardCalculator(Calculator);
-
-/** Nothing to do in Node (the module is ready on import); lets code shared with the browser call `await init()`. */
-export default async function init() {}
+// index.cjs guards the shared Calculator class (a freed one throws calculator_freed).
+export const init = cjs.init;
+export default init;

@@ -2,9 +2,10 @@
 //   import init, { computeQuote, Calculator, BillcalcError } from 'billcalc';
 //   await init();   // once; fetches billcalc_bg.wasm next to this file
 // Everything below comes from wasm-bindgen (`--target web`); this file only adds BillcalcError,
-// the class of every thrown error, which wasm-bindgen keeps in a snippet module.
+// the class of every thrown error, which wasm-bindgen keeps in a snippet module, and `init` as a
+// named export too (the Node entries have both, so code can be shared).
 export * from './billcalc.js';
-export { default } from './billcalc.js';
+export { default, default as init } from './billcalc.js';
 export { BillcalcError } from '@BILLCALC_ERROR_SNIPPET@';
 import { Calculator } from './billcalc.js';
 import { guardCalculator } from '@BILLCALC_ERROR_SNIPPET@';

@@ -1,7 +1,8 @@
 //! billcalc-server: the thin authoritative server. The browser computes quotes with the wasm
 //! engine; money moves only after this server recomputes them with the same crate.
 //!
-//! See `server/README.md` for the API, the configuration and the decisions behind them.
+//! See `server/README.md` for the API, the configuration, the decisions behind them and the
+//! module layout.
 
 pub mod app;
 pub mod auth;
@@ -11,10 +12,14 @@ pub mod charge;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod gate;
 pub mod gateway;
 pub mod invoice;
+pub mod ledger;
 pub mod pricing;
 pub mod ratelimit;
+pub mod routes;
+pub mod state;
 pub mod statics;
 pub mod store;
 pub mod subscription;

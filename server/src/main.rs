@@ -3,10 +3,11 @@
 //! Secrets and the database come from the environment (see `billcalc_server::config`). Prints
 //! `billcalc-server listening on http://ADDR` once bound; stops cleanly on SIGINT or SIGTERM.
 
-use billcalc_server::app::{self, AppState};
+use billcalc_server::app;
 use billcalc_server::clock::SystemClock;
 use billcalc_server::config::{self, Secrets};
 use billcalc_server::gateway::TestGateway;
+use billcalc_server::state::AppState;
 use billcalc_server::store;
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -12,10 +12,10 @@
 //! * **The ledger is the server's.** With a `customer.id`, `customer.has_paid_before` comes
 //!   from the invoices on record (first-time-only promotion codes).
 
-use crate::app::AppState;
 use crate::auth::KeyKind;
 use crate::clock::rfc3339;
 use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
 use billcalc::discount::{CouponRef, DiscountInput};
 use billcalc::quote::PriceRef;
 use billcalc::{Quote, QuoteInput};

@@ -240,12 +240,13 @@ async fn business_buyer_in_another_eu_country_gets_reverse_charge_and_the_40_eur
         "currency": "eur",
         "customer": {
             "address": {"country": "DE", "city": "Berlin", "postal_code": "10115", "line1": "Invalidenstraße 1"},
-            "tax_ids": [{"type": "eu_vat", "value": "DE123456789"}]
+            "tax_ids": [{"type": "eu_vat", "value": "DE136695976"}]
         },
-        "lines": [{"price": "price_lamp", "quantity": 3}]
+        "lines": [{"price": "price_lamp", "quantity": 3}, {"price": "price_course", "quantity": 1}]
     });
     let total = common::quoted_total(&s, &cart).await;
-    assert_eq!(total, 3 * 8900, "reverse charge: no VAT");
+    // The lamps are an exempt intra-Community supply (K), the online course reverse-charged.
+    assert_eq!(total, 3 * 8900 + 4900, "no VAT");
     let mut body = common::charge_body(&cart, total);
     body["billing_details"]["company"] = json!("Licht GmbH");
     let c = s.charge("b2b-1", &body).await.json();
@@ -255,8 +256,9 @@ async fn business_buyer_in_another_eu_country_gets_reverse_charge_and_the_40_eur
         .body;
     for mention in [
         "Licht GmbH",
-        "N° TVA intracommunautaire : DE123456789",
+        "N° TVA intracommunautaire : DE136695976",
         "Autoliquidation",
+        "Exonération de TVA, article 262 ter I du CGI",
         "Indemnité forfaitaire pour frais de recouvrement en cas de retard de paiement : 40 €",
     ] {
         assert!(page.contains(mention), "missing {mention:?} in\n{page}");

@@ -4,9 +4,12 @@
 //! invoice-level total spread back over lines) goes through `allocate`.
 
 use super::config::{country, upper, ShippingTax, TaxRateRef, TaxSetup, ValidRate};
-use super::place::{decide_automatic, decide_explicit, Applied, Buyer, Decision, LineCategory};
+use super::place::{
+    decide_automatic, decide_explicit, Applied, Buyer, Decision, LineCategory, Supply,
+};
 use super::{
-    vat_id, AutomaticTax, LineTax, RateDescriptor, RoundingStage, TaxNote, TotalTax, VatCategory,
+    territory, vat_id, AutomaticTax, CustomerTaxId, LineTax, RateDescriptor, RoundingStage,
+    TaxNote, TotalTax, VatCategory,
 };
 use crate::allocate::allocate;
 use crate::customer::TaxExempt;
@@ -35,6 +38,8 @@ pub struct TaxOutcome {
     pub notes: Vec<TaxNote>,
     pub automatic_tax: AutomaticTax,
     pub rounding_stage: RoundingStage,
+    /// The customer's tax ids as read (checked numbers normalised).
+    pub customer_tax_ids: Vec<CustomerTaxId>,
 }
 
 /// A taxable base with its decision: a line, or one portion of a shipping line.
@@ -102,11 +107,13 @@ fn resolve_rates(setup: &TaxSetup, refs: &[TaxRateRef], path: &str) -> Result<Ve
         .collect()
 }
 
-/// The customer as tax sees them, with VAT numbers checked. `None` without an address.
+/// The customer as tax sees them, with VAT numbers checked (format and check digits of
+/// `eu_vat`, `gb_vat`, `ch_vat` and `no_vat`). `None` without an address.
 fn buyer(
     setup: &TaxSetup,
     context: &QuoteContext,
     notes: &mut Vec<TaxNote>,
+    tax_ids: &mut Vec<CustomerTaxId>,
 ) -> Result<Option<Buyer>> {
     let Some(customer) = context.customer else {
         return Ok(None);
@@ -115,21 +122,39 @@ fn buyer(
         return Ok(None);
     };
     let buyer_country = country(&address.country, "customer.address.country")?;
+    let territory = territory::locate(&buyer_country, address.postal_code.as_deref());
+    // The VAT area whose numbers the customer holds (a Monaco company has a French number).
+    let vat_country = match territory.map(|t| t.status) {
+        Some(territory::Status::InsideOf(c)) => c,
+        _ => buyer_country.as_str(),
+    };
     let mut vat = None;
     for (j, id) in customer.tax_ids.iter().enumerate() {
-        if id.kind != "eu_vat" {
+        if !vat_id::is_checked_type(&id.kind) {
+            tax_ids.push(CustomerTaxId {
+                kind: id.kind.clone(),
+                value: id.value.clone(),
+            });
             continue;
         }
-        let number = vat_id::normalise(&id.value);
-        let problem = match vat_id::country_of(&number) {
-            None => Some("not a well-formed EU VAT number for its country prefix"),
-            Some(c) if c != buyer_country => {
-                Some("the VAT number's country differs from the customer's address")
-            }
-            Some(_) => None,
+        let (number, problem) = match vat_id::check(&id.kind, &id.value) {
+            Ok(n) if n.country != vat_country => (
+                n.normalised,
+                Some("the VAT number's country differs from the customer's address"),
+            ),
+            Ok(n) => (n.normalised, None),
+            Err(p) => (vat_id::normalise(&id.value), Some(p.message())),
         };
         match (problem, setup.invalid_tax_id) {
-            (None, _) => vat = Some(number),
+            (None, _) => {
+                tax_ids.push(CustomerTaxId {
+                    kind: id.kind.clone(),
+                    value: number.clone(),
+                });
+                if id.kind == "eu_vat" {
+                    vat = Some(number);
+                }
+            }
             (Some(message), super::config::InvalidTaxId::Error) => {
                 return Err(Error::new(
                     ErrorCode::InvalidTaxId,
@@ -139,8 +164,9 @@ fn buyer(
             }
             (Some(_), super::config::InvalidTaxId::TreatAsConsumer) => notes.push(TaxNote {
                 code: "tax_id_ignored",
-                text: "The VAT number is not well formed; the customer is taxed as a consumer",
+                text: "The VAT number is not valid; the customer is taxed as a consumer",
                 customer_tax_id: Some(number),
+                territory: None,
             }),
         }
     }
@@ -150,11 +176,13 @@ fn buyer(
         postal_code: address.postal_code.as_deref().map(upper),
         vat_id: vat,
         exempt: customer.tax_exempt,
+        territory,
     }))
 }
 
 /// The tax stage. `bases[i]` is line i's taxable amount (after discounts), `categories[i]` its
-/// tax category (the line's own, else its product's, else `standard`).
+/// tax category (the line's own, else its product's, else `standard`), `supplies[i]` whether
+/// it supplies goods or services (see [`Supply`]).
 pub fn apply(
     setup: &TaxSetup,
     input: &QuoteInput,
@@ -162,9 +190,11 @@ pub fn apply(
     lines: &[WorkLine],
     bases: &[i64],
     categories: &[&str],
+    supplies: &[Supply],
 ) -> Result<TaxOutcome> {
     let mut notes = Vec::new();
-    let buyer = buyer(setup, context, &mut notes)?;
+    let mut customer_tax_ids = Vec::new();
+    let buyer = buyer(setup, context, &mut notes, &mut customer_tax_ids)?;
     let exempt = context.customer.map_or(TaxExempt::None, |c| c.tax_exempt);
     let automatic = setup.seller.as_ref();
     let located = automatic.and(buyer.as_ref());
@@ -191,7 +221,8 @@ pub fn apply(
         TaxBehavior::Unspecified => setup.default_tax_behavior == Some(TaxBehavior::Inclusive),
     };
     let category_of = |line: &WorkLine| categories.get(line.index).copied().unwrap_or("standard");
-    let decide = |line: &WorkLine, category: &str| -> Result<Decision> {
+    let supply_of = |line: &WorkLine| supplies.get(line.index).copied().unwrap_or_default();
+    let decide = |line: &WorkLine, category: &str, supply: Supply| -> Result<Decision> {
         let explicit = match &line.input.tax_rates {
             Some(refs) => Some(resolve_rates(
                 setup,
@@ -208,6 +239,7 @@ pub fn apply(
                 seller,
                 buyer,
                 LineCategory::parse(category),
+                supply,
                 inclusive_of(line),
                 date,
                 &|| format!("{}.tax_category", line.path()),
@@ -222,17 +254,18 @@ pub fn apply(
     for (i, line) in lines.iter().enumerate() {
         let base = bases.get(i).copied().unwrap_or(0);
         let category = category_of(line);
+        let supply = supply_of(line);
         let decision = match (category, setup.shipping) {
             ("shipping", _) if line.input.tax_rates.is_some() || default_rates.is_some() => {
-                decide(line, category)?
+                decide(line, category, supply)?
             }
             ("shipping", ShippingTax::FollowsGoods) => {
                 follows.push(i);
                 continue;
             }
-            ("shipping", ShippingTax::Taxable) => decide(line, "standard")?,
-            ("shipping", ShippingTax::Exempt) => decide(line, "exempt")?,
-            _ => decide(line, category)?,
+            ("shipping", ShippingTax::Taxable) => decide(line, "standard", supply)?,
+            ("shipping", ShippingTax::Exempt) => decide(line, "exempt", supply)?,
+            _ => decide(line, category, supply)?,
         };
         items.push(Item {
             line: i,
@@ -241,35 +274,44 @@ pub fn apply(
         });
     }
     if !follows.is_empty() {
-        // Goods amounts per category, in order of first appearance.
-        let mut goods: Vec<(&str, i64)> = Vec::new();
+        // Amounts per (category, supply) of what is shipped, in order of first appearance:
+        // shipping takes the rate and the place of supply of its goods.
+        let mut goods: Vec<((&str, Supply), i64)> = Vec::new();
         for item in &items {
             let Some(line) = lines.get(item.line) else {
                 continue;
             };
-            let category = category_of(line);
-            if category == "shipping" {
+            let key = (category_of(line), supply_of(line));
+            if key.0 == "shipping" {
                 continue;
             }
-            match goods.iter_mut().find(|(c, _)| *c == category) {
+            match goods.iter_mut().find(|(k, _)| *k == key) {
                 Some(entry) => entry.1 = money::checked(entry.1 + item.base, "lines")?,
-                None => goods.push((category, item.base)),
+                None => goods.push((key, item.base)),
             }
         }
-        // Credits (negative amounts, on invoices) weigh nothing in the split.
+        // Only goods are shipped: services (an online course) take no part of the shipping
+        // unless the cart has no goods at all. Credits (negative amounts, on invoices) weigh
+        // nothing in the split.
+        if goods
+            .iter()
+            .any(|((_, supply), w)| *supply == Supply::Goods && *w > 0)
+        {
+            goods.retain(|((_, supply), _)| *supply == Supply::Goods);
+        }
         if goods.iter().all(|(_, w)| *w <= 0) {
-            goods = vec![("standard", 1)];
+            goods = vec![(("standard", Supply::Goods), 1)];
         }
         let weights: Vec<i64> = goods.iter().map(|(_, w)| (*w).max(0)).collect();
         for i in follows {
             let Some(line) = lines.get(i) else { continue };
             let base = bases.get(i).copied().unwrap_or(0);
             let portions = allocate(base, &weights, &line.path())?;
-            for ((category, _), portion) in goods.iter().zip(portions) {
+            for (((category, supply), _), portion) in goods.iter().zip(portions) {
                 items.push(Item {
                     line: i,
                     base: portion,
-                    decision: decide(line, category)?,
+                    decision: decide(line, category, *supply)?,
                 });
             }
         }
@@ -316,19 +358,43 @@ pub fn apply(
             }),
         }
     }
-    if total_taxes
-        .iter()
-        .any(|t| t.rate.category == VatCategory::AE)
-    {
-        notes.insert(
-            0,
-            TaxNote {
-                code: "reverse_charge",
-                text: super::place::REVERSE_CHARGE,
-                customer_tax_id: buyer.as_ref().and_then(|b| b.vat_id.clone()),
-            },
-        );
+    let has = |category| total_taxes.iter().any(|t| t.rate.category == category);
+    let customer_tax_id = || buyer.as_ref().and_then(|b| b.vat_id.clone());
+    let mut leading = Vec::new();
+    if has(VatCategory::AE) {
+        leading.push(TaxNote {
+            code: "reverse_charge",
+            text: super::place::REVERSE_CHARGE,
+            customer_tax_id: customer_tax_id(),
+            territory: None,
+        });
     }
+    if has(VatCategory::K) {
+        // The mention the seller's law requires on the invoice (Directive 2006/112/EC
+        // Art. 226(11); in France CGI art. 242 nonies A, citing art. 262 ter I).
+        let french = automatic.is_some_and(|s| s.country == "FR");
+        leading.push(TaxNote {
+            code: "intra_community_supply",
+            text: if french {
+                "Exonération de TVA, article 262 ter I du CGI (livraison intracommunautaire de biens ; article 138 de la directive 2006/112/CE)"
+            } else {
+                super::place::INTRA_COMMUNITY
+            },
+            customer_tax_id: customer_tax_id(),
+            territory: None,
+        });
+    }
+    // Which special-territory rule applied (automatic tax only: explicit rates are the
+    // caller's decision).
+    if let (Some(_), Some(t)) = (located, buyer.as_ref().and_then(|b| b.territory)) {
+        leading.push(TaxNote {
+            code: "special_territory",
+            text: t.note,
+            customer_tax_id: None,
+            territory: Some(t.name),
+        });
+    }
+    notes.splice(0..0, leading);
     let automatic_tax = AutomaticTax {
         enabled: automatic.is_some(),
         status: automatic.map(|_| {
@@ -345,6 +411,7 @@ pub fn apply(
         notes,
         automatic_tax,
         rounding_stage: setup.rounding_stage,
+        customer_tax_ids,
     })
 }
 

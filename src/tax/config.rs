@@ -165,10 +165,11 @@ pub fn upper(code: &str) -> String {
     code.trim().to_ascii_uppercase()
 }
 
-/// A two-letter country code, upper-cased.
+/// An ISO 3166-1 alpha-2 country code, upper-cased (`EL`, Greece's VAT prefix, and `UK` are
+/// not country codes).
 pub fn country(code: &str, path: &str) -> Result<String> {
     let code = upper(code);
-    if code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase()) {
+    if super::territory::is_iso_country(&code) {
         Ok(code)
     } else {
         Err(Error::new(

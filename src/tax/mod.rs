@@ -4,12 +4,14 @@
 //! - [`config`]: what merchants and callers declare (seller, rates, rules, settings);
 //! - [`place`]: where a sale is taxed and how (rates, reverse charge, export, exemption);
 //! - [`compute`]: the arithmetic (inclusive back-out, exclusive, compound, line or invoice rounding);
-//! - [`table`]: the built-in effective-dated rates; [`vat_id`]: EU VAT number formats.
+//! - [`table`]: the built-in effective-dated rates; [`territory`]: places with a special VAT
+//!   status (Canary Islands, Monaco, Northern Ireland…); [`vat_id`]: VAT numbers' check digits.
 
 pub mod compute;
 pub mod config;
 pub mod place;
 pub mod table;
+pub mod territory;
 pub mod vat_id;
 
 pub use compute::{apply, LineTaxes, TaxOutcome};
@@ -106,6 +108,10 @@ pub struct RateDescriptor {
     /// Why no tax is charged (EN 16931 BT-120), for categories E, AE, K, G and O.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exemption_reason: Option<&'static str>,
+    /// The exemption reason's code (EN 16931 BT-121, CEF VATEX list): `VATEX-EU-IC` (K),
+    /// `VATEX-EU-AE`, `VATEX-EU-G`, `VATEX-EU-O`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exemption_reason_code: Option<&'static str>,
 }
 
 /// One tax on one line (Stripe's line `taxes[]`).
@@ -126,13 +132,27 @@ pub struct TotalTax {
     pub rate: RateDescriptor,
 }
 
-/// A statement the invoice must carry, e.g. `reverse_charge` with the buyer's VAT number.
+/// A statement the invoice must carry: `reverse_charge` or `intra_community_supply` with the
+/// buyer's VAT number, `special_territory` naming the territory whose rule applied,
+/// `tax_id_ignored`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TaxNote {
     pub code: &'static str,
     pub text: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub customer_tax_id: Option<String>,
+    /// `special_territory` notes: the territory's name (`Canary Islands`, `Monaco`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub territory: Option<&'static str>,
+}
+
+/// A customer tax id as the engine read it (Stripe's invoice `customer_tax_ids`): the
+/// normalised number when its type is one the engine checks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CustomerTaxId {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub value: String,
 }
 
 /// Stripe's `automatic_tax` summary.

@@ -2,6 +2,7 @@
 
 use super::config::{jurisdiction, TaxSetup, ValidRate, ValidSeller};
 use super::table::{self, Category};
+use super::territory::{Status, Territory};
 use super::{RateDescriptor, VatCategory};
 use crate::customer::TaxExempt;
 use crate::error::{Error, ErrorCode, Result};
@@ -14,9 +15,22 @@ pub struct Buyer {
     pub country: String,
     pub state: Option<String>,
     pub postal_code: Option<String>,
-    /// A well-formed EU VAT number of the customer's own country: a business customer.
+    /// A valid EU VAT number (check digits included) of the customer's own VAT area: a
+    /// business customer.
     pub vat_id: Option<String>,
     pub exempt: TaxExempt,
+    /// The special VAT territory the address is in (Canary Islands, Monaco, Northern Ireland…).
+    pub territory: Option<&'static Territory>,
+}
+
+/// What a line supplies: goods or services (EU place-of-supply rules differ). Stripe's product
+/// `type` (`good` / `service`) decides; without it, `digital_services` is a service and every
+/// other category goods. Shipping follows the goods it ships.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Supply {
+    #[default]
+    Goods,
+    Services,
 }
 
 /// A rate applied to a line, with what the arithmetic needs beyond its description.
@@ -64,6 +78,7 @@ impl<'a> LineCategory<'a> {
             "reduced" => rated(Category::Reduced),
             "reduced_2" => rated(Category::Reduced2),
             "super_reduced" => rated(Category::SuperReduced),
+            "parking" => rated(Category::Parking),
             "digital_services" => LineCategory::Rated {
                 table: Category::Standard,
                 digital: true,
@@ -97,9 +112,13 @@ enum Place {
     },
     CustomerExempt,
     ReverseCharge,
+    /// Goods to a business in another EU member state: exempt intra-Community supply (K).
+    IntraCommunity,
     /// Out of the seller's tax: an EU export, or a place the seller does not collect in.
     Outside {
         not_collecting: bool,
+        /// A territory of a member state outside the EU VAT area.
+        excluded: bool,
     },
 }
 
@@ -111,47 +130,110 @@ fn registered(seller: &ValidSeller, country: &str, region: Option<&str>) -> bool
             .any(|(c, r)| c == country && (r.is_none() || r.as_deref() == region))
 }
 
-fn place(setup: &TaxSetup, seller: &ValidSeller, buyer: &Buyer, date: u32) -> Place {
+/// The buyer's VAT area for this supply: the ISO country whose rates apply, the region for
+/// regional rates, whether EU rules treat it as a member state, and whether it is a territory
+/// excluded from the EU VAT area.
+struct Area {
+    country: String,
+    region: Option<String>,
+    eu: bool,
+    excluded: bool,
+}
+
+fn area(buyer: &Buyer, supply: Supply) -> Area {
+    let plain = |country: &str| Area {
+        country: country.to_string(),
+        region: buyer.state.clone(),
+        eu: table::in_eu(country),
+        excluded: false,
+    };
+    match buyer.territory.map(|t| t.status) {
+        Some(Status::InsideOf(country)) => Area {
+            region: None,
+            ..plain(country)
+        },
+        Some(Status::OutsideEuVat) => Area {
+            eu: false,
+            excluded: true,
+            ..plain(&buyer.country)
+        },
+        Some(Status::OwnRates { region }) => Area {
+            region: Some(region.to_string()),
+            ..plain(&buyer.country)
+        },
+        // Goods to Northern Ireland follow EU rules at UK rates (Windsor Framework Art. 8).
+        Some(Status::NorthernIreland) if supply == Supply::Goods => Area {
+            eu: true,
+            ..plain(&buyer.country)
+        },
+        _ => plain(&buyer.country),
+    }
+}
+
+fn place(
+    setup: &TaxSetup,
+    seller: &ValidSeller,
+    buyer: &Buyer,
+    supply: Supply,
+    digital: bool,
+    date: u32,
+) -> Place {
     match buyer.exempt {
         TaxExempt::Exempt => return Place::CustomerExempt,
         TaxExempt::Reverse => return Place::ReverseCharge,
         TaxExempt::None => {}
     }
-    let c = buyer.country.as_str();
+    let area = area(buyer, supply);
+    let c = area.country.as_str();
     let taxed = |country: &str| Place::Taxed {
         country: country.to_string(),
-        region: buyer.state.clone(),
+        region: area.region.clone(),
+    };
+    let home = || Place::Taxed {
+        country: seller.country.clone(),
+        region: seller.state.clone(),
     };
     if table::in_eu(&seller.country) {
-        if c == seller.country {
+        if c == seller.country && !area.excluded {
             taxed(c)
-        } else if table::in_eu(c) {
-            match (&buyer.vat_id, seller.oss) {
-                (Some(_), _) => Place::ReverseCharge,
-                (None, true) => taxed(c),
-                (None, false) => Place::Taxed {
-                    country: seller.country.clone(),
-                    region: seller.state.clone(),
-                },
+        } else if area.eu {
+            match (&buyer.vat_id, supply) {
+                (Some(_), Supply::Goods) => Place::IntraCommunity,
+                (Some(_), Supply::Services) => Place::ReverseCharge,
+                // Distance sales of goods and electronic services: the customer's country
+                // (OSS) unless the seller stays under the EUR 10,000 threshold.
+                (None, _) if supply == Supply::Goods || digital => {
+                    if seller.oss {
+                        taxed(c)
+                    } else {
+                        home()
+                    }
+                }
+                // Other services to consumers: where the supplier is (Directive 2006/112/EC
+                // Art. 45).
+                (None, _) => home(),
             }
-        } else if registered(seller, c, buyer.state.as_deref()) {
+        } else if registered(seller, c, buyer.state.as_deref()) && !area.excluded {
             taxed(c)
         } else {
             Place::Outside {
                 not_collecting: false,
+                excluded: area.excluded,
             }
         }
-    } else if registered(seller, c, buyer.state.as_deref())
-        || (!table::has_table(c)
-            && setup
-                .rules
-                .iter()
-                .any(|r| rule_matches_place(r, buyer, date)))
+    } else if !area.excluded
+        && (registered(seller, c, buyer.state.as_deref())
+            || (!table::has_table(c)
+                && setup
+                    .rules
+                    .iter()
+                    .any(|r| rule_matches_place(r, buyer, date))))
     {
         taxed(c)
     } else {
         Place::Outside {
             not_collecting: true,
+            excluded: area.excluded,
         }
     }
 }
@@ -189,6 +271,7 @@ fn descriptor(rate: &ValidRate, inclusive: bool, reason: Option<&'static str>) -
         },
         taxability_reason: reason,
         exemption_reason: None,
+        exemption_reason_code: None,
     }
 }
 
@@ -199,11 +282,21 @@ fn zero_entry(
     country: Option<&str>,
     inclusive: bool,
 ) -> RateDescriptor {
+    // BT-121: the CEF VATEX code of the exemption, where one category has one reason.
+    let code = match category {
+        _ if reason == "not_collecting" => None,
+        VatCategory::K => Some("VATEX-EU-IC"),
+        VatCategory::AE => Some("VATEX-EU-AE"),
+        VatCategory::G => Some("VATEX-EU-G"),
+        VatCategory::O => Some("VATEX-EU-O"),
+        _ => None,
+    };
     RateDescriptor {
         tax_rate: None,
         percentage: Percent(Decimal::ZERO),
         display_name: match category {
             VatCategory::AE => "Reverse charge".to_string(),
+            VatCategory::K => "Intra-Community supply".to_string(),
             _ => "Tax".to_string(),
         },
         tax_type: country.map_or("sales_tax", table::tax_type_of).to_string(),
@@ -214,10 +307,13 @@ fn zero_entry(
         category,
         taxability_reason: Some(reason),
         exemption_reason: exemption,
+        exemption_reason_code: code,
     }
 }
 
 pub const REVERSE_CHARGE: &str = "Reverse charge";
+pub const INTRA_COMMUNITY: &str =
+    "Exempt intra-Community supply of goods (Article 138 of Directive 2006/112/EC)";
 
 /// Rates for a taxed place and category: built-in rows in force, plus matching merchant rules
 /// (which replace the built-ins when they say so). `None` when nothing prices the category.
@@ -311,11 +407,19 @@ pub fn decide_automatic(
     seller: &ValidSeller,
     buyer: &Buyer,
     category: LineCategory,
+    supply: Supply,
     inclusive: bool,
     date: u32,
     category_path: &dyn Fn() -> String,
 ) -> Result<Decision> {
-    let where_ = place(setup, seller, buyer, date);
+    // Electronically supplied services are services whatever the product says.
+    let supply = if category.digital() {
+        Supply::Services
+    } else {
+        supply
+    };
+    let digital = category.digital();
+    let where_ = place(setup, seller, buyer, supply, digital, date);
     let would_be = || -> Vec<Percent> {
         if !inclusive {
             return Vec::new();
@@ -325,7 +429,7 @@ pub fn decide_automatic(
             vat_id: None,
             ..buyer.clone()
         };
-        match place(setup, seller, &consumer, date) {
+        match place(setup, seller, &consumer, supply, digital, date) {
             Place::Taxed { country, region } => rates_at(
                 setup,
                 seller,
@@ -355,25 +459,48 @@ pub fn decide_automatic(
             back_out: would_be(),
             ..zero(VatCategory::AE, "reverse_charge", Some(REVERSE_CHARGE))
         }),
+        // The buyer accounts for the intra-Community acquisition: Stripe's `reverse_charge`
+        // reason, EN 16931 category K.
+        Place::IntraCommunity => Ok(Decision {
+            back_out: would_be(),
+            zero: Some(zero_entry(
+                VatCategory::K,
+                "reverse_charge",
+                Some(INTRA_COMMUNITY),
+                Some(&seller.country),
+                inclusive,
+            )),
+            ..Decision::default()
+        }),
         Place::Outside {
             not_collecting: true,
+            excluded,
         } => Ok(zero(
             VatCategory::O,
-            "not_collecting",
+            if excluded {
+                "excluded_territory"
+            } else {
+                "not_collecting"
+            },
             Some("Not subject to tax"),
         )),
-        // An EU export: the VAT not charged is the seller's.
+        // An EU export (goods, G) or services supplied outside the EU (O): the VAT not
+        // charged is the seller's.
         Place::Outside {
             not_collecting: false,
+            excluded,
         } => {
-            let (category, exemption) = if category.digital() {
-                (VatCategory::O, "Services outside the scope of EU VAT")
-            } else {
-                (VatCategory::G, "Export outside the EU")
+            let (category, exemption) = match supply {
+                Supply::Services => (VatCategory::O, "Services outside the scope of EU VAT"),
+                Supply::Goods => (VatCategory::G, "Export outside the EU"),
             };
             let entry = zero_entry(
                 category,
-                "not_subject_to_tax",
+                if excluded {
+                    "excluded_territory"
+                } else {
+                    "not_subject_to_tax"
+                },
                 Some(exemption),
                 Some(&seller.country),
                 inclusive,

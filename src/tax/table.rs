@@ -16,6 +16,8 @@ pub enum Category {
     /// The second reduced rate, where a country has one.
     Reduced2,
     SuperReduced,
+    /// The parking rate (Directive 2006/112/EC Art. 118), where a country keeps one.
+    Parking,
 }
 
 use Category::*;
@@ -66,6 +68,20 @@ const fn dated(
     }
 }
 
+const fn reg(
+    country: &'static str,
+    region: &'static str,
+    category: Category,
+    ten_thousandths: i64,
+    from: u32,
+    until: u32,
+) -> Row {
+    Row {
+        region,
+        ..dated(country, category, ten_thousandths, from, until)
+    }
+}
+
 const fn prov(
     region: &'static str,
     ten_thousandths: i64,
@@ -87,92 +103,162 @@ const fn prov(
 const P: i64 = 10_000; // one percent
 
 pub const ROWS: &[Row] = &[
-    // EU-27 (VAT). Greece is GR here (its VAT numbers use EL).
+    // EU-27 (VAT). Greece is GR here (its VAT numbers use EL). Every rate in force since
+    // 2019-01-01 with its window; the source is the member state's VAT law as reported to the
+    // European Commission (TEDB / "VAT rates applied in the Member States"), and the act named
+    // on dated rows. Cross-checked day by day by tests/tax_rates_crosscheck.py.
+    // AT: UStG 1994 §10; 5 % for hospitality, culture and publications 2020-07-01..2021-12-31
+    // (COVID-19-Steuermaßnahmengesetz, BGBl. I 60/2020, extended by BGBl. I 3/2021); 4.9 % for
+    // basic food from 2026-07-01 (Budgetbegleitgesetz 2026).
     r("AT", Standard, 20 * P, Vat),
     r("AT", Reduced, 10 * P, Vat),
     r("AT", Reduced2, 13 * P, Vat),
+    dated("AT", SuperReduced, 5 * P, 20200701, 20220101),
+    dated("AT", SuperReduced, 49_000, 20260701, 0),
+    r("AT", Parking, 13 * P, Vat),
+    // BE: Code TVA art. 37 and royal decree no. 20.
     r("BE", Standard, 21 * P, Vat),
     r("BE", Reduced, 6 * P, Vat),
     r("BE", Reduced2, 12 * P, Vat),
+    r("BE", Parking, 12 * P, Vat),
+    // BG: ЗДДС art. 66.
     r("BG", Standard, 20 * P, Vat),
     r("BG", Reduced, 9 * P, Vat),
+    // CY: VAT Law 95(I)/2000, Schedules; 3 % from 2023-07-21 (Law 109(I)/2023).
     r("CY", Standard, 19 * P, Vat),
     r("CY", Reduced, 5 * P, Vat),
     r("CY", Reduced2, 9 * P, Vat),
+    dated("CY", SuperReduced, 3 * P, 20230721, 0),
+    // CZ: zákon 235/2004 §47; reduced rates 10 and 15 merged into 12 on 2024-01-01
+    // (zákon 349/2023).
     r("CZ", Standard, 21 * P, Vat),
     dated("CZ", Reduced, 10 * P, 0, 20240101),
     dated("CZ", Reduced2, 15 * P, 0, 20240101),
     dated("CZ", Reduced, 12 * P, 20240101, 0),
-    r("DE", Standard, 19 * P, Vat),
-    r("DE", Reduced, 7 * P, Vat),
+    // DE: UStG §12; 16 % / 5 % from 2020-07-01 to 2020-12-31 (Zweites Corona-Steuerhilfegesetz,
+    // BGBl. I 2020 S. 1512).
+    dated("DE", Standard, 19 * P, 0, 20200701),
+    dated("DE", Standard, 16 * P, 20200701, 20210101),
+    dated("DE", Standard, 19 * P, 20210101, 0),
+    dated("DE", Reduced, 7 * P, 0, 20200701),
+    dated("DE", Reduced, 5 * P, 20200701, 20210101),
+    dated("DE", Reduced, 7 * P, 20210101, 0),
+    // DK: momsloven §33.
     r("DK", Standard, 25 * P, Vat),
+    // EE: KMSS §15; 22 % from 2024-01-01 and 24 % from 2025-07-01 (RT I, 30.12.2022 and
+    // RT I, 21.06.2025); 5 % for press 2018..2024, 9 % from 2025; 13 % accommodation from 2025.
     dated("EE", Standard, 20 * P, 0, 20240101),
     dated("EE", Standard, 22 * P, 20240101, 20250701),
     dated("EE", Standard, 24 * P, 20250701, 0),
     r("EE", Reduced, 9 * P, Vat),
+    dated("EE", SuperReduced, 5 * P, 0, 20250101),
     dated("EE", Reduced2, 13 * P, 20250101, 0),
+    // ES: Ley 37/1992 art. 90, 91.
     r("ES", Standard, 21 * P, Vat),
     r("ES", Reduced, 10 * P, Vat),
     r("ES", SuperReduced, 4 * P, Vat),
+    // FI: AVL §84, 85, 85a; 25.5 % from 2024-09-01 (L 417/2024); 13.5 % from 2026-01-01.
     dated("FI", Standard, 24 * P, 0, 20240901),
     dated("FI", Standard, 255_000, 20240901, 0),
     r("FI", Reduced, 10 * P, Vat),
     dated("FI", Reduced2, 14 * P, 0, 20260101),
     dated("FI", Reduced2, 135_000, 20260101, 0),
+    // FR: CGI art. 278, 278-0 bis, 279, 281 quater.
     r("FR", Standard, 20 * P, Vat),
     r("FR", Reduced, 55_000, Vat),
     r("FR", Reduced2, 10 * P, Vat),
     r("FR", SuperReduced, 21_000, Vat),
+    // GR: Κώδικας ΦΠΑ (ν. 2859/2000) art. 21.
     r("GR", Standard, 24 * P, Vat),
     r("GR", Reduced, 6 * P, Vat),
     r("GR", Reduced2, 13 * P, Vat),
+    // HR: Zakon o PDV čl. 38.
     r("HR", Standard, 25 * P, Vat),
     r("HR", Reduced, 5 * P, Vat),
     r("HR", Reduced2, 13 * P, Vat),
+    // HU: Áfa tv. 82. §.
     r("HU", Standard, 27 * P, Vat),
     r("HU", Reduced, 5 * P, Vat),
     r("HU", Reduced2, 18 * P, Vat),
-    r("IE", Standard, 23 * P, Vat),
+    // IE: VATCA 2010 s. 46; 21 % from 2020-09-01 to 2021-02-28 (Finance (COVID-19) Act 2020).
+    dated("IE", Standard, 23 * P, 0, 20200901),
+    dated("IE", Standard, 21 * P, 20200901, 20210301),
+    dated("IE", Standard, 23 * P, 20210301, 0),
     r("IE", Reduced, 9 * P, Vat),
     r("IE", Reduced2, 135_000, Vat),
     r("IE", SuperReduced, 48_000, Vat),
+    r("IE", Parking, 135_000, Vat),
+    // IT: DPR 633/1972 art. 16 and tables A.
     r("IT", Standard, 22 * P, Vat),
     r("IT", Reduced, 5 * P, Vat),
     r("IT", Reduced2, 10 * P, Vat),
     r("IT", SuperReduced, 4 * P, Vat),
+    // LT: PVM įstatymas art. 19.
     r("LT", Standard, 21 * P, Vat),
     r("LT", Reduced, 5 * P, Vat),
-    r("LT", Reduced2, 12 * P, Vat),
-    dated("LU", Standard, 16 * P, 0, 20240101),
+    dated("LT", Reduced2, 9 * P, 0, 20250101),
+    dated("LT", Reduced2, 12 * P, 20250101, 0),
+    // LU: loi TVA art. 39-40; every rate but 3 % one point lower in 2023 (loi du 26 octobre
+    // 2022).
+    dated("LU", Standard, 17 * P, 0, 20230101),
+    dated("LU", Standard, 16 * P, 20230101, 20240101),
     dated("LU", Standard, 17 * P, 20240101, 0),
-    r("LU", Reduced, 8 * P, Vat),
-    r("LU", Reduced2, 14 * P, Vat),
+    dated("LU", Reduced, 8 * P, 0, 20230101),
+    dated("LU", Reduced, 7 * P, 20230101, 20240101),
+    dated("LU", Reduced, 8 * P, 20240101, 0),
+    dated("LU", Reduced2, 14 * P, 0, 20230101),
+    dated("LU", Reduced2, 13 * P, 20230101, 20240101),
+    dated("LU", Reduced2, 14 * P, 20240101, 0),
     r("LU", SuperReduced, 3 * P, Vat),
+    dated("LU", Parking, 14 * P, 0, 20230101),
+    dated("LU", Parking, 13 * P, 20230101, 20240101),
+    dated("LU", Parking, 14 * P, 20240101, 0),
+    // LV: PVN likums 41., 42. pants.
     r("LV", Standard, 21 * P, Vat),
     r("LV", Reduced, 5 * P, Vat),
     r("LV", Reduced2, 12 * P, Vat),
+    // MT: VAT Act Cap. 406, Eighth Schedule.
     r("MT", Standard, 18 * P, Vat),
     r("MT", Reduced, 5 * P, Vat),
     r("MT", Reduced2, 7 * P, Vat),
+    r("MT", Parking, 12 * P, Vat),
+    // NL: Wet OB 1968 art. 9 (9 % since 2019-01-01).
     r("NL", Standard, 21 * P, Vat),
     r("NL", Reduced, 9 * P, Vat),
+    // PL: ustawa o VAT art. 41, 146ef.
     r("PL", Standard, 23 * P, Vat),
     r("PL", Reduced, 5 * P, Vat),
     r("PL", Reduced2, 8 * P, Vat),
+    // PT: CIVA art. 18; Madeira (PT-30) and the Azores (PT-20) at their regional rates
+    // (CIVA art. 18(3); Azores 18/9/4 → 16/9/4 on 2021-07-01, DLR 1/2021/A; Madeira reduced
+    // 5 → 4 on 2024-10-01, Orçamento da RAM 2024).
     r("PT", Standard, 23 * P, Vat),
     r("PT", Reduced, 6 * P, Vat),
     r("PT", Reduced2, 13 * P, Vat),
+    r("PT", Parking, 13 * P, Vat),
+    reg("PT", "30", Standard, 22 * P, 0, 0),
+    reg("PT", "30", Reduced, 5 * P, 0, 20241001),
+    reg("PT", "30", Reduced, 4 * P, 20241001, 0),
+    reg("PT", "30", Reduced2, 12 * P, 0, 0),
+    reg("PT", "20", Standard, 18 * P, 0, 20210701),
+    reg("PT", "20", Standard, 16 * P, 20210701, 0),
+    reg("PT", "20", Reduced, 4 * P, 0, 0),
+    reg("PT", "20", Reduced2, 9 * P, 0, 0),
+    // RO: Codul fiscal art. 291; 21 % and 11 % from 2025-08-01 (Legea 141/2025).
     dated("RO", Standard, 19 * P, 0, 20250801),
     dated("RO", Standard, 21 * P, 20250801, 0),
     dated("RO", Reduced, 5 * P, 0, 20250801),
     dated("RO", Reduced2, 9 * P, 0, 20250801),
     dated("RO", Reduced, 11 * P, 20250801, 0),
+    // SE: ML 9 kap.
     r("SE", Standard, 25 * P, Vat),
     r("SE", Reduced, 6 * P, Vat),
     r("SE", Reduced2, 12 * P, Vat),
+    // SI: ZDDV-1 41. člen; 5 % from 2020-01-01 (ZDDV-1J).
     r("SI", Standard, 22 * P, Vat),
-    r("SI", Reduced, 5 * P, Vat),
+    dated("SI", Reduced, 5 * P, 20200101, 0),
     r("SI", Reduced2, 95_000, Vat),
+    // SK: zákon 222/2004 §27; 23 %, 19 % and 5 % from 2025-01-01 (zákon 278/2024).
     dated("SK", Standard, 20 * P, 0, 20250101),
     dated("SK", Standard, 23 * P, 20250101, 0),
     dated("SK", Reduced, 10 * P, 0, 20250101),
@@ -193,8 +279,20 @@ pub const ROWS: &[Row] = &[
     // Asia-Pacific.
     r("AU", Standard, 10 * P, Gst),
     r("NZ", Standard, 15 * P, Gst),
-    r("JP", Standard, 10 * P, Jct),
-    r("JP", Reduced, 8 * P, Jct),
+    // JP: Consumption Tax Act art. 29 (national + local): 8 % until 2019-09-30, then 10 % with
+    // a reduced 8 % for food and newspapers (Act No. 68 of 2012, as amended in 2016).
+    Row {
+        tax_type: Jct,
+        ..dated("JP", Standard, 8 * P, 0, 20191001)
+    },
+    Row {
+        tax_type: Jct,
+        ..dated("JP", Standard, 10 * P, 20191001, 0)
+    },
+    Row {
+        tax_type: Jct,
+        ..dated("JP", Reduced, 8 * P, 20191001, 0)
+    },
     Row {
         country: "SG",
         region: "",
@@ -257,19 +355,27 @@ pub fn has_table(country: &str) -> bool {
     ROWS.iter().any(|row| row.country == country)
 }
 
-/// Rows in force on `date` (YYYYMMDD) for a place and category.
+/// Rows in force on `date` (YYYYMMDD) for a place and category. A region with rows of its own
+/// (a Canadian province, Madeira) uses only those; elsewhere the nationwide rows apply.
 pub fn rows<'a>(
     country: &'a str,
     region: &'a str,
     category: Category,
     date: u32,
 ) -> impl Iterator<Item = &'static Row> + 'a {
-    ROWS.iter().filter(move |row| {
+    let in_force = move |row: &&Row| {
         row.country == country
-            && (row.region.is_empty() || row.region == region)
             && row.category == category
             && row.from <= date
             && (row.until == 0 || date < row.until)
+    };
+    let regional = !region.is_empty() && ROWS.iter().filter(in_force).any(|r| r.region == region);
+    ROWS.iter().filter(in_force).filter(move |row| {
+        if regional {
+            row.region == region
+        } else {
+            row.region.is_empty()
+        }
     })
 }
 

@@ -113,16 +113,21 @@ test('add items, change the country: VAT follows the place, amounts as computed 
     assert.deepEqual(await taxes(page), [['0', 0, 'G']]);
     assert.equal(await total(page), '202,00 €');
 
-    // A German business with a VAT number: reverse charge (AE), no VAT, the engine's note.
+    // A German business with a valid VAT number buying goods: exempt intra-Community supply
+    // (K), no VAT, the engine's legal mention with the normalised number.
     await page.selectOption('#country', 'DE');
-    await page.fill('#vat', 'DE 123 456 789');
-    assert.deepEqual(await taxes(page), [['0', 0, 'AE']]);
+    await page.fill('#vat', 'DE 136 695 976');
+    assert.deepEqual(await taxes(page), [['0', 0, 'K']]);
     assert.equal(await total(page), '202,00 €');
-    assert.match(await text(page, '#notes [data-note="reverse_charge"]'), /^Reverse charge — VAT number DE123456789: no VAT is charged/);
+    assert.match(await text(page, '#notes [data-note="intra_community_supply"]'), /^Exonération de TVA, article 262 ter I du CGI.*\(DE136695976\)$/);
+    // The same number with a wrong check digit is refused: no exemption for a typo.
+    await page.fill('#vat', 'DE 136 695 975');
+    assert.match(await text(page, '#vat-error'), /check digits are wrong/);
+    assert.equal(await total(page), '237,50 €');
     // A malformed number: said next to the field, priced as a consumer, Pay waits for a fix.
     await page.fill('#vat', 'DE12');
     assert.equal(await page.locator('#vat').getAttribute('aria-invalid'), 'true');
-    assert.match(await text(page, '#vat-error'), /not valid for Allemagne .*not a well-formed EU VAT number/);
+    assert.match(await text(page, '#vat-error'), /not valid for Allemagne .*not a well-formed VAT number/);
     assert.equal(await total(page), '237,50 €');
     assert.equal(await page.locator('#pay').isDisabled(), true);
     await page.fill('#vat', '');
@@ -326,13 +331,14 @@ test('a declined card shows the decline, nothing is charged, and the page keeps 
 
     // Still a working checkout: edit, re-price, pay with a good card.
     await add(page, BOOK);
-    // Course 49.00 × 20 % = 9.80; book 24.00 × 5.5 % = 1.32; shipping 6.90 split 49 : 24 →
-    // 4.63 at 20 % = 0.93 (0.926) and 2.27 at 5.5 % = 0.12 (0.12485) → 79.90 + 12.17 = 92.07.
-    assert.equal(await total(page), '92,07 €');
+    // Course 49.00 × 20 % = 9.80; book 24.00 × 5.5 % = 1.32; shipping 6.90 follows the goods
+    // it ships (the book, not the online course): 6.90 × 5.5 % = 0.38 (0.3795)
+    // → 79.90 + 11.50 = 91.40.
+    assert.equal(await total(page), '91,40 €');
     await page.check('input[name="card"][value="pm_card_visa"]');
     await page.click('#pay');
     await page.waitForURL(INVOICE_URL);
-    assert.equal(spaces(await page.locator('#total').textContent()), '92,07 €');
+    assert.equal(spaces(await page.locator('#total').textContent()), '91,40 €');
     assert.deepEqual(problems, []);
   });
 });

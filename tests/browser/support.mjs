@@ -1,7 +1,7 @@
 // Shared by the browser tests: a real server on a free loopback port and Debian's Chromium driven
 // by playwright-core (no browser download). Screenshots of failures go to tests/browser/screenshots/.
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -65,7 +65,7 @@ export const spaces = (text) => text.replace(/[\s\u00a0\u202f]+/g, ' ').trim();
  * (`cargo build -p billcalc-server`, which the test command's server step builds) and pkg/.
  * Resolves to { url, publishableKey, secretKey, stop }.
  */
-export async function startDemoServer() {
+export async function startDemoServer({ publishableKey = 'pk_test_page_tests' } = {}) {
   const { mkdtempSync, rmSync, existsSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { execFileSync } = await import('node:child_process');
@@ -73,7 +73,6 @@ export async function startDemoServer() {
   const binary = join(targetDir, 'debug', 'billcalc-server');
   if (!existsSync(binary)) throw new Error(`${binary} is missing: run cargo build -p billcalc-server`);
   const dir = mkdtempSync(join(tmpdir(), 'billcalc-page-test-'));
-  const publishableKey = 'pk_test_page_tests';
   const secretKey = 'sk_test_page_tests_secret';
   const child = spawn(binary, ['--config', join(ROOT, 'server/config/demo.json'), '--listen', '127.0.0.1:0',
     '--serve', `/pkg/=${join(ROOT, 'pkg')}`, '--serve', `/=${join(ROOT, 'www')}`], {
@@ -111,3 +110,21 @@ export async function startDemoServer() {
     },
   };
 }
+
+/** The fenced code blocks of a Markdown file (relative to the repository) whose info string is `info`. */
+export function markdownBlocks(relative, info) {
+  const text = readFileSync(join(ROOT, relative), 'utf8');
+  const blocks = [];
+  const fence = /^```([^\n]*)\n([\s\S]*?)^```/gm;
+  for (let m; (m = fence.exec(text)); ) if (m[1].trim() === info) blocks.push(m[2]);
+  return blocks;
+}
+
+/** Saves a screenshot named `name` in tests/browser/screenshots/ (looked at by people, kept out of git). */
+export async function snap(page, name, options = {}) {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true, ...options });
+}
+
+/** The widest element's right edge minus the viewport width: > 0 means horizontal scrolling. */
+export const overflow = (page) => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);

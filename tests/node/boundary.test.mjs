@@ -53,7 +53,7 @@ const METHODS = {
   previewInvoice: { kinds: ['object'], args: () => [SUBSCRIPTION], subscriptions: true },
   billingDates: { kinds: ['object'], args: () => [{ ...SUBSCRIPTION, count: 2 }], subscriptions: true },
 };
-const NOT_FUNCTIONS = new Set(['BillcalcError', 'Calculator', 'default', 'initSync']);
+const NOT_FUNCTIONS = new Set(['BillcalcError', 'Calculator', 'default', 'init', 'initSync']);
 
 const MISSING = Symbol('missing');
 // Each wrong kind, and the kinds of argument for which it is NOT wrong.

@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { BIN, PKG, PKG_DIR, ROOT, installPackage } from './support.mjs';
+import { BIN, PKG, PKG_DIR, ROOT, installPackage, readmeBlocks, runNodeBlock } from './support.mjs';
 
 const project = installPackage();
 after(() => project.remove());
@@ -141,9 +141,17 @@ function describeError(e: unknown): string {
 }
 void describeError;
 void price;
+
+// The options are optional (issue 17: "Expected 2 arguments").
+function woo(cart: WooCommerceCart): Cart {
+  const plain: Cart = fromWooCommerceCart(cart);
+  void plain;
+  return fromWooCommerceCart(cart, { coupons: 'codes' });
+}
+void woo;
 `;
-  const imports = `import { computeQuote, Calculator, BillcalcError, version } from 'billcalc';
-import type { Cart, Catalog, ErrorCode, Quote, QuoteInput, QuoteLine } from 'billcalc';
+  const imports = `import { computeQuote, Calculator, BillcalcError, version, fromWooCommerceCart } from 'billcalc';
+import type { Cart, Catalog, ErrorCode, Quote, QuoteInput, QuoteLine, WooCommerceCart } from 'billcalc';
 `;
   const tsc = (tsconfig) => {
     const file = project.write(tsconfig.name, JSON.stringify(tsconfig.json, null, 2));
@@ -164,6 +172,87 @@ import type { Cart, Catalog, ErrorCode, Quote, QuoteInput, QuoteLine } from 'bil
     project.write('ts/esm.mts', `import init from 'billcalc';\n${imports}\nawait init();\n${checks}\n`);
     project.write('ts/cjs.cts', `${imports}\n${checks}\n`);
     tsc({ name: 'tsconfig.node.json', json: { compilerOptions: { ...compilerOptions, module: 'NodeNext', moduleResolution: 'NodeNext' }, files: ['ts/esm.mts', 'ts/cjs.cts'] } });
+  });
+});
+
+test('tsc: the widget and the messages have types (bundler resolution)', () => {
+  project.write('ts/widget.ts', `import type { BillcalcSummary } from 'billcalc/summary';
+import { messages, type Messages } from 'billcalc/messages';
+const element: BillcalcSummary | null = document.querySelector('billcalc-summary');
+if (element) element.cart = { currency: 'eur', lines: [{ price: 'price_lamp', quantity: 2 }] };
+const total: number | undefined = element?.quote?.total;
+const t: Messages = messages('fr-FR');
+const sentence: string = t.error('unknown_price');
+void total; void sentence;
+export {};
+`);
+  const file = project.write('tsconfig.widget.json', JSON.stringify({ compilerOptions: { strict: true, noEmit: true, target: 'ES2022', lib: ['ES2022', 'DOM'], types: [], module: 'ESNext', moduleResolution: 'bundler' }, files: ['ts/widget.ts'] }));
+  try {
+    execFileSync(join(BIN, 'tsc'), ['-p', file], { cwd: project.dir, encoding: 'utf8', stdio: 'pipe' });
+  } catch (e) {
+    assert.fail(`tsc failed:\n${e.stdout}${e.stderr}`);
+  }
+});
+
+describe('entry points', () => {
+  test('require("billcalc") and import("billcalc") have the same named exports, init included', async () => {
+    const esm = await project.import();
+    const cjs = project.require();
+    const named = Object.keys(esm).filter((k) => k !== 'default').sort();
+    assert.deepEqual(named, Object.keys(cjs).sort());
+    assert.ok(named.includes('init'));
+    assert.equal(typeof cjs.init, 'function');
+    assert.equal(esm.init, cjs.init);
+    assert.equal(esm.default, esm.init);
+    assert.equal(await cjs.init(), undefined);
+  });
+
+  test('import "billcalc/checkout" and "billcalc/web" work in Node: init() reads the .wasm from the package', async () => {
+    for (const entry of ['billcalc/checkout', 'billcalc/web']) {
+      const script = `import init, * as b from '${entry}';
+await init();
+const q = b.computeQuote({ currency: 'eur', lines: [{ price: { currency: 'eur', unit_amount: 1999 }, quantity: 2 }] });
+process.stdout.write(JSON.stringify([q.total, typeof b.init, typeof b.previewInvoice]));`;
+      const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: project.dir, encoding: 'utf8' });
+      assert.equal(run.status, 0, `${entry}: ${run.stderr}`);
+      assert.deepEqual(JSON.parse(run.stdout), [3998, 'function', entry === 'billcalc/web' ? 'function' : 'undefined']);
+    }
+  });
+
+  test('require of a browser build and import of the widget in Node fail with a sentence that says what to use', () => {
+    for (const [script, expected] of [
+      ["require('billcalc/checkout')", /ES module for browsers\. In Node, require\('billcalc'\)/],
+      ["require('billcalc/web')", /ES module for browsers/],
+      ["import('billcalc/summary').catch((e) => { console.error(e.message); process.exit(3); })", /<billcalc-summary> custom element and runs in a browser only/],
+    ]) {
+      const run = spawnSync(process.execPath, ['-e', script], { cwd: project.dir, encoding: 'utf8' });
+      assert.notEqual(run.status, 0, script);
+      assert.match(run.stderr, expected, script);
+      assert.doesNotMatch(run.stderr, /fetch failed|HTMLElement is not defined/);
+    }
+  });
+});
+
+describe('the package README (what npm shows)', () => {
+  const readme = readFileSync(join(PKG_DIR, 'README.md'), 'utf8');
+
+  test('covers every entry point, the widget, the adapters and subscriptions', () => {
+    for (const subpath of Object.keys(PKG.exports)) {
+      if (/\.(wasm|json)$/.test(subpath)) continue;
+      const name = subpath === '.' ? 'billcalc' : `billcalc${subpath.slice(1)}`;
+      assert.ok(readme.includes(`\`${name}\``), `README names ${name}`);
+    }
+    for (const word of ['<billcalc-summary>', 'publishable-key', 'fromShopifyCart', 'toShopifyAmounts', 'fromWooCommerceCart',
+      'previewInvoice', 'billingDates', 'dunningSchedule', 'creditNote', 'BillcalcError', 'init()']) {
+      assert.ok(readme.includes(word), `README mentions ${word}`);
+    }
+    assert.doesNotMatch(readme, /\.\/pkg\//, 'no path internal to the billcalc repository');
+  });
+
+  test('every Node snippet runs and prints what its comments say', () => {
+    const blocks = readmeBlocks(readme, 'js node');
+    assert.ok(blocks.length >= 4, `found ${blocks.length} Node snippets`);
+    blocks.forEach((block, i) => runNodeBlock(project, `readme-${i}`, block));
   });
 });
 

@@ -1,7 +1,8 @@
 // Shared by the tests in this directory (not a test file itself). Installs the BUILT package the
 // way a user gets it: `npm pack pkg/` (so package.json `files` is honoured) unpacked into
 // <tmp>/node_modules/billcalc, so every import below goes through the package.json `exports`.
-import { execFileSync } from 'node:child_process';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -59,4 +60,29 @@ export function loadVectors() {
     .filter((f) => f.endsWith('.json'))
     .sort()
     .flatMap((file) => JSON.parse(readFileSync(join(dir, file), 'utf8')).vectors.map((v) => ({ file, ...v })));
+}
+
+/** The fenced code blocks of a Markdown text whose info string is exactly `info` (e.g. "js node"). */
+export function readmeBlocks(markdown, info) {
+  const blocks = [];
+  const fence = /^```([^\n]*)\n([\s\S]*?)^```/gm;
+  for (let m; (m = fence.exec(markdown)); ) if (m[1].trim() === info) blocks.push(m[2]);
+  return blocks;
+}
+
+/**
+ * Runs a README snippet with Node inside `project` (where billcalc is installed) and checks that
+ * each `console.log(...)` whose line ends with `// expected` printed that, in order (spaces and
+ * quotes ignored, so `[[true, -5161]]` matches Node's `[ [ true, -5161 ] ]`).
+ */
+export function runNodeBlock(project, name, code) {
+  const file = project.write(`snippets/${name}.cjs`, code);
+  const run = spawnSync(process.execPath, [file], { cwd: project.dir, encoding: 'utf8' });
+  assert.equal(run.status, 0, `${name} failed:\n${code}\n${run.stderr}`);
+  const squash = (text) => text.replace(/[\s"']+/g, '');
+  const printed = run.stdout.trimEnd().split('\n');
+  const expected = code.split('\n').filter((line) => /console\.log\(.*\/\/ /.test(line)).map((line) => line.split('// ').at(-1));
+  assert.ok(expected.length > 0, `${name}: no console.log with an expected value`);
+  assert.equal(printed.length, expected.length, `${name}: printed ${JSON.stringify(printed)}`);
+  expected.forEach((want, i) => assert.equal(squash(printed[i]), squash(want), `${name}: line ${i + 1}`));
 }

@@ -21,6 +21,7 @@
 
 pub mod migrations;
 pub mod postgres;
+mod rows;
 pub mod sqlite;
 
 pub use crate::gateway::BoxFuture;

@@ -5,6 +5,7 @@
 //! back.
 
 use super::migrations::{CREATE_TABLE, MIGRATIONS};
+use super::rows::{self, change_columns, invoice_columns, payment_columns, subscription_columns};
 use super::{
     BoxFuture, ChangeRecord, Claim, InvoiceRecord, PaymentRecord, Store, StoreError, StoreResult,
     SubscriptionRecord, Tx,
@@ -203,71 +204,43 @@ fn col<'a, T: tokio_postgres::types::FromSql<'a>>(r: &'a Row, i: usize) -> Store
     r.try_get(i).map_err(pg_err)
 }
 
-fn invoice_of(r: &Row) -> StoreResult<InvoiceRecord> {
-    Ok(InvoiceRecord {
-        id: col(r, 0)?,
-        series: col(r, 1)?,
-        number: col(r, 2)?,
-        number_display: col(r, 3)?,
-        created_at: col(r, 4)?,
-        currency: col(r, 5)?,
-        total: col(r, 6)?,
-        customer_id: col(r, 7)?,
-        idempotency_key: col(r, 8)?,
-        document: col(r, 9)?,
-        subscription_id: col(r, 10)?,
-    })
-}
-
-macro_rules! invoice_columns {
-    () => {
-        "id, series, number, number_display, created_at, currency, total, customer_id, idempotency_key, document, subscription_id"
-    };
+impl rows::Columns for Row {
+    type Error = StoreError;
+    fn text(&self, i: usize) -> StoreResult<String> {
+        col(self, i)
+    }
+    fn opt_text(&self, i: usize) -> StoreResult<Option<String>> {
+        col(self, i)
+    }
+    fn int(&self, i: usize) -> StoreResult<i64> {
+        col(self, i)
+    }
+    fn opt_int(&self, i: usize) -> StoreResult<Option<i64>> {
+        col(self, i)
+    }
+    fn flag(&self, i: usize) -> StoreResult<bool> {
+        col(self, i)
+    }
 }
 
 macro_rules! subscription_select {
     () => {
-        "SELECT id, customer_id, status, currency, default_payment_method, billing_cycle_anchor, current_period_start, current_period_end, cancel_at_period_end, canceled_at, document, created_at, updated_at FROM subscriptions WHERE id = $1"
+        concat!(
+            "SELECT ",
+            subscription_columns!(),
+            " FROM subscriptions WHERE id = $1"
+        )
     };
 }
 
 macro_rules! change_select {
     () => {
-        "SELECT id, subscription_id, proration_date, preview_digest, invoice_id, created_at, request, preview, status, committed_at FROM subscription_changes WHERE id = $1"
+        concat!(
+            "SELECT ",
+            change_columns!(),
+            " FROM subscription_changes WHERE id = $1"
+        )
     };
-}
-
-fn subscription_of(r: &Row) -> StoreResult<SubscriptionRecord> {
-    Ok(SubscriptionRecord {
-        id: col(r, 0)?,
-        customer_id: col(r, 1)?,
-        status: col(r, 2)?,
-        currency: col(r, 3)?,
-        default_payment_method: col(r, 4)?,
-        billing_cycle_anchor: col(r, 5)?,
-        current_period_start: col(r, 6)?,
-        current_period_end: col(r, 7)?,
-        cancel_at_period_end: col(r, 8)?,
-        canceled_at: col(r, 9)?,
-        document: col(r, 10)?,
-        created_at: col(r, 11)?,
-        updated_at: col(r, 12)?,
-    })
-}
-
-fn change_of(r: &Row) -> StoreResult<ChangeRecord> {
-    Ok(ChangeRecord {
-        id: col(r, 0)?,
-        subscription_id: col(r, 1)?,
-        proration_date: col(r, 2)?,
-        preview_digest: col(r, 3)?,
-        invoice_id: col(r, 4)?,
-        created_at: col(r, 5)?,
-        request: col(r, 6)?,
-        preview: col(r, 7)?,
-        status: col(r, 8)?,
-        committed_at: col(r, 9)?,
-    })
 }
 
 impl Store for PgStore {
@@ -305,7 +278,7 @@ impl Store for PgStore {
                     &[&id],
                 )
                 .await?;
-            row.as_ref().map(invoice_of).transpose()
+            row.as_ref().map(rows::invoice).transpose()
         })
     }
 
@@ -329,25 +302,15 @@ impl Store for PgStore {
             let rows = p
                 .conn()?
                 .query(
-                    "SELECT id, invoice_id, amount, currency, status, gateway, card_brand, card_last4, created_at FROM payments ORDER BY created_at, id",
+                    concat!(
+                        "SELECT ",
+                        payment_columns!(),
+                        " FROM payments ORDER BY created_at, id"
+                    ),
                     &[],
                 )
                 .await?;
-            rows.iter()
-                .map(|r| {
-                    Ok(PaymentRecord {
-                        id: col(r, 0)?,
-                        invoice_id: col(r, 1)?,
-                        amount: col(r, 2)?,
-                        currency: col(r, 3)?,
-                        status: col(r, 4)?,
-                        gateway: col(r, 5)?,
-                        card_brand: col(r, 6)?,
-                        card_last4: col(r, 7)?,
-                        created_at: col(r, 8)?,
-                    })
-                })
-                .collect()
+            rows.iter().map(rows::payment).collect()
         })
     }
 
@@ -400,7 +363,7 @@ impl Store for PgStore {
         Box::pin(async move {
             let mut p = self.read().await?;
             let row = p.conn()?.query_opt(subscription_select!(), &[&id]).await?;
-            row.as_ref().map(subscription_of).transpose()
+            row.as_ref().map(rows::subscription).transpose()
         })
     }
 
@@ -453,7 +416,7 @@ impl Store for PgStore {
                     &[&subscription_id],
                 )
                 .await?;
-            rows.iter().map(invoice_of).collect()
+            rows.iter().map(rows::invoice).collect()
         })
     }
 
@@ -461,7 +424,7 @@ impl Store for PgStore {
         Box::pin(async move {
             let mut p = self.read().await?;
             let row = p.conn()?.query_opt(change_select!(), &[&id]).await?;
-            row.as_ref().map(change_of).transpose()
+            row.as_ref().map(rows::change).transpose()
         })
     }
 }
@@ -643,7 +606,7 @@ impl Tx for PgTx {
                 .conn()?
                 .query_opt(concat!(subscription_select!(), " FOR UPDATE"), &[&id])
                 .await?;
-            row.as_ref().map(subscription_of).transpose()
+            row.as_ref().map(rows::subscription).transpose()
         })
     }
 
@@ -802,7 +765,7 @@ impl Tx for PgTx {
                 .conn()?
                 .query_opt(concat!(change_select!(), " FOR UPDATE"), &[&id])
                 .await?;
-            row.as_ref().map(change_of).transpose()
+            row.as_ref().map(rows::change).transpose()
         })
     }
 

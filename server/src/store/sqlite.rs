@@ -9,6 +9,7 @@
 //! process on the same file.
 
 use super::migrations::{CREATE_TABLE, MIGRATIONS};
+use super::rows::{self, change_columns, invoice_columns, payment_columns, subscription_columns};
 use super::{
     BoxFuture, ChangeRecord, Claim, InvoiceRecord, PaymentRecord, Store, StoreError, StoreResult,
     SubscriptionRecord, Tx,
@@ -108,60 +109,36 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     }
 }
 
-fn invoice_row(r: &rusqlite::Row) -> rusqlite::Result<InvoiceRecord> {
-    Ok(InvoiceRecord {
-        id: r.get(0)?,
-        series: r.get(1)?,
-        number: r.get(2)?,
-        number_display: r.get(3)?,
-        created_at: r.get(4)?,
-        currency: r.get(5)?,
-        total: r.get(6)?,
-        customer_id: r.get(7)?,
-        idempotency_key: r.get(8)?,
-        document: r.get(9)?,
-        subscription_id: r.get(10)?,
-    })
+impl rows::Columns for rusqlite::Row<'_> {
+    type Error = rusqlite::Error;
+    fn text(&self, i: usize) -> rusqlite::Result<String> {
+        self.get(i)
+    }
+    fn opt_text(&self, i: usize) -> rusqlite::Result<Option<String>> {
+        self.get(i)
+    }
+    fn int(&self, i: usize) -> rusqlite::Result<i64> {
+        self.get(i)
+    }
+    fn opt_int(&self, i: usize) -> rusqlite::Result<Option<i64>> {
+        self.get(i)
+    }
+    fn flag(&self, i: usize) -> rusqlite::Result<bool> {
+        self.get(i)
+    }
 }
 
-const INVOICE_COLUMNS: &str = "id, series, number, number_display, created_at, currency, total, customer_id, idempotency_key, document, subscription_id";
+const SUBSCRIPTION_SELECT: &str = concat!(
+    "SELECT ",
+    subscription_columns!(),
+    " FROM subscriptions WHERE id = ?1"
+);
 
-const SUBSCRIPTION_SELECT: &str = "SELECT id, customer_id, status, currency, default_payment_method, billing_cycle_anchor, current_period_start, current_period_end, cancel_at_period_end, canceled_at, document, created_at, updated_at FROM subscriptions WHERE id = ?1";
-
-fn subscription_row(r: &rusqlite::Row) -> rusqlite::Result<SubscriptionRecord> {
-    Ok(SubscriptionRecord {
-        id: r.get(0)?,
-        customer_id: r.get(1)?,
-        status: r.get(2)?,
-        currency: r.get(3)?,
-        default_payment_method: r.get(4)?,
-        billing_cycle_anchor: r.get(5)?,
-        current_period_start: r.get(6)?,
-        current_period_end: r.get(7)?,
-        cancel_at_period_end: r.get(8)?,
-        canceled_at: r.get(9)?,
-        document: r.get(10)?,
-        created_at: r.get(11)?,
-        updated_at: r.get(12)?,
-    })
-}
-
-const CHANGE_SELECT: &str = "SELECT id, subscription_id, proration_date, preview_digest, invoice_id, created_at, request, preview, status, committed_at FROM subscription_changes WHERE id = ?1";
-
-fn change_row(r: &rusqlite::Row) -> rusqlite::Result<ChangeRecord> {
-    Ok(ChangeRecord {
-        id: r.get(0)?,
-        subscription_id: r.get(1)?,
-        proration_date: r.get(2)?,
-        preview_digest: r.get(3)?,
-        invoice_id: r.get(4)?,
-        created_at: r.get(5)?,
-        request: r.get(6)?,
-        preview: r.get(7)?,
-        status: r.get(8)?,
-        committed_at: r.get(9)?,
-    })
-}
+const CHANGE_SELECT: &str = concat!(
+    "SELECT ",
+    change_columns!(),
+    " FROM subscription_changes WHERE id = ?1"
+);
 
 impl Store for SqliteStore {
     fn backend(&self) -> &'static str {
@@ -183,10 +160,12 @@ impl Store for SqliteStore {
     fn invoice<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<InvoiceRecord>>> {
         let id = id.to_string();
         Box::pin(self.read(move |c| {
-            c.prepare_cached(&format!(
-                "SELECT {INVOICE_COLUMNS} FROM invoices WHERE id = ?1"
+            c.prepare_cached(concat!(
+                "SELECT ",
+                invoice_columns!(),
+                " FROM invoices WHERE id = ?1"
             ))?
-            .query_row(params![id], invoice_row)
+            .query_row(params![id], |r| rows::invoice(r))
             .optional()
         }))
     }
@@ -203,22 +182,12 @@ impl Store for SqliteStore {
 
     fn payments(&self) -> BoxFuture<'_, StoreResult<Vec<PaymentRecord>>> {
         Box::pin(self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT id, invoice_id, amount, currency, status, gateway, card_brand, card_last4, created_at FROM payments ORDER BY created_at, id",
-            )?;
-            let rows = stmt.query_map([], |r| {
-                Ok(PaymentRecord {
-                    id: r.get(0)?,
-                    invoice_id: r.get(1)?,
-                    amount: r.get(2)?,
-                    currency: r.get(3)?,
-                    status: r.get(4)?,
-                    gateway: r.get(5)?,
-                    card_brand: r.get(6)?,
-                    card_last4: r.get(7)?,
-                    created_at: r.get(8)?,
-                })
-            })?;
+            let mut stmt = c.prepare_cached(concat!(
+                "SELECT ",
+                payment_columns!(),
+                " FROM payments ORDER BY created_at, id"
+            ))?;
+            let rows = stmt.query_map([], |r| rows::payment(r))?;
             rows.collect()
         }))
     }
@@ -259,7 +228,7 @@ impl Store for SqliteStore {
         let id = id.to_string();
         Box::pin(self.read(move |c| {
             c.prepare_cached(SUBSCRIPTION_SELECT)?
-                .query_row(params![id], subscription_row)
+                .query_row(params![id], |r| rows::subscription(r))
                 .optional()
         }))
     }
@@ -296,10 +265,12 @@ impl Store for SqliteStore {
     ) -> BoxFuture<'a, StoreResult<Vec<InvoiceRecord>>> {
         let id = subscription_id.to_string();
         Box::pin(self.read(move |c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {INVOICE_COLUMNS} FROM invoices WHERE subscription_id = ?1 ORDER BY series, number"
+            let mut stmt = c.prepare_cached(concat!(
+                "SELECT ",
+                invoice_columns!(),
+                " FROM invoices WHERE subscription_id = ?1 ORDER BY series, number"
             ))?;
-            let rows = stmt.query_map(params![id], invoice_row)?;
+            let rows = stmt.query_map(params![id], |r| rows::invoice(r))?;
             rows.collect()
         }))
     }
@@ -308,7 +279,7 @@ impl Store for SqliteStore {
         let id = id.to_string();
         Box::pin(self.read(move |c| {
             c.prepare_cached(CHANGE_SELECT)?
-                .query_row(params![id], change_row)
+                .query_row(params![id], |r| rows::change(r))
                 .optional()
         }))
     }
@@ -475,7 +446,7 @@ impl Tx for SqliteTx {
         let id = id.to_string();
         Box::pin(run(&self.conn, move |c| {
             c.prepare_cached(SUBSCRIPTION_SELECT)?
-                .query_row(params![id], subscription_row)
+                .query_row(params![id], |r| rows::subscription(r))
                 .optional()
         }))
     }
@@ -613,7 +584,7 @@ impl Tx for SqliteTx {
         let id = id.to_string();
         Box::pin(run(&self.conn, move |c| {
             c.prepare_cached(CHANGE_SELECT)?
-                .query_row(params![id], change_row)
+                .query_row(params![id], |r| rows::change(r))
                 .optional()
         }))
     }

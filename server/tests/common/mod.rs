@@ -3,10 +3,11 @@
 //! client over a TCP socket (no mocks).
 #![allow(dead_code)]
 
-use billcalc_server::app::{self, AppState};
+use billcalc_server::app;
 use billcalc_server::clock::ManualClock;
 use billcalc_server::config::{self, Secrets};
 use billcalc_server::gateway::TestGateway;
+use billcalc_server::state::AppState;
 use billcalc_server::store::{self, Store};
 use serde_json::{json, Value};
 use std::net::SocketAddr;

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# EN 16931 e-invoices: the crate's `einvoice` tests write every invoice-producing golden vector
+# and the named scenarios (French B2B, reverse charge, export, credit note, JPY, …) as CII and
+# UBL into target/einvoice-docs/ (checking write → read → verify on each), then the official
+# CEN/TC 434 validation rules (release 1.3.16, tests/einvoice/validators/, run through saxonche)
+# check every document in one batch: any fatal finding fails. Usage: bash scripts/test-einvoice.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+target=${CARGO_TARGET_DIR:-target}
+docs="$target/einvoice-docs"
+rm -rf "$docs"
+
+cargo test --features einvoice --test einvoice
+
+# The validator runs in a Python virtual environment (saxonche and factur-x from PyPI).
+if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq python3 python3-venv
+fi
+shopt -s nullglob
+files=("$docs"/*.xml "$docs"/*.pdf)
+if [ "${#files[@]}" -lt 500 ]; then
+  echo "expected at least 500 documents in $docs, found ${#files[@]}" >&2
+  exit 1
+fi
+if ! tests/einvoice/tools/en16931-validate "${files[@]}" > "$docs/validation.txt"; then
+  grep -A4 '^FAIL' "$docs/validation.txt" >&2
+  exit 1
+fi
+echo "EN 16931 validation: ${#files[@]} documents, $(grep -c '^ok' "$docs/validation.txt") with no fatal finding ($docs/validation.txt)"

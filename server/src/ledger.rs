@@ -1,0 +1,164 @@
+//! Steps every write transaction shares (charges, subscriptions, renewals): the
+//! `Idempotency-Key` header, claiming and replaying a key, storing a decline, redemption
+//! counters in lock order, ids, and the storage error the client sees.
+
+use crate::canonical;
+use crate::error::{json_response, ApiError, ApiResult};
+use crate::state::AppState;
+use crate::store::{Claim, Tx};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use billcalc::discount::promotion_code::normalize_code;
+use billcalc::discount::AppliedDiscount;
+use serde_json::json;
+use std::collections::BTreeMap;
+
+/// Reads and checks the `Idempotency-Key` header.
+pub fn idempotency_key(headers: &HeaderMap) -> ApiResult<String> {
+    let missing = || {
+        ApiError::bad_request(
+            "missing_idempotency_key",
+            "",
+            "the Idempotency-Key header is required (1–255 visible ASCII characters, e.g. a UUID)",
+        )
+    };
+    let value = headers.get("idempotency-key").ok_or_else(missing)?;
+    let key = value.to_str().map_err(|_| missing())?;
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(missing());
+    }
+    Ok(key.to_string())
+}
+
+pub fn store_error(e: crate::store::StoreError) -> ApiError {
+    eprintln!("billcalc-server: storage error: {e}");
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "storage_unavailable",
+        "",
+        "the ledger is unavailable; retry with the same Idempotency-Key",
+    )
+}
+
+pub async fn abort<T>(tx: Box<dyn Tx>, error: ApiError) -> ApiResult<T> {
+    let _ = tx.rollback().await;
+    Err(error)
+}
+
+/// A stored response for a claimed key: `None` when the key is new; the stored answer (with
+/// `Idempotent-Replayed: true`) when the body matches; `idempotency_key_reused` (422) when not.
+pub fn replay(fingerprint: &str, claim: Claim) -> ApiResult<Option<Response>> {
+    match claim {
+        Claim::New => Ok(None),
+        Claim::Existing {
+            fingerprint: f,
+            status,
+            response,
+        } => {
+            if f != fingerprint {
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "idempotency_key_reused",
+                    "",
+                    "this Idempotency-Key was used with a different request body",
+                ));
+            }
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            let mut r = json_response(status, response);
+            r.headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+            Ok(Some(r))
+        }
+    }
+}
+
+/// Redemption counters (`promotion_code:CODE`, `coupon:ID`) of the applied discounts, in key
+/// order (the lock order every transaction follows), each with its `max_redemptions` and the
+/// request path to blame when it is exhausted (`path(discount, "promotion_code" | "coupon")`).
+pub fn redemption_counters(
+    discounts: &[AppliedDiscount],
+    path: impl Fn(&AppliedDiscount, &str) -> String,
+) -> BTreeMap<String, (Option<i64>, String)> {
+    let mut counters: BTreeMap<String, (Option<i64>, String)> = BTreeMap::new();
+    for d in discounts {
+        if let Some(code) = &d.promotion_code {
+            counters
+                .entry(format!("promotion_code:{}", normalize_code(&code.code)))
+                .or_insert((code.max_redemptions, path(d, "promotion_code")));
+        }
+        if let Some(id) = d.coupon.as_ref().and_then(|c| c.id.clone()) {
+            let max = d.coupon.as_ref().and_then(|c| c.max_redemptions);
+            let what = if d.promotion_code.is_some() {
+                "promotion_code"
+            } else {
+                "coupon"
+            };
+            counters
+                .entry(format!("coupon:{id}"))
+                .or_insert((max, path(d, what)));
+        }
+    }
+    counters
+}
+
+/// Counts one redemption of each counter; `promotion_code_exhausted` (409) when one is used up.
+pub async fn redeem_all(
+    tx: &mut dyn Tx,
+    counters: &BTreeMap<String, (Option<i64>, String)>,
+) -> ApiResult<()> {
+    for (counter, (max, path)) in counters {
+        match tx.redeem(counter, *max).await {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "promotion_code_exhausted",
+                    path.clone(),
+                    "this code has reached its maximum number of redemptions; nothing was charged",
+                ))
+            }
+            Err(e) => return Err(store_error(e)),
+        }
+    }
+    Ok(())
+}
+
+/// Stores a decline under the key in a transaction of its own, so replays get it too.
+pub async fn store_decline(
+    state: &AppState,
+    scope: &str,
+    key: &str,
+    fingerprint: &str,
+    now: i64,
+    error: ApiError,
+) -> ApiResult<Response> {
+    let body = error.body().to_string();
+    let mut tx = state.store.begin().await.map_err(store_error)?;
+    match tx
+        .claim_key(scope, key, fingerprint, now)
+        .await
+        .map_err(store_error)?
+    {
+        Claim::New => {
+            tx.finish_key(scope, key, error.status.as_u16(), &body)
+                .await
+                .map_err(store_error)?;
+            tx.commit().await.map_err(store_error)?;
+        }
+        Claim::Existing { .. } => {
+            let _ = tx.rollback().await;
+        }
+    }
+    Err(error)
+}
+
+/// A new id: `prefix_` and 24 hex digits of randomness (derived from the key and the time if
+/// the system's random source fails).
+pub fn new_id(prefix: &str, key: &str, now: i64) -> String {
+    let mut bytes = [0u8; 12];
+    if getrandom::fill(&mut bytes).is_err() {
+        let d = canonical::digest(&json!([key, now]));
+        return format!("{prefix}_{}", &d[..24]);
+    }
+    format!("{prefix}_{}", canonical::hex(&bytes))
+}

@@ -1,0 +1,105 @@
+//! `/v1/demo/…`, only with `BILLCALC_DEMO_CHECKOUT=1`: the demo pages' configuration, a checkout
+//! a shopper's browser makes itself, and the subscription routes on demo subscriptions.
+
+use super::{ok_json, require, Shared};
+use crate::auth::KeyKind;
+use crate::charge;
+use crate::error::ApiError;
+use crate::state::Ctx;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use serde_json::json;
+use std::sync::Arc;
+
+use super::subscriptions::{cancel_with, create_with, get_with, preview_with, update_with};
+
+pub fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/v1/demo/config", get(demo_config))
+        .route("/v1/demo/checkout", post(demo_checkout))
+        .route("/v1/demo/subscriptions", post(demo_subscription_create))
+        .route(
+            "/v1/demo/subscriptions/{id}",
+            get(demo_subscription_get).post(demo_subscription_update),
+        )
+        .route(
+            "/v1/demo/subscriptions/{id}/preview",
+            post(demo_subscription_preview),
+        )
+        .route(
+            "/v1/demo/subscriptions/{id}/cancel",
+            post(demo_subscription_cancel),
+        )
+}
+
+async fn demo_checkout(
+    State(state): State<Shared>,
+    Extension(ctx): Extension<Arc<Ctx>>,
+    headers: HeaderMap,
+) -> Response {
+    if !state.demo_checkout {
+        return ApiError::not_found("no such endpoint (demo checkout is off)").into_response();
+    }
+    match require(&ctx, KeyKind::Publishable) {
+        // Priced as a shopper: promotion codes only.
+        Ok(_) => charge::handle(state, ctx, headers, KeyKind::Publishable).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn demo_config(State(state): State<Shared>) -> Response {
+    if !state.demo_checkout {
+        return ApiError::not_found("no such endpoint (demo checkout is off)").into_response();
+    }
+    ok_json(&json!({
+        "publishable_key": state.publishable_key,
+        "checkout_url": "/v1/demo/checkout",
+        "catalog_url": "/v1/catalog",
+        "subscriptions_url": "/v1/demo/subscriptions",
+    }))
+}
+
+async fn demo_subscription_create(
+    State(state): State<Shared>,
+    Extension(ctx): Extension<Arc<Ctx>>,
+    headers: HeaderMap,
+) -> Response {
+    create_with(state, ctx, headers, true).await
+}
+
+async fn demo_subscription_get(
+    State(state): State<Shared>,
+    Extension(ctx): Extension<Arc<Ctx>>,
+    Path(id): Path<String>,
+) -> Response {
+    get_with(state, ctx, id, true).await
+}
+
+async fn demo_subscription_update(
+    State(state): State<Shared>,
+    Extension(ctx): Extension<Arc<Ctx>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    update_with(state, ctx, id, headers, true).await
+}
+
+async fn demo_subscription_cancel(
+    State(state): State<Shared>,
+    Extension(ctx): Extension<Arc<Ctx>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    cancel_with(state, ctx, id, headers, true).await
+}
+
+async fn demo_subscription_preview(
+    State(state): State<Shared>,
+    Extension(ctx): Extension<Arc<Ctx>>,
+    Path(id): Path<String>,
+) -> Response {
+    preview_with(state, ctx, id, true).await
+}

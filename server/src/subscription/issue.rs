@@ -1,0 +1,408 @@
+//! Issuing a subscription invoice inside the caller's transaction: charge, number, write,
+//! settle the balance; and what a decline does.
+
+use super::*;
+use crate::clock::{date, rfc3339};
+use crate::error::{ApiError, ApiResult};
+use crate::gateway::{ChargeRequest, GatewayCharge, GatewayError};
+use crate::invoice::{
+    self, BillingCustomer, InvoiceDocument, PaymentInfo, SubscriptionInvoiceInfo,
+};
+use crate::ledger::{self, new_id, store_error};
+use crate::state::AppState;
+use crate::store::{InvoiceRecord, PaymentRecord, Tx};
+use crate::token;
+use axum::http::StatusCode;
+use billcalc::subscription::invoice::BillingReason;
+use billcalc::Invoice;
+use serde_json::{json, Value};
+
+pub(super) fn product_name(state: &AppState, product: Option<&str>) -> Option<String> {
+    product
+        .and_then(|p| state.calculator.product(p))
+        .and_then(|p| p.name.clone())
+}
+
+/// The proration lines of a preview, as pending invoice items for the next invoice: the same
+/// amount, period and price (so the same tax), not discountable.
+pub(super) fn pending_from(state: &AppState, invoice: &Value) -> Vec<Value> {
+    let empty = Vec::new();
+    invoice
+        .get("lines")
+        .and_then(Value::as_array)
+        .unwrap_or(&empty)
+        .iter()
+        .filter(|l| l.get("type").and_then(Value::as_str) == Some("proration"))
+        .map(|l| {
+            let amount = l.get("amount").and_then(Value::as_i64).unwrap_or(0);
+            let quantity = l.get("quantity").and_then(Value::as_i64).unwrap_or(1);
+            let price = l.get("price").and_then(Value::as_str).unwrap_or_default();
+            let name = product_name(state, l.get("product").and_then(Value::as_str))
+                .unwrap_or_else(|| price.to_string());
+            let start = l
+                .pointer("/period/start")
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
+            let description = format!(
+                "{} {name} × {quantity} after {}",
+                if amount < 0 {
+                    "Unused time on"
+                } else {
+                    "Remaining time on"
+                },
+                date(start)
+            );
+            let mut metadata = json!({"quantity": quantity.to_string()});
+            if let Some(si) = l.get("subscription_item").and_then(Value::as_str) {
+                metadata["subscription_item"] = json!(si);
+            }
+            json!({
+                "amount": amount,
+                "description": description,
+                "period": l.get("period").cloned().unwrap_or(Value::Null),
+                "proration": true,
+                "price": price,
+                "discountable": false,
+                "metadata": metadata,
+            })
+        })
+        .collect()
+}
+
+/// Line descriptions for the invoice document: product, seats and period, and for prorations
+/// which way the time goes.
+pub(super) fn describe_lines(state: &AppState, doc: &mut InvoiceDocument, invoice: &Value) {
+    let french = doc.locale == "fr";
+    let empty = Vec::new();
+    let lines = invoice
+        .get("lines")
+        .and_then(Value::as_array)
+        .unwrap_or(&empty);
+    for (line, out) in lines.iter().zip(doc.lines.iter_mut()) {
+        let name = product_name(state, line.get("product").and_then(Value::as_str))
+            .or_else(|| {
+                line.get("description")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
+            .or_else(|| {
+                line.get("price")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
+            .unwrap_or_default();
+        let quantity = line
+            .pointer("/metadata/quantity")
+            .and_then(Value::as_str)
+            .and_then(|q| q.parse::<i64>().ok())
+            .or_else(|| line.get("quantity").and_then(Value::as_i64))
+            .unwrap_or(1);
+        let start = line
+            .pointer("/period/start")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        let end = line
+            .pointer("/period/end")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        let proration = line.get("proration").and_then(Value::as_bool) == Some(true);
+        let amount = line.get("amount").and_then(Value::as_i64).unwrap_or(0);
+        let (what, from, to) = match (french, proration, amount < 0) {
+            (true, true, true) => ("Temps non utilisé : ", "du", "au"),
+            (true, true, false) => ("Temps restant : ", "du", "au"),
+            (true, false, _) => ("", "du", "au"),
+            (false, true, true) => ("Unused time on ", "from", "to"),
+            (false, true, false) => ("Remaining time on ", "from", "to"),
+            (false, false, _) => ("", "from", "to"),
+        };
+        let kind = line.get("type").and_then(Value::as_str).unwrap_or_default();
+        if kind == "invoiceitem" && !proration {
+            continue;
+        }
+        out.description = format!(
+            "{what}{name} × {quantity} ({from} {} {to} {})",
+            date(start),
+            date(end)
+        );
+    }
+}
+
+/// An invoice the server issued for a subscription.
+pub(super) struct Issued {
+    pub(super) id: String,
+    pub(super) number: String,
+    pub(super) status: &'static str,
+    /// The payment, or the decline when a renewal could not be collected.
+    pub(super) charge: Option<GatewayCharge>,
+    pub(super) decline: Option<ApiError>,
+}
+
+impl Issued {
+    pub(super) fn link(&self, state: &AppState, invoice: &Invoice) -> Value {
+        let access = token::invoice_access_token(&state.signing_key, &self.id);
+        let mut v = json!({
+            "id": self.id,
+            "number": self.number,
+            "status": self.status,
+            "total": invoice.quote.total,
+            "amount_due": invoice.amount_due,
+            "amount_paid": self.charge.as_ref().map_or(0, |c| c.amount),
+            "url": format!("/v1/invoices/{}", self.id),
+            "hosted_invoice_url": format!("/v1/invoices/{}.html?access_token={access}", self.id),
+        });
+        if let Some(d) = &self.decline {
+            v["payment_error"] = d.body()["error"].clone();
+        }
+        v
+    }
+}
+
+/// What a decline does: abort the whole operation (create, a change billed now, a final
+/// invoice), or leave the issued invoice open (a renewal: the period has come, the invoice is
+/// due whether or not the card pays it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum OnDecline {
+    Abort,
+    KeepOpen,
+}
+
+pub(super) enum IssueError {
+    /// Roll back and answer with this.
+    Fail(ApiError),
+    /// Roll back, store the decline under the idempotency key, answer with it.
+    Declined(ApiError),
+}
+
+impl From<ApiError> for IssueError {
+    fn from(e: ApiError) -> Self {
+        IssueError::Fail(e)
+    }
+}
+
+/// Charges the amount due, numbers the invoice (the series row, locked last), inserts the
+/// invoice and the payment and settles the customer's balance — inside the caller's
+/// transaction.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn issue(
+    state: &AppState,
+    tx: &mut dyn Tx,
+    doc: &SubscriptionDoc,
+    invoice: &Invoice,
+    invoice_value: &Value,
+    gateway_key: String,
+    record_key: &str,
+    now: i64,
+    on_decline: OnDecline,
+) -> Result<Issued, IssueError> {
+    let currency = doc.currency.clone();
+    let mut charge = None;
+    let mut decline = None;
+    if invoice.amount_due > 0 {
+        let Some(pm) = doc.default_payment_method.clone() else {
+            return Err(IssueError::Fail(ApiError::bad_request(
+                "missing_field",
+                "payment_method",
+                "the subscription has no payment method",
+            )));
+        };
+        let request = ChargeRequest {
+            idempotency_key: gateway_key,
+            amount: invoice.amount_due,
+            currency: currency.clone(),
+            payment_method: pm,
+            description: state.seller.name.clone(),
+        };
+        match state.gateway.charge(request).await {
+            Ok(c) => charge = Some(c),
+            Err(GatewayError::Declined {
+                code,
+                decline_code,
+                message,
+                hard,
+            }) => {
+                let e = ApiError::new(
+                    StatusCode::PAYMENT_REQUIRED,
+                    code,
+                    "payment_method",
+                    message,
+                )
+                .with("decline_code", json!(decline_code))
+                .with("retryable", json!(!hard && code == "processing_error"));
+                match on_decline {
+                    OnDecline::Abort => return Err(IssueError::Declined(e)),
+                    OnDecline::KeepOpen => decline = Some(e),
+                }
+            }
+            Err(GatewayError::UnknownPaymentMethod) => {
+                let e = ApiError::invalid(
+                    "payment_method",
+                    format!(
+                        "unknown payment method token for the {} gateway",
+                        state.gateway.name()
+                    ),
+                );
+                match on_decline {
+                    OnDecline::Abort => return Err(IssueError::Fail(e)),
+                    OnDecline::KeepOpen => decline = Some(e),
+                }
+            }
+            Err(GatewayError::Unavailable(why)) => {
+                eprintln!("billcalc-server: payment gateway unavailable: {why}");
+                return Err(IssueError::Fail(ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "payment_gateway_unavailable",
+                    "",
+                    "the payment gateway did not answer; retry with the same Idempotency-Key",
+                )));
+            }
+        }
+    }
+    let status = if invoice.amount_due > 0 && charge.is_none() {
+        "open"
+    } else {
+        "paid"
+    };
+
+    let series = format!("{}{}", state.invoice.series_prefix, crate::clock::year(now));
+    let number = tx
+        .next_number(&series)
+        .await
+        .map_err(|e| IssueError::Fail(store_error(e)))?;
+    let number_display = format!("{series}-{number:06}");
+    let invoice_id = new_id("in", record_key, now);
+    let payment = charge.as_ref().map(|c| PaymentInfo {
+        id: c.id.clone(),
+        amount: c.amount,
+        status: "succeeded".into(),
+        method: format!("card {} •••• {}", c.brand, c.last4),
+        paid_at: now,
+    });
+    let customer = BillingCustomer {
+        id: Some(doc.customer.id.clone()),
+        name: doc.customer.name.clone(),
+        company: doc.customer.company.clone(),
+        email: doc.customer.email.clone(),
+        address: doc.customer.address.clone(),
+        tax_ids: doc
+            .customer
+            .tax_ids
+            .iter()
+            .filter_map(|t| t.get("value").and_then(Value::as_str).map(str::to_string))
+            .collect(),
+    };
+    let empty = Vec::new();
+    let lines = invoice_value
+        .get("lines")
+        .and_then(Value::as_array)
+        .unwrap_or(&empty);
+    let service_start = lines
+        .iter()
+        .filter_map(|l| l.pointer("/period/start").and_then(Value::as_i64))
+        .min()
+        .unwrap_or(invoice.created);
+    let service_end = lines
+        .iter()
+        .filter_map(|l| l.pointer("/period/end").and_then(Value::as_i64))
+        .max()
+        .unwrap_or(invoice.created);
+    let billing_reason = match invoice.billing_reason {
+        BillingReason::SubscriptionCreate => "subscription_create",
+        BillingReason::SubscriptionCycle => "subscription_cycle",
+        BillingReason::SubscriptionUpdate => "subscription_update",
+    };
+    let name_of = |id: &str| state.calculator.product(id).and_then(|p| p.name.clone());
+    let as_of = rfc3339(invoice.created);
+    let mut document = invoice::build(invoice::Issue {
+        id: &invoice_id,
+        number: &number_display,
+        series: &series,
+        created: now,
+        seller: &state.seller,
+        terms: &state.invoice,
+        customer,
+        payment,
+        as_of: &as_of,
+        quote: invoice_value,
+        product_name: &name_of,
+        status,
+        subscription: Some(SubscriptionInvoiceInfo {
+            id: doc.id.clone(),
+            billing_reason: billing_reason.into(),
+            period_start: invoice.period_start,
+            period_end: invoice.period_end,
+            service_start,
+            service_end,
+            starting_balance: invoice.starting_balance,
+            amount_due: invoice.amount_due,
+            ending_balance: invoice.ending_balance,
+            carried_to_balance: invoice.minimum_charge.map(|m| m.carried_to_balance),
+        }),
+    });
+    describe_lines(state, &mut document, invoice_value);
+    let text = serde_json::to_string(&document)
+        .map_err(|e| ApiError::internal(format!("invoice serialization: {e}")))?;
+    let record = InvoiceRecord {
+        id: invoice_id.clone(),
+        series,
+        number,
+        number_display: number_display.clone(),
+        created_at: now,
+        currency: currency.clone(),
+        total: invoice.quote.total,
+        customer_id: Some(doc.customer.id.clone()),
+        idempotency_key: record_key.to_string(),
+        document: text,
+        subscription_id: Some(doc.id.clone()),
+    };
+    tx.insert_invoice(&record)
+        .await
+        .map_err(|e| IssueError::Fail(store_error(e)))?;
+    if let Some(c) = &charge {
+        let p = PaymentRecord {
+            id: c.id.clone(),
+            invoice_id: invoice_id.clone(),
+            amount: c.amount,
+            currency: currency.clone(),
+            status: "succeeded".into(),
+            gateway: state.gateway.name().into(),
+            card_brand: Some(c.brand.clone()),
+            card_last4: Some(c.last4.clone()),
+            created_at: now,
+        };
+        tx.insert_payment(&p)
+            .await
+            .map_err(|e| IssueError::Fail(store_error(e)))?;
+    }
+    tx.set_balance(&doc.customer.id, &currency, invoice.ending_balance)
+        .await
+        .map_err(|e| IssueError::Fail(store_error(e)))?;
+    Ok(Issued {
+        id: invoice_id,
+        number: number_display,
+        status,
+        charge,
+        decline,
+    })
+}
+
+/// Rolls back an issue failure; a decline is stored under the key so a replay gets it too.
+pub(super) async fn abort_issue<T>(
+    state: &AppState,
+    tx: Box<dyn Tx>,
+    error: IssueError,
+    scope: &str,
+    key: &str,
+    fingerprint: &str,
+    now: i64,
+) -> ApiResult<T> {
+    let _ = tx.rollback().await;
+    match error {
+        IssueError::Fail(e) => Err(e),
+        IssueError::Declined(e) => {
+            match ledger::store_decline(state, scope, key, fingerprint, now, e).await {
+                Err(e) => Err(e),
+                Ok(_) => Err(ApiError::internal("the decline was not returned")),
+            }
+        }
+    }
+}
