@@ -85,6 +85,9 @@ pub enum ErrorCode {
     /// A credit note for more than was paid or than a line charged, or for a line that does
     /// not exist or charged nothing.
     InvalidCreditNote,
+    /// An input beyond a documented limit (`billcalc::limits`): too many lines, tiers, rules,
+    /// discounts or entries, or a string too long.
+    LimitExceeded,
     /// A billing-date or dunning schedule that cannot be built (no tries, no days, a negative gap).
     InvalidSchedule,
     /// An e-invoice (EN 16931 CII, UBL or Factur-X) that cannot be read: malformed XML, a
@@ -101,6 +104,7 @@ impl ErrorCode {
         match self {
             ErrorCode::InvalidType => "invalid_type",
             ErrorCode::UnknownField => "unknown_field",
+            ErrorCode::LimitExceeded => "limit_exceeded",
             ErrorCode::DuplicateField => "duplicate_field",
             ErrorCode::MissingField => "missing_field",
             ErrorCode::InvalidRequest => "invalid_request",

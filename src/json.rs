@@ -227,7 +227,19 @@ impl<'a> Obj<'a> {
 
 impl FromJson for String {
     fn from_json_value(value: &Value, path: &Path) -> Result<Self> {
-        as_str(value, path).map(str::to_string)
+        let text = as_str(value, path)?;
+        if text.len() > crate::limits::MAX_STRING_BYTES {
+            return Err(Error::new(
+                ErrorCode::LimitExceeded,
+                path.to_string(),
+                format!(
+                    "string of {} bytes, at most {} (see billcalc::limits)",
+                    text.len(),
+                    crate::limits::MAX_STRING_BYTES
+                ),
+            ));
+        }
+        Ok(text.to_string())
     }
 }
 
@@ -270,7 +282,15 @@ impl<T: FromJson> FromJson for Option<T> {
 /// The items of an array.
 pub(crate) fn items<'v>(value: &'v Value, path: &Path) -> Result<&'v [Value]> {
     match value {
-        Value::Array(items) => Ok(items),
+        Value::Array(items) => {
+            crate::limits::check(
+                items.len(),
+                crate::limits::MAX_ENTRIES,
+                &path.to_string(),
+                "entries",
+            )?;
+            Ok(items)
+        }
         _ => Err(invalid(path, "an array")),
     }
 }
@@ -288,7 +308,15 @@ impl<T: FromJson> FromJson for Vec<T> {
 /// The entries of an object read as a map.
 pub(crate) fn entries<'v>(value: &'v Value, path: &Path) -> Result<&'v Map<String, Value>> {
     match value {
-        Value::Object(map) => Ok(map),
+        Value::Object(map) => {
+            crate::limits::check(
+                map.len(),
+                crate::limits::MAX_ENTRIES,
+                &path.to_string(),
+                "entries",
+            )?;
+            Ok(map)
+        }
         _ => Err(invalid(path, "an object")),
     }
 }

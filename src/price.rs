@@ -484,6 +484,7 @@ impl Price {
 }
 
 fn validate_tiers(tiers: &[Tier], path: &str) -> Result<Vec<ValidTier>> {
+    crate::limits::check(tiers.len(), crate::limits::MAX_TIERS, path, "tiers")?;
     if tiers.is_empty() {
         return Err(Error::new(
             ErrorCode::InvalidTiers,

@@ -47,6 +47,7 @@ const FILES: &[(&str, &str)] = &[
     ),
     ("errors.json", include_str!("vectors/errors.json")),
     ("instants.json", include_str!("vectors/instants.json")),
+    ("limits.json", include_str!("vectors/limits.json")),
     ("package.json", include_str!("vectors/package.json")),
     ("per_unit.json", include_str!("vectors/per_unit.json")),
     (

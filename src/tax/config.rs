@@ -300,6 +300,13 @@ pub fn jurisdiction(country: &str, region: Option<&str>) -> String {
 impl TaxConfig {
     /// Checks the config; `base` is the catalog's setup a quote's config extends.
     pub fn validate(&self, base: &TaxSetup, path: &str) -> Result<TaxSetup> {
+        use crate::limits::{check, MAX_TAX_RULES};
+        check(
+            self.rules.len(),
+            MAX_TAX_RULES,
+            &join_path(path, "rules"),
+            "tax rules",
+        )?;
         let mut setup = base.clone();
         if let Some(seller) = &self.seller {
             let p = join_path(path, "seller");
