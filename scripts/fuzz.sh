@@ -7,6 +7,7 @@
 # Usage: bash scripts/fuzz.sh [SECONDS_PER_TARGET [TARGET...]]   (default: 600 s, every target)
 #   FUZZ_JOBS=2        targets run at once (each on one core), under `nice`
 #   FUZZ_SANITIZER=none|address   (default none: the crate has no unsafe code; address is slower)
+#   FUZZ_DEV=1         build the targets unoptimised (compiles faster; scripts/test.sh's short run)
 # Installs cargo-fuzz when missing. Runs on the stable toolchain with RUSTC_BOOTSTRAP=1 (cargo
 # fuzz passes -Z flags). The corpus grows in fuzz/corpus/<target> (git-ignored) between runs;
 # findings land in fuzz/artifacts/<target>; a summary per target is printed at the end (time,
@@ -25,21 +26,25 @@ SANITIZER=${FUZZ_SANITIZER:-none}
 export RUSTC_BOOTSTRAP=1
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
+  # --debug: the CLI only drives cargo and libFuzzer, its own speed does not matter, and an
+  # unoptimised build installs in about half the time.
   echo "fuzz: installing cargo-fuzz"
-  cargo install cargo-fuzz
+  cargo install cargo-fuzz --debug
 fi
+PROFILE=()
+[ "${FUZZ_DEV:-0}" = 1 ] && PROFILE=(--dev)
 
 node scripts/fuzz-seeds.mjs
 mkdir -p fuzz/logs
 echo "fuzz: building ${#TARGETS[@]} targets (sanitizer: $SANITIZER)"
-nice -n 10 cargo fuzz build --sanitizer "$SANITIZER"
+nice -n 10 cargo fuzz build "${PROFILE[@]}" --sanitizer "$SANITIZER"
 
 run_target() {
   local t=$1 start end
   mkdir -p "fuzz/corpus/$t"
   start=$(date +%s)
   # -max_len: vectors are up to ~60 KB; -rss_limit_mb: a generous bound, not a finding by itself.
-  if nice -n 10 cargo fuzz run --sanitizer "$SANITIZER" "$t" "fuzz/corpus/$t" "fuzz/seeds/$t" -- \
+  if nice -n 10 cargo fuzz run "${PROFILE[@]}" --sanitizer "$SANITIZER" "$t" "fuzz/corpus/$t" "fuzz/seeds/$t" -- \
       -max_total_time="$SECONDS_PER_TARGET" -max_len=131072 -rss_limit_mb=4096 -timeout=20 \
       -print_final_stats=1 >"fuzz/logs/$t.log" 2>&1; then
     status=ok

@@ -26,6 +26,9 @@ cargo test --all-targets
 step "EN 16931 e-invoices: CII and UBL from every golden vector, read back, verified, official rules (zero fatal)"
 bash scripts/test-einvoice.sh
 
+step "fuzzing: every JSON entry point for a few seconds each (long runs: scripts/fuzz.sh)"
+FUZZ_DEV=1 bash scripts/fuzz.sh 8
+
 step "server: API, storage suite on SQLite and PostgreSQL, SIGKILL recovery"
 BILLCALC_REQUIRE_POSTGRES=1 bash server/scripts/with-postgres.sh \
   cargo test -p billcalc-server --all-targets
