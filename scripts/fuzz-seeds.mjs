@@ -19,6 +19,7 @@ const TARGETS = {
   fromShopifyCart: ['adapters'],
   toShopifyAmounts: ['adapters'],
   fromWooCommerceCart: ['adapters'],
+  revenueMetrics: ['metrics'],
 };
 const seeds = join(root, 'fuzz', 'seeds');
 rmSync(seeds, { recursive: true, force: true });

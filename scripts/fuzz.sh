@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing (cargo-fuzz / libFuzzer) of every JSON entry point: quote, calculator,
-# preview, billing_dates, dunning, credit_note, adapters (fuzz/fuzz_targets/). Each target reads
+# preview, billing_dates, dunning, credit_note, adapters, metrics (fuzz/fuzz_targets/). Each target reads
 # vector-shaped JSON, is seeded from the golden vectors (scripts/fuzz-seeds.mjs) and checks that
 # nothing panics and that results keep the money invariants (tests/support/invariants.rs).
 #
@@ -18,7 +18,7 @@ export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
 SECONDS_PER_TARGET=${1:-600}
 shift || true
-ALL=(quote calculator preview billing_dates dunning credit_note adapters)
+ALL=(quote calculator preview billing_dates dunning credit_note adapters metrics)
 TARGETS=("${@:-${ALL[@]}}")
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=("${ALL[@]}")
 JOBS=${FUZZ_JOBS:-2}

@@ -29,8 +29,11 @@ bash scripts/test-einvoice.sh
 step "fuzzing: every JSON entry point for a few seconds each (long runs: scripts/fuzz.sh)"
 FUZZ_DEV=1 bash scripts/fuzz.sh 8
 
-step "server: API, storage suite on SQLite and PostgreSQL, SIGKILL recovery"
-BILLCALC_REQUIRE_POSTGRES=1 bash server/scripts/with-postgres.sh \
+step "SMTP server for the email tests (Python's aiosmtpd from PyPI)"
+python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install -q aiosmtpd
+
+step "server: API, storage suite on SQLite and PostgreSQL, SIGKILL recovery, dunning/webhooks/email"
+BILLCALC_REQUIRE_POSTGRES=1 BILLCALC_REQUIRE_SMTP=1 bash server/scripts/with-postgres.sh \
   cargo test -p billcalc-server --all-targets
 
 step "npm package (installs the wasm32 target, wasm-bindgen CLI and npm tools if missing)"

@@ -145,6 +145,9 @@ export interface Product {
   categories?: string[];
   /** e.g. "standard", "shipping"; a line's own tax_category overrides it. */
   tax_category?: string | null;
+  /** Stripe's product type: decides the EU place of supply (goods to an EU business: K;
+   *  services: AE). When absent, digital_services are services and everything else goods. */
+  type?: "good" | "service" | null;
   metadata?: Metadata | null;
 }
 
@@ -381,9 +384,12 @@ export interface TaxAmount {
   category: VatCategory;
   taxability_reason:
     | "standard_rated" | "reduced_rated" | "zero_rated" | "product_exempt" | "customer_exempt"
-    | "reverse_charge" | "not_collecting" | "not_subject_to_tax" | null;
+    | "reverse_charge" | "not_collecting" | "not_subject_to_tax" | "excluded_territory" | null;
   /** Why no tax is charged (EN 16931 BT-120). */
   exemption_reason?: string;
+  /** The exemption reason's code (EN 16931 BT-121, CEF VATEX list): "VATEX-EU-IC" (K),
+   *  "VATEX-EU-AE", "VATEX-EU-G", "VATEX-EU-O". */
+  exemption_reason_code?: string;
 }
 
 /** What one discount took off (Stripe's discount_amounts entry). */
@@ -442,9 +448,11 @@ export interface QuoteLine {
 }
 
 export interface TaxNote {
-  code: "reverse_charge" | "tax_id_ignored";
+  code: "reverse_charge" | "intra_community_supply" | "special_territory" | "tax_id_ignored";
   text: string;
   customer_tax_id?: string;
+  /** special_territory: the territory whose rule applied ("Canary Islands", "Monaco", …). */
+  territory?: string;
 }
 
 export type DiscountLevel = "item" | "order";
@@ -530,6 +538,8 @@ export interface Quote {
   automatic_tax: { enabled: boolean; status?: "complete" | "requires_location_inputs" };
   tax_rounding_stage: "line" | "invoice";
   tax_notes: TaxNote[];
+  /** The customer's tax ids as the engine read them (VAT numbers normalised); absent when none. */
+  customer_tax_ids?: { type: string; value: string }[];
   rounding: RoundingPolicy;
   metadata?: Metadata;
 }
@@ -800,6 +810,91 @@ export interface CreditNote {
   amount_payable?: MinorUnits;
   remaining_creditable: MinorUnits;
   reason?: string;
+}
+
+/** `revenueMetrics` input: subscription histories and invoices (see the crate's `metrics` module). */
+export interface RevenueMetricsInput {
+  /** The reporting currency. */
+  currency: CurrencyCode;
+  /** Major units of the reporting currency per major unit, as decimal strings: `{ usd: "0.92" }`. */
+  exchange_rates?: Record<string, string> | null;
+  /** `YYYY-MM-DD` (UTC) on an interval boundary; `end` is exclusive. */
+  start: string;
+  end: string;
+  interval?: "month" | "quarter" | "year" | null;
+  /** Each customer's MRR is rounded once by this policy (default half_up). */
+  rounding?: RoundingPolicy | null;
+  subscriptions?: Array<{
+    id: string;
+    customer: string;
+    currency: CurrencyCode;
+    /** Each phase is in force from its start to the next one's (or `ended_at`). */
+    phases: Array<{
+      start: Instant;
+      status: "trialing" | "active" | "past_due" | "paused" | "unpaid" | "incomplete" | "canceled";
+      items?: Array<{ id?: string | null; price: Price; quantity?: number | null; tax_percent?: number | string | null }> | null;
+      discounts?: Array<{
+        percent_off?: number | string | null;
+        /** Minor units off each billing period. */
+        amount_off?: MinorUnits | null;
+        duration?: "forever" | "repeating" | "once" | null;
+        end?: Instant | null;
+      }> | null;
+    }>;
+    ended_at?: Instant | null;
+  }> | null;
+  invoices?: Array<{
+    id: string;
+    customer: string;
+    subscription?: string | null;
+    currency: CurrencyCode;
+    amount_due?: MinorUnits | null;
+    usage_lines?: Array<{ subscription_item: string; amount: MinorUnits; period_end: Instant }> | null;
+    payment_attempts?: Array<{ at: Instant; outcome: "succeeded" | "failed" }> | null;
+  }> | null;
+}
+
+/** A ratio of integers and its value rounded half up to 4 places (null when the denominator is 0). */
+export interface MetricRate {
+  numerator: number;
+  denominator: number;
+  value: string | null;
+}
+
+export interface RevenuePeriod {
+  start: string;
+  end: string;
+  mrr_start: MinorUnits;
+  mrr_end: MinorUnits;
+  arr: MinorUnits;
+  customers_start: number;
+  customers_end: number;
+  /** `new + expansion + reactivation + contraction + churn = net = mrr_end - mrr_start`. */
+  movements: { new: MinorUnits; expansion: MinorUnits; reactivation: MinorUnits; contraction: MinorUnits; churn: MinorUnits; net: MinorUnits };
+  movement_customers: { new: number; expansion: number; reactivation: number; contraction: number; churn: number };
+  customer_churn_rate: MetricRate;
+  revenue_churn_rate: MetricRate;
+  gross_revenue_retention: MetricRate;
+  net_revenue_retention: MetricRate;
+  arpu: MinorUnits | null;
+  ltv: MinorUnits | null;
+  trials: { ended: number; converted: number; conversion_rate: MetricRate };
+  payment_recovery: { failed: number; recovered: number; failed_amount: MinorUnits; recovered_amount: MinorUnits; rate: MetricRate; amount_rate: MetricRate };
+}
+
+export interface RevenueReport {
+  version: string;
+  currency: CurrencyCode;
+  interval: "month" | "quarter" | "year";
+  rounding: RoundingPolicy;
+  start: string;
+  end: string;
+  periods: RevenuePeriod[];
+  cohorts: Array<{
+    cohort: string;
+    customers: number;
+    cells: Array<{ index: number; date: string; customers: number; mrr: MinorUnits; customer_retention: MetricRate; revenue_retention: MetricRate }>;
+  }>;
 }
 
 export type ErrorCode =

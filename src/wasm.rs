@@ -1,5 +1,5 @@
 //! The JavaScript API: `computeQuote`, `previewInvoice`, `billingDates`, `dunningSchedule`,
-//! `creditNote`, `Calculator` (`quote`, `previewInvoice`, `billingDates`), `version`. Inputs and outputs are plain JS
+//! `creditNote`, `revenueMetrics`, `Calculator` (`quote`, `previewInvoice`, `billingDates`), `version`. Inputs and outputs are plain JS
 //! objects shaped like the Rust types; errors are thrown as `BillcalcError` (an `Error` subclass
 //! with `code` and `path`), and the instance keeps working after any of them.
 //!
@@ -133,6 +133,10 @@ extern "C" {
     pub type CreditNoteInputJs;
     #[wasm_bindgen(typescript_type = "CreditNote")]
     pub type CreditNoteJs;
+    #[wasm_bindgen(typescript_type = "RevenueMetricsInput")]
+    pub type RevenueMetricsInputJs;
+    #[wasm_bindgen(typescript_type = "RevenueReport")]
+    pub type RevenueReportJs;
 }
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -208,6 +212,15 @@ pub fn dunning_schedule(input: DunningInputJs) -> Result<DunningScheduleJs, JsVa
 pub fn credit_note(input: CreditNoteInputJs) -> Result<CreditNoteJs, JsValue> {
     let input: subscription::CreditNoteInput = parse(input.into())?;
     output(&subscription::credit_note(&input).map_err(throwable)?)
+}
+
+/// Revenue metrics (MRR, movements, churn, retention, ARPU, LTV, trials, recovery, cohorts) from
+/// subscription histories and invoices; see `billcalc::metrics`.
+#[cfg(feature = "subscriptions")]
+#[wasm_bindgen(js_name = revenueMetrics)]
+pub fn revenue_metrics(input: RevenueMetricsInputJs) -> Result<RevenueReportJs, JsValue> {
+    let input: crate::metrics::MetricsInput = parse(input.into())?;
+    output(&crate::metrics::revenue_metrics(&input).map_err(throwable)?)
 }
 
 /// The engine version stamped on every result.

@@ -187,12 +187,12 @@ fn quote(json_text: &str) -> billcalc::Quote {
 fn french_b2b_invoice() {
     let q = quote(
         r#"{"currency":"eur","as_of":"2026-11-29","tax":{"seller":{"country":"FR"},"rounding_stage":"invoice"},
-        "customer":{"address":{"country":"FR"},"tax_ids":[{"type":"eu_vat","value":"FR40552100554"}]},
+        "customer":{"address":{"country":"FR"},"tax_ids":[{"type":"eu_vat","value":"FR96552100554"}]},
         "discounts":[{"coupon":{"percent_off":10}}],
         "lines":[{"price":{"currency":"eur","unit_amount":2490},"quantity":3,"description":"Tasse émaillée « Atelier »"},
                  {"price":{"currency":"eur","unit_amount":1250},"quantity":2,"tax_category":"reduced","description":"Livre de recettes"}]}"#,
     );
-    let customer = json!({"address": {"country": "FR"}, "tax_ids": [{"type": "eu_vat", "value": "FR40552100554"}]});
+    let customer = json!({"address": {"country": "FR"}, "tax_ids": [{"type": "eu_vat", "value": "FR96552100554"}]});
     let i = info(
         "F-2026-000123",
         "FR",
@@ -299,7 +299,7 @@ fn jpy_invoice() {
 /// the document names the invoice it credits.
 #[test]
 fn credit_note_on_an_invoice() {
-    let customer = json!({"address": {"country": "FR"}, "tax_ids": [{"type": "eu_vat", "value": "FR40552100554"}]});
+    let customer = json!({"address": {"country": "FR"}, "tax_ids": [{"type": "eu_vat", "value": "FR96552100554"}]});
     let q = quote(&format!(
         r#"{{"currency":"eur","as_of":"2026-11-29","tax":{{"seller":{{"country":"FR"}}}},"customer":{customer},
         "lines":[{{"price":{{"currency":"eur","unit_amount":2490}},"quantity":3,"description":"Tasse émaillée"}},

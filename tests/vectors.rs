@@ -5,7 +5,7 @@
 //! A vector is `{name, call, catalog?, input?, options?, note?, expect?, output | error}` where
 //! `call` is `computeQuote`, `Calculator.quote`, `new Calculator`, `previewInvoice`,
 //! `Calculator.previewInvoice`, `billingDates`, `Calculator.billingDates`, `dunningSchedule`,
-//! `creditNote`, or an adapter (`fromShopifyCart`, `toShopifyAmounts`, `fromWooCommerceCart`);
+//! `creditNote`, `revenueMetrics`, or an adapter (`fromShopifyCart`, `toShopifyAmounts`, `fromWooCommerceCart`);
 //! `output` is the result (engine results without `version`), `error` is `{code, path}`
 //! (messages are for people and may differ between runtimes). `note` is the hand computation of
 //! the expected numbers and `expect` its key figures as JSON pointers into `output`, checked here.
@@ -14,7 +14,8 @@
 use billcalc::adapters::{shopify, woocommerce};
 use billcalc::{
     billing_dates, compute_quote, credit_note, dunning_schedule, from_value, preview_invoice,
-    BillingDatesInput, Calculator, Catalog, PreviewInvoiceInput, QuoteInput, VERSION,
+    revenue_metrics, BillingDatesInput, Calculator, Catalog, PreviewInvoiceInput, QuoteInput,
+    VERSION,
 };
 use serde_json::{json, Value};
 use std::path::Path;
@@ -44,6 +45,7 @@ fn run(vector: &Value) -> Result<Value, billcalc::Error> {
         }
         Some("dunningSchedule") => to_value(dunning_schedule(&input(vector)?)?),
         Some("creditNote") => to_value(credit_note(&input(vector)?)?),
+        Some("revenueMetrics") => to_value(revenue_metrics(&input(vector)?)?),
         // Adapters return platform or cart shapes, which carry no version.
         Some("fromShopifyCart") => return shopify::from_shopify_cart(&vector["input"]),
         Some("toShopifyAmounts") => {

@@ -9,7 +9,7 @@
 
 use billcalc::wasm::{
     billing_dates, compute_quote, credit_note, dunning_schedule, from_shopify_cart,
-    from_woocommerce_cart, preview_invoice, to_shopify_amounts, JsCalculator,
+    from_woocommerce_cart, preview_invoice, revenue_metrics, to_shopify_amounts, JsCalculator,
 };
 use serde_json::{json, Value};
 use wasm_bindgen::{JsCast, JsValue};
@@ -48,6 +48,7 @@ const FILES: &[(&str, &str)] = &[
     ("errors.json", include_str!("vectors/errors.json")),
     ("instants.json", include_str!("vectors/instants.json")),
     ("limits.json", include_str!("vectors/limits.json")),
+    ("metrics.json", include_str!("vectors/metrics.json")),
     ("package.json", include_str!("vectors/package.json")),
     ("per_unit.json", include_str!("vectors/per_unit.json")),
     (
@@ -104,6 +105,7 @@ fn run(vector: &Value) -> Result<Value, JsValue> {
             .into(),
         Some("dunningSchedule") => dunning_schedule(input().unchecked_into())?.into(),
         Some("creditNote") => credit_note(input().unchecked_into())?.into(),
+        Some("revenueMetrics") => revenue_metrics(input().unchecked_into())?.into(),
         Some("fromShopifyCart") => {
             return Ok(rust(
                 &from_shopify_cart(js(&vector["input"]).unchecked_into())?.into(),

@@ -183,18 +183,24 @@ const NO_TAX = {
 /** `taxability_reason` in words, for rates that are charged. */
 const TAXABILITY = {
   fr: { standard_rated: 'taux normal', reduced_rated: 'taux réduit', zero_rated: 'taux zéro', product_exempt: 'produit exonéré',
-    customer_exempt: 'client exonéré', reverse_charge: 'autoliquidation', not_collecting: 'non collectée', not_subject_to_tax: 'non soumis' },
+    customer_exempt: 'client exonéré', reverse_charge: 'autoliquidation', not_collecting: 'non collectée', not_subject_to_tax: 'non soumis',
+    excluded_territory: 'territoire hors du champ de la TVA de l’UE' },
   en: { standard_rated: 'standard rate', reduced_rated: 'reduced rate', zero_rated: 'zero rate', product_exempt: 'exempt product',
-    customer_exempt: 'exempt customer', reverse_charge: 'reverse charge', not_collecting: 'not collected', not_subject_to_tax: 'not subject to tax' },
+    customer_exempt: 'exempt customer', reverse_charge: 'reverse charge', not_collecting: 'not collected', not_subject_to_tax: 'not subject to tax',
+    excluded_territory: 'territory outside EU VAT' },
 };
 
 const WORDS = {
   fr: { total: 'Total', discount: 'Remise', included: 'incluse', on: 'sur', inCountry: (c) => c, code: (c) => `Code ${c}`,
     reverseChargeNote: (id) => `Autoliquidation${id ? ` — numéro de TVA ${id}` : ''} : aucune TVA n’est facturée ; vous la déclarez dans votre pays.`,
+    intraCommunityNote: (id) => `Livraison intracommunautaire exonérée de TVA (article 262 ter I du CGI)${id ? ` — numéro de TVA ${id}` : ''}.`,
+    territoryNote: (name) => `Règles de TVA propres au territoire${name ? ` : ${name}` : ''}.`,
     taxIdIgnoredNote: (id) => `Le numéro de TVA${id ? ` ${id}` : ''} n’est pas valable : vous êtes facturé comme un particulier.`,
     loading: 'Calcul du total…', cartError: 'Le total ne peut pas être calculé :', catalogError: 'Les prix de la boutique ne sont pas disponibles pour le moment.' },
   en: { total: 'Total', discount: 'Discount', included: 'included', on: 'on', inCountry: (c) => c, code: (c) => `Code ${c}`,
     reverseChargeNote: (id) => `Reverse charge${id ? ` — VAT number ${id}` : ''}: no VAT is charged; you account for it in your country.`,
+    intraCommunityNote: (id) => `Intra-Community supply, exempt from VAT (article 138 of Directive 2006/112/EC)${id ? ` — VAT number ${id}` : ''}.`,
+    territoryNote: (name) => `VAT rules of the territory${name ? `: ${name}` : ''}.`,
     taxIdIgnoredNote: (id) => `The VAT number${id ? ` ${id}` : ''} is not valid: you are charged as a consumer.`,
     loading: 'Working out the total…', cartError: 'The total cannot be computed:', catalogError: 'The shop’s prices are not available right now.' },
 };
@@ -258,13 +264,16 @@ export function messages(locale) {
     },
     /** Where and on what a tax entry applies, in words ("Allemagne · sur 124,20 € · taux réduit"). */
     taxDetail(tax, money) {
-      const where = tax.category === 'G' || tax.category === 'O' ? null : tax.country ?? tax.jurisdiction;
+      // An export (G), a supply outside the scope (O) or an exempt intra-EU supply (K) has no place of taxation to show.
+      const where = ['G', 'O', 'K'].includes(tax.category) ? null : tax.country ?? tax.jurisdiction;
       const reason = tax.category === 'S' && tax.taxability_reason !== 'standard_rated' ? TAXABILITY[lang][tax.taxability_reason] : null;
       return [where && country(where), `${words.on} ${money(tax.taxable_amount)}`, reason].filter(Boolean).join(' · ');
     },
     /** A `tax_notes` entry. */
     note(note) {
       if (note.code === 'reverse_charge') return words.reverseChargeNote(note.customer_tax_id);
+      if (note.code === 'intra_community_supply') return words.intraCommunityNote(note.customer_tax_id);
+      if (note.code === 'special_territory') return words.territoryNote(note.territory);
       if (note.code === 'tax_id_ignored') return words.taxIdIgnoredNote(note.customer_tax_id);
       return note.text;
     },

@@ -20,7 +20,9 @@ pub fn router(state: Shared) -> Router {
         .merge(routes::invoices::routes())
         .merge(routes::subscriptions::routes())
         .merge(routes::renewals::routes())
+        .merge(routes::reports::routes())
         .merge(routes::demo::routes())
+        .merge(crate::automation::routes())
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(

@@ -25,6 +25,18 @@ pub struct ConfigFile {
     pub http: HttpSettings,
     /// The engine's catalog, served as is by `GET /v1/catalog`.
     pub catalog: Value,
+    /// Retries of failed renewals (see `crate::dunning`).
+    #[serde(default)]
+    pub dunning: crate::dunning::DunningSettings,
+    /// Reminders before renewals, trial ends, card expiries (see `crate::reminders`).
+    #[serde(default)]
+    pub reminders: crate::reminders::ReminderSettings,
+    /// Email to customers (see `crate::email`).
+    #[serde(default)]
+    pub email: crate::email::EmailSettings,
+    /// The customer portal (see `crate::portal`).
+    #[serde(default)]
+    pub portal: crate::portal::PortalSettings,
 }
 
 /// Who sells: printed on every invoice. For a French seller (`address.country` = `FR`) the
@@ -275,6 +287,7 @@ pub fn load(text: &str) -> Result<Loaded, String> {
         .map_err(|e| format!("config: {}", e.within("catalog")))?;
     let calculator =
         Calculator::new(&catalog).map_err(|e| format!("config: {}", e.within("catalog")))?;
+    file.dunning.validate()?;
     if file.quotes.token_ttl_seconds < 1 || file.quotes.as_of_tolerance_seconds < 0 {
         return Err(
             "config: quotes.token_ttl_seconds must be ≥ 1 and as_of_tolerance_seconds ≥ 0".into(),

@@ -18,7 +18,9 @@ const USAGE: &str = "usage: billcalc-server --config FILE [--listen ADDR (defaul
 environment: BILLCALC_PUBLISHABLE_KEY, BILLCALC_SECRET_KEY, BILLCALC_SIGNING_KEY (required);
              DATABASE_URL (postgres://… or a SQLite path, default sqlite://billcalc.db);
              BILLCALC_DEMO_CHECKOUT=1 (demo only); BILLCALC_LOG_REQUESTS=0 (no request log);
-             BILLCALC_RENEWAL_INTERVAL_SECONDS (issue due renewals this often, default 60; 0: never)";
+             BILLCALC_RENEWAL_INTERVAL_SECONDS (issue due renewals, retries and reminders this often, default 60; 0: never);
+             BILLCALC_DELIVERY_INTERVAL_SECONDS (send webhooks and emails this often, default 5; 0: never);
+             BILLCALC_SMTP_URL (smtp://host:port, smtps://user:pass@host, …)";
 
 struct Args {
     config: PathBuf,
@@ -124,6 +126,18 @@ async fn run() -> Result<(), String> {
     if interval > 0 {
         tokio::spawn(renewal_loop(state.clone(), interval));
     }
+    let delivery = match std::env::var("BILLCALC_DELIVERY_INTERVAL_SECONDS") {
+        Ok(v) => v
+            .parse::<u64>()
+            .map_err(|_| format!("BILLCALC_DELIVERY_INTERVAL_SECONDS={v}: expected seconds"))?,
+        Err(_) => 5,
+    };
+    if delivery > 0 {
+        tokio::spawn(billcalc_server::automation::delivery_loop(
+            state.clone(),
+            delivery,
+        ));
+    }
     app::serve(listener, state, shutdown_signal())
         .await
         .map_err(|e| format!("server: {e}"))
@@ -146,6 +160,15 @@ async fn renewal_loop(state: Arc<AppState>, interval: u64) {
                 }
             }
             Err(e) => eprintln!("billcalc-server: renewals: {e}"),
+        }
+        // Dunning retries and reminders (crate::automation).
+        let report = billcalc_server::automation::tick(&state, now).await;
+        let retried = report
+            .pointer("/dunning/attempts")
+            .and_then(serde_json::Value::as_array)
+            .map_or(0, Vec::len);
+        if retried > 0 {
+            println!("billcalc-server: dunning: {retried} attempts");
         }
     }
 }

@@ -33,6 +33,11 @@ pub struct AppState {
     pub demo_checkout: bool,
     /// Print one line per request.
     pub log_requests: bool,
+    /// Issue 15 (dunning, reminders, email, portal): the config file's sections.
+    pub dunning: crate::dunning::DunningSettings,
+    pub reminders: crate::reminders::ReminderSettings,
+    pub email: crate::email::EmailSettings,
+    pub portal: crate::portal::PortalSettings,
 }
 
 impl AppState {
@@ -61,6 +66,10 @@ impl AppState {
             statics: Vec::new(),
             demo_checkout: false,
             log_requests: true,
+            dunning: file.dunning,
+            reminders: file.reminders,
+            email: file.email,
+            portal: file.portal,
         }
     }
 }

@@ -37,10 +37,12 @@ async fn migrations_run_once_and_reopen(backend: Backend) {
             "postgres"
         }
     );
-    assert_eq!(s.migrations().await.unwrap(), vec![1, 2, 3]);
+    let all: Vec<i64> = store::migrations::MIGRATIONS.iter().map(|m| m.0).collect();
+    assert!(all.starts_with(&[1, 2, 3]) && all.windows(2).all(|w| w[0] < w[1]));
+    assert_eq!(s.migrations().await.unwrap(), all);
     drop(s);
     let again = store::open(&url).await.expect("reopen");
-    assert_eq!(again.migrations().await.unwrap(), vec![1, 2, 3]);
+    assert_eq!(again.migrations().await.unwrap(), all);
 }
 
 async fn idempotency_claims(backend: Backend) {

@@ -14,7 +14,7 @@
 //!   "due_date":"2026-12-29",
 //!   "seller":{"name":"Atelier SAS","vat_id":"FR44732829320","legal_id":{"id":"732829320","scheme":"0002"},
 //!             "address":{"line1":"1 rue de la Paix","city":"Paris","postal_code":"75002","country":"FR"}},
-//!   "buyer":{"name":"Client SARL","legal_id":{"id":"552100554","scheme":"0002"},"vat_id":"FR40552100554",
+//!   "buyer":{"name":"Client SARL","legal_id":{"id":"552100554","scheme":"0002"},"vat_id":"FR96552100554",
 //!            "address":{"city":"Lyon","postal_code":"69001","country":"FR"}}}"#).unwrap();
 //! let document = einvoice::from_quote(&quote, &info)?;
 //! assert_eq!(document.totals.payable.to_string(), "36.00");

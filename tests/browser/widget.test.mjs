@@ -127,20 +127,20 @@ test('widget in French and English: tax names and notes in words, no category le
       if (fr) assert.doesNotMatch(all, /\b(VAT|incl|Total excluding|on)\b/, all);
       else assert.doesNotMatch(all, /\b(TVA|incluse|sur)\b/, all);
 
-      // A reverse-charged business buyer: the note in the page's language.
+      // A German business buying goods: intra-Community supply (K), the note in the page's language.
       await page.evaluate(() => {
         document.querySelector('billcalc-summary').cart = {
           currency: 'eur', as_of: '2026-11-21', lines: [{ price: 'mug', quantity: 1 }],
-          customer: { address: { country: 'DE' }, tax_ids: [{ type: 'eu_vat', value: 'DE123456789' }] },
+          customer: { address: { country: 'DE' }, tax_ids: [{ type: 'eu_vat', value: 'DE136695976' }] },
         };
       });
       await ready(page, 3);
       const note = spaces(await page.locator('billcalc-summary tr.billcalc-note').innerText());
       assert.equal(note, fr
-        ? 'Autoliquidation — numéro de TVA DE123456789 : aucune TVA n’est facturée ; vous la déclarez dans votre pays.'
-        : 'Reverse charge — VAT number DE123456789: no VAT is charged; you account for it in your country.');
-      assert.equal(spaces(await page.locator('billcalc-summary tr.billcalc-tax th').innerText()).split(' Allemagne')[0].split(' Germany')[0],
-        fr ? 'Autoliquidation (TVA due par l’acheteur)' : 'Reverse charge (VAT due by the buyer)');
+        ? 'Livraison intracommunautaire exonérée de TVA (article 262 ter I du CGI) — numéro de TVA DE136695976.'
+        : 'Intra-Community supply, exempt from VAT (article 138 of Directive 2006/112/EC) — VAT number DE136695976.');
+      assert.equal(spaces(await page.locator('billcalc-summary tr.billcalc-tax th').innerText()),
+        fr ? 'Livraison intracommunautaire, TVA non applicable sur 10,84 €' : 'Intra-EU supply, no VAT on €10.84');
 
       // An engine error: a sentence in the page's language, the code kept for developers.
       await page.evaluate(() => { document.querySelector('billcalc-summary').cart = { currency: 'eur', lines: [{ price: 'nope' }] }; });

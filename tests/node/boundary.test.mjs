@@ -26,6 +26,7 @@ const SUBSCRIPTION = {
   as_of: '2024-04-10T09:00:00Z',
   subscription: { billing_cycle_anchor: '2024-01-01', currency: 'eur', items: [{ id: 'si_1', price: 'seat' }] },
 };
+const METRICS = JSON.parse(readFileSync(new URL('../vectors/metrics.json', import.meta.url), 'utf8')).vectors.find((v) => v.call === 'revenueMetrics' && v.output).input;
 const SHOPIFY = JSON.parse(readFileSync(new URL('../fixtures/shopify/cart-usd.json', import.meta.url), 'utf8'));
 const WOO = JSON.parse(readFileSync(new URL('../fixtures/woocommerce/cart-eur.json', import.meta.url), 'utf8'));
 
@@ -46,6 +47,7 @@ const FUNCTIONS = {
   toShopifyAmounts: { kinds: ['object'], args: (api) => [api.computeQuote(CART)] },
   fromWooCommerceCart: { kinds: ['object', 'object?'], args: () => [WOO, { coupons: 'amounts' }] },
   decimalAmount: { kinds: ['integer', 'string'], args: () => [123456, 'eur'] },
+  revenueMetrics: { kinds: ['object'], args: () => [METRICS], subscriptions: true },
   version: { kinds: [], args: () => [] },
 };
 const METHODS = {

@@ -22,7 +22,7 @@ await web.default({ module_or_path: readFileSync(join(project.dir, 'node_modules
 // The checkout build (`billcalc/checkout`, no subscription API) runs every other vector.
 const checkout = await project.import('billcalc/checkout');
 await checkout.default({ module_or_path: readFileSync(join(project.dir, 'node_modules/billcalc/checkout/billcalc_bg.wasm')) });
-const SUBSCRIPTION_CALLS = ['previewInvoice', 'billingDates', 'dunningSchedule', 'creditNote', 'Calculator.previewInvoice', 'Calculator.billingDates'];
+const SUBSCRIPTION_CALLS = ['previewInvoice', 'billingDates', 'dunningSchedule', 'creditNote', 'revenueMetrics', 'Calculator.previewInvoice', 'Calculator.billingDates'];
 
 /** Calls the API the way tests/vectors.rs does; returns the result (quotes without `version`), or null for `new Calculator`. */
 function run(api, vector) {
@@ -48,6 +48,8 @@ function run(api, vector) {
       return withoutVersion(api.dunningSchedule(vector.input));
     case 'creditNote':
       return withoutVersion(api.creditNote(vector.input));
+    case 'revenueMetrics':
+      return withoutVersion(api.revenueMetrics(vector.input));
     case 'Calculator.previewInvoice':
     case 'Calculator.billingDates': {
       const calculator = new api.Calculator(vector.catalog);
@@ -92,7 +94,7 @@ test('import and require resolve to the same module instance', () => {
 });
 
 test('the checkout build leaves out the subscription API and nothing else', () => {
-  for (const name of ['previewInvoice', 'billingDates', 'dunningSchedule', 'creditNote']) {
+  for (const name of ['previewInvoice', 'billingDates', 'dunningSchedule', 'creditNote', 'revenueMetrics']) {
     assert.equal(typeof web[name], 'function', `billcalc/web has ${name}`);
     assert.equal(checkout[name], undefined, `billcalc/checkout has no ${name}`);
   }

@@ -83,7 +83,9 @@ async fn invoice_inner(
         );
         return Ok(r);
     }
-    let mut r = json_response(StatusCode::OK, record.document);
+    // The collection state over the document (crate::dunning): status, attempts.
+    let document = crate::dunning::with_collection(state, &id, record.document).await;
+    let mut r = json_response(StatusCode::OK, document);
     r.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-store"),

@@ -9,6 +9,7 @@ pub mod health;
 pub mod invoices;
 pub mod quotes;
 pub mod renewals;
+pub mod reports;
 pub mod subscriptions;
 
 use crate::auth::KeyKind;

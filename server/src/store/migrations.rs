@@ -107,6 +107,126 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         CREATE INDEX subscription_changes_subscription ON subscription_changes (subscription_id);
         CREATE INDEX invoices_subscription ON invoices (subscription_id);",
     ),
+    (
+        15,
+        "issue 15: dunning, events and their outbox (webhooks, email), portal sessions",
+        "CREATE TABLE invoice_collection (
+            invoice_id TEXT PRIMARY KEY REFERENCES invoices (id),
+            subscription_id TEXT,
+            customer_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            amount_due BIGINT NOT NULL,
+            amount_paid BIGINT NOT NULL DEFAULT 0,
+            currency TEXT NOT NULL,
+            attempt_count BIGINT NOT NULL DEFAULT 0,
+            next_payment_attempt BIGINT,
+            final_at BIGINT,
+            hard_declined_payment_method TEXT,
+            outcome TEXT,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL
+        );
+        CREATE INDEX invoice_collection_due ON invoice_collection (status, next_payment_attempt);
+        CREATE INDEX invoice_collection_customer ON invoice_collection (customer_id);
+        CREATE TABLE payment_attempts (
+            invoice_id TEXT NOT NULL REFERENCES invoices (id),
+            attempt BIGINT NOT NULL,
+            attempted_at BIGINT NOT NULL,
+            payment_method TEXT,
+            outcome TEXT NOT NULL,
+            code TEXT,
+            decline_code TEXT,
+            message TEXT,
+            charge_id TEXT,
+            trigger TEXT NOT NULL,
+            PRIMARY KEY (invoice_id, attempt)
+        );
+        CREATE TABLE sequences (
+            name TEXT PRIMARY KEY,
+            value BIGINT NOT NULL
+        );
+        CREATE TABLE events (
+            id TEXT PRIMARY KEY,
+            seq BIGINT NOT NULL UNIQUE,
+            type TEXT NOT NULL,
+            object_id TEXT NOT NULL,
+            customer_id TEXT,
+            dedup_key TEXT UNIQUE,
+            created_at BIGINT NOT NULL,
+            payload TEXT NOT NULL
+        );
+        CREATE INDEX events_object ON events (object_id, seq);
+        CREATE TABLE webhook_endpoints (
+            id TEXT PRIMARY KEY,
+            url TEXT NOT NULL,
+            secret TEXT NOT NULL,
+            enabled_events TEXT NOT NULL,
+            status TEXT NOT NULL,
+            created_at BIGINT NOT NULL
+        );
+        CREATE TABLE webhook_deliveries (
+            event_id TEXT NOT NULL REFERENCES events (id),
+            endpoint_id TEXT NOT NULL REFERENCES webhook_endpoints (id),
+            seq BIGINT NOT NULL,
+            object_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            attempts BIGINT NOT NULL DEFAULT 0,
+            next_attempt_at BIGINT NOT NULL,
+            lease_until BIGINT,
+            last_status_code BIGINT,
+            last_error TEXT,
+            delivered_at BIGINT,
+            created_at BIGINT NOT NULL,
+            PRIMARY KEY (event_id, endpoint_id)
+        );
+        CREATE INDEX webhook_deliveries_pending ON webhook_deliveries (status, next_attempt_at);
+        CREATE INDEX webhook_deliveries_object ON webhook_deliveries (endpoint_id, object_id, seq);
+        CREATE TABLE webhook_attempts (
+            event_id TEXT NOT NULL,
+            endpoint_id TEXT NOT NULL,
+            attempt BIGINT NOT NULL,
+            attempted_at BIGINT NOT NULL,
+            status_code BIGINT,
+            error TEXT,
+            PRIMARY KEY (event_id, endpoint_id, attempt)
+        );
+        CREATE TABLE emails (
+            id TEXT PRIMARY KEY,
+            seq BIGINT NOT NULL UNIQUE,
+            event_id TEXT,
+            kind TEXT NOT NULL,
+            customer_id TEXT,
+            to_address TEXT NOT NULL,
+            locale TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            text_body TEXT NOT NULL,
+            html_body TEXT NOT NULL,
+            attachment_invoice_id TEXT,
+            status TEXT NOT NULL,
+            attempts BIGINT NOT NULL DEFAULT 0,
+            next_attempt_at BIGINT NOT NULL,
+            lease_until BIGINT,
+            last_error TEXT,
+            sent_at BIGINT,
+            created_at BIGINT NOT NULL
+        );
+        CREATE INDEX emails_pending ON emails (status, next_attempt_at);
+        CREATE TABLE customer_payment_methods (
+            customer_id TEXT PRIMARY KEY,
+            payment_method TEXT NOT NULL,
+            brand TEXT,
+            last4 TEXT,
+            exp_month BIGINT,
+            exp_year BIGINT,
+            updated_at BIGINT NOT NULL
+        );
+        CREATE TABLE cancellation_details (
+            subscription_id TEXT PRIMARY KEY,
+            feedback TEXT,
+            comment TEXT,
+            requested_at BIGINT NOT NULL
+        );",
+    ),
 ];
 
 pub const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -22,9 +22,11 @@
 pub mod migrations;
 pub mod postgres;
 mod rows;
+pub mod sql;
 pub mod sqlite;
 
 pub use crate::gateway::BoxFuture;
+pub use sql::{Row, SqlValue};
 use std::sync::Arc;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -220,6 +222,18 @@ pub trait Tx: Send {
         invoice_id: Option<&'a str>,
         committed_at: i64,
     ) -> BoxFuture<'a, StoreResult<()>>;
+    /// One statement of the modules that own their tables (see [`sql`]); rows affected.
+    fn exec<'a>(
+        &'a mut self,
+        sql: &'static str,
+        params: Vec<SqlValue>,
+    ) -> BoxFuture<'a, StoreResult<u64>>;
+    /// One query of the modules that own their tables (see [`sql`]).
+    fn query<'a>(
+        &'a mut self,
+        sql: &'static str,
+        params: Vec<SqlValue>,
+    ) -> BoxFuture<'a, StoreResult<Vec<Row>>>;
     fn commit(self: Box<Self>) -> BoxFuture<'static, StoreResult<()>>;
     fn rollback(self: Box<Self>) -> BoxFuture<'static, StoreResult<()>>;
 }
@@ -257,6 +271,22 @@ pub trait Store: Send + Sync {
         subscription_id: &'a str,
     ) -> BoxFuture<'a, StoreResult<Vec<InvoiceRecord>>>;
     fn change<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<ChangeRecord>>>;
+    /// Every subscription, by creation (revenue reports).
+    fn all_subscriptions(&self) -> BoxFuture<'_, StoreResult<Vec<SubscriptionRecord>>>;
+    /// Every invoice, by creation (revenue reports).
+    fn all_invoices(&self) -> BoxFuture<'_, StoreResult<Vec<InvoiceRecord>>>;
+    /// A read outside any transaction (see [`sql`]).
+    fn query<'a>(
+        &'a self,
+        sql: &'static str,
+        params: Vec<SqlValue>,
+    ) -> BoxFuture<'a, StoreResult<Vec<Row>>>;
+    /// One statement in its own transaction (see [`sql`]); rows affected.
+    fn exec<'a>(
+        &'a self,
+        sql: &'static str,
+        params: Vec<SqlValue>,
+    ) -> BoxFuture<'a, StoreResult<u64>>;
 }
 
 /// Opens the store a `DATABASE_URL` names and runs the migrations: `postgres://…` or

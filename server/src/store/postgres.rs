@@ -244,6 +244,27 @@ macro_rules! change_select {
 }
 
 impl Store for PgStore {
+    fn query<'a>(
+        &'a self,
+        sql: &'static str,
+        params: Vec<super::SqlValue>,
+    ) -> BoxFuture<'a, StoreResult<Vec<super::Row>>> {
+        Box::pin(async move {
+            let mut p = self.read().await?;
+            plain_query(p.conn()?, sql, &params).await
+        })
+    }
+
+    fn exec<'a>(
+        &'a self,
+        sql: &'static str,
+        params: Vec<super::SqlValue>,
+    ) -> BoxFuture<'a, StoreResult<u64>> {
+        Box::pin(async move {
+            let mut p = self.read().await?;
+            plain_exec(p.conn()?, sql, &params).await
+        })
+    }
     fn backend(&self) -> &'static str {
         "postgres"
     }
@@ -425,6 +446,42 @@ impl Store for PgStore {
             let mut p = self.read().await?;
             let row = p.conn()?.query_opt(change_select!(), &[&id]).await?;
             row.as_ref().map(rows::change).transpose()
+        })
+    }
+
+    fn all_subscriptions(&self) -> BoxFuture<'_, StoreResult<Vec<SubscriptionRecord>>> {
+        Box::pin(async move {
+            let mut p = self.read().await?;
+            let rows = p
+                .conn()?
+                .query(
+                    concat!(
+                        "SELECT ",
+                        subscription_columns!(),
+                        " FROM subscriptions ORDER BY created_at, id"
+                    ),
+                    &[],
+                )
+                .await?;
+            rows.iter().map(rows::subscription).collect()
+        })
+    }
+
+    fn all_invoices(&self) -> BoxFuture<'_, StoreResult<Vec<InvoiceRecord>>> {
+        Box::pin(async move {
+            let mut p = self.read().await?;
+            let rows = p
+                .conn()?
+                .query(
+                    concat!(
+                        "SELECT ",
+                        invoice_columns!(),
+                        " FROM invoices ORDER BY created_at, series, number"
+                    ),
+                    &[],
+                )
+                .await?;
+            rows.iter().map(rows::invoice).collect()
         })
     }
 }
@@ -787,6 +844,22 @@ impl Tx for PgTx {
         })
     }
 
+    fn exec<'a>(
+        &'a mut self,
+        sql: &'static str,
+        params: Vec<super::SqlValue>,
+    ) -> BoxFuture<'a, StoreResult<u64>> {
+        Box::pin(async move { plain_exec(self.pooled.conn()?, sql, &params).await })
+    }
+
+    fn query<'a>(
+        &'a mut self,
+        sql: &'static str,
+        params: Vec<super::SqlValue>,
+    ) -> BoxFuture<'a, StoreResult<Vec<super::Row>>> {
+        Box::pin(async move { plain_query(self.pooled.conn()?, sql, &params).await })
+    }
+
     fn commit(mut self: Box<Self>) -> BoxFuture<'static, StoreResult<()>> {
         Box::pin(async move {
             let result = self
@@ -814,4 +887,74 @@ impl Tx for PgTx {
             result
         })
     }
+}
+
+// Plain SQL (see `super::sql`).
+
+impl tokio_postgres::types::ToSql for super::SqlValue {
+    fn to_sql(
+        &self,
+        ty: &tokio_postgres::types::Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        use tokio_postgres::types::Type;
+        match self {
+            super::SqlValue::Null => Ok(tokio_postgres::types::IsNull::Yes),
+            super::SqlValue::Int(i) => match *ty {
+                Type::INT4 => i32::try_from(*i)?.to_sql(ty, out),
+                Type::INT2 => i16::try_from(*i)?.to_sql(ty, out),
+                Type::BOOL => (*i != 0).to_sql(ty, out),
+                Type::TEXT | Type::VARCHAR => i.to_string().to_sql(ty, out),
+                _ => i.to_sql(ty, out),
+            },
+            super::SqlValue::Text(s) => match *ty {
+                Type::INT8 => s.parse::<i64>()?.to_sql(ty, out),
+                _ => s.as_str().to_sql(ty, out),
+            },
+        }
+    }
+
+    fn accepts(_: &tokio_postgres::types::Type) -> bool {
+        true
+    }
+
+    tokio_postgres::types::to_sql_checked!();
+}
+
+fn plain_row(r: &Row) -> StoreResult<super::Row> {
+    use tokio_postgres::types::Type;
+    let mut out = Vec::with_capacity(r.len());
+    for (i, column) in r.columns().iter().enumerate() {
+        let v = match *column.type_() {
+            Type::INT8 => col::<Option<i64>>(r, i)?.map(super::SqlValue::Int),
+            Type::INT4 => col::<Option<i32>>(r, i)?.map(|v| super::SqlValue::Int(v.into())),
+            Type::INT2 => col::<Option<i16>>(r, i)?.map(|v| super::SqlValue::Int(v.into())),
+            Type::BOOL => col::<Option<bool>>(r, i)?.map(|v| super::SqlValue::Int(v.into())),
+            _ => col::<Option<String>>(r, i)?.map(super::SqlValue::Text),
+        };
+        out.push(v.unwrap_or(super::SqlValue::Null));
+    }
+    Ok(out)
+}
+
+async fn plain_query(
+    conn: &mut Conn,
+    sql: &'static str,
+    params: &[super::SqlValue],
+) -> StoreResult<Vec<super::Row>> {
+    let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+    conn.query(sql, &refs)
+        .await?
+        .iter()
+        .map(plain_row)
+        .collect()
+}
+
+async fn plain_exec(
+    conn: &mut Conn,
+    sql: &'static str,
+    params: &[super::SqlValue],
+) -> StoreResult<u64> {
+    let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+    conn.execute(sql, &refs).await
 }

@@ -141,6 +141,21 @@ const CHANGE_SELECT: &str = concat!(
 );
 
 impl Store for SqliteStore {
+    fn query<'a>(
+        &'a self,
+        sql: &'static str,
+        params: Vec<super::SqlValue>,
+    ) -> BoxFuture<'a, StoreResult<Vec<super::Row>>> {
+        self.plain_query(sql, params)
+    }
+
+    fn exec<'a>(
+        &'a self,
+        sql: &'static str,
+        params: Vec<super::SqlValue>,
+    ) -> BoxFuture<'a, StoreResult<u64>> {
+        self.plain_exec(sql, params)
+    }
     fn backend(&self) -> &'static str {
         "sqlite"
     }
@@ -281,6 +296,30 @@ impl Store for SqliteStore {
             c.prepare_cached(CHANGE_SELECT)?
                 .query_row(params![id], |r| rows::change(r))
                 .optional()
+        }))
+    }
+
+    fn all_subscriptions(&self) -> BoxFuture<'_, StoreResult<Vec<SubscriptionRecord>>> {
+        Box::pin(self.read(|c| {
+            let mut stmt = c.prepare_cached(concat!(
+                "SELECT ",
+                subscription_columns!(),
+                " FROM subscriptions ORDER BY created_at, id"
+            ))?;
+            let rows = stmt.query_map([], |r| rows::subscription(r))?;
+            rows.collect()
+        }))
+    }
+
+    fn all_invoices(&self) -> BoxFuture<'_, StoreResult<Vec<InvoiceRecord>>> {
+        Box::pin(self.read(|c| {
+            let mut stmt = c.prepare_cached(concat!(
+                "SELECT ",
+                invoice_columns!(),
+                " FROM invoices ORDER BY created_at, series, number"
+            ))?;
+            let rows = stmt.query_map([], |r| rows::invoice(r))?;
+            rows.collect()
         }))
     }
 }
@@ -605,6 +644,22 @@ impl Tx for SqliteTx {
         }))
     }
 
+    fn exec<'a>(
+        &'a mut self,
+        sql: &'static str,
+        params: Vec<super::SqlValue>,
+    ) -> BoxFuture<'a, StoreResult<u64>> {
+        self.plain_exec(sql, params)
+    }
+
+    fn query<'a>(
+        &'a mut self,
+        sql: &'static str,
+        params: Vec<super::SqlValue>,
+    ) -> BoxFuture<'a, StoreResult<Vec<super::Row>>> {
+        self.plain_query(sql, params)
+    }
+
     fn commit(mut self: Box<Self>) -> BoxFuture<'static, StoreResult<()>> {
         Box::pin(async move {
             let result = run(&self.conn, |c| c.execute_batch("COMMIT")).await;
@@ -622,5 +677,90 @@ impl Tx for SqliteTx {
             self.open = false;
             result
         })
+    }
+}
+
+// Plain SQL (see `super::sql`).
+
+fn to_sqlite(v: &super::SqlValue) -> rusqlite::types::Value {
+    match v {
+        super::SqlValue::Null => rusqlite::types::Value::Null,
+        super::SqlValue::Int(i) => rusqlite::types::Value::Integer(*i),
+        super::SqlValue::Text(s) => rusqlite::types::Value::Text(s.clone()),
+    }
+}
+
+fn from_sqlite(v: rusqlite::types::ValueRef) -> super::SqlValue {
+    use rusqlite::types::ValueRef;
+    match v {
+        ValueRef::Null => super::SqlValue::Null,
+        ValueRef::Integer(i) => super::SqlValue::Int(i),
+        ValueRef::Real(f) => super::SqlValue::Text(f.to_string()),
+        ValueRef::Text(t) | ValueRef::Blob(t) => {
+            super::SqlValue::Text(String::from_utf8_lossy(t).into_owned())
+        }
+    }
+}
+
+fn plain_exec(c: &Connection, sql: &str, params: &[super::SqlValue]) -> rusqlite::Result<u64> {
+    let values: Vec<rusqlite::types::Value> = params.iter().map(to_sqlite).collect();
+    let mut stmt = c.prepare_cached(&super::sql::sqlite_placeholders(sql))?;
+    let n = stmt.execute(rusqlite::params_from_iter(values.iter()))?;
+    Ok(n as u64)
+}
+
+fn plain_query(
+    c: &Connection,
+    sql: &str,
+    params: &[super::SqlValue],
+) -> rusqlite::Result<Vec<super::Row>> {
+    let values: Vec<rusqlite::types::Value> = params.iter().map(to_sqlite).collect();
+    let mut stmt = c.prepare_cached(&super::sql::sqlite_placeholders(sql))?;
+    let columns = stmt.column_count();
+    let mut rows = stmt.query(rusqlite::params_from_iter(values.iter()))?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let mut row = Vec::with_capacity(columns);
+        for i in 0..columns {
+            row.push(from_sqlite(r.get_ref(i)?));
+        }
+        out.push(row);
+    }
+    Ok(out)
+}
+
+impl SqliteStore {
+    pub(super) fn plain_query<'a>(
+        &'a self,
+        sql: &'static str,
+        params: Vec<super::SqlValue>,
+    ) -> BoxFuture<'a, StoreResult<Vec<super::Row>>> {
+        Box::pin(self.read(move |c| plain_query(c, sql, &params)))
+    }
+
+    pub(super) fn plain_exec<'a>(
+        &'a self,
+        sql: &'static str,
+        params: Vec<super::SqlValue>,
+    ) -> BoxFuture<'a, StoreResult<u64>> {
+        Box::pin(self.read(move |c| plain_exec(c, sql, &params)))
+    }
+}
+
+impl SqliteTx {
+    pub(super) fn plain_query<'a>(
+        &'a mut self,
+        sql: &'static str,
+        params: Vec<super::SqlValue>,
+    ) -> BoxFuture<'a, StoreResult<Vec<super::Row>>> {
+        Box::pin(run(&self.conn, move |c| plain_query(c, sql, &params)))
+    }
+
+    pub(super) fn plain_exec<'a>(
+        &'a mut self,
+        sql: &'static str,
+        params: Vec<super::SqlValue>,
+    ) -> BoxFuture<'a, StoreResult<u64>> {
+        Box::pin(run(&self.conn, move |c| plain_exec(c, sql, &params)))
     }
 }

@@ -287,6 +287,12 @@ pub(super) async fn run_commit(
     match commit_in(state, tx.as_mut(), id, input, key, now, access).await {
         Ok(response) => {
             let text = response.to_string();
+            // Events (crate::dunning): customer.subscription.updated/deleted, an invoice issued.
+            if let Err(e) =
+                crate::dunning::after_api_write(state, tx.as_mut(), false, &response, now).await
+            {
+                return abort(tx, e).await;
+            }
             if let Err(e) = tx.finish_key(scope, key, 200, &text).await {
                 return abort(tx, store_error(e)).await;
             }

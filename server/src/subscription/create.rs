@@ -104,6 +104,12 @@ pub(super) async fn run_create(
     match create_in(state, tx.as_mut(), &input, has_paid, key, now, access).await {
         Ok((status, response)) => {
             let text = response.to_string();
+            // Events (crate::dunning): customer.subscription.created, the first invoice's.
+            if let Err(e) =
+                crate::dunning::after_api_write(state, tx.as_mut(), true, &response, now).await
+            {
+                return abort(tx, e).await;
+            }
             if let Err(e) = tx.finish_key(CREATE_SCOPE, key, status, &text).await {
                 return abort(tx, store_error(e)).await;
             }

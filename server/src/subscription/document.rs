@@ -78,7 +78,7 @@ pub struct SubscriptionDoc {
 }
 
 impl SubscriptionDoc {
-    pub(super) fn record(&self, now: i64) -> ApiResult<SubscriptionRecord> {
+    pub(crate) fn record(&self, now: i64) -> ApiResult<SubscriptionRecord> {
         Ok(SubscriptionRecord {
             id: self.id.clone(),
             customer_id: self.customer.id.clone(),
@@ -109,7 +109,7 @@ impl SubscriptionDoc {
     }
 }
 
-pub(super) fn read_doc(record: &SubscriptionRecord) -> ApiResult<SubscriptionDoc> {
+pub(crate) fn read_doc(record: &SubscriptionRecord) -> ApiResult<SubscriptionDoc> {
     serde_json::from_str(&record.document)
         .map_err(|e| ApiError::internal(format!("stored subscription does not read back: {e}")))
 }
@@ -180,7 +180,7 @@ pub(super) fn state_name(s: billcalc::subscription::invoice::SubscriptionStatus)
 }
 
 /// The subscription as the API shows it.
-pub(super) fn view(state: &AppState, doc: &SubscriptionDoc, balance: i64, now: i64) -> Value {
+pub(crate) fn view(state: &AppState, doc: &SubscriptionDoc, balance: i64, now: i64) -> Value {
     let mut v = serde_json::to_value(doc).unwrap_or(Value::Null);
     if let Value::Object(o) = &mut v {
         o.remove("demo");

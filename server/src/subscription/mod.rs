@@ -32,6 +32,9 @@ pub use document::{engine_input, CustomerDoc, DiscountDoc, ItemDoc, Subscription
 pub use preview::preview;
 pub use read::{invoices, retrieve, upcoming};
 pub use renewal::run_renewals;
+// For the dunning, reminder and portal modules (issue 15).
+pub(crate) use document::{read_doc, view};
+pub(crate) use read::upcoming_value;
 
 use crate::error::{json_response, ApiError, ApiResult};
 use crate::ledger::abort;

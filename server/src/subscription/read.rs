@@ -51,7 +51,7 @@ pub async fn retrieve(state: &AppState, id: &str, access: Access) -> ApiResult<R
 
 /// The next invoice as the subscription stands, at `now` (none once canceled or when the
 /// period's renewal is due).
-pub(super) fn upcoming_value(
+pub(crate) fn upcoming_value(
     state: &AppState,
     doc: &SubscriptionDoc,
     balance: i64,

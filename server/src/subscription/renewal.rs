@@ -114,6 +114,11 @@ pub(super) async fn renew_in(
         .await
         .map_err(store_error)?;
     let period_end = doc.current_period_end;
+    let previous = json!({
+        "status": doc.status,
+        "current_period_start": doc.current_period_start,
+        "current_period_end": doc.current_period_end,
+    });
     let mut input = engine_input(&doc, balance);
     input["as_of"] = json!(doc.current_period_start);
     let (invoice, value) = compute(state, &input)?;
@@ -155,6 +160,16 @@ pub(super) async fn renew_in(
     } else {
         doc.status = state_name(s.status).into();
     }
+    // Dunning and events (crate::dunning): attempt 1, the retry plan, the notifications.
+    let charge = issued.as_ref().map(|i| crate::dunning::RenewalCharge {
+        invoice_id: &i.id,
+        paid: i.status == "paid",
+        amount_due: invoice.amount_due,
+        payment_method: doc.default_payment_method.as_deref(),
+        charge_id: i.charge.as_ref().map(|c| c.id.as_str()),
+        error: i.decline.as_ref().map(|e| e.body()["error"].clone()),
+    });
+    crate::dunning::after_renewal(state, tx, &doc, previous, charge, now).await?;
     tx.update_subscription(&doc.record(now)?)
         .await
         .map_err(store_error)?;
