@@ -35,8 +35,37 @@ if [ "${BILLCALC_DEMO_DATA:-1}" = 1 ]; then
   "$TARGET_DIR/debug/billcalc-demo-data" --config server/config/demo.json
 fi
 
-echo "billcalc demo: http://127.0.0.1:${PORT:-8080}/ (API under /v1, publishable key $BILLCALC_PUBLISHABLE_KEY)"
-echo "subscription page: http://127.0.0.1:${PORT:-8080}/subscription.html"
-echo "revenue dashboard: http://127.0.0.1:${PORT:-8080}/dashboard.html#key=$BILLCALC_SECRET_KEY (the secret key stays in the URL fragment, never sent)"
-exec "$TARGET_DIR/debug/billcalc-server" --config server/config/demo.json \
-  --listen "127.0.0.1:${PORT:-8080}" --serve /pkg/=pkg --serve /vendor/chart.js/=node_modules/chart.js/dist --serve /=www
+# Getting paid automatically (issue 15): a mail catcher (a real SMTP server, Python's aiosmtpd
+# from PyPI, writing .billcalc/mail.jsonl) and a webhook receiver that checks signatures
+# (.billcalc/webhooks.jsonl); the server sends to both. Then a demo customer's renewal is
+# declined: open the printed portal link to pay with a new card; /outbox.html shows the emails
+# and the webhook deliveries.
+PIDS=()
+cleanup() { [ ${#PIDS[@]} -eq 0 ] || kill "${PIDS[@]}" 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+SMTP_PORT="${SMTP_PORT:-2525}"
+WEBHOOK_PORT="${WEBHOOK_PORT:-8089}"
+python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install -q aiosmtpd || true
+if python3 -c 'import aiosmtpd' 2>/dev/null; then
+  python3 server/tests/support/smtp_catcher.py .billcalc/mail.jsonl --port "$SMTP_PORT" --keep >/dev/null &
+  PIDS+=($!)
+  export BILLCALC_SMTP_URL="${BILLCALC_SMTP_URL:-smtp://127.0.0.1:$SMTP_PORT}"
+else
+  echo "billcalc demo: aiosmtpd unavailable; emails stay pending in the mail log" >&2
+fi
+python3 scripts/demo-webhooks.py "$WEBHOOK_PORT" .billcalc/webhook-secret .billcalc/webhooks.jsonl &
+PIDS+=($!)
+export BILLCALC_DELIVERY_INTERVAL_SECONDS="${BILLCALC_DELIVERY_INTERVAL_SECONDS:-2}"
+
+BASE="http://127.0.0.1:${PORT:-8080}"
+echo "billcalc demo: $BASE/ (API under /v1, publishable key $BILLCALC_PUBLISHABLE_KEY)"
+echo "subscription page: $BASE/subscription.html"
+echo "revenue dashboard: $BASE/dashboard.html#key=$BILLCALC_SECRET_KEY (the secret key stays in the URL fragment, never sent)"
+"$TARGET_DIR/debug/billcalc-server" --config server/config/demo.json \
+  --listen "127.0.0.1:${PORT:-8080}" --serve /pkg/=pkg --serve /vendor/chart.js/=node_modules/chart.js/dist --serve /=www &
+SERVER=$!
+PIDS+=($SERVER)
+for _ in $(seq 100); do curl -fs "$BASE/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+node scripts/demo-dunning.mjs "$BASE" "$BILLCALC_SECRET_KEY" "http://127.0.0.1:$WEBHOOK_PORT/hooks" .billcalc/webhook-secret ||
+  echo "billcalc demo: the dunning story did not run" >&2
+wait "$SERVER"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # EN 16931 e-invoices: the crate's `einvoice` tests write every invoice-producing golden vector
 # and the named scenarios (French B2B, reverse charge, export, credit note, JPY, …) as CII and
-# UBL into target/einvoice-docs/ (checking write → read → verify on each), then the official
+# UBL into target/einvoice-docs/ (checking write → read → verify on each; the named ones also as
+# Factur-X PDF/A-3), then the official
 # CEN/TC 434 validation rules (release 1.3.16, tests/einvoice/validators/, run through saxonche)
 # check every document in one batch: any fatal finding fails. Usage: bash scripts/test-einvoice.sh
 set -euo pipefail
@@ -11,7 +12,7 @@ target=${CARGO_TARGET_DIR:-target}
 docs="$target/einvoice-docs"
 rm -rf "$docs"
 
-cargo test --features einvoice --test einvoice
+cargo test --features facturx --test einvoice
 
 # The validator runs in a Python virtual environment (saxonche and factur-x from PyPI).
 if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
@@ -21,8 +22,9 @@ if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
 fi
 shopt -s nullglob
 files=("$docs"/*.xml "$docs"/*.pdf)
-if [ "${#files[@]}" -lt 500 ]; then
-  echo "expected at least 500 documents in $docs, found ${#files[@]}" >&2
+pdfs=("$docs"/*.pdf)
+if [ "${#files[@]}" -lt 500 ] || [ "${#pdfs[@]}" -lt 6 ]; then
+  echo "expected at least 500 documents and 6 PDFs in $docs, found ${#files[@]} and ${#pdfs[@]}" >&2
   exit 1
 fi
 if ! tests/einvoice/tools/en16931-validate "${files[@]}" > "$docs/validation.txt"; then

@@ -89,6 +89,7 @@ fn info(number: &str, seller_country: &str, customer: &Value, extra: Value) -> D
         "payment_means": [{"code": "58", "iban": "FR7630006000011234567890189", "bic": "AGRIFRPP",
                            "remittance": number}],
     });
+    i["delivery"] = json!({"date": "2026-11-28", "address": i["buyer"]["address"].clone()});
     if let (Some(obj), Some(extra)) = (i.as_object_mut(), extra.as_object()) {
         for (k, v) in extra {
             obj.insert(k.clone(), v.clone());
@@ -110,6 +111,29 @@ fn write_and_check(name: &str, document: &Document) {
         assert!(v.ok, "{name} {syntax}: {:?}", v.differences);
         std::fs::write(dir.join(format!("{name}.{syntax}.xml")), xml).expect("write document");
     }
+}
+
+/// The Factur-X PDF (feature `facturx`): written, read back (the embedded XML is the
+/// document), left for the validator.
+#[cfg(feature = "facturx")]
+fn write_pdf(name: &str, document: &Document) -> usize {
+    let pdf = einvoice::facturx::write(document, &cii::write(document)).expect("pdf");
+    assert!(pdf.starts_with(b"%PDF-1.7"));
+    let again = read::read(&pdf).unwrap_or_else(|e| panic!("{name} pdf: {e}"));
+    assert_eq!(
+        &again, document,
+        "{name}: pdf write → read is not the identity"
+    );
+    let xmp = String::from_utf8_lossy(&pdf);
+    assert!(xmp.contains("<fx:ConformanceLevel>EN 16931</fx:ConformanceLevel>"));
+    assert!(xmp.contains("/AFRelationship/Alternative"));
+    std::fs::write(out_dir().join(format!("{name}.pdf")), &pdf).expect("write pdf");
+    pdf.len()
+}
+
+#[cfg(not(feature = "facturx"))]
+fn write_pdf(_: &str, _: &Document) -> usize {
+    0
 }
 
 fn seller_country(vector: &Value) -> String {
@@ -140,7 +164,17 @@ fn golden_vectors_become_valid_documents() {
             let name = format!("{stem}-{}", vector["name"].as_str().unwrap_or("unnamed"));
             let customer = vector["input"]["customer"].clone();
             let number = format!("V-{written:04}");
-            let info = info(&number, &seller_country(vector), &customer, json!({}));
+            // An intra-Community supply (K) must say where and when the goods were delivered
+            // (BR-IC-11, BR-IC-12): to the buyer's address, on the invoice date.
+            let intra_community = vector["output"]["total_taxes"]
+                .as_array()
+                .is_some_and(|t| t.iter().any(|t| t["category"] == "K"));
+            let extra = if intra_community {
+                json!({"delivery": {"date": "2026-11-29", "address": buyer(&customer)["address"].clone()}})
+            } else {
+                json!({})
+            };
+            let info = info(&number, &seller_country(vector), &customer, extra);
             let calculator =
                 || Calculator::new(&from_value::<Catalog>(&vector["catalog"]).unwrap()).unwrap();
             let document = match vector["call"].as_str() {
@@ -221,6 +255,7 @@ fn french_b2b_invoice() {
     assert!(d.notes.iter().any(|n| n.text.contains("débits")));
     assert_eq!(d.buyer.legal_id.as_ref().unwrap().id, "552100554");
     write_and_check("fr-b2b", &d);
+    write_pdf("fr-b2b", &d);
 }
 
 /// B2B services to a German business: reverse charge (AE), both VAT numbers, VATEX-EU-AE.
@@ -250,6 +285,7 @@ fn reverse_charge_services() {
     assert_eq!(d.totals.payable.to_string(), "1200.00");
     assert_eq!(d.business_process.as_deref(), Some("S1"));
     write_and_check("reverse-charge-services", &d);
+    write_pdf("reverse-charge-services", &d);
 }
 
 /// Goods sold from France to Switzerland: export (G), VATEX-EU-G, with the CGI article.
@@ -274,6 +310,7 @@ fn export_outside_the_eu() {
         .contains("262 I"));
     assert_eq!(d.totals.payable.to_string(), "180.00");
     write_and_check("export-g", &d);
+    write_pdf("export-g", &d);
 }
 
 /// A JPY invoice: no decimals anywhere (ISO 4217 exponent 0).
@@ -293,6 +330,7 @@ fn jpy_invoice() {
     assert!(xml.contains("<ram:DuePayableAmount>12732</ram:DuePayableAmount>"));
     assert!(xml.contains("Furoshiki &amp; &lt;boîte&gt;"));
     write_and_check("jpy", &d);
+    write_pdf("jpy", &d);
 }
 
 /// A credit note (381) on part of a French invoice: the engine reverses the tax in proportion;
@@ -337,6 +375,7 @@ fn credit_note_on_an_invoice() {
     assert_eq!(d.totals.payable.to_string(), "56.26");
     assert_eq!(d.preceding_invoices[0].number, "F-2026-000123");
     write_and_check("credit-note", &d);
+    write_pdf("credit-note", &d);
 }
 
 /// Per-line rounding beyond EN 16931's tolerance is refused with a way out.
@@ -517,4 +556,42 @@ fn invoice_with_a_rounding_amount() {
         r#"<cbc:PayableRoundingAmount currencyID="CHF">-0.02</cbc:PayableRoundingAmount>"#
     ));
     write_and_check("rounding-amount-chf", &d);
+    write_pdf("rounding-amount-chf", &d);
+}
+
+/// Goods sold from France to a German business: exempt intra-Community supply (K,
+/// VATEX-EU-IC, CGI art. 262 ter I), both VAT numbers, the delivery date and country.
+#[test]
+fn intra_community_supply_of_goods() {
+    let customer = json!({"address": {"country": "DE"}, "tax_ids": [{"type": "eu_vat", "value": "DE136695976"}]});
+    let q = quote(&format!(
+        r#"{{"currency":"eur","as_of":"2026-11-29","tax":{{"seller":{{"country":"FR"}}}},"customer":{customer},
+        "lines":[{{"price":{{"currency":"eur","unit_amount":8900}},"quantity":5,"description":"Cocotte en fonte 24 cm"}},
+                 {{"price":{{"currency":"eur","unit_amount":1500}},"tax_category":"shipping","description":"Transport"}}]}}"#
+    ));
+    assert_eq!(q.total_taxes.len(), 1);
+    let without_delivery = info(
+        "F-2026-000127",
+        "FR",
+        &customer,
+        json!({"operation": "goods", "delivery": null}),
+    );
+    let e = einvoice::from_quote(&q, &without_delivery).unwrap_err();
+    assert_eq!(
+        (e.code, e.path.as_str()),
+        (ErrorCode::MissingField, "delivery.date")
+    );
+    let d = einvoice::from_quote(&q, &info("F-2026-000127", "FR", &customer, json!({"operation": "goods",
+        "delivery": {"date": "2026-11-26", "address": {"line1": "Lagerstraße 5", "city": "Köln", "postal_code": "50667", "country": "DE"}}}))).unwrap();
+    let k = &d.vat_breakdown[0];
+    assert_eq!(
+        (k.vat.category.as_str(), k.exemption_code.as_deref()),
+        ("K", Some("VATEX-EU-IC"))
+    );
+    assert!(k.exemption_reason.as_deref().unwrap().contains("262 ter I"));
+    assert_eq!(k.taxable_amount.to_string(), "460.00");
+    assert_eq!(d.totals.payable.to_string(), "460.00");
+    assert_eq!(d.buyer.vat_id.as_deref(), Some("DE136695976"));
+    write_and_check("intra-community-goods-k", &d);
+    write_pdf("intra-community-goods-k", &d);
 }

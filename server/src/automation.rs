@@ -69,7 +69,9 @@ pub async fn delivery_loop(state: Shared, interval: u64) {
         let errors = report.pointer("/webhooks/error").is_some()
             || report.pointer("/emails/error").is_some();
         if sent > 0 || errors {
-            println!("billcalc-server: deliveries: {report}");
+            // Not println!: a closed stdout must not stop the loop.
+            use std::io::Write;
+            let _ = writeln!(std::io::stdout(), "billcalc-server: deliveries: {report}");
         }
     }
 }
@@ -311,7 +313,7 @@ async fn demo_outbox(State(state): State<Shared>, uri: Uri) -> Response {
             if !state.demo_checkout {
                 return Err(ApiError::not_found("demo mode is off"));
             }
-            let emails = crate::email::log(&state, None, limit(&uri)).await.map_err(store_error)?;
+            let emails = crate::email::log(&state, Some("cus_demo_*"), limit(&uri)).await.map_err(store_error)?;
             let webhooks = crate::webhooks::deliveries(&state, None, limit(&uri)).await.map_err(store_error)?;
             let events = crate::events::list(&state, None, limit(&uri)).await.map_err(store_error)?;
             Ok(json!({"emails": emails["data"], "webhook_deliveries": webhooks["data"], "events": events["data"]}))

@@ -648,10 +648,12 @@ fn plan_next(
         c.hard_declined_payment_method = payment_method.map(str::to_string);
         return Ok(());
     }
+    // The next slot of the schedule still ahead: retries missed while no loop ran (the server
+    // was down) are not replayed in a burst — the attempt that is running now stands for them.
     c.next_payment_attempt = this
         .retries
         .iter()
-        .find(|r| r.attempt == c.attempt_count + 1)
+        .find(|r| r.attempt > c.attempt_count && r.at > c.updated_at)
         .map(|r| r.at);
     if c.next_payment_attempt.is_none() {
         c.final_at = Some(c.updated_at);

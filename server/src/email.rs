@@ -597,6 +597,11 @@ pub async fn send_due(state: &AppState, now: i64) -> StoreResult<Value> {
 pub async fn log(state: &AppState, customer: Option<&str>, limit: i64) -> StoreResult<Value> {
     let limit = limit.clamp(1, 500);
     let rows = match customer {
+        // The demo's outbox page: its customers only.
+        Some("cus_demo_*") => state.store.query(
+            "SELECT id, kind, to_address, locale, subject, status, attempts, last_error, created_at, sent_at, event_id, text_body, html_body, attachment_invoice_id FROM emails WHERE customer_id LIKE 'cus\\_demo\\_%' ESCAPE '\\' ORDER BY seq DESC LIMIT $1",
+            vec![limit.into()],
+        ).await?,
         Some(c) => state.store.query(
             "SELECT id, kind, to_address, locale, subject, status, attempts, last_error, created_at, sent_at, event_id, text_body, html_body, attachment_invoice_id FROM emails WHERE customer_id = $1 ORDER BY seq DESC LIMIT $2",
             vec![c.into(), limit.into()],
@@ -624,4 +629,56 @@ pub async fn log(state: &AppState, customer: Option<&str>, limit: i64) -> StoreR
         })
         .collect();
     Ok(json!({"object": "list", "data": data}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed_event() -> Value {
+        json!({"id": "evt_1", "type": "invoice.payment_failed", "data": {"object": {
+            "id": "in_1", "number": "F2026-000002", "currency": "eur", "amount_remaining": 123456,
+            "attempt_count": 2, "next_payment_attempt": 1_772_445_600
+        }}})
+    }
+
+    #[test]
+    fn payment_failed_in_english_and_french() {
+        let en = compose(
+            &failed_event(),
+            "en",
+            Some("Ann"),
+            "Shop",
+            Some("https://x/p#s"),
+        )
+        .unwrap();
+        assert_eq!(en.subject, "Payment failed for invoice F2026-000002");
+        assert!(en.text.starts_with("Hello Ann,\n\nThe payment of 1,234.56\u{a0}€ for invoice F2026-000002 did not go through (attempt 2).\n\nWe will try again automatically on March 2, 2026."), "{}", en.text);
+        assert!(en.text.contains("Pay or update your card : https://x/p#s"));
+        assert!(en.html.contains("href=\"https://x/p#s\""));
+        let fr = compose(&failed_event(), "fr", None, "Shop", None).unwrap();
+        assert_eq!(fr.subject, "Échec du paiement de la facture F2026-000002");
+        assert!(fr.text.contains("Le paiement de 1\u{202f}234,56\u{a0}€ pour la facture F2026-000002 n'a pas abouti (tentative 2)."), "{}", fr.text);
+        assert!(fr.text.contains("le 2 mars 2026"));
+        assert_eq!(fr.attach_invoice.as_deref(), Some("in_1"));
+    }
+
+    #[test]
+    fn html_is_escaped_and_unknown_events_send_nothing() {
+        let mut e = failed_event();
+        e["data"]["object"]["number"] = json!("<b>1</b>");
+        let m = compose(&e, "en", Some("<script>"), "Shop & Co", None).unwrap();
+        assert!(
+            m.html.contains("&lt;b&gt;1&lt;/b&gt;") && m.html.contains("Hello &lt;script&gt;,")
+        );
+        assert!(m.html.contains("Shop &amp; Co"));
+        e["type"] = json!("invoice.created");
+        assert!(compose(&e, "en", None, "Shop", None).is_none());
+    }
+
+    #[test]
+    fn french_dates() {
+        assert_eq!(long_date(1_772_323_200, "fr"), "1er mars 2026");
+        assert_eq!(long_date(1_772_323_200, "en"), "March 1, 2026");
+    }
 }

@@ -359,6 +359,15 @@ mod tests {
     }
 
     #[test]
+    fn signature_matches_an_independent_hmac() {
+        // Python: hmac.new(b"whsec_test", b'1772445600.{"id":"evt_1"}', hashlib.sha256).hexdigest()
+        assert_eq!(
+            sign("whsec_test", 1_772_445_600, br#"{"id":"evt_1"}"#),
+            "t=1772445600,v1=054c3b0390a1f60d33e74c424ecea113ad78e1ebcdf0f4f834d9c9cb3f84b3e2"
+        );
+    }
+
+    #[test]
     fn backoff_doubles_to_six_hours() {
         assert_eq!(
             (1..=10).map(backoff).collect::<Vec<_>>(),

@@ -415,3 +415,271 @@ async fn renewal_fails_twice_then_succeeds_sqlite() {
 async fn renewal_fails_twice_then_succeeds_postgres() {
     renewal_fails_twice_then_succeeds(Backend::Postgres).await;
 }
+
+/// Two server instances on one database retry the same invoice at the same moment: one attempt
+/// is made and recorded, one charge (each instance has its own gateway, so only the database's
+/// lock can prevent a second one).
+async fn two_instances_retry_once(backend: Backend) {
+    let url = database_or_skip!(backend, "dunning_two");
+    let a = TestServer::start_with(&url, config(None), |_| {}).await;
+    let b = TestServer::start_with(&url, config(None), |_| {}).await;
+    let created = ok(
+        &a,
+        "/v1/subscriptions",
+        &subscriber("cus_two", "pm_card_insufficient_funds", Some(7), "fr"),
+        Some("two-1"),
+    )
+    .await;
+    let sub = created["id"].as_str().unwrap().to_string();
+    let trial_end = NOW + 7 * DAY;
+    a.clock.set(trial_end);
+    b.clock.set(trial_end);
+    let r = run(&a).await;
+    let invoice = r["renewals"]["issued"][0]["invoice"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    ok(
+        &a,
+        &format!("/v1/subscriptions/{sub}"),
+        &json!({"payment_method": "pm_card_visa"}),
+        Some("two-pm"),
+    )
+    .await;
+    a.clock.set(trial_end + 2 * DAY);
+    b.clock.set(trial_end + 2 * DAY);
+    let (ra, rb) = tokio::join!(
+        billcalc_server::dunning::run_due(&a.state, trial_end + 2 * DAY),
+        billcalc_server::dunning::run_due(&b.state, trial_end + 2 * DAY),
+    );
+    let made = ra.unwrap()["attempts"].as_array().unwrap().len()
+        + rb.unwrap()["attempts"].as_array().unwrap().len();
+    assert_eq!(made, 1, "one instance made the attempt");
+    assert_eq!(a.gateway.charges_made() + b.gateway.charges_made(), 1);
+    let inv = get(&a, &format!("/v1/invoices/{invoice}")).await;
+    assert_eq!(
+        (inv["status"].clone(), inv["attempt_count"].clone()),
+        (json!("paid"), json!(2))
+    );
+    assert_eq!(
+        get(&b, &format!("/v1/subscriptions/{sub}")).await["status"],
+        "active"
+    );
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_retry_once_sqlite() {
+    two_instances_retry_once(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_retry_once_postgres() {
+    two_instances_retry_once(Backend::Postgres).await;
+}
+
+/// After the last retry fails, the plan's `then`; a hard decline is not retried and waits for
+/// the customer until the schedule's end.
+async fn final_actions_and_hard_declines(backend: Backend) {
+    let url = database_or_skip!(backend, "dunning_final");
+    let mut c = config(None);
+    c["dunning"]["plans"] = json!({ "price_pro_monthly": { "days": [1], "then": "canceled" } });
+    let s = TestServer::start_with(&url, c, |_| {}).await;
+    // Pro monthly: one retry a day after, then canceled.
+    let mut body = subscriber("cus_final", "pm_card_insufficient_funds", Some(7), "en");
+    body["items"] = json!([{ "price": "price_pro_monthly", "quantity": 1 }]);
+    let pro = ok(&s, "/v1/subscriptions", &body, Some("f1")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Essentiel (default plan: 3 tries within 6 days, then unpaid) on a stolen card.
+    let stolen = ok(
+        &s,
+        "/v1/subscriptions",
+        &subscriber("cus_stolen", "pm_card_stolen", Some(7), "en"),
+        Some("f2"),
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let trial_end = NOW + 7 * DAY;
+    s.clock.set(trial_end);
+    let r = run(&s).await;
+    let inv_of = |sub: &str| -> String {
+        r["renewals"]["issued"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["subscription"] == sub)
+            .unwrap()["invoice"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (pro_inv, stolen_inv) = (inv_of(&pro), inv_of(&stolen));
+    let hard = get(&s, &format!("/v1/invoices/{stolen_inv}")).await;
+    assert_eq!(
+        (hard["status"].clone(), hard["next_payment_attempt"].clone()),
+        (json!("open"), Value::Null)
+    );
+    assert_eq!(hard["payment_attempts"][0]["decline_code"], "stolen_card");
+    // A day later: Pro's only retry fails → canceled (customer.subscription.deleted).
+    s.clock.set(trial_end + DAY);
+    run(&s).await;
+    let p = get(&s, &format!("/v1/invoices/{pro_inv}")).await;
+    assert_eq!(
+        (
+            p["status"].clone(),
+            p["attempt_count"].clone(),
+            p["dunning_outcome"].clone()
+        ),
+        (json!("open"), json!(2), json!("canceled"))
+    );
+    assert_eq!(
+        get(&s, &format!("/v1/subscriptions/{pro}")).await["status"],
+        "canceled"
+    );
+    assert_eq!(
+        types(&s, &pro).await.last().unwrap(),
+        "customer.subscription.deleted"
+    );
+    // The stolen card was never charged again; at the schedule's end (6 days) → unpaid.
+    s.clock.set(trial_end + 6 * DAY - 1);
+    run(&s).await;
+    assert_eq!(
+        get(&s, &format!("/v1/subscriptions/{stolen}")).await["status"],
+        "past_due"
+    );
+    s.clock.set(trial_end + 6 * DAY);
+    run(&s).await;
+    let h = get(&s, &format!("/v1/invoices/{stolen_inv}")).await;
+    assert_eq!(
+        (h["attempt_count"].clone(), h["dunning_outcome"].clone()),
+        (json!(1), json!("unpaid"))
+    );
+    assert_eq!(
+        get(&s, &format!("/v1/subscriptions/{stolen}")).await["status"],
+        "unpaid"
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn final_actions_and_hard_declines_sqlite() {
+    final_actions_and_hard_declines(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn final_actions_and_hard_declines_postgres() {
+    final_actions_and_hard_declines(Backend::Postgres).await;
+}
+
+/// Reminders: the upcoming renewal 7 days before for a yearly plan (not a monthly one), a card
+/// saved in the portal expiring within 30 days; each once; emails in the customer's language.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reminders_once_each() {
+    let url = database_or_skip!(Backend::Sqlite, "reminders");
+    let Some(smtp) = support::smtp("reminders") else {
+        return;
+    };
+    let s = TestServer::start_with(&url, config(Some(smtp.url())), |_| {}).await;
+    let mut yearly = subscriber("cus_year", "pm_card_visa", None, "en-GB");
+    yearly["items"] = json!([{ "price": "price_pro_yearly", "quantity": 1 }]);
+    let y = ok(&s, "/v1/subscriptions", &yearly, Some("y")).await;
+    ok(
+        &s,
+        "/v1/subscriptions",
+        &subscriber("cus_month", "pm_card_visa", None, "fr"),
+        Some("m"),
+    )
+    .await;
+    let renews = y["current_period_end"].as_i64().unwrap();
+    // A card expiring at the end of April 2026, saved through the portal.
+    let session = ok(
+        &s,
+        "/v1/billing_portal/sessions",
+        &json!({"customer": "cus_month"}),
+        None,
+    )
+    .await;
+    let token = session["url"]
+        .as_str()
+        .unwrap()
+        .split("#session=")
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let r = s
+        .post(
+            "/v1/portal/payment_method",
+            &token,
+            &json!({"payment_method": "pm_card_mastercard", "exp_month": 4, "exp_year": 2026}),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // 2026-03-31: 30 days before 2026-05-01 → the card reminder; the yearly renewal is far.
+    s.clock.set(1_777_593_600 - 30 * DAY);
+    run(&s).await;
+    run(&s).await;
+    s.clock.set(renews - 7 * DAY - 1);
+    run(&s).await;
+    s.clock.set(renews - 7 * DAY);
+    run(&s).await;
+    run(&s).await;
+    let events = get(&s, "/v1/events?limit=500").await;
+    let kinds: Vec<&str> = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .filter(|t| *t == "invoice.upcoming" || *t == "customer.source.expiring")
+        .collect();
+    assert_eq!(kinds, ["invoice.upcoming", "customer.source.expiring"]);
+    let upcoming = &events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "invoice.upcoming")
+        .unwrap()["data"]["object"];
+    assert_eq!(upcoming["subscription"], y["id"]);
+    assert_eq!(upcoming["amount_due"], json!(22800)); // 190 € + 20 % VAT
+                                                      // Besides the receipts of the monthly renewals the clock went through:
+    let mails: Vec<Value> = smtp
+        .messages()
+        .into_iter()
+        .filter(|m| {
+            !m["subject"].as_str().unwrap().contains("eceipt")
+                && !m["subject"].as_str().unwrap().starts_with("Reçu")
+        })
+        .collect();
+    let subjects: Vec<&str> = mails
+        .iter()
+        .map(|m| m["subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        subjects,
+        [
+            "Votre carte expire bientôt",
+            "Your subscription renews soon"
+        ]
+    );
+    assert!(
+        mails[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Mastercard •••• 4444")
+            || mails[0]["text"]
+                .as_str()
+                .unwrap()
+                .contains("mastercard •••• 4444")
+    );
+    assert!(
+        mails[1]["text"].as_str().unwrap().contains("228.00"),
+        "{}",
+        mails[1]["text"]
+    );
+    s.stop().await;
+}

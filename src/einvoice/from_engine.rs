@@ -218,6 +218,7 @@ fn lines_of(
     index: usize,
     exponent: u32,
     period: Option<Period>,
+    discount_name: &dyn Fn(&str) -> String,
 ) -> Result<Vec<Line>> {
     let path = format!("lines[{index}]");
     let name = line_name(line, index);
@@ -244,7 +245,7 @@ fn lines_of(
                 .map(|d| AllowanceCharge {
                     charge: false,
                     amount: major(d.amount, exponent),
-                    reason: Some(format!("Discount {}", d.discount)),
+                    reason: Some(discount_name(&d.discount)),
                     reason_code: Some("95".into()),
                     ..AllowanceCharge::default()
                 })
@@ -506,9 +507,35 @@ fn assemble(
         seller.vat_id = None;
         buyer.vat_id = None;
     }
+    if breakdown.iter().any(|b| b.vat.category == "K") {
+        // BR-IC-11, BR-IC-12: an intra-Community supply states when and where it was delivered.
+        let d = info.delivery.as_ref();
+        if d.and_then(|d| d.date.as_ref()).is_none() && info.invoice_period.is_none() {
+            return Err(Error::new(
+                ErrorCode::MissingField,
+                "delivery.date",
+                "an intra-Community supply of goods (K) states its delivery date or period (BR-IC-11)",
+            ));
+        }
+        if d.and_then(|d| d.address.as_ref()).is_none() {
+            return Err(Error::new(
+                ErrorCode::MissingField,
+                "delivery.address",
+                "an intra-Community supply of goods (K) states the country it was delivered to (BR-IC-12)",
+            ));
+        }
+        if buyer.vat_id.is_none() {
+            return Err(Error::new(
+                ErrorCode::MissingField,
+                "buyer.vat_id",
+                "an intra-Community supply of goods (K) names the buyer's VAT number (BR-IC-02)",
+            ));
+        }
+    }
     let mut delivery = info.delivery.clone();
-    if french {
-        // 2026 reform: the delivery address only when it differs from the buyer's.
+    if french && !breakdown.iter().any(|b| b.vat.category == "K") {
+        // 2026 reform: the delivery address only when it differs from the buyer's (an
+        // intra-Community supply always states it, BR-IC-12).
         if let Some(d) = &mut delivery {
             if d.address.as_ref() == Some(&buyer.address) {
                 d.address = None;
@@ -569,6 +596,10 @@ fn assemble(
     })
 }
 
+fn is_french(info: &DocumentInfo) -> bool {
+    info.seller.address.country.eq_ignore_ascii_case("FR")
+}
+
 fn tax_notes(quote: &Quote) -> Vec<Note> {
     quote
         .tax_notes
@@ -583,8 +614,37 @@ fn tax_notes(quote: &Quote) -> Vec<Note> {
         .collect()
 }
 
-fn build_quote(quote: &Quote, periods: &[Option<Period>]) -> Result<Built> {
+/// How a discount is named on the document: its promotion code, coupon name or id, or its
+/// catalog promotion's name, after « Remise » / "Discount".
+fn discount_namer(quote: &Quote, french: bool) -> impl Fn(&str) -> String + '_ {
+    move |id: &str| {
+        let word = if french { "Remise" } else { "Discount" };
+        let applied = quote.discounts.iter().find(|d| d.id == id);
+        let name = applied.and_then(|d| {
+            d.promotion_code
+                .as_ref()
+                .map(|p| p.code.clone())
+                .or_else(|| {
+                    d.coupon
+                        .as_ref()
+                        .and_then(|c| c.name.clone().or_else(|| c.id.clone()))
+                })
+                .or_else(|| {
+                    d.promotion
+                        .as_ref()
+                        .map(|p| p.name.clone().unwrap_or_else(|| p.id.clone()))
+                })
+        });
+        match name {
+            Some(name) => format!("{word} {name}"),
+            None => word.to_string(),
+        }
+    }
+}
+
+fn build_quote(quote: &Quote, periods: &[Option<Period>], french: bool) -> Result<Built> {
     let exponent = quote.currency.exponent();
+    let namer = discount_namer(quote, french);
     let mut lines = Vec::new();
     for (i, line) in quote.lines.iter().enumerate() {
         lines.extend(lines_of(
@@ -592,6 +652,7 @@ fn build_quote(quote: &Quote, periods: &[Option<Period>]) -> Result<Built> {
             i,
             exponent,
             periods.get(i).cloned().flatten(),
+            &namer,
         )?);
     }
     let taxes = quote
@@ -604,7 +665,7 @@ fn build_quote(quote: &Quote, periods: &[Option<Period>]) -> Result<Built> {
 
 /// An invoice (380) for a priced quote (a one-time sale).
 pub fn from_quote(quote: &Quote, info: &DocumentInfo) -> Result<Document> {
-    let built = build_quote(quote, &[])?;
+    let built = build_quote(quote, &[], is_french(info))?;
     assemble(
         INVOICE,
         quote.currency.code(),
@@ -630,7 +691,7 @@ pub fn from_invoice(invoice: &Invoice, info: &DocumentInfo) -> Result<Document> 
                 .map(|i| period_of(i.period.start, i.period.end))
         })
         .collect();
-    let built = build_quote(quote, &periods)?;
+    let built = build_quote(quote, &periods, is_french(info))?;
     let mut info = info.clone();
     if info.invoice_period.is_none() && invoice.period_end > invoice.period_start {
         info.invoice_period = Some(period_of(invoice.period_start, invoice.period_end));

@@ -25,6 +25,8 @@
 //! ```
 
 pub mod cii;
+#[cfg(all(feature = "facturx", not(target_arch = "wasm32")))]
+pub mod facturx;
 pub mod french;
 pub mod from_engine;
 pub mod model;

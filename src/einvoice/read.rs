@@ -13,8 +13,15 @@ fn invalid(path: &str, message: impl Into<String>) -> Error {
     Error::new(ErrorCode::InvalidDocument, path, message)
 }
 
-/// Reads a CII or UBL document (detected from its root element).
+/// Reads a CII or UBL document (detected from its root element), or, with the `facturx`
+/// feature, a Factur-X / ZUGFeRD PDF (its embedded XML).
 pub fn read(xml: &[u8]) -> Result<Document> {
+    if xml.starts_with(b"%PDF-") {
+        #[cfg(all(feature = "facturx", not(target_arch = "wasm32")))]
+        return read(&super::facturx::extract_xml(xml)?);
+        #[cfg(not(all(feature = "facturx", not(target_arch = "wasm32"))))]
+        return Err(invalid("", "reading a PDF needs the facturx feature"));
+    }
     let text = std::str::from_utf8(xml).map_err(|_| invalid("", "the document is not UTF-8"))?;
     let text = text.trim_start_matches('\u{feff}');
     let doc = roxmltree::Document::parse(text)

@@ -24,6 +24,7 @@ const TYPES = {
   'Calculator.billingDates': ['BillingDatesRequest', 'BillingDates', true],
   dunningSchedule: ['DunningInput', 'DunningSchedule'],
   creditNote: ['CreditNoteInput', 'CreditNote'],
+  revenueMetrics: ['RevenueMetricsInput', 'RevenueReport'],
   fromShopifyCart: ['ShopifyCart', 'Cart'],
   // Its input is a quote the vector trims to the fields the adapter reads (no `version`).
   toShopifyAmounts: [null, 'ShopifyAmounts'],

@@ -71,6 +71,8 @@ async fn run() -> Result<(), String> {
         clock.clone(),
     );
     state.log_requests = false;
+    // History, not news: no emails to the generated customers (issue 15's outbox).
+    state.email.enabled = false;
     let started = std::time::Instant::now();
     let summary = demo_data::generate(state, clock, &secret_key, &options).await?;
     println!(

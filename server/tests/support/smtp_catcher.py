@@ -5,7 +5,7 @@ OUT: {from, to, subject (decoded), content_language, text, html, attachments: [{
 content_type, size, text}]}. While FAIL_FILE exists it answers DATA with a temporary failure
 (451), so a sender's retries can be exercised. Prints "ready PORT" once listening.
 
-usage: python3 smtp_catcher.py OUT [--port N] [--fail-file PATH]
+usage: python3 smtp_catcher.py OUT [--port N] [--fail-file PATH] [--keep]
 """
 import argparse
 import email
@@ -61,6 +61,7 @@ def main():
     p.add_argument("out")
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--fail-file")
+    p.add_argument("--keep", action="store_true", help="do not stop when stdin closes (the demo)")
     a = p.parse_args()
     port = a.port
     if port == 0:
@@ -76,7 +77,8 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     # Also stop when the parent closes our stdin (a test that dies leaves nothing running).
-    threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+    if not a.keep:
+        threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
     stop.wait()
     controller.stop()
 
