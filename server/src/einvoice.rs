@@ -256,11 +256,33 @@ fn render(
     let cii_text = cii::write(&document);
     let ubl_text = ubl::write(&document);
     let pdf = facturx::write(&document, &cii_text).map_err(|e| e.to_string())?;
+    dump(
+        doc,
+        &[
+            ("pdf", &pdf),
+            ("cii.xml", cii_text.as_bytes()),
+            ("ubl.xml", ubl_text.as_bytes()),
+        ],
+    );
     Ok(StoredEinvoice {
         pdf: stored(&pdf, base64::engine::general_purpose::STANDARD.encode(&pdf)),
         cii: stored(cii_text.as_bytes(), cii_text.clone()),
         ubl: stored(ubl_text.as_bytes(), ubl_text.clone()),
     })
+}
+
+/// Test support: with `BILLCALC_EINVOICE_DUMP=DIR`, every rendered file is also written to
+/// `DIR/{invoice id}.{pdf,cii.xml,ubl.xml}`, so `scripts/test.sh` can run the official
+/// EN 16931 rules over everything the server tests issued.
+fn dump(doc: &InvoiceDocument, files: &[(&str, &[u8])]) {
+    let Some(dir) = std::env::var_os("BILLCALC_EINVOICE_DUMP") else {
+        return;
+    };
+    let dir = std::path::PathBuf::from(dir);
+    let _ = std::fs::create_dir_all(&dir);
+    for (ext, bytes) in files {
+        let _ = std::fs::write(dir.join(format!("{}.{ext}", doc.id)), bytes);
+    }
 }
 
 /// The e-invoices of a one-off sale, from the engine's quote as charged.
