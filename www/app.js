@@ -11,7 +11,7 @@
 //   total shown as `expected_total` to POST /v1/demo/checkout, where the server prices it again
 //   and refuses any difference (`total_mismatch`). Success opens the server's hosted invoice.
 import init, { BillcalcError, Calculator, decimalAmount, version } from 'billcalc';
-import { FINAL_REJECTIONS, TAXABILITY, VAT_CATEGORIES, declineMessage, offerMessage, rejectionMessage } from './messages.js';
+import { FINAL_REJECTIONS, declineMessage, messages, pageText } from './messages.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -23,13 +23,13 @@ const EU = new Set(['AT', 'BE', 'BG', 'CY', 'CZ', 'DE', 'DK', 'EE', 'ES', 'FI', 
 const COUNTRIES = ['FR', 'BE', 'DE', 'ES', 'IT', 'NL', 'AT', 'IE', 'LU', 'PT', 'PL', 'SE', 'GB', 'CH', 'NO', 'US', 'CA', 'JP', 'AU'];
 const REGIONS = {
   CA: {
-    label: 'Province or territory',
+    label: 'regionCA',
     list: [['AB', 'Alberta'], ['BC', 'British Columbia'], ['MB', 'Manitoba'], ['NB', 'New Brunswick'],
       ['NL', 'Newfoundland and Labrador'], ['NS', 'Nova Scotia'], ['NT', 'Northwest Territories'], ['NU', 'Nunavut'],
       ['ON', 'Ontario'], ['PE', 'Prince Edward Island'], ['QC', 'Quebec'], ['SK', 'Saskatchewan'], ['YT', 'Yukon']],
   },
   US: {
-    label: 'State',
+    label: 'regionUS',
     list: [['AL', 'Alabama'], ['AK', 'Alaska'], ['AZ', 'Arizona'], ['AR', 'Arkansas'], ['CA', 'California'],
       ['CO', 'Colorado'], ['CT', 'Connecticut'], ['DE', 'Delaware'], ['DC', 'District of Columbia'], ['FL', 'Florida'],
       ['GA', 'Georgia'], ['HI', 'Hawaii'], ['ID', 'Idaho'], ['IL', 'Illinois'], ['IN', 'Indiana'], ['IA', 'Iowa'],
@@ -44,7 +44,9 @@ const REGIONS = {
 };
 /** Stripe's tax id type per country; only `eu_vat` changes the tax (reverse charge). */
 const TAX_ID_TYPES = { GB: 'gb_vat', CH: 'ch_vat', NO: 'no_vat', US: 'us_ein', CA: 'ca_gst_hst', JP: 'jp_cn', AU: 'au_abn' };
-const LOCALES = ['fr-FR', 'de-DE', 'en-US', 'ja-JP'];
+const LOCALES = ['fr-FR', 'en-GB', 'en-US', 'de-DE', 'ja-JP'];
+/** Most items of one product in one order (the page says so instead of silently capping). */
+const MAX_QUANTITY = 999;
 
 // --- state --------------------------------------------------------------------------------------
 
@@ -66,9 +68,37 @@ const state = {
   cart: null, // the cart last priced
   quote: null, // its quote: what the page shows
   vatProblem: null,
+  quantityErrors: new Map(), // price id → the message for what was typed (0, -2, 2.5, 1000)
+  business: false,
+  detailsTried: false, // Pay was pressed: from then on, empty required fields say so
   paying: false,
   lastAttempt: null, // { signature, body, key, retryable }: a retry after a network failure reuses the key
 };
+
+// --- words --------------------------------------------------------------------------------------
+
+/** The page's words and the engine's codes in words, in the chosen locale's language. */
+const t = () => pageText(state.locale);
+let engineWords = null;
+const m = () => (engineWords?.locale === state.locale ? engineWords : (engineWords = { locale: state.locale, ...messages(state.locale) }));
+/** A catalog object's name in the page's language: `metadata.name_en` on an English page. */
+const localName = (object, fallback) => {
+  if (!object) return fallback;
+  const lang = m().language;
+  return (lang !== 'fr' && object.metadata?.[`name_${lang}`]) || object.name || fallback;
+};
+
+/** The static text of index.html (`data-i18n` keys) in the chosen language. */
+function drawStaticText() {
+  const words = t();
+  document.documentElement.lang = m().language;
+  for (const node of document.querySelectorAll('[data-i18n]')) {
+    const text = words[node.dataset.i18n];
+    if (typeof text === 'string') node.textContent = text;
+  }
+  for (const node of document.querySelectorAll('[data-i18n-placeholder]')) node.placeholder = words[node.dataset.i18nPlaceholder];
+  for (const node of document.querySelectorAll('[data-i18n-aria-label]')) node.setAttribute('aria-label', words[node.dataset.i18nAriaLabel]);
+}
 
 // --- amounts ------------------------------------------------------------------------------------
 
@@ -94,7 +124,7 @@ const count = (n) => new Intl.NumberFormat(state.locale).format(n);
 const nowAsOf = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 const productOf = (price) => state.products.get(price.product) ?? {};
 const priceById = (id) => state.shopPrices.find((p) => p.id === id) ?? (state.shippingPrice?.id === id ? state.shippingPrice : null);
-const nameOfPrice = (id) => productOf(priceById(id) ?? {}).name ?? id;
+const nameOfPrice = (id) => localName(productOf(priceById(id) ?? {}), id);
 const needsShipping = () => [...state.items.keys()].some((id) => productOf(priceById(id)).tax_category !== 'digital_services');
 const normalizeCode = (code) => code.trim().toUpperCase();
 /** A VAT number as the engine reads it: without spaces, dots and dashes, uppercase. */
@@ -109,15 +139,24 @@ function unitAmount(price, currency) {
 function buildCart(asOf, { withVat = true } = {}) {
   const lines = [...state.items].map(([price, quantity]) => ({ price, quantity }));
   if (state.shippingPrice && needsShipping()) lines.push({ price: state.shippingPrice.id, quantity: 1 });
+  // The billing address: the engine reads the country, state and postal code (special VAT
+  // territories), and the server copies the whole address onto the invoice's buyer block.
   const address = { country: state.country };
+  for (const [key, id] of [['line1', 'line1'], ['postal_code', 'postal'], ['city', 'city']]) {
+    const value = $(id)?.value.trim();
+    if (value) address[key] = value;
+  }
   if (REGIONS[state.country] && state.region) address.state = state.region;
   const customer = { address };
-  const vat = normalizeVat(state.vat);
+  const vat = vatApplies() ? normalizeVat(state.vat) : '';
   if (withVat && vat) customer.tax_ids = [{ type: EU.has(state.country) ? 'eu_vat' : TAX_ID_TYPES[state.country] ?? 'vat', value: vat }];
   const cart = { currency: state.currency, as_of: asOf, customer, lines };
   if (state.codes.length) cart.discounts = state.codes.map((code) => ({ promotion_code: code }));
   return cart;
 }
+
+/** The VAT-number field matters for an EU business only (intra-EU supply, reverse charge, the number on a French invoice). */
+const vatApplies = () => state.business && EU.has(state.country);
 
 /**
  * Prices the cart in wasm. A malformed VAT number is the engine's `invalid_tax_id`: the page
@@ -131,7 +170,9 @@ function price(asOf = nowAsOf()) {
     quote = state.calculator.quote(cart);
   } catch (error) {
     if (!(error instanceof BillcalcError && error.code === 'invalid_tax_id')) throw error;
-    vatProblem = error.message;
+    // The sentence in the page's language; check digits get their own (the engine's message,
+    // for developers, says which rule failed).
+    vatProblem = /check digit/i.test(error.message) ? t().vatCheckDigits : m().error(error);
     cart = buildCart(asOf, { withVat: false });
     quote = state.calculator.quote(cart);
   }
@@ -145,12 +186,13 @@ function update() {
   try {
     Object.assign(state, price());
   } catch (error) {
-    showPayMessage('error', `The engine refused this cart: ${describeError(error)}`);
+    showPayMessage('error', t().engineRefused(describeError(error)));
     throw error;
   }
   drawCart();
   drawCodes();
   drawVat();
+  drawShipping();
   drawSummary();
   drawPayButton();
 }
@@ -183,63 +225,109 @@ function drawProducts() {
   list.replaceChildren();
   for (const price of state.shopPrices) {
     const product = productOf(price);
+    const name = localName(product, price.id);
     const amount = unitAmount(price, state.currency);
-    const kind = product.tax_category === 'reduced' ? 'reduced VAT rate'
-      : product.tax_category === 'digital_services' ? 'digital service, taxed where you live' : null;
+    const kind = product.tax_category === 'reduced' ? t().kindReduced
+      : product.tax_category === 'digital_services' ? t().kindDigital : t().kindGoods;
     list.append(el('li', { 'data-price': price.id },
-      el('span', { class: 'name' }, product.name ?? price.id, kind && el('small', { text: kind })),
+      thumbnail(product),
+      el('span', { class: 'name' }, name, el('small', { text: kind })),
       el('span', { class: 'price', text: amount == null ? '—' : money(amount) }),
       el('button', {
-        type: 'button', class: 'add', text: 'Add to cart', 'aria-label': `Add ${product.name ?? price.id} to cart`,
+        type: 'button', class: 'add', text: t().addToCart, 'aria-label': t().addLabel(name),
         disabled: amount == null,
         onclick: () => {
-          state.items.set(price.id, Math.min(999, (state.items.get(price.id) ?? 0) + 1));
+          state.items.set(price.id, Math.min(MAX_QUANTITY, (state.items.get(price.id) ?? 0) + 1));
+          state.quantityErrors.delete(price.id);
           update();
-          announce(`${product.name} added: ${count(state.items.get(price.id))} in the cart. Total ${money(state.quote.total)}.`);
+          announce(t().added(name, count(state.items.get(price.id)), money(state.quote.total)));
         },
       })));
   }
 }
 
-const cartRows = new Map(); // price id → { li, input, minus, amount, detail }
+/**
+ * A product picture placeholder: the product's initials on a tint derived from its id (the demo
+ * catalog has no images; a real shop puts `metadata.image` URLs, used when present).
+ */
+function thumbnail(product) {
+  const image = product.metadata?.image;
+  if (image) return el('img', { class: 'thumb', src: image, alt: '', width: 56, height: 56, loading: 'lazy' });
+  const hue = [...(product.id ?? '')].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 360, 7);
+  const initials = (product.name ?? '?').replace(/[«»"(].*$/, '').split(/\s+/).filter((w) => w.length > 2).slice(0, 2).map((w) => w[0].toUpperCase()).join('');
+  const glyph = product.tax_category === 'digital_services' ? '▶' : product.tax_category === 'reduced' ? '❧' : '✦';
+  return el('span', { class: 'thumb', 'aria-hidden': 'true', style: `--hue: ${hue}` }, el('span', { class: 'glyph', text: glyph }), initials);
+}
+
+const cartRows = new Map(); // price id → { li, input, minus, amount, detail, error }
+
+/** What is wrong with a typed quantity, or null: 0, -2, 2.5, 1000 each get a sentence. */
+function quantityProblem(text) {
+  const trimmed = text.trim();
+  if (trimmed === '') return t().quantityEmpty;
+  const n = Number(trimmed.replace(',', '.'));
+  if (!Number.isFinite(n) || !Number.isInteger(n)) return t().quantityWhole;
+  if (n < 1) return t().quantityMin;
+  if (n > MAX_QUANTITY) return t().quantityMax(count(MAX_QUANTITY));
+  return null;
+}
 
 function setQuantity(id, quantity, { fromInput = false } = {}) {
-  if (!Number.isInteger(quantity) || quantity < 1 || quantity > 999) return;
+  if (!Number.isInteger(quantity) || quantity < 1 || quantity > MAX_QUANTITY) return;
+  state.quantityErrors.delete(id);
   state.items.set(id, quantity);
   update();
-  if (!fromInput) announce(`${nameOfPrice(id)}: ${count(quantity)}. Total ${money(state.quote.total)}.`);
+  if (!fromInput) announce(t().quantityIs(nameOfPrice(id), count(quantity), money(state.quote.total)));
+}
+
+/** A typed quantity: priced when valid, otherwise said next to the field (the cart keeps the last valid one). */
+function typeQuantity(id, input) {
+  // A number input reports "" for text it cannot parse (e.g. "2,5" in some locales): say so too.
+  const text = input.validity.badInput ? 'x' : input.value;
+  const problem = quantityProblem(text);
+  if (problem) {
+    state.quantityErrors.set(id, problem);
+    drawCart();
+    drawPayButton();
+    return;
+  }
+  setQuantity(id, Number(text), { fromInput: true });
 }
 
 function removeItem(id) {
   const ids = [...state.items.keys()];
   const next = ids[ids.indexOf(id) + 1] ?? ids[ids.indexOf(id) - 1];
   state.items.delete(id);
+  state.quantityErrors.delete(id);
   update();
   // Keep the keyboard user in the cart: the next item's remove button, else the cart heading.
   if (next && cartRows.has(next)) cartRows.get(next).remove.focus();
   else $('cart-title').focus();
-  announce(`${nameOfPrice(id)} removed. ${state.items.size ? `Total ${money(state.quote.total)}.` : 'Your cart is empty.'}`);
+  announce(t().removed(nameOfPrice(id), state.items.size ? money(state.quote.total) : null));
 }
 
 function cartRow(id) {
   const name = nameOfPrice(id);
+  const errorId = `qty-error-${id}`;
   const input = el('input', {
-    type: 'number', min: '1', max: '999', inputmode: 'numeric', 'aria-label': `Quantity of ${name}`, class: 'quantity',
-    oninput: () => setQuantity(id, Number(input.value), { fromInput: true }),
-    onchange: () => { input.value = String(state.items.get(id) ?? 1); },
+    type: 'number', min: '1', max: String(MAX_QUANTITY), step: '1', inputmode: 'numeric', 'aria-label': t().quantityLabel(name), class: 'quantity',
+    'aria-describedby': errorId,
+    oninput: () => typeQuantity(id, input),
   });
   const minus = el('button', {
-    type: 'button', text: '−', 'aria-label': `One less ${name}`,
+    type: 'button', text: '−', 'aria-label': t().oneLess(name),
     onclick: () => { if ((state.items.get(id) ?? 1) > 1) setQuantity(id, state.items.get(id) - 1); },
   });
-  const plus = el('button', { type: 'button', text: '+', 'aria-label': `One more ${name}`, onclick: () => setQuantity(id, (state.items.get(id) ?? 0) + 1) });
-  const remove = el('button', { type: 'button', class: 'remove', text: 'Remove', 'aria-label': `Remove ${name}`, onclick: () => removeItem(id) });
+  const plus = el('button', { type: 'button', text: '+', 'aria-label': t().oneMore(name), onclick: () => setQuantity(id, Math.min(MAX_QUANTITY, (state.items.get(id) ?? 0) + 1)) });
+  const remove = el('button', { type: 'button', class: 'remove', text: t().remove, 'aria-label': t().removeLabel(name), onclick: () => removeItem(id) });
   const amount = el('span', { class: 'amount' });
   const detail = el('small', { class: 'hint' });
+  const error = el('p', { class: 'error qty-error', id: errorId, 'aria-live': 'polite' });
   const li = el('li', { 'data-price': id },
+    thumbnail(productOf(priceById(id) ?? {})),
     el('span', { class: 'name' }, el('span', { text: name }), el('br'), detail),
-    amount, el('span', { class: 'qty' }, minus, input, plus), remove);
-  return { li, input, minus, amount, detail, remove };
+    amount, el('span', { class: 'qty' }, minus, input, plus), remove, error);
+  return { li, input, minus, amount, detail, remove, error };
 }
 
 function drawCart() {
@@ -255,8 +343,11 @@ function drawCart() {
     if (!cartRows.has(id)) cartRows.set(id, cartRow(id));
     const row = cartRows.get(id);
     if (list.children[index] !== row.li) list.insertBefore(row.li, list.children[index] ?? null);
-    // Never rewrite the field the shopper is typing in.
-    if (document.activeElement !== row.input) row.input.value = String(quantity);
+    // Never rewrite the field the shopper is typing in, nor a value the page is explaining.
+    const problem = state.quantityErrors.get(id);
+    if (document.activeElement !== row.input && !problem) row.input.value = String(quantity);
+    row.error.textContent = problem ?? '';
+    row.input.setAttribute('aria-invalid', String(Boolean(problem)));
     row.minus.setAttribute('aria-disabled', String(quantity <= 1));
     const line = state.quote.lines[index];
     row.amount.textContent = money(line.amount);
@@ -264,16 +355,24 @@ function drawCart() {
     index += 1;
   }
   $('cart-empty').hidden = state.items.size > 0;
+  $('cart').hidden = state.items.size === 0;
 }
 
 function describeDiscount(id) {
   const m = /^discounts\[(\d+)\]$/.exec(id);
   if (m && state.codes[Number(m[1])] != null) return normalizeCode(state.codes[Number(m[1])]);
   const applied = state.quote?.discounts.find((d) => d.id === id);
-  return applied?.promotion_code?.code ?? applied?.promotion?.name ?? applied?.coupon?.name ?? id;
+  return applied?.promotion_code?.code ?? discountName(applied) ?? id;
 }
 
 const messageContext = () => ({ money, currency: state.currency, describe: describeDiscount });
+/** A coupon's or promotion's name in the page's language. */
+function discountName(applied) {
+  if (!applied) return null;
+  if (applied.promotion) return localName(state.promotions.get(applied.promotion.id), applied.promotion.name ?? applied.promotion.id);
+  if (applied.coupon) return localName(state.coupons.get(applied.coupon.id) ?? applied.coupon, applied.coupon.name ?? applied.coupon.id);
+  return null;
+}
 
 /** What happened to the code at `cart.discounts[index]`: { applied, amount } or { rejection }. */
 function codeOutcome(index) {
@@ -291,12 +390,12 @@ function drawCodes() {
     const outcome = codeOutcome(index);
     const display = normalizeCode(code);
     const why = outcome.applied
-      ? `Applied: ${money(-outcome.amount)}${outcome.applied.coupon?.name ? ` (${outcome.applied.coupon.name})` : ''}`
-      : outcome.rejection ? `Not applied: ${rejectionMessage(outcome.rejection, messageContext())}` : '';
+      ? t().codeAppliedShort(money(-outcome.amount), discountName(outcome.applied))
+      : outcome.rejection ? t().codeNotApplied(m().rejection(outcome.rejection, messageContext())) : '';
     const li = el('li', { class: outcome.applied ? 'applied' : 'rejected', 'data-code': display, 'data-reason': outcome.rejection?.reason },
       el('span', { class: 'code', text: display }),
       el('span', { class: 'why', text: why }),
-      el('button', { type: 'button', text: 'Remove', 'aria-label': `Remove code ${display}`, onclick: () => removeCode(index) }));
+      el('button', { type: 'button', text: t().remove, 'aria-label': t().codeRemoveLabel(display), onclick: () => removeCode(index) }));
     list.append(li);
   });
   if (focusedCode) list.querySelector(`li[data-code="${CSS.escape(focusedCode)}"] button`)?.focus();
@@ -306,7 +405,7 @@ function drawCodes() {
 function removeCode(index) {
   const [code] = state.codes.splice(index, 1);
   update();
-  setCodeMessage('', `Code ${normalizeCode(code)} removed.`);
+  setCodeMessage('', t().codeRemoved(normalizeCode(code)));
   $('code').focus();
 }
 
@@ -321,12 +420,12 @@ function applyCode(event) {
   const field = $('code');
   const typed = field.value.trim();
   if (!typed) {
-    setCodeMessage('bad', 'Type a promotion code first.');
+    setCodeMessage('bad', t().codeFirst);
     return;
   }
   const display = normalizeCode(typed);
   if (state.codes.some((c) => normalizeCode(c) === display)) {
-    setCodeMessage('bad', `${display}: ${rejectionMessage({ reason: 'duplicate' }, messageContext())}`);
+    setCodeMessage('bad', t().codeRejected(display, m().rejection({ reason: 'duplicate' }, messageContext())));
     return;
   }
   state.codes.push(typed);
@@ -334,20 +433,20 @@ function applyCode(event) {
   update();
   const outcome = codeOutcome(index);
   if (outcome.applied) {
-    setCodeMessage('ok', `${display} applied: ${money(-outcome.amount)}. Total ${money(state.quote.total)}.`);
+    setCodeMessage('ok', t().codeApplied(display, money(-outcome.amount), money(state.quote.total)));
     field.value = '';
     return;
   }
   const reason = outcome.rejection?.reason;
-  const sentence = outcome.rejection ? rejectionMessage(outcome.rejection, messageContext()) : 'This code was not applied.';
+  const sentence = m().rejection(outcome.rejection ?? { reason: 'unknown' }, messageContext());
   if (FINAL_REJECTIONS.has(reason)) {
     // Nothing about this cart will make it apply: say why and leave it out of the order.
     state.codes.splice(index, 1);
     update();
-    setCodeMessage('bad', `${display}: ${sentence}`);
+    setCodeMessage('bad', t().codeRejected(display, sentence));
   } else {
     // It may apply later (a minimum, a qualifying product): keep it, listed with its reason.
-    setCodeMessage('bad', `${display} is not applied yet: ${sentence}`);
+    setCodeMessage('bad', t().codeNotYet(display, sentence));
     field.value = '';
   }
   field.select();
@@ -357,9 +456,16 @@ function drawVat() {
   const field = $('vat');
   const problem = state.vatProblem;
   field.setAttribute('aria-invalid', String(Boolean(problem)));
-  $('vat-error').textContent = problem
-    ? `This VAT number is not valid for ${countryName(state.country)} (${problem}). You are priced as a consumer until it is fixed or removed.`
-    : '';
+  $('vat-error').textContent = problem ? t().vatInvalid(countryName(state.country), problem) : '';
+  $('business-fields').hidden = !state.business;
+  $('vat-field').hidden = !EU.has(state.country);
+}
+
+/** A shipping address is asked for physical goods only (not for the online workshop alone). */
+function drawShipping() {
+  const goods = state.items.size > 0 && needsShipping();
+  $('shipping-block').hidden = !goods;
+  $('shipping-fields').hidden = !goods || $('ship-same').checked;
 }
 
 function drawSummary() {
@@ -372,49 +478,43 @@ function drawSummary() {
     return tr;
   };
   quote.lines.forEach((line, i) => {
-    const name = state.products.get(line.product)?.name ?? line.price ?? '';
+    const name = localName(state.products.get(line.product), line.price ?? '');
     row('line', [`${name} × ${count(line.quantity)}`], money(line.amount), { 'data-line': String(i) });
   });
-  if (!quote.lines.length) row('line empty', ['No products yet'], money(0));
+  if (!quote.lines.length) row('line empty', [t().noProducts], money(0));
   // Item-level discounts (free shipping) come before the subtotal, order-level ones after it,
   // so that every column adds up as the engine computed it.
   const discountRow = (d) => {
     const label = d.promotion_code
-      ? [`Code ${d.promotion_code.code}`, d.coupon?.name && el('span', { class: 'detail', text: d.coupon.name })]
-      : [d.promotion?.name ?? state.promotions.get(d.promotion?.id)?.name ?? d.coupon?.name ?? d.id];
+      ? [t().codeLine(d.promotion_code.code), discountName(d) && el('span', { class: 'detail', text: discountName(d) })]
+      : [discountName(d) ?? d.id];
     row('discount', label, money(-d.amount), { 'data-amount': String(-d.amount), 'data-discount': d.id });
   };
   quote.discounts.filter((d) => d.level === 'item').forEach(discountRow);
-  row('sub', ['Subtotal'], money(quote.subtotal), { 'data-amount': String(quote.subtotal) });
-  quote.discounts.filter((d) => d.level !== 'item').forEach(discountRow);
-  row('sub', ['Total excluding VAT'], money(quote.total_excluding_tax), { id: 'total-excluding-tax', 'data-amount': String(quote.total_excluding_tax) });
-  for (const t of quote.total_taxes) {
-    // An export (G) or a supply outside the scope of VAT (O) has no place of taxation to show.
-    const where = t.category === 'G' || t.category === 'O' ? null : t.jurisdiction ?? t.country;
-    const details = [
-      where && countryName(where) ? countryName(where) : where,
-      `on ${money(t.taxable_amount)}`,
-      t.exemption_reason ?? (t.taxability_reason && TAXABILITY[t.taxability_reason]),
-    ].filter(Boolean).join(' · ');
-    row('tax', [
-      `${t.display_name} ${percent(t.percentage)}${t.inclusive ? ' (included)' : ''}`,
-      el('abbr', { class: 'cat', title: `EN 16931 VAT category ${t.category}: ${VAT_CATEGORIES[t.category] ?? ''}`, text: t.category }),
-      el('span', { class: 'visually-hidden', text: ` (category ${t.category}: ${VAT_CATEGORIES[t.category] ?? ''})` }),
-      el('span', { class: 'detail', text: details }),
-    ], money(t.amount), { 'data-category': t.category, 'data-percentage': t.percentage, 'data-amount': String(t.amount) });
+  const orderLevel = quote.discounts.filter((d) => d.level !== 'item');
+  // "Subtotal" only when something stands between it and the total excluding VAT; two rows with
+  // the same amount say nothing to a shopper.
+  if (quote.lines.length && (orderLevel.length || quote.subtotal !== quote.total_excluding_tax)) {
+    row('sub', [t().subtotal], money(quote.subtotal), { id: 'subtotal', 'data-amount': String(quote.subtotal) });
+  }
+  orderLevel.forEach(discountRow);
+  // An empty cart says so once; no rows of zeros.
+  if (quote.lines.length) row('sub', [t().totalExclVat], money(quote.total_excluding_tax), { id: 'total-excluding-tax', 'data-amount': String(quote.total_excluding_tax) });
+  for (const tax of quote.total_taxes) {
+    // The tax in words (name and rate, or what a zero-tax category means); the EN 16931
+    // category stays in a data attribute for machines, not on screen.
+    row('tax', [m().taxLabel(tax), el('span', { class: 'detail', text: m().taxDetail(tax, money) })], money(tax.amount),
+      { 'data-category': tax.category, 'data-percentage': tax.percentage, 'data-amount': String(tax.amount) });
   }
   body.replaceChildren(...rows);
 
-  // Tax notes (reverse charge with the buyer's number) and offers from the catalog's promotions.
-  $('notes').replaceChildren(...quote.tax_notes.map((n) => el('li', { 'data-note': n.code },
-    n.code === 'reverse_charge'
-      ? `${n.text}${n.customer_tax_id ? ` — VAT number ${n.customer_tax_id}` : ''}: no VAT is charged; you account for it in your country (autoliquidation).`
-      : `${n.text}${n.customer_tax_id ? ` (${n.customer_tax_id})` : ''}`)));
+  // Tax notes (the legal mention with the buyer's number) and offers from the catalog's promotions.
+  $('notes').replaceChildren(...quote.tax_notes.map((n) => el('li', { 'data-note': n.code, text: m().note(n) })));
   const offers = [];
   if (state.items.size) {
     for (const r of quote.rejected_discounts) {
       if (!r.promotion) continue;
-      const text = offerMessage(r, state.promotions.get(r.promotion)?.name ?? r.promotion, messageContext());
+      const text = m().offer(r, localName(state.promotions.get(r.promotion), r.promotion), messageContext());
       if (text) offers.push(el('li', { 'data-promotion': r.promotion, text }));
     }
   }
@@ -438,11 +538,34 @@ function drawJump() {
 function drawPayButton() {
   drawJump();
   const button = $('pay');
-  const blocked = state.paying || !state.items.size || Boolean(state.vatProblem);
+  const blocked = state.paying || !state.items.size || Boolean(state.vatProblem) || state.quantityErrors.size > 0;
   button.disabled = blocked;
-  button.textContent = state.paying ? 'Paying…' : `Pay ${money(state.quote.total)}`;
-  $('pay-hint').textContent = !state.items.size ? 'Add a product to pay.'
-    : state.vatProblem ? 'Fix or remove the VAT number to pay.' : '';
+  button.textContent = state.paying ? t().paying : state.items.size ? t().pay(money(state.quote.total)) : t().payment;
+  $('pay-hint').textContent = !state.items.size ? t().addProductToPay
+    : state.vatProblem ? t().fixVatToPay
+      : state.quantityErrors.size ? [...state.quantityErrors.values()][0] : '';
+}
+
+// --- the customer's details -------------------------------------------------------------------------
+
+const REQUIRED = ['email', 'name', 'line1', 'postal', 'city'];
+/** What is missing or wrong in the details form, as { field id → sentence }. */
+function detailProblems() {
+  const problems = {};
+  for (const id of REQUIRED) if (!$(id).value.trim()) problems[id] = t().required;
+  const email = $('email').value.trim();
+  if (email && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) problems.email = t().emailInvalid;
+  if (needsShipping() && !$('ship-same').checked && !$('ship-line1').value.trim()) problems['ship-line1'] = t().required;
+  return problems;
+}
+
+function drawDetailErrors() {
+  const problems = state.detailsTried ? detailProblems() : {};
+  for (const id of [...REQUIRED, 'ship-line1']) {
+    $(`${id}-error`).textContent = problems[id] ?? '';
+    $(id).setAttribute('aria-invalid', String(Boolean(problems[id])));
+  }
+  return problems;
 }
 
 let regionNames;
@@ -466,7 +589,7 @@ function drawRegions() {
   const regions = REGIONS[state.country];
   $('region-field').hidden = !regions;
   if (!regions) return;
-  $('region-label').textContent = regions.label;
+  $('region-label').textContent = t()[regions.label];
   if (!regions.list.some(([code]) => code === state.region)) state.region = regions.list[0][0];
   $('region').replaceChildren(...regions.list.map(([code, name]) => el('option', { value: code, text: `${name} (${code})` })));
   $('region').value = state.region;
@@ -484,7 +607,8 @@ function drawCurrencies() {
 // --- paying -------------------------------------------------------------------------------------
 
 function describeError(error) {
-  if (error instanceof BillcalcError) return `${error.message} (${error.code} at ${error.path})`;
+  // The engine's message is English, for developers; the shopper reads its code in words.
+  if (error instanceof BillcalcError) return m().error(error);
   return error?.message ?? String(error);
 }
 
@@ -496,7 +620,16 @@ function showPayMessage(kind, ...content) {
 
 async function pay(event) {
   event.preventDefault();
-  if (state.paying || !state.items.size || state.vatProblem) return;
+  if (state.paying || !state.items.size || state.vatProblem || state.quantityErrors.size) return;
+  // The details first: say what is missing next to each field and go to the first one.
+  state.detailsTried = true;
+  const problems = drawDetailErrors();
+  const first = [...REQUIRED, 'ship-line1'].find((id) => problems[id]);
+  if (first) {
+    showPayMessage('error', t().completeDetails);
+    $(first).focus();
+    return;
+  }
   const shown = state.quote.total;
   // Price again at this instant: the server prices at the cart's as_of and accepts one within
   // 5 minutes of its clock. A code that expired since the page last priced would change the total.
@@ -504,14 +637,20 @@ async function pay(event) {
   if (fresh.quote.total !== shown || fresh.vatProblem) {
     Object.assign(state, fresh);
     update();
-    showPayMessage('error', `The total changed to ${money(fresh.quote.total)} since it was shown. Check your order and press Pay again.`);
+    showPayMessage('error', t().totalChanged(money(fresh.quote.total)));
     return;
   }
   Object.assign(state, fresh);
   const card = document.querySelector('input[name="card"]:checked')?.value ?? 'pm_card_visa';
-  const billing = {};
-  if ($('name').value.trim()) billing.name = $('name').value.trim();
-  if ($('email').value.trim()) billing.email = $('email').value.trim();
+  const billing = { name: $('name').value.trim(), email: $('email').value.trim() };
+  if (state.business && $('company').value.trim()) billing.company = $('company').value.trim();
+  if (needsShipping() && !$('ship-same').checked) {
+    const address = { country: state.country };
+    for (const [key, id] of [['line1', 'ship-line1'], ['postal_code', 'ship-postal'], ['city', 'ship-city']]) {
+      if ($(id).value.trim()) address[key] = $(id).value.trim();
+    }
+    billing.shipping = { name: $('ship-name').value.trim() || billing.name, address };
+  }
   const request = (cart) => JSON.stringify({
     cart,
     expected_total: shown,
@@ -527,7 +666,7 @@ async function pay(event) {
   let key = retry ? retry.key : crypto.randomUUID();
   state.paying = true;
   drawPayButton();
-  showPayMessage('info', `Paying ${money(shown)}…`);
+  showPayMessage('info', t().payingAmount(money(shown)));
   let response;
   let answer;
   try {
@@ -544,14 +683,18 @@ async function pay(event) {
     state.lastAttempt = { signature, body, key, retryable: true };
     state.paying = false;
     drawPayButton();
-    showPayMessage('error', 'The server could not be reached. Nothing was charged; press Pay to try again.');
+    showPayMessage('error', t().unreachable);
     return;
   }
   state.lastAttempt = { signature, body, key, retryable: response.status >= 500 };
   if (response.ok && answer.object === 'charge') {
     const invoice = answer.invoice;
-    showPayMessage('info', `Payment accepted: ${money(answer.amount, answer.currency)}. Invoice ${invoice.number} — opening it…`);
-    window.location.assign(invoice.hosted_invoice_url);
+    showPayMessage('info', t().accepted(money(answer.amount, answer.currency), invoice.number));
+    // The invoice page shows the confirmation (card, last four digits, a link back here).
+    const url = new URL(invoice.hosted_invoice_url, window.location.href);
+    url.searchParams.set('confirmation', '1');
+    url.searchParams.set('return_url', window.location.pathname);
+    window.location.assign(url.href);
     return;
   }
   state.paying = false;
@@ -571,34 +714,34 @@ async function post(body, key) {
 function showFailure(status, error, shown) {
   if (status === 402) {
     showPayMessage('error',
-      el('strong', { text: declineMessage(error) }),
-      ` No money was taken. ${error.retryable ? 'Try again, or choose another card.' : 'Choose another card and press Pay again.'}`);
+      el('strong', { text: declineMessage(error, state.locale) }),
+      ` ${t().noMoneyTaken} ${error.retryable ? t().tryAgain : t().chooseAnother}`);
     return;
   }
   if (error.code === 'total_mismatch') {
     const server = error.differences?.find((d) => d.path === 'total');
     const list = el('ul', {}, ...(error.differences ?? []).map((d) =>
-      el('li', { text: `${d.path}: the server computes ${typeof d.expected === 'number' ? money(d.expected) : d.expected}, this page showed ${typeof d.actual === 'number' ? money(d.actual) : d.actual}` })));
+      el('li', { text: t().difference(d.path, typeof d.expected === 'number' ? money(d.expected) : d.expected, typeof d.actual === 'number' ? money(d.actual) : d.actual) })));
     showPayMessage('error',
-      el('strong', { text: 'The price changed: nothing was charged.' }),
-      ` The server prices this order at ${server ? money(server.expected) : 'another total'}, not the ${money(shown)} shown here (the shop's catalog was probably updated).`,
+      el('strong', { text: t().priceChanged }),
+      ` ${t().serverPrices(server ? money(server.expected) : t().otherTotal, money(shown))}`,
       list,
-      el('button', { type: 'button', text: 'Reload the prices', onclick: reloadCatalog }));
+      el('button', { type: 'button', text: t().reloadPrices, onclick: reloadCatalog }));
     return;
   }
   if (error.code === 'promotion_code_exhausted') {
-    const m = /discounts\[(\d+)\]/.exec(error.path ?? '');
-    const code = m ? normalizeCode(state.codes[Number(m[1])] ?? '') : 'A code';
-    showPayMessage('error', el('strong', { text: `${code} has been used the maximum number of times.` }),
-      ' Nothing was charged. Remove the code to pay without it.');
+    const match = /discounts\[(\d+)\]/.exec(error.path ?? '');
+    const code = match ? normalizeCode(state.codes[Number(match[1])] ?? '') : t().aCode;
+    showPayMessage('error', el('strong', { text: t().codeExhausted(code) }), ` ${t().codeExhaustedHint}`);
     return;
   }
   if (error.code === 'rate_limited') {
-    showPayMessage('error', 'Too many attempts in a short time. Nothing was charged; wait a few seconds and try again.');
+    showPayMessage('error', t().rateLimited);
     return;
   }
-  showPayMessage('error', el('strong', { text: 'The payment did not go through. Nothing was charged.' }),
-    ` ${error.message ?? ''} (${error.code}${error.path ? ` at ${error.path}` : ''})`);
+  // The server's message is English, for developers: keep it in the console, say it in words here.
+  console.warn('payment failed', error);
+  showPayMessage('error', el('strong', { text: t().payFailed }), ` ${m().error(error)}`);
 }
 
 // --- loading ------------------------------------------------------------------------------------
@@ -619,13 +762,13 @@ function loadCatalog(catalog) {
   state.calculator = new Calculator(catalog);
   state.products = new Map((catalog.products ?? []).map((p) => [p.id, p]));
   state.promotions = new Map((catalog.promotions ?? []).map((p) => [p.id, p]));
+  state.coupons = new Map((catalog.coupons ?? []).map((c) => [c.id, c]));
   // One-off prices only (a recurring price belongs to a subscription page).
   const oneOff = (catalog.prices ?? []).filter((p) => !p.recurring && p.active !== false && p.unit_amount != null);
   state.shopPrices = oneOff.filter((p) => productOf(p).tax_category !== 'shipping');
   const inclusive = (catalog.tax?.default_tax_behavior ?? 'exclusive') === 'inclusive';
-  $('prices-note').textContent = inclusive
-    ? 'Prices include VAT; the rate depends on where you live.'
-    : 'Prices exclude VAT, which depends on where you live.';
+  state.inclusive = inclusive;
+  drawPricesNote();
   state.shippingPrice = oneOff.find((p) => productOf(p).tax_category === 'shipping') ?? null;
   // The currencies every one-off price has an amount in (its own, or through currency_options).
   const currencies = (p) => new Set([p.currency.toLowerCase(), ...Object.keys(p.currency_options ?? {}).map((c) => c.toLowerCase())]);
@@ -636,23 +779,32 @@ function loadCatalog(catalog) {
   for (const id of state.items.keys()) if (!state.shopPrices.some((p) => p.id === id)) state.items.delete(id);
 }
 
+function drawPricesNote() {
+  $('prices-note').textContent = state.inclusive ? t().pricesInclusive : t().pricesExclusive;
+}
+
 async function reloadCatalog() {
-  showPayMessage('info', 'Reloading the prices…');
+  showPayMessage('info', t().reloading);
   try {
     loadCatalog(await getJson(state.config.catalog_url, state.config.publishable_key));
   } catch (error) {
-    showPayMessage('error', `Could not reload the catalog: ${error.message}`);
+    showPayMessage('error', t().reloadFailed(error.message));
     return;
   }
   drawCurrencies();
   drawProducts();
   update();
-  showPayMessage('info', `Prices reloaded. The total is now ${money(state.quote.total)}: check it and press Pay again.`);
+  showPayMessage('info', t().reloaded(money(state.quote.total)));
   $('pay').focus();
 }
 
+/**
+ * The page's locale: `?locale=` when given (a link to the English shop), else French — the demo
+ * shop is French and opens in French whatever the browser's languages.
+ */
 function pickLocale() {
-  for (const wanted of navigator.languages ?? [navigator.language]) {
+  const wanted = new URLSearchParams(window.location.search).get('locale');
+  if (wanted) {
     const exact = LOCALES.find((l) => l.toLowerCase() === wanted.toLowerCase());
     if (exact) return exact;
     const sameLanguage = LOCALES.find((l) => l.split('-')[0] === wanted.split('-')[0].toLowerCase());
@@ -661,22 +813,35 @@ function pickLocale() {
   return 'fr-FR';
 }
 
+/** Everything that says words, again (after a change of locale). */
+function redrawAll() {
+  drawStaticText();
+  drawPricesNote();
+  drawCountries();
+  drawRegions();
+  drawProducts();
+  // Cart rows carry labels in the old language: rebuild them.
+  for (const row of cartRows.values()) row.li.remove();
+  cartRows.clear();
+  update();
+  drawDetailErrors();
+}
+
 async function main() {
+  state.locale = pickLocale();
+  $('locale').value = state.locale;
+  drawStaticText();
   const wasm = init();
   let config;
   try {
     config = await getJson('/v1/demo/config');
   } catch (error) {
-    throw new Error(error.status === 404
-      ? 'This page needs the billcalc server in demo mode (BILLCALC_DEMO_CHECKOUT=1): run bash scripts/demo.sh.'
-      : `Could not load the shop's configuration: ${error.message}`);
+    throw new Error(error.status === 404 ? t().needsServer : t().configFailed(error.message));
   }
   state.config = config;
   const [catalog] = await Promise.all([getJson(config.catalog_url, config.publishable_key), wasm]);
   loadCatalog(catalog);
 
-  state.locale = pickLocale();
-  $('locale').value = state.locale;
   $('version').textContent = version();
   drawCountries();
   drawRegions();
@@ -686,9 +851,7 @@ async function main() {
 
   $('locale').addEventListener('change', (e) => {
     state.locale = e.target.value;
-    drawCountries();
-    drawProducts();
-    update();
+    redrawAll();
   });
   $('currency').addEventListener('change', (e) => {
     state.currency = e.target.value;
@@ -708,6 +871,14 @@ async function main() {
     state.vat = e.target.value;
     update();
   });
+  $('business').addEventListener('change', (e) => {
+    state.business = e.target.checked;
+    update();
+  });
+  $('ship-same').addEventListener('change', () => drawShipping());
+  // The postal code can move the buyer into a territory with its own VAT: re-price as it is typed.
+  for (const id of ['postal', 'line1', 'city']) $(id).addEventListener('input', () => update());
+  for (const id of [...REQUIRED, 'ship-line1']) $(id).addEventListener('input', () => { if (state.detailsTried) drawDetailErrors(); });
   // One callback may carry several records for the summary (it left and came back between two
   // frames): the newest one is the state now.
   new IntersectionObserver((entries) => {
@@ -732,7 +903,7 @@ main().catch((error) => {
   const status = $('status');
   status.hidden = false;
   status.className = 'status error';
-  status.textContent = `The checkout could not start: ${describeError(error)}`;
+  status.textContent = t().cannotStart(describeError(error));
   document.body.dataset.state = 'error';
   console.error(error);
 });

@@ -1,35 +1,264 @@
-// Plain-language sentences for what the engine and the server report by code. Pure functions, no
-// DOM: the page imports them, and tests/browser/checkout.test.mjs checks that every
-// `RejectionReason` of src/types.d.ts has a sentence here.
+// The demo pages' words in French and English. Pure data and functions, no DOM. What the engine
+// reports by code (errors, rejected codes, tax labels, notes) is said by the package's own
+// catalogue, billcalc/messages (pkg/web/messages.js), shared with the widget; this file holds
+// the page's own text and re-exports that catalogue. The relative path works in the browser
+// (/pkg/web/messages.js) and in Node (the tests import this file).
+import { language, messages } from '../pkg/web/messages.js';
 
-/**
- * Why a promotion code (or a catalog promotion) did not apply: one sentence per
- * `rejected_discounts[].reason`. `money(minor)` formats an amount of the quote's currency.
- */
-export const REJECTION_MESSAGES = {
-  unknown_code: () => 'This code does not exist. Check the spelling.',
-  duplicate: () => 'This code is already in your cart.',
-  inactive: () => 'This code is no longer active.',
-  not_yet_valid: () => 'This code cannot be used yet.',
-  expired: () => 'This code has expired.',
-  customer_mismatch: () => 'This code is reserved for another customer.',
-  first_time_only: () => 'This code is for a first order only.',
-  currency_mismatch: (r, { currency }) => `This code cannot be used when paying in ${currency.toUpperCase()}.`,
-  not_applicable_to_cart: () => 'None of the products in your cart qualify for this code.',
-  minimum_quantity_not_met: (r) =>
-    r.missing_quantity != null
-      ? `Add ${r.missing_quantity} more ${r.missing_quantity === 1 ? 'item' : 'items'} to use this code.`
-      : 'Add more items to use this code.',
-  minimum_not_met: (r, { money }) =>
-    r.missing_amount != null
-      ? `Add ${money(r.missing_amount)} more to your order to use this code.`
-      : 'Your order is below this code’s minimum amount.',
-  not_combinable: (r, { describe }) =>
-    r.conflicts_with?.length
-      ? `This code cannot be combined with ${r.conflicts_with.map(describe).join(', ')}.`
-      : 'This code cannot be combined with the other discounts in your cart.',
-  duration_ended: () => 'This code’s discount period is over.',
+export { language, messages };
+
+const FR = {
+  pageTitle: 'Atelier Lumière — paiement',
+  skip: 'Aller au paiement',
+  tagline: 'Luminaires et ateliers en ligne, depuis Lyon',
+  localeLabel: 'Langue',
+  currencyLabel: 'Devise',
+  loading: 'Chargement du catalogue et du moteur de calcul…',
+  heading: 'Votre commande',
+  products: 'Nos produits',
+  cart: 'Votre panier',
+  emptyTitle: 'Votre panier est vide.',
+  emptyHint: 'Choisissez un luminaire ou un atelier ci-dessus : le total, TVA comprise, s’affiche aussitôt.',
+  summary: 'Récapitulatif',
+  breakdownCaption: 'Détail de la commande : articles, remises, TVA par taux et total',
+  total: 'Total',
+  codeLabel: 'Code promo',
+  apply: 'Appliquer',
+  codesLabel: 'Codes saisis',
+  trustSecure: 'Paiement chiffré ; votre carte n’est jamais stockée par la boutique',
+  trustExact: 'Total calculé au centime, le même que celui débité',
+  trustInvoice: 'Facture conforme envoyée par e-mail',
+  details: 'Vos coordonnées',
+  email: 'E-mail',
+  emailHint: 'Pour le reçu et la facture.',
+  billingAddress: 'Adresse de facturation',
+  fullName: 'Nom et prénom',
+  country: 'Pays',
+  line1: 'Adresse',
+  postalCode: 'Code postal',
+  city: 'Ville',
+  postalHint: 'Le code postal compte pour la TVA (outre-mer, territoires à régime particulier).',
+  business: 'J’achète pour une entreprise',
+  company: 'Raison sociale',
+  vatNumber: 'Numéro de TVA intracommunautaire',
+  optional: '(facultatif)',
+  vatHint: 'Une entreprise de l’UE hors de France ne paie pas de TVA (biens : livraison intracommunautaire ; services : autoliquidation). Nous vérifions ici le format et la clé du numéro, pas son immatriculation.',
+  shipSame: 'Livrer à l’adresse de facturation',
+  shippingAddress: 'Adresse de livraison',
+  shipCountry: 'Livraison dans le pays de facturation.',
+  payment: 'Paiement',
+  testCard: 'Carte de test',
+  testCardHint: 'Mode test : aucune vraie carte ici ; la passerelle de test du serveur accepte les jetons de test de Stripe.',
+  succeeds: 'acceptée',
+  declinedCard: 'Carte refusée',
+  insufficientCard: 'Provision insuffisante',
+  jump: 'Voir le récapitulatif',
+  footer: 'Boutique de démonstration, mode test : rien n’est réellement débité. Chaque montant est calculé dans votre navigateur par billcalc (WebAssembly) puis recalculé par le serveur avec le même moteur.',
+  // dynamic
+  pricesInclusive: 'Prix TVA comprise ; le taux dépend de votre lieu de résidence.',
+  pricesExclusive: 'Prix hors TVA ; la TVA dépend de votre lieu de résidence.',
+  kindReduced: 'TVA à taux réduit',
+  kindDigital: 'Atelier en ligne, TVA du pays où vous résidez',
+  kindGoods: 'Expédié depuis Lyon',
+  addToCart: 'Ajouter',
+  addLabel: (name) => `Ajouter ${name} au panier`,
+  added: (name, n, total) => `${name} ajouté : ${n} dans le panier. Total ${total}.`,
+  quantityLabel: (name) => `Quantité de ${name}`,
+  oneLess: (name) => `Un ${name} de moins`,
+  oneMore: (name) => `Un ${name} de plus`,
+  remove: 'Retirer',
+  removeLabel: (name) => `Retirer ${name}`,
+  removed: (name, total) => `${name} retiré. ${total ? `Total ${total}.` : 'Votre panier est vide.'}`,
+  quantityIs: (name, n, total) => `${name} : ${n}. Total ${total}.`,
+  quantityWhole: 'Indiquez un nombre entier d’articles (par exemple 2).',
+  quantityMin: 'Au moins 1 article ; pour l’enlever, utilisez « Retirer ».',
+  quantityMax: (max) => `${max} articles au plus par commande ; pour davantage, contactez-nous.`,
+  quantityEmpty: 'Indiquez une quantité.',
+  subtotal: 'Sous-total',
+  totalExclVat: 'Total HT',
+  noProducts: 'Aucun article',
+  shippingLine: 'Livraison',
+  codeApplied: (code, amount, total) => `${code} appliqué : ${amount}. Total ${total}.`,
+  codeAppliedShort: (amount, name) => `Appliqué : ${amount}${name ? ` (${name})` : ''}`,
+  codeNotApplied: (why) => `Pas encore appliqué : ${why}`,
+  codeNotYet: (code, why) => `${code} n’est pas encore appliqué : ${why}`,
+  codeRejected: (code, why) => `${code} : ${why}`,
+  codeRemoved: (code) => `Code ${code} retiré.`,
+  codeRemoveLabel: (code) => `Retirer le code ${code}`,
+  codeFirst: 'Saisissez d’abord un code promo.',
+  codeLine: (code) => `Code ${code}`,
+  vatInvalid: (country, why) => `Ce numéro de TVA n’est pas valable pour ${country} : ${why} Vous êtes facturé comme un particulier tant qu’il n’est pas corrigé ou effacé.`,
+  vatCheckDigits: 'la clé de contrôle ne correspond pas (une faute de frappe ?).',
+  pay: (total) => `Payer ${total}`,
+  paying: 'Paiement en cours…',
+  payingAmount: (total) => `Paiement de ${total}…`,
+  addProductToPay: 'Ajoutez un article pour payer.',
+  fixVatToPay: 'Corrigez ou effacez le numéro de TVA pour payer.',
+  completeDetails: 'Renseignez votre e-mail et votre adresse pour payer.',
+  required: 'Ce champ est obligatoire.',
+  emailInvalid: 'Cette adresse e-mail n’est pas complète (exemple : camille@exemple.fr).',
+  totalChanged: (total) => `Le total est passé à ${total} depuis son affichage. Vérifiez votre commande et appuyez de nouveau sur Payer.`,
+  unreachable: 'Le serveur est injoignable. Rien n’a été débité ; appuyez sur Payer pour réessayer.',
+  accepted: (amount, number) => `Paiement accepté : ${amount}. Facture ${number} — ouverture…`,
+  noMoneyTaken: 'Aucun montant n’a été débité.',
+  tryAgain: 'Réessayez, ou choisissez une autre carte.',
+  chooseAnother: 'Choisissez une autre carte et appuyez de nouveau sur Payer.',
+  priceChanged: 'Le prix a changé : rien n’a été débité.',
+  serverPrices: (server, shown) => `Le serveur calcule cette commande à ${server}, et non ${shown} comme affiché ici (le catalogue de la boutique a sans doute été mis à jour).`,
+  otherTotal: 'un autre total',
+  difference: (path, server, shown) => `${path} : le serveur calcule ${server}, cette page affichait ${shown}`,
+  reloadPrices: 'Recharger les prix',
+  reloading: 'Rechargement des prix…',
+  reloadFailed: (why) => `Impossible de recharger le catalogue : ${why}`,
+  reloaded: (total) => `Prix rechargés. Le total est maintenant de ${total} : vérifiez-le puis appuyez de nouveau sur Payer.`,
+  codeExhausted: (code) => `${code} a atteint son nombre maximal d’utilisations.`,
+  codeExhaustedHint: 'Rien n’a été débité. Retirez le code pour payer sans lui.',
+  aCode: 'Un code',
+  rateLimited: 'Trop de tentatives en peu de temps. Rien n’a été débité ; patientez quelques secondes puis réessayez.',
+  payFailed: 'Le paiement n’a pas abouti. Rien n’a été débité.',
+  engineRefused: (why) => `Ce panier ne peut pas être calculé : ${why}`,
+  cannotStart: (why) => `Le paiement ne peut pas démarrer : ${why}`,
+  needsServer: 'Cette page a besoin du serveur billcalc en mode démo : lancez bash scripts/demo.sh.',
+  configFailed: (why) => `Impossible de charger la configuration de la boutique : ${why}`,
+  regionCA: 'Province ou territoire',
+  regionUS: 'État',
+  declines: {
+    insufficient_funds: 'Provision insuffisante sur votre carte.',
+    expired_card: 'Votre carte a expiré.',
+    incorrect_cvc: 'Le cryptogramme de votre carte est incorrect.',
+    processing_error: 'Une erreur est survenue pendant le traitement de votre carte. Réessayez.',
+    default: 'Votre carte a été refusée.',
+  },
 };
+
+const EN = {
+  pageTitle: 'Atelier Lumière — checkout',
+  skip: 'Skip to checkout',
+  tagline: 'Lamps and online workshops, from Lyon',
+  localeLabel: 'Language',
+  currencyLabel: 'Currency',
+  loading: 'Loading the catalog and the pricing engine…',
+  heading: 'Your order',
+  products: 'Our products',
+  cart: 'Your cart',
+  emptyTitle: 'Your cart is empty.',
+  emptyHint: 'Pick a lamp or a workshop above: the total, VAT included, shows at once.',
+  summary: 'Order summary',
+  breakdownCaption: 'Order breakdown: items, discounts, VAT per rate and total',
+  total: 'Total',
+  codeLabel: 'Promotion code',
+  apply: 'Apply',
+  codesLabel: 'Entered codes',
+  trustSecure: 'Encrypted payment; the shop never stores your card',
+  trustExact: 'Total computed to the cent, the same as the amount charged',
+  trustInvoice: 'Proper invoice sent by email',
+  details: 'Your details',
+  email: 'Email',
+  emailHint: 'For the receipt and the invoice.',
+  billingAddress: 'Billing address',
+  fullName: 'Full name',
+  country: 'Country',
+  line1: 'Address',
+  postalCode: 'Postal code',
+  city: 'City',
+  postalHint: 'The postal code matters for VAT (overseas departments, territories with their own rules).',
+  business: 'I am buying for a business',
+  company: 'Company name',
+  vatNumber: 'EU VAT number',
+  optional: '(optional)',
+  vatHint: 'An EU business outside France pays no VAT (goods: intra-EU supply; services: reverse charge). We check the number’s format and check digits here, not its registration.',
+  shipSame: 'Ship to the billing address',
+  shippingAddress: 'Shipping address',
+  shipCountry: 'Shipping within the billing country.',
+  payment: 'Payment',
+  testCard: 'Test card',
+  testCardHint: 'Test mode: no real card here; the server’s test gateway takes Stripe’s test tokens.',
+  succeeds: 'succeeds',
+  declinedCard: 'Declined card',
+  insufficientCard: 'Insufficient funds',
+  jump: 'Review your order',
+  footer: 'Demo shop in test mode: nothing is really charged. Every amount is computed in your browser by billcalc (WebAssembly), then again by the server with the same engine.',
+  pricesInclusive: 'Prices include VAT; the rate depends on where you live.',
+  pricesExclusive: 'Prices exclude VAT, which depends on where you live.',
+  kindReduced: 'Reduced VAT rate',
+  kindDigital: 'Online workshop, VAT of the country you live in',
+  kindGoods: 'Shipped from Lyon',
+  addToCart: 'Add',
+  addLabel: (name) => `Add ${name} to cart`,
+  added: (name, n, total) => `${name} added: ${n} in the cart. Total ${total}.`,
+  quantityLabel: (name) => `Quantity of ${name}`,
+  oneLess: (name) => `One less ${name}`,
+  oneMore: (name) => `One more ${name}`,
+  remove: 'Remove',
+  removeLabel: (name) => `Remove ${name}`,
+  removed: (name, total) => `${name} removed. ${total ? `Total ${total}.` : 'Your cart is empty.'}`,
+  quantityIs: (name, n, total) => `${name}: ${n}. Total ${total}.`,
+  quantityWhole: 'Enter a whole number of items (for example 2).',
+  quantityMin: 'At least 1 item; to take it out, use “Remove”.',
+  quantityMax: (max) => `At most ${max} items per order; for more, contact us.`,
+  quantityEmpty: 'Enter a quantity.',
+  subtotal: 'Subtotal',
+  totalExclVat: 'Total excluding VAT',
+  noProducts: 'No items',
+  shippingLine: 'Shipping',
+  codeApplied: (code, amount, total) => `${code} applied: ${amount}. Total ${total}.`,
+  codeAppliedShort: (amount, name) => `Applied: ${amount}${name ? ` (${name})` : ''}`,
+  codeNotApplied: (why) => `Not applied: ${why}`,
+  codeNotYet: (code, why) => `${code} is not applied yet: ${why}`,
+  codeRejected: (code, why) => `${code}: ${why}`,
+  codeRemoved: (code) => `Code ${code} removed.`,
+  codeRemoveLabel: (code) => `Remove code ${code}`,
+  codeFirst: 'Type a promotion code first.',
+  codeLine: (code) => `Code ${code}`,
+  vatInvalid: (country, why) => `This VAT number is not valid for ${country}: ${why} You are priced as a consumer until it is fixed or removed.`,
+  vatCheckDigits: 'its check digits do not match (a typing error?).',
+  pay: (total) => `Pay ${total}`,
+  paying: 'Paying…',
+  payingAmount: (total) => `Paying ${total}…`,
+  addProductToPay: 'Add a product to pay.',
+  fixVatToPay: 'Fix or remove the VAT number to pay.',
+  completeDetails: 'Fill in your email and address to pay.',
+  required: 'This field is required.',
+  emailInvalid: 'This email address is incomplete (for example: camille@example.com).',
+  totalChanged: (total) => `The total changed to ${total} since it was shown. Check your order and press Pay again.`,
+  unreachable: 'The server could not be reached. Nothing was charged; press Pay to try again.',
+  accepted: (amount, number) => `Payment accepted: ${amount}. Invoice ${number} — opening it…`,
+  noMoneyTaken: 'No money was taken.',
+  tryAgain: 'Try again, or choose another card.',
+  chooseAnother: 'Choose another card and press Pay again.',
+  priceChanged: 'The price changed: nothing was charged.',
+  serverPrices: (server, shown) => `The server prices this order at ${server}, not the ${shown} shown here (the shop's catalog was probably updated).`,
+  otherTotal: 'another total',
+  difference: (path, server, shown) => `${path}: the server computes ${server}, this page showed ${shown}`,
+  reloadPrices: 'Reload the prices',
+  reloading: 'Reloading the prices…',
+  reloadFailed: (why) => `Could not reload the catalog: ${why}`,
+  reloaded: (total) => `Prices reloaded. The total is now ${total}: check it and press Pay again.`,
+  codeExhausted: (code) => `${code} has been used the maximum number of times.`,
+  codeExhaustedHint: 'Nothing was charged. Remove the code to pay without it.',
+  aCode: 'A code',
+  rateLimited: 'Too many attempts in a short time. Nothing was charged; wait a few seconds and try again.',
+  payFailed: 'The payment did not go through. Nothing was charged.',
+  engineRefused: (why) => `This cart cannot be priced: ${why}`,
+  cannotStart: (why) => `The checkout could not start: ${why}`,
+  needsServer: 'This page needs the billcalc server in demo mode (BILLCALC_DEMO_CHECKOUT=1): run bash scripts/demo.sh.',
+  configFailed: (why) => `Could not load the shop's configuration: ${why}`,
+  regionCA: 'Province or territory',
+  regionUS: 'State',
+  declines: {
+    insufficient_funds: 'Your card has insufficient funds.',
+    expired_card: 'Your card has expired.',
+    incorrect_cvc: 'Your card’s security code is incorrect.',
+    processing_error: 'An error occurred while processing your card. Try again.',
+    default: 'Your card was declined.',
+  },
+};
+
+/** The page catalogues, by language. */
+export const PAGE = { fr: FR, en: EN };
+
+/** The page's words for `locale` (French for fr-*, English otherwise). */
+export const pageText = (locale) => PAGE[language(locale)];
 
 /** Rejections that will not change with the cart: the page drops such a code after saying why. */
 export const FINAL_REJECTIONS = new Set([
@@ -37,67 +266,12 @@ export const FINAL_REJECTIONS = new Set([
   'duration_ended',
 ]);
 
-/** The sentence for one `rejected_discounts` entry. */
-export function rejectionMessage(rejection, context) {
-  const message = REJECTION_MESSAGES[rejection.reason];
-  return message ? message(rejection, context) : `This code cannot be applied here (${rejection.reason}).`;
-}
-
-/**
- * A catalog promotion that did not apply, said as an offer ("Add 61,00 € more for free
- * shipping"), or null when there is nothing useful to tell the shopper.
- */
-export function offerMessage(rejection, name, { money }) {
-  if (rejection.reason === 'minimum_not_met' && rejection.missing_amount != null) {
-    return `Add ${money(rejection.missing_amount)} more to get: ${name}.`;
-  }
-  if (rejection.reason === 'minimum_quantity_not_met' && rejection.missing_quantity != null) {
-    return `Add ${rejection.missing_quantity} more ${rejection.missing_quantity === 1 ? 'item' : 'items'} to get: ${name}.`;
-  }
-  return null;
-}
-
-/** EN 16931 VAT categories (BT-118), as the breakdown explains them. */
-export const VAT_CATEGORIES = {
-  S: 'standard or reduced rate',
-  Z: 'zero rated',
-  E: 'exempt',
-  AE: 'reverse charge',
-  K: 'intra-EU supply of goods',
-  G: 'export outside the EU',
-  O: 'outside the scope of VAT',
-  L: 'Canary Islands',
-  M: 'Ceuta and Melilla',
-};
-
-/** `taxability_reason` in words. */
-export const TAXABILITY = {
-  standard_rated: 'standard rate',
-  reduced_rated: 'reduced rate',
-  zero_rated: 'zero rate',
-  product_exempt: 'exempt product',
-  customer_exempt: 'exempt customer',
-  reverse_charge: 'reverse charge: the buyer accounts for the VAT',
-  not_collecting: 'not collected',
-  not_subject_to_tax: 'not subject to tax',
-};
-
 /**
  * A failed payment in words. `error` is the server's `{code, message, decline_code, …}`. The
  * reasons banks give for lost or stolen cards are not repeated to the shopper (Stripe's advice):
  * those read as a plain decline.
  */
-export function declineMessage(error) {
-  switch (error.decline_code ?? error.code) {
-    case 'insufficient_funds':
-      return 'Your card has insufficient funds.';
-    case 'expired_card':
-      return 'Your card has expired.';
-    case 'incorrect_cvc':
-      return 'Your card’s security code is incorrect.';
-    case 'processing_error':
-      return 'An error occurred while processing your card. Try again.';
-    default:
-      return 'Your card was declined.';
-  }
+export function declineMessage(error, locale = 'fr-FR') {
+  const declines = pageText(locale).declines;
+  return declines[error.decline_code ?? error.code] ?? declines.default;
 }

@@ -58,6 +58,8 @@ const ERRORS = {
     no_upcoming_invoice: 'Aucune facture n’est à venir pour cet abonnement.',
     invalid_credit_note: 'Cet avoir n’est pas possible.',
     invalid_schedule: 'Ce calendrier de relances est incorrect.',
+    invalid_document: 'Cette facture électronique n’est pas conforme.',
+    unsupported_document: 'Ce format de facture électronique n’est pas pris en charge.',
   },
   en: {
     invalid_type: 'A value in the cart has an unexpected format.',
@@ -94,6 +96,8 @@ const ERRORS = {
     no_upcoming_invoice: 'This subscription has no upcoming invoice.',
     invalid_credit_note: 'This credit note is not possible.',
     invalid_schedule: 'This retry schedule is not valid.',
+    invalid_document: 'This electronic invoice is not valid.',
+    unsupported_document: 'This electronic invoice format is not supported.',
   },
 };
 
@@ -180,6 +184,16 @@ const NO_TAX = {
   },
 };
 
+/** The engine's territory names (src/tax/territory.rs) in French; English keeps them as they are. */
+const TERRITORIES_FR = {
+  'Canary Islands': 'îles Canaries', Ceuta: 'Ceuta', Melilla: 'Melilla', 'Åland Islands': 'îles Åland',
+  'Büsingen am Hochrhein': 'Büsingen am Hochrhein', Heligoland: 'Heligoland', Livigno: 'Livigno',
+  "Campione d'Italia": 'Campione d’Italia', 'Mount Athos': 'mont Athos',
+  'French overseas departments and collectivities': 'départements et collectivités d’outre-mer',
+  'French overseas countries and territories': 'pays et territoires d’outre-mer', Monaco: 'Monaco',
+  'Isle of Man': 'île de Man', Liechtenstein: 'Liechtenstein', 'Northern Ireland': 'Irlande du Nord', Madeira: 'Madère', Azores: 'Açores',
+};
+
 /** `taxability_reason` in words, for rates that are charged. */
 const TAXABILITY = {
   fr: { standard_rated: 'taux normal', reduced_rated: 'taux réduit', zero_rated: 'taux zéro', product_exempt: 'produit exonéré',
@@ -194,13 +208,13 @@ const WORDS = {
   fr: { total: 'Total', discount: 'Remise', included: 'incluse', on: 'sur', inCountry: (c) => c, code: (c) => `Code ${c}`,
     reverseChargeNote: (id) => `Autoliquidation${id ? ` — numéro de TVA ${id}` : ''} : aucune TVA n’est facturée ; vous la déclarez dans votre pays.`,
     intraCommunityNote: (id) => `Livraison intracommunautaire exonérée de TVA (article 262 ter I du CGI)${id ? ` — numéro de TVA ${id}` : ''}.`,
-    territoryNote: (name) => `Règles de TVA propres au territoire${name ? ` : ${name}` : ''}.`,
+    territoryNote: (name) => `Règles de TVA propres au territoire${name ? ` : ${name}` : ''} (selon le code postal).`,
     taxIdIgnoredNote: (id) => `Le numéro de TVA${id ? ` ${id}` : ''} n’est pas valable : vous êtes facturé comme un particulier.`,
     loading: 'Calcul du total…', cartError: 'Le total ne peut pas être calculé :', catalogError: 'Les prix de la boutique ne sont pas disponibles pour le moment.' },
   en: { total: 'Total', discount: 'Discount', included: 'included', on: 'on', inCountry: (c) => c, code: (c) => `Code ${c}`,
     reverseChargeNote: (id) => `Reverse charge${id ? ` — VAT number ${id}` : ''}: no VAT is charged; you account for it in your country.`,
     intraCommunityNote: (id) => `Intra-Community supply, exempt from VAT (article 138 of Directive 2006/112/EC)${id ? ` — VAT number ${id}` : ''}.`,
-    territoryNote: (name) => `VAT rules of the territory${name ? `: ${name}` : ''}.`,
+    territoryNote: (name) => `VAT rules of the territory${name ? `: ${name}` : ''} (from the postal code).`,
     taxIdIgnoredNote: (id) => `The VAT number${id ? ` ${id}` : ''} is not valid: you are charged as a consumer.`,
     loading: 'Working out the total…', cartError: 'The total cannot be computed:', catalogError: 'The shop’s prices are not available right now.' },
 };
@@ -258,6 +272,9 @@ export function messages(locale) {
      * for a zero-tax category what it means ("Autoliquidation (TVA due par l’acheteur)").
      */
     taxLabel(tax) {
+      if (tax.taxability_reason === 'excluded_territory') {
+        return lang === 'fr' ? 'Territoire hors du champ de la TVA de l’UE, TVA non applicable' : 'Territory outside the EU VAT area, no VAT';
+      }
       if (Number(tax.amount) === 0 && NO_TAX[lang][tax.category] && tax.category !== 'S') return NO_TAX[lang][tax.category];
       const name = TAX_NAMES[lang][tax.tax_type] ?? tax.display_name;
       return `${name} ${percentFormat.format(tax.percentage)}${tax.inclusive ? ` (${words.included})` : ''}`;
@@ -273,7 +290,7 @@ export function messages(locale) {
     note(note) {
       if (note.code === 'reverse_charge') return words.reverseChargeNote(note.customer_tax_id);
       if (note.code === 'intra_community_supply') return words.intraCommunityNote(note.customer_tax_id);
-      if (note.code === 'special_territory') return words.territoryNote(note.territory);
+      if (note.code === 'special_territory') return words.territoryNote(lang === 'fr' ? TERRITORIES_FR[note.territory] ?? note.territory : note.territory);
       if (note.code === 'tax_id_ignored') return words.taxIdIgnoredNote(note.customer_tax_id);
       return note.text;
     },
