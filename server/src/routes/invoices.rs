@@ -7,7 +7,7 @@ use crate::error::{json_response, ApiError, ApiResult};
 use crate::invoice::InvoiceDocument;
 use crate::state::{AppState, Ctx};
 use crate::subscription::{self, Access};
-use crate::{invoice, statics, token};
+use crate::{einvoice, invoice, statics, token};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -44,9 +44,12 @@ async fn invoice_inner(
     uri: &axum::http::Uri,
     headers: &HeaderMap,
 ) -> ApiResult<Response> {
-    let (id, html_suffix) = match id.strip_suffix(".html") {
-        Some(stem) => (stem.to_string(), true),
-        None => (id, false),
+    let (id, html_suffix, suffix_format) = match id.strip_suffix(".html") {
+        Some(stem) => (stem.to_string(), true, None),
+        None => match einvoice::Format::from_path(&id) {
+            Some((stem, format)) => (stem.to_string(), false, Some(format)),
+            None => (id, false, None),
+        },
     };
     let by_token = query_param(uri.query(), "access_token")
         .is_some_and(|t| token::check_invoice_access(&state.signing_key, &id, t));
@@ -59,15 +62,28 @@ async fn invoice_inner(
         .await
         .map_err(storage_unavailable)?
         .ok_or_else(|| ApiError::not_found("no invoice with this id"))?;
-    let wants_html = html_suffix
-        || headers
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|a| a.contains("text/html"));
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let format = suffix_format.or_else(|| {
+        (!html_suffix)
+            .then(|| einvoice::Format::from_accept(accept))
+            .flatten()
+    });
+    if let Some(format) = format {
+        return einvoice_file(&record.document, &record.number_display, format);
+    }
+    let wants_html = html_suffix || accept.contains("text/html");
     if wants_html {
         let doc: InvoiceDocument = serde_json::from_str(&record.document)
             .map_err(|e| ApiError::internal(format!("stored invoice does not read back: {e}")))?;
-        let mut r = (StatusCode::OK, invoice::render_html(&doc)).into_response();
+        let mut html = invoice::render_html(&doc);
+        if doc.einvoice.is_some() {
+            let access = token::invoice_access_token(&state.signing_key, &id);
+            html = with_downloads(html, &id, Some(&access));
+        }
+        let mut r = (StatusCode::OK, html).into_response();
         let h = r.headers_mut();
         h.insert(
             header::CONTENT_TYPE,
@@ -83,14 +99,77 @@ async fn invoice_inner(
         );
         return Ok(r);
     }
+    // The e-invoices as links and hashes, not their content.
+    let mut value: Value = serde_json::from_str(&record.document)
+        .map_err(|e| ApiError::internal(format!("stored invoice does not read back: {e}")))?;
+    if let Some(e) = value
+        .get("einvoice")
+        .cloned()
+        .and_then(|e| serde_json::from_value::<einvoice::StoredEinvoice>(e).ok())
+    {
+        value["einvoice"] = einvoice::summary(&id, &e);
+    }
     // The collection state over the document (crate::dunning): status, attempts.
-    let document = crate::dunning::with_collection(state, &id, record.document).await;
+    let document = crate::dunning::with_collection(state, &id, value.to_string()).await;
     let mut r = json_response(StatusCode::OK, document);
     r.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-store"),
     );
     Ok(r)
+}
+
+/// A stored e-invoice file, checked against its SHA-256 (sent as `Digest` and
+/// `X-Content-SHA256`), never rendered again.
+fn einvoice_file(document: &str, number: &str, format: einvoice::Format) -> ApiResult<Response> {
+    let doc: InvoiceDocument = serde_json::from_str(document)
+        .map_err(|e| ApiError::internal(format!("stored invoice does not read back: {e}")))?;
+    let stored = doc.einvoice.ok_or_else(|| {
+        ApiError::not_found("this invoice has no EN 16931 form (see the server log at issue)")
+    })?;
+    let bytes = einvoice::file_bytes(&stored, format).map_err(ApiError::internal)?;
+    let sha = match format {
+        einvoice::Format::Pdf => &stored.pdf.sha256,
+        einvoice::Format::Cii => &stored.cii.sha256,
+        einvoice::Format::Ubl => &stored.ubl.sha256,
+    };
+    let mut r = (StatusCode::OK, bytes).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.media_type()),
+    );
+    let name = format!("attachment; filename=\"{number}{}\"", format.suffix());
+    if let Ok(v) = HeaderValue::from_str(&name) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(sha) {
+        h.insert("x-content-sha256", v);
+    }
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    Ok(r)
+}
+
+/// Links to the e-invoices on the hosted invoice page (with the invoice's access token, the
+/// same as the hosted link's, so the page is the same whoever opens it).
+fn with_downloads(html: String, id: &str, token: Option<&str>) -> String {
+    let id = invoice::escape(id);
+    let q = token
+        .map(|t| format!("?access_token={}", invoice::escape(t)))
+        .unwrap_or_default();
+    let links = format!(
+        "<p class=\"einvoice\">Facture électronique (EN 16931) : \
+         <a href=\"/v1/invoices/{id}.pdf{q}\">Factur-X (PDF)</a> · \
+         <a href=\"/v1/invoices/{id}.cii.xml{q}\">CII</a> · \
+         <a href=\"/v1/invoices/{id}.ubl.xml{q}\">UBL</a></p>\n"
+    );
+    match html.rfind("</body>") {
+        Some(at) => format!("{}{links}{}", &html[..at], &html[at..]),
+        None => html + &links,
+    }
 }
 
 /// `GET /v1/invoices/upcoming?subscription=ID`: the next invoice as the subscription stands.
