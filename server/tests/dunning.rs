@@ -379,6 +379,20 @@ async fn renewal_fails_twice_then_succeeds(backend: Backend) {
         .unwrap()
         .contains(number));
     assert_eq!(receipt["multipart"], "multipart/mixed");
+    // With the Factur-X PDF rendered at issue (issue 14), byte for byte the one served.
+    assert_eq!(
+        receipt["attachments"][1]["filename"],
+        json!(format!("{number}.pdf"))
+    );
+    assert_eq!(receipt["attachments"][1]["content_type"], "application/pdf");
+    assert_eq!(
+        receipt["attachments"][1]["sha256"],
+        inv["einvoice"]["pdf"]["sha256"]
+    );
+    assert_eq!(
+        receipt["attachments"][1]["size"],
+        inv["einvoice"]["pdf"]["size"]
+    );
 
     // The mail log says the same.
     let log = get(&s, "/v1/emails").await;
