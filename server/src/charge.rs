@@ -367,7 +367,7 @@ async fn run(state: &AppState, body: &Value, key: &str, kind: KeyKind) -> ApiRes
         subscription: None,
     });
     // Rendered once, at issue, from the engine's quote as charged (crate::einvoice).
-    document.einvoice = crate::einvoice::render_quote(&document, &priced.quote);
+    document.einvoice = crate::einvoice::render_quote(&document, &priced.quote, &state.calculator);
     let document_text = serde_json::to_string(&document)
         .map_err(|e| ApiError::internal(format!("invoice serialization: {e}")))?;
     let record = InvoiceRecord {
