@@ -32,6 +32,10 @@ pub struct InvoiceDocument {
     pub total_excluding_tax: i64,
     pub total_tax: i64,
     pub total: i64,
+    /// The cash rounding of what was paid (EN 16931 BT-114), when the rounding policy has an
+    /// increment: `amount_paid = total + rounding_amount` for a paid one-off invoice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rounding_amount: Option<i64>,
     pub amount_paid: i64,
     pub locale: String,
     pub seller: SellerInfo,
@@ -370,6 +374,7 @@ pub fn build(issue: Issue) -> InvoiceDocument {
         total_excluding_tax,
         total_tax: total - total_excluding_tax,
         total,
+        rounding_amount: q.get("rounding_amount").and_then(Value::as_i64),
         amount_paid: issue.payment.as_ref().map_or(0, |p| p.amount),
         locale: if french { "fr" } else { "en" }.into(),
         seller: issue.seller.clone(),
@@ -504,6 +509,7 @@ struct Labels {
     total_net: &'static str,
     total_tax: &'static str,
     total: &'static str,
+    rounding: &'static str,
     paid: &'static str,
     vat_number: &'static str,
     discounts: &'static str,
@@ -529,6 +535,7 @@ const FR: Labels = Labels {
     total_net: "Total HT",
     total_tax: "Total TVA",
     total: "Total TTC",
+    rounding: "Arrondi",
     paid: "Payé",
     vat_number: "N° TVA intracommunautaire",
     discounts: "Remises",
@@ -554,6 +561,7 @@ const EN: Labels = Labels {
     total_net: "Total excl. tax",
     total_tax: "Total tax",
     total: "Total",
+    rounding: "Rounding",
     paid: "Paid",
     vat_number: "VAT number",
     discounts: "Discounts",
@@ -711,14 +719,24 @@ pub fn render_html(doc: &InvoiceDocument) -> String {
         ));
     }
     h.push_str("</tbody></table>\n");
+    // Cash rounding (EN 16931 BT-114) between the total and what was paid, when there is one.
+    let rounding_row = match doc.rounding_amount {
+        Some(r) => format!(
+            "<tr><th>{}</th><td class=\"n\" id=\"rounding-amount\">{}</td></tr>",
+            l.rounding,
+            money(r)
+        ),
+        None => String::new(),
+    };
     h.push_str(&format!(
-        "<table class=\"totals\" id=\"totals\"><tr><th>{}</th><td class=\"n\" id=\"total-excluding-tax\">{}</td></tr><tr><th>{}</th><td class=\"n\" id=\"total-tax\">{}</td></tr><tr><th>{}</th><td class=\"n\" id=\"total\"><strong>{}</strong></td></tr><tr><th>{}</th><td class=\"n\" id=\"amount-paid\">{}</td></tr></table>\n",
+        "<table class=\"totals\" id=\"totals\"><tr><th>{}</th><td class=\"n\" id=\"total-excluding-tax\">{}</td></tr><tr><th>{}</th><td class=\"n\" id=\"total-tax\">{}</td></tr><tr><th>{}</th><td class=\"n\" id=\"total\"><strong>{}</strong></td></tr>{}<tr><th>{}</th><td class=\"n\" id=\"amount-paid\">{}</td></tr></table>\n",
         l.total_net,
         money(doc.total_excluding_tax),
         l.total_tax,
         money(doc.total_tax),
         l.total,
         money(doc.total),
+        rounding_row,
         l.paid,
         money(doc.amount_paid)
     ));
