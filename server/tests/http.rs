@@ -427,3 +427,50 @@ async fn operations_endpoints_and_request_ids() {
     assert_eq!(r.status, 200);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn duplicate_json_keys_are_rejected_with_their_path() {
+    let s = server_with(|_| {}).await;
+    let a = auth(PK);
+    let headers = [
+        ("authorization", a.as_str()),
+        ("content-type", "application/json"),
+    ];
+    let body = br#"{"cart": {"currency": "eur", "currency": "jpy", "lines": [{"price": "price_book", "quantity": 1}]}}"#;
+    let r = common::request(s.addr, "POST", "/v1/quotes", &headers, Some(body)).await;
+    let e = error_of(&r);
+    assert_eq!(
+        (r.status, e["code"].clone(), e["path"].clone()),
+        (400, json!("duplicate_field"), json!("cart.currency"))
+    );
+    // A replay whose duplicates are swapped is refused too, never matched to a stored body.
+    let total = common::quoted_total(&s, &common::cart()).await;
+    let r = s
+        .charge("dup-1", &common::charge_body(&common::cart(), total))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let sk = auth(SK);
+    let text = common::charge_body(&common::cart(), total).to_string();
+    let swapped = text.replacen("{", "{\"expected_total\": 1, ", 1);
+    let headers = [
+        ("authorization", sk.as_str()),
+        ("content-type", "application/json"),
+        ("idempotency-key", "dup-1"),
+    ];
+    let r = common::request(
+        s.addr,
+        "POST",
+        "/v1/charges",
+        &headers,
+        Some(swapped.as_bytes()),
+    )
+    .await;
+    let e = error_of(&r);
+    assert_eq!(
+        (r.status, e["code"].clone(), e["path"].clone()),
+        (400, json!("duplicate_field"), json!("expected_total"))
+    );
+    assert_eq!(r.header("idempotent-replayed"), None);
+    assert_eq!(s.gateway.attempts(), 1);
+    s.stop().await;
+}
