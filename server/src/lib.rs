@@ -19,6 +19,7 @@ pub mod events;
 pub mod gate;
 pub mod gateway;
 pub mod invoice;
+pub mod invoice_page;
 pub mod ledger;
 pub mod portal;
 pub mod pricing;

@@ -7,7 +7,7 @@ use crate::error::{json_response, ApiError, ApiResult};
 use crate::invoice::InvoiceDocument;
 use crate::state::{AppState, Ctx};
 use crate::subscription::{self, Access};
-use crate::{invoice, statics, token};
+use crate::{statics, token};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -67,7 +67,10 @@ async fn invoice_inner(
     if wants_html {
         let doc: InvoiceDocument = serde_json::from_str(&record.document)
             .map_err(|e| ApiError::internal(format!("stored invoice does not read back: {e}")))?;
-        let mut r = (StatusCode::OK, invoice::render_html(&doc)).into_response();
+        // The hosted page may show the post-payment confirmation and a link back to the shop.
+        let hosted = crate::invoice_page::Hosted::from_query(uri.query());
+        let page = crate::invoice_page::render(&doc, &hosted);
+        let mut r = (StatusCode::OK, page).into_response();
         let h = r.headers_mut();
         h.insert(
             header::CONTENT_TYPE,
