@@ -13,6 +13,10 @@ docs="$target/einvoice-docs"
 rm -rf "$docs"
 
 cargo test --features facturx --test einvoice
+# The command-line example: a JSON invoice into Factur-X, CII and UBL, validated below too.
+for out in example.pdf example.cii.xml example.ubl.xml; do
+  cargo run -q --features facturx --example facturx -- examples/facturx/invoice.json "$docs/$out"
+done
 
 # The validator runs in a Python virtual environment (saxonche and factur-x from PyPI).
 if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then

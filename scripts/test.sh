@@ -26,6 +26,11 @@ cargo test --all-targets
 step "EN 16931 e-invoices: CII and UBL from every golden vector, read back, verified, official rules (zero fatal)"
 bash scripts/test-einvoice.sh
 
+step "tax: VAT numbers vs python-stdnum, the rate table day by day vs independent datasets (PyPI, npm)"
+export PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1
+python3 tests/tax/vat_numbers.py
+python3 tests/tax/rates_crosscheck.py
+
 step "SMTP server for the email tests (Python's aiosmtpd from PyPI)"
 python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install -q aiosmtpd
 

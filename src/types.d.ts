@@ -145,8 +145,11 @@ export interface Product {
   categories?: string[];
   /** e.g. "standard", "shipping"; a line's own tax_category overrides it. */
   tax_category?: string | null;
-  /** Stripe's product type: decides the EU place of supply (goods to an EU business: K;
-   *  services: AE). When absent, digital_services are services and everything else goods. */
+  /**
+   * Stripe's product type: goods or services (EU place of supply: goods to an EU business are an
+   * exempt intra-Community supply, K; services are reverse-charged, AE). Without it,
+   * "digital_services" products are services and every other category goods.
+   */
   type?: "good" | "service" | null;
   metadata?: Metadata | null;
 }
@@ -309,7 +312,7 @@ export interface CartLine {
 }
 
 export interface Address {
-  /** ISO 3166-1 alpha-2, any case. */
+  /** ISO 3166-1 alpha-2, any case ("EL" and "UK" are refused: invalid_request at its path). */
   country: string;
   /** Region, province or state code ("QC", "CA"). */
   state?: string | null;
@@ -320,7 +323,10 @@ export interface Address {
 }
 
 export interface CustomerTaxId {
-  /** e.g. "eu_vat", "gb_vat", "ca_gst_hst". */
+  /**
+   * e.g. "eu_vat", "gb_vat", "ca_gst_hst". eu_vat (XI for Northern Ireland), gb_vat, ch_vat and
+   * no_vat numbers are normalised and their check digits verified (invalid_tax_id otherwise).
+   */
   type: string;
   value: string;
 }
@@ -387,9 +393,8 @@ export interface TaxAmount {
     | "reverse_charge" | "not_collecting" | "not_subject_to_tax" | "excluded_territory" | null;
   /** Why no tax is charged (EN 16931 BT-120). */
   exemption_reason?: string;
-  /** The exemption reason's code (EN 16931 BT-121, CEF VATEX list): "VATEX-EU-IC" (K),
-   *  "VATEX-EU-AE", "VATEX-EU-G", "VATEX-EU-O". */
-  exemption_reason_code?: string;
+  /** The exemption reason code (EN 16931 BT-121, CEF VATEX list). */
+  exemption_reason_code?: "VATEX-EU-IC" | "VATEX-EU-AE" | "VATEX-EU-G" | "VATEX-EU-O";
 }
 
 /** What one discount took off (Stripe's discount_amounts entry). */
@@ -450,6 +455,7 @@ export interface QuoteLine {
 export interface TaxNote {
   code: "reverse_charge" | "intra_community_supply" | "special_territory" | "tax_id_ignored";
   text: string;
+  /** The buyer's VAT number, normalised. */
   customer_tax_id?: string;
   /** special_territory: the territory whose rule applied ("Canary Islands", "Monaco", …). */
   territory?: string;
@@ -538,8 +544,8 @@ export interface Quote {
   automatic_tax: { enabled: boolean; status?: "complete" | "requires_location_inputs" };
   tax_rounding_stage: "line" | "invoice";
   tax_notes: TaxNote[];
-  /** The customer's tax ids as the engine read them (VAT numbers normalised); absent when none. */
-  customer_tax_ids?: { type: string; value: string }[];
+  /** The customer's tax ids as read, VAT numbers normalised ("DE 136,695 976" → "DE136695976"). */
+  customer_tax_ids?: CustomerTaxId[];
   rounding: RoundingPolicy;
   metadata?: Metadata;
 }

@@ -164,7 +164,17 @@ fn golden_vectors_become_valid_documents() {
             let name = format!("{stem}-{}", vector["name"].as_str().unwrap_or("unnamed"));
             let customer = vector["input"]["customer"].clone();
             let number = format!("V-{written:04}");
-            let info = info(&number, &seller_country(vector), &customer, json!({}));
+            // An intra-Community supply (K) must say where and when the goods were delivered
+            // (BR-IC-11, BR-IC-12): to the buyer's address, on the invoice date.
+            let intra_community = vector["output"]["total_taxes"]
+                .as_array()
+                .is_some_and(|t| t.iter().any(|t| t["category"] == "K"));
+            let extra = if intra_community {
+                json!({"delivery": {"date": "2026-11-29", "address": buyer(&customer)["address"].clone()}})
+            } else {
+                json!({})
+            };
+            let info = info(&number, &seller_country(vector), &customer, extra);
             let calculator =
                 || Calculator::new(&from_value::<Catalog>(&vector["catalog"]).unwrap()).unwrap();
             let document = match vector["call"].as_str() {

@@ -108,6 +108,11 @@ fn golden_vectors() {
                 "error"
             };
             // `expect`: the hand-computed figures of the note, as JSON pointers into the output.
+            if vector.get("expect").is_some() && got.get("output").is_none() {
+                failures.push(format!(
+                    "{name}: has hand-computed `expect` figures but failed: {got}"
+                ));
+            }
             if let (Some(expect), Some(out)) = (vector.get("expect"), got.get("output")) {
                 for (pointer, value) in expect.as_object().expect("expect is an object") {
                     if out.pointer(pointer) != Some(value) {

@@ -121,7 +121,7 @@ fn run(vector: &Value) -> Result<Value, JsValue> {
             };
             let cart = from_woocommerce_cart(
                 js(&vector["input"]).unchecked_into(),
-                options.unchecked_into(),
+                Some(options.unchecked_into()),
             )?;
             return Ok(rust(&cart.into()));
         }

@@ -59,7 +59,23 @@ function count(n) {
   return new Intl.NumberFormat(locale()).format(n);
 }
 function periodLabel(date) {
+  const interval = state.reports?.mrr.interval ?? 'month';
+  const [y, m] = date.split('-').map(Number);
+  if (interval === 'year') return String(y);
+  if (interval === 'quarter') return `${state.lang === 'fr' ? 'T' : 'Q'}${Math.floor((m - 1) / 3) + 1} ${y}`;
   return new Intl.DateTimeFormat(locale(), { month: 'short', year: 'numeric', timeZone: 'UTC' }).format(new Date(`${date}T00:00:00Z`));
+}
+
+/** The months of [from, to] widened to whole intervals: start on an interval's first month,
+ * end (exclusive) after an interval's last. */
+function alignRange(from, to, interval) {
+  const months = { month: 1, quarter: 3, year: 12 }[interval] ?? 1;
+  const index = (yyyyMm) => { const [y, m] = yyyyMm.split('-').map(Number); return y * 12 + (m - 1); };
+  const date = (i) => `${Math.floor(i / 12)}-${String((i % 12) + 1).padStart(2, '0')}-01`;
+  const start = index(from) - (index(from) % months);
+  const last = index(to);
+  const end = last - (last % months) + months;
+  return { start: date(start), end: date(Math.max(end, start + months)) };
 }
 
 /** First day of the month `months` away from this month, as YYYY-MM. */
@@ -67,10 +83,6 @@ function monthFromNow(months) {
   const d = new Date();
   const m = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + months, 1));
   return m.toISOString().slice(0, 7);
-}
-function nextMonth(yyyyMm) {
-  const [y, m] = yyyyMm.split('-').map(Number);
-  return new Date(Date.UTC(y, m, 1)).toISOString().slice(0, 10);
 }
 
 async function fetchReport(name, query, key) {
@@ -88,8 +100,7 @@ async function load() {
     return;
   }
   sessionStorage.setItem('billcalc.dashboard.key', key);
-  const start = `${$('start').value}-01`;
-  const end = nextMonth($('end').value);
+  const { start, end } = alignRange($('start').value, $('end').value, $('interval').value);
   const query = new URLSearchParams({ start, end, interval: $('interval').value }).toString();
   document.body.dataset.state = 'loading';
   $('meta').textContent = t('loading');

@@ -387,7 +387,7 @@ async fn run(state: &AppState, body: &Value, key: &str, kind: KeyKind) -> ApiRes
             .unwrap_or_default();
     }
     let product_name = |id: &str| state.calculator.product(id).and_then(|p| p.name.clone());
-    let document = invoice::build(invoice::Issue {
+    let mut document = invoice::build(invoice::Issue {
         id: &invoice_id,
         number: &number_display,
         series: &series,
@@ -402,6 +402,8 @@ async fn run(state: &AppState, body: &Value, key: &str, kind: KeyKind) -> ApiRes
         status: "paid",
         subscription: None,
     });
+    // Rendered once, at issue, from the engine's quote as charged (crate::einvoice).
+    document.einvoice = crate::einvoice::render_quote(&document, &priced.quote);
     let document_text = serde_json::to_string(&document)
         .map_err(|e| ApiError::internal(format!("invoice serialization: {e}")))?;
     let record = InvoiceRecord {

@@ -51,6 +51,10 @@ pub struct InvoiceDocument {
     /// Set on invoices a subscription issued.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subscription: Option<SubscriptionInvoiceInfo>,
+    /// The EN 16931 e-invoices rendered at issue (Factur-X PDF, CII, UBL) with their SHA-256
+    /// (`crate::einvoice`); absent when the invoice has no EN 16931 form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub einvoice: Option<crate::einvoice::StoredEinvoice>,
 }
 
 /// What a subscription invoice adds: the subscription, why it was issued, the period it
@@ -397,6 +401,7 @@ pub fn build(issue: Issue) -> InvoiceDocument {
         engine_version: billcalc::VERSION.to_string(),
         quote: q.clone(),
         subscription: issue.subscription,
+        einvoice: None,
     }
 }
 

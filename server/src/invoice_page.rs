@@ -108,7 +108,7 @@ const FR: Labels = Labels {
     paid_with: "Payé par",
     receipt_sent: "Un reçu est envoyé à",
     back: "Retour à la boutique",
-    other_formats: "Autres formats",
+    other_formats: "Facture électronique (EN 16931) :",
     months: [
         "janvier",
         "février",
@@ -155,7 +155,7 @@ const EN: Labels = Labels {
     paid_with: "Paid with",
     receipt_sent: "A receipt is on its way to",
     back: "Back to the shop",
-    other_formats: "Other formats",
+    other_formats: "Electronic invoice (EN 16931):",
     months: [
         "January",
         "February",
@@ -651,9 +651,10 @@ pub fn render(doc: &InvoiceDocument, hosted: &Hosted) -> String {
     }
     h.push_str("</main>\n");
     if !hosted.documents.is_empty() || hosted.return_url.is_some() {
-        h.push_str("<nav class=\"actions no-print\" aria-label=\"");
-        h.push_str(l.other_formats);
-        h.push_str("\">");
+        h.push_str("<nav class=\"actions no-print\" id=\"documents\">");
+        if !hosted.documents.is_empty() {
+            h.push_str(&format!("<span>{}</span>", l.other_formats));
+        }
         for (label, href) in &hosted.documents {
             h.push_str(&format!(
                 "<a class=\"document\" href=\"{}\">{}</a>",

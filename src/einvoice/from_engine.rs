@@ -219,6 +219,7 @@ fn lines_of(
     exponent: u32,
     period: Option<Period>,
     discount_name: &dyn Fn(&str) -> String,
+    french: bool,
 ) -> Result<Vec<Line>> {
     let path = format!("lines[{index}]");
     let name = line_name(line, index);
@@ -305,7 +306,11 @@ fn lines_of(
                 unit_code: "C62".into(),
                 net_price: amount.abs(),
                 net_amount: amount,
-                note: Some(format!("Part taxed at {}", rate_label(&vat))),
+                note: Some(match (french, vat.rate) {
+                    (true, Some(rate)) => format!("Part au taux de {} %", rate.normalize()),
+                    (true, None) => format!("Part en catégorie {}", vat.category),
+                    (false, _) => format!("Part taxed at {}", rate_label(&vat)),
+                }),
                 vat,
                 period: period.clone(),
                 ..Line::default()
@@ -636,6 +641,7 @@ fn discount_namer(quote: &Quote, french: bool) -> impl Fn(&str) -> String + '_ {
                 })
         });
         match name {
+            Some(name) if name.to_lowercase().starts_with(&word.to_lowercase()) => name,
             Some(name) => format!("{word} {name}"),
             None => word.to_string(),
         }
@@ -653,6 +659,7 @@ fn build_quote(quote: &Quote, periods: &[Option<Period>], french: bool) -> Resul
             exponent,
             periods.get(i).cloned().flatten(),
             &namer,
+            french,
         )?);
     }
     let taxes = quote

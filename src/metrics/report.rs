@@ -571,12 +571,14 @@ impl Resolved {
                     let key = (sub.id.clone(), item_id.clone());
                     let lines = self.usage.get(&key).map(Vec::as_slice).unwrap_or(&[]);
                     let last = lines.iter().rev().find(|(end, _)| *end <= t).map(|l| l.0);
-                    let sum: i64 = lines
-                        .iter()
-                        .filter(|(end, _)| Some(*end) == last)
-                        .map(|l| l.1)
-                        .sum();
-                    Decimal::from(crate::money::checked(sum, &item.path)?)
+                    let sum = crate::money::sum(
+                        lines
+                            .iter()
+                            .filter(|(end, _)| Some(*end) == last)
+                            .map(|l| l.1),
+                        &item.path,
+                    )?;
+                    Decimal::from(sum)
                 }
             };
             let mut e = Exact::new(per_period);

@@ -107,7 +107,8 @@ pub const ROWS: &[Row] = &[
     // 2019-01-01 with its window; the source is the member state's VAT law as reported to the
     // European Commission (TEDB / "VAT rates applied in the Member States"), and the act named
     // on dated rows. Cross-checked day by day by tests/tax_rates_crosscheck.py.
-    // AT: UStG 1994 §10; 5 % for hospitality, culture and publications 2020-07-01..2021-12-31
+    // AT: UStG 1994 §10 (Jungholz and Mittelberg, AT-JM here: standard 19 %, §10(4));
+    // 5 % for hospitality, culture and publications 2020-07-01..2021-12-31
     // (COVID-19-Steuermaßnahmengesetz, BGBl. I 60/2020, extended by BGBl. I 3/2021); 4.9 % for
     // basic food from 2026-07-01 (Budgetbegleitgesetz 2026).
     r("AT", Standard, 20 * P, Vat),
@@ -116,6 +117,7 @@ pub const ROWS: &[Row] = &[
     dated("AT", SuperReduced, 5 * P, 20200701, 20220101),
     dated("AT", SuperReduced, 49_000, 20260701, 0),
     r("AT", Parking, 13 * P, Vat),
+    reg("AT", "JM", Standard, 19 * P, 0, 0),
     // BE: Code TVA art. 37 and royal decree no. 20.
     r("BE", Standard, 21 * P, Vat),
     r("BE", Reduced, 6 * P, Vat),
@@ -146,12 +148,13 @@ pub const ROWS: &[Row] = &[
     // DK: momsloven §33.
     r("DK", Standard, 25 * P, Vat),
     // EE: KMSS §15; 22 % from 2024-01-01 and 24 % from 2025-07-01 (RT I, 30.12.2022 and
-    // RT I, 21.06.2025); 5 % for press 2018..2024, 9 % from 2025; 13 % accommodation from 2025.
+    // RT I, 21.06.2025); 5 % for press publications 2022-01-01..2024-12-31 (back to 9 %);
+    // 13 % for accommodation from 2025-01-01.
     dated("EE", Standard, 20 * P, 0, 20240101),
     dated("EE", Standard, 22 * P, 20240101, 20250701),
     dated("EE", Standard, 24 * P, 20250701, 0),
     r("EE", Reduced, 9 * P, Vat),
-    dated("EE", SuperReduced, 5 * P, 0, 20250101),
+    dated("EE", SuperReduced, 5 * P, 20220101, 20250101),
     dated("EE", Reduced2, 13 * P, 20250101, 0),
     // ES: Ley 37/1992 art. 90, 91.
     r("ES", Standard, 21 * P, Vat),
@@ -267,9 +270,16 @@ pub const ROWS: &[Row] = &[
     // Europe outside the EU.
     r("GB", Standard, 20 * P, Vat),
     r("GB", Reduced, 5 * P, Vat),
+    // 12.5 % for hospitality and tourism 2021-10-01..2022-03-31 (Finance Act 2021 s. 97; the
+    // 5 % of 2020-07-15..2021-09-30 for the same supplies is the reduced rate above).
+    dated("GB", Reduced2, 125_000, 20211001, 20220401),
     r("NO", Standard, 25 * P, Vat),
     r("NO", Reduced, 15 * P, Vat),
-    r("NO", Reduced2, 12 * P, Vat),
+    // NO: merverdiavgiftsloven §5-1, 5-2; the 12 % rate was 6 % from 2020-04-01 to
+    // 2021-09-30 (Stortingets vedtak, Prop. 70 LS (2019–2020), extended by Prop. 195 LS).
+    dated("NO", Reduced2, 12 * P, 0, 20200401),
+    dated("NO", Reduced2, 6 * P, 20200401, 20211001),
+    dated("NO", Reduced2, 12 * P, 20211001, 0),
     dated("CH", Standard, 77_000, 0, 20240101),
     dated("CH", Standard, 81_000, 20240101, 0),
     dated("CH", Reduced, 25_000, 0, 20240101),
@@ -329,7 +339,10 @@ pub const ROWS: &[Row] = &[
     prov("BC", 5 * P, Gst, 0, 0),
     prov("BC", 7 * P, Pst, 0, 0),
     prov("MB", 5 * P, Gst, 0, 0),
-    prov("MB", 7 * P, Rst, 0, 0),
+    // Manitoba RST 8 % → 7 % on 2019-07-01 (Budget Implementation and Tax Statutes Amendment
+    // Act 2019, Retail Sales Tax Act s. 2).
+    prov("MB", 8 * P, Rst, 0, 20190701),
+    prov("MB", 7 * P, Rst, 20190701, 0),
     prov("SK", 5 * P, Gst, 0, 0),
     prov("SK", 6 * P, Pst, 0, 0),
     prov("QC", 5 * P, Gst, 0, 0),
@@ -415,6 +428,20 @@ mod tests {
         assert_eq!(rate("CA", "QC", Standard, 20250101), vec![50_000, 99_750]);
         assert_eq!(rate("CA", "NS", Standard, 20250331), vec![150_000]);
         assert_eq!(rate("CA", "NS", Standard, 20250401), vec![140_000]);
+        assert_eq!(rate("DE", "", Standard, 20200630), vec![190_000]);
+        assert_eq!(rate("DE", "", Standard, 20200701), vec![160_000]);
+        assert_eq!(rate("DE", "", Reduced, 20201231), vec![50_000]);
+        assert_eq!(rate("DE", "", Standard, 20210101), vec![190_000]);
+        assert_eq!(rate("JP", "", Standard, 20190930), vec![80_000]);
+        assert_eq!(rate("JP", "", Standard, 20191001), vec![100_000]);
+        assert_eq!(rate("CY", "", SuperReduced, 20230720), Vec::<i64>::new());
+        assert_eq!(rate("CY", "", SuperReduced, 20230721), vec![30_000]);
+        assert_eq!(rate("CA", "MB", Standard, 20190630), vec![50_000, 80_000]);
+        assert_eq!(rate("CA", "MB", Standard, 20190701), vec![50_000, 70_000]);
+        // A region with its own rows uses only those; any other region the national ones.
+        assert_eq!(rate("PT", "30", Standard, 20250101), vec![220_000]);
+        assert_eq!(rate("PT", "", Standard, 20250101), vec![230_000]);
+        assert_eq!(rate("PT", "LISBOA", Standard, 20250101), vec![230_000]);
     }
 
     #[test]

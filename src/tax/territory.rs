@@ -87,6 +87,8 @@ pub const TERRITORIES: &[Territory] = &[
       "Liechtenstein: part of the Swiss VAT area (MWSTG Art. 3; treaty of 28 November 1994)"),
     t("GB", &["BT"], "Northern Ireland", NorthernIreland,
       "Northern Ireland: EU VAT rules apply to goods (Windsor Framework Art. 8); VAT numbers with the prefix XI"),
+    t("AT", &["6691", "6991", "6992", "6993"], "Jungholz and Mittelberg", OwnRates { region: "JM" },
+      "Jungholz and Mittelberg: Austrian VAT at 19 % standard (UStG 1994 §10(4))"),
     t("PT", &["90", "91", "92", "93"], "Madeira", OwnRates { region: "30" },
       "Madeira: Portuguese VAT at the rates of the Autonomous Region (CIVA Art. 18(3))"),
     t("PT", &["95", "96", "97", "98", "99"], "Azores", OwnRates { region: "20" },

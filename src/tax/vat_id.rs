@@ -292,7 +292,7 @@ fn national(prefix: &str, body: &str) -> Result<String, Problem> {
                 }
                 9 if d[0] == 6 => {
                     let s: u32 = (0..7).map(|i| (8 - i as u32) * d[i + 1]).sum::<u32>() % 11;
-                    ok((8 + 11 - (10 - s) % 11) % 11 % 10 == d[8])
+                    ok((s + 8) % 10 == d[8])
                 }
                 9 | 10 => ok(cz_rc(&d)),
                 _ => Err(Format),

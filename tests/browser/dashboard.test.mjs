@@ -190,6 +190,21 @@ test('375 px: nothing wider than the screen; screenshot', async () => {
   }, { width: 375, height: 800 });
 });
 
+test('by quarter: the months chosen widen to whole quarters, labels Q1…, figures from the API', async () => {
+  const response = await fetch(`${server.url}/v1/reports/movements?start=2025-07-01&end=2026-07-01&interval=quarter`, { headers: { authorization: `Bearer ${SECRET}` } });
+  const quarters = await response.json();
+  assert.equal(quarters.data.length, 4);
+  await withPage(browser, 'dashboard quarter', async (page, problems) => {
+    await page.goto(`${server.url}/dashboard.html?${RANGE}&interval=quarter&lang=en#key=${SECRET}`);
+    await page.waitForSelector('body[data-state="ready"]', { timeout: 30_000 });
+    const rows = await tableText(page, 'mrr-table');
+    assert.deepEqual(rows.map((r) => r[0]), ['Q3 2025', 'Q4 2025', 'Q1 2026', 'Q2 2026']);
+    assert.deepEqual(rows.map((r) => r[7]), quarters.data.map((r) => money('en', r.mrr_end)));
+    assert.deepEqual(rows.map((r) => r[2]), quarters.data.map((r) => money('en', r.new)));
+    assert.deepEqual(problems, []);
+  });
+});
+
 test('the secret key is required: none asks for it, a publishable key is refused', async () => {
   await withPage(browser, 'dashboard keys', async (page) => {
     await page.goto(`${server.url}/dashboard.html?${RANGE}&lang=en`);

@@ -7,7 +7,7 @@ use crate::error::{json_response, ApiError, ApiResult};
 use crate::invoice::InvoiceDocument;
 use crate::state::{AppState, Ctx};
 use crate::subscription::{self, Access};
-use crate::{statics, token};
+use crate::{einvoice, statics, token};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -44,9 +44,12 @@ async fn invoice_inner(
     uri: &axum::http::Uri,
     headers: &HeaderMap,
 ) -> ApiResult<Response> {
-    let (id, html_suffix) = match id.strip_suffix(".html") {
-        Some(stem) => (stem.to_string(), true),
-        None => (id, false),
+    let (id, html_suffix, suffix_format) = match id.strip_suffix(".html") {
+        Some(stem) => (stem.to_string(), true, None),
+        None => match einvoice::Format::from_path(&id) {
+            Some((stem, format)) => (stem.to_string(), false, Some(format)),
+            None => (id, false, None),
+        },
     };
     let by_token = query_param(uri.query(), "access_token")
         .is_some_and(|t| token::check_invoice_access(&state.signing_key, &id, t));
@@ -59,16 +62,29 @@ async fn invoice_inner(
         .await
         .map_err(storage_unavailable)?
         .ok_or_else(|| ApiError::not_found("no invoice with this id"))?;
-    let wants_html = html_suffix
-        || headers
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|a| a.contains("text/html"));
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let format = suffix_format.or_else(|| {
+        (!html_suffix)
+            .then(|| einvoice::Format::from_accept(accept))
+            .flatten()
+    });
+    if let Some(format) = format {
+        return einvoice_file(&record.document, &record.number_display, format);
+    }
+    let wants_html = html_suffix || accept.contains("text/html");
     if wants_html {
         let doc: InvoiceDocument = serde_json::from_str(&record.document)
             .map_err(|e| ApiError::internal(format!("stored invoice does not read back: {e}")))?;
-        // The hosted page may show the post-payment confirmation and a link back to the shop.
-        let hosted = crate::invoice_page::Hosted::from_query(uri.query());
+        // The hosted page: the post-payment confirmation and a link back to the shop when the
+        // checkout asks for them, and the e-invoice files when the invoice has them.
+        let mut hosted = crate::invoice_page::Hosted::from_query(uri.query());
+        if doc.einvoice.is_some() {
+            let access = token::invoice_access_token(&state.signing_key, &id);
+            hosted.documents = downloads(&id, Some(&access));
+        }
         let page = crate::invoice_page::render(&doc, &hosted);
         let mut r = (StatusCode::OK, page).into_response();
         let h = r.headers_mut();
@@ -86,14 +102,80 @@ async fn invoice_inner(
         );
         return Ok(r);
     }
+    // The e-invoices as links and hashes, not their content.
+    let mut value: Value = serde_json::from_str(&record.document)
+        .map_err(|e| ApiError::internal(format!("stored invoice does not read back: {e}")))?;
+    if let Some(e) = value
+        .get("einvoice")
+        .cloned()
+        .and_then(|e| serde_json::from_value::<einvoice::StoredEinvoice>(e).ok())
+    {
+        value["einvoice"] = einvoice::summary(&id, &e);
+    }
     // The collection state over the document (crate::dunning): status, attempts.
-    let document = crate::dunning::with_collection(state, &id, record.document).await;
+    let document = crate::dunning::with_collection(state, &id, value.to_string()).await;
     let mut r = json_response(StatusCode::OK, document);
     r.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-store"),
     );
     Ok(r)
+}
+
+/// A stored e-invoice file, checked against its SHA-256 (sent as `Digest` and
+/// `X-Content-SHA256`), never rendered again.
+fn einvoice_file(document: &str, number: &str, format: einvoice::Format) -> ApiResult<Response> {
+    let doc: InvoiceDocument = serde_json::from_str(document)
+        .map_err(|e| ApiError::internal(format!("stored invoice does not read back: {e}")))?;
+    let stored = doc.einvoice.ok_or_else(|| {
+        ApiError::not_found("this invoice has no EN 16931 form (see the server log at issue)")
+    })?;
+    let bytes = einvoice::file_bytes(&stored, format).map_err(ApiError::internal)?;
+    let sha = match format {
+        einvoice::Format::Pdf => &stored.pdf.sha256,
+        einvoice::Format::Cii => &stored.cii.sha256,
+        einvoice::Format::Ubl => &stored.ubl.sha256,
+    };
+    let mut r = (StatusCode::OK, bytes).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.media_type()),
+    );
+    let name = format!("attachment; filename=\"{number}{}\"", format.suffix());
+    if let Ok(v) = HeaderValue::from_str(&name) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(sha) {
+        h.insert("x-content-sha256", v);
+    }
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    Ok(r)
+}
+
+/// The e-invoice files of an invoice as `(label, href)` links for the hosted page: Factur-X
+/// (PDF/A-3 with the CII XML inside), CII and UBL, with the page's access token.
+fn downloads(id: &str, token: Option<&str>) -> Vec<(String, String)> {
+    let q = token
+        .map(|t| format!("?access_token={t}"))
+        .unwrap_or_default();
+    vec![
+        (
+            "Factur-X (PDF)".to_string(),
+            format!("/v1/invoices/{id}.pdf{q}"),
+        ),
+        (
+            "CII (XML)".to_string(),
+            format!("/v1/invoices/{id}.cii.xml{q}"),
+        ),
+        (
+            "UBL (XML)".to_string(),
+            format!("/v1/invoices/{id}.ubl.xml{q}"),
+        ),
+    ]
 }
 
 /// `GET /v1/invoices/upcoming?subscription=ID`: the next invoice as the subscription stands.
