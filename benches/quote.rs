@@ -1,5 +1,9 @@
 //! Native quote of a 20-line cart (the checkout hot path), and the same with JSON parsing.
 //! Run: `cargo bench --bench quote`.
+//!
+//! `checkout/…`: issue 12's case, shared with the Node benchmarks (benches/fixtures/, written by
+//! benches/node/checkout-data.mjs): a 50-price catalog, a 20-line cart with an exclusive 20 % VAT
+//! rate and a 10 % order coupon; engine only, and text to text (JSON text in, JSON text out).
 
 use billcalc::{from_json, Calculator, Catalog, QuoteInput};
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
@@ -26,6 +30,64 @@ pub fn cart(lines: usize) -> String {
         })
         .collect();
     format!(r#"{{"currency":"usd","lines":[{}]}}"#, lines.join(","))
+}
+
+const CHECKOUT_CATALOG: &str = include_str!("fixtures/checkout-catalog.json");
+const CHECKOUT_CART_20: &str = include_str!("fixtures/checkout-cart-20.json");
+
+fn checkout(c: &mut Criterion) {
+    let catalog: Catalog = from_json(CHECKOUT_CATALOG).unwrap();
+    let calculator = Calculator::new(&catalog).unwrap();
+    let input: QuoteInput = from_json(CHECKOUT_CART_20).unwrap();
+    assert_eq!(calculator.quote(&input).unwrap().total, 975_433);
+    let mut group = c.benchmark_group("checkout");
+    group.bench_function("20 lines, engine only", |b| {
+        b.iter(|| calculator.quote(black_box(&input)).unwrap())
+    });
+    group.bench_function("20 lines, text to text", |b| {
+        b.iter(|| {
+            let input: QuoteInput = from_json(black_box(CHECKOUT_CART_20)).unwrap();
+            serde_json::to_string(&calculator.quote(&input).unwrap()).unwrap()
+        })
+    });
+    group.finish();
+}
+
+/// 10,000 lines, each with 10 tax rates of its own (100,000 distinct rates): the tax stage groups
+/// totals per rate in linear time (issue 11 measured 125 s when it compared every pair).
+pub fn distinct_rates_cart(lines: usize, rates_per_line: usize) -> String {
+    let lines: Vec<String> = (0..lines)
+        .map(|i| {
+            let rates: Vec<String> = (0..rates_per_line)
+                .map(|j| {
+                    let n = i * rates_per_line + j;
+                    format!(
+                        r#"{{"display_name":"Tax {n}","percentage":"{}.{:04}","inclusive":false}}"#,
+                        n % 7,
+                        n % 10_000
+                    )
+                })
+                .collect();
+            format!(
+                r#"{{"price":{{"currency":"usd","unit_amount":{}}},"quantity":1,"tax_rates":[{}]}}"#,
+                100 + i % 900,
+                rates.join(",")
+            )
+        })
+        .collect();
+    format!(r#"{{"currency":"usd","lines":[{}]}}"#, lines.join(","))
+}
+
+fn scaling(c: &mut Criterion) {
+    let input: QuoteInput = from_json(&distinct_rates_cart(10_000, 10)).unwrap();
+    let quote = billcalc::compute_quote(&input).unwrap();
+    assert_eq!(quote.total_taxes.len(), 100_000);
+    let mut group = c.benchmark_group("scaling");
+    group.sample_size(10);
+    group.bench_function("10,000 lines x 10 distinct tax rates each", |b| {
+        b.iter(|| billcalc::compute_quote(black_box(&input)).unwrap())
+    });
+    group.finish();
 }
 
 fn bench(c: &mut Criterion) {
@@ -78,5 +140,5 @@ fn discount_catalog() -> String {
     catalog.to_string()
 }
 
-criterion_group!(benches, bench);
+criterion_group!(benches, checkout, scaling, bench);
 criterion_main!(benches);

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Assembles the npm package `billcalc` into pkg/ (git-ignored) from pkg-template/:
 #
-#   cargo build --target wasm32-unknown-unknown --release -p billcalc
-#   wasm-bindgen --target web    → pkg/web/   (browsers without a bundler, Vite and other bundlers)
-#   wasm-bindgen --target nodejs → pkg/node/  (Node: `require` directly, `import` via an ESM wrapper)
-#   the same without the `subscriptions` feature, --target web → pkg/checkout/ (`billcalc/checkout`:
-#     quotes, tax, discounts, adapters and the widget, a quarter smaller for checkout pages)
-#   wasm-opt -Oz (npm `binaryen`) once; the optimised .wasm is copied to both targets
+#   cargo build --target wasm32-unknown-unknown --profile web -p billcalc    (opt-level z: size)
+#     wasm-bindgen --target web    → pkg/web/   (browsers without a bundler, Vite and other bundlers)
+#   cargo build --target wasm32-unknown-unknown --profile node -p billcalc   (opt-level 3: speed)
+#     wasm-bindgen --target nodejs → pkg/node/  (Node: `require` directly, `import` via an ESM wrapper)
+#   the web profile without the `subscriptions` feature, --target web → pkg/checkout/
+#     (`billcalc/checkout`: quotes, tax, discounts, adapters and the widget, for checkout pages)
+#   wasm-opt (npm `binaryen`): -Oz for the browser builds, -O3 for Node's
+#
+# The profiles are in Cargo.toml; browsers pay for every byte they download, a Node server once.
 #
 # Installs what is missing (wasm32 target, wasm-bindgen CLI of the crate's exact version, npm dev
 # tools) and does nothing but print the sizes when no input changed. Usage: scripts/build-pkg.sh
@@ -21,8 +24,10 @@ export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$ROOT/node_modules/.bin:$PATH"
 # (wasm-bindgen's externref table) and multivalue (multi-value returns). mutable-globals and
 # nontrapping-float-to-int are declared but unused. Never pass -all: it enables non-standard
 # encodings (e.g. compact imports) that browsers reject.
-WASM_OPT_FLAGS=(-Oz --enable-bulk-memory --enable-reference-types --enable-multivalue --enable-sign-ext
+WASM_OPT_FEATURES=(--enable-bulk-memory --enable-reference-types --enable-multivalue --enable-sign-ext
   --enable-mutable-globals --enable-nontrapping-float-to-int --strip-producers --strip-target-features)
+WASM_OPT_WEB=(-Oz "${WASM_OPT_FEATURES[@]}")
+WASM_OPT_NODE=(-O3 "${WASM_OPT_FEATURES[@]}")
 
 log() { printf 'build-pkg: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -67,14 +72,18 @@ fi
 WASM_OPT_VERSION=$(wasm-opt --version)
 
 # --- compile -------------------------------------------------------------------------------------
-# Two builds of one crate: everything, and the checkout build without the subscription API. They
-# go to separate target directories so neither overwrites the other's .wasm.
-cargo build --target wasm32-unknown-unknown --release -p billcalc
-RAW="$TARGET_DIR/wasm32-unknown-unknown/release/billcalc.wasm"
+# Three builds of one crate: everything for browsers (size), everything for Node (speed), and the
+# checkout build without the subscription API (size). Each profile has its own output directory;
+# the checkout build also its own target directory (other features), so none overwrites another.
+cargo build --target wasm32-unknown-unknown --profile web -p billcalc
+RAW="$TARGET_DIR/wasm32-unknown-unknown/web/billcalc.wasm"
 [ -f "$RAW" ] || die "$RAW not found"
-cargo build --target wasm32-unknown-unknown --release -p billcalc --no-default-features \
+cargo build --target wasm32-unknown-unknown --profile node -p billcalc
+RAW_NODE="$TARGET_DIR/wasm32-unknown-unknown/node/billcalc.wasm"
+[ -f "$RAW_NODE" ] || die "$RAW_NODE not found"
+cargo build --target wasm32-unknown-unknown --profile web -p billcalc --no-default-features \
   --target-dir "$TARGET_DIR/checkout"
-RAW_CHECKOUT="$TARGET_DIR/checkout/wasm32-unknown-unknown/release/billcalc.wasm"
+RAW_CHECKOUT="$TARGET_DIR/checkout/wasm32-unknown-unknown/web/billcalc.wasm"
 [ -f "$RAW_CHECKOUT" ] || die "$RAW_CHECKOUT not found"
 
 WORK="$TARGET_DIR/billcalc-pkg"
@@ -86,10 +95,10 @@ if command -v flock >/dev/null; then exec 9>"$WORK/lock" && flock 9; fi
 pkg_digest() { (cd pkg 2>/dev/null && find . -type f | LC_ALL=C sort | xargs -r sha256sum | sha256sum | cut -d' ' -f1); }
 inputs_digest() {
   {
-    echo "raw $(sha "$RAW") $(sha "$RAW_CHECKOUT")"
+    echo "raw $(sha "$RAW") $(sha "$RAW_NODE") $(sha "$RAW_CHECKOUT")"
     echo "version $VERSION"
     echo "wasm-bindgen $WBG_VERSION"
-    echo "wasm-opt $WASM_OPT_VERSION ${WASM_OPT_FLAGS[*]}"
+    echo "wasm-opt $WASM_OPT_VERSION ${WASM_OPT_WEB[*]} / ${WASM_OPT_NODE[*]}"
     echo "script $(sha "$ROOT/scripts/build-pkg.sh")"
     echo "cargo $CARGO_INFO"
     (cd pkg-template && find . -type f | LC_ALL=C sort | xargs -r sha256sum)
@@ -98,7 +107,7 @@ inputs_digest() {
 
 report() {
   log "pkg/ billcalc@$VERSION: web/ node/ checkout/ (wasm-bindgen $WBG_VERSION, $WASM_OPT_VERSION)"
-  for wasm in pkg/web/billcalc_bg.wasm pkg/checkout/billcalc_bg.wasm; do
+  for wasm in pkg/web/billcalc_bg.wasm pkg/checkout/billcalc_bg.wasm pkg/node/billcalc_bg.wasm; do
     printf 'wasm size: %s bytes raw, %s bytes gzipped (gzip -9) — %s\n' \
       "$(wc -c <"$wasm" | tr -d ' ')" "$(gzip -9 -n -c "$wasm" | wc -c | tr -d ' ')" "$wasm"
   done
@@ -118,34 +127,29 @@ mkdir -p "$STAGE"
 cp -R pkg-template/. "$STAGE/"
 
 wasm-bindgen --target web --out-dir "$STAGE/web" "$RAW"
-wasm-bindgen --target nodejs --out-dir "$STAGE/node" "$RAW"
+wasm-bindgen --target nodejs --out-dir "$STAGE/node" "$RAW_NODE"
 # The checkout build reuses the web entry files (index.js, summary.js, their .d.ts).
 cp -R pkg-template/web/. "$STAGE/checkout/"
 wasm-bindgen --target web --out-dir "$STAGE/checkout" "$RAW_CHECKOUT"
 
-# wasm-bindgen emits the same .wasm for both targets (only the JS differs), so optimise once.
-# wasm-opt is the slow step (~10 s): cache its output by input digest and flags.
+# wasm-opt is the slow step (~10 s per build): cache its output by input digest and flags.
 optimise() {
   local in=$1 key
-  key=$( { sha "$in"; echo "$WASM_OPT_VERSION ${WASM_OPT_FLAGS[*]}"; } | sha256sum | cut -d' ' -f1)
+  shift
+  key=$( { sha "$in"; echo "$WASM_OPT_VERSION $*"; } | sha256sum | cut -d' ' -f1)
   mkdir -p "$WORK/wasm-opt-cache"
   if [ ! -f "$WORK/wasm-opt-cache/$key.wasm" ]; then
-    log "wasm-opt ${WASM_OPT_FLAGS[*]} ($(wc -c <"$in" | tr -d ' ') bytes from wasm-bindgen)"
-    wasm-opt "${WASM_OPT_FLAGS[@]}" "$in" -o "$WORK/wasm-opt-cache/$key.wasm.tmp"
+    log "wasm-opt $* ($(wc -c <"$in" | tr -d ' ') bytes from wasm-bindgen)"
+    wasm-opt "$@" "$in" -o "$WORK/wasm-opt-cache/$key.wasm.tmp"
     mv "$WORK/wasm-opt-cache/$key.wasm.tmp" "$WORK/wasm-opt-cache/$key.wasm"
   fi
   cp "$WORK/wasm-opt-cache/$key.wasm" "$in"
 }
-if cmp -s "$STAGE/web/billcalc_bg.wasm" "$STAGE/node/billcalc_bg.wasm"; then
-  optimise "$STAGE/web/billcalc_bg.wasm"
-  cp "$STAGE/web/billcalc_bg.wasm" "$STAGE/node/billcalc_bg.wasm"
-else
-  optimise "$STAGE/web/billcalc_bg.wasm"
-  optimise "$STAGE/node/billcalc_bg.wasm"
-fi
-optimise "$STAGE/checkout/billcalc_bg.wasm"
+optimise "$STAGE/web/billcalc_bg.wasm" "${WASM_OPT_WEB[@]}"
+optimise "$STAGE/node/billcalc_bg.wasm" "${WASM_OPT_NODE[@]}"
+optimise "$STAGE/checkout/billcalc_bg.wasm" "${WASM_OPT_WEB[@]}"
 # Keep only the newest few cached optimisations.
-(cd "$WORK/wasm-opt-cache" && ls -1t -- *.wasm 2>/dev/null | tail -n +6 | xargs -r rm -f --)
+(cd "$WORK/wasm-opt-cache" && ls -1t -- *.wasm 2>/dev/null | tail -n +10 | xargs -r rm -f --)
 
 # Glue: point the entry files at the snippet that defines BillcalcError; make the nodejs target's
 # snippets CommonJS (wasm-bindgen `require`s them but writes them as ES modules, which only Node

@@ -5,10 +5,37 @@
 # Factur-X PDF/A-3), then the official
 # CEN/TC 434 validation rules (release 1.3.16, tests/einvoice/validators/, run through saxonche)
 # check every document in one batch: any fatal finding fails. Usage: bash scripts/test-einvoice.sh
+# (or --validate DIR: only the rules, over DIR's files)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 target=${CARGO_TARGET_DIR:-target}
+
+ensure_python() {
+  if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq python3 python3-venv
+  fi
+}
+
+# --validate DIR: only run the rules over DIR's files (the server tests' e-invoices).
+if [ "${1:-}" = "--validate" ]; then
+  ensure_python
+  shopt -s nullglob
+  files=("$2"/*.pdf "$2"/*.xml)
+  if [ "${#files[@]}" -lt 3 ]; then
+    echo "expected the server tests' e-invoices in $2, found ${#files[@]} files" >&2
+    exit 1
+  fi
+  if ! tests/einvoice/tools/en16931-validate "${files[@]}" > "$2/validation.txt"; then
+    grep -A4 '^FAIL' "$2/validation.txt" >&2
+    exit 1
+  fi
+  echo "EN 16931 validation: ${#files[@]} server e-invoices, $(grep -c '^ok' "$2/validation.txt") with no fatal finding ($2/validation.txt)"
+  exit 0
+fi
+
 docs="$target/einvoice-docs"
 rm -rf "$docs"
 
@@ -19,11 +46,7 @@ for out in example.pdf example.cii.xml example.ubl.xml; do
 done
 
 # The validator runs in a Python virtual environment (saxonche and factur-x from PyPI).
-if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq python3 python3-venv
-fi
+ensure_python
 shopt -s nullglob
 files=("$docs"/*.xml "$docs"/*.pdf)
 pdfs=("$docs"/*.pdf)

@@ -35,8 +35,13 @@ step "SMTP server for the email tests (Python's aiosmtpd from PyPI)"
 python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install -q aiosmtpd
 
 step "server: API, storage suite on SQLite and PostgreSQL, SIGKILL recovery, dunning/webhooks/email"
-BILLCALC_REQUIRE_POSTGRES=1 BILLCALC_REQUIRE_SMTP=1 bash server/scripts/with-postgres.sh \
-  cargo test -p billcalc-server --all-targets
+einvoice_dump="$PWD/target/einvoice-docs-server"
+rm -rf "$einvoice_dump"
+BILLCALC_EINVOICE_DUMP="$einvoice_dump" BILLCALC_REQUIRE_POSTGRES=1 BILLCALC_REQUIRE_SMTP=1 \
+  bash server/scripts/with-postgres.sh cargo test -p billcalc-server --all-targets
+
+step "EN 16931 rules over every e-invoice the server tests issued (Factur-X, CII, UBL; zero fatal)"
+bash scripts/test-einvoice.sh --validate "$einvoice_dump"
 
 step "npm package (installs the wasm32 target, wasm-bindgen CLI and npm tools if missing)"
 bash scripts/build-pkg.sh

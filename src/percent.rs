@@ -40,14 +40,36 @@ fn parse_text(text: &str) -> Option<Decimal> {
 }
 
 impl Percent {
-    /// The percentage a JSON number stands for: its shortest round-trip text, read exactly.
+    /// The percentage a JSON number stands for: the shortest decimal that reads back as the
+    /// same float (what JavaScript and Rust print for it), with at most 12 decimals, 12 integer
+    /// digits and 15 significant digits, else `None` (16 or 17 digits mean a float artefact such
+    /// as `0.1 + 0.2`, no percentage anyone wrote). Found by integer candidates, not by formatting the float:
+    /// float-to-text costs about 14 KB of wasm. For `m < 2^53` and `k ≤ 22` both `m` and `10^k`
+    /// are exact, so `m / 10^k` is the correctly rounded value of the decimal `m·10^-k`, i.e.
+    /// what reading that decimal gives; the first `k` with a candidate equal to the float has the
+    /// fewest digits.
     fn from_f64(v: f64) -> Option<Percent> {
-        let text = v.to_string();
-        let (negative, magnitude) = match text.strip_prefix('-') {
-            Some(rest) => (true, rest),
-            None => (false, text.as_str()),
-        };
-        parse_text(magnitude).map(|d| Percent(if negative { -d } else { d }))
+        let magnitude = v.abs();
+        if !magnitude.is_finite() || magnitude >= 1e12 {
+            return None;
+        }
+        let mut scale = 1.0_f64;
+        for k in 0..=12u32 {
+            let near = (magnitude * scale).round();
+            if near >= 1e15 {
+                return None; // more than 15 significant digits (and near 2^53: inexact)
+            }
+            // The product may be off by one unit; the closest candidate that reads back wins.
+            let found = [near, near - 1.0, near + 1.0]
+                .into_iter()
+                .find(|&m| m >= 0.0 && m / scale == magnitude);
+            if let Some(m) = found {
+                let d = Decimal::new(m as i64, k).normalize();
+                return Some(Percent(if v.is_sign_negative() { -d } else { d }));
+            }
+            scale *= 10.0;
+        }
+        None
     }
 }
 
@@ -103,5 +125,36 @@ mod tests {
             serde_json::to_string(&p("9.9750").unwrap()).unwrap(),
             "\"9.975\""
         );
+    }
+
+    /// The decimal is the one the float prints as (Rust's shortest round trip, JavaScript's
+    /// `String(x)`), as the text-based reading gave before.
+    #[test]
+    fn numbers_read_as_their_shortest_text() {
+        let mut checked = 0;
+        for i in 0..200_000u64 {
+            // Percentages with 0 to 6 decimals, and floats with no short decimal at all.
+            let candidates = [
+                i as f64 / 10_000.0,
+                i as f64 / 1_000_000.0 * 3.0,
+                (i as f64).sqrt(),
+                i as f64 * 0.1 + 0.2,
+            ];
+            for v in candidates {
+                let text = v.to_string();
+                // A float whose shortest text needs 16 or 17 significant digits (a float
+                // artefact such as 0.1 + 0.2) is no percentage anyone wrote: refused.
+                let digits = text.trim_start_matches(['0', '.']).replace('.', "").len();
+                let expected = if digits > 15 { None } else { parse_text(&text) };
+                assert_eq!(Percent::from_f64(v).map(|p| p.0), expected, "{v} ({text})");
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 800_000);
+        assert_eq!(Percent::from_f64(9.975).unwrap().0, Decimal::new(9975, 3));
+        assert_eq!(Percent::from_f64(-2.5).unwrap().0, Decimal::new(-25, 1));
+        assert_eq!(Percent::from_f64(0.1 + 0.2), None); // 0.30000000000000004
+        assert_eq!(Percent::from_f64(1e-7).unwrap().0, Decimal::new(1, 7));
+        assert_eq!(Percent::from_f64(f64::NAN), None);
     }
 }

@@ -19,7 +19,7 @@ use crate::customer::Customer;
 use crate::discount::{
     self, AppliedDiscount, DiscountAmount, DiscountInput, Level, RejectedDiscount,
 };
-use crate::error::{join_path, Error, ErrorCode, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::money;
 use crate::price::{Price, Terms, ValidPrice};
 use crate::rounding::RoundingPolicy;
@@ -295,8 +295,9 @@ pub(crate) fn run(
         if line.preset {
             continue;
         }
-        let exact = line.terms.scheme.amount(line.quantity, &line.path())?;
-        line.amount = rounding.round(exact, &line.path())?;
+        let path = line.path();
+        let exact = line.terms.scheme.amount(line.quantity, &path)?;
+        line.amount = rounding.round(exact, &path)?;
         if let Some(info) = line.info.as_deref_mut() {
             if info.derivation.is_none() {
                 info.derivation = Some(Derivation::price(line.quantity, exact, rounding));
@@ -358,16 +359,22 @@ pub(crate) fn run(
                 l.discounted_amount() + order
             })
             .collect();
-        let pre = tax::apply(
-            &tax_setup,
-            input,
-            context,
-            &lines,
-            &before_order,
-            &categories,
-            &supplies,
-        )?;
-        money::sum(pre.lines.iter().map(|t| t.net), "lines")?
+        if taxes.backs_out {
+            let pre = tax::apply(
+                &tax_setup,
+                input,
+                context,
+                &lines,
+                &before_order,
+                &categories,
+                &supplies,
+            )?;
+            money::sum(pre.lines.iter().map(|t| t.net), "lines")?
+        } else {
+            // No tax inside any amount: each line's net is its base (the tax stage again would
+            // only confirm it, at the cost of a second pass).
+            money::sum(before_order.iter().copied(), "lines")?
+        }
     };
     // Cash rounding: once, on the amount payable (EN 16931 BT-114).
     let cash = match rounding.increment {
@@ -433,21 +440,21 @@ fn resolve_line<'a>(
     input: &'a LineInput,
     inline: Option<&'a ValidPrice>,
 ) -> Result<WorkLine<'a>> {
-    let path = format!("lines[{index}]");
-    let price_path = join_path(&path, "price");
+    // Paths are formatted only on error (this runs for every line of every quote).
+    let price_path = || format!("lines[{index}].price");
     let price = match (&input.price, inline) {
         (_, Some(valid)) => valid,
         (PriceRef::Id(id), None) => calculator.price(id).ok_or_else(|| {
             Error::new(
                 ErrorCode::UnknownPrice,
-                &price_path,
+                price_path(),
                 "no price with this id in the catalog",
             )
         })?,
         (PriceRef::Inline(_), None) => {
             return Err(Error::new(
                 ErrorCode::InvalidRequest,
-                &price_path,
+                price_path(),
                 "inline price was not validated",
             ))
         }
@@ -455,7 +462,7 @@ fn resolve_line<'a>(
     let terms = price.terms_for(context.currency).ok_or_else(|| {
         Error::new(
             ErrorCode::CurrencyMismatch,
-            &price_path,
+            price_path(),
             "the price has no amount in the quote's currency (add it to currency_options)",
         )
     })?;
@@ -463,7 +470,7 @@ fn resolve_line<'a>(
     if !(0..=money::MAX_AMOUNT).contains(&quantity) {
         return Err(Error::new(
             ErrorCode::InvalidQuantity,
-            join_path(&path, "quantity"),
+            format!("lines[{index}].quantity"),
             "quantity must be a non-negative integer",
         ));
     }

@@ -177,11 +177,28 @@ proptest! {
             for c in churned {
                 churn_events[c] += 1;
             }
+            let mut new_first_paid_here = 0;
             for c in 0..matrix.customers.len() {
                 if matrix.mrr[c][k] == 0 && matrix.mrr[c][k + 1] > 0 {
                     paying_spells[c] += 1;
+                    // New in this interval ⇔ first paid in it: the "new" movement and the
+                    // cohort name the same interval, also for a start at exactly 00:00 on the
+                    // 1st (phases here start at midnight, often on a boundary).
+                    let (bk, bk1) = (matrix.boundaries[k], matrix.boundaries[k + 1]);
+                    let first = matrix.first_paid[c].expect("paying, so it first paid");
+                    prop_assert!(first < bk1, "paying at the end of interval {} but first paid after it", k);
+                    if first >= bk {
+                        new_first_paid_here += 1;
+                    }
                 }
             }
+            prop_assert_eq!(new_first_paid_here, p.movement_customers.new);
+            let cohort_size = report
+                .cohorts
+                .iter()
+                .find(|h| h.cohort == p.start)
+                .map_or(0, |h| h.customers);
+            prop_assert!(p.movement_customers.new <= cohort_size, "new in {} but not in its cohort", p.start);
             prop_assert_eq!(
                 p.movement_customers.new + p.movement_customers.reactivation,
                 (0..matrix.customers.len())

@@ -376,8 +376,12 @@ async fn run(state: &AppState, body: &Value, key: &str, kind: KeyKind) -> ApiRes
     customer.id = customer_id;
     if let Some(c) = input.cart.get("customer") {
         customer.address = c.get("address").cloned();
-        customer.tax_ids = c
-            .get("tax_ids")
+        // The numbers as the engine normalised them ("DE 136 695 976" → "DE136695976"), else
+        // as typed.
+        customer.tax_ids = priced
+            .quote_value
+            .get("customer_tax_ids")
+            .or_else(|| c.get("tax_ids"))
             .and_then(Value::as_array)
             .map(|ids| {
                 ids.iter()
@@ -403,7 +407,7 @@ async fn run(state: &AppState, body: &Value, key: &str, kind: KeyKind) -> ApiRes
         subscription: None,
     });
     // Rendered once, at issue, from the engine's quote as charged (crate::einvoice).
-    document.einvoice = crate::einvoice::render_quote(&document, &priced.quote);
+    document.einvoice = crate::einvoice::render_quote(&document, &priced.quote, &state.calculator);
     let document_text = serde_json::to_string(&document)
         .map_err(|e| ApiError::internal(format!("invoice serialization: {e}")))?;
     let record = InvoiceRecord {

@@ -247,15 +247,54 @@ pub fn document_info(doc: &InvoiceDocument) -> Result<DocumentInfo, String> {
     })
 }
 
+/// The category of the operation (French 2026 reform, BT-23): `goods`, `services` or `both`,
+/// from each line's catalog product `type` (`good` / `service`), else its tax category
+/// (`digital_services` is a service, everything else goods), as the engine's tax stage decides.
+pub fn operation(calculator: &billcalc::Calculator, quote: &billcalc::Quote) -> Option<String> {
+    use billcalc::product::ProductType;
+    let (mut goods, mut services) = (false, false);
+    for line in &quote.lines {
+        let kind = line
+            .product
+            .as_deref()
+            .and_then(|id| calculator.product(id))
+            .and_then(|p| p.kind);
+        match kind {
+            Some(ProductType::Service) => services = true,
+            Some(ProductType::Good) => goods = true,
+            None if line.tax_category == "digital_services" => services = true,
+            None => goods = true,
+        }
+    }
+    match (goods, services) {
+        (true, true) => Some("both".into()),
+        (true, false) => Some("goods".into()),
+        (false, true) => Some("services".into()),
+        (false, false) => None,
+    }
+}
+
 fn render(
     doc: &InvoiceDocument,
+    operation: Option<String>,
     build: impl FnOnce(&DocumentInfo) -> billcalc::Result<einvoice::Document>,
 ) -> Result<StoredEinvoice, String> {
-    let info = document_info(doc)?;
+    let mut info = document_info(doc)?;
+    if info.seller.address.country == "FR" {
+        info.operation = operation;
+    }
     let document = build(&info).map_err(|e| e.to_string())?;
     let cii_text = cii::write(&document);
     let ubl_text = ubl::write(&document);
     let pdf = facturx::write(&document, &cii_text).map_err(|e| e.to_string())?;
+    dump(
+        doc,
+        &[
+            ("pdf", &pdf),
+            ("cii.xml", cii_text.as_bytes()),
+            ("ubl.xml", ubl_text.as_bytes()),
+        ],
+    );
     Ok(StoredEinvoice {
         pdf: stored(&pdf, base64::engine::general_purpose::STANDARD.encode(&pdf)),
         cii: stored(cii_text.as_bytes(), cii_text.clone()),
@@ -263,18 +302,42 @@ fn render(
     })
 }
 
+/// Test support: with `BILLCALC_EINVOICE_DUMP=DIR`, every rendered file is also written to
+/// `DIR/{invoice id}.{pdf,cii.xml,ubl.xml}`, so `scripts/test.sh` can run the official
+/// EN 16931 rules over everything the server tests issued.
+fn dump(doc: &InvoiceDocument, files: &[(&str, &[u8])]) {
+    let Some(dir) = std::env::var_os("BILLCALC_EINVOICE_DUMP") else {
+        return;
+    };
+    let dir = std::path::PathBuf::from(dir);
+    let _ = std::fs::create_dir_all(&dir);
+    for (ext, bytes) in files {
+        let _ = std::fs::write(dir.join(format!("{}.{ext}", doc.id)), bytes);
+    }
+}
+
 /// The e-invoices of a one-off sale, from the engine's quote as charged.
-pub fn render_quote(doc: &InvoiceDocument, quote: &billcalc::Quote) -> Option<StoredEinvoice> {
-    report(render(doc, |info| einvoice::from_quote(quote, info)), doc)
+pub fn render_quote(
+    doc: &InvoiceDocument,
+    quote: &billcalc::Quote,
+    calculator: &billcalc::Calculator,
+) -> Option<StoredEinvoice> {
+    let operation = operation(calculator, quote);
+    report(
+        render(doc, operation, |info| einvoice::from_quote(quote, info)),
+        doc,
+    )
 }
 
 /// The e-invoices of a subscription invoice, from the engine's invoice.
 pub fn render_invoice(
     doc: &InvoiceDocument,
     invoice: &billcalc::Invoice,
+    calculator: &billcalc::Calculator,
 ) -> Option<StoredEinvoice> {
+    let operation = operation(calculator, &invoice.quote);
     report(
-        render(doc, |info| einvoice::from_invoice(invoice, info)),
+        render(doc, operation, |info| einvoice::from_invoice(invoice, info)),
         doc,
     )
 }

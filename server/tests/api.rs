@@ -240,7 +240,7 @@ async fn business_buyer_in_another_eu_country_gets_reverse_charge_and_the_40_eur
         "currency": "eur",
         "customer": {
             "address": {"country": "DE", "city": "Berlin", "postal_code": "10115", "line1": "Invalidenstraße 1"},
-            "tax_ids": [{"type": "eu_vat", "value": "DE136695976"}]
+            "tax_ids": [{"type": "eu_vat", "value": "de 136 695 976"}]
         },
         "lines": [{"price": "price_lamp", "quantity": 3}, {"price": "price_course", "quantity": 1}]
     });

@@ -65,6 +65,9 @@ async fn issued_invoice_is_served_as_facturx_cii_and_ubl() {
         assert!(d.totals.payable.is_zero());
         assert_eq!(d.payment_means[0].code, "48");
         assert_eq!(d.seller.legal_id.as_ref().unwrap().id, "912345678");
+        // French 2026 reform: the category of the operation (lamps, a book, shipping: goods),
+        // already paid by card.
+        assert_eq!(d.business_process.as_deref(), Some("B2"));
         let v = verify(&d).unwrap();
         assert!(v.ok, "{:?}", v);
     }

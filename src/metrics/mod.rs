@@ -26,13 +26,21 @@
 //! while in force (until their `end`), as ChartMogul does ("a discount expiring" is expansion,
 //! help.chartmogul.com/hc/en-us/articles/203299912); `once` never counts (Stripe: finite
 //! coupons leave MRR unchanged — billcalc follows ChartMogul for `repeating`, since the
-//! business collects the discounted amount every month while it lasts). Percentages apply in
-//! order, then `amount_off` (per billing period, normalised like the price), never below 0.
+//! business collects the discounted amount every month while it lasts). Discounts apply in the
+//! order listed (as the engine's own discounts do): a `percent_off` takes its share of what is
+//! left, an `amount_off` (per billing period, normalised like the price) is subtracted, never
+//! below 0.
 //! **Metered items** count by their last closed period (the usage line with the latest
 //! `period_end` at or before the instant, normalised by the item's interval), where Stripe
 //! leaves them out; Lago does the same as billcalc. *Example*: 3 seats at €10/month, a yearly
 //! plan of $1,200 at 0.92 EUR/USD and a metered API item whose last closed month billed €4.35:
 //! 3 × 1000 + 120000 × 0.92 ÷ 12 + 435 = 3000 + 9200 + 435 = 12,635 cents.
+//!
+//! **Boundaries** — every interval is `[start, end)`. The MRR "at the end" of an interval (and
+//! "at the start" of the next) is the MRR in force in the last second before the boundary
+//! instant: a subscription starting, ending or changing at exactly `2025-02-01T00:00:00Z` moves
+//! MRR in February, in the same interval as its cohort, its trial's end and its payments. A
+//! metered period ending (exclusive) at the boundary has fully elapsed by then and counts.
 //!
 //! **Rounding** — everything stays exact (ratios, [`exact::Exact`]) until each customer's MRR
 //! at an instant, which is rounded once to minor units of the reporting currency by `rounding`
@@ -69,7 +77,8 @@
 //! *Example*: 2200 ÷ 2 = 1100; LTV = 2200 × 3 ÷ (2 × 1) = 3300.
 //!
 //! **Trial conversion** = trials that ended in the interval and were followed at once by a
-//! paying phase ÷ trials that ended in it (Stripe's *trial conversion rate*, by trial end; Stripe
+//! paying phase ÷ trials that ended in it (consecutive trialing phases — a change during the
+//! trial — are one trial, ending with the last) (Stripe's *trial conversion rate*, by trial end; Stripe
 //! also asks for a paid invoice, which the phase status stands for here).
 //!
 //! **Failed-payment recovery** = invoices whose first failed attempt falls in the interval and

@@ -136,7 +136,8 @@ pub struct RevenueReport {
 }
 
 /// Each customer's MRR (minor units of the reporting currency) at every interval boundary
-/// (`boundaries.len()` = intervals + 1), and the first instant they paid.
+/// (`boundaries.len()` = intervals + 1), taken in the last second before the boundary (so an
+/// event at the boundary instant belongs to the next interval), and the first second they paid.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CustomerMrr {
     pub boundaries: Vec<i64>,
@@ -551,7 +552,10 @@ fn resolve(input: &MetricsInput) -> Result<Resolved> {
 }
 
 impl Resolved {
-    /// A subscription's MRR at `t`, exact, in minor units of the reporting currency.
+    /// A subscription's MRR during the second `t` (what is in force at its end), exact, in
+    /// minor units of the reporting currency: phases started at or before `t`, not ended and
+    /// discounts not expired at or before `t`, and the metered periods that have fully elapsed
+    /// by the end of that second (`period_end ≤ t + 1`, `period_end` being exclusive).
     fn sub_mrr(&self, sub: &Sub, t: i64) -> Result<Exact> {
         if sub.ended_at.is_some_and(|e| e <= t) {
             return Ok(Exact::ZERO);
@@ -570,7 +574,11 @@ impl Resolved {
                 Amount::Metered(item_id) => {
                     let key = (sub.id.clone(), item_id.clone());
                     let lines = self.usage.get(&key).map(Vec::as_slice).unwrap_or(&[]);
-                    let last = lines.iter().rev().find(|(end, _)| *end <= t).map(|l| l.0);
+                    let last = lines
+                        .iter()
+                        .rev()
+                        .find(|(end, _)| *end <= t + 1)
+                        .map(|l| l.0);
                     let sum = crate::money::sum(
                         lines
                             .iter()
@@ -607,7 +615,7 @@ impl Resolved {
         sub.conversion.apply(total, path)
     }
 
-    /// Each customer's MRR at `t`, rounded once.
+    /// Each customer's MRR during the second `t`, rounded once.
     fn customer_mrr_at(&self, subs: &[&Sub], t: i64) -> Result<i64> {
         let mut total = Exact::ZERO;
         for sub in subs {
@@ -626,9 +634,13 @@ impl Resolved {
         let mut mrr = Vec::with_capacity(self.customers.len());
         let mut first_paid = Vec::with_capacity(self.customers.len());
         for subs in &by_customer {
+            // The MRR "at" a boundary is the MRR at the end of the interval it closes: what is
+            // in force in the last second before it. An event at the boundary instant itself
+            // (a start, an end, a discount expiring at 00:00:00) belongs to the interval that
+            // starts there, as trials, failed payments and cohorts do (`[start, end)`).
             let row = boundaries
                 .iter()
-                .map(|&t| self.customer_mrr_at(subs, t))
+                .map(|&b| self.customer_mrr_at(subs, b - 1))
                 .collect::<Result<Vec<_>>>()?;
             mrr.push(row);
             // MRR changes only where a phase starts, a subscription ends, a discount ends or
@@ -645,7 +657,8 @@ impl Resolved {
                     if s != &sub.id {
                         break;
                     }
-                    instants.extend(lines.iter().map(|l| l.0));
+                    // A usage period counts from the last second before its (exclusive) end.
+                    instants.extend(lines.iter().map(|l| l.0 - 1));
                 }
             }
             let mut first = None;
@@ -756,6 +769,14 @@ pub fn revenue_metrics(input: &MetricsInput) -> Result<RevenueReport> {
                     continue;
                 }
                 let next = sub.phases.get(p + 1);
+                // A change during a trial (a new phase still trialing) continues the same
+                // trial: it ends, converted or not, with the last trialing phase.
+                let continued = next.is_some_and(|n| {
+                    n.status == PhaseStatus::Trialing && sub.ended_at.map_or(true, |e| e > n.start)
+                });
+                if continued {
+                    continue;
+                }
                 let trial_end = match (next.map(|n| n.start), sub.ended_at) {
                     (Some(n), Some(e)) => n.min(e),
                     (Some(n), None) => n,

@@ -4,6 +4,7 @@
 //! invoice-level total spread back over lines) goes through `allocate`.
 
 use super::config::{country, upper, ShippingTax, TaxRateRef, TaxSetup, ValidRate};
+use super::group::GroupIndex;
 use super::place::{
     decide_automatic, decide_explicit, Applied, Buyer, Decision, LineCategory, Supply,
 };
@@ -40,6 +41,9 @@ pub struct TaxOutcome {
     pub rounding_stage: RoundingStage,
     /// The customer's tax ids as read (checked numbers normalised).
     pub customer_tax_ids: Vec<CustomerTaxId>,
+    /// Whether tax was backed out of any line's amount (inclusive rates, or inclusive prices
+    /// sold to an exempt or reverse-charged customer). Without, every line's net is its base.
+    pub backs_out: bool,
 }
 
 /// A taxable base with its decision: a line, or one portion of a shipping line.
@@ -223,17 +227,18 @@ pub fn apply(
     let category_of = |line: &WorkLine| categories.get(line.index).copied().unwrap_or("standard");
     let supply_of = |line: &WorkLine| supplies.get(line.index).copied().unwrap_or_default();
     let decide = |line: &WorkLine, category: &str, supply: Supply| -> Result<Decision> {
+        // The quote's default rates are resolved once and borrowed by every line.
+        let own;
         let explicit = match &line.input.tax_rates {
-            Some(refs) => Some(resolve_rates(
-                setup,
-                refs,
-                &format!("{}.tax_rates", line.path()),
-            )?),
-            None => default_rates.clone(),
+            Some(refs) => {
+                own = resolve_rates(setup, refs, &format!("{}.tax_rates", line.path()))?;
+                Some(own.as_slice())
+            }
+            None => default_rates.as_deref(),
         };
         let buyer_country = buyer.as_ref().map(|b| b.country.as_str());
         match (explicit, automatic, &buyer) {
-            (Some(rates), _, _) => Ok(decide_explicit(&rates, exempt, buyer_country)),
+            (Some(rates), _, _) => Ok(decide_explicit(rates, exempt, buyer_country)),
             (None, Some(seller), Some(buyer)) => decide_automatic(
                 setup,
                 seller,
@@ -317,6 +322,9 @@ pub fn apply(
         }
     }
 
+    let backs_out = items.iter().any(|i| {
+        !i.decision.back_out.is_empty() || i.decision.collected.iter().any(|a| a.rate.inclusive)
+    });
     let amounts = match setup.rounding_stage {
         RoundingStage::Line => items
             .iter()
@@ -326,36 +334,46 @@ pub fn apply(
     };
 
     // Per line: merge the items' taxes (a shipping line's portions at the same rate add up).
+    // The items are done with: their rates move into the lines' taxes (no clone per line).
     let mut out = vec![LineTaxes::default(); lines.len()];
-    for (item, amounts) in items.iter().zip(&amounts) {
+    for (item, amounts) in items.into_iter().zip(&amounts) {
         let Some(line) = out.get_mut(item.line) else {
             continue;
         };
         line.net = money::checked(line.net + amounts.net, "lines")?;
         line.payable = money::checked(line.payable + amounts.net, "lines")?;
-        for (applied, &(amount, taxable)) in item.decision.collected.iter().zip(&amounts.collected)
+        for (applied, &(amount, taxable)) in
+            item.decision.collected.into_iter().zip(&amounts.collected)
         {
             line.payable = money::checked(line.payable + amount, "lines")?;
-            add_tax(&mut line.taxes, &applied.rate, amount, taxable)?;
+            add_tax(&mut line.taxes, applied.rate, amount, taxable)?;
         }
-        if let Some(zero) = &item.decision.zero {
+        if let Some(zero) = item.decision.zero {
             add_tax(&mut line.taxes, zero, 0, amounts.net)?;
         }
     }
 
+    // One entry per rate, in order of first appearance (found by hash: linear in the taxes).
     let mut total_taxes: Vec<TotalTax> = Vec::new();
+    let mut index = GroupIndex::new();
     for tax in out.iter().flat_map(|l| &l.taxes) {
-        match total_taxes.iter_mut().find(|t| t.rate == tax.rate) {
+        let (found, hash) = index.find(&tax.rate, |g| {
+            total_taxes.get(g).is_some_and(|t| t.rate == tax.rate)
+        });
+        match found.and_then(|g| total_taxes.get_mut(g)) {
             Some(t) => {
                 t.amount = money::checked(t.amount + tax.amount, "total_taxes")?;
                 t.taxable_amount =
                     money::checked(t.taxable_amount + tax.taxable_amount, "total_taxes")?;
             }
-            None => total_taxes.push(TotalTax {
-                amount: tax.amount,
-                taxable_amount: tax.taxable_amount,
-                rate: tax.rate.clone(),
-            }),
+            None => {
+                total_taxes.push(TotalTax {
+                    amount: tax.amount,
+                    taxable_amount: tax.taxable_amount,
+                    rate: tax.rate.clone(),
+                });
+                index.insert(hash, total_taxes.len() - 1);
+            }
         }
     }
     let has = |category| total_taxes.iter().any(|t| t.rate.category == category);
@@ -412,6 +430,7 @@ pub fn apply(
         automatic_tax,
         rounding_stage: setup.rounding_stage,
         customer_tax_ids,
+        backs_out,
     })
 }
 
@@ -419,13 +438,15 @@ fn path_of(lines: &[WorkLine], item: &Item) -> String {
     lines.get(item.line).map(WorkLine::path).unwrap_or_default()
 }
 
+/// Adds a tax to a line's: a line has few (at most 10 rates, times a shipping line's portions),
+/// so a scan finds an equal rate.
 fn add_tax(
     taxes: &mut Vec<LineTax>,
-    rate: &RateDescriptor,
+    rate: RateDescriptor,
     amount: i64,
     taxable: i64,
 ) -> Result<()> {
-    match taxes.iter_mut().find(|t| &t.rate == rate) {
+    match taxes.iter_mut().find(|t| t.rate == rate) {
         Some(t) => {
             t.amount = money::checked(t.amount + amount, "lines")?;
             t.taxable_amount = money::checked(t.taxable_amount + taxable, "lines")?;
@@ -433,7 +454,7 @@ fn add_tax(
         None => taxes.push(LineTax {
             amount,
             taxable_amount: taxable,
-            rate: rate.clone(),
+            rate,
         }),
     }
     Ok(())
@@ -526,11 +547,18 @@ fn invoice_stage(
 
     // Groups of (item, rate index) sharing one rate, in order of first appearance.
     let mut groups: Vec<(&Applied, Vec<(usize, usize)>)> = Vec::new();
+    let mut index = GroupIndex::new();
     for (i, item) in items.iter().enumerate() {
         for (k, applied) in item.decision.collected.iter().enumerate() {
-            match groups.iter_mut().find(|(a, _)| *a == applied) {
+            let (found, hash) = index.find(applied, |g| {
+                groups.get(g).is_some_and(|(a, _)| *a == applied)
+            });
+            match found.and_then(|g| groups.get_mut(g)) {
                 Some((_, members)) => members.push((i, k)),
-                None => groups.push((applied, vec![(i, k)])),
+                None => {
+                    groups.push((applied, vec![(i, k)]));
+                    index.insert(hash, groups.len() - 1);
+                }
             }
         }
     }

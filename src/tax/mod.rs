@@ -9,6 +9,7 @@
 
 pub mod compute;
 pub mod config;
+mod group;
 pub mod place;
 pub mod table;
 pub mod territory;
@@ -59,7 +60,7 @@ impl TaxType {
 }
 
 /// EN 16931 VAT category codes (BT-118 / BT-151).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum VatCategory {
     /// Standard or reduced rate (any rate above zero).
     S,
@@ -89,7 +90,7 @@ pub enum RoundingStage {
 }
 
 /// Who a rate is and where it applies: everything about a tax except its amount.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct RateDescriptor {
     /// The explicit tax rate's id, when the rate came from one.
     pub tax_rate: Option<String>,

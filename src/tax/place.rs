@@ -34,7 +34,7 @@ pub enum Supply {
 }
 
 /// A rate applied to a line, with what the arithmetic needs beyond its description.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Applied {
     pub rate: RateDescriptor,
     pub compound: bool,

@@ -341,7 +341,7 @@ pub(super) async fn issue(
     });
     describe_lines(state, &mut document, invoice_value);
     // Rendered once, at issue, from the engine's invoice (crate::einvoice).
-    document.einvoice = crate::einvoice::render_invoice(&document, invoice);
+    document.einvoice = crate::einvoice::render_invoice(&document, invoice, &state.calculator);
     let text = serde_json::to_string(&document)
         .map_err(|e| ApiError::internal(format!("invoice serialization: {e}")))?;
     let record = InvoiceRecord {
