@@ -65,9 +65,14 @@ if [ "$(have_wbg)" != "$WBG_VERSION" ]; then
   [ "$(have_wbg)" = "$WBG_VERSION" ] || die "wasm-bindgen on PATH is '$(have_wbg)', expected $WBG_VERSION"
 fi
 
-if [ ! -d node_modules ] || [ ! -x node_modules/.bin/wasm-opt ]; then
+# Reinstall when package-lock.json changed since the last install (a stamp of its hash), so a
+# checkout that gained a dev dependency (chart.js, dinero.js, ...) never runs with a stale tree.
+LOCK_STAMP=node_modules/.billcalc-lock.sha256
+if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -f "$LOCK_STAMP" ] \
+  || [ "$(cat "$LOCK_STAMP")" != "$(sha package-lock.json)" ]; then
   log "installing npm dev tools"
-  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+  npm ci --no-audit --no-fund
+  sha package-lock.json >"$LOCK_STAMP"
 fi
 WASM_OPT_VERSION=$(wasm-opt --version)
 

@@ -45,5 +45,7 @@ const run = await api('/v1/automation/run', {});
 const renewal = run.renewals.issued.find((i) => i.subscription === sub.id);
 const session = await api('/v1/billing_portal/sessions', { customer, locale: 'fr', return_url: `${base}/subscription.html` });
 console.log(`dunning demo: ${customer}'s renewal ${renewal?.invoice?.number ?? ''} was declined (subscription ${renewal?.status ?? '?'}).`);
-console.log(`  customer portal (pay with a new card): ${session.url}`);
+// The configured portal page is the demo's default address; point at this server.
+const portal = `${base}/portal.html${session.url.slice(session.url.indexOf('#'))}`;
+console.log(`  customer portal (pay with a new card): ${portal}`);
 console.log(`  emails and webhooks: ${base}/outbox.html`);

@@ -473,6 +473,8 @@ async function main() {
   state.calculator = new Calculator(state.data.catalog);
   $('lang').addEventListener('change', () => {
     state.lang = $('lang').value;
+    // Messages of earlier actions were in the other language.
+    for (const id of ['pm-result', 'change-result', 'cancel-result']) $(id).textContent = '';
     render();
     setStatus(t('ready'));
   });

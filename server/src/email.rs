@@ -459,7 +459,8 @@ struct Outgoing {
     subject: String,
     text: String,
     html: String,
-    attachment: Option<(String, String)>,
+    /// `(file name, media type, bytes)`: the invoice as HTML, and its Factur-X PDF when it has one.
+    attachments: Vec<(String, &'static str, Vec<u8>)>,
     attempts: i64,
     created_at: i64,
 }
@@ -473,14 +474,17 @@ fn build_message(from: &str, m: &Outgoing, locale: &str) -> Result<lettre::Messa
         .to(m.to.parse().map_err(|e| format!("to: {e}"))?)
         .subject(m.subject.clone());
     let _ = locale; // the language is the templates' (a Content-Language header is not in lettre's set)
-    let body = match &m.attachment {
-        Some((name, html)) => MultiPart::mixed().multipart(alternative).singlepart(
-            Attachment::new(name.clone()).body(
-                html.clone().into_bytes(),
-                ContentType::parse("text/html; charset=utf-8").map_err(|e| e.to_string())?,
-            ),
-        ),
-        None => alternative,
+    let body = if m.attachments.is_empty() {
+        alternative
+    } else {
+        let mut mixed = MultiPart::mixed().multipart(alternative);
+        for (name, media, bytes) in &m.attachments {
+            mixed = mixed.singlepart(Attachment::new(name.clone()).body(
+                bytes.clone(),
+                ContentType::parse(media).map_err(|e| e.to_string())?,
+            ));
+        }
+        mixed
     };
     builder.multipart(body).map_err(|e| e.to_string())
 }
@@ -512,27 +516,37 @@ pub async fn send_due(state: &AppState, now: i64) -> StoreResult<Value> {
         if claimed != 1 {
             continue;
         }
-        let attachment = match r[5].as_str() {
+        let mut attachments = Vec::new();
+        let document = match r[5].as_str() {
             Some(invoice_id) => state
                 .store
                 .invoice(invoice_id)
                 .await?
-                .and_then(|rec| serde_json::from_str::<InvoiceDocument>(&rec.document).ok())
-                .map(|d| {
-                    (
-                        format!("{}.html", d.number),
-                        crate::invoice::render_html(&d),
-                    )
-                }),
+                .and_then(|rec| serde_json::from_str::<InvoiceDocument>(&rec.document).ok()),
             None => None,
         };
+        if let Some(d) = document {
+            attachments.push((
+                format!("{}.html", d.number),
+                "text/html; charset=utf-8",
+                crate::invoice::render_html(&d).into_bytes(),
+            ));
+            // The Factur-X PDF rendered at issue (crate::einvoice), checked against its hash.
+            if let Some(pdf) = d
+                .einvoice
+                .as_ref()
+                .and_then(|e| crate::einvoice::file_bytes(e, crate::einvoice::Format::Pdf).ok())
+            {
+                attachments.push((format!("{}.pdf", d.number), "application/pdf", pdf));
+            }
+        }
         let m = Outgoing {
             id: id.clone(),
             to: r[1].text(),
             subject: r[2].text(),
             text: r[3].text(),
             html: r[4].text(),
-            attachment,
+            attachments,
             attempts: r[6].as_i64().unwrap_or(0),
             created_at: r[7].as_i64().unwrap_or(now),
         };

@@ -28,6 +28,17 @@ pub const RETRY_FOR_SECONDS: i64 = 3 * 86_400;
 pub const MAX_BACKOFF_SECONDS: i64 = 6 * 3_600;
 pub const SIGNATURE_HEADER: &str = "Billcalc-Signature";
 
+/// How long a claimed delivery is reserved for the instance sending it (seconds; default 60, more
+/// than the 10 s request timeout). A crash mid-delivery lets another instance (or the restarted
+/// one) deliver again after it: at least once. `BILLCALC_DELIVERY_LEASE_SECONDS` changes it.
+pub fn lease_seconds() -> i64 {
+    std::env::var("BILLCALC_DELIVERY_LEASE_SECONDS")
+        .ok()
+        .and_then(|v| v.parse::<i64>().ok())
+        .filter(|v| *v >= 1)
+        .unwrap_or(60)
+}
+
 /// The wait after the `attempts`-th failure: 60 s × 2^(attempts−1), at most 6 h.
 pub fn backoff(attempts: i64) -> i64 {
     (60_i64 << (attempts - 1).clamp(0, 20)).min(MAX_BACKOFF_SECONDS)
@@ -208,7 +219,7 @@ pub async fn deliver_due(state: &AppState, now: i64) -> StoreResult<Value> {
                 .store
                 .exec(
                     "UPDATE webhook_deliveries SET lease_until = $1 WHERE event_id = $2 AND endpoint_id = $3 AND status = 'pending' AND (lease_until IS NULL OR lease_until < $4)",
-                    vec![(now + 60).into(), d.event_id.clone().into(), d.endpoint_id.clone().into(), now.into()],
+                    vec![(now + lease_seconds()).into(), d.event_id.clone().into(), d.endpoint_id.clone().into(), now.into()],
                 )
                 .await?;
             if claimed != 1 {

@@ -379,6 +379,20 @@ async fn renewal_fails_twice_then_succeeds(backend: Backend) {
         .unwrap()
         .contains(number));
     assert_eq!(receipt["multipart"], "multipart/mixed");
+    // With the Factur-X PDF rendered at issue (issue 14), byte for byte the one served.
+    assert_eq!(
+        receipt["attachments"][1]["filename"],
+        json!(format!("{number}.pdf"))
+    );
+    assert_eq!(receipt["attachments"][1]["content_type"], "application/pdf");
+    assert_eq!(
+        receipt["attachments"][1]["sha256"],
+        inv["einvoice"]["pdf"]["sha256"]
+    );
+    assert_eq!(
+        receipt["attachments"][1]["size"],
+        inv["einvoice"]["pdf"]["size"]
+    );
 
     // The mail log says the same.
     let log = get(&s, "/v1/emails").await;
@@ -682,4 +696,71 @@ async fn reminders_once_each() {
         mails[1]["text"]
     );
     s.stop().await;
+}
+
+/// An SMTP server that answers 451 (try later): the email stays pending, is retried after 1 min
+/// then 2 min, and is sent once when the server accepts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn email_retried_while_smtp_refuses() {
+    let url = database_or_skip!(Backend::Sqlite, "smtp_retry");
+    let Some(smtp) = support::smtp("smtp_retry") else {
+        return;
+    };
+    let s = TestServer::start_with(&url, config(Some(smtp.url())), |_| {}).await;
+    smtp.set_failing(true);
+    ok(
+        &s,
+        "/v1/subscriptions",
+        &subscriber("cus_mail", "pm_card_visa", None, "en"),
+        Some("mail-1"),
+    )
+    .await;
+    automation::deliver(&s.state, NOW).await;
+    let e = last_email(&s).await;
+    assert_eq!(
+        (
+            e["kind"].clone(),
+            e["status"].clone(),
+            e["attempts"].clone()
+        ),
+        (json!("receipt"), json!("pending"), json!(1))
+    );
+    assert!(
+        e["last_error"].as_str().unwrap().contains("451"),
+        "{}",
+        e["last_error"]
+    );
+    automation::deliver(&s.state, NOW + 59).await;
+    assert_eq!(
+        last_email(&s).await["attempts"],
+        json!(1),
+        "not before the backoff"
+    );
+    automation::deliver(&s.state, NOW + 60).await;
+    assert_eq!(last_email(&s).await["attempts"], json!(2));
+    smtp.set_failing(false);
+    automation::deliver(&s.state, NOW + 179).await;
+    assert_eq!(last_email(&s).await["status"], "pending");
+    automation::deliver(&s.state, NOW + 180).await;
+    let e = last_email(&s).await;
+    assert_eq!(
+        (
+            e["status"].clone(),
+            e["attempts"].clone(),
+            e["sent_at"].clone()
+        ),
+        (json!("sent"), json!(3), json!(NOW + 180))
+    );
+    automation::deliver(&s.state, NOW + 10_000).await;
+    let mails = smtp.messages();
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0]["subject"]
+        .as_str()
+        .unwrap()
+        .starts_with("Payment receipt — invoice F2026-"));
+    s.stop().await;
+}
+
+async fn last_email(s: &TestServer) -> Value {
+    get(s, "/v1/emails").await["data"][0].clone()
 }

@@ -260,6 +260,15 @@ impl Drop for ServerProcess {
 }
 
 fn spawn_server(url: &str, config: &std::path::Path, delivery_interval: &str) -> ServerProcess {
+    spawn_server_with(url, config, delivery_interval, "60")
+}
+
+fn spawn_server_with(
+    url: &str,
+    config: &std::path::Path,
+    delivery_interval: &str,
+    lease: &str,
+) -> ServerProcess {
     let mut child = Command::new(env!("CARGO_BIN_EXE_billcalc-server"))
         .arg("--config")
         .arg(config)
@@ -271,6 +280,7 @@ fn spawn_server(url: &str, config: &std::path::Path, delivery_interval: &str) ->
         .env("BILLCALC_LOG_REQUESTS", "0")
         .env("BILLCALC_RENEWAL_INTERVAL_SECONDS", "0")
         .env("BILLCALC_DELIVERY_INTERVAL_SECONDS", delivery_interval)
+        .env("BILLCALC_DELIVERY_LEASE_SECONDS", lease)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -359,4 +369,80 @@ async fn crash_between_commit_and_delivery_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn crash_between_commit_and_delivery_postgres() {
     crash_between_commit_and_delivery(Backend::Postgres).await;
+}
+
+/// A crash while the receiver holds a delivery (the server never learns the answer): after the
+/// lease the restarted server delivers the same event again, with the same id — at least once.
+async fn crash_during_delivery(backend: Backend) {
+    let url = database_or_skip!(backend, "webhooks_mid");
+    let config = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "billcalc-webhooks-mid-{}-{backend:?}.json",
+        std::process::id()
+    ));
+    std::fs::write(&config, common::test_config().to_string()).unwrap();
+    let hooks = support::receiver().await;
+    let first = spawn_server_with(&url, &config, "0", "2");
+    let endpoint = common::post(
+        first.addr,
+        "/v1/webhook_endpoints",
+        SK,
+        &json!({"url": hooks.url(), "enabled_events": ["customer.subscription.created"]}),
+        &[],
+    )
+    .await
+    .json();
+    *hooks.state.secret.lock().unwrap() = endpoint["secret"].as_str().unwrap().into();
+    let r = common::post(
+        first.addr,
+        "/v1/subscriptions",
+        SK,
+        &customer("cus_mid"),
+        &[("idempotency-key", "mid")],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    drop(first);
+    // The receiver takes 4 s to answer; the server delivering is killed meanwhile.
+    hooks.state.delay_ms.store(4_000, Ordering::SeqCst);
+    let second = spawn_server_with(&url, &config, "1", "2");
+    let started = Instant::now();
+    while hooks.received().is_empty() && started.elapsed() < Duration::from_secs(20) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(hooks.received().len(), 1);
+    drop(second); // SIGKILL while the request is open
+    hooks.state.delay_ms.store(0, Ordering::SeqCst);
+    let third = spawn_server_with(&url, &config, "1", "2");
+    let started = Instant::now();
+    while hooks.received().len() < 2 && started.elapsed() < Duration::from_secs(20) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let got = hooks.received();
+    assert!(got.len() >= 2, "delivered again after the crash");
+    assert_eq!(got[0].id, got[1].id, "the same event id");
+    assert_eq!(got[0].kind, "customer.subscription.created");
+    // Then recorded as delivered, and not sent a third time.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(hooks.received().len(), 2);
+    let log = common::request(
+        third.addr,
+        "GET",
+        &format!("/v1/webhook_deliveries?event={}", got[0].id),
+        &[("authorization", &format!("Bearer {SK}"))],
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(log["data"][0]["status"], "delivered");
+    drop(third);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn crash_during_delivery_sqlite() {
+    crash_during_delivery(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn crash_during_delivery_postgres() {
+    crash_during_delivery(Backend::Postgres).await;
 }

@@ -685,7 +685,8 @@ pub fn customer_mrr(input: &MetricsInput) -> Result<CustomerMrr> {
 }
 
 fn sum(values: impl IntoIterator<Item = i64>) -> Result<i64> {
-    crate::money::sum(values, "")
+    // A total of the report (all customers, all movements of a kind) beyond 2^53 − 1.
+    crate::money::sum(values, "periods")
 }
 
 /// Computes every metric of the module documentation over the input's range.

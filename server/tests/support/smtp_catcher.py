@@ -2,13 +2,14 @@
 
 Every message it accepts is parsed with Python's email package and appended as one JSON line to
 OUT: {from, to, subject (decoded), content_language, text, html, attachments: [{filename,
-content_type, size, text}]}. While FAIL_FILE exists it answers DATA with a temporary failure
+content_type, size, sha256, text}]}. While FAIL_FILE exists it answers DATA with a temporary failure
 (451), so a sender's retries can be exercised. Prints "ready PORT" once listening.
 
 usage: python3 smtp_catcher.py OUT [--port N] [--fail-file PATH] [--keep]
 """
 import argparse
 import email
+import hashlib
 import email.policy
 import json
 import os
@@ -38,6 +39,7 @@ class Catcher:
                 "filename": part.get_filename(),
                 "content_type": part.get_content_type(),
                 "size": len(payload),
+                "sha256": hashlib.sha256(payload).hexdigest(),
                 "text": payload.decode("utf-8", "replace") if part.get_content_maintype() == "text" else None,
             })
         record = {
