@@ -31,6 +31,9 @@ export PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1
 python3 tests/tax/vat_numbers.py
 python3 tests/tax/rates_crosscheck.py
 
+step "fuzzing: every JSON entry point for a few seconds each (long runs: scripts/fuzz.sh)"
+FUZZ_DEV=1 bash scripts/fuzz.sh 8
+
 step "SMTP server for the email tests (Python's aiosmtpd from PyPI)"
 python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install -q aiosmtpd
 

@@ -62,6 +62,13 @@ fn duplicate(code: ErrorCode, path: String, what: &'static str) -> Error {
 impl Calculator {
     /// Validates the whole catalog. Paths in errors are relative to the catalog.
     pub fn new(catalog: &Catalog) -> Result<Calculator> {
+        use crate::limits::{check, MAX_PROMOTIONS};
+        check(
+            catalog.promotions.len(),
+            MAX_PROMOTIONS,
+            "promotions",
+            "promotions",
+        )?;
         let mut prices = BTreeMap::new();
         for (i, price) in catalog.prices.iter().enumerate() {
             let path = format!("prices[{i}]");

@@ -14,6 +14,9 @@ pub enum ErrorCode {
     InvalidType,
     /// A field the engine does not know; rejected so typos never pass silently.
     UnknownField,
+    /// The same key twice in one JSON object (`{"quantity":1,"quantity":5}`): rejected rather
+    /// than letting one silently win.
+    DuplicateField,
     /// A required field is absent.
     MissingField,
     /// A field combination or value the engine cannot accept.
@@ -82,6 +85,9 @@ pub enum ErrorCode {
     /// A credit note for more than was paid or than a line charged, or for a line that does
     /// not exist or charged nothing.
     InvalidCreditNote,
+    /// An input beyond a documented limit (`billcalc::limits`): too many lines, tiers, rules,
+    /// discounts or entries, or a string too long.
+    LimitExceeded,
     /// A billing-date or dunning schedule that cannot be built (no tries, no days, a negative gap).
     InvalidSchedule,
     /// An e-invoice (EN 16931 CII, UBL or Factur-X) that cannot be read: malformed XML, a
@@ -98,6 +104,8 @@ impl ErrorCode {
         match self {
             ErrorCode::InvalidType => "invalid_type",
             ErrorCode::UnknownField => "unknown_field",
+            ErrorCode::LimitExceeded => "limit_exceeded",
+            ErrorCode::DuplicateField => "duplicate_field",
             ErrorCode::MissingField => "missing_field",
             ErrorCode::InvalidRequest => "invalid_request",
             ErrorCode::InvalidAmount => "invalid_amount",
@@ -147,18 +155,38 @@ pub struct Error {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// The longest `path` an error carries (bytes); longer ones are cut with `…`. Paths and
+/// messages can echo input (an unknown key, a code); an error never grows with it.
+pub const MAX_PATH_LEN: usize = 256;
+/// The longest `message` an error carries (bytes).
+pub const MAX_MESSAGE_LEN: usize = 512;
+
+/// `text` cut to at most `max` bytes (on a character boundary) with `…` when cut.
+fn bounded(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max - '…'.len_utf8();
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push('…');
+    }
+    text
+}
+
 impl Error {
+    /// An error; `path` and `message` are bounded ([`MAX_PATH_LEN`], [`MAX_MESSAGE_LEN`]).
     pub fn new(code: ErrorCode, path: impl Into<String>, message: impl Into<String>) -> Self {
         Error {
             code,
-            path: path.into(),
-            message: message.into(),
+            path: bounded(path.into(), MAX_PATH_LEN),
+            message: bounded(message.into(), MAX_MESSAGE_LEN),
         }
     }
 
     /// The same error with `prefix` put in front of its path (`prefix.path`, or `prefix[..]`).
     pub fn within(mut self, prefix: &str) -> Self {
-        self.path = join_path(prefix, &self.path);
+        self.path = bounded(join_path(prefix, &self.path), MAX_PATH_LEN);
         self
     }
 }

@@ -70,26 +70,18 @@ macro_rules! json_enum {
 }
 pub(crate) use json_enum;
 
-/// A JSON value being read as a struct: an object, or (as serde reads structs) an array of the
-/// fields in declaration order.
+/// A JSON value being read as a struct: an object. (serde also read a struct from an array of
+/// its fields in declaration order; that made `new Calculator([])` an empty catalog, so an
+/// array is `invalid_type` here.)
 ///
 /// Every field is read, and the error reported is the one serde reported: the first unknown or
-/// malformed field in key order (array: position), else the first missing required field in
-/// declaration order. Readers call every getter (a bad field yields a default or `None`), then
+/// malformed field in key order, else the first missing required field in declaration order. Readers call every getter (a bad field yields a default or `None`), then
 /// build the struct and pass it to [`Obj::finish`], which returns the error instead if any.
 pub(crate) struct Obj<'a> {
-    fields: Fields<'a>,
+    fields: &'a Map<String, Value>,
     path: &'a Path<'a>,
-    /// The fields of the type, in declaration order.
-    known: &'a [&'a str],
     /// The error to report and its rank (position of its field; missing fields rank last).
     error: RefCell<Option<(usize, Error)>>,
-}
-
-#[derive(Clone, Copy)]
-enum Fields<'a> {
-    Map(&'a Map<String, Value>),
-    Seq(&'a [Value]),
 }
 
 impl<'a> Obj<'a> {
@@ -99,30 +91,25 @@ impl<'a> Obj<'a> {
         path: &'a Path<'a>,
         known: &'a [&'a str],
     ) -> Result<Obj<'a>> {
-        let fields = match value {
-            Value::Object(map) => Fields::Map(map),
-            Value::Array(items) => Fields::Seq(items),
-            _ => return Err(invalid(path, "an object")),
+        let Value::Object(fields) = value else {
+            return Err(invalid(path, "an object"));
         };
         let obj = Obj {
             fields,
             path,
-            known,
             error: RefCell::new(None),
         };
-        if let Fields::Map(map) = fields {
-            if let Some((rank, key)) = map
-                .keys()
-                .enumerate()
-                .find(|(_, k)| !known.contains(&k.as_str()))
-            {
-                let error = Error::new(
-                    ErrorCode::UnknownField,
-                    Path::Key(path, key).to_string(),
-                    ["unknown field `", key, "`"].concat(),
-                );
-                obj.record(rank, error);
-            }
+        if let Some((rank, key)) = fields
+            .keys()
+            .enumerate()
+            .find(|(_, k)| !known.contains(&k.as_str()))
+        {
+            let error = Error::new(
+                ErrorCode::UnknownField,
+                Path::Key(path, key).to_string(),
+                ["unknown field `", key, "`"].concat(),
+            );
+            obj.record(rank, error);
         }
         Ok(obj)
     }
@@ -154,35 +141,22 @@ impl<'a> Obj<'a> {
 
     /// The field's value, `None` when absent.
     fn get(&self, key: &str) -> Option<&'a Value> {
-        match self.fields {
-            Fields::Map(map) => map.get(key),
-            Fields::Seq(items) => items.get(self.index(key)),
-        }
+        self.fields.get(key)
     }
 
-    /// The field's position in the type's declaration.
-    fn index(&self, key: &str) -> usize {
-        self.known
-            .iter()
-            .position(|k| *k == key)
-            .unwrap_or(usize::MAX)
-    }
-
-    /// Where an error at `key` ranks: its position in key order (array: its index).
+    /// Where an error at `key` ranks: its position in key order.
     fn rank(&self, key: &str) -> usize {
-        match self.fields {
-            Fields::Map(map) => map.keys().position(|k| k == key).unwrap_or(usize::MAX),
-            Fields::Seq(_) => self.index(key),
-        }
+        self.fields
+            .keys()
+            .position(|k| k == key)
+            .unwrap_or(usize::MAX)
     }
 
     /// The field read by `T`; `None` (the error kept) when it is malformed.
     fn read<T: FromJson>(&self, key: &str, value: &Value) -> Option<T> {
-        let result = match self.fields {
-            Fields::Map(_) => T::from_json_value(value, &Path::Key(self.path, key)),
-            Fields::Seq(_) => T::from_json_value(value, &Path::Index(self.path, self.index(key))),
-        };
-        result.map_err(|e| self.record(self.rank(key), e)).ok()
+        T::from_json_value(value, &Path::Key(self.path, key))
+            .map_err(|e| self.record(self.rank(key), e))
+            .ok()
     }
 
     /// A required field (present: even `null` is read by `T`); `None` when absent or malformed
@@ -190,7 +164,7 @@ impl<'a> Obj<'a> {
     pub(crate) fn req<T: FromJson>(&self, key: &str) -> Option<T> {
         match self.get(key) {
             Some(v) => self.read(key, v),
-            // Map: missing fields rank after every other error (serde reports them at the end).
+            // Missing fields rank after every other error (serde reports them at the end).
             None => {
                 self.missing(key);
                 None
@@ -199,20 +173,14 @@ impl<'a> Obj<'a> {
     }
 
     fn missing(&self, key: &str) -> Error {
-        match self.fields {
-            Fields::Map(_) => self.record(
-                usize::MAX,
-                Error::new(
-                    ErrorCode::MissingField,
-                    Path::Key(self.path, key).to_string(),
-                    ["missing field `", key, "`"].concat(),
-                ),
+        self.record(
+            usize::MAX,
+            Error::new(
+                ErrorCode::MissingField,
+                Path::Key(self.path, key).to_string(),
+                ["missing field `", key, "`"].concat(),
             ),
-            Fields::Seq(_) => self.record(
-                self.index(key),
-                invalid(self.path, "more elements (one per field)"),
-            ),
-        }
+        )
     }
 
     /// An optional field: `None` when absent or `null`.
@@ -232,6 +200,25 @@ impl<'a> Obj<'a> {
         .unwrap_or_else(default)
     }
 
+    /// An optional instant in Unix seconds (`None` when absent or `null`): an integer between
+    /// 1970-01-01 and 9999-12-31T23:59:59Z ([`crate::time::MAX_INSTANT`]), else `invalid_date`,
+    /// like every instant the engine reads.
+    pub(crate) fn instant(&self, key: &str) -> Option<i64> {
+        let t: i64 = self.opt(key)?;
+        if (0..=crate::time::MAX_INSTANT).contains(&t) {
+            return Some(t);
+        }
+        self.record(
+            self.rank(key),
+            Error::new(
+                ErrorCode::InvalidDate,
+                Path::Key(self.path, key).to_string(),
+                "instant outside 1970-01-01 .. 9999-12-31 (Unix seconds)",
+            ),
+        );
+        None
+    }
+
     /// A field defaulting to `T::default()` when absent.
     pub(crate) fn def<T: FromJson + Default>(&self, key: &str) -> T {
         self.or(key, T::default)
@@ -240,7 +227,19 @@ impl<'a> Obj<'a> {
 
 impl FromJson for String {
     fn from_json_value(value: &Value, path: &Path) -> Result<Self> {
-        as_str(value, path).map(str::to_string)
+        let text = as_str(value, path)?;
+        if text.len() > crate::limits::MAX_STRING_BYTES {
+            return Err(Error::new(
+                ErrorCode::LimitExceeded,
+                path.to_string(),
+                format!(
+                    "string of {} bytes, at most {} (see billcalc::limits)",
+                    text.len(),
+                    crate::limits::MAX_STRING_BYTES
+                ),
+            ));
+        }
+        Ok(text.to_string())
     }
 }
 
@@ -283,7 +282,15 @@ impl<T: FromJson> FromJson for Option<T> {
 /// The items of an array.
 pub(crate) fn items<'v>(value: &'v Value, path: &Path) -> Result<&'v [Value]> {
     match value {
-        Value::Array(items) => Ok(items),
+        Value::Array(items) => {
+            crate::limits::check(
+                items.len(),
+                crate::limits::MAX_ENTRIES,
+                &path.to_string(),
+                "entries",
+            )?;
+            Ok(items)
+        }
         _ => Err(invalid(path, "an array")),
     }
 }
@@ -301,7 +308,15 @@ impl<T: FromJson> FromJson for Vec<T> {
 /// The entries of an object read as a map.
 pub(crate) fn entries<'v>(value: &'v Value, path: &Path) -> Result<&'v Map<String, Value>> {
     match value {
-        Value::Object(map) => Ok(map),
+        Value::Object(map) => {
+            crate::limits::check(
+                map.len(),
+                crate::limits::MAX_ENTRIES,
+                &path.to_string(),
+                "entries",
+            )?;
+            Ok(map)
+        }
         _ => Err(invalid(path, "an object")),
     }
 }

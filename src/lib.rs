@@ -15,6 +15,7 @@ pub mod customer;
 pub mod discount;
 pub mod error;
 pub mod json;
+pub mod limits;
 pub mod metrics;
 pub mod money;
 pub mod parse;

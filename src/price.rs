@@ -180,6 +180,10 @@ pub struct ValidTier {
     pub up_to: Option<i64>,
     pub unit_amount: Decimal,
     pub flat_amount: Decimal,
+    /// The exact graduated amount of every tier before this one, taken whole (units and flat
+    /// fees); `None` when that sum is beyond the money bounds. Computed once when the price is
+    /// validated, so pricing a quantity is a binary search, not a walk over the tiers.
+    pub below: Option<Decimal>,
 }
 
 impl ValidPrice {
@@ -232,12 +236,9 @@ impl Scheme {
                 tiers,
             } => {
                 // The tier holding the total quantity prices every unit (quantity 0: the first).
-                let tier = tiers
-                    .iter()
-                    .find(|t| t.up_to.map_or(true, |u| quantity <= u))
-                    .ok_or_else(|| {
-                        Error::new(ErrorCode::InvalidTiers, path, "no tier holds the quantity")
-                    })?;
+                let tier = tier_of(tiers, quantity).ok_or_else(|| {
+                    Error::new(ErrorCode::InvalidTiers, path, "no tier holds the quantity")
+                })?;
                 money::add(
                     money::mul(tier.unit_amount, q, path)?,
                     tier.flat_amount,
@@ -249,26 +250,34 @@ impl Scheme {
                 tiers,
             } => {
                 // Each tier prices the units inside it; every tier touched adds its flat fee, and
-                // the first tier's flat fee is due even at quantity 0 (Stripe's behaviour).
-                let mut total = Decimal::ZERO;
-                let mut floor = 0i64;
-                for (i, tier) in tiers.iter().enumerate() {
-                    if i > 0 && quantity <= floor {
-                        break;
-                    }
-                    let ceiling = tier.up_to.map_or(quantity, |u| u.min(quantity));
-                    let units = Decimal::from((ceiling - floor).max(0));
-                    total = money::add(total, money::mul(tier.unit_amount, units, path)?, path)?;
-                    total = money::add(total, tier.flat_amount, path)?;
-                    match tier.up_to {
-                        Some(u) => floor = u,
-                        None => break,
-                    }
-                }
-                Ok(total)
+                // the first tier's flat fee is due even at quantity 0 (Stripe's behaviour). The
+                // tiers below the one holding the quantity are whole: their sum is precomputed.
+                let i = tiers
+                    .partition_point(|t| t.up_to.is_some_and(|u| u < quantity))
+                    .min(tiers.len().saturating_sub(1));
+                let tier = tiers.get(i).ok_or_else(|| {
+                    Error::new(ErrorCode::InvalidTiers, path, "no tier holds the quantity")
+                })?;
+                let floor = match i.checked_sub(1).and_then(|k| tiers.get(k)) {
+                    Some(previous) => previous.up_to.unwrap_or(0),
+                    None => 0,
+                };
+                let below = tier.below.ok_or_else(|| {
+                    Error::new(ErrorCode::AmountOverflow, path, "amount too large")
+                })?;
+                let units = Decimal::from((quantity - floor).max(0));
+                let within = money::mul(tier.unit_amount, units, path)?;
+                money::add(money::add(below, within, path)?, tier.flat_amount, path)
             }
         }
     }
+}
+
+/// The tier holding `quantity` (the first whose `up_to` reaches it), by binary search: tiers
+/// are validated in increasing `up_to` order with only the last unbounded.
+fn tier_of(tiers: &[ValidTier], quantity: i64) -> Option<&ValidTier> {
+    let i = tiers.partition_point(|t| t.up_to.is_some_and(|u| u < quantity));
+    tiers.get(i)
 }
 
 fn invalid(code: ErrorCode, path: &str, field: &str, message: &str) -> Error {
@@ -475,6 +484,7 @@ impl Price {
 }
 
 fn validate_tiers(tiers: &[Tier], path: &str) -> Result<Vec<ValidTier>> {
+    crate::limits::check(tiers.len(), crate::limits::MAX_TIERS, path, "tiers")?;
     if tiers.is_empty() {
         return Err(Error::new(
             ErrorCode::InvalidTiers,
@@ -484,6 +494,8 @@ fn validate_tiers(tiers: &[Tier], path: &str) -> Result<Vec<ValidTier>> {
     }
     let mut valid = Vec::with_capacity(tiers.len());
     let mut previous = 0i64;
+    // The graduated sum of the whole tiers so far (None once beyond the money bounds).
+    let mut below = Some(Decimal::ZERO);
     for (i, tier) in tiers.iter().enumerate() {
         let tier_path = format!("{path}[{i}]");
         let last = i + 1 == tiers.len();
@@ -536,11 +548,19 @@ fn validate_tiers(tiers: &[Tier], path: &str) -> Result<Vec<ValidTier>> {
                 "a tier needs a unit amount or a flat amount",
             ));
         }
+        let (unit_amount, flat_amount) = (unit.unwrap_or_default(), flat.unwrap_or_default());
         valid.push(ValidTier {
             up_to,
-            unit_amount: unit.unwrap_or_default(),
-            flat_amount: flat.unwrap_or_default(),
+            unit_amount,
+            flat_amount,
+            below,
         });
+        if let Some(u) = up_to {
+            below = below.and_then(|b| {
+                let whole = money::mul(unit_amount, Decimal::from(u - previous), "").ok()?;
+                money::add(money::add(b, whole, "").ok()?, flat_amount, "").ok()
+            });
+        }
         previous = up_to.unwrap_or(previous);
     }
     Ok(valid)
@@ -600,7 +620,7 @@ mod read {
             let active = o.opt("active");
             let object = o.opt("object");
             let kind = o.opt("type");
-            let created = o.opt("created");
+            let created = o.instant("created");
             let livemode = o.opt("livemode");
             let Some(currency) = currency else {
                 return Err(o.failed());

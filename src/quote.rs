@@ -234,6 +234,18 @@ impl WorkLine<'_> {
 }
 
 fn price_cart(calculator: &Calculator, input: &QuoteInput) -> Result<Quote> {
+    use crate::limits::{check, MAX_DISCOUNTS, MAX_LINES};
+    check(input.lines.len(), MAX_LINES, "lines", "lines")?;
+    check(
+        input.discounts.len(),
+        MAX_DISCOUNTS,
+        "discounts",
+        "discounts",
+    )?;
+    for (i, line) in input.lines.iter().enumerate() {
+        let path = format!("lines[{i}].discounts");
+        check(line.discounts.len(), MAX_DISCOUNTS, &path, "discounts")?;
+    }
     // 1. resolve
     let currency = Currency::parse(&input.currency, "currency")?;
     let rounding = input.rounding.unwrap_or(calculator.rounding());

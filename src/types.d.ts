@@ -904,7 +904,7 @@ export interface RevenueReport {
 }
 
 export type ErrorCode =
-  | "invalid_type" | "unknown_field" | "missing_field" | "invalid_request" | "invalid_amount"
+  | "invalid_type" | "unknown_field" | "duplicate_field" | "missing_field" | "invalid_request" | "invalid_amount"
   | "invalid_quantity" | "unknown_currency" | "currency_mismatch" | "unknown_price"
   | "duplicate_price" | "invalid_tiers" | "invalid_price" | "invalid_rounding" | "amount_overflow"
   | "invalid_date" | "invalid_tax_rate" | "unknown_tax_rate" | "invalid_tax_id"
@@ -914,7 +914,9 @@ export type ErrorCode =
   | "invalid_change" | "invalid_usage" | "no_upcoming_invoice" | "invalid_credit_note"
   | "invalid_schedule"
   | "invalid_document"
-  | "unsupported_document";
+  | "unsupported_document"
+  /** JS only: a method of a Calculator after its free(). */
+  | "calculator_freed";
 
 /** Thrown by every billcalc call on bad input; the instance keeps working afterwards. */
 export declare class BillcalcError extends Error {

@@ -15,13 +15,91 @@ use crate::{catalog, quote};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+// The JS half of the boundary, in one snippet (scripts/build-pkg.sh finds it by BillcalcError):
+// - `BillcalcError`, the class of every thrown error;
+// - `toJsonText(value, path)`, the one check every input goes through before `JSON.stringify`,
+//   which would turn NaN, ±Infinity, `undefined` in an array, functions, symbols into `null` or
+//   drop them (and throws a TypeError on a BigInt or a cycle). Each of those is `invalid_type`
+//   at its path instead. A property whose value is `undefined` is absent (JS convention), like
+//   JSON.stringify treats it. Map, Set and other non-plain objects (JSON.stringify turns them
+//   into `{}`) are `invalid_type` too; objects with `toJSON` (a Date) are read through it.
+// - `guardCalculator(Calculator)`, called by the package's entry files: a method of a freed
+//   Calculator throws `BillcalcError` `calculator_freed` (wasm-bindgen's own check throws a plain
+//   Error, "null pointer passed to rust"); `free()` twice is a no-op.
 #[wasm_bindgen(inline_js = "export class BillcalcError extends Error {
   constructor(code, path, message) { super(message); this.name = 'BillcalcError'; this.code = code; this.path = path; }
+}
+const MAX_PATH = 256, MAX_DEPTH = 128;
+function clip(path) { return path.length > MAX_PATH ? path.slice(0, MAX_PATH - 1) + '…' : path; }
+export function toJsonText(value, root) {
+  const stack = [];
+  const bad = (path, what) => { throw new BillcalcError('invalid_type', clip(path), 'invalid type: ' + what + ' is not a JSON value'); };
+  const walk = (v, path) => {
+    switch (typeof v) {
+      case 'string': case 'boolean': return;
+      case 'number': if (!Number.isFinite(v)) bad(path, String(v)); return;
+      case 'bigint': bad(path, 'a BigInt'); return;
+      case 'function': bad(path, 'a function'); return;
+      case 'symbol': bad(path, 'a symbol'); return;
+      case 'undefined': bad(path, 'undefined'); return;
+    }
+    if (v === null) return;
+    if (typeof v.toJSON === 'function') {
+      let json;
+      try { json = v.toJSON(); } catch (e) { bad(path, 'an object whose toJSON throws'); }
+      walk(json, path);
+      return;
+    }
+    if (stack.length >= MAX_DEPTH) bad(path, 'nesting deeper than ' + MAX_DEPTH + ' levels');
+    if (stack.includes(v)) bad(path, 'a circular reference');
+    stack.push(v);
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) walk(v[i], path + '[' + i + ']');
+    } else {
+      const tag = Object.prototype.toString.call(v);
+      if (tag !== '[object Object]') bad(path, 'a ' + tag.slice(8, -1) + ' object');
+      for (const k of Object.keys(v)) {
+        const x = v[k];
+        if (x !== undefined) walk(x, path ? path + '.' + k : k);
+      }
+    }
+    stack.pop();
+  };
+  try {
+    walk(value, root);
+    return JSON.stringify(value);
+  } catch (e) {
+    if (e instanceof BillcalcError) throw e;
+    // A getter or a Proxy that throws, a stack exhausted: still an input error, not a crash.
+    throw new BillcalcError('invalid_type', clip(root), 'invalid type: the value cannot be read as JSON');
+  }
+}
+export function guardCalculator(Calculator) {
+  const proto = Calculator.prototype;
+  if (proto.__billcalcGuarded) return;
+  Object.defineProperty(proto, '__billcalcGuarded', { value: true });
+  for (const name of Object.getOwnPropertyNames(proto)) {
+    const method = proto[name];
+    if (name === 'constructor' || name.startsWith('__') || typeof method !== 'function') continue;
+    const guarded = name === 'free'
+      ? function free() { if (this && this.__wbg_ptr) method.call(this); }
+      : function (...args) {
+          if (!(this instanceof Calculator)) throw new BillcalcError('invalid_request', '', 'Calculator.' + name + ' called on something that is not a Calculator');
+          if (!this.__wbg_ptr) throw new BillcalcError('calculator_freed', '', 'this Calculator was freed (free() or a using block); create a new one');
+          return method.apply(this, args);
+        };
+    Object.defineProperty(guarded, 'name', { value: name });
+    Object.defineProperty(guarded, 'length', { value: method.length });
+    proto[name] = guarded;
+  }
+  if (typeof Symbol.dispose === 'symbol') proto[Symbol.dispose] = proto.free;
 }")]
 extern "C" {
     type BillcalcError;
     #[wasm_bindgen(constructor)]
     fn new(code: &str, path: &str, message: &str) -> BillcalcError;
+    #[wasm_bindgen(catch, js_name = toJsonText)]
+    fn to_json_text(value: &JsValue, root: &str) -> Result<String, JsValue>;
 }
 
 // TypeScript names for the JS values crossing the boundary (declared in src/types.d.ts).
@@ -68,19 +146,9 @@ fn throwable(error: Error) -> JsValue {
     BillcalcError::new(error.code.as_str(), &error.path, &error.message).into()
 }
 
-/// A JS value as JSON text.
+/// A JS value as JSON text, through the one boundary check (`toJsonText` above).
 fn json_text(value: &JsValue) -> Result<String, JsValue> {
-    let not_json = || {
-        throwable(Error::new(
-            ErrorCode::InvalidType,
-            "",
-            "expected a plain JSON-compatible object",
-        ))
-    };
-    js_sys::JSON::stringify(value)
-        .map_err(|_| not_json())?
-        .as_string()
-        .ok_or_else(not_json)
+    to_json_text(value, "")
 }
 
 /// A JS value as an untyped JSON value (the adapters read platform payloads leniently).
@@ -249,11 +317,20 @@ pub fn from_woocommerce_cart(
 #[wasm_bindgen(js_name = decimalAmount)]
 pub fn decimal_amount(
     #[wasm_bindgen(unchecked_param_type = "number")] amount: JsValue,
-    currency: &str,
+    #[wasm_bindgen(unchecked_param_type = "string")] currency: JsValue,
 ) -> Result<String, JsValue> {
-    let currency = crate::currency::Currency::parse(currency, "currency").map_err(throwable)?;
+    // A `&str` parameter would make wasm-bindgen's glue copy whatever it is given as a string
+    // (a number traps the instance): take any value and check it.
+    let currency = currency.as_string().ok_or_else(|| {
+        throwable(Error::new(
+            ErrorCode::InvalidType,
+            "currency",
+            "invalid type: expected a currency code string",
+        ))
+    })?;
+    let currency = crate::currency::Currency::parse(&currency, "currency").map_err(throwable)?;
     // The number arrives as its JSON text, like every other value: no float on the way.
-    let amount = json_text(&amount)?
+    let amount = to_json_text(&amount, "amount")?
         .parse::<i64>()
         .map_err(|_| {
             Error::new(

@@ -46,6 +46,8 @@ const FILES: &[(&str, &str)] = &[
         include_str!("vectors/discounts_tax.json"),
     ),
     ("errors.json", include_str!("vectors/errors.json")),
+    ("instants.json", include_str!("vectors/instants.json")),
+    ("limits.json", include_str!("vectors/limits.json")),
     ("metrics.json", include_str!("vectors/metrics.json")),
     ("package.json", include_str!("vectors/package.json")),
     ("per_unit.json", include_str!("vectors/per_unit.json")),

@@ -4,5 +4,6 @@ import cjs from './index.cjs';
 
 export * from './billcalc.js';
 export { BillcalcError } from '@BILLCALC_ERROR_SNIPPET@';
+// index.cjs guards the shared Calculator class (a freed one throws calculator_freed).
 export const init = cjs.init;
 export default init;

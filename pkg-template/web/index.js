@@ -7,3 +7,7 @@
 export * from './billcalc.js';
 export { default, default as init } from './billcalc.js';
 export { BillcalcError } from '@BILLCALC_ERROR_SNIPPET@';
+import { Calculator } from './billcalc.js';
+import { guardCalculator } from '@BILLCALC_ERROR_SNIPPET@';
+// A freed Calculator throws BillcalcError `calculator_freed` (see src/wasm.rs).
+guardCalculator(Calculator);

@@ -303,12 +303,14 @@ async fn run(state: &AppState, body: &Value, key: &str, kind: KeyKind) -> ApiRes
         return abort(tx, e).await;
     }
 
-    // 4. the gateway.
+    // 4. the gateway. What is collected is the amount payable: the total, cash-rounded once when
+    // the rounding policy has an increment (EN 16931 BT-115 = BT-112 + BT-114).
+    let payable = priced.quote.amount_payable.unwrap_or(total);
     let currency = priced.quote.currency.code().to_string();
-    let charge = if total > 0 {
+    let charge = if payable > 0 {
         let request = ChargeRequest {
             idempotency_key: format!("{SCOPE}:{key}"),
-            amount: total,
+            amount: payable,
             currency: currency.clone(),
             payment_method: input.payment_method.clone(),
             description: state.seller.name.clone(),
@@ -452,7 +454,7 @@ async fn run(state: &AppState, body: &Value, key: &str, kind: KeyKind) -> ApiRes
         "object": "charge",
         "id": charge.as_ref().map(|c| c.id.clone()),
         "status": "succeeded",
-        "amount": total,
+        "amount": payable,
         "currency": currency,
         "payment_method": charge.as_ref().map(|c| json!({"type": "card", "brand": c.brand, "last4": c.last4})),
         "invoice": {

@@ -32,6 +32,10 @@ pub struct InvoiceDocument {
     pub total_excluding_tax: i64,
     pub total_tax: i64,
     pub total: i64,
+    /// The cash rounding of what was paid (EN 16931 BT-114), when the rounding policy has an
+    /// increment: `amount_paid = total + rounding_amount` for a paid one-off invoice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rounding_amount: Option<i64>,
     pub amount_paid: i64,
     pub locale: String,
     pub seller: SellerInfo,
@@ -387,6 +391,7 @@ pub fn build(issue: Issue) -> InvoiceDocument {
         total_excluding_tax,
         total_tax: total - total_excluding_tax,
         total,
+        rounding_amount: q.get("rounding_amount").and_then(Value::as_i64),
         amount_paid: issue.payment.as_ref().map_or(0, |p| p.amount),
         locale: if french { "fr" } else { "en" }.into(),
         seller: issue.seller.clone(),

@@ -68,6 +68,7 @@ struct Labels {
     discounts: &'static str,
     starting_balance: &'static str,
     amount_due: &'static str,
+    rounding: &'static str,
     status_paid: &'static str,
     status_open: &'static str,
     thanks: &'static str,
@@ -102,6 +103,7 @@ const FR: Labels = Labels {
     discounts: "Remises",
     starting_balance: "Solde client appliqué",
     amount_due: "Montant dû",
+    rounding: "Arrondi",
     status_paid: "Payée",
     status_open: "À régler",
     thanks: "Merci, votre paiement est reçu.",
@@ -149,6 +151,7 @@ const EN: Labels = Labels {
     discounts: "Discounts",
     starting_balance: "Customer balance applied",
     amount_due: "Amount due",
+    rounding: "Rounding",
     status_paid: "Paid",
     status_open: "Due",
     thanks: "Thank you, your payment was received.",
@@ -622,14 +625,24 @@ pub fn render(doc: &InvoiceDocument, hosted: &Hosted) -> String {
         ));
     }
     h.push_str("</tbody></table></section>\n");
+    // Cash rounding (EN 16931 BT-114) between the total and what was paid, when there is one.
+    let rounding_row = match doc.rounding_amount {
+        Some(r) => format!(
+            "<tr><th>{}</th><td class=\"n\" id=\"rounding-amount\">{}</td></tr>",
+            l.rounding,
+            money(r)
+        ),
+        None => String::new(),
+    };
     h.push_str(&format!(
-        "<table class=\"totals amounts\" id=\"totals\"><tr><th>{}</th><td class=\"n\" id=\"total-excluding-tax\">{}</td></tr><tr><th>{}</th><td class=\"n\" id=\"total-tax\">{}</td></tr><tr><th>{}</th><td class=\"n\" id=\"total\">{}</td></tr><tr><th>{}</th><td class=\"n\" id=\"amount-paid\">{}</td></tr></table>\n",
+        "<table class=\"totals amounts\" id=\"totals\"><tr><th>{}</th><td class=\"n\" id=\"total-excluding-tax\">{}</td></tr><tr><th>{}</th><td class=\"n\" id=\"total-tax\">{}</td></tr><tr><th>{}</th><td class=\"n\" id=\"total\">{}</td></tr>{}<tr><th>{}</th><td class=\"n\" id=\"amount-paid\">{}</td></tr></table>\n",
         l.total_net,
         money(doc.total_excluding_tax),
         l.total_tax,
         money(doc.total_tax),
         l.total,
         money(doc.total),
+        rounding_row,
         l.paid,
         money(doc.amount_paid)
     ));

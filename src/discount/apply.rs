@@ -789,27 +789,26 @@ impl Env<'_> {
         let path = c.header.id.as_str();
         let left = |j: usize| i128::from(remaining.get(j).copied().unwrap_or(0));
         let quantity = |j: usize| i128::from(self.fact(j).map_or(0, |f| f.quantity));
-        // How many units of each target are discounted: cheapest line first, by selection (a
-        // cart has few lines; no sort to instantiate).
+        // How many units of each target are discounted: cheapest unit first (what the line has
+        // left ÷ its quantity, compared exactly by cross-multiplication; lines without units
+        // last; ties to the earlier line). A sort, so a cart of n lines costs n log n per rule.
+        let mut order: Vec<usize> = (0..c.targets.len()).collect();
+        let target = |t: usize| c.targets.get(t).copied().unwrap_or(0);
+        order.sort_unstable_by(|&a, &b| {
+            let (ja, jb) = (target(a), target(b));
+            let (qa, qb) = (quantity(ja), quantity(jb));
+            (qa == 0)
+                .cmp(&(qb == 0))
+                .then_with(|| (left(ja) * qb).cmp(&(left(jb) * qa)))
+                .then(a.cmp(&b))
+        });
         let mut taken = vec![0i128; c.targets.len()];
         let mut units_left = i128::from(units);
-        while units_left > 0 {
-            let mut cheapest: Option<usize> = None;
-            for (t, &j) in c.targets.iter().enumerate() {
-                if taken.get(t).copied().unwrap_or(0) != 0 {
-                    continue;
-                }
-                // r_a / q_a < r_b / q_b  ⇔  r_a × q_b < r_b × q_a (quantities are positive).
-                let cheaper = cheapest
-                    .and_then(|b| c.targets.get(b))
-                    .map_or(true, |&k| left(j) * quantity(k) < left(k) * quantity(j));
-                if cheaper {
-                    cheapest = Some(t);
-                }
+        for t in order {
+            if units_left <= 0 {
+                break;
             }
-            let Some(t) = cheapest else { break };
-            let j = c.targets.get(t).copied().unwrap_or(0);
-            let k = quantity(j).min(units_left).max(1);
+            let k = quantity(target(t)).min(units_left).max(1);
             units_left -= k;
             if let Some(slot) = taken.get_mut(t) {
                 *slot = k;

@@ -558,8 +558,8 @@ impl crate::json::FromJson for Conditions {
         let categories = o.opt("categories");
         let minimum_amount = o.opt("minimum_amount");
         let minimum_quantity = o.opt("minimum_quantity");
-        let starts_at = o.opt("starts_at");
-        let ends_at = o.opt("ends_at");
+        let starts_at = o.instant("starts_at");
+        let ends_at = o.instant("ends_at");
         o.finish(Conditions {
             products,
             categories,

@@ -341,9 +341,9 @@ impl crate::json::FromJson for Coupon {
         let duration = o.opt("duration");
         let duration_in_months = o.opt("duration_in_months");
         let applies_to = o.opt("applies_to");
-        let redeem_by = o.opt("redeem_by");
+        let redeem_by = o.instant("redeem_by");
         let max_redemptions = o.opt("max_redemptions");
-        let starts_at = o.opt("starts_at");
+        let starts_at = o.instant("starts_at");
         let combinable = o.opt("combinable");
         let priority = o.opt("priority");
         let max_discount_amount = o.opt("max_discount_amount");
@@ -351,7 +351,7 @@ impl crate::json::FromJson for Coupon {
         let valid = o.opt("valid");
         let times_redeemed = o.opt("times_redeemed");
         let object = o.opt("object");
-        let created = o.opt("created");
+        let created = o.instant("created");
         let livemode = o.opt("livemode");
         o.finish(Coupon {
             id,

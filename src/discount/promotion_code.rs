@@ -191,15 +191,15 @@ impl crate::json::FromJson for PromotionCode {
         let code = o.req("code");
         let coupon = o.req("coupon");
         let active = o.opt("active");
-        let expires_at = o.opt("expires_at");
-        let starts_at = o.opt("starts_at");
+        let expires_at = o.instant("expires_at");
+        let starts_at = o.instant("starts_at");
         let max_redemptions = o.opt("max_redemptions");
         let customer = o.opt("customer");
         let restrictions = o.opt("restrictions");
         let metadata = o.opt("metadata");
         let times_redeemed = o.opt("times_redeemed");
         let object = o.opt("object");
-        let created = o.opt("created");
+        let created = o.instant("created");
         let livemode = o.opt("livemode");
         let (Some(code), Some(coupon)) = (code, coupon) else {
             return Err(o.failed());

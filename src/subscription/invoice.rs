@@ -170,6 +170,7 @@ fn not_here(field: &'static str, message: &'static str) -> Error {
 }
 
 fn preview_with(calculator: &Calculator, input: &PreviewInvoiceInput) -> Result<Invoice> {
+    within_limits(input)?;
     if input.count.is_some() {
         return Err(not_here("count", "only billingDates takes count"));
     }
@@ -183,6 +184,7 @@ fn preview_with(calculator: &Calculator, input: &PreviewInvoiceInput) -> Result<
 }
 
 fn dates_with(calculator: &Calculator, input: &BillingDatesInput) -> Result<BillingDates> {
+    within_limits(input)?;
     if input.change.is_some() {
         return Err(not_here(
             "change",
@@ -194,6 +196,26 @@ fn dates_with(calculator: &Calculator, input: &BillingDatesInput) -> Result<Bill
         .ok_or_else(|| Error::new(ErrorCode::MissingField, "count", "missing field `count`"))?;
     let reminders = input.reminder_days.as_deref().unwrap_or(&[]);
     Request::new(input).list_dates(calculator, count, reminders)
+}
+
+/// The documented input limits ([`crate::limits`]): invoice lines and discount lists.
+fn within_limits(input: &PreviewInvoiceInput) -> Result<()> {
+    use crate::limits::{check, MAX_DISCOUNTS, MAX_LINES};
+    let sub = &input.subscription;
+    let lines = sub.items.len() + sub.pending_invoice_items.len();
+    check(lines, MAX_LINES, "subscription.items", "invoice lines")?;
+    check(
+        sub.discounts.len(),
+        MAX_DISCOUNTS,
+        "subscription.discounts",
+        "discounts",
+    )?;
+    for (i, item) in sub.items.iter().enumerate() {
+        let n = item.discounts.as_ref().map_or(0, Vec::len);
+        let path = join_path(&indexed("subscription.items", i), "discounts");
+        check(n, MAX_DISCOUNTS, &path, "discounts")?;
+    }
+    Ok(())
 }
 
 fn standalone(catalog: Option<&Catalog>) -> Result<Calculator> {

@@ -300,6 +300,13 @@ pub fn jurisdiction(country: &str, region: Option<&str>) -> String {
 impl TaxConfig {
     /// Checks the config; `base` is the catalog's setup a quote's config extends.
     pub fn validate(&self, base: &TaxSetup, path: &str) -> Result<TaxSetup> {
+        use crate::limits::{check, MAX_TAX_RULES};
+        check(
+            self.rules.len(),
+            MAX_TAX_RULES,
+            &join_path(path, "rules"),
+            "tax rules",
+        )?;
         let mut setup = base.clone();
         if let Some(seller) = &self.seller {
             let p = join_path(path, "seller");
@@ -480,7 +487,7 @@ impl crate::json::FromJson for TaxRate {
         let active = o.opt("active");
         let metadata = o.opt("metadata");
         let object = o.opt("object");
-        let created = o.opt("created");
+        let created = o.instant("created");
         let livemode = o.opt("livemode");
         let effective_percentage = o.opt("effective_percentage");
         let (Some(percentage), Some(inclusive)) = (percentage, inclusive) else {

@@ -1,0 +1,250 @@
+// The JavaScript boundary of the BUILT package (issue 11 findings 2-4): every export, called with
+// every wrong argument kind, throws a BillcalcError and never traps the instance; values that
+// JSON.stringify would silently turn into null or drop (NaN, ±Infinity, undefined in an array,
+// functions, symbols, BigInt, Map/Set, cycles) are `invalid_type` at their path; a freed
+// Calculator throws `calculator_freed`. Runs against the Node entries (import and require, one
+// instance), the web build and the checkout build.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { installPackage } from './support.mjs';
+
+const project = installPackage();
+after(() => project.remove());
+
+const esm = await project.import();
+const cjs = project.require();
+const web = await project.import('billcalc/web');
+await web.default({ module_or_path: readFileSync(join(project.dir, 'node_modules/billcalc/web/billcalc_bg.wasm')) });
+const checkout = await project.import('billcalc/checkout');
+await checkout.default({ module_or_path: readFileSync(join(project.dir, 'node_modules/billcalc/checkout/billcalc_bg.wasm')) });
+
+const CART = { currency: 'eur', lines: [{ price: { currency: 'eur', unit_amount: 1000 }, quantity: 2 }] };
+const CATALOG = { prices: [{ id: 'seat', currency: 'eur', unit_amount: 1200, recurring: { interval: 'month' } }] };
+const SUBSCRIPTION = {
+  as_of: '2024-04-10T09:00:00Z',
+  subscription: { billing_cycle_anchor: '2024-01-01', currency: 'eur', items: [{ id: 'si_1', price: 'seat' }] },
+};
+const METRICS = JSON.parse(readFileSync(new URL('../vectors/metrics.json', import.meta.url), 'utf8')).vectors.find((v) => v.call === 'revenueMetrics' && v.output).input;
+const SHOPIFY = JSON.parse(readFileSync(new URL('../fixtures/shopify/cart-usd.json', import.meta.url), 'utf8'));
+const WOO = JSON.parse(readFileSync(new URL('../fixtures/woocommerce/cart-eur.json', import.meta.url), 'utf8'));
+
+// Every export of the package: the argument kinds it takes ('object', 'integer', 'string', or
+// 'object?' for an optional object) and valid arguments. A new export must be added here (the
+// first test fails otherwise), so no export escapes the table.
+const FUNCTIONS = {
+  computeQuote: { kinds: ['object'], args: () => [CART] },
+  previewInvoice: { kinds: ['object'], args: () => [{ ...SUBSCRIPTION, catalog: CATALOG }], subscriptions: true },
+  billingDates: { kinds: ['object'], args: () => [{ ...SUBSCRIPTION, catalog: CATALOG, count: 2 }], subscriptions: true },
+  dunningSchedule: { kinds: ['object'], args: () => [{ failed_at: '2024-04-01', tries: 3, within_days: 7 }], subscriptions: true },
+  creditNote: {
+    kinds: ['object'],
+    args: () => [{ currency: 'eur', invoice: { amount_paid: 1190, lines: [{ amount_excluding_tax: 1000, taxes: [{ rate: 'VAT 19%', amount: 190 }] }] } }],
+    subscriptions: true,
+  },
+  fromShopifyCart: { kinds: ['object'], args: () => [SHOPIFY] },
+  toShopifyAmounts: { kinds: ['object'], args: (api) => [api.computeQuote(CART)] },
+  fromWooCommerceCart: { kinds: ['object', 'object?'], args: () => [WOO, { coupons: 'amounts' }] },
+  decimalAmount: { kinds: ['integer', 'string'], args: () => [123456, 'eur'] },
+  revenueMetrics: { kinds: ['object'], args: () => [METRICS], subscriptions: true },
+  version: { kinds: [], args: () => [] },
+};
+const METHODS = {
+  quote: { kinds: ['object'], args: () => [{ currency: 'eur', lines: [{ price: 'seat', quantity: 2 }] }] },
+  previewInvoice: { kinds: ['object'], args: () => [SUBSCRIPTION], subscriptions: true },
+  billingDates: { kinds: ['object'], args: () => [{ ...SUBSCRIPTION, count: 2 }], subscriptions: true },
+};
+const NOT_FUNCTIONS = new Set(['BillcalcError', 'Calculator', 'default', 'init', 'initSync']);
+
+const MISSING = Symbol('missing');
+// Each wrong kind, and the kinds of argument for which it is NOT wrong.
+const WRONG = [
+  ['number', 5, ['integer']],
+  ['fraction', 1.5, []],
+  ['string', 'x', ['string']],
+  ['object', {}, ['object', 'object?']],
+  ['array', [], []],
+  ['null', null, ['object?']],
+  ['undefined', undefined, ['object?']],
+  ['boolean', true, []],
+  ['missing', MISSING, ['object?']],
+  ['NaN', NaN, []],
+  ['Infinity', Infinity, []],
+  ['BigInt', 12n, []],
+  ['function', () => 1, []],
+  ['symbol', Symbol('s'), []],
+  ['Map', new Map([['currency', 'eur']]), []],
+];
+
+function callWith(fn, self, valid, position, value) {
+  const args = valid.slice();
+  if (value === MISSING) args.length = position;
+  else args[position] = value;
+  return fn.apply(self, args);
+}
+
+function expectBillcalcError(api, thunk, label) {
+  let thrown;
+  try {
+    thunk();
+  } catch (e) {
+    thrown = e;
+  }
+  assert.ok(thrown !== undefined, `${label}: did not throw`);
+  assert.ok(thrown instanceof api.BillcalcError, `${label}: threw ${thrown?.name}: ${thrown?.message}`);
+  assert.equal(typeof thrown.code, 'string', label);
+  assert.equal(typeof thrown.path, 'string', label);
+  return thrown;
+}
+
+/** The instance still prices a cart (a trap would leave it unusable). */
+function stillWorks(api) {
+  assert.equal(api.computeQuote(CART).total, 2000);
+}
+
+const builds = [
+  ['node import', esm, true],
+  ['node require', cjs, true],
+  ['web', web, true],
+  ['checkout', checkout, false],
+];
+
+for (const [label, api, subscriptions] of builds) {
+  describe(`${label}: every export rejects every wrong argument kind with a BillcalcError`, () => {
+    test('the table lists every export', () => {
+      const exported = Object.keys(api).filter((k) => !NOT_FUNCTIONS.has(k)).sort();
+      const listed = Object.keys(FUNCTIONS).filter((k) => subscriptions || !FUNCTIONS[k].subscriptions).sort();
+      assert.deepEqual(exported, listed, 'add the new export to FUNCTIONS in tests/node/boundary.test.mjs');
+      const methods = Object.getOwnPropertyNames(api.Calculator.prototype)
+        .filter((k) => !['constructor', 'free'].includes(k) && !k.startsWith('__') && typeof api.Calculator.prototype[k] === 'function')
+        .sort();
+      const listedMethods = Object.keys(METHODS).filter((k) => subscriptions || !METHODS[k].subscriptions).sort();
+      assert.deepEqual(methods, listedMethods, 'add the new Calculator method to METHODS');
+    });
+
+    for (const [name, spec] of Object.entries(FUNCTIONS)) {
+      if (spec.subscriptions && !subscriptions) continue;
+      test(name, () => {
+        const valid = spec.args(api);
+        api[name](...valid); // the valid call works
+        spec.kinds.forEach((kind, position) => {
+          for (const [wrong, value, rightFor] of WRONG) {
+            if (rightFor.includes(kind)) continue;
+            expectBillcalcError(api, () => callWith(api[name], undefined, valid, position, value), `${name} argument ${position} ${wrong}`);
+          }
+        });
+        stillWorks(api);
+      });
+    }
+
+    test('new Calculator(wrong kind)', () => {
+      for (const [wrong, value, rightFor] of WRONG) {
+        if (rightFor.includes('object')) continue;
+        expectBillcalcError(api, () => (value === MISSING ? new api.Calculator() : new api.Calculator(value)), `new Calculator(${wrong})`);
+      }
+      stillWorks(api);
+    });
+
+    for (const [name, spec] of Object.entries(METHODS)) {
+      if (spec.subscriptions && !subscriptions) continue;
+      test(`Calculator.${name}`, () => {
+        const calculator = new api.Calculator(CATALOG);
+        const valid = spec.args(api);
+        calculator[name](...valid);
+        spec.kinds.forEach((kind, position) => {
+          for (const [wrong, value, rightFor] of WRONG) {
+            if (rightFor.includes(kind)) continue;
+            expectBillcalcError(api, () => callWith(calculator[name], calculator, valid, position, value), `${name} argument ${position} ${wrong}`);
+          }
+        });
+        // Called on something that is not a Calculator.
+        expectBillcalcError(api, () => api.Calculator.prototype[name].call({}, ...valid), `${name} on a plain object`);
+        // Finding 4: after free(), a BillcalcError with its own code (was a plain Error).
+        calculator.free();
+        const e = expectBillcalcError(api, () => calculator[name](...valid), `${name} after free()`);
+        assert.equal(e.code, 'calculator_freed');
+        calculator.free(); // twice: nothing happens
+        stillWorks(api);
+      });
+    }
+  });
+
+  describe(`${label}: values JSON cannot carry are invalid_type at their path`, () => {
+    const quote = (cart) => api.computeQuote(cart);
+    const line = (extra) => ({ price: { currency: 'eur', unit_amount: 1000 }, ...extra });
+    const cases = [
+      // Finding 2: NaN was read as absent (quantity 1, no cap, percent_off beside amount_off).
+      ['quantity NaN', { currency: 'eur', lines: [line({ quantity: NaN })] }, 'lines[0].quantity'],
+      ['quantity Infinity', { currency: 'eur', lines: [line({ quantity: Infinity })] }, 'lines[0].quantity'],
+      ['quantity -Infinity', { currency: 'eur', lines: [line({ quantity: -Infinity })] }, 'lines[0].quantity'],
+      [
+        'max_discount_amount NaN',
+        { currency: 'eur', lines: [line()], discounts: [{ coupon: { percent_off: 50, max_discount_amount: NaN, currency: 'eur' } }] },
+        'discounts[0].coupon.max_discount_amount',
+      ],
+      [
+        'percent_off NaN beside amount_off',
+        { currency: 'eur', lines: [line()], discounts: [{ coupon: { amount_off: 100, currency: 'eur', percent_off: NaN } }] },
+        'discounts[0].coupon.percent_off',
+      ],
+      ['undefined in an array', { currency: 'eur', lines: [line(), undefined] }, 'lines[1]'],
+      // eslint-disable-next-line no-sparse-arrays
+      ['a hole in an array', { currency: 'eur', lines: [line(), , line()] }, 'lines[1]'],
+      ['a function', { currency: 'eur', lines: [line({ description: () => 'x' })] }, 'lines[0].description'],
+      ['a symbol', { currency: 'eur', lines: [line({ description: Symbol('x') })] }, 'lines[0].description'],
+      ['a BigInt', { currency: 'eur', lines: [line({ quantity: 2n })] }, 'lines[0].quantity'],
+      ['a Map', { currency: 'eur', lines: [line({ metadata: new Map([['a', 'b']]) })] }, 'lines[0].metadata'],
+      ['a Set', { currency: 'eur', lines: new Set([line()]) }, 'lines'],
+      ['NaN at the top', NaN, ''],
+    ];
+    for (const [name, input, path] of cases) {
+      test(name, () => {
+        const e = expectBillcalcError(api, () => quote(input), name);
+        assert.deepEqual([e.code, e.path], ['invalid_type', path], `${name}: ${e.message}`);
+      });
+    }
+    test('a cycle', () => {
+      const cart = { currency: 'eur', lines: [line()] };
+      cart.lines[0].metadata = cart;
+      const e = expectBillcalcError(api, () => quote(cart), 'cycle');
+      assert.deepEqual([e.code, e.path], ['invalid_type', 'lines[0].metadata']);
+    });
+    test('a property set to undefined is absent (JS convention), a Date is its ISO text', () => {
+      assert.equal(quote({ currency: 'eur', lines: [line({ quantity: undefined })], discounts: undefined }).total, 1000);
+      const dated = quote({ currency: 'eur', as_of: new Date('2026-01-15T00:00:00Z'), lines: [line()] });
+      assert.equal(dated.total, 1000);
+    });
+    test('decimalAmount: finding 3 (traps) and non-finite amounts', () => {
+      for (const [args, code, path] of [
+        [[1, 5], 'invalid_type', 'currency'],
+        [[1, {}], 'invalid_type', 'currency'],
+        [[1, true], 'invalid_type', 'currency'],
+        [[1, null], 'invalid_type', 'currency'],
+        [[1.5, 'eur'], 'invalid_amount', 'amount'],
+        [[NaN, 'eur'], 'invalid_type', 'amount'],
+        [[Infinity, 'eur'], 'invalid_type', 'amount'],
+        [[5n, 'eur'], 'invalid_type', 'amount'],
+      ]) {
+        const e = expectBillcalcError(api, () => api.decimalAmount(...args), `decimalAmount(${String(args[0])}, ${typeof args[1]})`);
+        assert.deepEqual([e.code, e.path], [code, path]);
+      }
+      assert.equal(api.decimalAmount(123456, 'eur'), '1234.56');
+      stillWorks(api);
+    });
+    test('errors echo a bounded amount of input (finding 6)', () => {
+      const key = 'k'.repeat(1_000_000);
+      const e = expectBillcalcError(api, () => quote({ currency: 'eur', lines: [line({ [key]: 1 })] }), 'long key');
+      assert.equal(e.code, 'unknown_field');
+      assert.ok(e.path.length <= 256 && e.message.length <= 512, `path ${e.path.length}, message ${e.message.length}`);
+      const deep = {};
+      let at = deep;
+      for (let i = 0; i < 1000; i++) at = at.x = {};
+      const d = expectBillcalcError(api, () => quote({ currency: 'eur', lines: [], metadata: deep }), 'deep');
+      assert.equal(d.code, 'invalid_type');
+      assert.ok(d.path.length <= 256);
+      const n = expectBillcalcError(api, () => quote({ currency: 'eur', lines: [line({ [key]: NaN })] }), 'long key NaN');
+      assert.ok(n.path.length <= 256);
+    });
+  });
+}

@@ -1,0 +1,189 @@
+//! Money invariants under arbitrary rounding policies (issue 11): every mode, with and without a
+//! cash increment, tax-inclusive and exclusive rates (one or two per line, line or invoice tax
+//! rounding), item and order discounts, and credits (negative invoice items). Checked on the
+//! JSON a caller receives:
+//! - no negative net amount and no negative tax except on a credit line;
+//! - a line's tax never exceeds its rate × its tax base rounded up by one minor unit (two at
+//!   the `invoice` stage, where each rate's total is rounded once and spread back over lines);
+//! - amount payable = total + rounding_amount, a multiple of the increment (invoices: the amount
+//!   due after the balance);
+//! - each discount's line parts sum to its total; line taxes sum to each rate's total;
+//! - total = total_excluding_tax + Σ taxes = Σ line nets + Σ line taxes.
+#![cfg(not(target_arch = "wasm32"))]
+
+use billcalc::{compute_quote, from_value, preview_invoice, PreviewInvoiceInput, QuoteInput};
+use proptest::prelude::*;
+use rust_decimal::Decimal;
+use serde_json::{json, Value};
+
+const MODES: [&str; 6] = ["half_up", "half_even", "up", "down", "ceiling", "floor"];
+
+fn policy() -> impl Strategy<Value = Value> {
+    (
+        0usize..6,
+        prop_oneof![
+            Just(None),
+            Just(Some(1i64)),
+            Just(Some(2)),
+            Just(Some(5)),
+            Just(Some(10)),
+            Just(Some(100)),
+            (1i64..1000).prop_map(Some)
+        ],
+    )
+        .prop_map(|(m, increment)| {
+            let mut p = json!({ "mode": MODES[m] });
+            if let Some(i) = increment {
+                p["increment"] = json!(i);
+            }
+            p
+        })
+}
+
+/// A percentage with up to 4 decimals, 0–40 %.
+fn percentage() -> impl Strategy<Value = String> {
+    (0u32..400_000).prop_map(|p| Decimal::new(i64::from(p), 4).normalize().to_string())
+}
+
+fn rates() -> impl Strategy<Value = Vec<Value>> {
+    prop::collection::vec(
+        (percentage(), any::<bool>(), 0usize..3),
+        0..3,
+    )
+    .prop_map(|rates| {
+        // All inclusive or all exclusive per line (a price is one or the other).
+        let inclusive = rates.first().is_some_and(|r| r.1);
+        rates
+            .into_iter()
+            .map(|(p, _, name)| json!({ "percentage": p, "inclusive": inclusive, "display_name": format!("T{name}") }))
+            .collect()
+    })
+}
+
+fn coupon() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        (1u32..10_000).prop_map(
+            |p| json!({ "percent_off": Decimal::new(i64::from(p), 2).normalize().to_string() })
+        ),
+        (1i64..20_000).prop_map(|a| json!({ "amount_off": a, "currency": "eur" })),
+    ]
+}
+
+fn line() -> impl Strategy<Value = Value> {
+    (
+        0i64..50_000,
+        0i64..6,
+        rates(),
+        prop::option::of(coupon()),
+        "[0-9]{0,3}",
+    )
+        .prop_map(|(unit, quantity, rates, item_coupon, decimal)| {
+            let mut price = json!({ "currency": "eur", "unit_amount": unit });
+            if !decimal.is_empty() {
+                price = json!({ "currency": "eur", "unit_amount_decimal": format!("{unit}.{decimal}") });
+            }
+            let mut l = json!({ "price": price, "quantity": quantity });
+            if !rates.is_empty() {
+                l["tax_rates"] = json!(rates);
+            }
+            if let Some(c) = item_coupon {
+                l["discounts"] = json!([{ "coupon": c }]);
+            }
+            l
+        })
+}
+
+fn cart() -> impl Strategy<Value = Value> {
+    (
+        prop::collection::vec(line(), 1..8),
+        prop::collection::vec(coupon(), 0..3),
+        policy(),
+        any::<bool>(),
+    )
+        .prop_map(|(lines, coupons, rounding, invoice_stage)| {
+            let discounts: Vec<Value> = coupons
+                .into_iter()
+                .map(|c| json!({ "coupon": c }))
+                .collect();
+            json!({
+                "currency": "eur", "lines": lines, "discounts": discounts, "rounding": rounding,
+                "tax": { "rounding_stage": if invoice_stage { "invoice" } else { "line" } },
+            })
+        })
+}
+
+#[path = "support/invariants.rs"]
+mod invariants;
+
+fn check(out: &Value, rounding: &Value) -> Result<(), TestCaseError> {
+    invariants::check_quote(out, rounding["increment"].as_i64()).map_err(TestCaseError::fail)
+}
+
+fn int(v: &Value) -> i64 {
+    v.as_i64()
+        .unwrap_or_else(|| panic!("expected an integer, got {v}"))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(800))]
+
+    #[test]
+    fn quotes_keep_the_money_invariants_under_any_policy(cart in cart()) {
+        let input: QuoteInput = from_value(&cart).unwrap();
+        let out = serde_json::to_value(compute_quote(&input).unwrap()).unwrap();
+        check(&out, &cart["rounding"])?;
+    }
+
+    /// Invoices: credits (negative invoice items), a balance, cash rounding on the amount due.
+    #[test]
+    fn invoices_keep_the_money_invariants_under_any_policy(
+        unit in 0i64..100_000,
+        quantity in 1i64..5,
+        credits in prop::collection::vec(-50_000i64..0, 0..3),
+        charges in prop::collection::vec(0i64..50_000, 0..3),
+        balance in -100_000i64..50_000,
+        rates in rates(),
+        coupon in prop::option::of(coupon()),
+        rounding in policy(),
+        invoice_stage in any::<bool>(),
+    ) {
+        let mut items: Vec<Value> = credits.iter().map(|&a| json!({ "amount": a, "description": "credit", "proration": true })).collect();
+        items.extend(charges.iter().map(|&a| json!({ "amount": a, "description": "charge" })));
+        let mut sub = json!({
+            "billing_cycle_anchor": "2024-01-01", "currency": "eur",
+            "items": [{ "id": "si", "quantity": quantity, "price": { "currency": "eur", "id": "plan", "recurring": { "interval": "month" }, "unit_amount": unit } }],
+            "pending_invoice_items": items,
+        });
+        if let Some(c) = coupon {
+            let mut c = c;
+            c["duration"] = json!("forever");
+            sub["discounts"] = json!([{ "coupon": c, "start": "2024-01-01" }]);
+        }
+        let mut input = json!({
+            "as_of": "2024-04-10T09:00:00Z", "subscription": sub, "rounding": rounding,
+            "customer": { "balance": balance },
+            "tax": { "rounding_stage": if invoice_stage { "invoice" } else { "line" } },
+            "minimum_charge_amount": 0,
+        });
+        if !rates.is_empty() {
+            input["default_tax_rates"] = json!(rates);
+        }
+        let parsed: PreviewInvoiceInput = from_value(&input).unwrap();
+        let out = serde_json::to_value(preview_invoice(&parsed).unwrap()).unwrap();
+        invariants::check_invoice(&out, rounding["increment"].as_i64()).map_err(TestCaseError::fail)?;
+        // Amount due = max(0, total + balance) + rounding amount, a multiple of the increment.
+        let total = int(&out["total"]);
+        let due = int(&out["amount_due"]);
+        let owed = total + balance;
+        let r = out.get("rounding_amount").map_or(0, int);
+        prop_assert_eq!(due, owed.max(0) + r);
+        prop_assert_eq!(int(&out["ending_balance"]), owed.min(0));
+        if let Some(step) = rounding["increment"].as_i64() {
+            prop_assert_eq!(due % step, 0);
+            prop_assert!(r.abs() < step);
+        } else {
+            prop_assert!(out.get("rounding_amount").is_none());
+        }
+        prop_assert!(due >= 0);
+    }
+}
