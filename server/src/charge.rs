@@ -117,10 +117,15 @@ fn parse(body: &Value) -> ApiResult<ChargeInput> {
     match o.get("billing_details") {
         None | Some(Value::Null) => {}
         Some(Value::Object(b)) => {
-            only_fields(b, &["name", "company", "email"], "billing_details")?;
+            only_fields(
+                b,
+                &["name", "company", "email", "shipping"],
+                "billing_details",
+            )?;
             customer.name = string_field(b, "name", "billing_details")?;
             customer.company = string_field(b, "company", "billing_details")?;
             customer.email = string_field(b, "email", "billing_details")?;
+            customer.shipping = shipping(b.get("shipping"))?;
         }
         Some(_) => {
             return Err(ApiError::bad_request(
@@ -137,6 +142,41 @@ fn parse(body: &Value) -> ApiResult<ChargeInput> {
         payment_method,
         customer,
     })
+}
+
+/// `billing_details.shipping`: `{name?, address: {line1, line2?, postal_code?, city?, state?,
+/// country}}` (Stripe's shipping details), printed on the invoice as "Livraison à" / "Ship to".
+fn shipping(value: Option<&Value>) -> ApiResult<Option<Value>> {
+    const PATH: &str = "billing_details.shipping";
+    let Some(value) = value.filter(|v| !v.is_null()) else {
+        return Ok(None);
+    };
+    let Value::Object(o) = value else {
+        return Err(ApiError::bad_request(
+            "invalid_type",
+            PATH,
+            "expected an object",
+        ));
+    };
+    only_fields(o, &["name", "address"], PATH)?;
+    let _ = string_field(o, "name", PATH)?;
+    let address_path = "billing_details.shipping.address";
+    let Some(Value::Object(a)) = o.get("address") else {
+        return Err(ApiError::bad_request(
+            "missing_field",
+            address_path,
+            "a shipping address object is required",
+        ));
+    };
+    only_fields(
+        a,
+        &["line1", "line2", "postal_code", "city", "state", "country"],
+        address_path,
+    )?;
+    for key in ["line1", "line2", "postal_code", "city", "state", "country"] {
+        let _ = string_field(a, key, address_path)?;
+    }
+    Ok(Some(value.clone()))
 }
 
 /// The handler: parses, then runs the flow in its own task.

@@ -95,6 +95,9 @@ pub struct BillingCustomer {
     pub address: Option<Value>,
     #[serde(default)]
     pub tax_ids: Vec<String>,
+    /// Where physical goods go when not to the billing address: `{name, address}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping: Option<Value>,
 }
 
 impl BillingCustomer {
@@ -283,6 +286,10 @@ pub fn build(issue: Issue) -> InvoiceDocument {
     let total = int(q, "total");
     let total_excluding_tax = int(q, "total_excluding_tax");
     let date = crate::clock::date(issue.created);
+    // Dates in the mentions are written in words in the invoice's language ("2 mars 2026").
+    let in_words =
+        |unix: i64| crate::invoice_page::date_in_words(&crate::clock::date(unix), french);
+    let date_words = in_words(issue.created);
     let mut mentions = Vec::new();
     let tax_notes = q
         .get("tax_notes")
@@ -304,17 +311,17 @@ pub fn build(issue: Issue) -> InvoiceDocument {
             Some(sub) => mentions.push(format!(
                 "Abonnement {} — période de service du {} au {}",
                 sub.id,
-                crate::clock::date(sub.service_start),
-                crate::clock::date(sub.service_end)
+                in_words(sub.service_start),
+                in_words(sub.service_end)
             )),
-            None => mentions.push(format!("Date de la vente : {date}")),
+            None => mentions.push(format!("Date de la vente : {date_words}")),
         }
         if issue.status == "paid" {
             mentions.push(format!(
-                "Date d'échéance : {date} — facture acquittée le {date}"
+                "Date d'échéance : {date_words} — facture acquittée le {date_words}"
             ));
         } else {
-            mentions.push(format!("Date d'échéance : {date}"));
+            mentions.push(format!("Date d'échéance : {date_words}"));
         }
         mentions.push(
             issue
@@ -338,8 +345,8 @@ pub fn build(issue: Issue) -> InvoiceDocument {
             mentions.push(format!(
                 "Subscription {}: service from {} to {}",
                 sub.id,
-                crate::clock::date(sub.service_start),
-                crate::clock::date(sub.service_end)
+                in_words(sub.service_start),
+                in_words(sub.service_end)
             ));
         }
         if reverse_charge {
@@ -347,13 +354,23 @@ pub fn build(issue: Issue) -> InvoiceDocument {
         }
     }
     for note in tax_notes {
-        if let Some(t) = text(note, "text") {
-            if !(french
-                && reverse_charge
-                && text(note, "code").as_deref() == Some("reverse_charge"))
-            {
-                mentions.push(t);
-            }
+        let code = text(note, "code");
+        if french && reverse_charge && code.as_deref() == Some("reverse_charge") {
+            continue;
+        }
+        // The engine writes these two notes in English; a French invoice says them in French.
+        let french_text = match (french, code.as_deref()) {
+            (true, Some("special_territory")) => Some(format!(
+                "Territoire à régime de TVA particulier : {}",
+                crate::invoice_page::territory_fr(&text(note, "territory").unwrap_or_default())
+            )),
+            (true, Some("tax_id_ignored")) => Some(
+                "Numéro de TVA du client non valable : facturé comme à un particulier".to_string(),
+            ),
+            _ => None,
+        };
+        if let Some(t) = french_text.or_else(|| text(note, "text")) {
+            mentions.push(t);
         }
     }
     if let Some(terms) = &issue.terms.payment_terms {
@@ -456,7 +473,7 @@ pub fn format_money(minor: i64, currency: &str, french: bool) -> String {
     format!("{number}\u{a0}{symbol}")
 }
 
-fn format_unit(unit: &str, currency: &str, french: bool) -> String {
+pub fn format_unit(unit: &str, currency: &str, french: bool) -> String {
     let exp = exponent(currency);
     let d: Decimal = unit.parse().unwrap_or(Decimal::ZERO);
     let symbol = if currency.eq_ignore_ascii_case("eur") {
@@ -467,297 +484,10 @@ fn format_unit(unit: &str, currency: &str, french: bool) -> String {
     format!("{}\u{a0}{symbol}", format_decimal(d, exp, french))
 }
 
-fn address_lines(v: &Value) -> Vec<String> {
-    let mut out = Vec::new();
-    for key in ["line1", "line2"] {
-        if let Some(s) = text(v, key) {
-            out.push(s);
-        }
-    }
-    let city = [text(v, "postal_code"), text(v, "city")]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ");
-    if !city.is_empty() {
-        out.push(city);
-    }
-    if let Some(s) = text(v, "state") {
-        out.push(s);
-    }
-    if let Some(s) = text(v, "country") {
-        out.push(s.to_ascii_uppercase());
-    }
-    out
-}
-
-struct Labels {
-    title: &'static str,
-    number: &'static str,
-    issued: &'static str,
-    seller: &'static str,
-    buyer: &'static str,
-    description: &'static str,
-    quantity: &'static str,
-    unit_price: &'static str,
-    discount: &'static str,
-    net: &'static str,
-    vat_rate: &'static str,
-    vat: &'static str,
-    base: &'static str,
-    amount: &'static str,
-    total_net: &'static str,
-    total_tax: &'static str,
-    total: &'static str,
-    rounding: &'static str,
-    paid: &'static str,
-    vat_number: &'static str,
-    discounts: &'static str,
-    starting_balance: &'static str,
-    amount_due: &'static str,
-}
-
-const FR: Labels = Labels {
-    title: "Facture",
-    number: "Facture n°",
-    issued: "Date d'émission",
-    seller: "Vendeur",
-    buyer: "Client",
-    description: "Désignation",
-    quantity: "Qté",
-    unit_price: "P.U. HT",
-    discount: "Remise",
-    net: "Montant HT",
-    vat_rate: "TVA",
-    vat: "TVA",
-    base: "Base HT",
-    amount: "Montant",
-    total_net: "Total HT",
-    total_tax: "Total TVA",
-    total: "Total TTC",
-    rounding: "Arrondi",
-    paid: "Payé",
-    vat_number: "N° TVA intracommunautaire",
-    discounts: "Remises",
-    starting_balance: "Solde client appliqué",
-    amount_due: "Montant dû",
-};
-
-const EN: Labels = Labels {
-    title: "Invoice",
-    number: "Invoice no.",
-    issued: "Issue date",
-    seller: "Seller",
-    buyer: "Bill to",
-    description: "Description",
-    quantity: "Qty",
-    unit_price: "Unit price excl. tax",
-    discount: "Discount",
-    net: "Amount excl. tax",
-    vat_rate: "Tax",
-    vat: "Tax",
-    base: "Taxable amount",
-    amount: "Amount",
-    total_net: "Total excl. tax",
-    total_tax: "Total tax",
-    total: "Total",
-    rounding: "Rounding",
-    paid: "Paid",
-    vat_number: "VAT number",
-    discounts: "Discounts",
-    starting_balance: "Customer balance applied",
-    amount_due: "Amount due",
-};
-
-/// The invoice as a standalone HTML page.
+/// The invoice as a standalone HTML page (the hosted page without the post-payment
+/// confirmation; see `crate::invoice_page`).
 pub fn render_html(doc: &InvoiceDocument) -> String {
-    let french = doc.locale == "fr";
-    let l = if french { &FR } else { &EN };
-    let money = |m: i64| escape(&format_money(m, &doc.currency, french));
-    let e = |s: &str| escape(s);
-    let mut h = String::with_capacity(8192);
-    h.push_str("<!doctype html>\n<html lang=\"");
-    h.push_str(if french { "fr" } else { "en" });
-    h.push_str("\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
-    h.push_str(&format!("<title>{} {}</title>", l.title, e(&doc.number)));
-    h.push_str("<style>body{font:15px/1.45 system-ui,sans-serif;max-width:52rem;margin:1.5rem auto;padding:0 1rem;color:#111}table{border-collapse:collapse;width:100%;margin:1rem 0}th,td{padding:.35rem .5rem;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}td.n,th.n{text-align:right;white-space:nowrap}.parties{display:flex;gap:2rem;flex-wrap:wrap}.parties section{flex:1 1 16rem}.totals{margin-left:auto;width:auto;min-width:18rem}.mentions{font-size:.85rem;color:#333}h1{margin-bottom:.2rem}</style></head><body>\n");
-    h.push_str(&format!(
-        "<h1>{}</h1><p id=\"invoice-number\">{} <strong>{}</strong><br>{} : {}</p>\n",
-        l.title,
-        l.number,
-        e(&doc.number),
-        l.issued,
-        e(&doc.issue_date)
-    ));
-    // Parties.
-    let s = &doc.seller;
-    h.push_str("<div class=\"parties\"><section id=\"seller\"><h2>");
-    h.push_str(l.seller);
-    h.push_str("</h2><p><strong>");
-    h.push_str(&e(&s.name));
-    h.push_str("</strong>");
-    if let Ok(address) = serde_json::to_value(&s.address) {
-        for line in address_lines(&address) {
-            h.push_str("<br>");
-            h.push_str(&e(&line));
-        }
-    }
-    let mut legal = Vec::new();
-    match (&s.legal_form, &s.share_capital) {
-        (Some(form), Some(capital)) if french => {
-            legal.push(format!("{form} au capital de {capital}"))
-        }
-        (Some(form), Some(capital)) => legal.push(format!("{form}, share capital {capital}")),
-        (Some(form), None) => legal.push(form.clone()),
-        _ => {}
-    }
-    if let Some(v) = &s.siren {
-        legal.push(format!("SIREN {v}"));
-    }
-    if let Some(v) = &s.siret {
-        legal.push(format!("SIRET {v}"));
-    }
-    if let Some(v) = &s.rcs {
-        legal.push(v.clone());
-    }
-    if let Some(v) = &s.vat_number {
-        legal.push(format!("{} : {v}", l.vat_number));
-    }
-    if let Some(v) = &s.email {
-        legal.push(v.clone());
-    }
-    for item in legal {
-        h.push_str("<br>");
-        h.push_str(&e(&item));
-    }
-    h.push_str("</p></section><section id=\"buyer\"><h2>");
-    h.push_str(l.buyer);
-    h.push_str("</h2><p>");
-    let c = &doc.customer;
-    let mut first = true;
-    let mut line = |h: &mut String, text: &str, strong: bool| {
-        if !first {
-            h.push_str("<br>");
-        }
-        first = false;
-        if strong {
-            h.push_str(&format!("<strong>{}</strong>", e(text)));
-        } else {
-            h.push_str(&e(text));
-        }
-    };
-    if let Some(v) = &c.company {
-        line(&mut h, v, true);
-    }
-    if let Some(v) = &c.name {
-        line(&mut h, v, c.company.is_none());
-    }
-    if let Some(a) = &c.address {
-        for l in address_lines(a) {
-            line(&mut h, &l, false);
-        }
-    }
-    for id in &c.tax_ids {
-        line(&mut h, &format!("{} : {id}", l.vat_number), false);
-    }
-    if let Some(v) = &c.email {
-        line(&mut h, v, false);
-    }
-    h.push_str("</p></section></div>\n");
-    // Lines.
-    h.push_str(&format!(
-        "<table id=\"lines\"><thead><tr><th>{}</th><th class=\"n\">{}</th><th class=\"n\">{}</th><th class=\"n\">{}</th><th class=\"n\">{}</th><th class=\"n\">{}</th></tr></thead><tbody>",
-        l.description, l.quantity, l.unit_price, l.discount, l.vat_rate, l.net
-    ));
-    for line in &doc.lines {
-        h.push_str(&format!(
-            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
-            e(&line.description),
-            line.quantity,
-            e(&format_unit(&line.unit_price_excluding_tax, &doc.currency, french)),
-            if line.discount_amount == 0 { String::new() } else { format!("−{}", money(line.discount_amount)) },
-            e(&line.tax_rates.join(" + ").replace('.', if french { "," } else { "." })),
-            money(line.amount_excluding_tax)
-        ));
-    }
-    h.push_str("</tbody></table>\n");
-    if !doc.discounts.is_empty() {
-        h.push_str(&format!("<p id=\"discounts\">{} : ", l.discounts));
-        let items: Vec<String> = doc
-            .discounts
-            .iter()
-            .map(|d| format!("{} (−{})", e(&d.description), money(d.amount)))
-            .collect();
-        h.push_str(&items.join(", "));
-        h.push_str("</p>\n");
-    }
-    // VAT breakdown.
-    h.push_str(&format!(
-        "<table id=\"taxes\"><thead><tr><th>{}</th><th class=\"n\">{}</th><th class=\"n\">{}</th></tr></thead><tbody>",
-        l.vat, l.base, l.amount
-    ));
-    for t in &doc.taxes {
-        let pct = if french {
-            t.percentage.replace('.', ",")
-        } else {
-            t.percentage.clone()
-        };
-        let name = if french && t.display_name == "VAT" {
-            "TVA"
-        } else {
-            t.display_name.as_str()
-        };
-        let mut label = format!("{name} {pct} % ({})", t.category);
-        if let Some(reason) = &t.exemption_reason {
-            label.push_str(&format!(" — {reason}"));
-        }
-        h.push_str(&format!(
-            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
-            e(&label),
-            money(t.taxable_amount),
-            money(t.amount)
-        ));
-    }
-    h.push_str("</tbody></table>\n");
-    // Cash rounding (EN 16931 BT-114) between the total and what was paid, when there is one.
-    let rounding_row = match doc.rounding_amount {
-        Some(r) => format!(
-            "<tr><th>{}</th><td class=\"n\" id=\"rounding-amount\">{}</td></tr>",
-            l.rounding,
-            money(r)
-        ),
-        None => String::new(),
-    };
-    h.push_str(&format!(
-        "<table class=\"totals\" id=\"totals\"><tr><th>{}</th><td class=\"n\" id=\"total-excluding-tax\">{}</td></tr><tr><th>{}</th><td class=\"n\" id=\"total-tax\">{}</td></tr><tr><th>{}</th><td class=\"n\" id=\"total\"><strong>{}</strong></td></tr>{}<tr><th>{}</th><td class=\"n\" id=\"amount-paid\">{}</td></tr></table>\n",
-        l.total_net,
-        money(doc.total_excluding_tax),
-        l.total_tax,
-        money(doc.total_tax),
-        l.total,
-        money(doc.total),
-        rounding_row,
-        l.paid,
-        money(doc.amount_paid)
-    ));
-    if let Some(sub) = &doc.subscription {
-        h.push_str(&format!(
-            "<table class=\"totals\" id=\"balance\"><tr><th>{}</th><td class=\"n\" id=\"starting-balance\">{}</td></tr><tr><th>{}</th><td class=\"n\" id=\"amount-due\">{}</td></tr></table>\n",
-            l.starting_balance,
-            money(sub.starting_balance),
-            l.amount_due,
-            money(sub.amount_due)
-        ));
-    }
-    if !doc.legal_mentions.is_empty() {
-        h.push_str("<section class=\"mentions\" id=\"mentions\"><ul>");
-        for m in &doc.legal_mentions {
-            h.push_str(&format!("<li>{}</li>", e(m)));
-        }
-        h.push_str("</ul></section>\n");
-    }
-    h.push_str("</body></html>\n");
-    h
+    crate::invoice_page::render(doc, &crate::invoice_page::Hosted::default())
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ pub mod events;
 pub mod gate;
 pub mod gateway;
 pub mod invoice;
+pub mod invoice_page;
 pub mod ledger;
 pub mod log;
 pub mod metrics;

@@ -7,7 +7,7 @@ use crate::error::{json_response, ApiError, ApiResult};
 use crate::invoice::InvoiceDocument;
 use crate::state::{AppState, Ctx};
 use crate::subscription::{self, Access};
-use crate::{einvoice, invoice, statics, token};
+use crate::{einvoice, statics, token};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -78,12 +78,15 @@ async fn invoice_inner(
     if wants_html {
         let doc: InvoiceDocument = serde_json::from_str(&record.document)
             .map_err(|e| ApiError::internal(format!("stored invoice does not read back: {e}")))?;
-        let mut html = invoice::render_html(&doc);
+        // The hosted page: the post-payment confirmation and a link back to the shop when the
+        // checkout asks for them, and the e-invoice files when the invoice has them.
+        let mut hosted = crate::invoice_page::Hosted::from_query(uri.query());
         if doc.einvoice.is_some() {
             let access = token::invoice_access_token(&state.signing_key, &id);
-            html = with_downloads(html, &id, Some(&access));
+            hosted.documents = downloads(&id, Some(&access));
         }
-        let mut r = (StatusCode::OK, html).into_response();
+        let page = crate::invoice_page::render(&doc, &hosted);
+        let mut r = (StatusCode::OK, page).into_response();
         let h = r.headers_mut();
         h.insert(
             header::CONTENT_TYPE,
@@ -153,23 +156,26 @@ fn einvoice_file(document: &str, number: &str, format: einvoice::Format) -> ApiR
     Ok(r)
 }
 
-/// Links to the e-invoices on the hosted invoice page (with the invoice's access token, the
-/// same as the hosted link's, so the page is the same whoever opens it).
-fn with_downloads(html: String, id: &str, token: Option<&str>) -> String {
-    let id = invoice::escape(id);
+/// The e-invoice files of an invoice as `(label, href)` links for the hosted page: Factur-X
+/// (PDF/A-3 with the CII XML inside), CII and UBL, with the page's access token.
+fn downloads(id: &str, token: Option<&str>) -> Vec<(String, String)> {
     let q = token
-        .map(|t| format!("?access_token={}", invoice::escape(t)))
+        .map(|t| format!("?access_token={t}"))
         .unwrap_or_default();
-    let links = format!(
-        "<p class=\"einvoice\">Facture électronique (EN 16931) : \
-         <a href=\"/v1/invoices/{id}.pdf{q}\">Factur-X (PDF)</a> · \
-         <a href=\"/v1/invoices/{id}.cii.xml{q}\">CII</a> · \
-         <a href=\"/v1/invoices/{id}.ubl.xml{q}\">UBL</a></p>\n"
-    );
-    match html.rfind("</body>") {
-        Some(at) => format!("{}{links}{}", &html[..at], &html[at..]),
-        None => html + &links,
-    }
+    vec![
+        (
+            "Factur-X (PDF)".to_string(),
+            format!("/v1/invoices/{id}.pdf{q}"),
+        ),
+        (
+            "CII (XML)".to_string(),
+            format!("/v1/invoices/{id}.cii.xml{q}"),
+        ),
+        (
+            "UBL (XML)".to_string(),
+            format!("/v1/invoices/{id}.ubl.xml{q}"),
+        ),
+    ]
 }
 
 /// `GET /v1/invoices/upcoming?subscription=ID`: the next invoice as the subscription stands.

@@ -292,6 +292,7 @@ pub(super) async fn issue(
             .iter()
             .filter_map(|t| t.get("value").and_then(Value::as_str).map(str::to_string))
             .collect(),
+        shipping: None,
     };
     let empty = Vec::new();
     let lines = invoice_value
