@@ -35,6 +35,18 @@ fn nginx() -> Option<PathBuf> {
         .find(|p| p.exists())
 }
 
+/// nginx's master, stopped with SIGTERM so it takes its worker along (a SIGKILLed master
+/// leaves the worker running, holding the test's output open).
+struct Nginx(Child);
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
 struct Proc(Child);
 impl Drop for Proc {
     fn drop(&mut self) {
@@ -157,7 +169,7 @@ async fn three_instances_behind_nginx_survive_a_sigkill() {
         .replace("@LISTEN@", &format!("127.0.0.1:{proxy_port}"))
         .replace("@UPSTREAMS@", upstreams.trim_end());
     std::fs::write(dir.join("nginx.conf"), conf).unwrap();
-    let mut proxy = Proc(
+    let proxy = Nginx(
         Command::new(&nginx)
             .arg("-p")
             .arg(&dir)
@@ -315,7 +327,6 @@ async fn three_instances_behind_nginx_survive_a_sigkill() {
     assert!(ok <= allowance, "{ok} answered, allowance {allowance}");
     assert!(ok >= 40 && limited > 0, "{ok} answered, {limited} limited");
 
-    drop(proxy.0.kill());
-    let _ = proxy.0.wait();
     drop(instances);
+    drop(proxy);
 }
