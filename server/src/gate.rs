@@ -59,6 +59,9 @@ fn request_id(headers: &HeaderMap) -> String {
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+        // Never echoed or logged if it looks like a card number (random hex ids sometimes do:
+        // replaced, not rejected).
+        .filter(|v| !cardscan::looks_like_card_number(v))
         .map(str::to_string)
         .unwrap_or_else(|| crate::ledger::new_id("req", "", 0))
 }
@@ -211,7 +214,8 @@ fn check_request(request: &Request) -> Result<(), Response> {
         return Err(card_rejected("path"));
     }
     for (name, value) in headers {
-        if name == header::AUTHORIZATION {
+        // The request id is replaced when it looks like a card number (see `request_id`).
+        if name == header::AUTHORIZATION || name.as_str() == "x-request-id" {
             continue;
         }
         let text = String::from_utf8_lossy(value.as_bytes());
