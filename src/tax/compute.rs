@@ -97,7 +97,8 @@ fn resolve_rates(setup: &TaxSetup, refs: &[TaxRateRef], path: &str) -> Result<Ve
             "at most 10 tax rates per line",
         ));
     }
-    refs.iter()
+    let rates = refs
+        .iter()
         .enumerate()
         .map(|(j, r)| {
             let p = format!("{path}[{j}]");
@@ -108,7 +109,19 @@ fn resolve_rates(setup: &TaxSetup, refs: &[TaxRateRef], path: &str) -> Result<Ve
                 TaxRateRef::Inline(rate) => rate.validate(&p),
             }
         })
-        .collect()
+        .collect::<Result<Vec<ValidRate>>>()?;
+    // The same rate listed twice would be charged twice and merged into one `taxes[]` entry
+    // (found by the quote fuzz target): refuse the repeat. At most 10 rates, so pairs are cheap.
+    for (j, rate) in rates.iter().enumerate() {
+        if rates[..j].contains(rate) {
+            return Err(Error::new(
+                ErrorCode::InvalidTaxRate,
+                format!("{path}[{j}]"),
+                "this tax rate is already listed for the line",
+            ));
+        }
+    }
+    Ok(rates)
 }
 
 /// The customer as tax sees them, with VAT numbers checked (format and check digits of
