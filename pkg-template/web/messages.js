@@ -60,6 +60,8 @@ const ERRORS = {
     invalid_schedule: 'Ce calendrier de relances est incorrect.',
     invalid_document: 'Cette facture électronique n’est pas conforme.',
     unsupported_document: 'Ce format de facture électronique n’est pas pris en charge.',
+    duplicate_field: 'Une donnée figure deux fois dans la demande.',
+    calculator_freed: 'Le calcul n’est plus disponible : rechargez la page.',
   },
   en: {
     invalid_type: 'A value in the cart has an unexpected format.',
@@ -98,6 +100,8 @@ const ERRORS = {
     invalid_schedule: 'This retry schedule is not valid.',
     invalid_document: 'This electronic invoice is not valid.',
     unsupported_document: 'This electronic invoice format is not supported.',
+    duplicate_field: 'A value appears twice in the request.',
+    calculator_freed: 'The calculator is no longer available: reload the page.',
   },
 };
 
