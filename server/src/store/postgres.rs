@@ -111,12 +111,15 @@ async fn connect(config: &tokio_postgres::Config) -> StoreResult<Conn> {
 
 impl Pool {
     async fn get(self: &Arc<Self>) -> StoreResult<Pooled> {
+        // A burst queues for a connection rather than failing fast: a charge's transaction also
+        // renders its e-invoice, so 200 concurrent charges on a small pool wait several seconds
+        // on a slow (debug, loaded) machine. 30 s stays below common client timeouts.
         let permit = tokio::time::timeout(
-            Duration::from_secs(10),
+            Duration::from_secs(30),
             self.permits.clone().acquire_owned(),
         )
         .await
-        .map_err(|_| StoreError::new("postgres: no connection available within 10 s"))?
+        .map_err(|_| StoreError::new("postgres: no connection available within 30 s"))?
         .map_err(|_| StoreError::new("postgres: pool closed"))?;
         let reused = loop {
             let candidate = match self.idle.lock() {
