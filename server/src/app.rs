@@ -1,6 +1,7 @@
 //! The HTTP application: every resource's routes ([`crate::routes`]) behind the gate
 //! ([`crate::gate`]), static files and JSON errors for everything else.
 
+use crate::connection::JsonErrors;
 use crate::error::ApiError;
 use crate::routes::{self, Shared};
 use crate::statics;
@@ -39,7 +40,9 @@ pub fn router(state: Shared) -> Router {
 }
 
 /// The HTTP parser's limits, well above the gate's (so an oversized request gets the gate's
-/// JSON answer; past these hyper answers 431 with an empty body and closes the connection).
+/// JSON answer with its exact limits; past these hyper answers 431 itself and
+/// [`crate::connection`] rewrites that answer as JSON). They bound the memory a request head
+/// may take.
 const PARSER_MAX_HEADERS: usize = 256;
 const PARSER_MAX_BUF: usize = 256 * 1024;
 /// A client must send its request head within this time (slow-loris).
@@ -82,7 +85,8 @@ pub async fn serve(
             request.extensions_mut().insert(ConnectInfo(peer));
             app.clone().oneshot(request)
         });
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let io = TokioIo::new(JsonErrors::new(stream, state.log_requests));
+        let connection = graceful.watch(http.serve_connection(io, service));
         tokio::spawn(async move {
             let _ = connection.await;
         });
