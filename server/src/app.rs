@@ -47,16 +47,29 @@ const PARSER_MAX_HEADERS: usize = 256;
 const PARSER_MAX_BUF: usize = 256 * 1024;
 /// A client must send its request head within this time (slow-loris).
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long shutdown waits for in-flight requests.
+/// How long shutdown waits for in-flight requests by default
+/// (`BILLCALC_DRAIN_TIMEOUT_SECONDS` in the binary).
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Serves the app on a bound listener until `shutdown` resolves; then stops accepting, marks
-/// the server as draining (`/readyz` answers 503), lets in-flight requests finish (idle
-/// keep-alive connections are closed) for up to [`DRAIN_TIMEOUT`], and returns.
+/// [`serve_draining`] with [`DRAIN_TIMEOUT`].
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: Shared,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve_draining(listener, state, shutdown, DRAIN_TIMEOUT).await
+}
+
+/// Serves the app on a bound listener until `shutdown` resolves; then stops accepting (the
+/// listener is closed: new connections are refused, and a load balancer moves on to another
+/// instance), marks the server as draining (`/readyz` answers 503), lets requests in flight
+/// finish (idle keep-alive connections are closed, busy ones close after their answer) for up
+/// to `drain`, and returns.
+pub async fn serve_draining(
+    listener: tokio::net::TcpListener,
+    state: Shared,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    drain: Duration,
 ) -> std::io::Result<()> {
     let app = router(state.clone());
     let graceful = GracefulShutdown::new();
@@ -93,13 +106,14 @@ pub async fn serve(
     }
     drop(listener);
     state.draining.store(true, Ordering::SeqCst);
-    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+    crate::log::info("shutdown: draining", serde_json::json!({}));
+    if tokio::time::timeout(drain, graceful.shutdown())
         .await
         .is_err()
     {
         crate::log::error(
             "shutdown: requests still in flight after the drain timeout",
-            serde_json::json!({"seconds": DRAIN_TIMEOUT.as_secs()}),
+            serde_json::json!({"seconds": drain.as_secs_f64()}),
         );
     }
     Ok(())
