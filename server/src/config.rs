@@ -65,6 +65,12 @@ pub struct SellerInfo {
     /// Franchise en base de TVA: invoices say « TVA non applicable, article 293 B du CGI ».
     #[serde(default)]
     pub vat_franchise: bool,
+    /// The seller opted to pay VAT on debits (« option pour le paiement de la TVA d'après les
+    /// débits », CGI art. 269-2-c): VAT on services becomes due at invoicing, not at payment.
+    /// Invoices say so (the mention the 2026 reform requires) and their e-invoices carry it
+    /// (BT-8 VAT point date code 3 / CII 5, with a `TXD` note).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub vat_on_debits: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -89,6 +95,7 @@ pub struct InvoiceSettings {
     /// Invoice numbers are `{prefix}{year}-{number:06}`, gapless per `{prefix}{year}` series.
     #[serde(default = "default_prefix")]
     pub series_prefix: String,
+
     /// Payment terms printed on the invoice.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment_terms: Option<String>,

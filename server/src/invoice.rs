@@ -301,6 +301,8 @@ pub fn build(issue: Issue) -> InvoiceDocument {
     if french {
         if issue.seller.vat_franchise {
             mentions.push("TVA non applicable, article 293 B du CGI".to_string());
+        } else if issue.seller.vat_on_debits {
+            mentions.push(billcalc::einvoice::french::VAT_ON_DEBITS.to_string());
         }
         if reverse_charge {
             mentions.push(
