@@ -75,10 +75,16 @@ async fn cash_rounded_charge(backend: Backend) {
     let rounding = quote["rounding_amount"].as_i64().unwrap();
     assert_eq!(quote["currency"], "chf");
     assert_eq!(quote["subtotal"], 19715, "{quote}");
-    assert_eq!(quote["total_discount_amounts"][0]["amount"], 2861, "{quote}");
+    assert_eq!(
+        quote["total_discount_amounts"][0]["amount"], 2861,
+        "{quote}"
+    );
     assert_eq!(total, 16854, "{quote}");
     assert_eq!((payable, rounding), (16855, 1), "{quote}");
-    assert_eq!(quote["rounding"], json!({ "mode": "half_up", "increment": 5 }));
+    assert_eq!(
+        quote["rounding"],
+        json!({ "mode": "half_up", "increment": 5 })
+    );
     let line_sum: i64 = quote["lines"]
         .as_array()
         .unwrap()
@@ -134,7 +140,10 @@ async fn cash_rounded_charge(backend: Backend) {
     );
     let cell = &page[row..row + page[row..].find("</td>").unwrap()];
     let cell = &cell[cell.find('>').unwrap() + 1..];
-    assert_eq!(cell.replace('\u{a0}', " ").replace('\u{202f}', " "), "0,01 CHF");
+    assert_eq!(
+        cell.replace('\u{a0}', " ").replace('\u{202f}', " "),
+        "0,01 CHF"
+    );
     assert!(
         !cell.contains('−') && !cell.contains('-'),
         "a positive rounding: {cell}"
