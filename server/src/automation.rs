@@ -16,18 +16,19 @@
 //! | `GET /v1/demo/outbox` | none, demo mode only | the mail log and the webhook log for the demo's pages |
 
 use crate::auth::KeyKind;
-use crate::error::{json_response, ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult};
 use crate::ledger::store_error;
+use crate::routes::{self, Shared};
 use crate::state::{AppState, Ctx};
+use crate::store::StoreError;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::{Extension, Router};
 use serde_json::{json, Value};
+use std::future::Future;
 use std::sync::Arc;
-
-type Shared = Arc<AppState>;
 
 /// The loop's work besides renewals, at `now`: dunning retries due, then reminders.
 pub async fn tick(state: &AppState, now: i64) -> Value {
@@ -83,42 +84,35 @@ pub fn routes() -> Router<Shared> {
         .route("/v1/emails", get(emails))
         .route("/v1/billing_portal/sessions", post(portal_session))
         .route("/v1/portal", get(portal_overview))
-        .route("/v1/portal/invoices/{id}/pay", post(portal_pay))
+        .route(
+            "/v1/portal/invoices/{id}/pay",
+            portal_route(|state, ctx, headers, id| async move {
+                crate::portal::pay(&state, &ctx, &headers, &id).await
+            }),
+        )
         .route("/v1/portal/payment_method", post(portal_payment_method))
-        .route("/v1/portal/subscriptions/{id}", post(portal_change))
+        .route(
+            "/v1/portal/subscriptions/{id}",
+            portal_route(crate::portal::change),
+        )
         .route(
             "/v1/portal/subscriptions/{id}/preview",
-            post(portal_preview),
+            portal_route(crate::portal::preview),
         )
-        .route("/v1/portal/subscriptions/{id}/cancel", post(portal_cancel))
-        .route("/v1/portal/subscriptions/{id}/renew", post(portal_renew))
+        .route(
+            "/v1/portal/subscriptions/{id}/cancel",
+            portal_route(crate::portal::cancel),
+        )
+        .route(
+            "/v1/portal/subscriptions/{id}/renew",
+            portal_route(crate::portal::renew),
+        )
         .route("/v1/demo/outbox", get(demo_outbox))
 }
 
-fn secret(ctx: &Ctx) -> ApiResult<()> {
-    match ctx.key {
-        Some(KeyKind::Secret) => Ok(()),
-        Some(KeyKind::Publishable) => Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "",
-            "this endpoint needs the secret key",
-        )),
-        None => Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "",
-            "missing or invalid API key (Authorization: Bearer <key>)",
-        )),
-    }
-}
-
+/// A query parameter, percent-decoded.
 fn param(uri: &Uri, name: &str) -> Option<String> {
-    uri.query()?.split('&').find_map(|pair| {
-        pair.strip_prefix(name)?
-            .strip_prefix('=')
-            .and_then(crate::statics::percent_decode)
-    })
+    routes::query_param(uri.query(), name).and_then(crate::statics::percent_decode)
 }
 
 fn limit(uri: &Uri) -> i64 {
@@ -129,7 +123,7 @@ fn limit(uri: &Uri) -> i64 {
 
 fn answer(r: ApiResult<Value>) -> Response {
     match r {
-        Ok(v) => json_response(StatusCode::OK, v.to_string()),
+        Ok(v) => routes::ok_json(&v),
         Err(e) => e.into_response(),
     }
 }
@@ -138,10 +132,39 @@ fn respond(r: ApiResult<Response>) -> Response {
     r.unwrap_or_else(IntoResponse::into_response)
 }
 
+/// A secret-key endpoint that reads the store: the key checked, then `read`, answered as JSON
+/// (a store error is `storage_unavailable`).
+async fn secret_read<F>(ctx: &Ctx, read: impl FnOnce() -> F) -> Response
+where
+    F: Future<Output = Result<Value, StoreError>>,
+{
+    answer(match routes::require(ctx, KeyKind::Secret) {
+        Ok(_) => read().await.map_err(store_error),
+        Err(e) => Err(e),
+    })
+}
+
+/// `POST` to a portal route on one subscription or invoice: the request's context, headers
+/// (the portal session) and the path's id, passed to `handler`.
+fn portal_route<H, Fut>(handler: H) -> MethodRouter<Shared>
+where
+    H: Fn(Shared, Arc<Ctx>, HeaderMap, String) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = ApiResult<Response>> + Send + 'static,
+{
+    post(
+        move |State(state): State<Shared>,
+              Extension(ctx): Extension<Arc<Ctx>>,
+              headers: HeaderMap,
+              Path(id): Path<String>| async move {
+            respond(handler(state, ctx, headers, id).await)
+        },
+    )
+}
+
 async fn run(State(state): State<Shared>, Extension(ctx): Extension<Arc<Ctx>>) -> Response {
     answer(
         async {
-            secret(&ctx)?;
+            routes::require(&ctx, KeyKind::Secret)?;
             let now = state.clock.now();
             let renewals = crate::subscription::run_renewals(&state, now).await?;
             let mut out = tick(&state, now).await;
@@ -163,18 +186,9 @@ async fn endpoint_create(
 ) -> Response {
     answer(
         async {
-            secret(&ctx)?;
-            let o = match &ctx.body {
-                Some(Value::Object(o)) => o.clone(),
-                _ => {
-                    return Err(ApiError::bad_request(
-                        "invalid_request",
-                        "",
-                        "a JSON body is required",
-                    ))
-                }
-            };
-            crate::pricing::only_fields(&o, &["url", "enabled_events"], "")?;
+            routes::require(&ctx, KeyKind::Secret)?;
+            let o = routes::body_object(&ctx)?;
+            crate::pricing::only_fields(o, &["url", "enabled_events"], "")?;
             let url = o
                 .get("url")
                 .and_then(Value::as_str)
@@ -216,15 +230,7 @@ async fn endpoint_list(
     State(state): State<Shared>,
     Extension(ctx): Extension<Arc<Ctx>>,
 ) -> Response {
-    answer(
-        async {
-            secret(&ctx)?;
-            crate::webhooks::list_endpoints(&state)
-                .await
-                .map_err(store_error)
-        }
-        .await,
-    )
+    secret_read(&ctx, || crate::webhooks::list_endpoints(&state)).await
 }
 
 async fn events_list(
@@ -232,15 +238,11 @@ async fn events_list(
     Extension(ctx): Extension<Arc<Ctx>>,
     uri: Uri,
 ) -> Response {
-    answer(
-        async {
-            secret(&ctx)?;
-            crate::events::list(&state, param(&uri, "object").as_deref(), limit(&uri))
-                .await
-                .map_err(store_error)
-        }
-        .await,
-    )
+    let object = param(&uri, "object");
+    secret_read(&ctx, || {
+        crate::events::list(&state, object.as_deref(), limit(&uri))
+    })
+    .await
 }
 
 async fn event_resend(
@@ -250,7 +252,7 @@ async fn event_resend(
 ) -> Response {
     answer(
         async {
-            secret(&ctx)?;
+            routes::require(&ctx, KeyKind::Secret)?;
             let endpoint = match &ctx.body {
                 Some(Value::Object(o)) => {
                     crate::pricing::only_fields(o, &["endpoint"], "")?;
@@ -274,15 +276,11 @@ async fn deliveries(
     Extension(ctx): Extension<Arc<Ctx>>,
     uri: Uri,
 ) -> Response {
-    answer(
-        async {
-            secret(&ctx)?;
-            crate::webhooks::deliveries(&state, param(&uri, "event").as_deref(), limit(&uri))
-                .await
-                .map_err(store_error)
-        }
-        .await,
-    )
+    let event = param(&uri, "event");
+    secret_read(&ctx, || {
+        crate::webhooks::deliveries(&state, event.as_deref(), limit(&uri))
+    })
+    .await
 }
 
 async fn emails(
@@ -290,15 +288,11 @@ async fn emails(
     Extension(ctx): Extension<Arc<Ctx>>,
     uri: Uri,
 ) -> Response {
-    answer(
-        async {
-            secret(&ctx)?;
-            crate::email::log(&state, param(&uri, "customer").as_deref(), limit(&uri))
-                .await
-                .map_err(store_error)
-        }
-        .await,
-    )
+    let customer = param(&uri, "customer");
+    secret_read(&ctx, || {
+        crate::email::log(&state, customer.as_deref(), limit(&uri))
+    })
+    .await
 }
 
 async fn demo_outbox(State(state): State<Shared>, uri: Uri) -> Response {
@@ -327,55 +321,10 @@ async fn portal_overview(State(state): State<Shared>, headers: HeaderMap) -> Res
     respond(crate::portal::overview(&state, &headers).await)
 }
 
-async fn portal_pay(
-    State(state): State<Shared>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    respond(crate::portal::pay(&state, &ctx, &headers, &id).await)
-}
-
 async fn portal_payment_method(
     State(state): State<Shared>,
     Extension(ctx): Extension<Arc<Ctx>>,
     headers: HeaderMap,
 ) -> Response {
     respond(crate::portal::update_payment_method(state, ctx, headers).await)
-}
-
-async fn portal_change(
-    State(state): State<Shared>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    respond(crate::portal::change(state, ctx, headers, id).await)
-}
-
-async fn portal_preview(
-    State(state): State<Shared>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    respond(crate::portal::preview(state, ctx, headers, id).await)
-}
-
-async fn portal_cancel(
-    State(state): State<Shared>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    respond(crate::portal::cancel(state, ctx, headers, id).await)
-}
-
-async fn portal_renew(
-    State(state): State<Shared>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    respond(crate::portal::renew(state, ctx, headers, id).await)
 }

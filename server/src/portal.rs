@@ -207,24 +207,6 @@ pub async fn recipient(state: &AppState, customer: &str) -> ApiResult<Option<Rec
         .map(|d| Recipient::of(&d.customer)))
 }
 
-fn secret_only(ctx: &Ctx) -> ApiResult<()> {
-    match ctx.key {
-        Some(KeyKind::Secret) => Ok(()),
-        Some(KeyKind::Publishable) => Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "",
-            "this endpoint needs the secret key",
-        )),
-        None => Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "",
-            "missing or invalid API key (Authorization: Bearer <key>)",
-        )),
-    }
-}
-
 fn body_of(ctx: &Ctx) -> Map<String, Value> {
     match &ctx.body {
         Some(Value::Object(o)) => o.clone(),
@@ -247,7 +229,7 @@ fn text_field(o: &Map<String, Value>, key: &str, max: usize) -> ApiResult<Option
 
 /// `POST /v1/billing_portal/sessions` (secret key).
 pub async fn create_session(state: &AppState, ctx: &Ctx) -> ApiResult<Response> {
-    secret_only(ctx)?;
+    crate::routes::require(ctx, KeyKind::Secret)?;
     let o = body_of(ctx);
     crate::pricing::only_fields(&o, &["customer", "return_url", "locale"], "")?;
     let customer = text_field(&o, "customer", 255)?.ok_or_else(|| {
@@ -676,18 +658,7 @@ pub async fn cancel(
         ));
     }
     let comment = text_field(&o, "comment", 1000)?;
-    let mut body = Map::new();
-    body.insert("cancel_at_period_end".into(), json!(true));
-    let r = forward(
-        state.clone(),
-        &ctx,
-        &headers,
-        &id,
-        &["cancel_at_period_end"],
-        body,
-        Forward::Update,
-    )
-    .await?;
+    let r = set_cancel_at_period_end(state.clone(), &ctx, &headers, &id, true).await?;
     if r.status().is_success() {
         state
             .store
@@ -708,18 +679,7 @@ pub async fn renew(
     headers: HeaderMap,
     id: String,
 ) -> ApiResult<Response> {
-    let mut body = Map::new();
-    body.insert("cancel_at_period_end".into(), json!(false));
-    let r = forward(
-        state.clone(),
-        &ctx,
-        &headers,
-        &id,
-        &["cancel_at_period_end"],
-        body,
-        Forward::Update,
-    )
-    .await?;
+    let r = set_cancel_at_period_end(state.clone(), &ctx, &headers, &id, false).await?;
     if r.status().is_success() {
         state
             .store
@@ -731,6 +691,28 @@ pub async fn renew(
             .map_err(store_error)?;
     }
     Ok(r)
+}
+
+/// The merchant API's `{cancel_at_period_end}` update, on the customer's behalf.
+async fn set_cancel_at_period_end(
+    state: Arc<AppState>,
+    ctx: &Ctx,
+    headers: &HeaderMap,
+    id: &str,
+    value: bool,
+) -> ApiResult<Response> {
+    let mut body = Map::new();
+    body.insert("cancel_at_period_end".into(), json!(value));
+    forward(
+        state,
+        ctx,
+        headers,
+        id,
+        &["cancel_at_period_end"],
+        body,
+        Forward::Update,
+    )
+    .await
 }
 
 #[cfg(test)]

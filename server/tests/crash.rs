@@ -6,51 +6,11 @@
 
 mod common;
 
-use common::{Backend, PK, SK};
+use common::{Backend, ServerProcess, PK, SK};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-struct ServerProcess {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn spawn_server(url: &str, config: &PathBuf) -> ServerProcess {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_billcalc-server"))
-        .arg("--config")
-        .arg(config)
-        .args(["--listen", "127.0.0.1:0"])
-        .env("BILLCALC_PUBLISHABLE_KEY", PK)
-        .env("BILLCALC_SECRET_KEY", SK)
-        .env("BILLCALC_SIGNING_KEY", common::SIGNING_KEY)
-        .env("DATABASE_URL", url)
-        .env("BILLCALC_LOG_REQUESTS", "0")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn billcalc-server");
-    let mut line = String::new();
-    let stdout = child.stdout.take().expect("stdout");
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("read the listening line");
-    let addr = common::listening_address(&line)
-        .unwrap_or_else(|| panic!("server did not start: {line:?}"));
-    ServerProcess { child, addr }
-}
 
 #[derive(Debug, Clone)]
 struct Ack {
@@ -61,14 +21,9 @@ struct Ack {
 
 async fn kill_during_load(backend: Backend) {
     let url = database_or_skip!(backend, "crash");
-    let config = std::env::temp_dir().join(format!(
-        "billcalc-crash-{}-{:?}.json",
-        std::process::id(),
-        backend
-    ));
-    std::fs::write(&config, common::test_config().to_string()).unwrap();
+    let config = common::config_file(&format!("crash-{backend:?}"));
 
-    let first = spawn_server(&url, &config);
+    let first = ServerProcess::spawn(&url, &config, &[]);
     let cart = common::cart();
     let quote = common::post(first.addr, "/v1/quotes", PK, &json!({"cart": cart}), &[]).await;
     let total = quote.json()["quote"]["total"].as_i64().unwrap();
@@ -147,7 +102,7 @@ async fn kill_during_load(backend: Backend) {
     );
 
     // Restart on the same database.
-    let second = spawn_server(&url, &config);
+    let second = ServerProcess::spawn(&url, &config, &[]);
     let series = acks[0].number.split('-').next().unwrap().to_string();
     for ack in &acks {
         let r = common::request(

@@ -420,15 +420,7 @@ async fn renewal_fails_twice_then_succeeds(backend: Backend) {
     s.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn renewal_fails_twice_then_succeeds_sqlite() {
-    renewal_fails_twice_then_succeeds(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn renewal_fails_twice_then_succeeds_postgres() {
-    renewal_fails_twice_then_succeeds(Backend::Postgres).await;
-}
+on_both_databases!(renewal_fails_twice_then_succeeds);
 
 /// Two server instances on one database retry the same invoice at the same moment: one attempt
 /// is made and recorded, one charge (each instance has its own gateway, so only the database's
@@ -483,15 +475,7 @@ async fn two_instances_retry_once(backend: Backend) {
     b.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_instances_retry_once_sqlite() {
-    two_instances_retry_once(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_instances_retry_once_postgres() {
-    two_instances_retry_once(Backend::Postgres).await;
-}
+on_both_databases!(two_instances_retry_once);
 
 /// After the last retry fails, the plan's `then`; a hard decline is not retried and waits for
 /// the customer until the schedule's end.
@@ -580,15 +564,7 @@ async fn final_actions_and_hard_declines(backend: Backend) {
     s.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn final_actions_and_hard_declines_sqlite() {
-    final_actions_and_hard_declines(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn final_actions_and_hard_declines_postgres() {
-    final_actions_and_hard_declines(Backend::Postgres).await;
-}
+on_both_databases!(final_actions_and_hard_declines);
 
 /// Reminders: the upcoming renewal 7 days before for a yearly plan (not a monthly one), a card
 /// saved in the portal expiring within 30 days; each once; emails in the customer's language.

@@ -8,93 +8,25 @@
 
 mod common;
 
-use common::{Backend, PK, SK};
+use common::{Backend, ServerProcess, PK, SK};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-struct ServerProcess {
-    child: Child,
-    addr: SocketAddr,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl ServerProcess {
-    fn sigterm(&self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success());
-    }
-
-    /// Waits up to `limit` for the process to exit.
-    fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
-        let until = Instant::now() + limit;
-        while Instant::now() < until {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        None
-    }
-
-    fn log_has(&self, message: &str) -> bool {
-        self.log
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|l| l.contains(&format!("\"msg\":\"{message}\"")))
-    }
-}
-
 fn spawn_server(url: &str, config: &Path, drain_seconds: &str) -> ServerProcess {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_billcalc-server"))
-        .arg("--config")
-        .arg(config)
-        .args(["--listen", "127.0.0.1:0"])
-        .env("BILLCALC_PUBLISHABLE_KEY", PK)
-        .env("BILLCALC_SECRET_KEY", SK)
-        .env("BILLCALC_SIGNING_KEY", common::SIGNING_KEY)
-        .env("DATABASE_URL", url)
-        .env("BILLCALC_RENEWAL_INTERVAL_SECONDS", "1")
-        .env("BILLCALC_DELIVERY_INTERVAL_SECONDS", "1")
-        .env("BILLCALC_DRAIN_TIMEOUT_SECONDS", drain_seconds)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn billcalc-server");
-    let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut line = String::new();
-    reader
-        .read_line(&mut line)
-        .expect("read the listening line");
-    let addr = common::listening_address(&line)
-        .unwrap_or_else(|| panic!("server did not start: {line:?}"));
-    // Keep reading the log (the shutdown lines are checked).
-    let log = Arc::new(Mutex::new(vec![line]));
-    let sink = log.clone();
-    std::thread::spawn(move || {
-        for line in reader.lines() {
-            let Ok(line) = line else { break };
-            sink.lock().unwrap().push(line);
-        }
-    });
-    ServerProcess { child, addr, log }
+    ServerProcess::spawn(
+        url,
+        config,
+        &[
+            ("BILLCALC_LOG_REQUESTS", "1"),
+            ("BILLCALC_RENEWAL_INTERVAL_SECONDS", "1"),
+            ("BILLCALC_DELIVERY_INTERVAL_SECONDS", "1"),
+            ("BILLCALC_DRAIN_TIMEOUT_SECONDS", drain_seconds),
+        ],
+    )
 }
 
 /// Opens a connection and sends a charge's head and all of its body but the last `held` bytes.
@@ -144,10 +76,7 @@ async fn refused(addr: SocketAddr) -> bool {
 
 async fn setup(name: &str) -> (String, std::path::PathBuf) {
     let url = common::fresh_database(Backend::Sqlite, name).await.unwrap();
-    let config = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("shutdown-{name}-{}.json", std::process::id()));
-    std::fs::write(&config, common::test_config().to_string()).unwrap();
-    (url, config)
+    (url, common::config_file(name))
 }
 
 async fn charge_body(addr: SocketAddr) -> Vec<u8> {

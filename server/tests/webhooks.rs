@@ -8,12 +8,9 @@ mod support;
 
 use billcalc_server::automation;
 use billcalc_server::clock::Clock;
-use common::{Backend, TestServer, NOW, PK, SK};
+use common::{Backend, ServerProcess, TestServer, NOW, SK};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -237,27 +234,7 @@ async fn receiver_down_for_an_hour(backend: Backend) {
     s.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn receiver_down_for_an_hour_sqlite() {
-    receiver_down_for_an_hour(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn receiver_down_for_an_hour_postgres() {
-    receiver_down_for_an_hour(Backend::Postgres).await;
-}
-
-struct ServerProcess {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+on_both_databases!(receiver_down_for_an_hour);
 
 fn spawn_server(url: &str, config: &std::path::Path, delivery_interval: &str) -> ServerProcess {
     spawn_server_with(url, config, delivery_interval, "60")
@@ -269,39 +246,20 @@ fn spawn_server_with(
     delivery_interval: &str,
     lease: &str,
 ) -> ServerProcess {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_billcalc-server"))
-        .arg("--config")
-        .arg(config)
-        .args(["--listen", "127.0.0.1:0"])
-        .env("BILLCALC_PUBLISHABLE_KEY", PK)
-        .env("BILLCALC_SECRET_KEY", SK)
-        .env("BILLCALC_SIGNING_KEY", common::SIGNING_KEY)
-        .env("DATABASE_URL", url)
-        .env("BILLCALC_LOG_REQUESTS", "0")
-        .env("BILLCALC_RENEWAL_INTERVAL_SECONDS", "0")
-        .env("BILLCALC_DELIVERY_INTERVAL_SECONDS", delivery_interval)
-        .env("BILLCALC_DELIVERY_LEASE_SECONDS", lease)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn billcalc-server");
-    let mut line = String::new();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    out.read_line(&mut line).unwrap();
-    // Keep reading its log so the pipe stays open.
-    std::thread::spawn(move || for _ in out.lines() {});
-    let addr = common::listening_address(&line)
-        .unwrap_or_else(|| panic!("server did not start: {line:?}"));
-    ServerProcess { child, addr }
+    ServerProcess::spawn(
+        url,
+        config,
+        &[
+            ("BILLCALC_RENEWAL_INTERVAL_SECONDS", "0"),
+            ("BILLCALC_DELIVERY_INTERVAL_SECONDS", delivery_interval),
+            ("BILLCALC_DELIVERY_LEASE_SECONDS", lease),
+        ],
+    )
 }
 
 async fn crash_between_commit_and_delivery(backend: Backend) {
     let url = database_or_skip!(backend, "webhooks_crash");
-    let config = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "billcalc-webhooks-crash-{}-{backend:?}.json",
-        std::process::id()
-    ));
-    std::fs::write(&config, common::test_config().to_string()).unwrap();
+    let config = common::config_file(&format!("webhooks-crash-{backend:?}"));
     let hooks = support::receiver().await;
     // The binary delivers nothing: every commit is followed by a crash before delivery.
     let first = spawn_server(&url, &config, "0");
@@ -357,25 +315,13 @@ async fn crash_between_commit_and_delivery(backend: Backend) {
     drop(second);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn crash_between_commit_and_delivery_sqlite() {
-    crash_between_commit_and_delivery(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn crash_between_commit_and_delivery_postgres() {
-    crash_between_commit_and_delivery(Backend::Postgres).await;
-}
+on_both_databases!(crash_between_commit_and_delivery);
 
 /// A crash while the receiver holds a delivery (the server never learns the answer): after the
 /// lease the restarted server delivers the same event again, with the same id — at least once.
 async fn crash_during_delivery(backend: Backend) {
     let url = database_or_skip!(backend, "webhooks_mid");
-    let config = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "billcalc-webhooks-mid-{}-{backend:?}.json",
-        std::process::id()
-    ));
-    std::fs::write(&config, common::test_config().to_string()).unwrap();
+    let config = common::config_file(&format!("webhooks-mid-{backend:?}"));
     let hooks = support::receiver().await;
     let first = spawn_server_with(&url, &config, "0", "2");
     let endpoint = common::post(
@@ -433,12 +379,4 @@ async fn crash_during_delivery(backend: Backend) {
     drop(third);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn crash_during_delivery_sqlite() {
-    crash_during_delivery(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn crash_during_delivery_postgres() {
-    crash_during_delivery(Backend::Postgres).await;
-}
+on_both_databases!(crash_during_delivery);

@@ -17,6 +17,10 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+mod process;
+#[allow(unused_imports)]
+pub use process::{config_file, ServerProcess};
+
 pub const PK: &str = "pk_test_billcalc_tests";
 pub const SK: &str = "sk_test_billcalc_tests_secret";
 pub const SIGNING_KEY: &str = "test-signing-key-0123456789abcdef0123456789";
@@ -91,6 +95,26 @@ macro_rules! database_or_skip {
             None => return,
         }
     };
+}
+
+/// For each `async fn NAME(backend: Backend)`: a module `NAME` with the tests `sqlite` and
+/// `postgres` (multi-threaded runtime, 4 workers), each running it on its database (PostgreSQL
+/// skipped when not configured, through `database_or_skip!` in the body).
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                super::$name(super::common::Backend::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                super::$name(super::common::Backend::Postgres).await;
+            }
+        }
+    )+};
 }
 
 /// The demo configuration, with rate limits high enough for the concurrency tests.

@@ -1,0 +1,107 @@
+//! The real `billcalc-server` binary as a child process: started on 127.0.0.1:0 with the test
+//! keys (its address read from its first log line), its log kept, killed when dropped.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub struct ServerProcess {
+    pub child: Child,
+    pub addr: SocketAddr,
+    /// Every line the process printed on stdout (JSON log lines), in order.
+    pub log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl ServerProcess {
+    /// Starts the binary on the database `url` with the configuration file `config`, request
+    /// logs off, then `env` (which may override that).
+    pub fn spawn(url: &str, config: &Path, env: &[(&str, &str)]) -> ServerProcess {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_billcalc-server"));
+        command
+            .arg("--config")
+            .arg(config)
+            .args(["--listen", "127.0.0.1:0"])
+            .env("BILLCALC_PUBLISHABLE_KEY", super::PK)
+            .env("BILLCALC_SECRET_KEY", super::SK)
+            .env("BILLCALC_SIGNING_KEY", super::SIGNING_KEY)
+            .env("DATABASE_URL", url)
+            .env("BILLCALC_LOG_REQUESTS", "0")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().expect("spawn billcalc-server");
+        let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        reader
+            .read_line(&mut line)
+            .expect("read the listening line");
+        let addr = match super::listening_address(&line) {
+            Some(addr) => addr,
+            None => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("server did not start: {line:?}");
+            }
+        };
+        // Keep reading the log, so the pipe stays open and the lines can be checked.
+        let log = Arc::new(Mutex::new(vec![line]));
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in reader.lines() {
+                let Ok(line) = line else { break };
+                sink.lock().unwrap().push(line);
+            }
+        });
+        ServerProcess { child, addr, log }
+    }
+
+    pub fn sigterm(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+
+    /// Waits up to `limit` for the process to exit.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let until = Instant::now() + limit;
+        while Instant::now() < until {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// Whether a log line has this `msg`.
+    pub fn log_has(&self, message: &str) -> bool {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains(&format!("\"msg\":\"{message}\"")))
+    }
+}
+
+/// The tests' configuration (`super::test_config`) in a file named after `name`, under cargo's
+/// temporary directory for integration tests.
+pub fn config_file(name: &str) -> PathBuf {
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("billcalc-{name}-{}.json", std::process::id()));
+    std::fs::write(&path, super::test_config().to_string()).unwrap();
+    path
+}
