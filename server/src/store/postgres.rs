@@ -513,6 +513,24 @@ impl Drop for PgTx {
     }
 }
 
+impl PgTx {
+    /// One statement of the transaction whose row count does not matter.
+    async fn exec(&mut self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<()> {
+        self.pooled.conn()?.execute(sql, params).await.map(|_| ())
+    }
+
+    /// The row `sql` selects by `id` (`FOR UPDATE`: locked until the transaction ends), mapped.
+    async fn lock_row<T>(
+        &mut self,
+        sql: &'static str,
+        id: &str,
+        map: fn(&Row) -> StoreResult<T>,
+    ) -> StoreResult<Option<T>> {
+        let row = self.pooled.conn()?.query_opt(sql, &[&id]).await?;
+        row.as_ref().map(map).transpose()
+    }
+}
+
 impl Tx for PgTx {
     fn claim_key<'a>(
         &'a mut self,
@@ -557,14 +575,8 @@ impl Tx for PgTx {
     ) -> BoxFuture<'a, StoreResult<()>> {
         Box::pin(async move {
             let status = i32::from(status);
-            self.pooled
-                .conn()?
-                .execute(
-                    "UPDATE idempotency_keys SET status_code = $3, response = $4 WHERE scope = $1 AND key = $2",
-                    &[&scope, &key, &status, &response],
-                )
-                .await
-                .map(|_| ())
+            self.exec("UPDATE idempotency_keys SET status_code = $3, response = $4 WHERE scope = $1 AND key = $2",
+                    &[&scope, &key, &status, &response]).await
         })
     }
 
@@ -603,10 +615,7 @@ impl Tx for PgTx {
 
     fn insert_invoice<'a>(&'a mut self, i: &'a InvoiceRecord) -> BoxFuture<'a, StoreResult<()>> {
         Box::pin(async move {
-            self.pooled
-                .conn()?
-                .execute(
-                    "INSERT INTO invoices (id, series, number, number_display, created_at, currency, total, customer_id, idempotency_key, document, subscription_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            self.exec("INSERT INTO invoices (id, series, number, number_display, created_at, currency, total, customer_id, idempotency_key, document, subscription_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                     &[
                         &i.id,
                         &i.series,
@@ -619,19 +628,13 @@ impl Tx for PgTx {
                         &i.idempotency_key,
                         &i.document,
                         &i.subscription_id,
-                    ],
-                )
-                .await
-                .map(|_| ())
+                    ]).await
         })
     }
 
     fn insert_payment<'a>(&'a mut self, p: &'a PaymentRecord) -> BoxFuture<'a, StoreResult<()>> {
         Box::pin(async move {
-            self.pooled
-                .conn()?
-                .execute(
-                    "INSERT INTO payments (id, invoice_id, amount, currency, status, gateway, card_brand, card_last4, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            self.exec("INSERT INTO payments (id, invoice_id, amount, currency, status, gateway, card_brand, card_last4, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                     &[
                         &p.id,
                         &p.invoice_id,
@@ -642,10 +645,7 @@ impl Tx for PgTx {
                         &p.card_brand,
                         &p.card_last4,
                         &p.created_at,
-                    ],
-                )
-                .await
-                .map(|_| ())
+                    ]).await
         })
     }
 
@@ -655,14 +655,11 @@ impl Tx for PgTx {
         counter: &'a str,
     ) -> BoxFuture<'a, StoreResult<()>> {
         Box::pin(async move {
-            self.pooled
-                .conn()?
-                .execute(
-                    "INSERT INTO redemptions (invoice_id, key) VALUES ($1, $2)",
-                    &[&invoice_id, &counter],
-                )
-                .await
-                .map(|_| ())
+            self.exec(
+                "INSERT INTO redemptions (invoice_id, key) VALUES ($1, $2)",
+                &[&invoice_id, &counter],
+            )
+            .await
         })
     }
 
@@ -671,12 +668,12 @@ impl Tx for PgTx {
         id: &'a str,
     ) -> BoxFuture<'a, StoreResult<Option<SubscriptionRecord>>> {
         Box::pin(async move {
-            let row = self
-                .pooled
-                .conn()?
-                .query_opt(concat!(subscription_select!(), " FOR UPDATE"), &[&id])
-                .await?;
-            row.as_ref().map(rows::subscription).transpose()
+            self.lock_row(
+                concat!(subscription_select!(), " FOR UPDATE"),
+                id,
+                rows::subscription,
+            )
+            .await
         })
     }
 
@@ -685,10 +682,7 @@ impl Tx for PgTx {
         s: &'a SubscriptionRecord,
     ) -> BoxFuture<'a, StoreResult<()>> {
         Box::pin(async move {
-            self.pooled
-                .conn()?
-                .execute(
-                    "INSERT INTO subscriptions (id, customer_id, status, currency, default_payment_method, billing_cycle_anchor, current_period_start, current_period_end, cancel_at_period_end, canceled_at, document, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            self.exec("INSERT INTO subscriptions (id, customer_id, status, currency, default_payment_method, billing_cycle_anchor, current_period_start, current_period_end, cancel_at_period_end, canceled_at, document, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                     &[
                         &s.id,
                         &s.customer_id,
@@ -703,10 +697,7 @@ impl Tx for PgTx {
                         &s.document,
                         &s.created_at,
                         &s.updated_at,
-                    ],
-                )
-                .await
-                .map(|_| ())
+                    ]).await
         })
     }
 
@@ -715,10 +706,7 @@ impl Tx for PgTx {
         s: &'a SubscriptionRecord,
     ) -> BoxFuture<'a, StoreResult<()>> {
         Box::pin(async move {
-            self.pooled
-                .conn()?
-                .execute(
-                    "UPDATE subscriptions SET status = $2, default_payment_method = $3, billing_cycle_anchor = $4, current_period_start = $5, current_period_end = $6, cancel_at_period_end = $7, canceled_at = $8, document = $9, updated_at = $10 WHERE id = $1",
+            self.exec("UPDATE subscriptions SET status = $2, default_payment_method = $3, billing_cycle_anchor = $4, current_period_start = $5, current_period_end = $6, cancel_at_period_end = $7, canceled_at = $8, document = $9, updated_at = $10 WHERE id = $1",
                     &[
                         &s.id,
                         &s.status,
@@ -730,10 +718,7 @@ impl Tx for PgTx {
                         &s.canceled_at,
                         &s.document,
                         &s.updated_at,
-                    ],
-                )
-                .await
-                .map(|_| ())
+                    ]).await
         })
     }
 
@@ -790,23 +775,14 @@ impl Tx for PgTx {
         balance: i64,
     ) -> BoxFuture<'a, StoreResult<()>> {
         Box::pin(async move {
-            self.pooled
-                .conn()?
-                .execute(
-                    "INSERT INTO customer_balances (customer_id, currency, balance) VALUES ($1, $2, $3) ON CONFLICT (customer_id, currency) DO UPDATE SET balance = EXCLUDED.balance",
-                    &[&customer_id, &currency, &balance],
-                )
-                .await
-                .map(|_| ())
+            self.exec("INSERT INTO customer_balances (customer_id, currency, balance) VALUES ($1, $2, $3) ON CONFLICT (customer_id, currency) DO UPDATE SET balance = EXCLUDED.balance",
+                    &[&customer_id, &currency, &balance]).await
         })
     }
 
     fn insert_change<'a>(&'a mut self, ch: &'a ChangeRecord) -> BoxFuture<'a, StoreResult<()>> {
         Box::pin(async move {
-            self.pooled
-                .conn()?
-                .execute(
-                    "INSERT INTO subscription_changes (id, subscription_id, proration_date, preview_digest, invoice_id, created_at, request, preview, status, committed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            self.exec("INSERT INTO subscription_changes (id, subscription_id, proration_date, preview_digest, invoice_id, created_at, request, preview, status, committed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                     &[
                         &ch.id,
                         &ch.subscription_id,
@@ -818,10 +794,7 @@ impl Tx for PgTx {
                         &ch.preview,
                         &ch.status,
                         &ch.committed_at,
-                    ],
-                )
-                .await
-                .map(|_| ())
+                    ]).await
         })
     }
 
@@ -830,12 +803,8 @@ impl Tx for PgTx {
         id: &'a str,
     ) -> BoxFuture<'a, StoreResult<Option<ChangeRecord>>> {
         Box::pin(async move {
-            let row = self
-                .pooled
-                .conn()?
-                .query_opt(concat!(change_select!(), " FOR UPDATE"), &[&id])
-                .await?;
-            row.as_ref().map(rows::change).transpose()
+            self.lock_row(concat!(change_select!(), " FOR UPDATE"), id, rows::change)
+                .await
         })
     }
 
@@ -846,14 +815,8 @@ impl Tx for PgTx {
         committed_at: i64,
     ) -> BoxFuture<'a, StoreResult<()>> {
         Box::pin(async move {
-            self.pooled
-                .conn()?
-                .execute(
-                    "UPDATE subscription_changes SET status = 'committed', invoice_id = $2, committed_at = $3 WHERE id = $1",
-                    &[&id, &invoice_id, &committed_at],
-                )
-                .await
-                .map(|_| ())
+            self.exec("UPDATE subscription_changes SET status = 'committed', invoice_id = $2, committed_at = $3 WHERE id = $1",
+                    &[&id, &invoice_id, &committed_at]).await
         })
     }
 
