@@ -246,6 +246,32 @@ macro_rules! change_select {
     };
 }
 
+impl PgStore {
+    /// The rows a read-only query finds, mapped.
+    async fn read_all<T>(
+        &self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+        map: fn(&Row) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
+        let mut p = self.read().await?;
+        let rows = p.conn()?.query(sql, params).await?;
+        rows.iter().map(map).collect()
+    }
+
+    /// The row a read-only query finds, if any, mapped.
+    async fn read_one<T>(
+        &self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+        map: fn(&Row) -> StoreResult<T>,
+    ) -> StoreResult<Option<T>> {
+        let mut p = self.read().await?;
+        let row = p.conn()?.query_opt(sql, params).await?;
+        row.as_ref().map(map).transpose()
+    }
+}
+
 impl Store for PgStore {
     fn query<'a>(
         &'a self,
@@ -293,19 +319,16 @@ impl Store for PgStore {
 
     fn invoice<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<InvoiceRecord>>> {
         Box::pin(async move {
-            let mut p = self.read().await?;
-            let row = p
-                .conn()?
-                .query_opt(
-                    concat!(
-                        "SELECT ",
-                        invoice_columns!(),
-                        " FROM invoices WHERE id = $1"
-                    ),
-                    &[&id],
-                )
-                .await?;
-            row.as_ref().map(rows::invoice).transpose()
+            self.read_one(
+                concat!(
+                    "SELECT ",
+                    invoice_columns!(),
+                    " FROM invoices WHERE id = $1"
+                ),
+                &[&id],
+                rows::invoice,
+            )
+            .await
         })
     }
 
@@ -325,19 +348,16 @@ impl Store for PgStore {
 
     fn payments(&self) -> BoxFuture<'_, StoreResult<Vec<PaymentRecord>>> {
         Box::pin(async move {
-            let mut p = self.read().await?;
-            let rows = p
-                .conn()?
-                .query(
-                    concat!(
-                        "SELECT ",
-                        payment_columns!(),
-                        " FROM payments ORDER BY created_at, id"
-                    ),
-                    &[],
-                )
-                .await?;
-            rows.iter().map(rows::payment).collect()
+            self.read_all(
+                concat!(
+                    "SELECT ",
+                    payment_columns!(),
+                    " FROM payments ORDER BY created_at, id"
+                ),
+                &[],
+                rows::payment,
+            )
+            .await
         })
     }
 
@@ -395,9 +415,8 @@ impl Store for PgStore {
         id: &'a str,
     ) -> BoxFuture<'a, StoreResult<Option<SubscriptionRecord>>> {
         Box::pin(async move {
-            let mut p = self.read().await?;
-            let row = p.conn()?.query_opt(subscription_select!(), &[&id]).await?;
-            row.as_ref().map(rows::subscription).transpose()
+            self.read_one(subscription_select!(), &[&id], rows::subscription)
+                .await
         })
     }
 
@@ -438,63 +457,50 @@ impl Store for PgStore {
         subscription_id: &'a str,
     ) -> BoxFuture<'a, StoreResult<Vec<InvoiceRecord>>> {
         Box::pin(async move {
-            let mut p = self.read().await?;
-            let rows = p
-                .conn()?
-                .query(
-                    concat!(
-                        "SELECT ",
-                        invoice_columns!(),
-                        " FROM invoices WHERE subscription_id = $1 ORDER BY series, number"
-                    ),
-                    &[&subscription_id],
-                )
-                .await?;
-            rows.iter().map(rows::invoice).collect()
+            self.read_all(
+                concat!(
+                    "SELECT ",
+                    invoice_columns!(),
+                    " FROM invoices WHERE subscription_id = $1 ORDER BY series, number"
+                ),
+                &[&subscription_id],
+                rows::invoice,
+            )
+            .await
         })
     }
 
     fn change<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<ChangeRecord>>> {
-        Box::pin(async move {
-            let mut p = self.read().await?;
-            let row = p.conn()?.query_opt(change_select!(), &[&id]).await?;
-            row.as_ref().map(rows::change).transpose()
-        })
+        Box::pin(async move { self.read_one(change_select!(), &[&id], rows::change).await })
     }
 
     fn all_subscriptions(&self) -> BoxFuture<'_, StoreResult<Vec<SubscriptionRecord>>> {
         Box::pin(async move {
-            let mut p = self.read().await?;
-            let rows = p
-                .conn()?
-                .query(
-                    concat!(
-                        "SELECT ",
-                        subscription_columns!(),
-                        " FROM subscriptions ORDER BY created_at, id"
-                    ),
-                    &[],
-                )
-                .await?;
-            rows.iter().map(rows::subscription).collect()
+            self.read_all(
+                concat!(
+                    "SELECT ",
+                    subscription_columns!(),
+                    " FROM subscriptions ORDER BY created_at, id"
+                ),
+                &[],
+                rows::subscription,
+            )
+            .await
         })
     }
 
     fn all_invoices(&self) -> BoxFuture<'_, StoreResult<Vec<InvoiceRecord>>> {
         Box::pin(async move {
-            let mut p = self.read().await?;
-            let rows = p
-                .conn()?
-                .query(
-                    concat!(
-                        "SELECT ",
-                        invoice_columns!(),
-                        " FROM invoices ORDER BY created_at, series, number"
-                    ),
-                    &[],
-                )
-                .await?;
-            rows.iter().map(rows::invoice).collect()
+            self.read_all(
+                concat!(
+                    "SELECT ",
+                    invoice_columns!(),
+                    " FROM invoices ORDER BY created_at, series, number"
+                ),
+                &[],
+                rows::invoice,
+            )
+            .await
         })
     }
 }
