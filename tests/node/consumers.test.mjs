@@ -150,7 +150,7 @@ function woo(cart: WooCommerceCart): Cart {
 }
 void woo;
 `;
-  const imports = `import { computeQuote, Calculator, BillcalcError, version, fromWooCommerceCart } from 'billcalc';
+  const imports = `import { computeQuote, Calculator, BillcalcError, version } from 'billcalc';
 import type { Cart, Catalog, ErrorCode, Quote, QuoteInput, QuoteLine, WooCommerceCart } from 'billcalc';
 `;
   const tsc = (tsconfig) => {
@@ -164,13 +164,20 @@ import type { Cart, Catalog, ErrorCode, Quote, QuoteInput, QuoteLine, WooCommerc
   const compilerOptions = { strict: true, noEmit: true, skipLibCheck: false, target: 'ES2022', lib: ['ES2022', 'DOM'], types: [] };
 
   test('bundler resolution (web build: default export init)', () => {
-    project.write('ts/web.ts', `import init from 'billcalc';\n${imports}\nawait init();\n${checks}\nexport {};\n`);
+    // Browsers and bundlers get the adapters from their own entry point (issue 12), not 'billcalc'.
+    const adapters = `import { fromWooCommerceCart } from 'billcalc/adapters';
+// @ts-expect-error the browser build of 'billcalc' has no adapters
+import { fromShopifyCart } from 'billcalc';
+void fromShopifyCart;
+`;
+    project.write('ts/web.ts', `import init from 'billcalc';\n${imports}${adapters}\nawait init();\n${checks}\nexport {};\n`);
     tsc({ name: 'tsconfig.web.json', json: { compilerOptions: { ...compilerOptions, module: 'ESNext', moduleResolution: 'bundler' }, files: ['ts/web.ts'] } });
   });
 
   test('Node resolution: import (.mts) and require (.cts)', () => {
-    project.write('ts/esm.mts', `import init from 'billcalc';\n${imports}\nawait init();\n${checks}\n`);
-    project.write('ts/cjs.cts', `${imports}\n${checks}\n`);
+    const adapters = "import { fromWooCommerceCart } from 'billcalc';\n";
+    project.write('ts/esm.mts', `import init from 'billcalc';\n${imports}${adapters}\nawait init();\n${checks}\n`);
+    project.write('ts/cjs.cts', `${imports}${adapters}\n${checks}\n`);
     tsc({ name: 'tsconfig.node.json', json: { compilerOptions: { ...compilerOptions, module: 'NodeNext', moduleResolution: 'NodeNext' }, files: ['ts/esm.mts', 'ts/cjs.cts'] } });
   });
 });
