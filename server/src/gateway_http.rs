@@ -10,7 +10,10 @@
 //! status other than `succeeded`) → `Unavailable`: the outcome is unknown, the intent stays
 //! `processing` and is asked again with the same idempotency key (crate::intent).
 
-use crate::gateway::{BoxFuture, ChargeRequest, GatewayCharge, GatewayError, PaymentGateway};
+use crate::gateway::{
+    BoxFuture, ChargeRequest, GatewayCharge, GatewayError, GatewayRefund, PaymentGateway,
+    RefundError, RefundRequest,
+};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -193,15 +196,77 @@ pub fn outcome(status: u16, body: &str) -> Result<GatewayCharge, GatewayError> {
     }
 }
 
+/// Reads a Refunds answer: 200 `succeeded` → the refund; 400/404 with Stripe's codes
+/// (`resource_missing`, `charge_already_refunded`, `amount_too_large`) → refused; anything else
+/// → unknown (retry with the same key).
+pub fn refund_outcome(status: u16, body: &str) -> Result<GatewayRefund, RefundError> {
+    let v: Value = serde_json::from_str(body)
+        .map_err(|_| RefundError::Unavailable(format!("HTTP {status}: not JSON")))?;
+    match status {
+        200 if v["status"] == "succeeded" => Ok(GatewayRefund {
+            id: v["id"].as_str().unwrap_or("").to_string(),
+            charge: v["charge"].as_str().unwrap_or("").to_string(),
+            amount: v["amount"].as_i64().unwrap_or(0),
+            currency: v["currency"].as_str().unwrap_or("").to_string(),
+        }),
+        400 | 404 => {
+            let code = known(
+                v["error"]["code"].as_str().unwrap_or(""),
+                &[
+                    "resource_missing",
+                    "charge_already_refunded",
+                    "amount_too_large",
+                ],
+                "",
+            );
+            if code.is_empty() {
+                return Err(RefundError::Unavailable(format!("HTTP {status}: {v}")));
+            }
+            Err(RefundError::Refused {
+                code,
+                message: v["error"]["message"].as_str().unwrap_or("").to_string(),
+            })
+        }
+        _ => Err(RefundError::Unavailable(format!(
+            "HTTP {status}: {}",
+            v["error"]["message"].as_str().unwrap_or("")
+        ))),
+    }
+}
+
+impl HttpGateway {
+    /// One form-encoded POST with an idempotency key, on the blocking pool: (status, body).
+    async fn post(&self, path: &str, key: &str, body: String) -> Result<(u16, String), String> {
+        let agent = self.agent.clone();
+        let url = format!("{}{path}", self.base);
+        let auth = format!("Bearer {}", self.secret);
+        let key = key.to_string();
+        tokio::task::spawn_blocking(move || {
+            let mut response = agent
+                .post(&url)
+                .header("Authorization", &auth)
+                .header("Idempotency-Key", &key)
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .send(body.as_bytes())
+                .map_err(|e| e.to_string())?;
+            let status = response.status().as_u16();
+            let text = response
+                .body_mut()
+                .read_to_string()
+                .map_err(|e| e.to_string())?;
+            Ok((status, text))
+        })
+        .await
+        .map_err(|e| format!("gateway task: {e}"))?
+    }
+}
+
 impl PaymentGateway for HttpGateway {
     fn name(&self) -> &'static str {
         "stripe-http"
     }
 
     fn charge(&self, request: ChargeRequest) -> BoxFuture<'_, Result<GatewayCharge, GatewayError>> {
-        let agent = self.agent.clone();
-        let url = format!("{}/v1/payment_intents", self.base);
-        let auth = format!("Bearer {}", self.secret);
         Box::pin(async move {
             let amount = request.amount.to_string();
             let currency = request.currency.to_ascii_lowercase();
@@ -214,27 +279,29 @@ impl PaymentGateway for HttpGateway {
                 ("metadata[billcalc_intent]", &request.idempotency_key),
                 ("expand[]", "latest_charge"),
             ]);
-            let key = request.idempotency_key.clone();
-            let answer = tokio::task::spawn_blocking(move || {
-                let mut response = agent
-                    .post(&url)
-                    .header("Authorization", &auth)
-                    .header("Idempotency-Key", &key)
-                    .header("Content-Type", "application/x-www-form-urlencoded")
-                    .send(body.as_bytes())
-                    .map_err(|e| e.to_string())?;
-                let status = response.status().as_u16();
-                let text = response
-                    .body_mut()
-                    .read_to_string()
-                    .map_err(|e| e.to_string())?;
-                Ok::<_, String>((status, text))
-            })
-            .await
-            .map_err(|e| GatewayError::Unavailable(format!("gateway task: {e}")))?;
-            match answer {
+            match self
+                .post("/v1/payment_intents", &request.idempotency_key, body)
+                .await
+            {
                 Ok((status, text)) => outcome(status, &text),
                 Err(why) => Err(GatewayError::Unavailable(why)),
+            }
+        })
+    }
+
+    fn refund(&self, request: RefundRequest) -> BoxFuture<'_, Result<GatewayRefund, RefundError>> {
+        Box::pin(async move {
+            let amount = request.amount.to_string();
+            let mut pairs = vec![("charge", request.charge.as_str()), ("amount", &amount)];
+            if let Some(reason) = &request.reason {
+                pairs.push(("reason", reason));
+            }
+            match self
+                .post("/v1/refunds", &request.idempotency_key, form_encode(&pairs))
+                .await
+            {
+                Ok((status, text)) => refund_outcome(status, &text),
+                Err(why) => Err(RefundError::Unavailable(why)),
             }
         })
     }

@@ -391,6 +391,82 @@ async fn killed_between_gateway_and_record(backend: Backend) {
     }
 }
 
+/// The HTTP client against the simulator process, no server: charges, declines, idempotent
+/// replays, refunds never above what is left of the charge.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_gateway_against_the_simulator() {
+    use billcalc_server::gateway::{
+        ChargeRequest, GatewayError, PaymentGateway, RefundError, RefundRequest,
+    };
+    use billcalc_server::gateway_http::HttpGateway;
+    let sim = spawn_sim(&json!({"duplicate_every": 2}));
+    let g = HttpGateway::new(
+        &format!("http://{}", sim.addr),
+        "sk_sim",
+        Duration::from_secs(5),
+    );
+    let request = |key: &str, pm: &str| ChargeRequest {
+        idempotency_key: key.into(),
+        amount: 12_345,
+        currency: "EUR".into(),
+        payment_method: pm.into(),
+        description: "test".into(),
+    };
+    let a = g
+        .charge(request("pi_a", "pm_card_mastercard"))
+        .await
+        .unwrap();
+    let again = g
+        .charge(request("pi_a", "pm_card_mastercard"))
+        .await
+        .unwrap();
+    assert_eq!(a, again);
+    assert_eq!((a.amount, a.currency.as_str()), (12_345, "eur"));
+    assert_eq!((a.brand.as_str(), a.last4.as_str()), ("mastercard", "4444"));
+    assert!(matches!(
+        g.charge(request("pi_b", "pm_card_chargeDeclinedInsufficientFunds"))
+            .await,
+        Err(GatewayError::Declined {
+            code: "card_declined",
+            decline_code: "insufficient_funds",
+            hard: false,
+            ..
+        })
+    ));
+    assert_eq!(
+        g.charge(request("pi_c", "pm_nope")).await,
+        Err(GatewayError::UnknownPaymentMethod)
+    );
+    let refund = |key: &str, amount| RefundRequest {
+        idempotency_key: key.into(),
+        charge: a.id.clone(),
+        amount,
+        currency: "eur".into(),
+        reason: Some("requested_by_customer".into()),
+    };
+    let r1 = g.refund(refund("re_1", 10_000)).await.unwrap();
+    assert_eq!((r1.amount, r1.charge.as_str()), (10_000, a.id.as_str()));
+    assert_eq!(g.refund(refund("re_1", 10_000)).await.unwrap(), r1);
+    assert!(matches!(
+        g.refund(refund("re_2", 2_346)).await,
+        Err(RefundError::Refused {
+            code: "amount_too_large",
+            ..
+        })
+    ));
+    assert_eq!(g.refund(refund("re_3", 2_345)).await.unwrap().amount, 2_345);
+    assert!(matches!(
+        g.refund(refund("re_4", 1)).await,
+        Err(RefundError::Refused {
+            code: "charge_already_refunded",
+            ..
+        })
+    ));
+    let ledger = sim_ledger(sim.addr).await;
+    assert_eq!(sim_charges(&ledger).len(), 1, "{ledger}");
+    assert_eq!(ledger["refunds"].as_array().unwrap().len(), 2);
+}
+
 mod sqlite {
     use super::*;
 

@@ -12,6 +12,9 @@
 //!   `confirm=true`, confirms. A repeated key answers the first answer (same status and body);
 //!   the same key with other parameters is 400 `idempotency_error`.
 //! * `POST /v1/payment_intents/{id}/confirm`, `GET /v1/payment_intents/{id}`.
+//! * `POST /v1/refunds` (`charge`, `amount`, `reason`) with `Idempotency-Key`: never more than
+//!   is left of the charge (400 `amount_too_large`, `charge_already_refunded`,
+//!   `resource_missing`).
 //! * Declines are HTTP 402 `{"error": {"type": "card_error", "code", "decline_code", "message",
 //!   "payment_intent"}}`; an unknown token is 400 `resource_missing` on `payment_method`.
 //!   Tokens are the server's test gateway's (Stripe's test tokens, `pm_card_visa`, ...).
@@ -61,6 +64,8 @@ struct Ledger {
     by_id: HashMap<String, usize>,
     /// Idempotency key → (parameters, HTTP status, body).
     keys: HashMap<String, (String, u16, Value)>,
+    /// Refunds, in creation order.
+    refunds: Vec<Value>,
 }
 
 struct Sim {
@@ -260,6 +265,97 @@ impl Sim {
     }
 }
 
+impl Sim {
+    async fn refund(&self, key: Option<&str>, params: &[(String, String)]) -> (u16, Value) {
+        let fingerprint = format!(
+            "refund {}",
+            serde_json::to_string(params).unwrap_or_default()
+        );
+        let mut ledger = self.ledger.lock().await;
+        if let Some((f, status, body)) = key.and_then(|k| ledger.keys.get(k)) {
+            if *f != fingerprint {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "idempotency_error",
+                    "idempotency_key_reused",
+                    "Keys for idempotent requests can only be used with the same parameters they were first used with.",
+                );
+            }
+            return (*status, body.clone());
+        }
+        let get = |name: &str| {
+            params
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        };
+        let charge = get("charge").unwrap_or_default();
+        let paid = ledger
+            .intents
+            .iter()
+            .find(|i| i["latest_charge"]["id"] == charge.as_str())
+            .map(|i| {
+                (
+                    i["amount_received"].as_i64().unwrap_or(0),
+                    i["currency"].clone(),
+                )
+            });
+        let result = match paid {
+            None => error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                "resource_missing",
+                &format!("No such charge: '{charge}'"),
+            ),
+            Some((received, currency)) => {
+                let refunded: i64 = ledger
+                    .refunds
+                    .iter()
+                    .filter(|r| r["charge"] == charge.as_str())
+                    .filter_map(|r| r["amount"].as_i64())
+                    .sum();
+                let left = received - refunded;
+                let amount = get("amount")
+                    .and_then(|a| a.parse::<i64>().ok())
+                    .unwrap_or(left);
+                if left <= 0 {
+                    error(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_request_error",
+                        "charge_already_refunded",
+                        "This charge has already been refunded.",
+                    )
+                } else if amount <= 0 || amount > left {
+                    error(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_request_error",
+                        "amount_too_large",
+                        "Refund amount is greater than the unrefunded amount on the charge.",
+                    )
+                } else {
+                    let refund = json!({
+                        "id": format!("re_sim_{:08}", ledger.refunds.len() + 1),
+                        "object": "refund",
+                        "charge": charge,
+                        "amount": amount,
+                        "currency": currency,
+                        "reason": get("reason"),
+                        "status": "succeeded",
+                    });
+                    ledger.refunds.push(refund.clone());
+                    (200, refund)
+                }
+            }
+        };
+        if let Some(key) = key {
+            ledger
+                .keys
+                .insert(key.to_string(), (fingerprint, result.0, result.1.clone()));
+        }
+        result
+    }
+}
+
 /// Applies the fault plan around `work`: latency, 5xx before, duplicates, timeout after.
 async fn with_faults<F, Fut>(sim: &Shared, work: F) -> Response
 where
@@ -305,6 +401,20 @@ async fn create(State(sim): State<Shared>, headers: HeaderMap, body: Bytes) -> R
     with_faults(&sim, move || {
         let (sim, key, params) = (worker.clone(), key.clone(), params.clone());
         async move { sim.create(key.as_deref(), &params).await }
+    })
+    .await
+}
+
+async fn refund(State(sim): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let params = form(&body);
+    let worker = sim.clone();
+    with_faults(&sim, move || {
+        let (sim, key, params) = (worker.clone(), key.clone(), params.clone());
+        async move { sim.refund(key.as_deref(), &params).await }
     })
     .await
 }
@@ -366,6 +476,7 @@ async fn ledger(State(sim): State<Shared>) -> Response {
             "requests": sim.requests.load(Ordering::SeqCst),
             "succeeded": succeeded,
             "payment_intents": ledger.intents,
+            "refunds": ledger.refunds,
         }),
     ))
 }
@@ -418,6 +529,7 @@ async fn main() -> std::process::ExitCode {
         .route("/v1/payment_intents", post(create))
         .route("/v1/payment_intents/{id}", get(retrieve))
         .route("/v1/payment_intents/{id}/confirm", post(confirm))
+        .route("/v1/refunds", post(refund))
         .route("/_sim/ledger", get(ledger))
         .route("/_sim/faults", post(set_faults))
         .with_state(sim);
