@@ -603,6 +603,12 @@ async fn store_einvoice(
             return;
         }
     };
+    // At most one rendering per core: a burst's e-invoices come out in order instead of all
+    // late together (each one is CPU-bound, tens of milliseconds).
+    static RENDERING: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| {
+        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+    });
+    let _turn = RENDERING.acquire().await;
     let rendering = state.clone();
     let rendered = tokio::task::spawn_blocking(move || {
         let mut document = document;
