@@ -323,6 +323,8 @@ async fn credit(
         )
         .await
         .map_err(store_error)?;
+    // Earlier notes: what they credited of the lines (their totals) and gave back in cash.
+    let mut credited_lines_total = 0i64;
     let mut credited_total = 0i64;
     let mut credited_lines = vec![0i64; issued.lines.len()];
     for row in &earlier {
@@ -330,6 +332,7 @@ async fn credit(
             serde_json::from_str(row.first().and_then(SqlValue::as_str).unwrap_or(""))
                 .map_err(|e| ApiError::internal(format!("stored credit note: {e}")))?;
         credited_total += note.amount;
+        credited_lines_total += note.total;
         for l in &note.lines {
             if let Some(c) = credited_lines.get_mut(l.line) {
                 *c += l.amount;
@@ -375,7 +378,9 @@ async fn credit(
             rounding_amount: invoice
                 .rounding_amount
                 .filter(|_| invoice.subscription.is_none()),
-            credited: Some(credited_total).filter(|c| *c > 0),
+            credited: Some(credited_lines_total).filter(|c| *c > 0),
+            credited_payable: Some(credited_total)
+                .filter(|c| *c > 0 && rounding.is_some_and(|r| r.increment.is_some())),
             lines,
         },
         lines: requested_lines,
