@@ -108,6 +108,11 @@ pub struct InvoiceSettings {
     /// Early-payment discount terms as printed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub early_payment_discount: Option<String>,
+    /// A French invoice also gives each label in English, in smaller type ("Total HT / Total
+    /// excl. tax"), for buyers abroad. The legal mentions stay in French only (the invoice's
+    /// language); an English invoice is never bilingual. Default: false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub bilingual: bool,
 }
 
 fn default_prefix() -> String {
@@ -126,6 +131,7 @@ impl Default for InvoiceSettings {
             payment_terms: None,
             late_payment_penalty: None,
             early_payment_discount: None,
+            bilingual: false,
         }
     }
 }
