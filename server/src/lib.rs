@@ -13,6 +13,7 @@ pub mod charge;
 pub mod clock;
 pub mod config;
 pub mod connection;
+pub mod credit_note;
 pub mod dunning;
 pub mod einvoice;
 pub mod email;
