@@ -147,12 +147,12 @@ extern "C" {
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &str = include_str!("types.d.ts");
 
-fn throwable(error: Error) -> JsValue {
+pub(crate) fn throwable(error: Error) -> JsValue {
     BillcalcError::new(error.code.as_str(), &error.path, &error.message).into()
 }
 
 /// A JS value as JSON text, through the one boundary check (`toJsonText` above).
-fn json_text(value: &JsValue) -> Result<String, JsValue> {
+pub(crate) fn json_text(value: &JsValue) -> Result<String, JsValue> {
     to_json_text(value, "")
 }
 
