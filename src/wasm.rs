@@ -169,16 +169,32 @@ fn output<T: Serialize, J: JsCast>(value: &T) -> Result<J, JsValue> {
         ))
     };
     let text = serde_json::to_string(value).map_err(|_| internal())?;
-    js_sys::JSON::parse(&text)
+    json_output(&text)
+}
+
+/// JSON text (from serde_json or a hand-written writer) as the JS value it describes.
+fn json_output<J: JsCast>(text: &str) -> Result<J, JsValue> {
+    js_sys::JSON::parse(text)
         .map(JsCast::unchecked_into)
-        .map_err(|_| internal())
+        .map_err(|_| {
+            throwable(Error::new(
+                ErrorCode::InvalidType,
+                "",
+                "result could not be encoded",
+            ))
+        })
+}
+
+/// A quote, through its hand-written JSON writer (`Quote::to_json`, the checkout hot path).
+fn quote_output(quote: &quote::Quote) -> Result<QuoteJs, JsValue> {
+    json_output(&quote.to_json())
 }
 
 /// Prices a self-contained cart (inline prices, or ids from `input.catalog`).
 #[wasm_bindgen(js_name = computeQuote)]
 pub fn compute_quote(input: QuoteInputJs) -> Result<QuoteJs, JsValue> {
     let input: quote::QuoteInput = parse(input.into())?;
-    output(&quote::compute_quote(&input).map_err(throwable)?)
+    quote_output(&quote::compute_quote(&input).map_err(throwable)?)
 }
 
 /// Previews a subscription's next invoice (inline prices and coupons, or ids from
@@ -245,7 +261,7 @@ impl JsCalculator {
 
     pub fn quote(&self, cart: CartJs) -> Result<QuoteJs, JsValue> {
         let cart: quote::QuoteInput = parse(cart.into())?;
-        output(&self.0.quote(&cart).map_err(throwable)?)
+        quote_output(&self.0.quote(&cart).map_err(throwable)?)
     }
 }
 
