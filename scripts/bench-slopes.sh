@@ -1,10 +1,23 @@
 #!/usr/bin/env bash
-# Prints each scaling axis's slope from criterion's estimates of `cargo bench --bench scaling`
-# (target/criterion/<axis>/<size>/new/estimates.json): between consecutive sizes,
-# log(time ratio) / log(size ratio): about 1 is linear, 2 quadratic.
-# Usage: cargo bench --bench scaling && bash scripts/bench-slopes.sh
+# Runs the scaling benchmark (benches/scaling.rs, one criterion group per axis: lines, distinct
+# tax rates, tiers, promotions, discounts) under `nice`, then prints each axis's medians and
+# slopes from criterion's estimates (target/criterion/<axis>/<size>/new/estimates.json):
+# between consecutive sizes, log(time ratio) / log(size ratio): about 1 is linear, 2 quadratic.
+# The machine's load (`uptime`) is printed before and after: absolute times on a loaded machine
+# are inflated, the slopes much less so.
+# Usage: bash scripts/bench-slopes.sh [--no-run] [criterion filter, e.g. "lines|tiers"]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+run=1
+if [ "${1:-}" = "--no-run" ]; then
+  run=0
+  shift
+fi
+if [ "$run" = 1 ]; then
+  echo "before: $(uptime)"
+  nice -n 10 cargo bench --bench scaling -- --warm-up-time 1 --measurement-time 3 --noplot ${1:+"$1"}
+  echo "after: $(uptime)"
+fi
 node -e '
   const fs = require("fs"), path = require("path");
   const root = "target/criterion";

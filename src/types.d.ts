@@ -782,8 +782,11 @@ export interface CreditNoteInput {
     amount_paid: MinorUnits;
     /** The invoice's cash rounding (EN 16931 BT-114): amount_paid less the lines' total. */
     rounding_amount?: MinorUnits | null;
-    /** Earlier credit notes' total. */
+    /** Earlier credit notes' total (their `total`s, in the lines' terms). */
     credited?: MinorUnits | null;
+    /** With a cash increment: what earlier notes gave back in cash (Σ their `amount_payable`), a
+     * multiple of the increment. Absent: derived from `credited` (cumulative cash rounding). */
+    credited_payable?: MinorUnits | null;
     lines: Array<{
       /** After discounts, without tax. */
       amount_excluding_tax: MinorUnits;
@@ -798,7 +801,9 @@ export interface CreditNoteInput {
   /** An amount (tax included) spread over the lines; with neither lines nor amount: everything. */
   amount?: MinorUnits | null;
   reason?: string | null;
-  /** The invoice's rounding policy: with an `increment`, the note's total is cash-rounded once. */
+  /** The invoice's rounding policy. With an `increment`, what notes give back is cash-rounded
+   * cumulatively: after crediting C of the lines, the notes together have given back cash(C)
+   * (at most amount_paid; exactly amount_paid once everything is credited). */
   rounding?: RoundingPolicy | null;
 }
 
@@ -811,8 +816,9 @@ export interface CreditNote {
   total: MinorUnits;
   /** Only with a cash `increment`: amount_payable − total (EN 16931 BT-114). */
   rounding_amount?: MinorUnits;
-  /** Only with a cash `increment`: what is given back, a multiple of the increment (the whole
-   * invoice credited at once: exactly amount_paid). */
+  /** Only with a cash `increment`: what is given back, a multiple of the increment, within one
+   * increment of `total`; the notes of an invoice never give back more than amount_paid, and
+   * the one crediting the remainder gives back exactly what remains of it. */
   amount_payable?: MinorUnits;
   remaining_creditable: MinorUnits;
   reason?: string;

@@ -187,3 +187,93 @@ proptest! {
         prop_assert!(due >= 0);
     }
 }
+
+/// An invoice line as a credit note sees it: a net amount and up to two taxes.
+fn invoice_line() -> impl Strategy<Value = (i64, Vec<i64>, i64)> {
+    (
+        0i64..50_000,
+        prop::collection::vec(0i64..10_000, 0..3),
+        1i64..6,
+    )
+}
+
+/// One partial credit note: what kind, how much of what is left (‰), which line.
+fn partial() -> impl Strategy<Value = (u8, i64, usize)> {
+    (0u8..3, 0i64..=1000, 0usize..5)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(800))]
+
+    /// Credit notes on an invoice paid under any policy, issued as any sequence of partial notes
+    /// (by amount, part of a line, a whole line, a quantity) and then one for what is left:
+    /// each note adds up and gives back a multiple of the increment within one increment of
+    /// what it credits; together they never give back more than was paid, and the last gives
+    /// back exactly what remains of it.
+    #[test]
+    fn credit_notes_never_give_back_more_than_was_paid_under_any_policy(
+        lines in prop::collection::vec(invoice_line(), 1..5),
+        rounding in policy(),
+        partials in prop::collection::vec(partial(), 0..6),
+    ) {
+        let policy: billcalc::RoundingPolicy = from_value(&rounding).unwrap();
+        let step = rounding["increment"].as_i64();
+        let charged: Vec<i64> = lines.iter().map(|(net, taxes, _)| net + taxes.iter().sum::<i64>()).collect();
+        let lines_total: i64 = charged.iter().sum();
+        let paid = policy.cash(lines_total, "").unwrap();
+        let mut line_credited = vec![0i64; lines.len()];
+        let (mut credited, mut given_back) = (0i64, 0i64);
+        let last = partials.len();
+        for (k, step_k) in partials.into_iter().map(Some).chain([None]).enumerate() {
+            let (kind, per_mille, line) = match step_k {
+                Some((kind, per_mille, line)) => (Some(kind), per_mille, line % lines.len()),
+                None => (None, 0, 0),
+            };
+            let left = charged[line] - line_credited[line];
+            let request = match kind {
+                None => json!({}),
+                Some(0) => json!({ "amount": (lines_total - credited) * per_mille / 1000 }),
+                Some(1) => json!({ "lines": [{ "line": line, "amount": left * per_mille / 1000 }] }),
+                Some(_) if line_credited[line] == 0 => json!({ "lines": [{ "line": line, "quantity": lines[line].2 * per_mille / 1000 }] }),
+                Some(_) => json!({ "lines": [{ "line": line }] }),
+            };
+            let invoice_lines: Vec<Value> = lines.iter().enumerate().map(|(i, (net, taxes, quantity))| json!({
+                "amount_excluding_tax": net, "quantity": quantity, "credited": line_credited[i],
+                "taxes": taxes.iter().enumerate().map(|(t, a)| json!({ "rate": format!("T{t}"), "amount": a })).collect::<Vec<_>>(),
+            })).collect();
+            let mut input = json!({
+                "currency": "eur", "rounding": rounding,
+                "invoice": { "amount_paid": paid.payable, "rounding_amount": paid.rounding_amount, "credited": credited, "lines": invoice_lines },
+            });
+            for (key, value) in request.as_object().unwrap() {
+                input[key] = value.clone();
+            }
+            let note = billcalc::credit_note(&from_value(&input).unwrap()).unwrap();
+            let out = serde_json::to_value(&note).unwrap();
+            invariants::check_credit_note(&out, step).map_err(TestCaseError::fail)?;
+            for l in &note.lines {
+                line_credited[l.line] += l.amount;
+            }
+            credited += note.total;
+            prop_assert_eq!(note.remaining_creditable, lines_total - credited);
+            match step {
+                Some(step) => {
+                    let payable = note.amount_payable.unwrap();
+                    prop_assert_eq!(payable % step, 0, "note {}: {} not a multiple of {}", k, payable, step);
+                    prop_assert!((payable - note.total).abs() <= step, "note {}: gives back {} for {}", k, payable, note.total);
+                    given_back += payable;
+                    prop_assert!(given_back <= paid.payable, "after note {}: {} given back of {} paid", k, given_back, paid.payable);
+                }
+                None => {
+                    prop_assert!(note.amount_payable.is_none() && note.rounding_amount.is_none());
+                    given_back += note.total;
+                }
+            }
+            if k == last {
+                // Everything is credited: exactly what was paid has been given back.
+                prop_assert_eq!(credited, lines_total);
+                prop_assert_eq!(given_back, paid.payable);
+            }
+        }
+    }
+}

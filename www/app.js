@@ -12,6 +12,7 @@
 //   and refuses any difference (`total_mismatch`). Success opens the server's hosted invoice.
 import init, { BillcalcError, Calculator, decimalAmount, version } from 'billcalc';
 import { FINAL_REJECTIONS, declineMessage, messages, pageText } from './messages.js';
+import { REGIONS, regions } from './regions.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -21,27 +22,8 @@ const EU = new Set(['AT', 'BE', 'BG', 'CY', 'CZ', 'DE', 'DK', 'EE', 'ES', 'FI', 
   'LT', 'LU', 'LV', 'MT', 'NL', 'PL', 'PT', 'RO', 'SE', 'SI', 'SK']);
 /** The countries offered; names come from Intl.DisplayNames in the chosen locale. */
 const COUNTRIES = ['FR', 'BE', 'DE', 'ES', 'IT', 'NL', 'AT', 'IE', 'LU', 'PT', 'PL', 'SE', 'GB', 'CH', 'NO', 'US', 'CA', 'JP', 'AU'];
-const REGIONS = {
-  CA: {
-    label: 'regionCA',
-    list: [['AB', 'Alberta'], ['BC', 'British Columbia'], ['MB', 'Manitoba'], ['NB', 'New Brunswick'],
-      ['NL', 'Newfoundland and Labrador'], ['NS', 'Nova Scotia'], ['NT', 'Northwest Territories'], ['NU', 'Nunavut'],
-      ['ON', 'Ontario'], ['PE', 'Prince Edward Island'], ['QC', 'Quebec'], ['SK', 'Saskatchewan'], ['YT', 'Yukon']],
-  },
-  US: {
-    label: 'regionUS',
-    list: [['AL', 'Alabama'], ['AK', 'Alaska'], ['AZ', 'Arizona'], ['AR', 'Arkansas'], ['CA', 'California'],
-      ['CO', 'Colorado'], ['CT', 'Connecticut'], ['DE', 'Delaware'], ['DC', 'District of Columbia'], ['FL', 'Florida'],
-      ['GA', 'Georgia'], ['HI', 'Hawaii'], ['ID', 'Idaho'], ['IL', 'Illinois'], ['IN', 'Indiana'], ['IA', 'Iowa'],
-      ['KS', 'Kansas'], ['KY', 'Kentucky'], ['LA', 'Louisiana'], ['ME', 'Maine'], ['MD', 'Maryland'],
-      ['MA', 'Massachusetts'], ['MI', 'Michigan'], ['MN', 'Minnesota'], ['MS', 'Mississippi'], ['MO', 'Missouri'],
-      ['MT', 'Montana'], ['NE', 'Nebraska'], ['NV', 'Nevada'], ['NH', 'New Hampshire'], ['NJ', 'New Jersey'],
-      ['NM', 'New Mexico'], ['NY', 'New York'], ['NC', 'North Carolina'], ['ND', 'North Dakota'], ['OH', 'Ohio'],
-      ['OK', 'Oklahoma'], ['OR', 'Oregon'], ['PA', 'Pennsylvania'], ['RI', 'Rhode Island'], ['SC', 'South Carolina'],
-      ['SD', 'South Dakota'], ['TN', 'Tennessee'], ['TX', 'Texas'], ['UT', 'Utah'], ['VT', 'Vermont'],
-      ['VA', 'Virginia'], ['WA', 'Washington'], ['WV', 'West Virginia'], ['WI', 'Wisconsin'], ['WY', 'Wyoming']],
-  },
-};
+/** The label of the region select per country (the names themselves: regions.js). */
+const REGION_LABELS = { CA: 'regionCA', US: 'regionUS' };
 /** Stripe's tax id type per country; only `eu_vat` changes the tax (reverse charge). */
 const TAX_ID_TYPES = { GB: 'gb_vat', CH: 'ch_vat', NO: 'no_vat', US: 'us_ein', CA: 'ca_gst_hst', JP: 'jp_cn', AU: 'au_abn' };
 const LOCALES = ['fr-FR', 'en-GB', 'en-US', 'de-DE', 'ja-JP'];
@@ -586,12 +568,13 @@ function drawCountries() {
 }
 
 function drawRegions() {
-  const regions = REGIONS[state.country];
-  $('region-field').hidden = !regions;
-  if (!regions) return;
-  $('region-label').textContent = t()[regions.label];
-  if (!regions.list.some(([code]) => code === state.region)) state.region = regions.list[0][0];
-  $('region').replaceChildren(...regions.list.map(([code, name]) => el('option', { value: code, text: `${name} (${code})` })));
+  // Province and state names in the page's language (Québec, Colombie-Britannique, Californie).
+  const list = regions(state.country, m().language);
+  $('region-field').hidden = !list;
+  if (!list) return;
+  $('region-label').textContent = t()[REGION_LABELS[state.country]];
+  if (!list.some(([code]) => code === state.region)) state.region = list[0][0];
+  $('region').replaceChildren(...list.map(([code, name]) => el('option', { value: code, text: `${name} (${code})` })));
   $('region').value = state.region;
 }
 

@@ -3,7 +3,7 @@
 // catalogue, billcalc/messages (pkg/web/messages.js), shared with the widget; this file holds
 // the page's own text and re-exports that catalogue. The relative path works in the browser
 // (/pkg/web/messages.js) and in Node (the tests import this file).
-import { language, messages } from '../pkg/web/messages.js';
+import { ERROR_CODES, language, messages } from '../pkg/web/messages.js';
 
 export { language, messages };
 
@@ -274,4 +274,230 @@ export const FINAL_REJECTIONS = new Set([
 export function declineMessage(error, locale = 'fr-FR') {
   const declines = pageText(locale).declines;
   return declines[error.decline_code ?? error.code] ?? declines.default;
+}
+
+// --- the subscription page (subscription.html) --------------------------------------------------
+
+const SUB_FR = {
+  pageTitle: 'Atelier Lumière — votre abonnement',
+  localeLabel: 'Langue',
+  heading: 'Votre abonnement',
+  meta: 'Logiciel de conception d’éclairage, facturé par utilisateur. Prix hors TVA.',
+  loading: 'Chargement du module WebAssembly…',
+  startTitle: 'Souscrire un abonnement',
+  plan: 'Offre',
+  users: 'Utilisateurs',
+  subscribe: 'S’abonner',
+  testCard: 'Payé avec la carte de test',
+  currentTitle: 'Offre actuelle',
+  price: 'Prix',
+  period: 'Période en cours',
+  status: 'Statut',
+  next: 'Prochaine facture',
+  balance: 'Solde du compte',
+  latestInvoice: 'Dernière facture',
+  changeTitle: 'Changer d’offre ou d’utilisateurs',
+  invoiceNow: 'Facturer la différence maintenant',
+  credit: 'Avoir pour la période non utilisée',
+  charge: 'Montant pour la période restante',
+  nextInvoice: 'Prochaine facture',
+  line: 'Ligne',
+  amount: 'Montant',
+  confirm: 'Confirmer le changement',
+  keep: 'Garder mon offre',
+  // dynamic
+  cadence: { day: 'quotidien', week: 'hebdomadaire', month: 'mensuel', year: 'annuel' },
+  interval: { day: 'jour', week: 'semaine', month: 'mois', year: 'an' },
+  intervals: (n, unit) => `${n} ${{ day: 'jours', week: 'semaines', month: 'mois', year: 'ans' }[unit] ?? unit}`,
+  every: (what) => `tous les ${what}`,
+  perUser: (amount, interval) => `${amount} / utilisateur / ${interval}`,
+  perPeriod: (amount, interval, unit, n) => `${amount} / ${interval} (${unit} × ${n})`,
+  periodRange: (from, to) => `du ${from} au ${to}`,
+  statuses: { active: 'Actif', past_due: 'Paiement en retard', unpaid: 'Impayé', trialing: 'Période d’essai', canceled: 'Résilié', incomplete: 'Incomplet', incomplete_expired: 'Expiré' },
+  endsAtPeriodEnd: (status) => `${status}, prend fin à la fin de la période`,
+  nextValue: (amount, date) => `${amount} le ${date} (TTC)`,
+  balanceCredit: (amount) => `${amount} en votre faveur`,
+  balanceOwed: (amount) => `${amount} dû`,
+  view: 'voir',
+  usersRange: 'Indiquez entre 1 et 500 utilisateurs.',
+  choose: 'Choisissez une autre offre ou un autre nombre d’utilisateurs pour voir ce que cela coûte.',
+  previewReady: 'Aperçu calculé dans votre navigateur. Confirmez pour l’appliquer.',
+  cannotPreview: (why) => `Impossible de calculer l’aperçu : ${why}`,
+  lineCredit: (name, q, from, to) => `Avoir pour la période non utilisée : ${name} × ${q}, du ${from} au ${to}`,
+  lineCharge: (name, q, from, to) => `Période restante : ${name} × ${q}, du ${from} au ${to}`,
+  linePlan: (name, q, from, to) => `${name} × ${q}, du ${from} au ${to}`,
+  prorated: (when) => `Calculé au prorata à la seconde près, au ${when} (UTC).`,
+  dueNow: (date) => `À payer maintenant (${date})`,
+  nextOn: (date) => `Prochaine facture, le ${date}`,
+  captionNow: 'La facture émise à la confirmation (montants HT, puis TVA et total) :',
+  captionNext: (date) => `Votre prochaine facture, le ${date} (montants HT, puis TVA et total) :`,
+  totalInclVat: 'Total TTC',
+  creditApplied: 'Solde en votre faveur imputé',
+  balanceDue: 'Solde dû',
+  minimumCarried: 'Sous le minimum facturable, reporté sur votre solde',
+  amountDueNow: 'À payer maintenant',
+  amountDue: 'Montant dû',
+  confirming: 'Confirmation auprès du serveur…',
+  changedSame: (amount, when) => `C’est fait. Le serveur a calculé la même facture : ${amount} ${when}.`,
+  chargedNow: 'débités maintenant',
+  dueOn: (date) => `à payer le ${date}`,
+  changedDiffers: 'Changement effectué, mais la facture du serveur diffère de l’aperçu.',
+  invoiceLink: (number) => `Facture ${number}`,
+  upToDate: 'Votre abonnement est à jour.',
+  notChanged: (why) => `Rien n’a changé : ${why}`,
+  chooseStart: 'Choisissez une offre et un nombre d’utilisateurs.',
+  subscribing: 'Souscription en cours…',
+  subscribed: (total) => `Abonnement souscrit : la première facture (${total}) est payée.`,
+  cannotSubscribe: (why) => `La souscription n’a pas abouti : ${why}`,
+  noChange: 'Aucun changement.',
+  changeHint: 'Changez d’offre ou de nombre d’utilisateurs pour voir ce que cela coûte avant de confirmer.',
+  noSubscription: 'Pas encore d’abonnement.',
+  cannotStart: (why) => `La page ne peut pas démarrer : ${why}`,
+  demoOff: 'les routes de démonstration sont désactivées (BILLCALC_DEMO_CHECKOUT=1).',
+};
+
+const SUB_EN = {
+  pageTitle: 'Atelier Lumière — your subscription',
+  localeLabel: 'Language',
+  heading: 'Your subscription',
+  meta: 'Lighting design software, billed per user. Prices exclude VAT.',
+  loading: 'Loading the WebAssembly module…',
+  startTitle: 'Start a subscription',
+  plan: 'Plan',
+  users: 'Users',
+  subscribe: 'Subscribe',
+  testCard: 'Paid with the test card',
+  currentTitle: 'Current plan',
+  price: 'Price',
+  period: 'Current period',
+  status: 'Status',
+  next: 'Next invoice',
+  balance: 'Account balance',
+  latestInvoice: 'Latest invoice',
+  changeTitle: 'Change plan or users',
+  invoiceNow: 'Bill the difference now',
+  credit: 'Credit for unused time',
+  charge: 'Charge for the remaining time',
+  nextInvoice: 'Next invoice',
+  line: 'Line',
+  amount: 'Amount',
+  confirm: 'Confirm change',
+  keep: 'Keep my plan',
+  cadence: { day: 'daily', week: 'weekly', month: 'monthly', year: 'yearly' },
+  interval: { day: 'day', week: 'week', month: 'month', year: 'year' },
+  intervals: (n, unit) => `${n} ${unit}s`,
+  every: (what) => `every ${what}`,
+  perUser: (amount, interval) => `${amount} / user / ${interval}`,
+  perPeriod: (amount, interval, unit, n) => `${amount} / ${interval} (${unit} × ${n})`,
+  periodRange: (from, to) => `${from} – ${to}`,
+  statuses: { active: 'Active', past_due: 'Past due', unpaid: 'Unpaid', trialing: 'Trial', canceled: 'Canceled', incomplete: 'Incomplete', incomplete_expired: 'Expired' },
+  endsAtPeriodEnd: (status) => `${status}, ends at the period’s end`,
+  nextValue: (amount, date) => `${amount} on ${date} (incl. VAT)`,
+  balanceCredit: (amount) => `${amount} credit`,
+  balanceOwed: (amount) => `${amount} owed`,
+  view: 'view',
+  usersRange: 'Enter between 1 and 500 users.',
+  choose: 'Choose another plan or number of users to see what it costs.',
+  previewReady: 'Preview computed in your browser. Confirm to apply it.',
+  cannotPreview: (why) => `The preview cannot be computed: ${why}`,
+  lineCredit: (name, q, from, to) => `Credit for unused time: ${name} × ${q}, ${from} – ${to}`,
+  lineCharge: (name, q, from, to) => `Charge for the remaining time: ${name} × ${q}, ${from} – ${to}`,
+  linePlan: (name, q, from, to) => `${name} × ${q}, ${from} – ${to}`,
+  prorated: (when) => `Prorated to the second as of ${when} (UTC).`,
+  dueNow: (date) => `Due now (${date})`,
+  nextOn: (date) => `Next invoice, ${date}`,
+  captionNow: 'The invoice issued when you confirm (amounts excl. VAT, then VAT and total):',
+  captionNext: (date) => `Your next invoice, on ${date} (amounts excl. VAT, then VAT and total):`,
+  totalInclVat: 'Total incl. VAT',
+  creditApplied: 'Credit applied',
+  balanceDue: 'Balance owed',
+  minimumCarried: 'Below the minimum charge, carried to your balance',
+  amountDueNow: 'Amount due now',
+  amountDue: 'Amount due',
+  confirming: 'Confirming with the server…',
+  changedSame: (amount, when) => `Changed. The server computed the same invoice: ${amount} ${when}.`,
+  chargedNow: 'charged now',
+  dueOn: (date) => `due on ${date}`,
+  changedDiffers: 'Changed, but the server’s invoice differs from the preview.',
+  invoiceLink: (number) => `Invoice ${number}`,
+  upToDate: 'Your subscription is up to date.',
+  notChanged: (why) => `Not changed: ${why}`,
+  chooseStart: 'Choose a plan and a number of users.',
+  subscribing: 'Subscribing…',
+  subscribed: (total) => `Subscribed: the first invoice (${total}) is paid.`,
+  cannotSubscribe: (why) => `Could not subscribe: ${why}`,
+  noChange: 'No change.',
+  changeHint: 'Change your plan or number of users to see what it costs before confirming.',
+  noSubscription: 'No subscription yet.',
+  cannotStart: (why) => `The page could not start: ${why}`,
+  demoOff: 'the demo routes are off (BILLCALC_DEMO_CHECKOUT=1).',
+};
+
+/** The subscription page's catalogues, by language (same keys in both: tested). */
+export const SUBSCRIPTION_PAGE = { fr: SUB_FR, en: SUB_EN };
+
+/** The subscription page's words for `locale`. */
+export const subscriptionText = (locale) => SUBSCRIPTION_PAGE[language(locale)];
+
+// --- the server's errors (subscription page, portal) --------------------------------------------
+
+/**
+ * Sentences for the server's own error codes a customer can meet on the subscription page and
+ * the portal (server/src/error.rs and the subscription routes). Engine codes the server passes on
+ * (`invalid_quantity`, `unknown_price`…) are said by billcalc/messages.
+ */
+const SERVER_ERRORS = {
+  fr: {
+    proration_date_expired: 'L’aperçu est trop ancien : il vient d’être recalculé, vérifiez-le et confirmez de nouveau.',
+    proration_date_outside_period: 'L’aperçu ne correspond plus à la période en cours : rechargez la page.',
+    preview_mismatch: 'Le serveur calcule une autre facture que l’aperçu (le catalogue a sans doute changé) : rechargez la page.',
+    total_mismatch: 'Le serveur calcule un autre total que celui affiché : rechargez la page.',
+    renewal_pending: 'Un renouvellement est en cours : réessayez dans un instant.',
+    subscription_canceled: 'Cet abonnement est résilié : il ne peut plus être modifié.',
+    card_declined: 'Votre carte a été refusée.',
+    rate_limited: 'Trop de tentatives en peu de temps : patientez quelques secondes puis réessayez.',
+    not_found: 'Cet abonnement est introuvable.',
+    forbidden: 'Cette action n’est pas autorisée ici.',
+    portal_session_expired: 'Ce lien a expiré. Demandez un nouveau lien depuis le site du marchand.',
+    invalid_request: 'La demande n’est pas valable.',
+    missing_field: 'Une information manque dans la demande.',
+    internal_error: 'Une erreur est survenue sur le serveur. Rien n’a été modifié ; réessayez.',
+    network: 'Le serveur est injoignable. Rien n’a été modifié ; réessayez.',
+    default: 'Le serveur a refusé la demande.',
+  },
+  en: {
+    proration_date_expired: 'The preview was too old: it has just been recomputed, check it and confirm again.',
+    proration_date_outside_period: 'The preview no longer matches the current period: reload the page.',
+    preview_mismatch: 'The server computes another invoice than the preview (the catalog probably changed): reload the page.',
+    total_mismatch: 'The server computes another total than the one shown: reload the page.',
+    renewal_pending: 'A renewal is in progress: try again in a moment.',
+    subscription_canceled: 'This subscription is canceled: it can no longer be changed.',
+    card_declined: 'Your card was declined.',
+    rate_limited: 'Too many attempts in a short time: wait a few seconds and try again.',
+    not_found: 'This subscription cannot be found.',
+    forbidden: 'This action is not allowed here.',
+    portal_session_expired: 'This link has expired. Ask for a new one on the merchant’s site.',
+    invalid_request: 'The request is not valid.',
+    missing_field: 'Something is missing from the request.',
+    internal_error: 'Something went wrong on the server. Nothing was changed; try again.',
+    network: 'The server could not be reached. Nothing was changed; try again.',
+    default: 'The server refused the request.',
+  },
+};
+
+/** The server error codes with a sentence (tested: both languages cover the same codes). */
+export const SERVER_ERROR_CODES = Object.keys(SERVER_ERRORS.en);
+
+/**
+ * Any error a page meets, as a sentence in `locale`'s language: a BillcalcError (engine code), a
+ * server error `{code, decline_code}` (the server's codes, then the engine's, then a declined
+ * card's reason), or a network failure. Never the English `message` meant for developers.
+ */
+export function errorSentence(error, locale) {
+  const lang = language(locale);
+  const code = error?.code;
+  if (code === 'card_declined') return declineMessage(error, locale);
+  if (code && SERVER_ERRORS[lang][code]) return SERVER_ERRORS[lang][code];
+  if (code && ERROR_CODES.includes(code)) return messages(locale).error(code);
+  return SERVER_ERRORS[lang].default;
 }

@@ -6,7 +6,13 @@
 // The demo shop has no back end of its own, so the page talks to the server's demo routes
 // (BILLCALC_DEMO_CHECKOUT=1, publishable key, demo customers only). A real shop's back end calls
 // /v1/subscriptions/{id} with its secret key and the same body.
+//
+// Words come from the demo pages' catalogues (www/messages.js, French and English, shared with
+// the checkout); engine and server error codes are said as sentences in the page's language.
+// The page opens in French (the demo shop is French), or in `?locale=`; the language switch
+// redraws every word.
 import init, { Calculator, decimalAmount, BillcalcError } from 'billcalc';
+import { errorSentence, messages, subscriptionText } from './messages.js';
 
 const $ = (id) => document.getElementById(id);
 const STORAGE = 'billcalc.demo.subscription';
@@ -22,14 +28,37 @@ const state = {
   prorationDate: null, // fixed while a change is being considered
   preview: null, // { change, invoice } the customer is shown
   locale: 'fr-FR',
+  status: null, // () => [text, error]: the status line, said again after a change of language
 };
 
 window.billcalcPage = state; // for tests and the curious
 
-function setStatus(text, error = false) {
+/** The page's words and the engine's codes in words, in the page's language. */
+const t = () => subscriptionText(state.locale);
+const m = () => messages(state.locale);
+
+/** Sets the status line; `say` returns the text in the current language (redrawn on a switch). */
+function setStatus(say, error = false) {
+  state.status = [say, error];
   const el = $('status');
-  el.textContent = text;
+  el.textContent = say();
   el.classList.toggle('error', error);
+}
+
+/** The static text of subscription.html (`data-i18n` keys) in the page's language. */
+function drawStaticText() {
+  const words = t();
+  document.documentElement.lang = m().language;
+  for (const node of document.querySelectorAll('[data-i18n]')) {
+    if (typeof words[node.dataset.i18n] === 'string') node.textContent = words[node.dataset.i18n];
+  }
+}
+
+/** The page's locale: `?locale=` when given, else French (the demo shop is French). */
+function pickLocale() {
+  const wanted = new URLSearchParams(window.location.search).get('locale');
+  if (!wanted) return null;
+  return wanted.toLowerCase().startsWith('fr') ? 'fr-FR' : 'en-GB';
 }
 
 /** `minor` units of `currency` for the customer's locale, from an exact decimal string. */
@@ -68,23 +97,24 @@ function planOf(priceId) {
   return state.plans.find((p) => p.id === priceId);
 }
 
+/** A product's name in the page's language: `metadata.name_en` on an English page. */
 function productName(productId) {
-  return state.catalog.products?.find((p) => p.id === productId)?.name ?? productId;
+  const product = state.catalog.products?.find((p) => p.id === productId);
+  const lang = m().language;
+  return (lang !== 'fr' && product?.metadata?.[`name_${lang}`]) || product?.name || productId;
 }
-
-const CADENCE = { day: 'daily', week: 'weekly', month: 'monthly', year: 'yearly' };
 
 /** A plan's name, with its cadence when the product has prices on several intervals. */
 function planName(price) {
   const name = productName(price.product);
   const siblings = state.plans.filter((p) => p.product === price.product);
   const n = price.recurring.interval_count ?? 1;
-  return siblings.length > 1 ? `${name}, ${n === 1 ? CADENCE[price.recurring.interval] : `every ${intervalText(price.recurring)}`}` : name;
+  return siblings.length > 1 ? `${name}, ${n === 1 ? t().cadence[price.recurring.interval] : t().every(intervalText(price.recurring))}` : name;
 }
 
 function intervalText(recurring) {
   const n = recurring.interval_count ?? 1;
-  return n === 1 ? recurring.interval : `${n} ${recurring.interval}s`;
+  return n === 1 ? t().interval[recurring.interval] ?? recurring.interval : t().intervals(n, recurring.interval);
 }
 
 function renderPlanChoices(container, name, selected) {
@@ -100,7 +130,7 @@ function renderPlanChoices(container, name, selected) {
       text.textContent = planName(price);
       const amount = document.createElement('span');
       amount.className = 'price';
-      amount.textContent = `${money(price.unit_amount, price.currency)} / user / ${intervalText(price.recurring)}`;
+      amount.textContent = t().perUser(money(price.unit_amount, price.currency), intervalText(price.recurring));
       label.append(input, text, amount);
       return label;
     }),
@@ -115,7 +145,8 @@ function serverNow() {
 function remember(sub) {
   state.sub = sub;
   state.clock = { server: sub.now, local: performance.now() };
-  state.locale = sub.customer?.preferred_locales?.[0] ?? navigator.language ?? 'fr-FR';
+  // The customer's language when the visitor did not choose one (as Stripe's hosted pages do).
+  if (!state.localeChosen) state.locale = sub.customer?.preferred_locales?.[0]?.toLowerCase().startsWith('en') ? 'en-GB' : 'fr-FR';
   localStorage.setItem(STORAGE, sub.id);
 }
 
@@ -126,21 +157,23 @@ function renderCurrent() {
   $('current-plan').textContent = price ? planName(price) : item.price;
   $('current-seats').textContent = String(item.quantity);
   $('current-price').textContent = price
-    ? `${money(price.unit_amount * item.quantity)} / ${intervalText(price.recurring)} (${money(price.unit_amount)} × ${item.quantity})`
+    ? t().perPeriod(money(price.unit_amount * item.quantity), intervalText(price.recurring), money(price.unit_amount), item.quantity)
     : '';
-  $('current-period').textContent = `${day(sub.current_period_start)} – ${day(sub.current_period_end)}`;
-  $('current-status').textContent = sub.cancel_at_period_end ? `${sub.status}, ends at the period's end` : sub.status;
+  $('current-period').textContent = t().periodRange(day(sub.current_period_start), day(sub.current_period_end));
+  const status = t().statuses[sub.status] ?? sub.status;
+  $('current-status').textContent = sub.cancel_at_period_end ? t().endsAtPeriodEnd(status) : status;
+  $('current-status').dataset.status = sub.status;
   const next = sub.upcoming_invoice;
-  $('current-next').textContent = next ? `${money(next.total)} on ${day(next.created)} (incl. VAT)` : '—';
+  $('current-next').textContent = next ? t().nextValue(money(next.total), day(next.created)) : '—';
   $('current-balance').textContent = sub.customer_balance < 0
-    ? `${money(-sub.customer_balance)} credit`
-    : sub.customer_balance > 0 ? `${money(sub.customer_balance)} owed` : money(0);
+    ? t().balanceCredit(money(-sub.customer_balance))
+    : sub.customer_balance > 0 ? t().balanceOwed(money(sub.customer_balance)) : money(0);
   const link = $('current-invoice');
   link.replaceChildren();
   if (sub.latest_invoice?.hosted_invoice_url) {
     const a = document.createElement('a');
     a.href = sub.latest_invoice.hosted_invoice_url;
-    a.textContent = sub.latest_invoice.number ?? 'view';
+    a.textContent = sub.latest_invoice.number ?? t().view;
     a.id = 'latest-invoice-link';
     link.append(a);
   } else {
@@ -166,7 +199,7 @@ function requestedChange() {
   const item = state.sub.items[0];
   const price = document.querySelector('input[name=plan]:checked')?.value ?? item.price;
   const seats = Number.parseInt($('seats').value, 10);
-  if (!Number.isInteger(seats) || seats < 1 || seats > 500) return { invalid: 'Enter between 1 and 500 users.' };
+  if (!Number.isInteger(seats) || seats < 1 || seats > 500) return { invalid: true };
   if (price === item.price && seats === item.quantity) return null;
   const change = { items: [{ id: item.id, price, quantity: seats }] };
   if ($('invoice-now').checked) change.proration_behavior = 'always_invoice';
@@ -180,8 +213,8 @@ function preview() {
   if (!change || change.invalid) {
     state.preview = null;
     $('preview').hidden = true;
-    if (change?.invalid) setStatus(change.invalid, true);
-    else setStatus('Choose another plan or number of users to see what it costs.');
+    if (change?.invalid) setStatus(() => t().usersRange, true);
+    else setStatus(() => t().choose);
     return;
   }
   // One proration date while the customer considers the change: what they see is what the
@@ -195,24 +228,27 @@ function preview() {
     const invoice = state.calculator.previewInvoice({ ...state.sub.engine_input, as_of: prorationDate, change: full });
     state.preview = { change: full, invoice };
     renderPreview(invoice, prorationDate);
-    setStatus('Preview computed in your browser. Confirm to apply it.');
+    setStatus(() => t().previewReady);
   } catch (e) {
     state.preview = null;
     $('preview').hidden = true;
-    setStatus(e instanceof BillcalcError ? `${e.message} (${e.code} at ${e.path})` : String(e), true);
+    // The engine's message is English, for developers (kept in the console); the customer reads
+    // the code in words.
+    if (e instanceof BillcalcError) console.warn(`billcalc: ${e.code} at ${e.path}: ${e.message}`);
+    $('status').dataset.errorCode = e?.code ?? '';
+    setStatus(() => t().cannotPreview(e instanceof BillcalcError ? m().error(e) : errorSentence(e, state.locale)), true);
   }
 }
 
 function lineLabel(line) {
   const name = productName(line.product);
   const q = line.quantity;
+  const [from, to] = [shortDay(line.period.start), shortDay(line.period.end)];
   if (line.type === 'proration') {
-    return line.amount < 0
-      ? `Credit for unused time: ${name} × ${q}, ${shortDay(line.period.start)} – ${shortDay(line.period.end)}`
-      : `Charge for the remaining time: ${name} × ${q}, ${shortDay(line.period.start)} – ${shortDay(line.period.end)}`;
+    return line.amount < 0 ? t().lineCredit(name, q, from, to) : t().lineCharge(name, q, from, to);
   }
   if (line.type === 'invoiceitem') return line.description ?? name;
-  return `${name} × ${q}, ${shortDay(line.period.start)} – ${shortDay(line.period.end)}`;
+  return t().linePlan(name, q, from, to);
 }
 
 function row(cells, className) {
@@ -242,28 +278,27 @@ function renderPreview(invoice, prorationDate) {
     amountDue: String(invoice.amount_due),
     created: String(invoice.created),
   });
-  $('proration-note').textContent = `Prorated to the second as of ${instant(prorationDate)} UTC.`;
+  $('proration-note').textContent = t().prorated(instant(prorationDate));
   $('preview-credit').textContent = money(credit);
   $('preview-charge').textContent = money(charge);
-  $('preview-next-label').textContent = now ? `Due now (${day(invoice.created)})` : `Next invoice, ${day(invoice.created)}`;
+  $('preview-next-label').textContent = now ? t().dueNow(day(invoice.created)) : t().nextOn(day(invoice.created));
   $('preview-next').textContent = money(invoice.amount_due);
-  $('preview-caption').textContent = now
-    ? 'The invoice issued when you confirm (amounts excl. VAT, then VAT and total):'
-    : `Your next invoice, on ${day(invoice.created)} (amounts excl. VAT, then VAT and total):`;
+  $('preview-caption').textContent = now ? t().captionNow : t().captionNext(day(invoice.created));
   $('preview-lines').replaceChildren(
     ...invoice.lines.map((l) => row([['th', lineLabel(l)], ['td', money(l.amount), 'num']], l.proration ? 'proration' : l.type)),
   );
   const totals = [
-    ...invoice.total_taxes.map((t) => row([['th', `${t.display_name} ${t.percentage} %`], ['td', money(t.amount), 'num']], 'tax')),
-    row([['th', 'Total incl. VAT'], ['td', money(invoice.total), 'num']], 'total'),
+    // Taxes in words ("TVA 20 %", "Autoliquidation…"), never the engine's category letters.
+    ...invoice.total_taxes.map((tax) => row([['th', m().taxLabel(tax)], ['td', money(tax.amount), 'num']], 'tax')),
+    row([['th', t().totalInclVat], ['td', money(invoice.total), 'num']], 'total'),
   ];
   if (invoice.starting_balance !== 0) {
-    totals.push(row([['th', invoice.starting_balance < 0 ? 'Credit applied' : 'Balance owed'], ['td', money(invoice.starting_balance), 'num']], 'balance'));
+    totals.push(row([['th', invoice.starting_balance < 0 ? t().creditApplied : t().balanceDue], ['td', money(invoice.starting_balance), 'num']], 'balance'));
   }
   if (invoice.minimum_charge) {
-    totals.push(row([['th', 'Below the minimum charge, carried to your balance'], ['td', money(invoice.minimum_charge.carried_to_balance), 'num']], 'minimum'));
+    totals.push(row([['th', t().minimumCarried], ['td', money(invoice.minimum_charge.carried_to_balance), 'num']], 'minimum'));
   }
-  totals.push(row([['th', now ? 'Amount due now' : 'Amount due'], ['td', money(invoice.amount_due), 'num']], 'amount-due'));
+  totals.push(row([['th', now ? t().amountDueNow : t().amountDue], ['td', money(invoice.amount_due), 'num']], 'amount-due'));
   $('preview-totals').replaceChildren(...totals);
   el.hidden = false;
 }
@@ -283,7 +318,7 @@ async function confirm() {
   const { change, invoice } = state.preview;
   const button = $('confirm');
   button.disabled = true;
-  $('result').textContent = 'Confirming with the server…';
+  $('result').textContent = t().confirming;
   $('result').className = '';
   try {
     // Every amount, tax and total the customer saw; the lines' derivations (how each amount was
@@ -307,23 +342,23 @@ async function confirm() {
     result.dataset.equal = String(equal);
     result.append(
       equal
-        ? `Changed. The server computed the same invoice: ${money(serverInvoice.amount_due)} ${issued ? 'charged now' : `due on ${day(serverInvoice.created)}`}.`
-        : 'Changed, but the server’s invoice differs from the preview.',
+        ? t().changedSame(money(serverInvoice.amount_due), issued ? t().chargedNow : t().dueOn(day(serverInvoice.created)))
+        : t().changedDiffers,
     );
     if (issued) {
       const a = document.createElement('a');
       a.href = issued.hosted_invoice_url;
       a.id = 'issued-invoice-link';
-      a.textContent = ` Invoice ${issued.number}`;
-      result.append(a);
+      a.textContent = t().invoiceLink(issued.number);
+      result.append(' ', a);
     }
-    setStatus('Your subscription is up to date.');
+    setStatus(() => t().upToDate);
   } catch (e) {
     const result = $('result');
     result.className = 'error';
     const error = e.error ?? { code: 'network', message: String(e) };
     result.dataset.errorCode = error.code;
-    result.textContent = `Not changed: ${error.message} (${error.code}).`;
+    result.textContent = t().notChanged(errorSentence(error, state.locale));
     if (error.code === 'proration_date_expired') state.prorationDate = null;
   } finally {
     button.disabled = false;
@@ -335,11 +370,11 @@ async function subscribe(event) {
   const price = document.querySelector('input[name=start-plan]:checked')?.value;
   const seats = Number.parseInt($('start-seats').value, 10);
   if (!price || !Number.isInteger(seats) || seats < 1) {
-    setStatus('Choose a plan and a number of users.', true);
+    setStatus(() => t().chooseStart, true);
     return;
   }
   $('subscribe').disabled = true;
-  setStatus('Subscribing…');
+  setStatus(() => t().subscribing);
   try {
     const sub = await api('POST', state.base, {
       customer: {
@@ -347,7 +382,7 @@ async function subscribe(event) {
         name: 'Client de démonstration',
         email: 'demo@example.fr',
         address: { country: 'FR', postal_code: '69002', city: 'Lyon', line1: '1 place Bellecour' },
-        preferred_locales: ['fr-FR'],
+        preferred_locales: [state.locale],
       },
       items: [{ price, quantity: seats }],
       payment_method: 'pm_card_visa',
@@ -356,17 +391,45 @@ async function subscribe(event) {
     $('start').hidden = true;
     renderCurrent();
     resetChangeForm();
-    setStatus(`Subscribed: the first invoice (${money(sub.invoice.total)}) is paid.`);
+    const total = money(sub.invoice.total);
+    setStatus(() => t().subscribed(total));
   } catch (e) {
-    setStatus(`Could not subscribe: ${e.error?.message ?? e}`, true);
+    const error = e.error ?? { code: 'network' };
+    $('status').dataset.errorCode = error.code;
+    setStatus(() => t().cannotSubscribe(errorSentence(error, state.locale)), true);
   } finally {
     $('subscribe').disabled = false;
   }
 }
 
+/** Everything that says words, again (after a change of language). */
+function redrawAll() {
+  drawStaticText();
+  $('locale').value = state.locale;
+  if (!$('start').hidden) {
+    const chosen = document.querySelector('input[name=start-plan]:checked')?.value;
+    renderPlanChoices($('start-plans'), 'start-plan', chosen ?? state.plans[0]?.id);
+  }
+  if (state.sub) {
+    renderCurrent();
+    if (!$('change').hidden) {
+      const chosen = document.querySelector('input[name=plan]:checked')?.value;
+      renderPlanChoices($('change-plans'), 'plan', chosen ?? state.sub.items[0].price);
+      if (state.preview) renderPreview(state.preview.invoice, state.preview.change.proration_date);
+    }
+  }
+  if (state.status) setStatus(...state.status);
+  if ($('result').dataset.errorCode || $('result').dataset.equal) $('result').textContent = '';
+}
+
 async function main() {
+  const chosen = pickLocale();
+  state.localeChosen = chosen !== null;
+  state.locale = chosen ?? 'fr-FR';
+  drawStaticText();
+  $('locale').value = state.locale;
   await init();
-  const config = await fetch('/v1/demo/config').then((r) => (r.ok ? r.json() : Promise.reject(new Error('the demo routes are off (BILLCALC_DEMO_CHECKOUT=1)'))));
+  const config = await fetch('/v1/demo/config').then((r) => (r.ok ? r.json() : Promise.reject(new Error(t().demoOff))));
   state.key = config.publishable_key;
   state.base = config.subscriptions_url ?? state.base;
   state.catalog = await api('GET', config.catalog_url ?? '/v1/catalog');
@@ -387,18 +450,25 @@ async function main() {
   $('confirm').addEventListener('click', confirm);
   $('reset').addEventListener('click', () => {
     resetChangeForm();
-    setStatus('No change.');
+    setStatus(() => t().noChange);
   });
+  $('locale').addEventListener('change', (e) => {
+    state.locale = e.target.value;
+    state.localeChosen = true;
+    redrawAll();
+  });
+  drawStaticText();
+  $('locale').value = state.locale;
   if (state.sub) {
     renderCurrent();
     resetChangeForm();
-    setStatus('Change your plan or number of users to see what it costs before confirming.');
+    setStatus(() => t().changeHint);
   } else {
     renderPlanChoices($('start-plans'), 'start-plan', state.plans[0]?.id);
     $('start').hidden = false;
-    setStatus('No subscription yet.');
+    setStatus(() => t().noSubscription);
   }
   document.body.dataset.ready = 'true';
 }
 
-main().catch((e) => setStatus(`The page could not start: ${e.message ?? e}`, true));
+main().catch((e) => setStatus(() => t().cannotStart(e instanceof BillcalcError ? m().error(e) : e.message ?? String(e)), true));

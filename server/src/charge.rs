@@ -145,7 +145,9 @@ fn parse(body: &Value) -> ApiResult<ChargeInput> {
 }
 
 /// `billing_details.shipping`: `{name?, address: {line1, line2?, postal_code?, city?, state?,
-/// country}}` (Stripe's shipping details), printed on the invoice as "Livraison à" / "Ship to".
+/// country}, delivery_date?}` (Stripe's shipping details, plus the actual delivery date
+/// `YYYY-MM-DD` when it is not the day of the sale), printed on the invoice as "Livraison à" /
+/// "Ship to".
 fn shipping(value: Option<&Value>) -> ApiResult<Option<Value>> {
     const PATH: &str = "billing_details.shipping";
     let Some(value) = value.filter(|v| !v.is_null()) else {
@@ -158,8 +160,18 @@ fn shipping(value: Option<&Value>) -> ApiResult<Option<Value>> {
             "expected an object",
         ));
     };
-    only_fields(o, &["name", "address"], PATH)?;
+    only_fields(o, &["name", "address", "delivery_date"], PATH)?;
     let _ = string_field(o, "name", PATH)?;
+    // The actual delivery date (EN 16931 BT-72) when it is not the day of the sale.
+    if let Some(d) = string_field(o, "delivery_date", PATH)? {
+        if chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").is_err() {
+            return Err(ApiError::bad_request(
+                "invalid_date",
+                "billing_details.shipping.delivery_date",
+                "expected a YYYY-MM-DD date",
+            ));
+        }
+    }
     let address_path = "billing_details.shipping.address";
     let Some(Value::Object(a)) = o.get("address") else {
         return Err(ApiError::bad_request(

@@ -65,6 +65,12 @@ pub struct SellerInfo {
     /// Franchise en base de TVA: invoices say « TVA non applicable, article 293 B du CGI ».
     #[serde(default)]
     pub vat_franchise: bool,
+    /// The seller opted to pay VAT on debits (« option pour le paiement de la TVA d'après les
+    /// débits », CGI art. 269-2-c): VAT on services becomes due at invoicing, not at payment.
+    /// Invoices say so (the mention the 2026 reform requires) and their e-invoices carry it
+    /// (BT-8 VAT point date code 3 / CII 5, with a `TXD` note).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub vat_on_debits: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -89,6 +95,7 @@ pub struct InvoiceSettings {
     /// Invoice numbers are `{prefix}{year}-{number:06}`, gapless per `{prefix}{year}` series.
     #[serde(default = "default_prefix")]
     pub series_prefix: String,
+
     /// Payment terms printed on the invoice.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment_terms: Option<String>,
@@ -98,6 +105,11 @@ pub struct InvoiceSettings {
     /// Early-payment discount terms as printed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub early_payment_discount: Option<String>,
+    /// A French invoice also gives each label in English, in smaller type ("Total HT / Total
+    /// excl. tax"), for buyers abroad. The legal mentions stay in French only (the invoice's
+    /// language); an English invoice is never bilingual. Default: false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub bilingual: bool,
 }
 
 fn default_prefix() -> String {
@@ -111,6 +123,7 @@ impl Default for InvoiceSettings {
             payment_terms: None,
             late_payment_penalty: None,
             early_payment_discount: None,
+            bilingual: false,
         }
     }
 }

@@ -6,7 +6,7 @@
 
 use crate::invoice::InvoiceDocument;
 use base64::Engine;
-use billcalc::einvoice::model::{Address, Contact, Identifier, Party, PaymentMeans};
+use billcalc::einvoice::model::{Address, Contact, Delivery, Identifier, Party, PaymentMeans};
 use billcalc::einvoice::{self, cii, facturx, ubl, DocumentInfo};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -220,6 +220,7 @@ pub fn document_info(doc: &InvoiceDocument) -> Result<DocumentInfo, String> {
             }),
         ..Party::default()
     };
+    let delivery = delivery(doc, &buyer.address);
     let card = doc.payment.as_ref().filter(|p| p.status == "succeeded");
     let payment_means = card
         .map(|p| PaymentMeans {
@@ -241,9 +242,53 @@ pub fn document_info(doc: &InvoiceDocument) -> Result<DocumentInfo, String> {
         due_date: Some(doc.due_date.clone()),
         seller,
         buyer,
+        delivery,
         payment_means,
         amount_paid: Some(doc.amount_paid).filter(|p| *p > 0),
+        vat_on_debits: doc.seller.vat_on_debits,
         ..DocumentInfo::default()
+    })
+}
+
+fn address_of(v: &Value) -> Option<Address> {
+    Some(Address {
+        line1: text(v, "line1"),
+        line2: text(v, "line2"),
+        city: text(v, "city"),
+        postal_code: text(v, "postal_code"),
+        subdivision: text(v, "state"),
+        country: text(v, "country")?.to_ascii_uppercase(),
+    })
+}
+
+/// BG-13. The actual delivery date (BT-72): for a one-off sale, the charge's
+/// `billing_details.shipping.delivery_date` when given, else the date of the sale (goods
+/// handed over or shipped at checkout); a subscription invoice states its invoicing period
+/// instead (BG-14). The delivery address (BG-15): the shipping address when given, else, for
+/// an intra-Community supply of goods (K, which must state where the goods went, BR-IC-12),
+/// the buyer's address.
+fn delivery(doc: &InvoiceDocument, buyer: &Address) -> Option<Delivery> {
+    let shipping = doc.customer.shipping.as_ref();
+    let date = shipping
+        .and_then(|s| text(s, "delivery_date"))
+        .or_else(|| doc.subscription.is_none().then(|| doc.sale_date.clone()));
+    let intra_community = doc
+        .quote
+        .get("tax_notes")
+        .and_then(Value::as_array)
+        .is_some_and(|notes| {
+            notes
+                .iter()
+                .any(|n| n.get("code").and_then(Value::as_str) == Some("intra_community_supply"))
+        });
+    let address = shipping
+        .and_then(|s| s.get("address"))
+        .and_then(address_of)
+        .or_else(|| intra_community.then(|| buyer.clone()));
+    (date.is_some() || address.is_some()).then(|| Delivery {
+        name: shipping.and_then(|s| text(s, "name")),
+        date,
+        address,
     })
 }
 

@@ -667,7 +667,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(en.subject, "Payment failed for invoice F2026-000002");
-        assert!(en.text.starts_with("Hello Ann,\n\nThe payment of 1,234.56\u{a0}€ for invoice F2026-000002 did not go through (attempt 2).\n\nWe will try again automatically on March 2, 2026."), "{}", en.text);
+        assert!(en.text.starts_with("Hello Ann,\n\nThe payment of €1,234.56 for invoice F2026-000002 did not go through (attempt 2).\n\nWe will try again automatically on March 2, 2026."), "{}", en.text);
         assert!(en.text.contains("Pay or update your card : https://x/p#s"));
         assert!(en.html.contains("href=\"https://x/p#s\""));
         let fr = compose(&failed_event(), "fr", None, "Shop", None).unwrap();

@@ -51,9 +51,42 @@ pub enum GatewayError {
     Unavailable(String),
 }
 
+/// A refund of (part of) a charge (Stripe's `POST /v1/refunds {charge, amount}`).
+#[derive(Debug, Clone)]
+pub struct RefundRequest {
+    /// The merchant's idempotency key for this refund; a repeated key gets the first answer.
+    pub idempotency_key: String,
+    /// The gateway's charge id (`GatewayCharge::id`).
+    pub charge: String,
+    /// Minor units, at most what is left of the charge after earlier refunds.
+    pub amount: i64,
+    pub currency: String,
+    /// Stripe's `reason`: `duplicate`, `fraudulent`, `requested_by_customer`.
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayRefund {
+    pub id: String,
+    pub charge: String,
+    pub amount: i64,
+    pub currency: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundError {
+    /// The gateway refused: Stripe's codes `resource_missing` (no such charge),
+    /// `charge_already_refunded`, `amount_too_large` (more than is left of the charge).
+    Refused { code: &'static str, message: String },
+    /// The gateway could not be reached or failed; nothing is known to be refunded.
+    Unavailable(String),
+}
+
 pub trait PaymentGateway: Send + Sync {
     fn name(&self) -> &'static str;
     fn charge(&self, request: ChargeRequest) -> BoxFuture<'_, Result<GatewayCharge, GatewayError>>;
+    /// Gives back part or all of a charge, at most what is left of it.
+    fn refund(&self, request: RefundRequest) -> BoxFuture<'_, Result<GatewayRefund, RefundError>>;
 }
 
 /// Deterministic test gateway. Tokens (Stripe's names):
@@ -75,6 +108,8 @@ pub trait PaymentGateway: Send + Sync {
 #[derive(Debug, Default)]
 pub struct TestGateway {
     ledger: Mutex<HashMap<String, Result<GatewayCharge, GatewayError>>>,
+    /// Refunds by idempotency key.
+    refunds: Mutex<HashMap<String, Result<GatewayRefund, RefundError>>>,
     charges: AtomicU64,
     attempts: AtomicU64,
 }
@@ -92,6 +127,16 @@ impl TestGateway {
     /// Calls to `charge`, replays included.
     pub fn attempts(&self) -> u64 {
         self.attempts.load(Ordering::SeqCst)
+    }
+
+    /// What was refunded of a charge (each refund idempotency key counted once).
+    pub fn refunded(&self, charge: &str) -> i64 {
+        lock(&self.refunds)
+            .values()
+            .filter_map(|r| r.as_ref().ok())
+            .filter(|r| r.charge == charge)
+            .map(|r| r.amount)
+            .sum()
     }
 
     fn outcome(token: &str) -> Result<(&'static str, &'static str), GatewayError> {
@@ -153,9 +198,74 @@ impl TestGateway {
     }
 }
 
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
 impl PaymentGateway for TestGateway {
     fn name(&self) -> &'static str {
         "test"
+    }
+
+    fn refund(&self, request: RefundRequest) -> BoxFuture<'_, Result<GatewayRefund, RefundError>> {
+        Box::pin(async move {
+            let charge = lock(&self.ledger)
+                .values()
+                .filter_map(|c| c.as_ref().ok())
+                .find(|c| c.id == request.charge)
+                .cloned();
+            let mut refunds = lock(&self.refunds);
+            if let Some(previous) = refunds.get(&request.idempotency_key) {
+                return previous.clone();
+            }
+            let refused = |code, message: String| Err(RefundError::Refused { code, message });
+            let result = match charge {
+                None => refused(
+                    "resource_missing",
+                    format!("No such charge: '{}'", request.charge),
+                ),
+                Some(c) => {
+                    let refunded: i64 = refunds
+                        .values()
+                        .filter_map(|r| r.as_ref().ok())
+                        .filter(|r| r.charge == c.id)
+                        .map(|r| r.amount)
+                        .sum();
+                    if refunded >= c.amount {
+                        refused(
+                            "charge_already_refunded",
+                            format!("Charge {} has already been refunded.", c.id),
+                        )
+                    } else if request.amount <= 0 || request.amount > c.amount - refunded {
+                        refused(
+                            "amount_too_large",
+                            format!(
+                                "Refund amount ({}) is greater than unrefunded amount on charge ({})",
+                                request.amount,
+                                c.amount - refunded
+                            ),
+                        )
+                    } else {
+                        let digest = crate::canonical::hex(&sha2::Digest::finalize(
+                            <sha2::Sha256 as sha2::Digest>::new_with_prefix(
+                                request.idempotency_key.as_bytes(),
+                            ),
+                        ));
+                        Ok(GatewayRefund {
+                            id: format!("re_test_{}", &digest[..24]),
+                            charge: c.id.clone(),
+                            amount: request.amount,
+                            currency: c.currency.clone(),
+                        })
+                    }
+                }
+            };
+            refunds.insert(request.idempotency_key, result.clone());
+            result
+        })
     }
 
     fn charge(&self, request: ChargeRequest) -> BoxFuture<'_, Result<GatewayCharge, GatewayError>> {
@@ -207,6 +317,46 @@ mod tests {
             payment_method: pm.into(),
             description: String::new(),
         }
+    }
+
+    #[tokio::test]
+    async fn refunds_never_exceed_the_charge() {
+        let g = TestGateway::new();
+        let c = g.charge(request("k1", "pm_card_visa")).await.unwrap();
+        let refund = |key: &str, amount| RefundRequest {
+            idempotency_key: key.into(),
+            charge: c.id.clone(),
+            amount,
+            currency: "eur".into(),
+            reason: None,
+        };
+        let a = g.refund(refund("r1", 600)).await.unwrap();
+        assert_eq!(g.refund(refund("r1", 600)).await.unwrap(), a, "replayed");
+        assert_eq!(g.refunded(&c.id), 600);
+        assert!(matches!(
+            g.refund(refund("r2", 401)).await,
+            Err(RefundError::Refused {
+                code: "amount_too_large",
+                ..
+            })
+        ));
+        g.refund(refund("r3", 400)).await.unwrap();
+        assert!(matches!(
+            g.refund(refund("r4", 1)).await,
+            Err(RefundError::Refused {
+                code: "charge_already_refunded",
+                ..
+            })
+        ));
+        let mut unknown = refund("r5", 1);
+        unknown.charge = "ch_nope".into();
+        assert!(matches!(
+            g.refund(unknown).await,
+            Err(RefundError::Refused {
+                code: "resource_missing",
+                ..
+            })
+        ));
     }
 
     #[tokio::test]

@@ -301,6 +301,8 @@ pub fn build(issue: Issue) -> InvoiceDocument {
     if french {
         if issue.seller.vat_franchise {
             mentions.push("TVA non applicable, article 293 B du CGI".to_string());
+        } else if issue.seller.vat_on_debits {
+            mentions.push(billcalc::einvoice::french::VAT_ON_DEBITS.to_string());
         }
         if reverse_charge {
             mentions.push(
@@ -355,11 +357,20 @@ pub fn build(issue: Issue) -> InvoiceDocument {
     }
     for note in tax_notes {
         let code = text(note, "code");
-        if french && reverse_charge && code.as_deref() == Some("reverse_charge") {
+        // The reverse-charge statement is already among the mentions, in the invoice's language.
+        if reverse_charge && code.as_deref() == Some("reverse_charge") {
             continue;
         }
-        // The engine writes these two notes in English; a French invoice says them in French.
-        let french_text = match (french, code.as_deref()) {
+        // The engine writes its notes in English, and the intra-Community mention in the tax
+        // origin's language; the invoice says them in its own language (the seller's).
+        let worded = match (french, code.as_deref()) {
+            (true, Some("intra_community_supply")) => Some(
+                "Exonération de TVA, article 262 ter I du CGI (livraison intracommunautaire de biens ; article 138 de la directive 2006/112/CE)".to_string(),
+            ),
+            (false, Some("intra_community_supply")) => Some(
+                "Exempt intra-Community supply of goods (Article 138 of Directive 2006/112/EC)"
+                    .to_string(),
+            ),
             (true, Some("special_territory")) => Some(format!(
                 "Territoire à régime de TVA particulier : {}",
                 crate::invoice_page::territory_fr(&text(note, "territory").unwrap_or_default())
@@ -369,7 +380,7 @@ pub fn build(issue: Issue) -> InvoiceDocument {
             ),
             _ => None,
         };
-        if let Some(t) = french_text.or_else(|| text(note, "text")) {
+        if let Some(t) = worded.or_else(|| text(note, "text")) {
             mentions.push(t);
         }
     }
@@ -465,23 +476,37 @@ fn format_decimal(d: Decimal, min_decimals: u32, french: bool) -> String {
 pub fn format_money(minor: i64, currency: &str, french: bool) -> String {
     let exp = exponent(currency);
     let number = format_decimal(major(Decimal::from(minor), currency), exp, french);
-    let symbol = if currency.eq_ignore_ascii_case("eur") {
-        "€".to_string()
-    } else {
-        currency.to_ascii_uppercase()
-    };
-    format!("{number}\u{a0}{symbol}")
+    with_symbol(&number, currency, french)
 }
 
 pub fn format_unit(unit: &str, currency: &str, french: bool) -> String {
     let exp = exponent(currency);
     let d: Decimal = unit.parse().unwrap_or(Decimal::ZERO);
+    with_symbol(&format_decimal(d, exp, french), currency, french)
+}
+
+/// The currency beside a formatted number, where each language writes it (as CLDR's fr and en
+/// patterns do): French after it (`12,50 €`), English before it (`€12.50`, `-€0.05`); a currency
+/// without a symbol here is written by its ISO 4217 code (`1 235 JPY`, `JPY 1,235`).
+fn with_symbol(number: &str, currency: &str, french: bool) -> String {
     let symbol = if currency.eq_ignore_ascii_case("eur") {
         "€".to_string()
     } else {
         currency.to_ascii_uppercase()
     };
-    format!("{}\u{a0}{symbol}", format_decimal(d, exp, french))
+    if french {
+        return format!("{number}\u{a0}{symbol}");
+    }
+    let (sign, digits) = match number.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", number),
+    };
+    let gap = if symbol.chars().count() > 1 {
+        "\u{a0}"
+    } else {
+        ""
+    };
+    format!("{sign}{symbol}{gap}{digits}")
 }
 
 /// The invoice as a standalone HTML page (the hosted page without the post-payment
@@ -498,7 +523,9 @@ mod tests {
     fn money_formats() {
         assert_eq!(format_money(123456, "eur", true), "1\u{202f}234,56\u{a0}€");
         assert_eq!(format_money(-5, "eur", true), "-0,05\u{a0}€");
-        assert_eq!(format_money(1235, "jpy", false), "1,235\u{a0}JPY");
+        assert_eq!(format_money(1235, "jpy", false), "JPY\u{a0}1,235");
+        assert_eq!(format_money(123456, "eur", false), "€1,234.56");
+        assert_eq!(format_money(-5, "eur", false), "-€0.05");
         assert_eq!(format_unit("0.005", "eur", true), "0,005\u{a0}€");
         assert_eq!(
             escape("<a href='x'>&</a>"),

@@ -383,20 +383,33 @@ body { max-width: 56rem; }
 .confirm { display: flex; flex-wrap: wrap; gap: .4rem 1rem; align-items: center; justify-content: space-between; background: var(--ok-soft); border: 1px solid #bfe0c9; color: var(--ok); border-radius: var(--radius); padding: .9rem 1.1rem; margin: 1rem 0; }
 .confirm strong { font-size: 1.1rem; }
 .confirm p { margin: 0; color: var(--ink); }
+/* A flex item does not shrink below its longest word by default: a long e-mail address would
+   widen the page. */
+.confirm > div { min-width: 0; }
+.confirm p, .parties p { overflow-wrap: anywhere; }
 .actions { display: flex; flex-wrap: wrap; gap: .6rem 1rem; align-items: center; margin: 1rem 0; }
 a.button { display: inline-block; background: var(--accent); color: #fff; text-decoration: none; padding: .55rem 1rem; border-radius: 8px; font-weight: 650; }
 section.taxes, section.lines { overflow-wrap: break-word; hyphens: auto; }
 .cell-label { display: none; }
+/* A bilingual invoice's second language: smaller, muted; under the label in headings and
+   table headers, after it elsewhere. */
+.tr { font-size: .78em; font-weight: normal; color: var(--muted); }
+th .tr, h1 .tr, h2 .tr, .badge .tr { display: block; }
+h2 .tr { text-transform: none; letter-spacing: 0; }
+a.button .tr, .confirm strong .tr { color: inherit; opacity: .85; }
 @media (max-width: 640px) {
   body { padding: 0 .6rem 1rem; }
   .doc { padding: 1rem; }
-  #lines thead { display: none; }
-  #lines, #lines tbody, #lines tr, #lines td { display: block; width: 100%; }
-  #lines tr { border-bottom: 1px solid var(--line); padding: .5rem 0; }
-  #lines td { border: none; padding: .1rem 0; text-align: left; white-space: normal; }
-  #lines td.n { display: flex; justify-content: space-between; gap: 1rem; }
-  #lines .cell-label { display: inline; color: var(--muted); }
-  #lines td:first-child { font-weight: 650; }
+  /* The lines and the VAT breakdown: one block per row, each amount beside its label (a
+     three-column VAT table with "Livraison intracommunautaire exonérée de TVA" and two amounts
+     that do not wrap is wider than 375 px). */
+  #lines thead, #taxes thead { display: none; }
+  #lines, #lines tbody, #lines tr, #lines td, #taxes, #taxes tbody, #taxes tr, #taxes td { display: block; width: 100%; }
+  #lines tr, #taxes tr { border-bottom: 1px solid var(--line); padding: .5rem 0; }
+  #lines td, #taxes td { border: none; padding: .1rem 0; text-align: left; white-space: normal; }
+  #lines td.n, #taxes td.n { display: flex; justify-content: space-between; gap: 1rem; }
+  #lines .cell-label, #taxes .cell-label { display: inline; color: var(--muted); }
+  #lines td:first-child, #taxes td:first-child { font-weight: 650; }
   .totals { min-width: 100%; }
 }
 @media print {
@@ -414,6 +427,22 @@ section.taxes, section.lines { overflow-wrap: break-word; hyphens: auto; }
 pub fn render(doc: &InvoiceDocument, hosted: &Hosted) -> String {
     let french = doc.locale == "fr";
     let l = labels(french);
+    // A label in the invoice's language; on a bilingual French invoice (`invoice.bilingual`),
+    // followed by its English in smaller type, marked `lang="en"` for screen readers.
+    let bilingual = french && doc.terms.bilingual;
+    // French puts a space before a colon, English does not.
+    let colon = if french { " : " } else { ": " };
+    let b = |pick: fn(&Labels) -> &'static str| -> String {
+        if bilingual {
+            format!(
+                "{}<span class=\"tr\" lang=\"en\"> / {}</span>",
+                pick(&FR),
+                pick(&EN)
+            )
+        } else {
+            pick(l).to_string()
+        }
+    };
     let money = |m: i64| escape(&format_money(m, &doc.currency, french));
     let e = |s: &str| escape(s);
     let mut h = String::with_capacity(16384);
@@ -443,7 +472,7 @@ pub fn render(doc: &InvoiceDocument, hosted: &Hosted) -> String {
     let paid = doc.status == "paid";
     if hosted.confirmation && paid {
         h.push_str("<section class=\"confirm\" id=\"confirmation\" role=\"status\"><div><strong>");
-        h.push_str(l.thanks);
+        h.push_str(&b(|l| l.thanks));
         h.push_str("</strong><p>");
         if let Some(p) = &doc.payment {
             h.push_str(&format!("{} ", l.paid_with));
@@ -465,30 +494,34 @@ pub fn render(doc: &InvoiceDocument, hosted: &Hosted) -> String {
             h.push_str(&format!(
                 "<a class=\"button\" id=\"back-to-shop\" href=\"{}\">{}</a>",
                 e(url),
-                l.back
+                b(|l| l.back)
             ));
         }
         h.push_str("</section>\n");
     }
     h.push_str("<main class=\"card doc\">\n<div class=\"head\"><div>");
     h.push_str(&format!(
-        "<h1>{}</h1><p id=\"invoice-number\">{} <strong>{}</strong><br>{} : <span id=\"issue-date\">{}</span></p>",
-        l.title,
-        l.number,
+        "<h1>{}</h1><p id=\"invoice-number\">{} <strong>{}</strong><br>{}{colon}<span id=\"issue-date\">{}</span></p>",
+        b(|l| l.title),
+        b(|l| l.number),
         e(&doc.number),
-        l.issued,
+        b(|l| l.issued),
         e(&date_in_words(&doc.issue_date, french))
     ));
     h.push_str("</div>");
     h.push_str(&format!(
         "<p><span class=\"badge{}\" id=\"status\">{}</span></p></div>\n",
         if paid { " ok" } else { "" },
-        if paid { l.status_paid } else { l.status_open }
+        if paid {
+            b(|l| l.status_paid)
+        } else {
+            b(|l| l.status_open)
+        }
     ));
     // Parties.
     let s = &doc.seller;
     h.push_str("<div class=\"parties\"><section id=\"seller\"><h2>");
-    h.push_str(l.seller);
+    h.push_str(&b(|l| l.seller));
     h.push_str("</h2><p><strong>");
     h.push_str(&e(&s.name));
     h.push_str("</strong>");
@@ -499,60 +532,66 @@ pub fn render(doc: &InvoiceDocument, hosted: &Hosted) -> String {
         }
     }
     let mut legal = Vec::new();
+    // Each item as HTML (text escaped here).
     match (&s.legal_form, &s.share_capital) {
         (Some(form), Some(capital)) if french => {
-            legal.push(format!("{form} au capital de {capital}"))
+            // "10 000 €" stays on one line.
+            legal.push(e(&format!(
+                "{form} au capital de {}",
+                capital.replace(' ', "\u{a0}")
+            )))
         }
-        (Some(form), Some(capital)) => legal.push(format!("{form}, share capital {capital}")),
-        (Some(form), None) => legal.push(form.clone()),
+        (Some(form), Some(capital)) => legal.push(e(&format!("{form}, share capital {capital}"))),
+        (Some(form), None) => legal.push(e(form)),
         _ => {}
     }
     if let Some(v) = &s.siren {
-        legal.push(format!("SIREN {v}"));
+        legal.push(e(&format!("SIREN {v}")));
     }
     if let Some(v) = &s.siret {
-        legal.push(format!("SIRET {v}"));
+        legal.push(e(&format!("SIRET {v}")));
     }
     if let Some(v) = &s.rcs {
-        legal.push(v.clone());
+        legal.push(e(v));
     }
     if let Some(v) = &s.vat_number {
-        legal.push(format!("{} : {v}", l.vat_number));
+        legal.push(format!("{}{colon}{}", b(|l| l.vat_number), e(v)));
     }
     if let Some(v) = &s.email {
-        legal.push(v.clone());
+        legal.push(e(v));
     }
     for item in legal {
         h.push_str("<br>");
-        h.push_str(&e(&item));
+        h.push_str(&item);
     }
     h.push_str("</p></section><section id=\"buyer\"><h2>");
-    h.push_str(l.buyer);
+    h.push_str(&b(|l| l.buyer));
     h.push_str("</h2><p>");
     let c = &doc.customer;
+    // (HTML, strong): text escaped here.
     let mut lines: Vec<(String, bool)> = Vec::new();
     if let Some(v) = &c.company {
-        lines.push((v.clone(), true));
+        lines.push((e(v), true));
     }
     if let Some(v) = &c.name {
-        lines.push((v.clone(), c.company.is_none()));
+        lines.push((e(v), c.company.is_none()));
     }
     if let Some(a) = &c.address {
-        lines.extend(address_lines(a, french).into_iter().map(|x| (x, false)));
+        lines.extend(address_lines(a, french).into_iter().map(|x| (e(&x), false)));
     }
     for id in &c.tax_ids {
-        lines.push((format!("{} : {id}", l.vat_number), false));
+        lines.push((format!("{}{colon}{}", b(|l| l.vat_number), e(id)), false));
     }
     if let Some(v) = &c.email {
-        lines.push((v.clone(), false));
+        lines.push((e(v), false));
     }
     let joined: Vec<String> = lines
         .iter()
         .map(|(t, strong)| {
             if *strong {
-                format!("<strong>{}</strong>", e(t))
+                format!("<strong>{t}</strong>")
             } else {
-                e(t)
+                t.clone()
             }
         })
         .collect();
@@ -560,7 +599,7 @@ pub fn render(doc: &InvoiceDocument, hosted: &Hosted) -> String {
     h.push_str("</p></section>");
     if let Some(ship) = &c.shipping {
         h.push_str("<section id=\"shipping\"><h2>");
-        h.push_str(l.ship_to);
+        h.push_str(&b(|l| l.ship_to));
         h.push_str("</h2><p>");
         let mut lines = Vec::new();
         if let Some(n) = ship.get("name").and_then(Value::as_str) {
@@ -576,7 +615,7 @@ pub fn render(doc: &InvoiceDocument, hosted: &Hosted) -> String {
     // Lines: a table, one block per line on phones (each amount with its label).
     h.push_str(&format!(
         "<section class=\"lines\"><table id=\"lines\" class=\"amounts\"><thead><tr><th>{}</th><th class=\"n\">{}</th><th class=\"n\">{}</th><th class=\"n\">{}</th><th class=\"n\">{}</th><th class=\"n\">{}</th></tr></thead><tbody>",
-        l.description, l.quantity, l.unit_price, l.discount, l.vat_rate, l.net
+        b(|l| l.description), b(|l| l.quantity), b(|l| l.unit_price), b(|l| l.discount), b(|l| l.vat_rate), b(|l| l.net)
     ));
     for line in &doc.lines {
         let rates: Vec<String> = line
@@ -587,21 +626,24 @@ pub fn render(doc: &InvoiceDocument, hosted: &Hosted) -> String {
         h.push_str(&format!(
             "<tr><td>{}</td><td class=\"n\"><span class=\"cell-label\">{}</span> {}</td><td class=\"n\"><span class=\"cell-label\">{}</span> {}</td><td class=\"n\"><span class=\"cell-label\">{}</span> {}</td><td class=\"n\"><span class=\"cell-label\">{}</span> {}</td><td class=\"n\"><span class=\"cell-label\">{}</span> {}</td></tr>",
             e(&line.description),
-            l.quantity,
+            b(|l| l.quantity),
             line.quantity,
-            l.unit_price,
+            b(|l| l.unit_price),
             e(&format_unit(&line.unit_price_excluding_tax, &doc.currency, french)),
-            l.discount,
+            b(|l| l.discount),
             if line.discount_amount == 0 { "—".to_string() } else { format!("−{}", money(line.discount_amount)) },
-            l.vat_rate,
+            b(|l| l.vat_rate),
             e(&rates.join(" + ")),
-            l.net,
+            b(|l| l.net),
             money(line.amount_excluding_tax)
         ));
     }
     h.push_str("</tbody></table></section>\n");
     if !doc.discounts.is_empty() {
-        h.push_str(&format!("<p id=\"discounts\">{} : ", l.discounts));
+        h.push_str(&format!(
+            "<p id=\"discounts\">{}{colon}",
+            b(|l| l.discounts)
+        ));
         let items: Vec<String> = doc
             .discounts
             .iter()
@@ -613,14 +655,16 @@ pub fn render(doc: &InvoiceDocument, hosted: &Hosted) -> String {
     // VAT breakdown, in words.
     h.push_str(&format!(
         "<section class=\"taxes\"><table id=\"taxes\" class=\"amounts\"><thead><tr><th>{}</th><th class=\"n\">{}</th><th class=\"n\">{}</th></tr></thead><tbody>",
-        l.vat, l.base, l.amount
+        b(|l| l.vat), b(|l| l.base), b(|l| l.amount)
     ));
     for t in &doc.taxes {
         h.push_str(&format!(
-            "<tr data-category=\"{}\"><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            "<tr data-category=\"{}\"><td>{}</td><td class=\"n\"><span class=\"cell-label\">{}</span> {}</td><td class=\"n\"><span class=\"cell-label\">{}</span> {}</td></tr>",
             e(&t.category),
             e(&tax_label(t, french)),
+            b(|l| l.base),
             money(t.taxable_amount),
+            b(|l| l.amount),
             money(t.amount)
         ));
     }
@@ -629,29 +673,29 @@ pub fn render(doc: &InvoiceDocument, hosted: &Hosted) -> String {
     let rounding_row = match doc.rounding_amount {
         Some(r) => format!(
             "<tr><th>{}</th><td class=\"n\" id=\"rounding-amount\">{}</td></tr>",
-            l.rounding,
+            b(|l| l.rounding),
             money(r)
         ),
         None => String::new(),
     };
     h.push_str(&format!(
         "<table class=\"totals amounts\" id=\"totals\"><tr><th>{}</th><td class=\"n\" id=\"total-excluding-tax\">{}</td></tr><tr><th>{}</th><td class=\"n\" id=\"total-tax\">{}</td></tr><tr><th>{}</th><td class=\"n\" id=\"total\">{}</td></tr>{}<tr><th>{}</th><td class=\"n\" id=\"amount-paid\">{}</td></tr></table>\n",
-        l.total_net,
+        b(|l| l.total_net),
         money(doc.total_excluding_tax),
-        l.total_tax,
+        b(|l| l.total_tax),
         money(doc.total_tax),
-        l.total,
+        b(|l| l.total),
         money(doc.total),
         rounding_row,
-        l.paid,
+        b(|l| l.paid),
         money(doc.amount_paid)
     ));
     if let Some(sub) = &doc.subscription {
         h.push_str(&format!(
             "<table class=\"totals amounts\" id=\"balance\"><tr><th>{}</th><td class=\"n\" id=\"starting-balance\">{}</td></tr><tr><th>{}</th><td class=\"n\" id=\"amount-due\">{}</td></tr></table>\n",
-            l.starting_balance,
+            b(|l| l.starting_balance),
             money(sub.starting_balance),
-            l.amount_due,
+            b(|l| l.amount_due),
             money(sub.amount_due)
         ));
     }
@@ -666,7 +710,7 @@ pub fn render(doc: &InvoiceDocument, hosted: &Hosted) -> String {
     if !hosted.documents.is_empty() || hosted.return_url.is_some() {
         h.push_str("<nav class=\"actions no-print\" id=\"documents\">");
         if !hosted.documents.is_empty() {
-            h.push_str(&format!("<span>{}</span>", l.other_formats));
+            h.push_str(&format!("<span>{}</span>", b(|l| l.other_formats)));
         }
         for (label, href) in &hosted.documents {
             h.push_str(&format!(
@@ -676,7 +720,7 @@ pub fn render(doc: &InvoiceDocument, hosted: &Hosted) -> String {
             ));
         }
         if let Some(url) = &hosted.return_url {
-            h.push_str(&format!("<a href=\"{}\">{}</a>", e(url), l.back));
+            h.push_str(&format!("<a href=\"{}\">{}</a>", e(url), b(|l| l.back)));
         }
         h.push_str("</nav>\n");
     }
@@ -687,6 +731,314 @@ pub fn render(doc: &InvoiceDocument, hosted: &Hosted) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{InvoiceSettings, PostalAddress, SellerInfo};
+    use crate::invoice::{build, BillingCustomer, Issue, PaymentInfo, SubscriptionInvoiceInfo};
+    use serde_json::json;
+
+    /// Every label of one language, months included.
+    fn all_labels(l: &Labels) -> Vec<&'static str> {
+        let mut v = vec![
+            l.title,
+            l.number,
+            l.issued,
+            l.seller,
+            l.buyer,
+            l.ship_to,
+            l.description,
+            l.quantity,
+            l.unit_price,
+            l.discount,
+            l.net,
+            l.vat_rate,
+            l.vat,
+            l.base,
+            l.amount,
+            l.total_net,
+            l.total_tax,
+            l.total,
+            l.paid,
+            l.vat_number,
+            l.discounts,
+            l.starting_balance,
+            l.amount_due,
+            l.rounding,
+            l.status_paid,
+            l.status_open,
+            l.thanks,
+            l.paid_with,
+            l.receipt_sent,
+            l.back,
+            l.other_formats,
+        ];
+        v.extend(l.months);
+        v
+    }
+
+    /// An invoice with every block the page can show: a discount, standard VAT and a reverse
+    /// charge, the engine's notes, cash rounding, a subscription's balance, a shipping address, a
+    /// business buyer with a VAT number, a card payment.
+    fn full_document(seller_country: &str, bilingual: bool) -> InvoiceDocument {
+        let seller = SellerInfo {
+            name: "Atelier Lumière SAS".into(),
+            address: PostalAddress {
+                line1: Some("12 rue de la République".into()),
+                postal_code: Some("69002".into()),
+                city: Some("Lyon".into()),
+                country: seller_country.into(),
+                ..PostalAddress::default()
+            },
+            legal_form: Some("SAS".into()),
+            share_capital: Some("10 000 €".into()),
+            siren: Some("912 345 678".into()),
+            vat_number: Some("FR32912345678".into()),
+            ..SellerInfo::default()
+        };
+        let terms = InvoiceSettings {
+            bilingual,
+            ..InvoiceSettings::default()
+        };
+        // The engine writes this note in the seller's language (src/tax/compute.rs).
+        let intra_community_note = if seller_country == "FR" {
+            "Exonération de TVA, article 262 ter I du CGI (livraison intracommunautaire de biens ; article 138 de la directive 2006/112/CE)"
+        } else {
+            "Exempt intra-Community supply of goods (Article 138 of Directive 2006/112/EC)"
+        };
+        let quote = json!({
+            "currency": "eur", "subtotal": 10800, "total_excluding_tax": 10000, "total": 11000,
+            "rounding_amount": 0,
+            "lines": [
+                { "description": "Lampe", "quantity": 1, "amount": 8900, "amount_excluding_tax": 8100,
+                  "discount_amounts": [{ "amount": 800 }], "taxes": [{ "percentage": "20", "amount": 1000 }] },
+                { "description": "Cours", "quantity": 1, "amount": 1900, "amount_excluding_tax": 1900,
+                  "taxes": [{ "percentage": "0", "amount": 0 }] }
+            ],
+            "total_taxes": [
+                { "display_name": "VAT", "percentage": "20", "category": "S", "taxable_amount": 5000, "amount": 1000 },
+                { "display_name": "VAT", "percentage": "0", "category": "AE", "taxable_amount": 1900, "amount": 0 },
+                { "display_name": "VAT", "percentage": "0", "category": "K", "taxable_amount": 3100, "amount": 0 }
+            ],
+            "discounts": [{ "promotion_code": { "code": "BIENVENUE" }, "amount": 800 }],
+            "tax_notes": [
+                { "code": "reverse_charge", "text": "Reverse charge", "customer_tax_id": "DE136695976" },
+                { "code": "intra_community_supply", "text": intra_community_note },
+                { "code": "special_territory", "text": "Canary Islands: outside the EU VAT area", "territory": "Canary Islands" },
+                { "code": "tax_id_ignored", "text": "The VAT number is not valid; the customer is taxed as a consumer" }
+            ]
+        });
+        let customer = BillingCustomer {
+            name: Some("Jonas Keller".into()),
+            company: Some("Licht GmbH".into()),
+            email: Some("jonas@licht.example".into()),
+            address: Some(
+                json!({ "line1": "Invalidenstraße 1", "postal_code": "10115", "city": "Berlin", "country": "DE" }),
+            ),
+            tax_ids: vec!["DE136695976".into()],
+            shipping: Some(
+                json!({ "name": "Lager", "address": { "line1": "Hafenstraße 9", "postal_code": "20457", "city": "Hamburg", "country": "DE" } }),
+            ),
+            ..BillingCustomer::default()
+        };
+        let names = |_: &str| None;
+        build(Issue {
+            id: "in_1",
+            number: "F2026-000001",
+            series: "F2026",
+            created: 1_772_409_600, // 2026-03-02
+            seller: &seller,
+            terms: &terms,
+            customer,
+            payment: Some(PaymentInfo {
+                id: "ch_1".into(),
+                amount: 11000,
+                status: "succeeded".into(),
+                method: "card visa •••• 4242".into(),
+                paid_at: 1_772_409_600,
+            }),
+            as_of: "2026-03-02",
+            quote: &quote,
+            product_name: &names,
+            status: "paid",
+            subscription: Some(SubscriptionInvoiceInfo {
+                id: "sub_1".into(),
+                billing_reason: "subscription_cycle".into(),
+                period_start: 1_772_409_600,
+                period_end: 1_775_088_000,
+                service_start: 1_772_409_600,
+                service_end: 1_775_088_000,
+                starting_balance: 0,
+                amount_due: 11000,
+                ending_balance: 0,
+                carried_to_balance: None,
+            }),
+        })
+    }
+
+    fn hosted() -> Hosted {
+        Hosted {
+            confirmation: true,
+            return_url: Some("/".into()),
+            documents: vec![("Factur-X (PDF)".into(), "/x.pdf".into())],
+        }
+    }
+
+    /// The page's visible text: no style, no tags, entities decoded; with `drop_second`, without
+    /// a bilingual invoice's second-language spans.
+    fn visible_text(html: &str, drop_second: bool) -> String {
+        let mut h = html.to_string();
+        let cut = |h: &mut String, open: &str, close: &str| {
+            while let Some(a) = h.find(open) {
+                let Some(b) = h[a..].find(close) else { break };
+                h.replace_range(a..a + b + close.len(), " ");
+            }
+        };
+        cut(&mut h, "<style>", "</style>");
+        cut(&mut h, "<title>", "</title>");
+        if drop_second {
+            cut(&mut h, "<span class=\"tr\" lang=\"en\">", "</span>");
+        }
+        let mut out = String::new();
+        let mut in_tag = false;
+        for c in h.chars() {
+            match c {
+                '<' => in_tag = true,
+                '>' => {
+                    in_tag = false;
+                    out.push(' ');
+                }
+                c if !in_tag => out.push(c),
+                _ => {}
+            }
+        }
+        out.replace("&amp;", "&")
+            .replace("&#39;", "'")
+            .replace("&quot;", "\"")
+    }
+
+    /// Whole-word (or whole-phrase) occurrences of `needles` in `text`.
+    fn found<'a>(text: &str, needles: &[&'a str]) -> Vec<&'a str> {
+        let boundary = |c: Option<char>| c.is_none_or(|c| !c.is_alphanumeric());
+        needles
+            .iter()
+            .copied()
+            .filter(|n| {
+                text.match_indices(n).any(|(i, _)| {
+                    boundary(text[..i].chars().last())
+                        && boundary(text[i + n.len()..].chars().next())
+                })
+            })
+            .collect()
+    }
+
+    /// The labels of `of` that are not also words of `other` ("Total" is both French and English).
+    fn distinct(of: &Labels, other: &Labels) -> Vec<&'static str> {
+        let theirs = all_labels(other).join(" | ");
+        all_labels(of)
+            .into_iter()
+            .filter(|label| found(&theirs, &[label]).is_empty())
+            .collect()
+    }
+
+    const ENGLISH_FRAGMENTS: &[&str] = &[
+        "Reverse charge",
+        "VAT",
+        "Intra-Community",
+        "Export",
+        "exempt",
+        "share capital",
+        "Subscription",
+        "Canary Islands",
+        "The VAT number",
+        "Invoice",
+        "Due date",
+        "Bill to",
+    ];
+    const FRENCH_FRAGMENTS: &[&str] = &[
+        "Autoliquidation",
+        "TVA",
+        "intracommunautaire",
+        "Exportation",
+        "exonérée",
+        "au capital de",
+        "Abonnement",
+        "îles Canaries",
+        "Date de la vente",
+        "Date d'échéance",
+        "Pénalités",
+        "Escompte",
+        "Indemnité",
+        "Facture",
+        "CGI",
+    ];
+
+    #[test]
+    fn a_french_invoice_has_no_english_label_and_an_english_one_no_french() {
+        let french = render(&full_document("FR", false), &hosted());
+        let text = visible_text(&french, false);
+        assert!(
+            text.contains("Total HT") && text.contains("Autoliquidation"),
+            "{text}"
+        );
+        let mut english = distinct(&EN, &FR);
+        english.extend(ENGLISH_FRAGMENTS);
+        assert_eq!(found(&text, &english), Vec::<&str>::new(), "{text}");
+
+        let english_html = render(&full_document("DE", false), &hosted());
+        let text = visible_text(&english_html, false);
+        assert!(
+            text.contains("Total excl. tax") && text.contains("Reverse charge"),
+            "{text}"
+        );
+        let mut french_words = distinct(&FR, &EN);
+        french_words.extend(FRENCH_FRAGMENTS);
+        assert_eq!(found(&text, &french_words), Vec::<&str>::new(), "{text}");
+        assert!(english_html.starts_with("<!doctype html>\n<html lang=\"en\">"));
+    }
+
+    #[test]
+    fn the_scan_catches_a_stray_label() {
+        // The check above can fail: an English label slipped into a French page is found.
+        let html =
+            render(&full_document("FR", false), &hosted()).replace("Total HT", "Total excl. tax");
+        assert_eq!(
+            found(&visible_text(&html, false), &distinct(&EN, &FR)),
+            vec!["Total excl. tax"]
+        );
+    }
+
+    #[test]
+    fn a_bilingual_french_invoice_adds_english_in_smaller_type_and_nothing_else() {
+        let doc = full_document("FR", true);
+        let html = render(&doc, &hosted());
+        // Without the English spans, the page is the French invoice word for word.
+        let plain = render(&full_document("FR", false), &hosted());
+        assert_eq!(
+            visible_text(&html, true)
+                .split_whitespace()
+                .collect::<Vec<_>>(),
+            visible_text(&plain, false)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+        );
+        // Every label has its English beside it, marked lang="en".
+        for (fr, en) in [
+            (FR.total_net, EN.total_net),
+            (FR.buyer, EN.buyer),
+            (FR.unit_price, EN.unit_price),
+            (FR.status_paid, EN.status_paid),
+        ] {
+            assert!(
+                html.contains(&format!(
+                    "{fr}<span class=\"tr\" lang=\"en\"> / {en}</span>"
+                )),
+                "{fr}"
+            );
+        }
+        // The legal mentions stay French only; an English (non-French) invoice is never bilingual.
+        assert!(html.contains("Autoliquidation : TVA due par le preneur"));
+        assert!(!render(&full_document("DE", true), &hosted()).contains("class=\"tr\""));
+        // The option is stored with the document: the invoice renders the same later.
+        assert!(doc.terms.bilingual);
+    }
 
     #[test]
     fn dates_and_countries_in_words() {

@@ -207,7 +207,7 @@ async fn charge_issues_an_invoice_with_the_french_mentions() {
         "Facture n°",
         "F2026-000001",
         "Atelier Lumière SAS",
-        "SAS au capital de 10 000 €",
+        "SAS au capital de 10\u{a0}000\u{a0}€",
         "SIREN 912 345 678",
         "SIRET 912 345 678 00017",
         "RCS Lyon 912 345 678",

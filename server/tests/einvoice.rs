@@ -111,3 +111,142 @@ async fn issued_invoice_is_served_as_facturx_cii_and_ubl() {
     );
     s.stop().await;
 }
+
+/// The e-invoice of a charge, read back from its CII and UBL and verified by the engine.
+async fn issued_documents(s: &TestServer, id: &str) -> Vec<billcalc::einvoice::Document> {
+    let mut out = Vec::new();
+    for suffix in [".cii.xml", ".ubl.xml"] {
+        let f = s.get(&format!("/v1/invoices/{id}{suffix}"), Some(SK)).await;
+        assert_eq!(f.status, 200, "{id}{suffix}: {}", f.body);
+        let d = read::read(f.body.as_bytes()).unwrap();
+        let v = verify(&d).unwrap();
+        assert!(v.ok, "{:?}", v);
+        out.push(d);
+    }
+    out
+}
+
+/// An intra-Community supply of goods (K) states when and where the goods were delivered
+/// (BR-IC-11, BR-IC-12): the charge date and the buyer's address by default, the shipping
+/// address and its `delivery_date` when the charge gives them. Every such invoice gets its
+/// e-invoice (it used to be issued without one).
+#[tokio::test]
+async fn intra_community_goods_invoice_states_its_delivery_date() {
+    let url = common::fresh_database(Backend::Sqlite, "einvoice_k")
+        .await
+        .unwrap();
+    let s = TestServer::start(&url).await;
+    let cart = json!({
+        "currency": "eur",
+        "customer": {
+            "address": {"country": "DE", "city": "Berlin", "postal_code": "10115", "line1": "Invalidenstraße 1"},
+            "tax_ids": [{"type": "eu_vat", "value": "de 136 695 976"}]
+        },
+        "lines": [{"price": "price_lamp", "quantity": 3}]
+    });
+    let total = common::quoted_total(&s, &cart).await;
+    assert_eq!(total, 3 * 8900, "an exempt intra-Community supply: no VAT");
+    let today = billcalc::einvoice::from_engine::date_of(common::NOW);
+
+    // 1. No shipping details: delivered on the day of the sale, to the buyer's address.
+    let mut body = common::charge_body(&cart, total);
+    body["billing_details"]["company"] = json!("Licht GmbH");
+    let c = s.charge("k-1", &body).await;
+    assert_eq!(c.status, 200, "{}", c.body);
+    let id = c.json()["invoice"]["id"].as_str().unwrap().to_string();
+    for d in issued_documents(&s, &id).await {
+        assert_eq!(d.vat_breakdown.len(), 1);
+        assert_eq!(d.vat_breakdown[0].vat.category, "K");
+        assert_eq!(
+            d.vat_breakdown[0].exemption_code.as_deref(),
+            Some("VATEX-EU-IC")
+        );
+        let delivery = d.delivery.as_ref().expect("BG-13");
+        assert_eq!(delivery.date.as_deref(), Some(today.as_str()));
+        assert_eq!(delivery.address.as_ref().unwrap().country, "DE");
+        assert_eq!(d.buyer.vat_id.as_deref(), Some("DE136695976"));
+        assert_eq!(d.business_process.as_deref(), Some("B2"));
+    }
+
+    // 2. Shipped to a warehouse in Austria, delivered two days later.
+    let mut body = common::charge_body(&cart, total);
+    body["billing_details"]["company"] = json!("Licht GmbH");
+    body["billing_details"]["shipping"] = json!({
+        "name": "Licht Lager",
+        "address": {"line1": "Lagerstraße 5", "postal_code": "1010", "city": "Wien", "country": "AT"},
+        "delivery_date": "2026-03-04"
+    });
+    let c = s.charge("k-2", &body).await;
+    assert_eq!(c.status, 200, "{}", c.body);
+    let id = c.json()["invoice"]["id"].as_str().unwrap().to_string();
+    for d in issued_documents(&s, &id).await {
+        let delivery = d.delivery.as_ref().expect("BG-13");
+        assert_eq!(delivery.date.as_deref(), Some("2026-03-04"));
+        assert_eq!(delivery.address.as_ref().unwrap().country, "AT");
+        assert_eq!(
+            delivery.address.as_ref().unwrap().city.as_deref(),
+            Some("Wien")
+        );
+    }
+
+    // A delivery date that is not a date is refused before anything is charged.
+    body["billing_details"]["shipping"]["delivery_date"] = json!("04/03/2026");
+    let r = s.charge("k-3", &body).await;
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (400, "invalid_date"),
+        "{}",
+        r.body
+    );
+    s.stop().await;
+}
+
+/// A seller who opted for VAT on debits says so on every invoice and e-invoice (BT-8: CII 5,
+/// UBL 3, and the `TXD` note).
+#[tokio::test]
+async fn vat_on_debits_is_stated_when_the_seller_chose_it() {
+    let url = common::fresh_database(Backend::Sqlite, "einvoice_debits")
+        .await
+        .unwrap();
+    let mut config = common::test_config();
+    config["seller"]["vat_on_debits"] = json!(true);
+    let s = TestServer::start_with(&url, config, |_| {}).await;
+    let cart = common::cart();
+    let total = common::quoted_total(&s, &cart).await;
+    let c = s
+        .charge("debits-1", &common::charge_body(&cart, total))
+        .await;
+    assert_eq!(c.status, 200, "{}", c.body);
+    let c = c.json();
+    let id = c["invoice"]["id"].as_str().unwrap().to_string();
+    for d in issued_documents(&s, &id).await {
+        assert_eq!(d.vat_point_date_code.as_deref(), Some("3"));
+        assert!(d.notes.iter().any(|n| n.subject.as_deref() == Some("TXD")
+            && n.text == billcalc::einvoice::french::VAT_ON_DEBITS));
+    }
+    let page = s
+        .get(c["invoice"]["hosted_invoice_url"].as_str().unwrap(), None)
+        .await
+        .body;
+    assert!(
+        page.contains("TVA d&#39;après les débits") || page.contains("TVA d'après les débits"),
+        "{page}"
+    );
+    s.stop().await;
+
+    // Without the option: no such statement.
+    let url = common::fresh_database(Backend::Sqlite, "einvoice_no_debits")
+        .await
+        .unwrap();
+    let s = TestServer::start(&url).await;
+    let c = s
+        .charge("debits-2", &common::charge_body(&cart, total))
+        .await
+        .json();
+    let id = c["invoice"]["id"].as_str().unwrap().to_string();
+    for d in issued_documents(&s, &id).await {
+        assert_eq!(d.vat_point_date_code, None);
+        assert!(!d.notes.iter().any(|n| n.subject.as_deref() == Some("TXD")));
+    }
+    s.stop().await;
+}

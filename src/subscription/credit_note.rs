@@ -15,10 +15,20 @@
 //!   successive partial credits never drift from the whole, and no rounding is involved.
 //! * **Cash rounding.** With a `rounding` policy that has an `increment` (the invoice's), the
 //!   invoice's own `rounding_amount` (EN 16931 BT-114) is given: the lines add up to
-//!   `amount_paid − rounding_amount`, which is what can be credited. The note's `total` is then
-//!   cash-rounded once, like the invoice's: `amount_payable = total + rounding_amount`, a
-//!   multiple of the increment; a note that credits the whole invoice gives back exactly
-//!   `amount_paid`. Lines and taxes are never rounded to the increment.
+//!   `amount_paid − rounding_amount`, which is what can be credited. Lines and taxes are never
+//!   rounded to the increment; what is given back in cash (`amount_payable`, a multiple of the
+//!   increment, `= total + rounding_amount`) is rounded **cumulatively**: after the notes so
+//!   far have credited `C` of the lines, they have given back `cash(C)` (the policy's cash
+//!   rounding, capped at `amount_paid`), and exactly `amount_paid` once everything is
+//!   credited. A note gives back `cash(C after) − cash(C before)`. So, whatever the split
+//!   into partial notes: the notes together never give back more than was paid, the note that
+//!   credits the remainder gives back exactly what remains of `amount_paid`, and each note is
+//!   within one increment of its total. Example (CHF, half_up, 0.05; lines 1.23 and 0.43, paid
+//!   1.65): crediting line 0 gives back 1.25, then line 1 gives back 1.65 − 1.25 = 0.40 (on
+//!   its own it would round to 0.45, and the two notes would give back 1.70 of 1.65 paid).
+//!   `cash(C before)` is derived from `invoice.credited`, or taken from
+//!   `invoice.credited_payable` (the earlier notes' `amount_payable` sum) when given — for
+//!   earlier notes issued by another rule.
 //! * **Never more than was paid.** A line gives back at most what it charged less what was
 //!   credited on it; the note at most `amount_paid` less earlier notes. Only lines that charged
 //!   something (positive, with no negative part) can be credited.
@@ -51,8 +61,11 @@ pub struct InvoiceSummary {
     pub amount_paid: i64,
     /// The invoice's cash rounding (EN 16931 BT-114): `amount_paid` less the lines' total.
     pub rounding_amount: Option<i64>,
-    /// What earlier credit notes for this invoice gave back.
+    /// What earlier credit notes for this invoice gave back (their `total`s: lines' terms).
     pub credited: Option<i64>,
+    /// What earlier credit notes gave back in cash (the sum of their `amount_payable`), with a
+    /// cash increment; absent: derived from `credited` by the cumulative rule (module docs).
+    pub credited_payable: Option<i64>,
     pub lines: Vec<InvoiceLineSummary>,
 }
 
@@ -147,10 +160,12 @@ pub fn credit_note(input: &CreditNoteInput) -> Result<CreditNote> {
         .map(|(i, l)| charged(l, i))
         .collect::<Result<Vec<_>>>()?;
     let credited = invoice.credited.unwrap_or(0);
-    if invoice.amount_paid < 0 || credited < 0 || credited > invoice.amount_paid {
+    // Earlier credits are in the lines' terms: at most `amount_paid − rounding_amount` (below),
+    // which may exceed `amount_paid` when the invoice's cash rounding went down.
+    if invoice.amount_paid < 0 || credited < 0 {
         return Err(invalid(
             "invoice.credited".into(),
-            "earlier credits must be between 0 and amount_paid",
+            "earlier credits and amount_paid must not be negative",
         ));
     }
     let rounding = input.rounding.unwrap_or_default();
@@ -160,10 +175,16 @@ pub fn credit_note(input: &CreditNoteInput) -> Result<CreditNote> {
         invoice.amount_paid - invoice_rounding,
         "invoice.rounding_amount",
     )?;
-    if paid_lines < 0 || credited > paid_lines {
+    if paid_lines < 0 {
         return Err(invalid(
             "invoice.rounding_amount".into(),
-            "the rounding amount must leave amount_paid and earlier credits consistent",
+            "the rounding amount must not exceed amount_paid",
+        ));
+    }
+    if credited > paid_lines {
+        return Err(invalid(
+            "invoice.credited".into(),
+            "earlier credits must be between 0 and what was paid for the lines (amount_paid − rounding_amount)",
         ));
     }
     let creditable = money::checked(paid_lines - credited, "invoice.amount_paid")?;
@@ -291,13 +312,33 @@ pub fn credit_note(input: &CreditNoteInput) -> Result<CreditNote> {
     }
     let remaining_creditable = creditable - total;
     let cash = match rounding.increment {
-        // Crediting the whole invoice at once gives back exactly what was paid.
-        Some(_) if credited == 0 && remaining_creditable == 0 => {
-            Some((invoice_rounding, invoice.amount_paid))
+        Some(step) if invoice.amount_paid % step != 0 => {
+            return Err(invalid(
+                "invoice.amount_paid".into(),
+                "with a cash increment, what was paid is a multiple of the increment",
+            ))
         }
-        Some(_) => {
-            let c = rounding.cash(total, "total")?;
-            Some((c.rounding_amount, c.payable))
+        Some(step) => {
+            // What the notes have given back in cash once `c` of the lines is credited.
+            let given_back = |c: i64| -> Result<i64> {
+                if c == paid_lines {
+                    return Ok(invoice.amount_paid);
+                }
+                Ok(rounding.cash(c, "total")?.payable.min(invoice.amount_paid))
+            };
+            let before = match invoice.credited_payable {
+                Some(p) if p < 0 || p > invoice.amount_paid || p % step != 0 => {
+                    return Err(invalid(
+                        "invoice.credited_payable".into(),
+                        "earlier notes' cash must be a multiple of the increment between 0 and amount_paid",
+                    ))
+                }
+                Some(p) => p,
+                None => given_back(credited)?,
+            };
+            let after = given_back(money::checked(credited + total, "total")?)?;
+            let payable = (after - before).clamp(0, invoice.amount_paid - before);
+            Some((money::checked(payable - total, "total")?, payable))
         }
         None => None,
     };
@@ -357,11 +398,18 @@ impl crate::json::FromJson for InvoiceSummary {
         let o = crate::json::Obj::new(
             value,
             path,
-            &["amount_paid", "credited", "lines", "rounding_amount"],
+            &[
+                "amount_paid",
+                "credited",
+                "credited_payable",
+                "lines",
+                "rounding_amount",
+            ],
         )?;
         let amount_paid = o.req("amount_paid");
         let rounding_amount = o.opt("rounding_amount");
         let credited = o.opt("credited");
+        let credited_payable = o.opt("credited_payable");
         let lines = o.req("lines");
         let (Some(amount_paid), Some(lines)) = (amount_paid, lines) else {
             return Err(o.failed());
@@ -370,6 +418,7 @@ impl crate::json::FromJson for InvoiceSummary {
             amount_paid,
             rounding_amount,
             credited,
+            credited_payable,
             lines,
         })
     }

@@ -114,6 +114,15 @@ test('add items, change the country: VAT follows the place, amounts as computed 
     await page.selectOption('#country', 'US');
     assert.equal(await page.locator('#region').isVisible(), true);
     assert.equal(await text(page, '#region-label'), 'État');
+    // State names in French: Californie, Caroline du Nord, Nouveau-Mexique, not the English ones.
+    const states = await page.locator('#region option').allInnerTexts();
+    for (const name of ['Californie (CA)', 'Caroline du Nord (NC)', 'Nouveau-Mexique (NM)', 'Floride (FL)', 'Pennsylvanie (PA)']) assert.ok(states.includes(name), name);
+    for (const name of ['California (CA)', 'North Carolina (NC)', 'New Mexico (NM)']) assert.ok(!states.includes(name), name);
+    assert.equal(states.length, 51);
+    await page.selectOption('#locale', 'en-GB');
+    assert.ok((await page.locator('#region option').allInnerTexts()).includes('California (CA)'));
+    assert.equal(await text(page, '#region-label'), 'State');
+    await page.selectOption('#locale', 'fr-FR');
     assert.deepEqual(await taxes(page), [['0', 0, 'G']]);
     assert.match(await text(page, '#breakdown tr.tax th'), /^Exportation hors UE, TVA non applicable sur 202,00 €$/);
     assert.equal(await total(page), '202,00 €');
@@ -124,6 +133,11 @@ test('add items, change the country: VAT follows the place, amounts as computed 
     // in Canada still exports (no GST/QST), which is what the engine says.
     await page.selectOption('#country', 'CA');
     assert.equal(await text(page, '#region-label'), 'Province ou territoire');
+    // Province names in French (Canada's official French names), sorted in French.
+    const regionNames = () => page.locator('#region option').allInnerTexts();
+    assert.deepEqual((await regionNames()).slice(0, 6), ['Alberta (AB)', 'Colombie-Britannique (BC)', 'Île-du-Prince-Édouard (PE)',
+      'Manitoba (MB)', 'Nouveau-Brunswick (NB)', 'Nouvelle-Écosse (NS)']);
+    assert.ok((await regionNames()).includes('Québec (QC)'));
     await page.selectOption('#region', 'QC');
     assert.deepEqual(await page.evaluate(() => window.billcalcCheckout.cart.customer.address),
       { country: 'CA', state: 'QC', line1: '5 place Bellecour', postal_code: '69002', city: 'Lyon' });

@@ -128,3 +128,119 @@ test('the invoice on a phone (375 px): no horizontal scroll, each line a block w
     assert.deepEqual(problems, []);
   }, { width: 375, height: 800 });
 });
+
+// --- issue 17: no horizontal scroll at 375 px for every kind of buyer, in French and English -----
+
+/**
+ * Pays at the demo checkout of `shop` (a server) as `buyer`: `{ country, name, line1, postal, city,
+ * email, company?, vat?, ship? }`, with `items` (price ids). Resolves when the invoice is open.
+ */
+async function pay(page, shop, buyer, items = ['price_lamp', 'price_course']) {
+  await page.goto(`${shop.url}/`);
+  await page.waitForSelector('body[data-state="ready"]');
+  for (const price of items) await page.click(`#products li[data-price="${price}"] button.add`);
+  if (buyer.country !== 'FR') await page.selectOption('#country', buyer.country);
+  await page.fill('#email', buyer.email);
+  await page.fill('#name', buyer.name);
+  await page.fill('#line1', buyer.line1);
+  await page.fill('#postal', buyer.postal);
+  await page.fill('#city', buyer.city);
+  if (buyer.company) {
+    await page.check('#business');
+    await page.fill('#company', buyer.company);
+    if (buyer.vat) await page.fill('#vat', buyer.vat);
+  }
+  if (buyer.ship) {
+    await page.uncheck('#ship-same');
+    await page.fill('#ship-name', buyer.ship.name);
+    await page.fill('#ship-line1', buyer.ship.line1);
+    await page.fill('#ship-postal', buyer.ship.postal);
+    await page.fill('#ship-city', buyer.ship.city);
+  }
+  await page.check('input[name="card"][value="pm_card_visa"]');
+  await page.click('#pay');
+  await page.waitForURL(INVOICE_URL);
+}
+
+const BUYERS = {
+  consumer: { country: 'FR', name: 'Camille Durand', line1: '5 place Bellecour', postal: '69002', city: 'Lyon', email: 'camille@exemple.fr' },
+  // A German business: the lamp is an intra-Community supply (K), the online course a reverse
+  // charge (AE); shipped to a warehouse.
+  business: {
+    country: 'DE', name: 'Jonas Keller', line1: 'Invalidenstraße 1', postal: '10115', city: 'Berlin', email: 'jonas@licht.example',
+    company: 'Licht GmbH', vat: 'DE136695976', ship: { name: 'Lager Licht GmbH', line1: 'Hafenstraße 9', postal: '20457', city: 'Hamburg' },
+  },
+  // Names and addresses as long as real ones get (German compound words, no spaces to break at).
+  long: {
+    country: 'DE', name: 'Maximiliane Wilhelmine Auguste von Hohenzollern-Sigmaringen-Schwarzenberg',
+    line1: 'Donaudampfschifffahrtsgesellschaftskapitänsstraße 123, Hinterhaus, Aufgang C, 4. Obergeschoss links',
+    postal: '80331', city: 'München-Ludwigsvorstadt-Isarvorstadt', email: 'buchhaltung.rechnungseingang.abteilung@beleuchtungstechnikgesellschaft.example',
+    company: 'Internationale Lichtgestaltungs- und Beleuchtungstechnikgesellschaft mit beschränkter Haftung & Co. KG',
+    vat: 'DE136695976',
+    ship: { name: 'Zentrallagerverwaltungsgesellschaft Süddeutschland', line1: 'Industriegebietshauptstraße 987654321', postal: '85748', city: 'Garching bei München' },
+  },
+};
+
+/** Elements whose right edge passes the viewport (what makes a page scroll sideways). */
+const tooWide = (page) => page.evaluate(() => [...document.querySelectorAll('body *')]
+  .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5)
+  .map((e) => `${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ''}${e.className ? `.${String(e.className).replace(/ /g, '.')}` : ''} → ${Math.round(e.getBoundingClientRect().right)}`));
+
+/** A German business's invoice from a seller in Ireland: the invoice is in English. */
+const irishSeller = (config) => {
+  Object.assign(config.seller, { name: 'Atelier Lumière Ireland Ltd', legal_form: 'Ltd', vat_number: 'IE6388047V', siren: undefined, siret: undefined, rcs: undefined,
+    address: { line1: '1 Grafton Street', postal_code: 'D02 X285', city: 'Dublin', country: 'IE' } });
+  config.invoice = { series_prefix: 'IE' };
+};
+
+test('the hosted invoice at 375 px: no horizontal scroll for a consumer, a reverse-charge business, long names (French and English)', async (t) => {
+  const english = await startDemoServer({ configure: irishSeller });
+  t.after(() => english.stop());
+  for (const [language, shop] of [['fr', server], ['en', english]]) {
+    for (const [kind, buyer] of Object.entries(BUYERS)) {
+      for (const width of [375, 1280]) {
+        await withPage(browser, `invoice_${language}_${kind}_${width}`, async (page, problems) => {
+          await pay(page, shop, buyer);
+          assert.equal(await page.evaluate(() => document.documentElement.lang), language);
+          if (kind !== 'consumer') {
+            const categories = await page.locator('#taxes tbody tr').evaluateAll((rows) => rows.map((r) => r.dataset.category));
+            assert.deepEqual(categories, ['K', 'AE'], 'an intra-EU supply and a reverse charge');
+          }
+          assert.deepEqual(await tooWide(page), [], `${language} ${kind} ${width} px`);
+          assert.equal(await overflow(page), 0, `horizontal scroll: ${await overflow(page)} px`);
+          // Every label in the invoice's language: none of the other's known labels.
+          const text = spaces(await page.locator('body').innerText());
+          if (language === 'fr') assert.doesNotMatch(text, /\b(Invoice|Seller|Bill to|Ship to|Description|Qty|Unit price|Discount|Amount|Total excl|Total tax|Paid|VAT|Reverse charge|Intra-Community|exempt|Subscription|Back to the shop|Thank you)\b/);
+          else assert.doesNotMatch(text, /\b(Facture|Vendeur|Client|Livraison à|Désignation|Qté|P\.U\.|Remise|Montant|Total HT|Total TVA|Total TTC|Payée?|TVA|Autoliquidation|intracommunautaire|exonérée|Abonnement|Retour à la boutique|Merci|Date de la vente|Pénalités)\b/, text);
+          await snap(page, `invoice-${language}-${kind}-${width}`);
+          assert.deepEqual(problems, []);
+        }, { width, height: 900 });
+      }
+    }
+  }
+});
+
+test('a bilingual French invoice (invoice.bilingual): each label with its English in smaller type, no scroll at 375 px', async (t) => {
+  const shop = await startDemoServer({ configure: (config) => { config.invoice.bilingual = true; } });
+  t.after(() => shop.stop());
+  for (const width of [375, 1280]) {
+    await withPage(browser, `invoice_bilingual_${width}`, async (page, problems) => {
+      await pay(page, shop, BUYERS.business);
+      assert.equal(await page.evaluate(() => document.documentElement.lang), 'fr');
+      assert.equal(spaces(await page.locator('#totals tr').first().locator('th').innerText()), 'Total HT / Total excl. tax');
+      assert.equal(await page.locator('#totals th .tr').first().getAttribute('lang'), 'en');
+      assert.equal(spaces(await page.locator('#buyer h2').innerText()), 'CLIENT / Bill to');
+      // Without the English, the French invoice is complete and has no English in it.
+      const french = spaces(await page.locator('body').evaluate((body) => {
+        const copy = body.cloneNode(true);
+        for (const n of copy.querySelectorAll('.tr, style')) n.remove();
+        return copy.textContent;
+      }));
+      assert.doesNotMatch(french, /\b(Invoice|Seller|Bill to|Qty|Total excl|VAT|Reverse charge|Paid)\b/);
+      assert.deepEqual(await tooWide(page), []);
+      assert.equal(await overflow(page), 0);
+      await snap(page, `invoice-bilingual-${width}`);
+      assert.deepEqual(problems, []);
+    }, { width, height: 900 });
+  }
+});

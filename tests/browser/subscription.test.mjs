@@ -6,7 +6,8 @@
 // half up) and the proration date and period the page used.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { launchBrowser, spaces, startDemoServer, withPage } from './support.mjs';
+import { SERVER_ERROR_CODES, SUBSCRIPTION_PAGE, errorSentence } from '../../www/messages.js';
+import { launchBrowser, overflow, snap, spaces, startDemoServer, withPage } from './support.mjs';
 
 let server;
 let browser;
@@ -58,7 +59,8 @@ test('subscription page: subscribe, preview a change in wasm, confirm, the serve
     assert.equal(first.amount_paid, 3240);
     assert.match(first.number, /^F\d{4}-000001$/);
     assert.equal(spaces(await page.locator('#current-seats').textContent()), '3');
-    assert.match(spaces(await page.locator('#current-next').textContent()), /^32,40 € on /);
+    assert.match(spaces(await page.locator('#current-next').textContent()), /^32,40 € le \d{1,2}(er)? \S+ \d{4} \(TTC\)$/);
+    assert.equal(await page.evaluate(() => document.documentElement.lang), 'fr');
 
     // Change to Pro × 5: the preview is computed in the page, with no request.
     const requests = [];
@@ -116,7 +118,7 @@ test('subscription page: subscribe, preview a change in wasm, confirm, the serve
     await page.waitForFunction(() => document.querySelector('#invoice-now').checked
       && document.querySelector('#preview').dataset.created !== undefined
       && !document.querySelector('#preview').hidden
-      && document.querySelector('#preview-next-label').textContent.startsWith('Due now'));
+      && document.querySelector('#preview-next-label').textContent.startsWith('À payer maintenant'));
     shown = await previewData(page);
     const p2 = BigInt(shown.prorationDate);
     const r2 = end - p2;
@@ -169,3 +171,71 @@ test('subscription page at phone width: no horizontal scrolling, labelled contro
     assert.deepEqual(problems, []);
   }, { width: 375, height: 740 });
 });
+
+// --- issue 17: the subscription page in French and English --------------------------------------
+
+/** Words of one language that must not appear on a page in the other (whole words). */
+const ENGLISH = /\b(Your subscription|Start a subscription|Users|Subscribe|Current plan|Price|Current period|Status|Next invoice|Account balance|Latest invoice|Change plan|Bill the difference|Credit for unused|Charge for the remaining|Line|Amount|Confirm change|Keep my plan|Total incl|Amount due|Due now|user|month|Active|Prices exclude|Loading|VAT)\b/;
+const FRENCH = /\b(Votre abonnement|Souscrire|Offre|Utilisateurs|S’abonner|Offre actuelle|Prix|Période|Statut|Prochaine facture|Solde|Dernière facture|Changer d’offre|Facturer|Avoir|Montant|Ligne|Confirmer|Garder|TTC|utilisateur|mois|Actif|hors TVA|Chargement|TVA)\b/;
+
+test('subscription page catalogues: the same keys in French and English; server error codes said in both', () => {
+  assert.deepEqual(Object.keys(SUBSCRIPTION_PAGE.fr).sort(), Object.keys(SUBSCRIPTION_PAGE.en).sort());
+  for (const code of SERVER_ERROR_CODES) {
+    assert.notEqual(errorSentence({ code }, 'fr-FR'), errorSentence({ code }, 'en-GB'), code);
+  }
+  // Engine codes the server passes on are said by billcalc/messages; a declined card by its reason.
+  assert.equal(errorSentence({ code: 'unknown_price' }, 'fr-FR'), 'Un article du panier n’est plus en vente.');
+  assert.equal(errorSentence({ code: 'card_declined', decline_code: 'insufficient_funds' }, 'en-GB'), 'Your card has insufficient funds.');
+  assert.equal(errorSentence({ code: 'something_new', message: 'English for developers' }, 'fr-FR'), 'Le serveur a refusé la demande.');
+});
+
+for (const [locale, width] of [['fr-FR', 1280], ['en-GB', 1280], ['fr-FR', 375], ['en-GB', 375]]) {
+  test(`subscription page in ${locale} at ${width} px: every word in one language, taxes in words, a server error as a sentence`, async () => {
+    const fr = locale === 'fr-FR';
+    await withPage(browser, `subscription_${locale}_${width}`, async (page, problems) => {
+      // French is the default (no parameter); English is a link away.
+      await page.goto(`${server.url}/subscription.html${fr ? '' : '?locale=en-GB'}`);
+      await page.waitForSelector('body[data-ready="true"]');
+      assert.equal(await page.evaluate(() => document.documentElement.lang), fr ? 'fr' : 'en');
+      const wrong = fr ? ENGLISH : FRENCH;
+      const words = async () => spaces(await page.locator('body').innerText());
+      assert.doesNotMatch(await words(), wrong);
+      assert.equal(spaces(await page.locator('#start-plans label').first().innerText()),
+        fr ? 'Plan Essentiel 9,00 € / utilisateur / mois' : 'Essential plan €9.00 / user / month');
+      await page.locator('#subscribe').click();
+      await page.waitForSelector('#change:not([hidden])');
+      assert.equal(spaces(await page.locator('#current-status').innerText()), fr ? 'Actif' : 'Active');
+      await page.locator('input[name="plan"][value="price_pro_monthly"]').check();
+      await page.waitForSelector('#preview:not([hidden])');
+      // The VAT row in words (the French demo customer: 20 %), never "VAT 20 %" on a French page.
+      assert.deepEqual((await page.locator('#preview-totals tr.tax th').allInnerTexts()).map(spaces), [fr ? 'TVA 20 %' : 'VAT 20%']);
+      assert.match(spaces(await page.locator('#preview-lines tr').first().innerText()),
+        fr ? /^Avoir pour la période non utilisée : Plan Essentiel × 3, du / : /^Credit for unused time: Essential plan × 3, /);
+      const all = await words();
+      assert.doesNotMatch(all.replace(/pm_card_visa/g, ''), wrong, all);
+      assert.ok((await overflow(page)) <= 0, `horizontal scroll at ${width} px`);
+      await snap(page, `subscription-${locale}-${width}-preview`);
+
+      // The shop cancels the subscription meanwhile: confirming gets the server's code in words.
+      const id = await page.locator('#current').getAttribute('data-subscription');
+      const cancel = await fetch(`${server.url}/v1/subscriptions/${id}/cancel`, {
+        method: 'POST', body: '{}',
+        headers: { authorization: `Bearer ${server.secretKey}`, 'content-type': 'application/json', 'idempotency-key': `cancel-${id}` },
+      });
+      assert.equal(cancel.status, 200, await cancel.text());
+      await page.locator('#confirm').click();
+      await page.waitForSelector('#result[data-error-code]');
+      assert.equal(await page.locator('#result').getAttribute('data-error-code'), 'subscription_canceled');
+      assert.equal(spaces(await page.locator('#result').innerText()), fr
+        ? 'Rien n’a changé : Cet abonnement est résilié : il ne peut plus être modifié.'
+        : 'Not changed: This subscription is canceled: it can no longer be changed.');
+
+      // The switch redraws every word in the other language.
+      await page.selectOption('#locale', fr ? 'en-GB' : 'fr-FR');
+      assert.equal(await page.evaluate(() => document.documentElement.lang), fr ? 'en' : 'fr');
+      assert.doesNotMatch((await words()).replace(/pm_card_visa/g, ''), fr ? FRENCH : ENGLISH);
+      assert.deepEqual(problems, []);
+      await page.evaluate(() => localStorage.clear());
+    }, { width, height: 900 });
+  });
+}

@@ -65,7 +65,7 @@ export const spaces = (text) => text.replace(/[\s\u00a0\u202f]+/g, ' ').trim();
  * (`cargo build -p billcalc-server`, which the test command's server step builds) and pkg/.
  * Resolves to { url, publishableKey, secretKey, stop }.
  */
-export async function startDemoServer({ publishableKey = 'pk_test_page_tests' } = {}) {
+export async function startDemoServer({ publishableKey = 'pk_test_page_tests', configure = null, serve = [] } = {}) {
   const { mkdtempSync, rmSync, existsSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { execFileSync } = await import('node:child_process');
@@ -74,7 +74,18 @@ export async function startDemoServer({ publishableKey = 'pk_test_page_tests' } 
   if (!existsSync(binary)) throw new Error(`${binary} is missing: run cargo build -p billcalc-server`);
   const dir = mkdtempSync(join(tmpdir(), 'billcalc-page-test-'));
   const secretKey = 'sk_test_page_tests_secret';
-  const child = spawn(binary, ['--config', join(ROOT, 'server/config/demo.json'), '--listen', '127.0.0.1:0',
+  // `configure(config)` changes a copy of demo.json (another seller, an invoice option).
+  let configPath = join(ROOT, 'server/config/demo.json');
+  if (configure) {
+    const { writeFileSync } = await import('node:fs');
+    const config = JSON.parse(readFileSync(configPath, 'utf8'));
+    configure(config);
+    configPath = join(dir, 'config.json');
+    writeFileSync(configPath, JSON.stringify(config));
+  }
+  // Extra static mounts, `[urlPrefix, directory]` (e.g. the package where a project installs it).
+  const mounts = serve.flatMap(([prefix, directory]) => ['--serve', `${prefix}=${directory}`]);
+  const child = spawn(binary, ['--config', configPath, '--listen', '127.0.0.1:0', ...mounts,
     '--serve', `/pkg/=${join(ROOT, 'pkg')}`, '--serve', `/=${join(ROOT, 'www')}`], {
     cwd: ROOT,
     env: {

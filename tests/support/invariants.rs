@@ -207,7 +207,10 @@ pub fn check_invoice(out: &Value, increment: Option<i64>) -> Result<(), String> 
     Ok(())
 }
 
-/// Checks a credit note: parts add up, never more than what was left to credit.
+/// Checks a credit note: parts add up (line nets and taxes to the line, lines to the total, line
+/// taxes to each rate's total), nothing negative, and with an increment what is given back is
+/// `total + rounding_amount`, a multiple of the increment. (That a sequence of notes never
+/// gives back more than was paid needs the sequence: tests/rounding_policies.rs.)
 pub fn check_credit_note(out: &Value, increment: Option<i64>) -> Result<(), String> {
     let mut total = 0i64;
     let mut subtotal = 0i64;
@@ -244,11 +247,21 @@ pub fn check_credit_note(out: &Value, increment: Option<i64>) -> Result<(), Stri
         int(&out["remaining_creditable"], "remaining")? >= 0,
         "negative remaining"
     );
-    if increment.is_some() {
-        let payable = int(&out["amount_payable"], "amount_payable")?;
-        let r = int(&out["rounding_amount"], "rounding_amount")?;
-        ensure!(payable == total + r, "payable ≠ total + rounding");
-        ensure!(payable >= 0, "negative refund");
+    match increment {
+        Some(step) => {
+            let payable = int(&out["amount_payable"], "amount_payable")?;
+            let r = int(&out["rounding_amount"], "rounding_amount")?;
+            ensure!(payable == total + r, "payable ≠ total + rounding");
+            ensure!(payable >= 0, "negative refund");
+            ensure!(
+                payable % step == 0,
+                "given back {payable}, not a multiple of {step}"
+            );
+        }
+        None => ensure!(
+            out.get("amount_payable").is_none() && out.get("rounding_amount").is_none(),
+            "cash rounding without an increment"
+        ),
     }
     Ok(())
 }
