@@ -7,8 +7,16 @@
 //! serde_json, and a quote carrying invoice-line details (`info`, never on quotes) is serialised
 //! by serde_json whole.
 
+//!
+//! The wasm package receives a shorter text of the same quote (`to_transfer_json`): each line is
+//! an array, and each line tax refers to its rate's entry in `total_taxes` instead of repeating
+//! the rate's ten fields, which made up half of the text. The package's JS glue (`quoteFromJson`
+//! in src/wasm.rs) rebuilds the documented objects from it, so callers see the same quote; the
+//! text is a private transfer form between the wasm and its glue, not an output format.
+
 use crate::discount::DiscountAmount;
 use crate::quote::{Quote, QuoteLine};
+use crate::tax::group::GroupIndex;
 use crate::tax::{RateDescriptor, VatCategory};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -16,16 +24,58 @@ use std::fmt::Write as _;
 impl Quote {
     /// The quote as JSON text (what `serde_json::to_string(&quote)` gives, written faster).
     pub fn to_json(&self) -> String {
+        self.write(None)
+    }
+
+    /// The quote's transfer text for the wasm package's JS glue (see the module docs): lines as
+    /// arrays `[price, product, quantity, amount, [[discount, amount]…], amount_excluding_tax,
+    /// tax_category, [[amount, taxable_amount, i]…] (, description | null (, metadata))]` where
+    /// `i` is the position of the tax's rate in `total_taxes`; everything else as in `to_json`.
+    /// Falls back to `to_json`'s text (lines as objects) when a line tax's rate is not in
+    /// `total_taxes`, which the tax stage never produces.
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    pub(crate) fn to_transfer_json(&self) -> String {
+        match rate_positions(self) {
+            Some(positions) => self.write(Some(&positions)),
+            None => self.to_json(),
+        }
+    }
+
+    fn write(&self, rates: Option<&[usize]>) -> String {
         if self.lines.iter().any(|l| l.info.is_some()) {
             return serde_json::to_string(self).unwrap_or_default();
         }
-        // About 420 bytes per line with one tax (measured on issue 12's checkout cart).
-        let mut out = Writer(String::with_capacity(1024 + 480 * self.lines.len()));
-        match write_quote(&mut out, self) {
+        // About 420 bytes per line with one tax, 80 in the transfer form (issue 12's cart).
+        let per_line = if rates.is_some() { 100 } else { 480 };
+        let mut out = Writer(String::with_capacity(1024 + per_line * self.lines.len()));
+        match write_quote(&mut out, self, rates) {
             Some(()) => out.0,
             None => serde_json::to_string(self).unwrap_or_default(),
         }
     }
+}
+
+/// For every line tax in order, the position in `total_taxes` of the entry with an equal rate.
+fn rate_positions(q: &Quote) -> Option<Vec<usize>> {
+    let mut index = GroupIndex::new();
+    for (g, total) in q.total_taxes.iter().enumerate() {
+        let (found, hash) = index.find(&total.rate, |_| false);
+        if found.is_none() {
+            index.insert(hash, g);
+        }
+    }
+    let mut positions = Vec::with_capacity(q.lines.len());
+    let mut last: Option<usize> = None;
+    for tax in q.lines.iter().flat_map(|l| &l.taxes) {
+        let is = |g: usize| q.total_taxes.get(g).is_some_and(|t| t.rate == tax.rate);
+        let g = match last.filter(|&g| is(g)) {
+            Some(g) => g,
+            None => index.find(&tax.rate, is).0?,
+        };
+        positions.push(g);
+        last = Some(g);
+    }
+    Some(positions)
 }
 
 struct Writer(String);
@@ -90,17 +140,21 @@ impl Writer {
     }
 }
 
-fn write_quote(w: &mut Writer, q: &Quote) -> Option<()> {
+fn write_quote(w: &mut Writer, q: &Quote, rates: Option<&[usize]>) -> Option<()> {
     w.raw("{\"version\":");
     w.str(q.version);
     w.raw(",\"currency\":");
     w.str(q.currency.code());
     w.raw(",\"lines\":[");
+    let mut rates = rates.map(|r| r.iter());
     for (i, line) in q.lines.iter().enumerate() {
         if i > 0 {
             w.raw(",");
         }
-        write_line(w, line)?;
+        match rates.as_mut() {
+            Some(rates) => write_transfer_line(w, line, rates)?,
+            None => write_line(w, line)?,
+        }
     }
     w.raw("],\"subtotal\":");
     w.int(q.subtotal);
@@ -183,6 +237,61 @@ fn write_line(w: &mut Writer, line: &QuoteLine) -> Option<()> {
         w.serde(metadata)?;
     }
     w.raw("}");
+    Some(())
+}
+
+/// A line in the transfer form (see [`Quote::to_transfer_json`]).
+fn write_transfer_line(
+    w: &mut Writer,
+    line: &QuoteLine,
+    rates: &mut std::slice::Iter<usize>,
+) -> Option<()> {
+    w.raw("[");
+    w.opt_str(line.price.as_deref());
+    w.raw(",");
+    w.opt_str(line.product.as_deref());
+    w.raw(",");
+    w.int(line.quantity);
+    w.raw(",");
+    w.int(line.amount);
+    w.raw(",[");
+    for (i, d) in line.discount_amounts.iter().enumerate() {
+        if i > 0 {
+            w.raw(",");
+        }
+        w.raw("[");
+        w.str(&d.discount);
+        w.raw(",");
+        w.int(d.amount);
+        w.raw("]");
+    }
+    w.raw("],");
+    w.int(line.amount_excluding_tax);
+    w.raw(",");
+    w.str(&line.tax_category);
+    w.raw(",[");
+    for (i, tax) in line.taxes.iter().enumerate() {
+        if i > 0 {
+            w.raw(",");
+        }
+        w.raw("[");
+        w.int(tax.amount);
+        w.raw(",");
+        w.int(tax.taxable_amount);
+        w.raw(",");
+        w.int(i64::try_from(*rates.next()?).ok()?);
+        w.raw("]");
+    }
+    w.raw("]");
+    if line.description.is_some() || line.metadata.is_some() {
+        w.raw(",");
+        w.opt_str(line.description.as_deref());
+        if let Some(metadata) = &line.metadata {
+            w.raw(",");
+            w.serde(metadata)?;
+        }
+    }
+    w.raw("]");
     Some(())
 }
 
