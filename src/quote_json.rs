@@ -375,3 +375,72 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod transfer_tests {
+    use serde_json::{json, Value};
+
+    /// The JS glue's rebuilding (`quoteFromJson` in src/wasm.rs), in Rust: the transfer text
+    /// must give back exactly `to_json`'s quote.
+    fn rebuild(text: &str) -> Value {
+        let mut q: Value = serde_json::from_str(text).unwrap();
+        let totals = q["total_taxes"].clone();
+        let lines: Vec<Value> = q["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| {
+                let mut line = json!({
+                    "price": l[0], "product": l[1], "quantity": l[2], "amount": l[3],
+                    "discount_amounts": l[4].as_array().unwrap().iter()
+                        .map(|d| json!({"discount": d[0], "amount": d[1]})).collect::<Vec<_>>(),
+                    "amount_excluding_tax": l[5], "tax_category": l[6],
+                    "taxes": l[7].as_array().unwrap().iter().map(|t| {
+                        let mut tax = totals[t[2].as_u64().unwrap() as usize].clone();
+                        tax["amount"] = t[0].clone();
+                        tax["taxable_amount"] = t[1].clone();
+                        tax
+                    }).collect::<Vec<_>>(),
+                });
+                if l.get(8).is_some_and(|d| !d.is_null()) {
+                    line["description"] = l[8].clone();
+                }
+                if let Some(metadata) = l.get(9) {
+                    line["metadata"] = metadata.clone();
+                }
+                line
+            })
+            .collect();
+        q["lines"] = Value::Array(lines);
+        q
+    }
+
+    #[test]
+    fn transfer_text_refers_to_total_taxes_and_rebuilds_the_quote() {
+        let input: crate::QuoteInput = crate::parse::from_json(
+            r#"{"currency":"eur","discounts":[{"coupon":{"id":"TEN","percent_off":10}}],"lines":[
+              {"price":{"currency":"eur","unit_amount":1000},"quantity":2,"description":"Tea \"Earl\"",
+               "tax_rates":[{"display_name":"VAT","percentage":20,"inclusive":false,"country":"FR"}]},
+              {"price":{"currency":"eur","unit_amount":550},"metadata":{"sku":"b-2"},
+               "tax_rates":[{"display_name":"VAT","percentage":5.5,"inclusive":false,"country":"FR"}]},
+              {"price":{"currency":"eur","unit_amount":333},
+               "tax_rates":[{"display_name":"VAT","percentage":20,"inclusive":false,"country":"FR"}]}]}"#,
+        )
+        .unwrap();
+        let quote = crate::compute_quote(&input).unwrap();
+        let text = quote.to_transfer_json();
+        let lines = &serde_json::from_str::<Value>(&text).unwrap()["lines"];
+        // 2000 − 200 = 1800 at 20 % → 360; 550 − 55 = 495 at 5.5 % → 27.225 → 27; 333 − 33 = 300 → 60.
+        assert_eq!(
+            lines,
+            &json!([
+                [null, null, 2, 2000, [["discounts[0]", 200]], 1800, "standard", [[360, 1800, 0]], "Tea \"Earl\""],
+                [null, null, 1, 550, [["discounts[0]", 55]], 495, "standard", [[27, 495, 1]], null, {"sku": "b-2"}],
+                [null, null, 1, 333, [["discounts[0]", 33]], 300, "standard", [[60, 300, 0]]]
+            ])
+        );
+        let full: Value = serde_json::from_str(&quote.to_json()).unwrap();
+        assert_eq!(rebuild(&text), full);
+        assert_eq!(full["total_taxes"][0]["amount"], json!(420));
+    }
+}
