@@ -57,6 +57,9 @@ rm -rf "$einvoice_dump"
 BILLCALC_EINVOICE_DUMP="$einvoice_dump" BILLCALC_REQUIRE_POSTGRES=1 BILLCALC_REQUIRE_SMTP=1 BILLCALC_REQUIRE_NGINX=1 \
   bash server/scripts/with-postgres.sh cargo test -p billcalc-server --all-targets
 
+step "load script smoke run (server/load/smoke.sh: a 3 s run passes; one with 401 answers fails)"
+bash server/load/smoke.sh
+
 step "EN 16931 rules over every e-invoice the server tests issued (Factur-X, CII, UBL; zero fatal)"
 bash scripts/test-einvoice.sh --validate "$einvoice_dump"
 

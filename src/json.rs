@@ -295,13 +295,17 @@ pub(crate) fn items<'v>(value: &'v Value, path: &Path) -> Result<&'v [Value]> {
     }
 }
 
+// The two collection readers below are plain loops rather than `collect::<Result<_>>()`: the
+// iterator adapters behind `collect` (GenericShunt, fold, size hints) were instantiated for every
+// element type and cost more wasm than the loop (issue 12).
 impl<T: FromJson> FromJson for Vec<T> {
     fn from_json_value(value: &Value, path: &Path) -> Result<Self> {
-        items(value, path)?
-            .iter()
-            .enumerate()
-            .map(|(i, v)| T::from_json_value(v, &Path::Index(path, i)))
-            .collect()
+        let items = items(value, path)?;
+        let mut out = Vec::with_capacity(items.len());
+        for (i, v) in items.iter().enumerate() {
+            out.push(T::from_json_value(v, &Path::Index(path, i))?);
+        }
+        Ok(out)
     }
 }
 
@@ -323,9 +327,10 @@ pub(crate) fn entries<'v>(value: &'v Value, path: &Path) -> Result<&'v Map<Strin
 
 impl<T: FromJson> FromJson for BTreeMap<String, T> {
     fn from_json_value(value: &Value, path: &Path) -> Result<Self> {
-        entries(value, path)?
-            .iter()
-            .map(|(k, v)| Ok((k.clone(), T::from_json_value(v, &Path::Key(path, k))?)))
-            .collect()
+        let mut out = BTreeMap::new();
+        for (k, v) in entries(value, path)? {
+            out.insert(k.clone(), T::from_json_value(v, &Path::Key(path, k))?);
+        }
+        Ok(out)
     }
 }

@@ -1,7 +1,11 @@
 //! The JavaScript API: `computeQuote`, `previewInvoice`, `billingDates`, `dunningSchedule`,
-//! `creditNote`, `revenueMetrics`, `Calculator` (`quote`, `previewInvoice`, `billingDates`), `version`. Inputs and outputs are plain JS
+//! `creditNote`, `revenueMetrics`, `Calculator` (`quote`, `previewInvoice`, `billingDates`), the
+//! adapters, `decimalAmount`, `version`. Inputs and outputs are plain JS
 //! objects shaped like the Rust types; errors are thrown as `BillcalcError` (an `Error` subclass
 //! with `code` and `path`), and the instance keeps working after any of them.
+//!
+//! Cargo features choose which of them a wasm build exports (`quotes`, `subscriptions`,
+//! `adapters`; see Cargo.toml): a browser downloads only what its entry point offers.
 //!
 //! Values cross the boundary as JSON text (`JSON.stringify` in, `JSON.parse` out) and are read
 //! with serde_json, the parser the native build and the server use. So every runtime sees the
@@ -11,6 +15,7 @@
 use crate::error::{Error, ErrorCode};
 #[cfg(feature = "subscriptions")]
 use crate::subscription;
+#[cfg(feature = "quotes")]
 use crate::{catalog, quote};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -184,10 +189,12 @@ fn json_text(value: &JsValue) -> Result<String, JsValue> {
 }
 
 /// A JS value as an untyped JSON value (the adapters read platform payloads leniently).
+#[cfg(feature = "adapters")]
 fn parse_value(value: JsValue) -> Result<serde_json::Value, JsValue> {
     crate::parse::json_value(&json_text(&value)?).map_err(throwable)
 }
 
+#[cfg(feature = "quotes")]
 fn parse<T: crate::json::FromJson>(value: JsValue) -> Result<T, JsValue> {
     crate::parse::from_json(&json_text(&value)?).map_err(throwable)
 }
@@ -229,6 +236,7 @@ fn quote_output(quote: &quote::Quote) -> Result<QuoteJs, JsValue> {
 }
 
 /// Prices a self-contained cart (inline prices, or ids from `input.catalog`).
+#[cfg(feature = "quotes")]
 #[wasm_bindgen(js_name = computeQuote)]
 pub fn compute_quote(input: QuoteInputJs) -> Result<QuoteJs, JsValue> {
     let input: quote::QuoteInput = parse(input.into())?;
@@ -280,13 +288,15 @@ pub fn revenue_metrics(input: RevenueMetricsInputJs) -> Result<RevenueReportJs, 
 /// The engine version stamped on every result.
 #[wasm_bindgen]
 pub fn version() -> String {
-    quote::VERSION.to_string()
+    crate::quote::VERSION.to_string()
 }
 
 /// A validated catalog; `quote(cart)` prices carts that refer to its price ids.
+#[cfg(feature = "quotes")]
 #[wasm_bindgen(js_name = Calculator)]
 pub struct JsCalculator(catalog::Calculator);
 
+#[cfg(feature = "quotes")]
 #[wasm_bindgen(js_class = Calculator)]
 impl JsCalculator {
     #[wasm_bindgen(constructor)]
@@ -322,6 +332,7 @@ impl JsCalculator {
 }
 
 // Shop-platform adapters (src/adapters): platform carts in, billcalc carts out.
+#[cfg(feature = "adapters")]
 #[wasm_bindgen]
 extern "C" {
     #[wasm_bindgen(typescript_type = "ShopifyCart")]
@@ -335,6 +346,7 @@ extern "C" {
 }
 
 /// A Shopify AJAX cart (`/cart.js`) as a billcalc cart (Shopify's ×100 money rescaled).
+#[cfg(feature = "adapters")]
 #[wasm_bindgen(js_name = fromShopifyCart)]
 pub fn from_shopify_cart(cart: ShopifyCartJs) -> Result<CartJs, JsValue> {
     let cart = parse_value(cart.into())?;
@@ -342,6 +354,7 @@ pub fn from_shopify_cart(cart: ShopifyCartJs) -> Result<CartJs, JsValue> {
 }
 
 /// A quote's amounts in Shopify's ×100 subunits, for themes that display Shopify money.
+#[cfg(feature = "adapters")]
 #[wasm_bindgen(js_name = toShopifyAmounts)]
 pub fn to_shopify_amounts(quote: QuoteJs) -> Result<ShopifyAmountsJs, JsValue> {
     let quote = parse_value(quote.into())?;
@@ -349,6 +362,7 @@ pub fn to_shopify_amounts(quote: QuoteJs) -> Result<ShopifyAmountsJs, JsValue> {
 }
 
 /// A WooCommerce Store API cart as a billcalc cart (store minor units rescaled to ISO).
+#[cfg(feature = "adapters")]
 #[wasm_bindgen(js_name = fromWooCommerceCart)]
 pub fn from_woocommerce_cart(
     cart: WooCommerceCartJs,
@@ -368,6 +382,7 @@ pub fn from_woocommerce_cart(
 /// An amount in minor units as an exact decimal string in major units: `(123456, "eur")` →
 /// `"1234.56"`, `(1000, "jpy")` → `"1000"`. For display with `Intl.NumberFormat`, which formats
 /// decimal strings exactly; no float is involved.
+#[cfg(feature = "quotes")]
 #[wasm_bindgen(js_name = decimalAmount)]
 pub fn decimal_amount(
     #[wasm_bindgen(unchecked_param_type = "number")] amount: JsValue,

@@ -69,38 +69,64 @@ fn coupon() -> impl Strategy<Value = Value> {
     ]
 }
 
-fn line() -> impl Strategy<Value = Value> {
+/// A cart's tax rates: two exclusive and two inclusive, shared by its lines (so rates are
+/// summed over lines into `total_taxes`).
+fn rate_pool() -> impl Strategy<Value = Vec<Value>> {
+    prop::collection::vec(percentage(), 4).prop_map(|percentages| {
+        percentages
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| json!({ "percentage": p, "inclusive": i >= 2, "display_name": format!("T{i}") }))
+            .collect()
+    })
+}
+
+/// A line without its rates, and which of the cart's rates it takes: none, exclusive ones or
+/// inclusive ones (a price is one or the other), as a two-bit mask.
+fn line() -> impl Strategy<Value = (Value, u8, u8)> {
     (
         0i64..50_000,
         0i64..6,
-        rates(),
+        (0u8..3, 1u8..4),
         prop::option::of(coupon()),
         "[0-9]{0,3}",
     )
-        .prop_map(|(unit, quantity, rates, item_coupon, decimal)| {
+        .prop_map(|(unit, quantity, (kind, mask), item_coupon, decimal)| {
             let mut price = json!({ "currency": "eur", "unit_amount": unit });
             if !decimal.is_empty() {
                 price = json!({ "currency": "eur", "unit_amount_decimal": format!("{unit}.{decimal}") });
             }
             let mut l = json!({ "price": price, "quantity": quantity });
-            if !rates.is_empty() {
-                l["tax_rates"] = json!(rates);
-            }
             if let Some(c) = item_coupon {
                 l["discounts"] = json!([{ "coupon": c }]);
             }
-            l
+            (l, kind, mask)
         })
 }
 
 fn cart() -> impl Strategy<Value = Value> {
     (
         prop::collection::vec(line(), 1..8),
+        rate_pool(),
         prop::collection::vec(coupon(), 0..3),
         policy(),
         any::<bool>(),
     )
-        .prop_map(|(lines, coupons, rounding, invoice_stage)| {
+        .prop_map(|(lines, pool, coupons, rounding, invoice_stage)| {
+            let lines: Vec<Value> = lines
+                .into_iter()
+                .map(|(mut l, kind, mask)| {
+                    let first = if kind == 1 { 0 } else { 2 };
+                    let rates: Vec<&Value> = (0..2)
+                        .filter(|b| kind > 0 && mask & (1 << b) != 0)
+                        .map(|b| &pool[first + b])
+                        .collect();
+                    if !rates.is_empty() {
+                        l["tax_rates"] = json!(rates);
+                    }
+                    l
+                })
+                .collect();
             let discounts: Vec<Value> = coupons
                 .into_iter()
                 .map(|c| json!({ "coupon": c }))

@@ -5,6 +5,7 @@
 // subscription's engine_input and the server's catalog, at one proration_date) and confirmed
 // with the invoice the customer saw, which the server recomputes and must equal.
 import init, { Calculator, decimalAmount, BillcalcError } from 'billcalc';
+import { errorSentence, messages } from './messages.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -45,7 +46,7 @@ const TEXT = {
     due_next: (date) => `Prochaine facture (${date})`, due_now: 'À payer maintenant',
     line_credit: (name, q) => `Crédit pour le temps non utilisé : ${name} × ${q}`,
     line_charge: (name, q) => `Temps restant : ${name} × ${q}`,
-    line_plan: (name, q) => `${name} × ${q}`, tax: (p) => `TVA ${p} %`, total: 'Total TTC',
+    line_plan: (name, q) => `${name} × ${q}`, total: 'Total TTC',
     changed: (amount, date) => `C'est fait. Le serveur a calculé la même facture : ${amount} le ${date}.`,
     not_changed: (m) => `Rien n'a changé : ${m}`, choose: 'Choisissez une autre offre ou un autre nombre d’utilisateurs.',
   },
@@ -84,7 +85,7 @@ const TEXT = {
     due_next: (date) => `Next invoice (${date})`, due_now: 'Due now',
     line_credit: (name, q) => `Credit for unused time: ${name} × ${q}`,
     line_charge: (name, q) => `Remaining time: ${name} × ${q}`,
-    line_plan: (name, q) => `${name} × ${q}`, tax: (p) => `VAT ${p} %`, total: 'Total incl. VAT',
+    line_plan: (name, q) => `${name} × ${q}`, total: 'Total incl. VAT',
     changed: (amount, date) => `Done. The server computed the same invoice: ${amount} on ${date}.`,
     not_changed: (m) => `Nothing changed: ${m}`, choose: 'Choose another plan or number of users.',
   },
@@ -109,6 +110,15 @@ function instant(unix) {
   return new Intl.DateTimeFormat(intl(), { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }).format(new Date(unix * 1000)) + ' UTC';
 }
 
+/**
+ * A failure in words, in the page's language: an engine error by its code (billcalc/messages), a
+ * server error by its code (www/messages.js), never the English `message` meant for developers.
+ */
+function say(e) {
+  if (e instanceof BillcalcError) return messages(intl()).error(e);
+  return errorSentence(e?.error ?? e ?? { code: 'network' }, intl());
+}
+
 function setStatus(text, error = false) {
   $('status').textContent = text;
   $('status').classList.toggle('error', error);
@@ -128,7 +138,11 @@ async function api(method, path, body, idempotencyKey) {
 }
 
 const sub = () => state.data.subscriptions.find((s) => s.status !== 'canceled') ?? state.data.subscriptions.at(-1);
-const productName = (id) => state.data.catalog.products?.find((p) => p.id === id)?.name ?? id;
+/** A product's name in the page's language: `metadata.name_en` on the English page. */
+const productName = (id) => {
+  const product = state.data.catalog.products?.find((p) => p.id === id);
+  return (state.lang !== 'fr' && product?.metadata?.[`name_${state.lang}`]) || product?.name || id;
+};
 const priceOf = (id) => state.data.catalog.prices?.find((p) => p.id === id);
 function plans() {
   const s = sub();
@@ -291,6 +305,11 @@ function render() {
   translate();
   const c = state.data.customer;
   $('who').textContent = c ? t('for', c.name ?? c.id, c.email) : '';
+  // The merchant's name and initials, as in the shop's header and on the hosted invoice.
+  const shop = state.data.seller?.name ?? '';
+  $('shop-name').textContent = shop;
+  $('shop-logo').textContent = shop.split(/\s+/).filter((w) => w.length > 2 && /^\p{L}+$/u.test(w)).slice(0, 2).map((w) => w[0].toUpperCase()).join('');
+  $('shop-logo').hidden = !shop;
   if (state.data.return_url) {
     $('back').href = state.data.return_url;
     $('back').hidden = false;
@@ -317,9 +336,9 @@ async function pay(invoice, button) {
     const out = await api('POST', `/v1/portal/invoices/${invoice.id}/pay`, {});
     await reload();
     if (out.invoice.status === 'paid') setStatus(t('paid_ok', invoice.number));
-    else setStatus(t('pay_failed', out.result?.code ?? ''), true);
+    else setStatus(t('pay_failed', say(out.result ?? {})), true);
   } catch (e) {
-    setStatus(t('pay_failed', e.error?.message ?? e.message), true);
+    setStatus(t('pay_failed', say(e)), true);
   } finally {
     button.disabled = false;
   }
@@ -342,7 +361,7 @@ async function saveCard(event) {
     $('pm-result').textContent = paid.length ? t('card_saved_paid', paid.map((a) => number(a.invoice)).join(', ')) : failed.length ? t('card_saved_failed') : t('card_saved');
     $('pm-result').classList.add(failed.length ? 'bad' : 'ok');
   } catch (e) {
-    $('pm-result').textContent = e.error?.message ?? e.message;
+    $('pm-result').textContent = say(e);
     $('pm-result').classList.add('bad');
   } finally {
     $('save-card').disabled = false;
@@ -385,7 +404,8 @@ function previewChange() {
     };
     $('preview-lines').replaceChildren(
       ...invoice.lines.map((l) => row(lineText(l), l.amount)),
-      ...invoice.total_taxes.map((x) => row(t('tax', x.percentage), x.amount, 'tax')),
+      // Taxes in words ("TVA 20 %", "Autoliquidation…"), as on the checkout and the invoice.
+      ...invoice.total_taxes.map((x) => row(messages(intl()).taxLabel(x), x.amount, 'tax')),
       row(t('total'), invoice.total, 'total'),
     );
     const now2 = invoice.billing_reason === 'subscription_update';
@@ -397,7 +417,7 @@ function previewChange() {
     el.hidden = false;
   } catch (e) {
     $('preview').hidden = true;
-    setStatus(e instanceof BillcalcError ? `${e.message} (${e.code})` : String(e), true);
+    setStatus(say(e), true);
   }
 }
 
@@ -417,7 +437,8 @@ async function confirmChange() {
     result.classList.add('ok');
     result.dataset.serverAmountDue = String(server.amount_due);
   } catch (e) {
-    result.textContent = t('not_changed', e.error?.message ?? e.message);
+    result.textContent = t('not_changed', say(e));
+    result.dataset.errorCode = e.error?.code ?? e.code ?? 'network';
     result.classList.add('bad');
   } finally {
     $('confirm-change').disabled = false;
@@ -433,7 +454,7 @@ async function cancel(event) {
     await reload();
     setStatus(t('canceled_ok', day(s.current_period_end)));
   } catch (e) {
-    $('cancel-result').textContent = e.error?.message ?? e.message;
+    $('cancel-result').textContent = say(e);
     $('cancel-result').className = 'message bad';
   } finally {
     $('cancel-button').disabled = false;
@@ -447,7 +468,7 @@ async function renew(s, button) {
     await reload();
     setStatus(t('undone'));
   } catch (e) {
-    setStatus(e.error?.message ?? e.message, true);
+    setStatus(say(e), true);
     button.disabled = false;
   }
 }
@@ -489,4 +510,4 @@ async function main() {
   document.body.dataset.ready = 'true';
 }
 
-main().catch((e) => setStatus(String(e.message ?? e), true));
+main().catch((e) => setStatus(say(e), true));

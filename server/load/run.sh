@@ -1,97 +1,234 @@
 #!/usr/bin/env bash
-# Load figures for billcalc-server on this machine, against 127.0.0.1 only: quotes/s, charges/s,
-# subscription change previews/s and new subscriptions/s with p50/p99 latency, on SQLite and on
-# PostgreSQL. Not part of the test command.
+# Load figures for billcalc-server: charges/s with p50/p99 latency, one instance or three behind
+# the shipped nginx configuration (server/deploy/nginx.conf, as tests/cluster.rs runs it), on
+# SQLite or PostgreSQL, durable settings (SQLite synchronous=FULL, the store's setting;
+# PostgreSQL fsync=on and synchronous_commit=on, checked). Against 127.0.0.1 only. Not part of
+# the test command (scripts/test.sh runs server/load/smoke.sh: a two-second run of this script).
 #
-#   bash server/load/run.sh            (DURATION=10s CONNECTIONS=8 by default)
+#   bash server/load/run.sh                     all four configurations, interleaved
+#   CONFIGS="sqlite:1 postgres:3" ROUNDS=2 DURATION=10s CONNECTIONS=8 bash server/load/run.sh
 #
-# Installs wrk (Debian package) if missing; builds the server in release mode with speed
-# settings (the workspace's release profile is tuned for the wasm size: opt-level z, LTO, abort);
-# starts the server with request logging off; PostgreSQL comes from server/scripts/with-postgres.sh
-# (a throwaway cluster, stopped afterwards). Every process it starts, it stops.
+# Each configuration: fresh database, the instances (renewal loop on, request log off, rate
+# limits out of the way), nginx in front of three, a 2 s warm-up, then DURATION of charges, each
+# a new charge (fresh Idempotency-Key) of a 6-line cart with a promotion code, through wrk
+# (1 thread, CONNECTIONS connections). The run FAILS (exit 1) when:
+#   - any answer, warm-up included, is not 2xx, or any socket error happens (request.lua counts
+#     every answer);
+#   - after the run, a write fails: a new charge and a new subscription must be created and read
+#     back (invoice, subscription), through the same entry point, and every instance must be
+#     ready (`/readyz`: the database answers, no orphan transaction);
+#   - the database does not hold every acknowledged charge (invoices stored >= 2xx answered, and
+#     at most CONNECTIONS more: requests in flight when wrk stopped complete server-side).
+# Each figure is printed with the machine (nproc, uptime's load average) at that moment: the
+# machine may be shared.
+#
+# Environment: CONFIGS (default "sqlite:1 sqlite:3 postgres:1 postgres:3"), ROUNDS (1), DURATION
+# (10s), CONNECTIONS (8), SERVER_BIN (default: a release build with speed settings — the
+# workspace's release profile is tuned for the wasm size), BREAK_EVERY (smoke test: every Nth
+# request with a wrong key, so the run must fail), RESULTS (a file to append one JSON line per
+# figure to). Installs wrk and nginx (Debian packages) when missing. Every process it starts, it
+# stops.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-ROOT=$PWD
+CONFIGS=${CONFIGS:-"sqlite:1 sqlite:3 postgres:1 postgres:3"}
+ROUNDS=${ROUNDS:-1}
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-8}
 
-if ! command -v wrk >/dev/null; then
+install_debian() { # command package
+  command -v "$1" >/dev/null || [ -x "/usr/sbin/$1" ] && return 0
+  [ "$(id -u)" = 0 ] || { echo "load: $1 is missing: apt-get install $2" >&2; exit 1; }
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq && apt-get install -y -qq wrk >/dev/null
-fi
+  local policy=/usr/sbin/policy-rc.d created=0
+  if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod +x "$policy"; created=1; fi
+  apt-get update -qq && apt-get install -y -qq "$2" >/dev/null
+  [ "$created" = 1 ] && rm -f "$policy"
+  return 0
+}
+install_debian wrk wrk
+case "$CONFIGS" in *:3*) install_debian nginx nginx-light ;; esac
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
-if [ -z "${INNER:-}" ]; then
+if [ -z "${SERVER_BIN:-}" ]; then
   export CARGO_PROFILE_RELEASE_OPT_LEVEL=3 CARGO_PROFILE_RELEASE_LTO=false \
     CARGO_PROFILE_RELEASE_PANIC=unwind CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
   cargo build --release -p billcalc-server >&2
   TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | node -e 'console.log(JSON.parse(require("fs").readFileSync(0, "utf8")).target_directory)')
   export SERVER_BIN="$TARGET_DIR/release/billcalc-server"
-  echo "machine: $(nproc) cores, $(awk '/model name/ {$1=$2=$3=""; print; exit}' /proc/cpuinfo | sed 's/^ *//'), $(free -g | awk '/Mem/ {print $2}') GiB; wrk $CONNECTIONS connections, 1 thread, $DURATION per run"
-  INNER=1 bash "$0" sqlite
-  INNER=1 bash server/scripts/with-postgres.sh bash "$0" postgres
-  exit 0
 fi
+case "$CONFIGS" in
+  *postgres*)
+    if [ -z "${BILLCALC_TEST_POSTGRES_URL:-}" ]; then
+      exec bash server/scripts/with-postgres.sh bash "$0" "$@"
+    fi ;;
+esac
 
-BACKEND=$1
-WORK=$(mktemp -d)
-SERVER_PID=
-cleanup() {
-  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
-  rm -rf "$WORK"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/billcalc-load.XXXXXX")
+PIDS=()
+NGINX_PID=
+stop_all() {
+  if [ -n "$NGINX_PID" ]; then kill -TERM "$NGINX_PID" 2>/dev/null || true; wait "$NGINX_PID" 2>/dev/null || true; fi
+  NGINX_PID=
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  PIDS=()
 }
+cleanup() { stop_all; rm -rf "$WORK"; }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 export BILLCALC_PUBLISHABLE_KEY=pk_test_load BILLCALC_SECRET_KEY=sk_test_load_secret_key
 export BILLCALC_SIGNING_KEY=load-signing-key-0123456789abcdef0123 BILLCALC_LOG_REQUESTS=0
-if [ "$BACKEND" = sqlite ]; then
-  export DATABASE_URL="sqlite://$WORK/load.db"
-else
-  psql "$BILLCALC_TEST_POSTGRES_URL" -qc "CREATE DATABASE billcalc_load" >/dev/null
-  export DATABASE_URL="${BILLCALC_TEST_POSTGRES_URL%/*}/billcalc_load"
-fi
-# The demo catalog with rate limits out of the way.
+# The demo catalog with the application's rate limits out of the way.
 node -e '
   const c = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
   const big = 1e9;
-  c.http.rate_limit = { publishable_per_second: big, publishable_burst: big, secret_per_second: big, secret_burst: big };
+  c.http.rate_limit = { publishable_per_second: big, publishable_burst: big, secret_per_second: big,
+    secret_burst: big, unauthenticated_per_second: big, unauthenticated_burst: big };
   require("fs").writeFileSync(process.argv[2], JSON.stringify(c));' server/config/demo.json "$WORK/config.json"
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$SERVER_BIN" --config "$WORK/config.json" --listen "127.0.0.1:$PORT" >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 100); do
-  curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break
-  sleep 0.1
-done
-
 CART='{"currency":"eur","customer":{"address":{"country":"FR"}},"lines":[{"price":"price_lamp","quantity":2},{"price":"price_shade","quantity":2},{"price":"price_bulb","quantity":3},{"price":"price_book"},{"price":"price_course"},{"price":"price_shipping"}],"discounts":[{"promotion_code":"CINQ"}]}'
 printf '{"cart":%s}' "$CART" >"$WORK/quote.json"
-TOTAL=$(curl -fs -H "Authorization: Bearer $BILLCALC_PUBLISHABLE_KEY" -d @"$WORK/quote.json" "http://127.0.0.1:$PORT/v1/quotes" \
-  | node -e 'console.log(JSON.parse(require("fs").readFileSync(0, "utf8")).quote.total)')
-printf '{"cart":%s,"expected_total":%s,"payment_method":"pm_card_visa"}' "$CART" "$TOTAL" >"$WORK/charge.json"
-
-run() { # name path key body idempotent
-  BODY_FILE=$3 TARGET_PATH=$2 API_KEY=$4 IDEMPOTENT=$5 RUN_ID="$BACKEND-$RANDOM$RANDOM" \
-    wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s server/load/request.lua "http://127.0.0.1:$PORT" >"$WORK/$1.txt"
-  local rps p50 p99 errors
-  rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/$1.txt")
-  p50=$(awk '$1 == "50%" {print $2}' "$WORK/$1.txt")
-  p99=$(awk '$1 == "99%" {print $2}' "$WORK/$1.txt")
-  errors=$(awk '/Non-2xx/ {print $5}' "$WORK/$1.txt")
-  printf '%-9s %-8s %10s req/s   p50 %8s   p99 %8s   non-2xx %s\n' "$BACKEND" "$1" "$rps" "$p50" "$p99" "${errors:-0}"
-}
-# Warm-up, then the measured runs.
-DURATION=2s run warmup /v1/quotes "$WORK/quote.json" "$BILLCALC_PUBLISHABLE_KEY" 0 >/dev/null
-run quotes /v1/quotes "$WORK/quote.json" "$BILLCALC_PUBLISHABLE_KEY" 0
-run charges /v1/charges "$WORK/charge.json" "$BILLCALC_SECRET_KEY" 1
-# Subscriptions: each request a new subscription with its first invoice charged; and previews of
-# a change (the engine's previewInvoice plus one stored row each).
 printf '%s' '{"customer":{"id":"cus_load","address":{"country":"FR"}},"items":[{"price":"price_essentiel_monthly","quantity":3}],"payment_method":"pm_card_visa"}' >"$WORK/subscribe.json"
-SUB=$(curl -fs -H "Authorization: Bearer $BILLCALC_SECRET_KEY" -H "Idempotency-Key: load-sub-$BACKEND-$RANDOM" \
-  -H 'Content-Type: application/json' -d @"$WORK/subscribe.json" "http://127.0.0.1:$PORT/v1/subscriptions")
-SUB_ID=$(printf '%s' "$SUB" | node -e 'console.log(JSON.parse(require("fs").readFileSync(0, "utf8")).id)')
-ITEM_ID=$(printf '%s' "$SUB" | node -e 'console.log(JSON.parse(require("fs").readFileSync(0, "utf8")).items[0].id)')
-printf '{"items":[{"id":"%s","price":"price_pro_monthly","quantity":5}]}' "$ITEM_ID" >"$WORK/preview.json"
-run preview "/v1/subscriptions/$SUB_ID/preview" "$WORK/preview.json" "$BILLCALC_SECRET_KEY" 0
-run subscribe /v1/subscriptions "$WORK/subscribe.json" "$BILLCALC_SECRET_KEY" 1
-INVOICES=$(curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && echo ok)
-echo "$BACKEND: server healthy after the runs: ${INVOICES:-no}"
+
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+json_field() { node -e 'let v = JSON.parse(require("fs").readFileSync(0, "utf8")); for (const k of process.argv[1].split(".")) v = v?.[k]; console.log(v ?? "")' "$1"; }
+fail() { echo "load: FAIL ($LABEL): $*" >&2; FAILED=1; CONFIG_FAILED=1; }
+api() { # method path key [idempotency-key] [body-file]: prints "STATUS BODY"
+  local args=(-s -o "$WORK/answer" -w '%{http_code}' -X "$1" -H "Authorization: Bearer $3")
+  [ -n "${4:-}" ] && args+=(-H "Idempotency-Key: $4")
+  [ -n "${5:-}" ] && args+=(-H 'Content-Type: application/json' --data-binary "@$5")
+  local status
+  status=$(curl "${args[@]}" "$BASE$2" || echo 000)
+  printf '%s %s' "$status" "$(cat "$WORK/answer" 2>/dev/null)"
+}
+count_invoices() {
+  if [ "$DB" = sqlite ]; then
+    python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM invoices").fetchone()[0])' "$DB_FILE"
+  else
+    psql "$DATABASE_URL" -tAc 'SELECT count(*) FROM invoices'
+  fi
+}
+
+wrk_run() { # name seconds-spec: runs the charges; prints nothing, leaves $WORK/$1.json
+  BODY_FILE="$WORK/charge.json" TARGET_PATH=/v1/charges API_KEY=$BILLCALC_SECRET_KEY IDEMPOTENT=1 \
+    RUN_ID="$LABEL-$1-$RANDOM$RANDOM" RESULT_FILE="$WORK/$1.json" \
+    wrk -t1 -c"$CONNECTIONS" -d"$2" --timeout 10s -s server/load/request.lua "$BASE" >"$WORK/$1.txt" 2>&1 \
+    || fail "wrk exited non-zero: $(cat "$WORK/$1.txt")"
+  [ -s "$WORK/$1.json" ] || { fail "wrk wrote no result"; return; }
+  local bad errors
+  bad=$(json_field non_2xx <"$WORK/$1.json")
+  errors=$(node -e 'const r = JSON.parse(require("fs").readFileSync(0, "utf8")); console.log(r.connect_errors + r.read_errors + r.write_errors + r.timeouts)' <"$WORK/$1.json")
+  [ "$bad" = 0 ] || fail "$1: $bad answers not 2xx (statuses $(json_field statuses <"$WORK/$1.json")), first body: $(json_field sample <"$WORK/$1.json")"
+  [ "$errors" = 0 ] || fail "$1: $errors socket errors: $(cat "$WORK/$1.json")"
+}
+
+measure() { # db instances round
+  DB=$1 INSTANCES=$2
+  LABEL="$DB-$INSTANCES-r$3"
+  CONFIG_FAILED=0
+  local dir="$WORK/$LABEL"
+  mkdir -p "$dir"
+  if [ "$DB" = sqlite ]; then
+    DB_FILE="$dir/load.db"
+    export DATABASE_URL="sqlite://$DB_FILE"
+  else
+    local name="billcalc_load_${DB}_${INSTANCES}_$3_$$"
+    psql "$BILLCALC_TEST_POSTGRES_URL" -qc "CREATE DATABASE $name" >/dev/null
+    export DATABASE_URL="${BILLCALC_TEST_POSTGRES_URL%/*}/$name"
+    local settings
+    settings=$(psql "$DATABASE_URL" -tAc "SELECT current_setting('fsync') || ' ' || current_setting('synchronous_commit')")
+    [ "$settings" = "on on" ] || fail "PostgreSQL is not durable: fsync, synchronous_commit = $settings"
+  fi
+  local ports=() i
+  for ((i = 0; i < INSTANCES; i++)); do
+    local port
+    port=$(free_port)
+    "$SERVER_BIN" --config "$WORK/config.json" --listen "127.0.0.1:$port" >"$dir/server-$i.log" 2>&1 &
+    PIDS+=($!)
+    ports+=("$port")
+    # The first instance migrates the database before the others start.
+    for _ in $(seq 200); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.05; done
+    curl -fs "http://127.0.0.1:$port/readyz" >/dev/null || { fail "instance $i did not start: $(cat "$dir/server-$i.log")"; stop_all; return; }
+  done
+  if [ "$INSTANCES" = 1 ]; then
+    BASE="http://127.0.0.1:${ports[0]}"
+  else
+    local proxy upstreams=""
+    proxy=$(free_port)
+    for port in "${ports[@]}"; do upstreams+="server 127.0.0.1:$port max_fails=1 fail_timeout=2s; "; done
+    sed -e "s|@PREFIX@|$dir|g" -e "s|@LISTEN@|127.0.0.1:$proxy|" -e "s|@UPSTREAMS@|$upstreams|" \
+      server/deploy/nginx.conf >"$dir/nginx.conf"
+    "$NGINX" -p "$dir" -c "$dir/nginx.conf" >"$dir/nginx.out" 2>&1 &
+    NGINX_PID=$!
+    BASE="http://127.0.0.1:$proxy"
+    for _ in $(seq 200); do curl -fs "$BASE/readyz" >/dev/null && break; sleep 0.05; done
+  fi
+
+  local answer total
+  answer=$(api POST /v1/quotes "$BILLCALC_PUBLISHABLE_KEY" "" "$WORK/quote.json")
+  total=$(printf '%s' "${answer#* }" | json_field quote.total)
+  [ "${answer%% *}" = 200 ] && [ -n "$total" ] || { fail "quote: $answer"; stop_all; return; }
+  printf '{"cart":%s,"expected_total":%s,"payment_method":"pm_card_visa"}' "$CART" "$total" >"$WORK/charge.json"
+
+  local before machine
+  before=$(count_invoices)
+  wrk_run warmup 2s
+  machine="nproc $(nproc), load average $(awk '{print $1", "$2", "$3}' /proc/loadavg)"
+  wrk_run charges "$DURATION"
+
+  # Writes after the run, through the same entry point, read back.
+  local charge invoice number sub sub_id
+  charge=$(api POST /v1/charges "$BILLCALC_SECRET_KEY" "after-$LABEL-$RANDOM$RANDOM" "$WORK/charge.json")
+  invoice=$(printf '%s' "${charge#* }" | json_field invoice.id)
+  number=$(printf '%s' "${charge#* }" | json_field invoice.number)
+  [ "${charge%% *}" = 200 ] && [ -n "$invoice" ] || fail "a charge after the run: $charge"
+  answer=$(api GET "/v1/invoices/$invoice" "$BILLCALC_SECRET_KEY")
+  [ "${answer%% *}" = 200 ] && [ "$(printf '%s' "${answer#* }" | json_field number)" = "$number" ] \
+    || fail "reading back invoice $invoice: $answer"
+  sub=$(api POST /v1/subscriptions "$BILLCALC_SECRET_KEY" "after-sub-$LABEL-$RANDOM$RANDOM" "$WORK/subscribe.json")
+  sub_id=$(printf '%s' "${sub#* }" | json_field id)
+  [ "${sub%% *}" = 200 ] && [ -n "$sub_id" ] || fail "a subscription after the run: $sub"
+  answer=$(api GET "/v1/subscriptions/$sub_id" "$BILLCALC_SECRET_KEY")
+  [ "${answer%% *}" = 200 ] && [ "$(printf '%s' "${answer#* }" | json_field status)" = active ] \
+    || fail "reading back subscription $sub_id: $answer"
+  for port in "${ports[@]}"; do
+    answer=$(curl -s -w ' %{http_code}' "http://127.0.0.1:$port/readyz" || true)
+    [ "${answer##* }" = 200 ] || fail "instance on $port not ready after the run: $answer"
+  done
+  # Every acknowledged charge is stored (warm-up and run; plus the two writes above).
+  local acked stored
+  acked=$(( $(json_field acknowledged <"$WORK/warmup.json") + $(json_field acknowledged <"$WORK/charges.json") + 2 ))
+  stored=$(( $(count_invoices) - before ))
+  if [ "$stored" -lt "$acked" ] || [ "$stored" -gt $((acked + 2 * CONNECTIONS)) ]; then
+    fail "$acked charges acknowledged, $stored invoices stored"
+  fi
+  stop_all
+
+  local r="$WORK/charges.json"
+  printf '%s%-8s %d instance%s  %8s charges/s  p50 %6s ms  p99 %6s ms  (%s requests in %s s, %s non-2xx; stored %s/%s acknowledged; %s)\n' \
+    "$([ "$CONFIG_FAILED" = 1 ] && echo 'FAILED: ')" "$DB" "$INSTANCES" "$([ "$INSTANCES" = 1 ] && echo ' ' || echo s)" "$(json_field per_second <"$r")" \
+    "$(json_field p50_ms <"$r")" "$(json_field p99_ms <"$r")" "$(json_field requests <"$r")" \
+    "$(json_field seconds <"$r")" "$(json_field non_2xx <"$r")" "$stored" "$acked" "$machine"
+  if [ -n "${RESULTS:-}" ]; then
+    node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+      console.log(JSON.stringify({time: new Date().toISOString(), db: process.argv[2], instances: +process.argv[3],
+        per_second: r.per_second, p50_ms: r.p50_ms, p99_ms: r.p99_ms, requests: r.requests, non_2xx: r.non_2xx,
+        stored: +process.argv[4], acknowledged: +process.argv[5], machine: process.argv[6], connections: +process.argv[7],
+        commit: process.argv[8], failed: process.argv[9] === "1"}))' \
+      "$r" "$DB" "$INSTANCES" "$stored" "$acked" "$machine" "$CONNECTIONS" \
+      "$(git rev-parse --short HEAD 2>/dev/null || echo -)" "$CONFIG_FAILED" >>"$RESULTS"
+  fi
+}
+
+echo "load: $(nproc) cores, $(awk '/model name/ {$1=$2=$3=""; print; exit}' /proc/cpuinfo | sed 's/^ *//'), $(free -g | awk '/Mem/ {print $2}') GiB; uptime:$(uptime | sed 's/.*up/ up/'); wrk 1 thread, $CONNECTIONS connections, $DURATION per run; $SERVER_BIN"
+FAILED=0
+for ((round = 1; round <= ROUNDS; round++)); do
+  for config in $CONFIGS; do
+    measure "${config%%:*}" "${config##*:}" "$round"
+  done
+done
+if [ "$FAILED" != 0 ]; then
+  echo "load: FAILED (see above)" >&2
+  exit 1
+fi
+echo "load: every answer 2xx, writes after each run created and read back, every acknowledged charge stored"

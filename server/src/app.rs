@@ -1,6 +1,7 @@
 //! The HTTP application: every resource's routes ([`crate::routes`]) behind the gate
 //! ([`crate::gate`]), static files and JSON errors for everything else.
 
+use crate::connection::JsonErrors;
 use crate::error::ApiError;
 use crate::routes::{self, Shared};
 use crate::statics;
@@ -24,6 +25,7 @@ pub fn router(state: Shared) -> Router {
         .merge(routes::quotes::routes())
         .merge(routes::charges::routes())
         .merge(routes::invoices::routes())
+        .merge(routes::credit_notes::routes())
         .merge(routes::subscriptions::routes())
         .merge(routes::renewals::routes())
         .merge(routes::reports::routes())
@@ -39,21 +41,36 @@ pub fn router(state: Shared) -> Router {
 }
 
 /// The HTTP parser's limits, well above the gate's (so an oversized request gets the gate's
-/// JSON answer; past these hyper answers 431 with an empty body and closes the connection).
+/// JSON answer with its exact limits; past these hyper answers 431 itself and
+/// [`crate::connection`] rewrites that answer as JSON). They bound the memory a request head
+/// may take.
 const PARSER_MAX_HEADERS: usize = 256;
 const PARSER_MAX_BUF: usize = 256 * 1024;
 /// A client must send its request head within this time (slow-loris).
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long shutdown waits for in-flight requests.
+/// How long shutdown waits for in-flight requests by default
+/// (`BILLCALC_DRAIN_TIMEOUT_SECONDS` in the binary).
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Serves the app on a bound listener until `shutdown` resolves; then stops accepting, marks
-/// the server as draining (`/readyz` answers 503), lets in-flight requests finish (idle
-/// keep-alive connections are closed) for up to [`DRAIN_TIMEOUT`], and returns.
+/// [`serve_draining`] with [`DRAIN_TIMEOUT`].
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: Shared,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve_draining(listener, state, shutdown, DRAIN_TIMEOUT).await
+}
+
+/// Serves the app on a bound listener until `shutdown` resolves; then stops accepting (the
+/// listener is closed: new connections are refused, and a load balancer moves on to another
+/// instance), marks the server as draining (`/readyz` answers 503), lets requests in flight
+/// finish (idle keep-alive connections are closed, busy ones close after their answer) for up
+/// to `drain`, and returns.
+pub async fn serve_draining(
+    listener: tokio::net::TcpListener,
+    state: Shared,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    drain: Duration,
 ) -> std::io::Result<()> {
     let app = router(state.clone());
     let graceful = GracefulShutdown::new();
@@ -82,20 +99,22 @@ pub async fn serve(
             request.extensions_mut().insert(ConnectInfo(peer));
             app.clone().oneshot(request)
         });
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let io = TokioIo::new(JsonErrors::new(stream, state.log_requests));
+        let connection = graceful.watch(http.serve_connection(io, service));
         tokio::spawn(async move {
             let _ = connection.await;
         });
     }
     drop(listener);
     state.draining.store(true, Ordering::SeqCst);
-    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+    crate::log::info("shutdown: draining", serde_json::json!({}));
+    if tokio::time::timeout(drain, graceful.shutdown())
         .await
         .is_err()
     {
         crate::log::error(
             "shutdown: requests still in flight after the drain timeout",
-            serde_json::json!({"seconds": DRAIN_TIMEOUT.as_secs()}),
+            serde_json::json!({"seconds": drain.as_secs_f64()}),
         );
     }
     Ok(())

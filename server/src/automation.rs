@@ -51,26 +51,22 @@ pub async fn deliver(state: &AppState, now: i64) -> Value {
     json!({"webhooks": webhooks, "emails": emails})
 }
 
-/// The binary's delivery loop: every `interval` seconds.
-pub async fn delivery_loop(state: Shared, interval: u64) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(interval.max(1)));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        let report = deliver(&state, state.clock.now()).await;
-        let sent = report
-            .pointer("/webhooks/delivered")
+/// One run of the binary's delivery loop (every `BILLCALC_DELIVERY_INTERVAL_SECONDS`): sends what is due at the server's clock and logs what it did
+/// (when it did anything).
+pub async fn deliver_and_log(state: &Shared) {
+    let report = deliver(state, state.clock.now()).await;
+    let sent = report
+        .pointer("/webhooks/delivered")
+        .and_then(Value::as_i64)
+        .unwrap_or(0)
+        + report
+            .pointer("/emails/sent")
             .and_then(Value::as_i64)
-            .unwrap_or(0)
-            + report
-                .pointer("/emails/sent")
-                .and_then(Value::as_i64)
-                .unwrap_or(0);
-        let errors = report.pointer("/webhooks/error").is_some()
-            || report.pointer("/emails/error").is_some();
-        if sent > 0 || errors {
-            crate::log::info("deliveries", report.clone());
-        }
+            .unwrap_or(0);
+    let errors =
+        report.pointer("/webhooks/error").is_some() || report.pointer("/emails/error").is_some();
+    if sent > 0 || errors {
+        crate::log::info("deliveries", report);
     }
 }
 

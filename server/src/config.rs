@@ -95,7 +95,10 @@ pub struct InvoiceSettings {
     /// Invoice numbers are `{prefix}{year}-{number:06}`, gapless per `{prefix}{year}` series.
     #[serde(default = "default_prefix")]
     pub series_prefix: String,
-
+    /// Credit notes (avoirs) have their own gapless series, `{prefix}-{year}-{number:06}`
+    /// (`AV-2026-000001`).
+    #[serde(default = "default_credit_note_prefix")]
+    pub credit_note_prefix: String,
     /// Payment terms printed on the invoice.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment_terms: Option<String>,
@@ -116,10 +119,15 @@ fn default_prefix() -> String {
     "F".into()
 }
 
+fn default_credit_note_prefix() -> String {
+    "AV".into()
+}
+
 impl Default for InvoiceSettings {
     fn default() -> Self {
         InvoiceSettings {
             series_prefix: default_prefix(),
+            credit_note_prefix: default_credit_note_prefix(),
             payment_terms: None,
             late_payment_penalty: None,
             early_payment_discount: None,

@@ -329,11 +329,16 @@ fn render(
         info.operation = operation;
     }
     let document = build(&info).map_err(|e| e.to_string())?;
-    let cii_text = cii::write(&document);
-    let ubl_text = ubl::write(&document);
-    let pdf = facturx::write(&document, &cii_text).map_err(|e| e.to_string())?;
+    write_all(&doc.id, &document)
+}
+
+/// The three files of a document: CII, UBL and the Factur-X PDF with the CII inside.
+fn write_all(id: &str, document: &einvoice::Document) -> Result<StoredEinvoice, String> {
+    let cii_text = cii::write(document);
+    let ubl_text = ubl::write(document);
+    let pdf = facturx::write(document, &cii_text).map_err(|e| e.to_string())?;
     dump(
-        doc,
+        id,
         &[
             ("pdf", &pdf),
             ("cii.xml", cii_text.as_bytes()),
@@ -348,17 +353,53 @@ fn render(
 }
 
 /// Test support: with `BILLCALC_EINVOICE_DUMP=DIR`, every rendered file is also written to
-/// `DIR/{invoice id}.{pdf,cii.xml,ubl.xml}`, so `scripts/test.sh` can run the official
-/// EN 16931 rules over everything the server tests issued.
-fn dump(doc: &InvoiceDocument, files: &[(&str, &[u8])]) {
+/// `DIR/{invoice or credit note id}.{pdf,cii.xml,ubl.xml}`, so `scripts/test.sh` can run the
+/// official EN 16931 rules over everything the server tests issued.
+fn dump(id: &str, files: &[(&str, &[u8])]) {
     let Some(dir) = std::env::var_os("BILLCALC_EINVOICE_DUMP") else {
         return;
     };
     let dir = std::path::PathBuf::from(dir);
     let _ = std::fs::create_dir_all(&dir);
     for (ext, bytes) in files {
-        let _ = std::fs::write(dir.join(format!("{}.{ext}", doc.id)), bytes);
+        let _ = std::fs::write(dir.join(format!("{id}.{ext}")), bytes);
     }
+}
+
+/// What a credit note adds to the invoice's parties and delivery: its own number (BT-1) and
+/// date (BT-2), the invoice it corrects (BG-3: BT-25 number, BT-26 date), and the refund made
+/// at issue (BT-113, so BT-115 is zero; BT-9 the refund's date).
+pub struct CreditNoteIssue<'a> {
+    pub id: &'a str,
+    pub number: &'a str,
+    pub issue_date: &'a str,
+    /// Minor units given back through the payment gateway.
+    pub refunded: i64,
+}
+
+/// The e-invoices of a credit note (type 381), from the engine's credit note on the invoice
+/// as issued.
+pub fn render_credit_note(
+    invoice: &InvoiceDocument,
+    issued: &einvoice::IssuedInvoice,
+    note: &billcalc::subscription::CreditNote,
+    issue: &CreditNoteIssue,
+) -> Result<StoredEinvoice, String> {
+    let mut info = document_info(invoice)?;
+    info.number = issue.number.to_string();
+    info.issue_date = issue.issue_date.to_string();
+    info.due_date = Some(issue.issue_date.to_string());
+    info.preceding_invoice = Some(billcalc::einvoice::model::PrecedingInvoice {
+        number: invoice.number.clone(),
+        issue_date: Some(invoice.issue_date.clone()),
+    });
+    info.amount_paid = Some(issue.refunded).filter(|r| *r > 0);
+    for means in &mut info.payment_means {
+        means.remittance = Some(issue.number.to_string());
+    }
+    let document =
+        einvoice::from_credit_note_issued(note, issued, &info).map_err(|e| e.to_string())?;
+    write_all(issue.id, &document)
 }
 
 /// The e-invoices of a one-off sale, from the engine's quote as charged.
@@ -399,11 +440,16 @@ fn report(r: Result<StoredEinvoice, String>, doc: &InvoiceDocument) -> Option<St
     }
 }
 
-/// The JSON view of the stored e-invoices: links and hashes, without the content.
+/// The JSON view of an invoice's stored e-invoices: links and hashes, without the content.
 pub fn summary(id: &str, e: &StoredEinvoice) -> Value {
+    summary_at(&format!("/v1/invoices/{id}"), e)
+}
+
+/// The JSON view of stored e-invoices served under `base` (`/v1/credit_notes/{id}`).
+pub fn summary_at(base: &str, e: &StoredEinvoice) -> Value {
     let file = |f: &StoredFile, format: Format| {
         serde_json::json!({
-            "url": format!("/v1/invoices/{id}{}", format.suffix()),
+            "url": format!("{base}{}", format.suffix()),
             "sha256": f.sha256,
             "size": f.size,
         })

@@ -3,8 +3,8 @@
 //! 1. HTTP limits, answered as JSON errors: the URI (`uri_too_long`, 414, over
 //!    [`MAX_URI_BYTES`]) and the headers (`headers_too_large`, 431, over [`MAX_HEADERS`]
 //!    headers or [`MAX_HEADER_BYTES`] in all). The HTTP parser's own limits sit well above these
-//!    (see [`crate::app::serve`]), so a request reaches this check rather than hyper's empty
-//!    answer.
+//!    (see [`crate::app::serve`]), so a request reaches this check; past them hyper answers
+//!    itself and [`crate::connection`] rewrites that answer in the same JSON shape.
 //! 2. The path: bad percent-encoding is `invalid_path` (400); the decoded path and every header
 //!    but `Authorization` are scanned for card numbers ([`crate::cardscan`]).
 //! 3. For `/v1`: CORS (preflights answered here, allow-listed origins only); the API key

@@ -541,7 +541,10 @@ pub fn render(doc: &InvoiceDocument, hosted: &Hosted) -> String {
                 capital.replace(' ', "\u{a0}")
             )))
         }
-        (Some(form), Some(capital)) => legal.push(e(&format!("{form}, share capital {capital}"))),
+        (Some(form), Some(capital)) => legal.push(e(&format!(
+            "{form}, share capital {}",
+            capital.replace(' ', "\u{a0}")
+        ))),
         (Some(form), None) => legal.push(e(form)),
         _ => {}
     }

@@ -12,6 +12,8 @@ pub mod cardscan;
 pub mod charge;
 pub mod clock;
 pub mod config;
+pub mod connection;
+pub mod credit_note;
 pub mod dunning;
 pub mod einvoice;
 pub mod email;

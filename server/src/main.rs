@@ -21,7 +21,8 @@ environment: BILLCALC_PUBLISHABLE_KEY, BILLCALC_SECRET_KEY, BILLCALC_SIGNING_KEY
              BILLCALC_DEMO_CHECKOUT=1 (demo only); BILLCALC_LOG_REQUESTS=0 (no request log);
              BILLCALC_RENEWAL_INTERVAL_SECONDS (issue due renewals, retries and reminders this often, default 60; 0: never);
              BILLCALC_DELIVERY_INTERVAL_SECONDS (send webhooks and emails this often, default 5; 0: never);
-             BILLCALC_SMTP_URL (smtp://host:port, smtps://user:pass@host, …)";
+             BILLCALC_SMTP_URL (smtp://host:port, smtps://user:pass@host, …);
+             BILLCALC_DRAIN_TIMEOUT_SECONDS (on SIGTERM, how long requests in flight may finish, default 30)";
 
 struct Args {
     config: PathBuf,
@@ -128,8 +129,26 @@ async fn run() -> Result<(), String> {
             .map_err(|_| format!("BILLCALC_RENEWAL_INTERVAL_SECONDS={v}: expected seconds"))?,
         Err(_) => 60,
     };
+    let drain = match std::env::var("BILLCALC_DRAIN_TIMEOUT_SECONDS") {
+        Ok(v) => std::time::Duration::from_secs_f64(
+            v.parse::<f64>()
+                .ok()
+                .filter(|s| s.is_finite() && *s >= 0.0 && *s <= 3600.0)
+                .ok_or_else(|| format!("BILLCALC_DRAIN_TIMEOUT_SECONDS={v}: expected seconds"))?,
+        ),
+        Err(_) => app::DRAIN_TIMEOUT,
+    };
+    // The background loops finish the run they are in when the server stops (a renewal or a
+    // delivery is never cut half way by the shutdown), and start no other.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut loops = Vec::new();
     if interval > 0 {
-        tokio::spawn(renewal_loop(state.clone(), interval));
+        let state = state.clone();
+        loops.push(tokio::spawn(until_stopped(
+            stopped.clone(),
+            interval,
+            move || renewal_run(state.clone()),
+        )));
     }
     let delivery = match std::env::var("BILLCALC_DELIVERY_INTERVAL_SECONDS") {
         Ok(v) => v
@@ -138,23 +157,52 @@ async fn run() -> Result<(), String> {
         Err(_) => 5,
     };
     if delivery > 0 {
-        tokio::spawn(billcalc_server::automation::delivery_loop(
-            state.clone(),
-            delivery,
-        ));
+        let state = state.clone();
+        loops.push(tokio::spawn(until_stopped(stopped, delivery, move || {
+            let state = state.clone();
+            async move {
+                billcalc_server::automation::deliver_and_log(&state).await;
+            }
+        })));
     }
-    app::serve(listener, state, shutdown_signal())
-        .await
-        .map_err(|e| format!("server: {e}"))
+    let started = std::time::Instant::now();
+    let served = app::serve_draining(listener, state, shutdown_signal(), drain).await;
+    let _ = stop.send(true);
+    let left = drain.saturating_sub(started.elapsed().min(drain));
+    for handle in loops {
+        // Within what is left of the drain (at least a second).
+        let _ = tokio::time::timeout(left.max(std::time::Duration::from_secs(1)), handle).await;
+    }
+    log::info("shutdown: stopped", json!({}));
+    served.map_err(|e| format!("server: {e}"))
 }
 
-/// Issues the renewals due at the server's clock every `interval` seconds (each renewal is
-/// keyed by subscription and period, so several instances running this at once issue it once).
-async fn renewal_loop(state: Arc<AppState>, interval: u64) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(interval));
+/// Runs `run` every `interval` seconds until `stopped` turns true; a run in progress is
+/// finished, never cancelled.
+async fn until_stopped<F, Fut>(
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+    interval: u64,
+    mut run: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(interval.max(1)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stopped.wait_for(|s| *s) => return,
+        }
+        run().await;
+    }
+}
+
+/// One run of the renewal loop: issues the renewals due at the server's clock (each renewal is
+/// keyed by subscription and period, so several instances running this at once issue it once),
+/// then dunning retries and reminders.
+async fn renewal_run(state: Arc<AppState>) {
+    {
         let now = state.clock.now();
         match billcalc_server::subscription::run_renewals(&state, now).await {
             Ok(report) => {

@@ -1,6 +1,6 @@
 //! Issue 13, findings 1–5 and 8, over real HTTP against the real server on a real SQLite file:
 //! idempotency keys scoped like Stripe's, `application/json` required, every error answer
-//! JSON-shaped (414, 431, bad percent-encoding, static files, framework rejections), duplicate
+//! JSON-shaped (414, 431 — also past the HTTP parser's own limits —, bad percent-encoding, static files, framework rejections), duplicate
 //! JSON keys rejected, the card-number scan over every shape of separator and over headers and
 //! paths, and the operations endpoints (`/healthz`, `/readyz`, `/metrics`, `X-Request-Id`).
 
@@ -260,6 +260,97 @@ async fn every_error_answer_is_json() {
         (r.status, error_of(&r)["code"].clone()),
         (400, json!("invalid_json"))
     );
+    s.stop().await;
+}
+
+/// Sends raw bytes on a fresh connection and reads the whole answer (the server closes).
+async fn raw_exchange(addr: std::net::SocketAddr, bytes: &[u8]) -> common::Resp {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(bytes).await.unwrap();
+    let mut raw = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        stream.read_to_end(&mut raw),
+    )
+    .await
+    .expect("an answer within 30 s")
+    .expect("the answer is read before the connection closes (no reset)");
+    common::parse_response(&raw).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {:?}",
+            String::from_utf8_lossy(&raw[..raw.len().min(300)])
+        )
+    })
+}
+
+/// Past the HTTP parser's own limits (hyper: 256 header fields and a 256 KiB head as
+/// configured in `app.rs`, a 65,534-byte request target, a head that is not HTTP) the parser
+/// answers before the gate sees the request: `crate::connection` turns those answers into the
+/// JSON shape too, and the client reads the whole answer (no reset) although it sent more than
+/// the server read.
+#[tokio::test]
+async fn errors_past_the_parsers_own_limits_are_json_too() {
+    let s = server_with(|_| {}).await;
+    let head = |target: &str, headers: &str| {
+        format!("GET {target} HTTP/1.1\r\nhost: x\r\n{headers}\r\n").into_bytes()
+    };
+    // 300 header fields: more than the parser's 256.
+    let many: String = (0..300).map(|i| format!("x-extra-{i}: 1\r\n")).collect();
+    let r = raw_exchange(s.addr, &head("/healthz", &many)).await;
+    assert_eq!(
+        (r.status, error_of(&r)["code"].clone()),
+        (431, json!("headers_too_large"))
+    );
+    assert_eq!(r.header("connection"), Some("close"));
+    // A 1 MiB head: four times the parser's buffer (the client is still sending when the
+    // answer is written).
+    let big: String = (0..32)
+        .map(|i| format!("x-big-{i}: {}\r\n", "b".repeat(32 * 1024)))
+        .collect();
+    let r = raw_exchange(s.addr, &head("/healthz", &big)).await;
+    assert_eq!(
+        (r.status, error_of(&r)["code"].clone()),
+        (431, json!("headers_too_large"))
+    );
+    // A 70,000-byte request target: past hyper's fixed 65,534.
+    let target = format!("/v1/catalog?x={}", "a".repeat(70_000));
+    let r = raw_exchange(s.addr, &head(&target, "")).await;
+    assert_eq!(
+        (r.status, error_of(&r)["code"].clone()),
+        (414, json!("uri_too_long"))
+    );
+    // Not HTTP at all, and a malformed header line.
+    for bytes in [
+        &b"HELLO WORLD\r\n\r\n"[..],
+        b"GET / HTTP/1.1\r\nhost x\r\n\r\n",
+    ] {
+        let r = raw_exchange(s.addr, bytes).await;
+        assert_eq!(
+            (r.status, error_of(&r)["code"].clone()),
+            (400, json!("invalid_http")),
+            "{}",
+            String::from_utf8_lossy(bytes)
+        );
+    }
+    // The server still answers normally afterwards, and the gate's own (tighter) limits keep
+    // their own answers with their exact limits.
+    let r = s.get("/healthz", None).await;
+    assert_eq!(r.status, 200);
+    let many: String = (0..100).map(|i| format!("x-extra-{i}: 1\r\n")).collect();
+    let r = raw_exchange(
+        s.addr,
+        &head("/healthz", &format!("connection: close\r\n{many}")),
+    )
+    .await;
+    assert_eq!(
+        (r.status, error_of(&r)["code"].clone()),
+        (431, json!("headers_too_large"))
+    );
+    assert!(error_of(&r)["message"]
+        .as_str()
+        .unwrap()
+        .contains("64 header fields"));
     s.stop().await;
 }
 

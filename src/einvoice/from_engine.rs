@@ -22,6 +22,7 @@
 //!   rounding, BT-117 rounded once per category).
 
 use super::french;
+use super::issued::IssuedInvoice;
 use super::model::*;
 use crate::error::{Error, ErrorCode, Result};
 use crate::quote::{Quote, QuoteLine};
@@ -362,7 +363,7 @@ fn exemption(
 struct Built {
     lines: Vec<Line>,
     /// (vat, exemption text from the engine, tax amount in minor units)
-    taxes: Vec<(VatRate, Option<&'static str>, i64)>,
+    taxes: Vec<(VatRate, Option<String>, i64)>,
 }
 
 fn check_info(info: &DocumentInfo) -> Result<()> {
@@ -443,7 +444,7 @@ fn assemble(
         };
         b.tax_amount += major(*amount, exponent);
         if b.exemption_reason.is_none() {
-            let (reason, code) = exemption(&vat.category, *text, french);
+            let (reason, code) = exemption(&vat.category, text.as_deref(), french);
             b.exemption_reason = reason;
             b.exemption_code = code;
         }
@@ -665,7 +666,13 @@ fn build_quote(quote: &Quote, periods: &[Option<Period>], french: bool) -> Resul
     let taxes = quote
         .total_taxes
         .iter()
-        .map(|t| (vat_of(&t.rate), t.rate.exemption_reason, t.amount))
+        .map(|t| {
+            (
+                vat_of(&t.rate),
+                t.rate.exemption_reason.map(str::to_string),
+                t.amount,
+            )
+        })
         .collect();
     Ok(Built { lines, taxes })
 }
@@ -730,6 +737,19 @@ pub fn from_credit_note(
     invoice: &Quote,
     info: &DocumentInfo,
 ) -> Result<Document> {
+    from_credit_note_issued(note, &IssuedInvoice::of(invoice)?, info)
+}
+
+/// [`from_credit_note`] for an invoice known by the engine's JSON output only (a stored
+/// invoice, or JavaScript's): see [`IssuedInvoice`]. A credit on a line taxed in several
+/// categories becomes one document line per category (`2.1`, `2.2`), its net split over them
+/// in proportion to the line's taxable amounts through [`crate::allocate()`] (the one
+/// allocation); the tax of each part is the engine's.
+pub fn from_credit_note_issued(
+    note: &CreditNote,
+    invoice: &IssuedInvoice,
+    info: &DocumentInfo,
+) -> Result<Document> {
     let exponent = note.currency.exponent();
     if info.preceding_invoice.is_none() {
         return Err(Error::new(
@@ -757,35 +777,61 @@ pub fn from_credit_note(
             let engine_text = original
                 .taxes
                 .iter()
-                .find(|t| vat_of(&t.rate).same(vat))
-                .and_then(|t| t.rate.exemption_reason);
+                .find(|t| t.vat().same(vat))
+                .and_then(|t| t.exemption_reason.clone());
             taxes.push((vat.clone(), engine_text, part.amount));
         }
-        let vat =
-            match vats.as_slice() {
-                [] => VatRate {
+        // (vat, net in minor units) per document line.
+        let parts: Vec<(VatRate, i64)> = match vats.as_slice() {
+            [] => vec![(
+                VatRate {
                     category: "O".into(),
                     rate: None,
                 },
-                [one] => one.clone(),
-                _ => return Err(unsupported(
-                    format!("{path}.taxes"),
-                    "a credit on a line taxed in several categories: credit each part separately",
-                )),
-            };
-        let net = major(credit.amount_excluding_tax, exponent);
-        lines.push(Line {
-            id: (i + 1).to_string(),
-            name: line_name(original, credit.line),
-            note: Some(format!("Credit on line {} of the invoice", credit.line + 1)),
-            seller_item_id: original.price.clone(),
-            quantity: Decimal::ONE,
-            unit_code: "C62".into(),
-            net_price: net.abs(),
-            net_amount: net,
-            vat,
-            ..Line::default()
-        });
+                credit.amount_excluding_tax,
+            )],
+            [one] => vec![(one.clone(), credit.amount_excluding_tax)],
+            several => {
+                let weights = several
+                    .iter()
+                    .map(|vat| {
+                        original
+                            .taxes
+                            .iter()
+                            .find(|t| t.vat().same(vat))
+                            .and_then(|t| t.taxable_amount)
+                    })
+                    .collect::<Option<Vec<i64>>>()
+                    .ok_or_else(|| {
+                        unsupported(
+                            format!("{path}.taxes"),
+                            "a credit on a line taxed in several categories needs each tax's taxable_amount",
+                        )
+                    })?;
+                let nets = crate::allocate(credit.amount_excluding_tax, &weights, &path)?;
+                several.iter().cloned().zip(nets).collect()
+            }
+        };
+        let split = parts.len() > 1;
+        for (k, (vat, net_minor)) in parts.into_iter().enumerate() {
+            let net = major(net_minor, exponent);
+            lines.push(Line {
+                id: if split {
+                    format!("{}.{}", i + 1, k + 1)
+                } else {
+                    (i + 1).to_string()
+                },
+                name: original.name(credit.line),
+                note: Some(format!("Credit on line {} of the invoice", credit.line + 1)),
+                seller_item_id: original.price.clone(),
+                quantity: Decimal::ONE,
+                unit_code: "C62".into(),
+                net_price: net.abs(),
+                net_amount: net,
+                vat,
+                ..Line::default()
+            });
+        }
     }
     let mut notes = Vec::new();
     if let Some(reason) = &note.reason {
@@ -803,9 +849,17 @@ pub fn from_credit_note(
         Built { lines, taxes },
         note.total,
         note.rounding_amount,
-        tax_notes(invoice)
-            .into_iter()
+        invoice
+            .tax_notes
+            .iter()
             .filter(|n| n.text.contains(crate::tax::place::REVERSE_CHARGE))
+            .map(|n| Note {
+                subject: Some("TXD".into()),
+                text: match &n.customer_tax_id {
+                    Some(id) => format!("{} ({})", n.text, id),
+                    None => n.text.clone(),
+                },
+            })
             .collect(),
         &info,
     )

@@ -29,6 +29,7 @@ pub mod cii;
 pub mod facturx;
 pub mod french;
 pub mod from_engine;
+pub mod issued;
 pub mod model;
 pub mod read;
 pub mod ubl;
@@ -36,8 +37,10 @@ pub mod verify;
 pub mod xml;
 
 pub use from_engine::{
-    from_credit_note, from_invoice, from_quote, invoice_summary, rate_label, DocumentInfo,
+    from_credit_note, from_credit_note_issued, from_invoice, from_quote, invoice_summary,
+    rate_label, DocumentInfo,
 };
+pub use issued::IssuedInvoice;
 pub use model::Document;
 pub use verify::{verify, Difference, Verification};
 

@@ -610,6 +610,9 @@ fn invoice_stage(
             }
             let mut exact = Decimal::ZERO;
             let mut weights = Vec::with_capacity(members.len());
+            // Inclusive lines whose sets of inclusive rates differ back out different fractions
+            // of their gross: their parts are then not proportional to their bases.
+            let mut inclusive_sums: Option<(Decimal, bool)> = None;
             for &(i, _) in members {
                 let (Some(item), Some(amounts)) = (items.get(i), out.get(i)) else {
                     continue;
@@ -617,6 +620,10 @@ fn invoice_stage(
                 let path = path_of(lines, item);
                 let (part, weight) = if phase == 0 {
                     let r = sum_percent(inclusive_percents(&item.decision).iter());
+                    inclusive_sums = match inclusive_sums {
+                        None => Some((r, false)),
+                        Some((first, mixed)) => Some((first, mixed || r != first)),
+                    };
                     let whole = inclusive_part(item.base, r, &path)?;
                     let part = if r.is_zero() {
                         Decimal::ZERO
@@ -637,6 +644,9 @@ fn invoice_stage(
                 };
                 exact = money::add(exact, part, &path)?;
                 weights.push((weight, part));
+            }
+            if matches!(inclusive_sums, Some((_, true))) {
+                proportional_weights(&mut weights);
             }
             let total = rounding.round(exact, "total_taxes")?;
             let parts = spread(total, &weights, rounding)?;
@@ -682,6 +692,40 @@ fn invoice_stage(
         }
     }
     Ok(out)
+}
+
+/// Replaces each member's weight (its base) with an integer proportional to its exact part, of
+/// the base's sign: the largest part scaled to about 10^17, so the proportions are kept to 17
+/// digits. Used where the parts are not proportional to the bases (an inclusive rate shared by
+/// lines with different sets of inclusive rates: 100 at 16.9269 % alone backs out 14.48, at
+/// 16.9269 % beside 29.7729 % only 11.54).
+fn proportional_weights(members: &mut [(i64, Decimal)]) {
+    let largest = members
+        .iter()
+        .map(|(_, part)| part.abs())
+        .max()
+        .unwrap_or(Decimal::ZERO);
+    if largest.is_zero() {
+        return;
+    }
+    let (floor, ceiling) = (Decimal::from(10i64.pow(16)), Decimal::from(10i64.pow(17)));
+    let mut scale = Decimal::ONE;
+    for _ in 0..64 {
+        match largest.checked_mul(scale) {
+            Some(v) if v < floor => scale *= Decimal::TEN,
+            Some(v) if v >= ceiling => scale /= Decimal::TEN,
+            _ => break,
+        }
+    }
+    for (weight, part) in members.iter_mut() {
+        let scaled = part
+            .abs()
+            .checked_mul(scale)
+            .map(|v| v.round())
+            .and_then(|v| i64::try_from(v).ok())
+            .unwrap_or(0);
+        *weight = if *weight < 0 { -scaled } else { scaled };
+    }
 }
 
 /// Spreads a rate's rounded total over its lines by their bases. Only charges (the common

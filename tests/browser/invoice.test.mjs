@@ -244,3 +244,43 @@ test('a bilingual French invoice (invoice.bilingual): each label with its Englis
     }, { width, height: 900 });
   }
 });
+
+test('before payment: an open invoice (a failed renewal) says it is due, in the shop’s look, no scroll at 375 px', async () => {
+  const api = async (path, body, idempotencyKey) => {
+    const response = await fetch(`${server.url}${path}`, {
+      method: body ? 'POST' : 'GET',
+      headers: { authorization: `Bearer ${server.secretKey}`, 'content-type': 'application/json', ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}) },
+      body: body && JSON.stringify(body),
+    });
+    const json = await response.json();
+    assert.equal(response.status, 200, JSON.stringify(json));
+    return json;
+  };
+  // A subscription renewing in 3 s whose card is then declined: its renewal invoice stays open.
+  const now = Math.floor(Date.now() / 1000);
+  const customer = 'cus_invoice_open';
+  const sub = await api('/v1/subscriptions', {
+    customer: { id: customer, name: 'Claire Martin', email: 'claire@example.fr', address: { country: 'FR', postal_code: '69003', city: 'Lyon', line1: '8 cours Gambetta' } },
+    items: [{ price: 'price_essentiel_monthly', quantity: 2 }], billing_cycle_anchor: now + 3, payment_method: 'pm_card_visa',
+  }, 'open-create');
+  await api(`/v1/subscriptions/${sub.id}`, { payment_method: 'pm_card_chargeDeclined' }, 'open-pm');
+  await new Promise((r) => setTimeout(r, 4000));
+  const run = await api('/v1/automation/run', {});
+  assert.equal(run.renewals.issued.find((i) => i.subscription === sub.id)?.status, 'past_due', JSON.stringify(run));
+  const open = (await api(`/v1/subscriptions/${sub.id}`)).latest_invoice;
+  for (const width of [375, 1280]) {
+    await withPage(browser, `invoice_open_${width}`, async (page, problems) => {
+      await page.goto(new URL(open.hosted_invoice_url, server.url).href);
+      assert.equal(await page.locator('#status').innerText(), 'À régler');
+      assert.equal(await page.locator('#confirmation').count(), 0, 'no payment confirmation before payment');
+      assert.equal(spaces(await page.locator('#amount-paid').innerText()), '0,00 €');
+      assert.equal(spaces(await page.locator('#amount-due').innerText()), '21,60 €');
+      // The service period in words, not ISO dates.
+      assert.match(spaces(await page.locator('#lines tbody td').first().innerText()), /^Plan Essentiel × 2 \(du (1er|\d{1,2}) \p{L}+ \d{4} au (1er|\d{1,2}) \p{L}+ \d{4}\)$/u);
+      assert.deepEqual(await tooWide(page), []);
+      assert.equal(await overflow(page), 0);
+      await snap(page, `invoice-open-${width}`);
+      assert.deepEqual(problems, []);
+    }, { width, height: 900 });
+  }
+});

@@ -2,7 +2,9 @@
 // a cart with the wasm engine, re-price on every change, and report errors without breaking.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { launchBrowser, markdownBlocks, overflow, snap, spaces, startDemoServer, startStaticServer, withPage } from './support.mjs';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, launchBrowser, markdownBlocks, overflow, snap, spaces, startDemoServer, startStaticServer, withPage } from './support.mjs';
 
 let server;
 let browser;
@@ -154,5 +156,43 @@ test('widget in French and English: tax names and notes in words, no category le
       assert.ok((await overflow(page)) <= 0);
       assert.deepEqual(problems, []);
     }, { width: 1280, height: 800 });
+  }
+});
+
+test('the package README (what npm shows): its widget snippet works verbatim, served from node_modules/billcalc/', async (t) => {
+  // A site that serves its node_modules (the package as npm installs it: pkg/ is that directory)
+  // next to billcalc's demo server with the key the README names.
+  const demo = await startDemoServer({
+    publishableKey: 'pk_test_billcalc_demo',
+    serve: [['/node_modules/billcalc/', join(ROOT, 'pkg')]],
+  });
+  t.after(() => demo.stop());
+  const blocks = markdownBlocks('pkg-template/README.md', 'html');
+  assert.equal(blocks.length, 1, 'one html snippet in the package README');
+  const [snippet] = blocks;
+  assert.ok(snippet.includes('src="/node_modules/billcalc/checkout/summary.js"'));
+  // The README copied into the package is the one tested.
+  assert.equal(readFileSync(join(ROOT, 'pkg', 'README.md'), 'utf8'), readFileSync(join(ROOT, 'pkg-template', 'README.md'), 'utf8'));
+  for (const [width, height] of [[1280, 800], [375, 700]]) {
+    await withPage(browser, `widget_pkg_readme_${width}`, async (page, problems) => {
+      const logs = [];
+      page.on('console', (m) => logs.push(m.text()));
+      const failed = [];
+      page.on('response', (r) => { if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`); });
+      await page.route(`${demo.url}/pkg-readme-widget.html`, (route) =>
+        route.fulfill({ contentType: 'text/html; charset=utf-8', body: `<!doctype html><html lang="fr"><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><body>${snippet}</body></html>` }));
+      await page.goto(`${demo.url}/pkg-readme-widget.html`);
+      await page.waitForSelector('billcalc-summary[data-state="ready"]');
+      // 3 × 89.00 = 267.00 excl. VAT; VAT 20 % (France) 53.40; total 320.40 — the snippet's comment.
+      await page.waitForFunction(() => document.querySelector('billcalc-summary').quote?.total === 32040);
+      assert.equal(spaces(await page.locator('billcalc-summary tr.billcalc-total td').textContent()), '320,40 €');
+      assert.equal(spaces(await page.locator('billcalc-summary tr.billcalc-tax th').first().innerText()), 'TVA 20 % France · sur 267,00 €');
+      assert.ok(logs.includes('32040'), `the snippet's listener logged the total: ${logs}`);
+      assert.ok(!logs.some((l) => /^[a-z_]+$/.test(l) && l !== '32040'), `no error code logged: ${logs}`);
+      assert.deepEqual(failed, []);
+      assert.ok((await overflow(page)) <= 0, 'no horizontal scroll');
+      await snap(page, `widget-pkg-readme-${width}`);
+      assert.deepEqual(problems, []);
+    }, { width, height });
   }
 });

@@ -3,7 +3,7 @@
 // JSON.stringify would silently turn into null or drop (NaN, ±Infinity, undefined in an array,
 // functions, symbols, BigInt, Map/Set, cycles) are `invalid_type` at their path; a freed
 // Calculator throws `calculator_freed`. Runs against the Node entries (import and require, one
-// instance), the web build and the checkout build.
+// instance), the web build, the checkout build and the adapters build.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +19,8 @@ const web = await project.import('billcalc/web');
 await web.default({ module_or_path: readFileSync(join(project.dir, 'node_modules/billcalc/web/billcalc_bg.wasm')) });
 const checkout = await project.import('billcalc/checkout');
 await checkout.default({ module_or_path: readFileSync(join(project.dir, 'node_modules/billcalc/checkout/billcalc_bg.wasm')) });
+const adapters = await project.import('billcalc/adapters');
+await adapters.default({ module_or_path: readFileSync(join(project.dir, 'node_modules/billcalc/adapters/billcalc_bg.wasm')) });
 
 const CART = { currency: 'eur', lines: [{ price: { currency: 'eur', unit_amount: 1000 }, quantity: 2 }] };
 const CATALOG = { prices: [{ id: 'seat', currency: 'eur', unit_amount: 1200, recurring: { interval: 'month' } }] };
@@ -31,29 +33,30 @@ const SHOPIFY = JSON.parse(readFileSync(new URL('../fixtures/shopify/cart-usd.js
 const WOO = JSON.parse(readFileSync(new URL('../fixtures/woocommerce/cart-eur.json', import.meta.url), 'utf8'));
 
 // Every export of the package: the argument kinds it takes ('object', 'integer', 'string', or
-// 'object?' for an optional object) and valid arguments. A new export must be added here (the
-// first test fails otherwise), so no export escapes the table.
+// 'object?' for an optional object), valid arguments and the Cargo feature that exports it
+// (`quotes` when not said). A new export must be added here (the first test fails otherwise), so
+// no export escapes the table.
 const FUNCTIONS = {
   computeQuote: { kinds: ['object'], args: () => [CART] },
-  previewInvoice: { kinds: ['object'], args: () => [{ ...SUBSCRIPTION, catalog: CATALOG }], subscriptions: true },
-  billingDates: { kinds: ['object'], args: () => [{ ...SUBSCRIPTION, catalog: CATALOG, count: 2 }], subscriptions: true },
-  dunningSchedule: { kinds: ['object'], args: () => [{ failed_at: '2024-04-01', tries: 3, within_days: 7 }], subscriptions: true },
+  previewInvoice: { kinds: ['object'], args: () => [{ ...SUBSCRIPTION, catalog: CATALOG }], feature: 'subscriptions' },
+  billingDates: { kinds: ['object'], args: () => [{ ...SUBSCRIPTION, catalog: CATALOG, count: 2 }], feature: 'subscriptions' },
+  dunningSchedule: { kinds: ['object'], args: () => [{ failed_at: '2024-04-01', tries: 3, within_days: 7 }], feature: 'subscriptions' },
   creditNote: {
     kinds: ['object'],
     args: () => [{ currency: 'eur', invoice: { amount_paid: 1190, lines: [{ amount_excluding_tax: 1000, taxes: [{ rate: 'VAT 19%', amount: 190 }] }] } }],
-    subscriptions: true,
+    feature: 'subscriptions',
   },
-  fromShopifyCart: { kinds: ['object'], args: () => [SHOPIFY] },
-  toShopifyAmounts: { kinds: ['object'], args: (api) => [api.computeQuote(CART)] },
-  fromWooCommerceCart: { kinds: ['object', 'object?'], args: () => [WOO, { coupons: 'amounts' }] },
+  fromShopifyCart: { kinds: ['object'], args: () => [SHOPIFY], feature: 'adapters' },
+  toShopifyAmounts: { kinds: ['object'], args: () => [esm.computeQuote(CART)], feature: 'adapters' },
+  fromWooCommerceCart: { kinds: ['object', 'object?'], args: () => [WOO, { coupons: 'amounts' }], feature: 'adapters' },
   decimalAmount: { kinds: ['integer', 'string'], args: () => [123456, 'eur'] },
-  revenueMetrics: { kinds: ['object'], args: () => [METRICS], subscriptions: true },
-  version: { kinds: [], args: () => [] },
+  revenueMetrics: { kinds: ['object'], args: () => [METRICS], feature: 'subscriptions' },
+  version: { kinds: [], args: () => [], feature: 'always' },
 };
 const METHODS = {
   quote: { kinds: ['object'], args: () => [{ currency: 'eur', lines: [{ price: 'seat', quantity: 2 }] }] },
-  previewInvoice: { kinds: ['object'], args: () => [SUBSCRIPTION], subscriptions: true },
-  billingDates: { kinds: ['object'], args: () => [{ ...SUBSCRIPTION, count: 2 }], subscriptions: true },
+  previewInvoice: { kinds: ['object'], args: () => [SUBSCRIPTION], feature: 'subscriptions' },
+  billingDates: { kinds: ['object'], args: () => [{ ...SUBSCRIPTION, count: 2 }], feature: 'subscriptions' },
 };
 const NOT_FUNCTIONS = new Set(['BillcalcError', 'Calculator', 'default', 'init', 'initSync']);
 
@@ -98,33 +101,43 @@ function expectBillcalcError(api, thunk, label) {
   return thrown;
 }
 
-/** The instance still prices a cart (a trap would leave it unusable). */
+/** The instance still works (a trap would leave it unusable). */
 function stillWorks(api) {
-  assert.equal(api.computeQuote(CART).total, 2000);
+  if (api.computeQuote) assert.equal(api.computeQuote(CART).total, 2000);
+  else assert.equal(api.fromShopifyCart(SHOPIFY).currency, 'usd');
 }
 
+// Each build and the Cargo features it is built with (scripts/build-pkg.sh).
 const builds = [
-  ['node import', esm, true],
-  ['node require', cjs, true],
-  ['web', web, true],
-  ['checkout', checkout, false],
+  ['node import', esm, ['quotes', 'subscriptions', 'adapters']],
+  ['node require', cjs, ['quotes', 'subscriptions', 'adapters']],
+  ['web', web, ['quotes', 'subscriptions']],
+  ['checkout', checkout, ['quotes']],
+  ['adapters', adapters, ['adapters']],
 ];
+const has = (features, spec) => (spec.feature ?? 'quotes') === 'always' || features.includes(spec.feature ?? 'quotes');
 
-for (const [label, api, subscriptions] of builds) {
+for (const [label, api, features] of builds) {
+  const quotes = features.includes('quotes');
   describe(`${label}: every export rejects every wrong argument kind with a BillcalcError`, () => {
     test('the table lists every export', () => {
       const exported = Object.keys(api).filter((k) => !NOT_FUNCTIONS.has(k)).sort();
-      const listed = Object.keys(FUNCTIONS).filter((k) => subscriptions || !FUNCTIONS[k].subscriptions).sort();
+      const listed = Object.keys(FUNCTIONS).filter((k) => has(features, FUNCTIONS[k])).sort();
       assert.deepEqual(exported, listed, 'add the new export to FUNCTIONS in tests/node/boundary.test.mjs');
+      assert.equal(typeof api.BillcalcError, 'function');
+      if (!quotes) {
+        assert.equal(api.Calculator, undefined);
+        return;
+      }
       const methods = Object.getOwnPropertyNames(api.Calculator.prototype)
         .filter((k) => !['constructor', 'free'].includes(k) && !k.startsWith('__') && typeof api.Calculator.prototype[k] === 'function')
         .sort();
-      const listedMethods = Object.keys(METHODS).filter((k) => subscriptions || !METHODS[k].subscriptions).sort();
+      const listedMethods = Object.keys(METHODS).filter((k) => has(features, METHODS[k])).sort();
       assert.deepEqual(methods, listedMethods, 'add the new Calculator method to METHODS');
     });
 
     for (const [name, spec] of Object.entries(FUNCTIONS)) {
-      if (spec.subscriptions && !subscriptions) continue;
+      if (!has(features, spec)) continue;
       test(name, () => {
         const valid = spec.args(api);
         api[name](...valid); // the valid call works
@@ -138,6 +151,7 @@ for (const [label, api, subscriptions] of builds) {
       });
     }
 
+    if (!quotes) return;
     test('new Calculator(wrong kind)', () => {
       for (const [wrong, value, rightFor] of WRONG) {
         if (rightFor.includes('object')) continue;
@@ -147,7 +161,7 @@ for (const [label, api, subscriptions] of builds) {
     });
 
     for (const [name, spec] of Object.entries(METHODS)) {
-      if (spec.subscriptions && !subscriptions) continue;
+      if (!has(features, spec)) continue;
       test(`Calculator.${name}`, () => {
         const calculator = new api.Calculator(CATALOG);
         const valid = spec.args(api);
@@ -170,6 +184,7 @@ for (const [label, api, subscriptions] of builds) {
     }
   });
 
+  if (!quotes) continue;
   describe(`${label}: values JSON cannot carry are invalid_type at their path`, () => {
     const quote = (cart) => api.computeQuote(cart);
     const line = (extra) => ({ price: { currency: 'eur', unit_amount: 1000 }, ...extra });

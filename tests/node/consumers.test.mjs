@@ -22,14 +22,14 @@ describe('package layout', () => {
     }
   });
 
-  test('the tarball holds the three builds, their snippets and nothing from the build machinery', () => {
-    for (const dir of ['web', 'node', 'checkout']) {
+  test('the tarball holds the four builds, their snippets and nothing from the build machinery', () => {
+    for (const dir of ['web', 'node', 'checkout', 'adapters']) {
       for (const file of ['billcalc.js', 'billcalc.d.ts', 'billcalc_bg.wasm']) {
         assert.ok(project.files.includes(`${dir}/${file}`), `${dir}/${file}`);
       }
       assert.ok(project.files.some((f) => f.startsWith(`${dir}/snippets/`)), `${dir}/snippets/`);
     }
-    const unexpected = project.files.filter((f) => !/^(web|node|checkout)\/|^(package\.json|README\.md)$/.test(f));
+    const unexpected = project.files.filter((f) => !/^(web|node|checkout|adapters)\/|^(package\.json|README\.md)$/.test(f));
     assert.deepEqual(unexpected, []);
   });
 
@@ -150,7 +150,7 @@ function woo(cart: WooCommerceCart): Cart {
 }
 void woo;
 `;
-  const imports = `import { computeQuote, Calculator, BillcalcError, version, fromWooCommerceCart } from 'billcalc';
+  const imports = `import { computeQuote, Calculator, BillcalcError, version } from 'billcalc';
 import type { Cart, Catalog, ErrorCode, Quote, QuoteInput, QuoteLine, WooCommerceCart } from 'billcalc';
 `;
   const tsc = (tsconfig) => {
@@ -164,13 +164,20 @@ import type { Cart, Catalog, ErrorCode, Quote, QuoteInput, QuoteLine, WooCommerc
   const compilerOptions = { strict: true, noEmit: true, skipLibCheck: false, target: 'ES2022', lib: ['ES2022', 'DOM'], types: [] };
 
   test('bundler resolution (web build: default export init)', () => {
-    project.write('ts/web.ts', `import init from 'billcalc';\n${imports}\nawait init();\n${checks}\nexport {};\n`);
+    // Browsers and bundlers get the adapters from their own entry point (issue 12), not 'billcalc'.
+    const adapters = `import { fromWooCommerceCart } from 'billcalc/adapters';
+// @ts-expect-error the browser build of 'billcalc' has no adapters
+import { fromShopifyCart } from 'billcalc';
+void fromShopifyCart;
+`;
+    project.write('ts/web.ts', `import init from 'billcalc';\n${imports}${adapters}\nawait init();\n${checks}\nexport {};\n`);
     tsc({ name: 'tsconfig.web.json', json: { compilerOptions: { ...compilerOptions, module: 'ESNext', moduleResolution: 'bundler' }, files: ['ts/web.ts'] } });
   });
 
   test('Node resolution: import (.mts) and require (.cts)', () => {
-    project.write('ts/esm.mts', `import init from 'billcalc';\n${imports}\nawait init();\n${checks}\n`);
-    project.write('ts/cjs.cts', `${imports}\n${checks}\n`);
+    const adapters = "import { fromWooCommerceCart } from 'billcalc';\n";
+    project.write('ts/esm.mts', `import init from 'billcalc';\n${imports}${adapters}\nawait init();\n${checks}\n`);
+    project.write('ts/cjs.cts', `${imports}${adapters}\n${checks}\n`);
     tsc({ name: 'tsconfig.node.json', json: { compilerOptions: { ...compilerOptions, module: 'NodeNext', moduleResolution: 'NodeNext' }, files: ['ts/esm.mts', 'ts/cjs.cts'] } });
   });
 });
@@ -219,10 +226,34 @@ process.stdout.write(JSON.stringify([q.total, typeof b.init, typeof b.previewInv
     }
   });
 
+  test('import "billcalc/adapters" works in Node (init() reads its own .wasm) and gives what require("billcalc") gives', async () => {
+    const script = `import init, * as a from 'billcalc/adapters';
+import { createRequire } from 'node:module';
+await init();
+const b = createRequire(process.cwd() + '/')('billcalc');
+const shopify = { currency: 'JPY', items: [{ variant_id: 7, quantity: 3, original_price: 150000, title: 'Tea' }] };
+const cart = a.fromShopifyCart(shopify);
+let e; try { a.fromShopifyCart({}); } catch (x) { e = x; }
+process.stdout.write(JSON.stringify([cart, JSON.stringify(b.fromShopifyCart(shopify)) === JSON.stringify(cart),
+  typeof a.computeQuote, typeof a.Calculator, e instanceof a.BillcalcError, e.code, e.path]));`;
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: project.dir, encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    const [cart, same, computeQuote, calculator, isError, code, path] = JSON.parse(run.stdout);
+    // Shopify's ×100 JPY subunits (150000 = ¥1,500) back to ISO minor units (JPY has none).
+    assert.equal(cart.currency, 'jpy');
+    assert.equal(cart.lines[0].price.unit_amount, 1500);
+    assert.equal(cart.lines[0].quantity, 3);
+    assert.equal(same, true, 'billcalc/adapters and require("billcalc") give the same cart');
+    // The adapters build has no pricing engine: quotes come from billcalc or billcalc/checkout.
+    assert.deepEqual([computeQuote, calculator], ['undefined', 'undefined']);
+    assert.deepEqual([isError, code, path], [true, 'missing_field', 'currency']);
+  });
+
   test('require of a browser build and import of the widget in Node fail with a sentence that says what to use', () => {
     for (const [script, expected] of [
       ["require('billcalc/checkout')", /ES module for browsers\. In Node, require\('billcalc'\)/],
       ["require('billcalc/web')", /ES module for browsers/],
+      ["require('billcalc/adapters')", /ES module for browsers\. In Node, require\('billcalc'\) gives the adapters/],
       ["import('billcalc/summary').catch((e) => { console.error(e.message); process.exit(3); })", /<billcalc-summary> custom element and runs in a browser only/],
     ]) {
       const run = spawnSync(process.execPath, ['-e', script], { cwd: project.dir, encoding: 'utf8' });

@@ -22,6 +22,11 @@ await web.default({ module_or_path: readFileSync(join(project.dir, 'node_modules
 // The checkout build (`billcalc/checkout`, no subscription API) runs every other vector.
 const checkout = await project.import('billcalc/checkout');
 await checkout.default({ module_or_path: readFileSync(join(project.dir, 'node_modules/billcalc/checkout/billcalc_bg.wasm')) });
+// The adapters build (`billcalc/adapters`) runs the adapter vectors; the browser's quote builds
+// (`billcalc/web`, `billcalc/checkout`) leave the adapters out (issue 12), Node's `billcalc` has all.
+const adapters = await project.import('billcalc/adapters');
+await adapters.default({ module_or_path: readFileSync(join(project.dir, 'node_modules/billcalc/adapters/billcalc_bg.wasm')) });
+const ADAPTER_CALLS = ['fromShopifyCart', 'toShopifyAmounts', 'fromWooCommerceCart'];
 const SUBSCRIPTION_CALLS = ['previewInvoice', 'billingDates', 'dunningSchedule', 'creditNote', 'revenueMetrics', 'Calculator.previewInvoice', 'Calculator.billingDates'];
 
 /** Calls the API the way tests/vectors.rs does; returns the result (quotes without `version`), or null for `new Calculator`. */
@@ -93,21 +98,33 @@ test('import and require resolve to the same module instance', () => {
   assert.equal(esm.version(), PKG.version);
 });
 
-test('the checkout build leaves out the subscription API and nothing else', () => {
+test('the checkout build leaves out the subscription API and the adapters, and nothing else', () => {
   for (const name of ['previewInvoice', 'billingDates', 'dunningSchedule', 'creditNote', 'revenueMetrics']) {
     assert.equal(typeof web[name], 'function', `billcalc/web has ${name}`);
     assert.equal(checkout[name], undefined, `billcalc/checkout has no ${name}`);
   }
   assert.equal(checkout.Calculator.prototype.previewInvoice, undefined);
-  for (const name of ['computeQuote', 'Calculator', 'fromShopifyCart', 'fromWooCommerceCart', 'toShopifyAmounts', 'decimalAmount', 'BillcalcError']) {
+  for (const name of ['computeQuote', 'Calculator', 'decimalAmount', 'version', 'BillcalcError']) {
     assert.equal(typeof checkout[name], 'function', `billcalc/checkout has ${name}`);
   }
+  for (const name of ADAPTER_CALLS) {
+    assert.equal(typeof esm[name], 'function', `billcalc (Node) has ${name}`);
+    assert.equal(typeof adapters[name], 'function', `billcalc/adapters has ${name}`);
+    assert.equal(web[name], undefined, `billcalc/web has no ${name} (billcalc/adapters has)`);
+    assert.equal(checkout[name], undefined, `billcalc/checkout has no ${name} (billcalc/adapters has)`);
+  }
+  for (const name of ['computeQuote', 'Calculator', 'decimalAmount', 'previewInvoice']) {
+    assert.equal(adapters[name], undefined, `billcalc/adapters has no ${name}`);
+  }
+  assert.equal(adapters.version(), PKG.version);
 });
 
-for (const [entry, api] of [['import', esm], ['require', cjs], ['billcalc/web', web], ['billcalc/checkout', checkout]]) {
+for (const [entry, api] of [['import', esm], ['require', cjs], ['billcalc/web', web], ['billcalc/checkout', checkout], ['billcalc/adapters', adapters]]) {
   describe(`vectors via ${entry}`, () => {
     for (const vector of vectors) {
       if (api === checkout && SUBSCRIPTION_CALLS.includes(vector.call)) continue;
+      if ((api === web || api === checkout) && ADAPTER_CALLS.includes(vector.call)) continue;
+      if (api === adapters && !ADAPTER_CALLS.includes(vector.call)) continue;
       test(`${vector.file}::${vector.name}`, () => {
         if ('error' in vector) {
           let thrown;

@@ -85,6 +85,16 @@ async fn invoice_inner(
             let access = token::invoice_access_token(&state.signing_key, &id);
             hosted.documents = downloads(&id, Some(&access));
         }
+        // Its credit notes (avoirs), each as Factur-X, with the credit note's own token.
+        for note in crate::credit_note::of_invoice(state, &id).await? {
+            if note.einvoice.is_some() {
+                let access = token::invoice_access_token(&state.signing_key, &note.id);
+                hosted.documents.push((
+                    format!("{} (Factur-X PDF)", note.number),
+                    format!("/v1/credit_notes/{}.pdf?access_token={access}", note.id),
+                ));
+            }
+        }
         let page = crate::invoice_page::render(&doc, &hosted);
         let mut r = (StatusCode::OK, page).into_response();
         let h = r.headers_mut();
@@ -130,7 +140,16 @@ fn einvoice_file(document: &str, number: &str, format: einvoice::Format) -> ApiR
     let stored = doc.einvoice.ok_or_else(|| {
         ApiError::not_found("this invoice has no EN 16931 form (see the server log at issue)")
     })?;
-    let bytes = einvoice::file_bytes(&stored, format).map_err(ApiError::internal)?;
+    serve_file(&stored, number, format)
+}
+
+/// One stored file of an invoice or a credit note, checked against its SHA-256.
+pub(crate) fn serve_file(
+    stored: &einvoice::StoredEinvoice,
+    number: &str,
+    format: einvoice::Format,
+) -> ApiResult<Response> {
+    let bytes = einvoice::file_bytes(stored, format).map_err(ApiError::internal)?;
     let sha = match format {
         einvoice::Format::Pdf => &stored.pdf.sha256,
         einvoice::Format::Cii => &stored.cii.sha256,

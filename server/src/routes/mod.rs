@@ -4,6 +4,7 @@
 
 pub mod catalog;
 pub mod charges;
+pub mod credit_notes;
 pub mod demo;
 pub mod health;
 pub mod invoices;

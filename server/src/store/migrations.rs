@@ -227,6 +227,30 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
             requested_at BIGINT NOT NULL
         );",
     ),
+    (
+        16,
+        "issue 14: credit notes (avoirs) in their own gapless series, one credit row per invoice",
+        "CREATE TABLE credit_notes (
+            id TEXT PRIMARY KEY,
+            invoice_id TEXT NOT NULL REFERENCES invoices (id),
+            series TEXT NOT NULL,
+            number BIGINT NOT NULL,
+            number_display TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            currency TEXT NOT NULL,
+            total BIGINT NOT NULL,
+            amount_refunded BIGINT NOT NULL,
+            refund_id TEXT,
+            idempotency_key TEXT NOT NULL,
+            document TEXT NOT NULL,
+            UNIQUE (series, number)
+        );
+        CREATE INDEX credit_notes_invoice ON credit_notes (invoice_id);
+        CREATE TABLE invoice_credits (
+            invoice_id TEXT PRIMARY KEY REFERENCES invoices (id),
+            credit_notes BIGINT NOT NULL DEFAULT 0
+        );",
+    ),
 ];
 
 pub const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

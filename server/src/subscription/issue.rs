@@ -119,10 +119,12 @@ pub(super) fn describe_lines(state: &AppState, doc: &mut InvoiceDocument, invoic
         if kind == "invoiceitem" && !proration {
             continue;
         }
+        // Dates in words in the invoice's language ("du 29 novembre 2026 au 29 décembre 2026").
+        let in_words = |unix| crate::invoice_page::date_in_words(&date(unix), french);
         out.description = format!(
             "{what}{name} × {quantity} ({from} {} {to} {})",
-            date(start),
-            date(end)
+            in_words(start),
+            in_words(end)
         );
     }
 }

@@ -307,7 +307,8 @@ pub async fn try_request(
     .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer within 60 s"))?
 }
 
-fn parse_response(raw: &[u8]) -> std::io::Result<Resp> {
+/// Parses one raw HTTP/1.1 answer (a `content-length` or chunked body).
+pub fn parse_response(raw: &[u8]) -> std::io::Result<Resp> {
     let bad = |m: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, m.to_string());
     let split = raw
         .windows(4)

@@ -1,0 +1,609 @@
+//! Credit notes (avoirs) and refunds: `POST /v1/credit_notes {invoice, lines? | amount?,
+//! reason?, memo?}` (Stripe's CreditNote) and `POST /v1/refunds {charge, amount?, reason?}`
+//! (Stripe's Refund), both with an `Idempotency-Key`. Either one issues a credit note for a
+//! paid invoice and gives the money back through the payment gateway.
+//!
+//! In order, inside one database transaction:
+//! 1. claim the `Idempotency-Key` (a replay returns the stored response);
+//! 2. lock the invoice's credit row (one upsert: concurrent credit notes on one invoice queue
+//!    behind each other) and read the earlier credit notes;
+//! 3. compute the credit note with the engine (`billcalc::credit_note`) on the invoice as issued
+//!    (its stored engine output, [`billcalc::einvoice::IssuedInvoice`]), with what was paid and
+//!    what earlier notes gave back per line: never more than was paid (`invalid_credit_note`);
+//! 4. refund `amount_payable` (the total, cash-rounded like the invoice's) to the invoice's
+//!    card payment through the gateway, with the key passed along (a retry after a crash gets
+//!    the same refund, never a second one);
+//! 5. take the next number of the credit notes' own gapless series
+//!    (`{credit_note_prefix}-{year}-{000001}`, `AV-2026-000001`), render the EN 16931 credit
+//!    note (type 381, BG-3 naming the invoice: BT-25 number, BT-26 date) as Factur-X PDF, CII
+//!    and UBL once, store it immutably with each file's SHA-256, commit.
+//!
+//! Served at `GET /v1/credit_notes/{id}` (JSON) and `{id}.pdf | .cii.xml | .ubl.xml` (or
+//! `Accept: application/pdf | application/xml`), like invoices; `GET
+//! /v1/credit_notes?invoice=ID` lists an invoice's notes. Every amount is the engine's.
+
+use crate::canonical;
+use crate::einvoice::{self, CreditNoteIssue, StoredEinvoice};
+use crate::error::{json_response, ApiError, ApiResult};
+use crate::gateway::{RefundError, RefundRequest};
+use crate::invoice::InvoiceDocument;
+use crate::ledger::{abort, new_id, replay, store_error};
+use crate::pricing::only_fields;
+use crate::state::AppState;
+use crate::store::{InvoiceRecord, SqlValue, Tx};
+use axum::http::StatusCode;
+use axum::response::Response;
+use billcalc::einvoice::IssuedInvoice;
+use billcalc::subscription::credit_note::{CreditNote, CreditNoteInput};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+pub const SCOPE: &str = "credit_notes";
+
+/// Stripe's credit-note reasons.
+const CREDIT_NOTE_REASONS: &[&str] = &[
+    "duplicate",
+    "fraudulent",
+    "order_change",
+    "product_unsatisfactory",
+];
+/// Stripe's refund reasons.
+const REFUND_REASONS: &[&str] = &["duplicate", "fraudulent", "requested_by_customer"];
+
+/// The stored credit note: immutable once issued.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreditNoteDocument {
+    pub id: String,
+    pub object: String,
+    pub number: String,
+    pub series: String,
+    pub status: String,
+    pub created: i64,
+    pub issue_date: String,
+    /// The invoice credited: its id, number (BT-25) and issue date (BT-26).
+    pub invoice: String,
+    pub invoice_number: String,
+    pub invoice_issue_date: String,
+    pub currency: String,
+    pub customer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memo: Option<String>,
+    /// The engine's lines: which invoice line (`line`, 0-based), tax included, net, taxes.
+    pub lines: Vec<CreditedLine>,
+    pub subtotal: i64,
+    pub total: i64,
+    pub total_taxes: Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rounding_amount: Option<i64>,
+    /// Given back through the gateway (`total + rounding_amount`).
+    pub amount: i64,
+    pub refund: Option<RefundInfo>,
+    /// The engine's credit note as computed at issue.
+    pub engine: Value,
+    pub engine_version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub einvoice: Option<StoredEinvoice>,
+}
+
+/// One line of the engine's credit note as stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreditedLine {
+    /// The invoice line (0-based).
+    pub line: usize,
+    /// Given back, tax included.
+    pub amount: i64,
+    pub amount_excluding_tax: i64,
+    /// `[{rate, amount}]`, rate labels as `billcalc::einvoice::rate_label` writes them.
+    pub taxes: Value,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RefundInfo {
+    pub id: String,
+    pub charge: String,
+    pub amount: i64,
+    pub status: String,
+}
+
+/// What to credit, checked: the invoice, and the engine's `lines` / `amount` / `reason`.
+pub struct Request {
+    pub invoice: String,
+    pub lines: Option<Value>,
+    pub amount: Option<i64>,
+    pub reason: Option<String>,
+    pub memo: Option<String>,
+}
+
+fn text(o: &Map<String, Value>, key: &str, max: usize) -> ApiResult<Option<String>> {
+    match o.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.len() <= max => Ok(Some(s.clone())),
+        Some(Value::String(_)) => Err(ApiError::invalid(key, format!("at most {max} characters"))),
+        Some(_) => Err(ApiError::bad_request(
+            "invalid_type",
+            key,
+            "expected a string",
+        )),
+    }
+}
+
+fn amount(o: &Map<String, Value>) -> ApiResult<Option<i64>> {
+    match o.get("amount") {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v.as_i64().filter(|a| *a > 0).map(Some).ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_amount",
+                "amount",
+                "amount must be a positive integer in minor units",
+            )
+        }),
+    }
+}
+
+fn reason(o: &Map<String, Value>, allowed: &[&str]) -> ApiResult<Option<String>> {
+    let r = text(o, "reason", 64)?;
+    if let Some(r) = &r {
+        if !allowed.contains(&r.as_str()) {
+            return Err(ApiError::invalid(
+                "reason",
+                format!("reason must be one of {}", allowed.join(", ")),
+            ));
+        }
+    }
+    Ok(r)
+}
+
+/// `POST /v1/credit_notes` body: `{invoice, lines?: [{line, amount? | quantity?}], amount?,
+/// reason?, memo?}`; `lines` (0-based invoice line indexes, Stripe's invoice line items) or
+/// `amount` (tax included, spread over the lines), neither: everything left.
+pub fn parse_credit_note(body: &Value) -> ApiResult<Request> {
+    let Value::Object(o) = body else {
+        return Err(ApiError::bad_request(
+            "invalid_type",
+            "",
+            "the body must be a JSON object",
+        ));
+    };
+    only_fields(o, &["invoice", "lines", "amount", "reason", "memo"], "")?;
+    let invoice = text(o, "invoice", 255)?.ok_or_else(|| {
+        ApiError::bad_request("missing_field", "invoice", "invoice (its id) is required")
+    })?;
+    Ok(Request {
+        invoice,
+        lines: o.get("lines").filter(|v| !v.is_null()).cloned(),
+        amount: amount(o)?,
+        reason: reason(o, CREDIT_NOTE_REASONS)?,
+        memo: text(o, "memo", 1000)?,
+    })
+}
+
+/// `POST /v1/refunds` body: `{charge, amount?, reason?}` (`payment_intent` is accepted as a
+/// synonym of `charge`). The invoice is the one the charge paid.
+pub fn parse_refund(body: &Value) -> ApiResult<(String, Option<i64>, Option<String>)> {
+    let Value::Object(o) = body else {
+        return Err(ApiError::bad_request(
+            "invalid_type",
+            "",
+            "the body must be a JSON object",
+        ));
+    };
+    only_fields(o, &["charge", "payment_intent", "amount", "reason"], "")?;
+    let charge = match (text(o, "charge", 255)?, text(o, "payment_intent", 255)?) {
+        (Some(c), None) | (None, Some(c)) => c,
+        (Some(_), Some(_)) => {
+            return Err(ApiError::invalid(
+                "payment_intent",
+                "give charge or payment_intent, not both",
+            ))
+        }
+        (None, None) => {
+            return Err(ApiError::bad_request(
+                "missing_field",
+                "charge",
+                "charge (the id of the charge to refund) is required",
+            ))
+        }
+    };
+    Ok((charge, amount(o)?, reason(o, REFUND_REASONS)?))
+}
+
+/// The invoice a gateway charge paid.
+pub async fn invoice_of_charge(state: &AppState, charge: &str) -> ApiResult<String> {
+    let rows = state
+        .store
+        .query(
+            "SELECT invoice_id FROM payments WHERE id = $1 AND status = 'succeeded'",
+            vec![charge.into()],
+        )
+        .await
+        .map_err(store_error)?;
+    rows.first()
+        .and_then(|r| r.first())
+        .and_then(SqlValue::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| ApiError::not_found(format!("No such charge: '{charge}'")))
+}
+
+/// The `POST` flow; `respond` shapes the answer (the credit note, or Stripe's refund object).
+pub async fn issue(
+    state: &AppState,
+    body: &Value,
+    key: &str,
+    request: ApiResult<Request>,
+    respond: fn(&CreditNoteDocument) -> Value,
+) -> ApiResult<Response> {
+    let fingerprint = canonical::digest(body);
+    let now = state.clock.now();
+    // The invoice as issued, read before the transaction (it is immutable; SQLite's one
+    // connection belongs to the transaction once it begins).
+    let loaded = match &request {
+        Ok(r) => Some(load_invoice(state, &r.invoice).await),
+        Err(_) => None,
+    };
+    let mut tx = state.store.begin().await.map_err(store_error)?;
+    match tx.claim_key(SCOPE, key, &fingerprint, now).await {
+        Ok(claim) => match replay(&fingerprint, claim) {
+            Ok(Some(r)) => {
+                let _ = tx.rollback().await;
+                return Ok(r);
+            }
+            Ok(None) => {}
+            Err(e) => return abort(tx, e).await,
+        },
+        Err(e) => return abort(tx, store_error(e)).await,
+    }
+    let (request, invoice) = match (request, loaded) {
+        (Ok(r), Some(Ok(invoice))) => (r, invoice),
+        (Err(e), _) | (_, Some(Err(e))) => return abort(tx, e).await,
+        (Ok(_), None) => return abort(tx, ApiError::internal("invoice not loaded")).await,
+    };
+    match credit(state, tx.as_mut(), &request, &invoice, key, now).await {
+        Ok(doc) => {
+            let response = respond(&doc).to_string();
+            if let Err(e) = tx.finish_key(SCOPE, key, 200, &response).await {
+                return abort(tx, store_error(e)).await;
+            }
+            tx.commit().await.map_err(store_error)?;
+            Ok(json_response(StatusCode::OK, response))
+        }
+        Err(e) => abort(tx, e).await,
+    }
+}
+
+/// An issued invoice: its row, its document, and the engine's result as issued.
+pub struct LoadedInvoice {
+    record: InvoiceRecord,
+    document: InvoiceDocument,
+    issued: IssuedInvoice,
+}
+
+async fn load_invoice(state: &AppState, id: &str) -> ApiResult<LoadedInvoice> {
+    let record = state
+        .store
+        .invoice(id)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| ApiError::not_found(format!("No such invoice: '{id}'")))?;
+    let document: InvoiceDocument = serde_json::from_str(&record.document)
+        .map_err(|e| ApiError::internal(format!("stored invoice does not read back: {e}")))?;
+    let issued = IssuedInvoice::from_value(&document.quote)
+        .map_err(|e| ApiError::internal(format!("stored invoice: {e}")))?;
+    Ok(LoadedInvoice {
+        record,
+        document,
+        issued,
+    })
+}
+
+/// Steps 2–5 inside the caller's transaction.
+async fn credit(
+    state: &AppState,
+    tx: &mut dyn Tx,
+    request: &Request,
+    loaded: &LoadedInvoice,
+    key: &str,
+    now: i64,
+) -> ApiResult<CreditNoteDocument> {
+    let (record, invoice, issued) = (&loaded.record, &loaded.document, &loaded.issued);
+
+    // 2. the invoice's credit row, locked until commit; then the earlier notes.
+    tx.exec(
+        "INSERT INTO invoice_credits (invoice_id, credit_notes) VALUES ($1, 0)
+         ON CONFLICT (invoice_id) DO UPDATE SET credit_notes = invoice_credits.credit_notes",
+        vec![record.id.as_str().into()],
+    )
+    .await
+    .map_err(store_error)?;
+    let earlier = tx
+        .query(
+            "SELECT document FROM credit_notes WHERE invoice_id = $1 ORDER BY number",
+            vec![record.id.as_str().into()],
+        )
+        .await
+        .map_err(store_error)?;
+    // Earlier notes: what they credited of the lines (their totals) and gave back in cash.
+    let mut credited_lines_total = 0i64;
+    let mut credited_total = 0i64;
+    let mut credited_lines = vec![0i64; issued.lines.len()];
+    for row in &earlier {
+        let note: CreditNoteDocument =
+            serde_json::from_str(row.first().and_then(SqlValue::as_str).unwrap_or(""))
+                .map_err(|e| ApiError::internal(format!("stored credit note: {e}")))?;
+        credited_total += note.amount;
+        credited_lines_total += note.total;
+        for l in &note.lines {
+            if let Some(c) = credited_lines.get_mut(l.line) {
+                *c += l.amount;
+            }
+        }
+    }
+    let payments = tx
+        .query(
+            "SELECT id, amount FROM payments WHERE invoice_id = $1 AND status = 'succeeded' ORDER BY created_at, id",
+            vec![record.id.as_str().into()],
+        )
+        .await
+        .map_err(store_error)?;
+    let paid: i64 = payments
+        .iter()
+        .filter_map(|r| r.get(1).and_then(SqlValue::as_i64))
+        .sum();
+    let charge = payments
+        .first()
+        .and_then(|r| r.first())
+        .and_then(SqlValue::as_str)
+        .map(str::to_string);
+
+    // 3. the engine's credit note.
+    let mut lines = issued.summary();
+    for (line, credited) in lines.iter_mut().zip(&credited_lines) {
+        line.credited = Some(*credited).filter(|c| *c > 0);
+    }
+    let requested_lines = match &request.lines {
+        Some(v) => Some(
+            billcalc::from_value::<Vec<billcalc::subscription::credit_note::CreditLineInput>>(v)
+                .map_err(|e| ApiError::engine(e, "lines"))?,
+        ),
+        None => None,
+    };
+    let rounding = issued
+        .rounding_policy()
+        .map_err(|e| ApiError::internal(format!("stored invoice's rounding: {e}")))?;
+    let input = CreditNoteInput {
+        currency: issued.currency.clone(),
+        invoice: billcalc::subscription::credit_note::InvoiceSummary {
+            amount_paid: paid,
+            rounding_amount: invoice
+                .rounding_amount
+                .filter(|_| invoice.subscription.is_none()),
+            credited: Some(credited_lines_total).filter(|c| *c > 0),
+            credited_payable: Some(credited_total)
+                .filter(|c| *c > 0 && rounding.is_some_and(|r| r.increment.is_some())),
+            lines,
+        },
+        lines: requested_lines,
+        amount: request.amount,
+        reason: request.reason.clone(),
+        rounding,
+    };
+    let note: CreditNote = billcalc::credit_note(&input).map_err(|e| {
+        let e = ApiError::engine(e, "");
+        if e.code == "invalid_credit_note" {
+            e.with("amount_paid", json!(paid))
+                .with("amount_credited", json!(credited_total))
+        } else {
+            e
+        }
+    })?;
+    let amount = note.amount_payable.unwrap_or(note.total);
+    if amount <= 0 {
+        return Err(ApiError::invalid(
+            "amount",
+            "nothing to credit: the credit note would give back 0",
+        ));
+    }
+    if amount > paid - credited_total {
+        return Err(ApiError::bad_request(
+            "invalid_credit_note",
+            "amount",
+            "a credit note gives back at most what was paid, less earlier credit notes",
+        )
+        .with("amount_paid", json!(paid))
+        .with("amount_credited", json!(credited_total)));
+    }
+
+    // 4. the refund.
+    let charge = charge.ok_or_else(|| {
+        ApiError::bad_request(
+            "invalid_credit_note",
+            "invoice",
+            "this invoice has no card payment to refund",
+        )
+    })?;
+    let refund = state
+        .gateway
+        .refund(RefundRequest {
+            idempotency_key: format!("{SCOPE}:{key}"),
+            charge: charge.clone(),
+            amount,
+            currency: issued.currency.clone(),
+            reason: request.reason.clone(),
+        })
+        .await
+        .map_err(|e| match e {
+            RefundError::Refused { code, message } => {
+                ApiError::new(StatusCode::PAYMENT_REQUIRED, code, "", message)
+            }
+            RefundError::Unavailable(why) => {
+                crate::log::error("payment gateway unavailable", json!({"error": why}));
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "payment_gateway_unavailable",
+                    "",
+                    "the payment gateway did not answer; retry with the same Idempotency-Key",
+                )
+            }
+        })?;
+
+    // 5. number (taken last, held until commit: gapless), document, e-invoice.
+    let series = format!(
+        "{}-{}",
+        state.invoice.credit_note_prefix,
+        crate::clock::year(now)
+    );
+    let number = tx.next_number(&series).await.map_err(store_error)?;
+    let number_display = format!("{series}-{number:06}");
+    let id = new_id("cn", key, now);
+    let issue_date = crate::clock::date(now);
+    let einvoice = match einvoice::render_credit_note(
+        invoice,
+        issued,
+        &note,
+        &CreditNoteIssue {
+            id: &id,
+            number: &number_display,
+            issue_date: &issue_date,
+            refunded: refund.amount,
+        },
+    ) {
+        Ok(e) => Some(e),
+        Err(why) => {
+            eprintln!("billcalc-server: no e-invoice for credit note {number_display}: {why}");
+            None
+        }
+    };
+    let doc = CreditNoteDocument {
+        id: id.clone(),
+        object: "credit_note".into(),
+        number: number_display.clone(),
+        series: series.clone(),
+        status: "issued".into(),
+        created: now,
+        issue_date,
+        invoice: record.id.clone(),
+        invoice_number: invoice.number.clone(),
+        invoice_issue_date: invoice.issue_date.clone(),
+        currency: issued.currency.clone(),
+        customer: record.customer_id.clone(),
+        reason: request.reason.clone(),
+        memo: request.memo.clone(),
+        lines: note
+            .lines
+            .iter()
+            .map(|l| CreditedLine {
+                line: l.line,
+                amount: l.amount,
+                amount_excluding_tax: l.amount_excluding_tax,
+                taxes: serde_json::to_value(&l.taxes).unwrap_or(Value::Null),
+            })
+            .collect(),
+        subtotal: note.subtotal,
+        total: note.total,
+        total_taxes: serde_json::to_value(&note.total_taxes).unwrap_or(Value::Null),
+        rounding_amount: note.rounding_amount,
+        amount,
+        refund: Some(RefundInfo {
+            id: refund.id.clone(),
+            charge: refund.charge.clone(),
+            amount: refund.amount,
+            status: "succeeded".into(),
+        }),
+        engine: serde_json::to_value(&note).unwrap_or(Value::Null),
+        engine_version: billcalc::VERSION.to_string(),
+        einvoice,
+    };
+    let document = serde_json::to_string(&doc)
+        .map_err(|e| ApiError::internal(format!("credit note serialization: {e}")))?;
+    tx.exec(
+        "INSERT INTO credit_notes (id, invoice_id, series, number, number_display, created_at, currency, total, amount_refunded, refund_id, idempotency_key, document)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        vec![
+            id.as_str().into(),
+            record.id.as_str().into(),
+            series.as_str().into(),
+            number.into(),
+            number_display.as_str().into(),
+            now.into(),
+            issued.currency.as_str().into(),
+            note.total.into(),
+            amount.into(),
+            refund.id.as_str().into(),
+            key.into(),
+            document.into(),
+        ],
+    )
+    .await
+    .map_err(store_error)?;
+    tx.exec(
+        "UPDATE invoice_credits SET credit_notes = credit_notes + 1 WHERE invoice_id = $1",
+        vec![record.id.as_str().into()],
+    )
+    .await
+    .map_err(store_error)?;
+    Ok(doc)
+}
+
+/// A stored credit note by id.
+pub async fn find(state: &AppState, id: &str) -> ApiResult<Option<CreditNoteDocument>> {
+    let rows = state
+        .store
+        .query(
+            "SELECT document FROM credit_notes WHERE id = $1",
+            vec![id.into()],
+        )
+        .await
+        .map_err(crate::routes::storage_unavailable)?;
+    rows.first()
+        .and_then(|r| r.first())
+        .and_then(SqlValue::as_str)
+        .map(|d| {
+            serde_json::from_str(d)
+                .map_err(|e| ApiError::internal(format!("stored credit note: {e}")))
+        })
+        .transpose()
+}
+
+/// An invoice's credit notes, by number.
+pub async fn of_invoice(state: &AppState, invoice: &str) -> ApiResult<Vec<CreditNoteDocument>> {
+    let rows = state
+        .store
+        .query(
+            "SELECT document FROM credit_notes WHERE invoice_id = $1 ORDER BY series, number",
+            vec![invoice.into()],
+        )
+        .await
+        .map_err(crate::routes::storage_unavailable)?;
+    rows.iter()
+        .filter_map(|r| r.first().and_then(SqlValue::as_str))
+        .map(|d| {
+            serde_json::from_str(d)
+                .map_err(|e| ApiError::internal(format!("stored credit note: {e}")))
+        })
+        .collect()
+}
+
+/// The JSON view: the document with its e-invoice files as links and hashes.
+pub fn view(doc: &CreditNoteDocument) -> Value {
+    let mut v = serde_json::to_value(doc).unwrap_or(Value::Null);
+    if let Some(e) = &doc.einvoice {
+        v["einvoice"] = einvoice::summary_at(&format!("/v1/credit_notes/{}", doc.id), e);
+    }
+    v["url"] = json!(format!("/v1/credit_notes/{}", doc.id));
+    v
+}
+
+/// Stripe's refund object, with the credit note it issued.
+pub fn refund_view(doc: &CreditNoteDocument) -> Value {
+    json!({
+        "object": "refund",
+        "id": doc.refund.as_ref().map(|r| r.id.clone()),
+        "status": "succeeded",
+        "amount": doc.amount,
+        "currency": doc.currency,
+        "charge": doc.refund.as_ref().map(|r| r.charge.clone()),
+        "reason": doc.reason,
+        "credit_note": view(doc),
+    })
+}
