@@ -17,6 +17,7 @@ use crate::error::{Error, ErrorCode};
 use crate::subscription;
 #[cfg(feature = "quotes")]
 use crate::{catalog, quote};
+#[cfg(any(feature = "subscriptions", feature = "adapters"))]
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -199,6 +200,7 @@ fn parse<T: crate::json::FromJson>(value: JsValue) -> Result<T, JsValue> {
     crate::parse::from_json(&json_text(&value)?).map_err(throwable)
 }
 
+#[cfg(any(feature = "subscriptions", feature = "adapters"))]
 fn output<T: Serialize, J: JsCast>(value: &T) -> Result<J, JsValue> {
     let internal = || {
         throwable(Error::new(
@@ -212,6 +214,7 @@ fn output<T: Serialize, J: JsCast>(value: &T) -> Result<J, JsValue> {
 }
 
 /// JSON text (from serde_json or a hand-written writer) as the JS value it describes.
+#[cfg(any(feature = "subscriptions", feature = "adapters"))]
 fn json_output<J: JsCast>(text: &str) -> Result<J, JsValue> {
     js_sys::JSON::parse(text)
         .map(JsCast::unchecked_into)
@@ -225,6 +228,7 @@ fn json_output<J: JsCast>(text: &str) -> Result<J, JsValue> {
 }
 
 /// A quote, through its hand-written transfer text and `quoteFromJson` (the checkout hot path).
+#[cfg(feature = "quotes")]
 fn quote_output(quote: &quote::Quote) -> Result<QuoteJs, JsValue> {
     quote_from_json(&quote.to_transfer_json()).map_err(|_| {
         throwable(Error::new(
