@@ -33,7 +33,7 @@ impl Quote {
     /// `i` is the position of the tax's rate in `total_taxes`; everything else as in `to_json`.
     /// Falls back to `to_json`'s text (lines as objects) when a line tax's rate is not in
     /// `total_taxes`, which the tax stage never produces.
-    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    #[cfg_attr(not(all(target_arch = "wasm32", feature = "quotes")), allow(dead_code))]
     pub(crate) fn to_transfer_json(&self) -> String {
         match rate_positions(self) {
             Some(positions) => self.write(Some(&positions)),
@@ -56,6 +56,7 @@ impl Quote {
 }
 
 /// For every line tax in order, the position in `total_taxes` of the entry with an equal rate.
+#[cfg_attr(not(all(target_arch = "wasm32", feature = "quotes")), allow(dead_code))]
 fn rate_positions(q: &Quote) -> Option<Vec<usize>> {
     let mut index = GroupIndex::new();
     for (g, total) in q.total_taxes.iter().enumerate() {
