@@ -1,36 +1,28 @@
-//! `POST /v1/charges`: the authoritative charge.
+//! `POST /v1/charges`: the authoritative charge, in recorded steps (issue 13 §6, §10).
 //!
-//! In order, inside one database transaction ([`crate::store`]):
-//! 1. claim the `Idempotency-Key` (a replay returns the stored response; the same key with a
-//!    different body is `idempotency_key_reused`);
-//! 2. recompute the quote with the engine (at the quote token's `as_of` when one is given, after
-//!    checking the token's signature) and reject it when `expected_total` differs
-//!    (`total_mismatch`, with the field-level differences);
-//! 3. redeem every applied promotion code and catalog coupon against its `max_redemptions`
-//!    (`promotion_code_exhausted` when one is used up);
-//! 4. charge through the payment gateway, passing the idempotency key along;
-//! 5. take the next invoice number of the series, insert the invoice and the payment, store the
-//!    response under the idempotency key, commit; only then answer.
+//! 1. Outside any transaction: parse the body, recompute the quote with the engine (at the
+//!    quote token's `as_of` when one is given, after checking the token's signature) and reject
+//!    it when `expected_total` differs (`total_mismatch`, with the field-level differences).
+//!    A request that fails here is answered from the ledger first when its key holds an answer
+//!    (a replay is never re-validated); otherwise the error is not stored, so the client may fix
+//!    the request and retry with the same key.
+//! 2. [`crate::intent`] does the rest: one short transaction claims the `Idempotency-Key`,
+//!    redeems the codes against their `max_redemptions` (`promotion_code_exhausted`) and records
+//!    a payment intent `processing`; the gateway is called outside any transaction with the
+//!    intent id as its idempotency key; a second transaction records the outcome (the invoice
+//!    number is taken there, so declines leave no gap) and stores the answer under the key; the
+//!    e-invoice is rendered after that commit and stored. Only then the client is answered.
 //!
-//! A decline rolls back 1–3 and is then stored under the key on its own (a replay gets the same
-//! decline). Validation errors are not stored: the client may fix the request and retry with
-//! the same key. The flow runs in its own task, so a client hanging up does not cut it short.
-//!
-//! The transaction stays open during the gateway call. With the built-in gateway that costs
-//! microseconds; with a remote one, a transaction per step with recovery on replay is the next
-//! step (the gateway's idempotency key already makes a replay after a crash safe).
+//! The flow runs in its own task, so a client hanging up does not cut it short.
 
 use crate::auth::KeyKind;
 use crate::canonical;
-use crate::error::{json_response, ApiError, ApiResult};
-use crate::gateway::{ChargeRequest, GatewayError};
-use crate::invoice::{self, BillingCustomer, PaymentInfo};
-use crate::ledger::{
-    abort, idempotency_key, new_id, redeem_all, redemption_counters, store_decline, store_error,
-};
+use crate::error::{ApiError, ApiResult};
+use crate::intent::{self, Plan};
+use crate::invoice::BillingCustomer;
+use crate::ledger::{idempotency_key, redemption_counters, store_error};
 use crate::pricing::{self, only_fields};
 use crate::state::{AppState, Ctx};
-use crate::store::{Claim, InvoiceRecord, PaymentRecord};
 use crate::token;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -208,7 +200,7 @@ pub async fn handle(
     };
     let metrics = state.clone();
     let metrics = &metrics.metrics;
-    let task = crate::log::spawn(async move { run(&state, &body, &key, kind).await });
+    let task = crate::log::spawn(async move { run(state, &body, &key, kind).await });
     let response = match task.await {
         Ok(Ok(response)) => response,
         Ok(Err(e)) => e.into_response(),
@@ -226,84 +218,54 @@ pub async fn handle(
     response
 }
 
-async fn run(state: &AppState, body: &Value, key: &str, kind: KeyKind) -> ApiResult<Response> {
+async fn run(state: Arc<AppState>, body: &Value, key: &str, kind: KeyKind) -> ApiResult<Response> {
     let fingerprint = canonical::digest(body);
-    // Replays are answered from the ledger before anything is validated again.
-    let input = parse(body);
-    let customer_id = input
-        .as_ref()
-        .ok()
-        .and_then(|i| pricing::customer_id(&i.cart).map(str::to_string));
+    let now = state.clock.now();
+    let plan = match prepare(&state, body, kind, now).await {
+        Ok(plan) => plan,
+        // A replay is answered from the ledger before the request is validated again.
+        Err(e) => match intent::stored_answer(&state, SCOPE, key, &fingerprint).await? {
+            Some(answer) => return Ok(answer),
+            None => return Err(e),
+        },
+    };
+    intent::charge(state, SCOPE, key, &fingerprint, now, plan).await
+}
+
+/// Step 1, outside any transaction: parse, price, check the token and the expected total; the
+/// plan of the charge.
+async fn prepare(state: &AppState, body: &Value, kind: KeyKind, now: i64) -> ApiResult<Plan> {
+    let input = parse(body)?;
+    let customer_id = pricing::customer_id(&input.cart).map(str::to_string);
     let has_paid = match &customer_id {
         Some(id) => Some(state.store.has_paid(id).await.map_err(store_error)?),
         None => None,
     };
-    let now = state.clock.now();
-    let mut tx = state.store.begin().await.map_err(store_error)?;
-    match tx.claim_key(SCOPE, key, &fingerprint, now).await {
-        Ok(Claim::New) => {}
-        Ok(Claim::Existing {
-            fingerprint: f,
-            status,
-            response,
-        }) => {
-            let _ = tx.rollback().await;
-            if f != fingerprint {
-                return Err(ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "idempotency_key_reused",
-                    "",
-                    "this Idempotency-Key was used with a different request body",
-                ));
-            }
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-            let mut r = json_response(status, response);
-            r.headers_mut().insert(
-                "idempotent-replayed",
-                axum::http::HeaderValue::from_static("true"),
-            );
-            return Ok(r);
-        }
-        Err(e) => return abort(tx, store_error(e)).await,
-    }
-    let input = match input {
-        Ok(i) => i,
-        Err(e) => return abort(tx, e).await,
-    };
-
-    // 2. recompute (at the token's as_of when there is one) and compare.
+    // Recompute (at the token's as_of when there is one) and compare.
     let claims = match &input.quote_token {
-        Some(t) => match token::decode(t) {
-            Ok(c) => Some(c),
-            Err(e) => return abort(tx, e).await,
-        },
+        Some(t) => Some(token::decode(t)?),
         None => None,
     };
-    let priced = match pricing::price(
+    let priced = pricing::price(
         state,
         &input.cart,
         kind,
         claims.as_ref().map(|(c, _)| c.as_of.as_str()),
         has_paid,
-    ) {
-        Ok(p) => p,
-        Err(e) => return abort(tx, e).await,
-    };
+    )?;
     if let Some((c, tag)) = &claims {
-        if let Err(e) = token::check(
+        token::check(
             &state.signing_key,
             c,
             tag,
             &priced.input,
             &priced.quote_value,
             now,
-        ) {
-            return abort(tx, e).await;
-        }
+        )?;
     }
     let total = priced.quote.total;
     if total != input.expected_total {
-        let e = ApiError::new(
+        return Err(ApiError::new(
             StatusCode::CONFLICT,
             "total_mismatch",
             "expected_total",
@@ -315,91 +277,11 @@ async fn run(state: &AppState, body: &Value, key: &str, kind: KeyKind) -> ApiRes
         .with(
             "differences",
             json!([{ "path": "total", "expected": total, "actual": input.expected_total }]),
-        );
-        return abort(tx, e).await;
+        ));
     }
-
-    // 3. redemptions, in key order (the same lock order in every transaction).
+    // Redemptions, in key order (the same lock order in every transaction).
     let counters = redemption_counters(&priced.quote.discounts, |d, what| {
         format!("cart.{}.{what}", d.id)
-    });
-    if let Err(e) = redeem_all(tx.as_mut(), &counters).await {
-        return abort(tx, e).await;
-    }
-
-    // 4. the gateway. What is collected is the amount payable: the total, cash-rounded once when
-    // the rounding policy has an increment (EN 16931 BT-115 = BT-112 + BT-114).
-    let payable = priced.quote.amount_payable.unwrap_or(total);
-    let currency = priced.quote.currency.code().to_string();
-    let charge = if payable > 0 {
-        let request = ChargeRequest {
-            idempotency_key: format!("{SCOPE}:{key}"),
-            amount: payable,
-            currency: currency.clone(),
-            payment_method: input.payment_method.clone(),
-            description: state.seller.name.clone(),
-        };
-        match state.gateway.charge(request).await {
-            Ok(c) => Some(c),
-            Err(GatewayError::Declined {
-                code,
-                decline_code,
-                message,
-                hard,
-            }) => {
-                let _ = tx.rollback().await;
-                let e = ApiError::new(
-                    StatusCode::PAYMENT_REQUIRED,
-                    code,
-                    "payment_method",
-                    message,
-                )
-                .with("decline_code", json!(decline_code))
-                .with("retryable", json!(!hard && code == "processing_error"));
-                return store_decline(state, SCOPE, key, &fingerprint, now, e).await;
-            }
-            Err(GatewayError::UnknownPaymentMethod) => {
-                let e = ApiError::invalid(
-                    "payment_method",
-                    format!(
-                        "unknown payment method token for the {} gateway",
-                        state.gateway.name()
-                    ),
-                );
-                return abort(tx, e).await;
-            }
-            Err(GatewayError::Unavailable(why)) => {
-                crate::log::error(
-                    "payment gateway unavailable",
-                    json!({"error": why.to_string()}),
-                );
-                let e = ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "payment_gateway_unavailable",
-                    "",
-                    "the payment gateway did not answer; retry with the same Idempotency-Key",
-                );
-                return abort(tx, e).await;
-            }
-        }
-    } else {
-        None
-    };
-
-    // 5. number, invoice, payment, response; commit.
-    let series = format!("{}{}", state.invoice.series_prefix, crate::clock::year(now));
-    let number = match tx.next_number(&series).await {
-        Ok(n) => n,
-        Err(e) => return abort(tx, store_error(e)).await,
-    };
-    let number_display = format!("{series}-{number:06}");
-    let invoice_id = new_id("in", key, now);
-    let payment = charge.as_ref().map(|c| PaymentInfo {
-        id: c.id.clone(),
-        amount: c.amount,
-        status: "succeeded".into(),
-        method: format!("card {} •••• {}", c.brand, c.last4),
-        paid_at: now,
     });
     let mut customer = input.customer;
     customer.id = customer_id;
@@ -419,84 +301,5 @@ async fn run(state: &AppState, body: &Value, key: &str, kind: KeyKind) -> ApiRes
             })
             .unwrap_or_default();
     }
-    let product_name = |id: &str| state.calculator.product(id).and_then(|p| p.name.clone());
-    let mut document = invoice::build(invoice::Issue {
-        id: &invoice_id,
-        number: &number_display,
-        series: &series,
-        created: now,
-        seller: &state.seller,
-        terms: &state.invoice,
-        customer,
-        payment,
-        as_of: &priced.as_of,
-        quote: &priced.quote_value,
-        product_name: &product_name,
-        status: "paid",
-        subscription: None,
-    });
-    // Rendered once, at issue, from the engine's quote as charged (crate::einvoice).
-    document.einvoice = crate::einvoice::render_quote(&document, &priced.quote, &state.calculator);
-    let document_text = serde_json::to_string(&document)
-        .map_err(|e| ApiError::internal(format!("invoice serialization: {e}")))?;
-    let record = InvoiceRecord {
-        id: invoice_id.clone(),
-        series: series.clone(),
-        number,
-        number_display: number_display.clone(),
-        created_at: now,
-        currency: currency.clone(),
-        total,
-        customer_id: document.customer.id.clone(),
-        idempotency_key: key.to_string(),
-        document: document_text,
-        subscription_id: None,
-    };
-    if let Err(e) = tx.insert_invoice(&record).await {
-        return abort(tx, store_error(e)).await;
-    }
-    if let Some(c) = &charge {
-        let p = PaymentRecord {
-            id: c.id.clone(),
-            invoice_id: invoice_id.clone(),
-            amount: c.amount,
-            currency: currency.clone(),
-            status: "succeeded".into(),
-            gateway: state.gateway.name().into(),
-            card_brand: Some(c.brand.clone()),
-            card_last4: Some(c.last4.clone()),
-            created_at: now,
-        };
-        if let Err(e) = tx.insert_payment(&p).await {
-            return abort(tx, store_error(e)).await;
-        }
-    }
-    for counter in counters.keys() {
-        if let Err(e) = tx.insert_redemption(&invoice_id, counter).await {
-            return abort(tx, store_error(e)).await;
-        }
-    }
-    let access = token::invoice_access_token(&state.signing_key, &invoice_id);
-    let response = json!({
-        "object": "charge",
-        "id": charge.as_ref().map(|c| c.id.clone()),
-        "status": "succeeded",
-        "amount": payable,
-        "currency": currency,
-        "payment_method": charge.as_ref().map(|c| json!({"type": "card", "brand": c.brand, "last4": c.last4})),
-        "invoice": {
-            "id": invoice_id,
-            "number": number_display,
-            "url": format!("/v1/invoices/{invoice_id}"),
-            "hosted_invoice_url": format!("/v1/invoices/{invoice_id}.html?access_token={access}"),
-        },
-        "as_of": priced.as_of,
-        "quote": priced.quote_value,
-    })
-    .to_string();
-    if let Err(e) = tx.finish_key(SCOPE, key, 200, &response).await {
-        return abort(tx, store_error(e)).await;
-    }
-    tx.commit().await.map_err(store_error)?;
-    Ok(json_response(StatusCode::OK, response))
+    Ok(Plan::new(priced, customer, input.payment_method, counters))
 }

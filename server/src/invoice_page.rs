@@ -664,7 +664,15 @@ pub fn render(doc: &InvoiceDocument, hosted: &Hosted) -> String {
         h.push_str(&format!(
             "<tr data-category=\"{}\"><td>{}</td><td class=\"n\"><span class=\"cell-label\">{}</span> {}</td><td class=\"n\"><span class=\"cell-label\">{}</span> {}</td></tr>",
             e(&t.category),
-            e(&tax_label(t, french)),
+            if bilingual {
+                format!(
+                    "{}<span class=\"tr\" lang=\"en\"> / {}</span>",
+                    e(&tax_label(t, true)),
+                    e(&tax_label(t, false))
+                )
+            } else {
+                e(&tax_label(t, french))
+            },
             b(|l| l.base),
             money(t.taxable_amount),
             b(|l| l.amount),
@@ -1036,6 +1044,9 @@ mod tests {
                 "{fr}"
             );
         }
+        // The VAT rows too ("Autoliquidation (TVA due par le preneur) / Reverse charge (VAT due by
+        // the buyer)").
+        assert!(html.contains("Autoliquidation (TVA due par le preneur)<span class=\"tr\" lang=\"en\"> / Reverse charge (VAT due by the buyer)</span>"));
         // The legal mentions stay French only; an English (non-French) invoice is never bilingual.
         assert!(html.contains("Autoliquidation : TVA due par le preneur"));
         assert!(!render(&full_document("DE", true), &hosted()).contains("class=\"tr\""));

@@ -21,6 +21,8 @@ pub mod error;
 pub mod events;
 pub mod gate;
 pub mod gateway;
+pub mod gateway_http;
+pub mod intent;
 pub mod invoice;
 pub mod invoice_page;
 pub mod ledger;

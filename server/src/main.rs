@@ -6,7 +6,8 @@
 use billcalc_server::app;
 use billcalc_server::clock::SystemClock;
 use billcalc_server::config::{self, Secrets};
-use billcalc_server::gateway::TestGateway;
+use billcalc_server::gateway::{PaymentGateway, TestGateway};
+use billcalc_server::gateway_http::HttpGateway;
 use billcalc_server::state::AppState;
 use billcalc_server::{log, store};
 use serde_json::json;
@@ -94,13 +95,20 @@ async fn run() -> Result<(), String> {
     let store = store::open(&url)
         .await
         .map_err(|e| format!("database {}: {e}", store::describe(&url)))?;
-    let mut state = AppState::new(
-        loaded,
-        secrets,
-        store,
-        Arc::new(TestGateway::new()),
-        Arc::new(SystemClock),
-    );
+    // The payment gateway: Stripe-shaped over HTTP when BILLCALC_GATEWAY_URL is set (the
+    // simulator, `gateway-sim`), else the built-in deterministic test gateway.
+    let (gateway, gateway_name): (Arc<dyn PaymentGateway>, String) = match HttpGateway::from_env()?
+    {
+        // Without the scheme: scripts read the first "http://" of this line as ours.
+        Some(g) => (
+            Arc::new(g),
+            std::env::var("BILLCALC_GATEWAY_URL")
+                .unwrap_or_default()
+                .replace("://", " "),
+        ),
+        None => (Arc::new(TestGateway::new()), "test".into()),
+    };
+    let mut state = AppState::new(loaded, secrets, store, gateway, Arc::new(SystemClock));
     state.statics = args.serve;
     state.demo_checkout = std::env::var("BILLCALC_DEMO_CHECKOUT").is_ok_and(|v| v == "1");
     state.log_requests = std::env::var("BILLCALC_LOG_REQUESTS").map_or(true, |v| v != "0");
@@ -117,12 +125,20 @@ async fn run() -> Result<(), String> {
         json!({
             "database": store::describe(&url),
             "engine": billcalc::VERSION,
-            "gateway": "test",
+            "gateway": gateway_name,
             "demo_checkout": state.demo_checkout,
             "pid": std::process::id(),
         }),
     );
     let state = Arc::new(state);
+    // Charges a crash left between their steps are finished right away, next to serving
+    // (crate::intent): an unreachable gateway must not keep the server from starting.
+    {
+        let state = state.clone();
+        tokio::spawn(async move {
+            billcalc_server::intent::recover(&state, state.clock.now()).await;
+        });
+    }
     let interval = match std::env::var("BILLCALC_RENEWAL_INTERVAL_SECONDS") {
         Ok(v) => v
             .parse::<u64>()
@@ -177,6 +193,10 @@ async fn run() -> Result<(), String> {
     served.map_err(|e| format!("server: {e}"))
 }
 
+/// How long an unfinished charge is left to the request that runs it before the loop's
+/// recovery finishes it (a recovery racing a request is safe, only wasted work).
+const INTENT_GRACE_SECONDS: i64 = 30;
+
 /// Runs `run` every `interval` seconds until `stopped` turns true; a run in progress is
 /// finished, never cancelled.
 async fn until_stopped<F, Fut>(
@@ -204,6 +224,9 @@ async fn until_stopped<F, Fut>(
 async fn renewal_run(state: Arc<AppState>) {
     {
         let now = state.clock.now();
+        // Charges left unfinished (their gateway did not answer, or another instance died
+        // between two steps), once no request has touched them for a while.
+        billcalc_server::intent::recover(&state, now - INTENT_GRACE_SECONDS).await;
         match billcalc_server::subscription::run_renewals(&state, now).await {
             Ok(report) => {
                 let issued = report["issued"].as_array().map_or(&[][..], Vec::as_slice);

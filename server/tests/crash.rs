@@ -126,9 +126,10 @@ async fn kill_during_load(backend: Backend) {
             }
         }));
     }
-    // Kill once at least 40 charges are acknowledged (or after 20 s), requests in flight.
+    // Kill once at least 40 charges are acknowledged (or after 60 s: a loaded machine), requests
+    // in flight.
     let started = Instant::now();
-    while acks.lock().unwrap().len() < 40 && started.elapsed() < Duration::from_secs(20) {
+    while acks.lock().unwrap().len() < 40 && started.elapsed() < Duration::from_secs(60) {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let mut first = first;

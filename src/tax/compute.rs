@@ -649,7 +649,7 @@ fn invoice_stage(
                 proportional_weights(&mut weights);
             }
             let total = rounding.round(exact, "total_taxes")?;
-            let parts = spread(total, &weights, rounding)?;
+            let parts = spread(total, exact, &weights, rounding)?;
             for (&(i, k), part) in members.iter().zip(parts) {
                 let (Some(item), Some(amounts)) = (items.get(i), out.get_mut(i)) else {
                     continue;
@@ -732,7 +732,17 @@ fn proportional_weights(members: &mut [(i64, Decimal)]) {
 /// case): one allocation. With credits among them (an invoice's proration credits), the credits'
 /// exact taxes are rounded together and spread over the credits, and the rest of the total over
 /// the charges, so a credit never carries the tax of a charge and the total stays rounded once.
-fn spread(total: i64, members: &[(i64, Decimal)], rounding: &RoundingPolicy) -> Result<Vec<i64>> {
+/// The credits are rounded in the direction the mode rounds the total (`exact`, the rate's
+/// exact total): both roundings then err the same way and the charges stay within one minor
+/// unit of their exact tax under every mode. (Rounding a credit "up", away from zero, while
+/// the positive total also rounds up added two errors on the charges: found by
+/// tests/rounding_policies.rs.)
+fn spread(
+    total: i64,
+    exact: Decimal,
+    members: &[(i64, Decimal)],
+    rounding: &RoundingPolicy,
+) -> Result<Vec<i64>> {
     let path = "total_taxes";
     if members.iter().all(|(base, _)| *base >= 0) {
         let weights: Vec<i64> = members.iter().map(|(base, _)| *base).collect();
@@ -742,7 +752,20 @@ fn spread(total: i64, members: &[(i64, Decimal)], rounding: &RoundingPolicy) -> 
     for (_, part) in members.iter().filter(|(base, _)| *base < 0) {
         credit_exact = money::add(credit_exact, *part, path)?;
     }
-    let credits = rounding.round(credit_exact, path)?;
+    // A non-negative total: round the (negative) credits as the mode rounds a positive amount
+    // with the same fraction, by shifting them by an even whole number (even: half_even's ties
+    // keep their parity) into the positives and back.
+    let shift = if exact >= Decimal::ZERO {
+        let half = (credit_exact.abs() / Decimal::TWO).ceil();
+        money::add(half, Decimal::ONE, path)? * Decimal::TWO
+    } else {
+        Decimal::ZERO
+    };
+    let credits = money::checked(
+        rounding.round(money::add(credit_exact, shift, path)?, path)?
+            - money::to_minor(shift, path)?,
+        path,
+    )?;
     let weight = |credit: bool| -> Vec<i64> {
         members
             .iter()

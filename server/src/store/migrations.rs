@@ -251,6 +251,27 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
             credit_notes BIGINT NOT NULL DEFAULT 0
         );",
     ),
+    (
+        17,
+        "issue 13: payment intents (a charge in recorded steps, the gateway outside transactions)",
+        "CREATE TABLE payment_intents (
+            id TEXT PRIMARY KEY,
+            scope TEXT NOT NULL,
+            key TEXT NOT NULL,
+            status TEXT NOT NULL,
+            amount BIGINT NOT NULL,
+            currency TEXT NOT NULL,
+            payment_method TEXT NOT NULL,
+            plan TEXT NOT NULL,
+            invoice_id TEXT,
+            gateway_charge_id TEXT,
+            einvoice_pending BIGINT NOT NULL DEFAULT 0,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            UNIQUE (scope, key)
+        );
+        CREATE INDEX payment_intents_unfinished ON payment_intents (status, einvoice_pending);",
+    ),
 ];
 
 pub const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

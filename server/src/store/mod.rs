@@ -19,6 +19,7 @@
 //!   held until commit: numbers are assigned in commit order, and a rolled-back (or killed)
 //!   transaction gives its number back, so there are no gaps and no duplicates.
 
+pub mod intents;
 pub mod migrations;
 pub mod postgres;
 mod rows;
@@ -26,6 +27,7 @@ pub mod sql;
 pub mod sqlite;
 
 pub use crate::gateway::BoxFuture;
+pub use intents::{IntentRecord, IssuedInvoice, OpenIntent, Opened, Settled, Settlement};
 pub use sql::{Row, SqlValue};
 use std::sync::Arc;
 
@@ -290,6 +292,76 @@ pub trait Store: Send + Sync {
         sql: &'static str,
         params: Vec<SqlValue>,
     ) -> BoxFuture<'a, StoreResult<u64>>;
+
+    // A charge in recorded steps ([`intents`]). Each is one transaction; SQLite runs each as
+    // one job on its worker thread, PostgreSQL statement by statement (these defaults).
+
+    /// Step 1: claims the key, redeems the counters, records the intent `processing`.
+    fn open_intent(&self, open: OpenIntent) -> BoxFuture<'_, StoreResult<Opened>> {
+        Box::pin(async move { intents::open_with_tx(self.begin().await?, open).await })
+    }
+    /// Step 3: moves an intent out of `processing` (once), issuing the invoice or releasing
+    /// the redemptions.
+    fn settle_intent<'a>(
+        &'a self,
+        intent: &'a IntentRecord,
+        now: i64,
+        settlement: Settlement,
+    ) -> BoxFuture<'a, StoreResult<Settled>> {
+        Box::pin(async move {
+            intents::settle_with_tx(self.begin().await?, intent, now, settlement).await
+        })
+    }
+    /// After step 3: stores the invoice document with its rendered e-invoice (when it has one)
+    /// and clears the intent's `einvoice_pending`.
+    fn store_einvoice<'a>(
+        &'a self,
+        intent_id: &'a str,
+        invoice_id: &'a str,
+        document: Option<&'a str>,
+        now: i64,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(async move {
+            intents::store_einvoice_with_tx(
+                self.begin().await?,
+                intent_id,
+                invoice_id,
+                document,
+                now,
+            )
+            .await
+        })
+    }
+    /// Intents to finish: `processing` and last touched at or before `touched_before`, or with
+    /// an e-invoice still to store; the oldest first, at most `limit`.
+    fn unfinished_intents(
+        &self,
+        touched_before: i64,
+        limit: i64,
+    ) -> BoxFuture<'_, StoreResult<Vec<IntentRecord>>> {
+        Box::pin(async move {
+            let rows = self
+                .query(
+                    intents::UNFINISHED,
+                    vec![touched_before.into(), limit.into()],
+                )
+                .await?;
+            Ok(rows.iter().map(|r| intents::intent_from_row(r)).collect())
+        })
+    }
+    /// The intent an idempotency key created.
+    fn intent_by_key<'a>(
+        &'a self,
+        scope: &'a str,
+        key: &'a str,
+    ) -> BoxFuture<'a, StoreResult<Option<IntentRecord>>> {
+        Box::pin(async move {
+            let rows = self
+                .query(intents::INTENT_BY_KEY, vec![scope.into(), key.into()])
+                .await?;
+            Ok(rows.first().map(|r| intents::intent_from_row(r)))
+        })
+    }
 }
 
 /// Opens the store a `DATABASE_URL` names and runs the migrations: `postgres://…` or

@@ -9,6 +9,7 @@
 //! front (no lock upgrades, no `SQLITE_BUSY` half way), and `busy_timeout` covers a second
 //! process on the same file.
 
+use super::intents::{self, IntentRecord, OpenIntent, Opened, Settled, Settlement};
 use super::migrations::{CREATE_TABLE, MIGRATIONS};
 use super::rows::{self, change_columns, invoice_columns, payment_columns, subscription_columns};
 use super::{
@@ -187,6 +188,50 @@ impl Store for SqliteStore {
     ) -> BoxFuture<'a, StoreResult<u64>> {
         self.plain_exec(sql, params)
     }
+
+    fn open_intent(&self, open: OpenIntent) -> BoxFuture<'_, StoreResult<Opened>> {
+        // One job: BEGIN, claim, redemptions, insert, COMMIT (no worker hop per statement).
+        Box::pin(self.read(move |c| open_intent_job(c, &open)))
+    }
+
+    fn settle_intent<'a>(
+        &'a self,
+        intent: &'a IntentRecord,
+        now: i64,
+        settlement: Settlement,
+    ) -> BoxFuture<'a, StoreResult<Settled>> {
+        let intent = intent.clone();
+        Box::pin(self.read(move |c| settle_intent_job(c, &intent, now, settlement)))
+    }
+
+    fn store_einvoice<'a>(
+        &'a self,
+        intent_id: &'a str,
+        invoice_id: &'a str,
+        document: Option<&'a str>,
+        now: i64,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        let (intent_id, invoice_id) = (intent_id.to_string(), invoice_id.to_string());
+        let document = document.map(str::to_string);
+        Box::pin(self.read(move |c| {
+            in_transaction(c, |c| {
+                if let Some(d) = &document {
+                    plain_exec(
+                        c,
+                        intents::STORE_DOCUMENT,
+                        &[invoice_id.as_str().into(), d.as_str().into()],
+                    )?;
+                }
+                plain_exec(
+                    c,
+                    intents::EINVOICE_STORED,
+                    &[intent_id.as_str().into(), now.into()],
+                )?;
+                Ok(((), true))
+            })
+        }))
+    }
+
     fn backend(&self) -> &'static str {
         "sqlite"
     }
@@ -413,24 +458,7 @@ impl Tx for SqliteTx {
         let (scope, key, fingerprint) =
             (scope.to_string(), key.to_string(), fingerprint.to_string());
         Box::pin(run(&self.conn, move |c| {
-            let inserted = c
-                .prepare_cached(
-                    "INSERT INTO idempotency_keys (scope, key, fingerprint, created_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (scope, key) DO NOTHING",
-                )?
-                .execute(params![scope, key, fingerprint, now])?;
-            if inserted == 1 {
-                return Ok(Claim::New);
-            }
-            c.prepare_cached(
-                "SELECT fingerprint, status_code, response FROM idempotency_keys WHERE scope = ?1 AND key = ?2",
-            )?
-            .query_row(params![scope, key], |r| {
-                Ok(Claim::Existing {
-                    fingerprint: r.get(0)?,
-                    status: r.get::<_, u16>(1)?,
-                    response: r.get(2)?,
-                })
-            })
+            claim_key(c, &scope, &key, &fingerprint, now)
         }))
     }
 
@@ -443,11 +471,7 @@ impl Tx for SqliteTx {
     ) -> BoxFuture<'a, StoreResult<()>> {
         let (scope, key, response) = (scope.to_string(), key.to_string(), response.to_string());
         Box::pin(run(&self.conn, move |c| {
-            c.prepare_cached(
-                "UPDATE idempotency_keys SET status_code = ?3, response = ?4 WHERE scope = ?1 AND key = ?2",
-            )?
-            .execute(params![scope, key, status, response])
-            .map(|_| ())
+            finish_key(c, &scope, &key, status, &response)
         }))
     }
 
@@ -457,24 +481,12 @@ impl Tx for SqliteTx {
         max: Option<i64>,
     ) -> BoxFuture<'a, StoreResult<bool>> {
         let counter = counter.to_string();
-        Box::pin(run(&self.conn, move |c| {
-            let updated = c
-                .prepare_cached(
-                    "INSERT INTO redemption_counters (key, times_redeemed) VALUES (?1, 1) ON CONFLICT (key) DO UPDATE SET times_redeemed = redemption_counters.times_redeemed + 1 WHERE ?2 IS NULL OR redemption_counters.times_redeemed < ?2",
-                )?
-                .execute(params![counter, max])?;
-            Ok(updated == 1)
-        }))
+        Box::pin(run(&self.conn, move |c| redeem(c, &counter, max)))
     }
 
     fn next_number<'a>(&'a mut self, series: &'a str) -> BoxFuture<'a, StoreResult<i64>> {
         let series = series.to_string();
-        Box::pin(run(&self.conn, move |c| {
-            c.prepare_cached(
-                "INSERT INTO invoice_series (series, next_number) VALUES (?1, 2) ON CONFLICT (series) DO UPDATE SET next_number = invoice_series.next_number + 1 RETURNING next_number - 1",
-            )?
-            .query_row(params![series], |r| r.get(0))
-        }))
+        Box::pin(run(&self.conn, move |c| next_number(c, &series)))
     }
 
     fn insert_invoice<'a>(
@@ -482,25 +494,7 @@ impl Tx for SqliteTx {
         invoice: &'a InvoiceRecord,
     ) -> BoxFuture<'a, StoreResult<()>> {
         let i = invoice.clone();
-        Box::pin(run(&self.conn, move |c| {
-            c.prepare_cached(
-                "INSERT INTO invoices (id, series, number, number_display, created_at, currency, total, customer_id, idempotency_key, document, subscription_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            )?
-            .execute(params![
-                i.id,
-                i.series,
-                i.number,
-                i.number_display,
-                i.created_at,
-                i.currency,
-                i.total,
-                i.customer_id,
-                i.idempotency_key,
-                i.document,
-                i.subscription_id
-            ])
-            .map(|_| ())
-        }))
+        Box::pin(run(&self.conn, move |c| insert_invoice(c, &i)))
     }
 
     fn insert_payment<'a>(
@@ -508,23 +502,7 @@ impl Tx for SqliteTx {
         payment: &'a PaymentRecord,
     ) -> BoxFuture<'a, StoreResult<()>> {
         let p = payment.clone();
-        Box::pin(run(&self.conn, move |c| {
-            c.prepare_cached(
-                "INSERT INTO payments (id, invoice_id, amount, currency, status, gateway, card_brand, card_last4, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )?
-            .execute(params![
-                p.id,
-                p.invoice_id,
-                p.amount,
-                p.currency,
-                p.status,
-                p.gateway,
-                p.card_brand,
-                p.card_last4,
-                p.created_at
-            ])
-            .map(|_| ())
-        }))
+        Box::pin(run(&self.conn, move |c| insert_payment(c, &p)))
     }
 
     fn insert_redemption<'a>(
@@ -534,9 +512,7 @@ impl Tx for SqliteTx {
     ) -> BoxFuture<'a, StoreResult<()>> {
         let (invoice_id, counter) = (invoice_id.to_string(), counter.to_string());
         Box::pin(run(&self.conn, move |c| {
-            c.prepare_cached("INSERT INTO redemptions (invoice_id, key) VALUES (?1, ?2)")?
-                .execute(params![invoice_id, counter])
-                .map(|_| ())
+            insert_redemption(c, &invoice_id, &counter)
         }))
     }
 
@@ -747,6 +723,254 @@ impl Tx for SqliteTx {
             result
         })
     }
+}
+
+// The statements a charge's steps share, on the connection (the worker thread): the `Tx`
+// methods run one each per job; the intent steps run several in one job.
+
+fn claim_key(
+    c: &Connection,
+    scope: &str,
+    key: &str,
+    fingerprint: &str,
+    now: i64,
+) -> rusqlite::Result<Claim> {
+    let inserted = c
+        .prepare_cached(
+            "INSERT INTO idempotency_keys (scope, key, fingerprint, created_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (scope, key) DO NOTHING",
+        )?
+        .execute(params![scope, key, fingerprint, now])?;
+    if inserted == 1 {
+        return Ok(Claim::New);
+    }
+    c.prepare_cached(
+        "SELECT fingerprint, status_code, response FROM idempotency_keys WHERE scope = ?1 AND key = ?2",
+    )?
+    .query_row(params![scope, key], |r| {
+        Ok(Claim::Existing {
+            fingerprint: r.get(0)?,
+            status: r.get::<_, u16>(1)?,
+            response: r.get(2)?,
+        })
+    })
+}
+
+fn finish_key(
+    c: &Connection,
+    scope: &str,
+    key: &str,
+    status: u16,
+    response: &str,
+) -> rusqlite::Result<()> {
+    c.prepare_cached(
+        "UPDATE idempotency_keys SET status_code = ?3, response = ?4 WHERE scope = ?1 AND key = ?2",
+    )?
+    .execute(params![scope, key, status, response])
+    .map(|_| ())
+}
+
+fn redeem(c: &Connection, counter: &str, max: Option<i64>) -> rusqlite::Result<bool> {
+    let updated = c
+        .prepare_cached(
+            "INSERT INTO redemption_counters (key, times_redeemed) VALUES (?1, 1) ON CONFLICT (key) DO UPDATE SET times_redeemed = redemption_counters.times_redeemed + 1 WHERE ?2 IS NULL OR redemption_counters.times_redeemed < ?2",
+        )?
+        .execute(params![counter, max])?;
+    Ok(updated == 1)
+}
+
+fn next_number(c: &Connection, series: &str) -> rusqlite::Result<i64> {
+    c.prepare_cached(
+        "INSERT INTO invoice_series (series, next_number) VALUES (?1, 2) ON CONFLICT (series) DO UPDATE SET next_number = invoice_series.next_number + 1 RETURNING next_number - 1",
+    )?
+    .query_row(params![series], |r| r.get(0))
+}
+
+fn insert_invoice(c: &Connection, i: &InvoiceRecord) -> rusqlite::Result<()> {
+    c.prepare_cached(
+        "INSERT INTO invoices (id, series, number, number_display, created_at, currency, total, customer_id, idempotency_key, document, subscription_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?
+    .execute(params![
+        i.id,
+        i.series,
+        i.number,
+        i.number_display,
+        i.created_at,
+        i.currency,
+        i.total,
+        i.customer_id,
+        i.idempotency_key,
+        i.document,
+        i.subscription_id
+    ])
+    .map(|_| ())
+}
+
+fn insert_payment(c: &Connection, p: &PaymentRecord) -> rusqlite::Result<()> {
+    c.prepare_cached(
+        "INSERT INTO payments (id, invoice_id, amount, currency, status, gateway, card_brand, card_last4, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        p.id,
+        p.invoice_id,
+        p.amount,
+        p.currency,
+        p.status,
+        p.gateway,
+        p.card_brand,
+        p.card_last4,
+        p.created_at
+    ])
+    .map(|_| ())
+}
+
+fn insert_redemption(c: &Connection, invoice_id: &str, counter: &str) -> rusqlite::Result<()> {
+    c.prepare_cached("INSERT INTO redemptions (invoice_id, key) VALUES (?1, ?2)")?
+        .execute(params![invoice_id, counter])
+        .map(|_| ())
+}
+
+/// Runs `body` between `BEGIN IMMEDIATE` and `COMMIT` in the current job; rolls back when it
+/// fails or asks to (`Ok((value, false))`).
+fn in_transaction<T>(
+    c: &Connection,
+    body: impl FnOnce(&Connection) -> rusqlite::Result<(T, bool)>,
+) -> rusqlite::Result<T> {
+    c.execute_batch("BEGIN IMMEDIATE")?;
+    match body(c) {
+        Ok((value, true)) => match c.execute_batch("COMMIT") {
+            Ok(()) => Ok(value),
+            Err(e) => {
+                let _ = c.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        },
+        Ok((value, false)) => {
+            c.execute_batch("ROLLBACK")?;
+            Ok(value)
+        }
+        Err(e) => {
+            if !c.is_autocommit() {
+                let _ = c.execute_batch("ROLLBACK");
+            }
+            Err(e)
+        }
+    }
+}
+
+fn open_intent_job(c: &Connection, open: &intents::OpenIntent) -> rusqlite::Result<Opened> {
+    let i = &open.intent;
+    in_transaction(c, |c| {
+        let claim = claim_key(c, &i.scope, &i.key, &open.fingerprint, i.created_at)?;
+        if let Claim::Existing { status, .. } = &claim {
+            let intent = if *status == 0 {
+                plain_query(
+                    c,
+                    intents::INTENT_BY_KEY,
+                    &[i.scope.as_str().into(), i.key.as_str().into()],
+                )?
+                .first()
+                .map(|r| intents::intent_from_row(r))
+            } else {
+                None
+            };
+            return Ok((Opened::Existing { claim, intent }, false));
+        }
+        for (counter, max) in &open.counters {
+            if !redeem(c, counter, *max)? {
+                return Ok((Opened::Exhausted(counter.clone()), false));
+            }
+        }
+        plain_exec(c, intents::INSERT_INTENT, &intents::intent_params(i))?;
+        Ok((Opened::New, true))
+    })
+}
+
+/// A failure of the invoice builder, carried through rusqlite's error type.
+fn build_failed(why: String) -> rusqlite::Error {
+    rusqlite::Error::ToSqlConversionFailure(why.into())
+}
+
+fn settle_intent_job(
+    c: &Connection,
+    intent: &IntentRecord,
+    now: i64,
+    settlement: Settlement,
+) -> rusqlite::Result<Settled> {
+    in_transaction(c, |c| match settlement {
+        Settlement::Paid {
+            invoice_id,
+            series,
+            gateway_charge_id,
+            build,
+        } => {
+            let moved = plain_exec(
+                c,
+                intents::SETTLE_PAID,
+                &[
+                    intent.id.as_str().into(),
+                    invoice_id.as_str().into(),
+                    gateway_charge_id.into(),
+                    true.into(),
+                    now.into(),
+                ],
+            )?;
+            if moved == 0 {
+                return Ok((Settled::AlreadySettled, false));
+            }
+            let number = next_number(c, &series)?;
+            let issued = build(number).map_err(build_failed)?;
+            insert_invoice(c, &issued.invoice)?;
+            if let Some(p) = &issued.payment {
+                insert_payment(c, p)?;
+            }
+            for counter in &issued.redemptions {
+                insert_redemption(c, &issued.invoice.id, counter)?;
+            }
+            if !issued.einvoice_pending {
+                plain_exec(
+                    c,
+                    intents::EINVOICE_STORED,
+                    &[intent.id.as_str().into(), now.into()],
+                )?;
+            }
+            finish_key(
+                c,
+                &intent.scope,
+                &intent.key,
+                issued.status,
+                &issued.response,
+            )?;
+            Ok((Settled::Done, true))
+        }
+        Settlement::Failed {
+            status,
+            release,
+            answer,
+        } => {
+            let moved = plain_exec(
+                c,
+                intents::SETTLE_FAILED,
+                &[intent.id.as_str().into(), status.into(), now.into()],
+            )?;
+            if moved == 0 {
+                return Ok((Settled::AlreadySettled, false));
+            }
+            for counter in &release {
+                plain_exec(c, intents::RELEASE_REDEMPTION, &[counter.as_str().into()])?;
+            }
+            match answer {
+                Some((code, body)) => finish_key(c, &intent.scope, &intent.key, code, &body)?,
+                None => {
+                    plain_exec(
+                        c,
+                        intents::FORGET_KEY,
+                        &[intent.scope.as_str().into(), intent.key.as_str().into()],
+                    )?;
+                }
+            }
+            Ok((Settled::Done, true))
+        }
+    })
 }
 
 // Plain SQL (see `super::sql`).

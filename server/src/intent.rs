@@ -1,0 +1,670 @@
+//! A charge's payment intent: the steps after pricing, each recorded, with the gateway called
+//! outside any database transaction, and their recovery (issue 13 §6).
+//!
+//! ```text
+//!            open (tx 1: key claimed, codes redeemed)
+//!                 │
+//!                 ▼
+//!           processing ──gateway: declined──▶ requires_payment_method (tx 2: codes released,
+//!                 │      ──unknown token───▶ canceled                  decline stored / key freed)
+//!                 │      ──no answer───────▶ stays processing (503; a replay, the start-up and
+//!                 │                          the periodic recovery ask the gateway again)
+//!      gateway: succeeded
+//!                 ▼
+//!           succeeded, einvoice_pending (tx 2: number, invoice, payment, answer stored)
+//!                 │  render the e-invoice, no transaction open
+//!                 ▼
+//!           succeeded (tx 3: e-invoice stored)
+//! ```
+//!
+//! The gateway's idempotency key is the intent id, so asking again (a replay of the client's
+//! key, the recovery) returns the first attempt's outcome and never charges twice: a charge
+//! whose answer was lost after the money moved is found and recorded. Invoice numbers are
+//! taken in tx 2, at success, so a decline leaves no gap; numbers follow commit order and the
+//! invoice is dated at tx 2 (the day it is issued).
+
+use crate::error::{json_response, ApiError, ApiResult};
+use crate::gateway::{ChargeRequest, GatewayCharge, GatewayError};
+use crate::invoice::{self, BillingCustomer, InvoiceDocument, PaymentInfo};
+use crate::ledger::{new_id, store_error};
+use crate::pricing::Priced;
+use crate::state::AppState;
+use crate::store::{
+    Claim, IntentRecord, InvoiceRecord, IssuedInvoice, OpenIntent, Opened, PaymentRecord, Settled,
+    Settlement, SqlValue,
+};
+use crate::token;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, LazyLock, Mutex};
+
+/// The intents this process is working on: whoever holds an intent's lock is calling its
+/// gateway or recording its outcome; a replay of its key waits for it instead of asking the
+/// gateway a second time (across processes the gateway's idempotency key and the conditional
+/// settlement keep that safe, only less quiet).
+fn working_on(intent_id: &str) -> Arc<tokio::sync::Mutex<()>> {
+    static WORKING: LazyLock<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> =
+        LazyLock::new(Mutex::default);
+    let mut map = WORKING.lock().unwrap_or_else(|p| p.into_inner());
+    // Forget the intents nobody holds or waits for.
+    map.retain(|_, lock| Arc::strong_count(lock) > 1);
+    map.entry(intent_id.to_string()).or_default().clone()
+}
+
+/// Everything finishing a charge needs, stored with the intent (JSON) so another process can
+/// finish it after a crash.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Plan {
+    /// The engine input as priced (`as_of` and `has_paid_before` filled in): pricing it again
+    /// gives the same quote.
+    pub input: Value,
+    /// The quote as priced (JSON), for the invoice and the answer.
+    pub quote: Value,
+    pub as_of: String,
+    /// Minor units: the quote's total (BT-112) and what is collected (BT-115).
+    pub total: i64,
+    pub payable: i64,
+    pub currency: String,
+    pub customer: BillingCustomer,
+    pub payment_method: String,
+    /// Redemption counters in key order: `(max_redemptions, request path)`.
+    pub counters: BTreeMap<String, (Option<i64>, String)>,
+    /// Chosen when the intent is opened.
+    #[serde(default)]
+    pub invoice_id: String,
+    /// The engine's quote, kept from pricing for the e-invoice (re-priced after a crash).
+    #[serde(skip)]
+    pub engine_quote: Option<billcalc::Quote>,
+}
+
+impl Plan {
+    pub fn new(
+        priced: Priced,
+        customer: BillingCustomer,
+        payment_method: String,
+        counters: BTreeMap<String, (Option<i64>, String)>,
+    ) -> Plan {
+        let total = priced.quote.total;
+        Plan {
+            input: priced.input,
+            quote: priced.quote_value,
+            as_of: priced.as_of,
+            total,
+            payable: priced.quote.amount_payable.unwrap_or(total),
+            currency: priced.quote.currency.code().to_string(),
+            customer,
+            payment_method,
+            counters,
+            invoice_id: String::new(),
+            engine_quote: Some(priced.quote),
+        }
+    }
+
+    fn engine_quote(&self, state: &AppState) -> Result<billcalc::Quote, String> {
+        if let Some(q) = &self.engine_quote {
+            return Ok(q.clone());
+        }
+        let parsed: billcalc::QuoteInput =
+            billcalc::from_value(&self.input).map_err(|e| format!("{e:?}"))?;
+        state
+            .calculator
+            .quote(&parsed)
+            .map_err(|e| format!("{e:?}"))
+    }
+}
+
+/// Steps 2 to 4 of a priced charge: open the intent, call the gateway, record the outcome.
+pub async fn charge(
+    state: Arc<AppState>,
+    scope: &str,
+    key: &str,
+    fingerprint: &str,
+    now: i64,
+    mut plan: Plan,
+) -> ApiResult<Response> {
+    plan.invoice_id = new_id("in", key, now);
+    let intent = IntentRecord {
+        id: new_id("pi", key, now),
+        scope: scope.to_string(),
+        key: key.to_string(),
+        status: "processing".into(),
+        amount: plan.payable,
+        currency: plan.currency.clone(),
+        payment_method: plan.payment_method.clone(),
+        plan: serde_json::to_string(&plan)
+            .map_err(|e| ApiError::internal(format!("plan serialization: {e}")))?,
+        invoice_id: None,
+        gateway_charge_id: None,
+        einvoice_pending: false,
+        created_at: now,
+        updated_at: now,
+    };
+    let open = OpenIntent {
+        fingerprint: fingerprint.to_string(),
+        counters: plan
+            .counters
+            .iter()
+            .map(|(k, (max, _))| (k.clone(), *max))
+            .collect(),
+        intent: intent.clone(),
+    };
+    // Held before the intent exists, until its outcome is recorded: a replay that finds it
+    // unfinished waits here.
+    let lock = working_on(&intent.id);
+    let _working = lock.lock().await;
+    match state.store.open_intent(open).await.map_err(store_error)? {
+        Opened::New => finish(&state, &intent, plan).await,
+        Opened::Exhausted(counter) => {
+            let path = plan
+                .counters
+                .get(&counter)
+                .map(|(_, p)| p.clone())
+                .unwrap_or_default();
+            Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "promotion_code_exhausted",
+                path,
+                "this code has reached its maximum number of redemptions; nothing was charged",
+            ))
+        }
+        Opened::Existing { claim, intent } => {
+            existing(&state, fingerprint, claim, intent.as_ref()).await
+        }
+    }
+}
+
+/// The answer for a key that was used before: `idempotency_key_reused` for another body, the
+/// stored answer, or — when the earlier request's intent is unfinished — its outcome, asking
+/// the gateway again.
+async fn existing(
+    state: &Arc<AppState>,
+    fingerprint: &str,
+    claim: Claim,
+    pending: Option<&IntentRecord>,
+) -> ApiResult<Response> {
+    let Claim::Existing {
+        fingerprint: f,
+        status,
+        response,
+    } = claim
+    else {
+        return Err(ApiError::internal("the key was not claimed"));
+    };
+    if f != fingerprint {
+        return Err(reused());
+    }
+    if status != 0 {
+        return Ok(replayed(status, response));
+    }
+    match pending {
+        Some(intent) => resolve(state, intent).await,
+        None => Err(in_progress()),
+    }
+}
+
+fn reused() -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "idempotency_key_reused",
+        "",
+        "this Idempotency-Key was used with a different request body",
+    )
+}
+
+fn in_progress() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "idempotency_key_in_use",
+        "",
+        "a request with this Idempotency-Key is still being processed; retry shortly",
+    )
+}
+
+fn replayed(status: u16, response: String) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    let mut r = json_response(status, response);
+    r.headers_mut()
+        .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    r
+}
+
+/// The answer stored under a key, without claiming it: `None` when the key is unknown; the
+/// stored answer (or the outcome of its unfinished intent) when the body matches;
+/// `idempotency_key_reused` when not.
+pub async fn stored_answer(
+    state: &Arc<AppState>,
+    scope: &str,
+    key: &str,
+    fingerprint: &str,
+) -> ApiResult<Option<Response>> {
+    let rows = state
+        .store
+        .query(
+            "SELECT fingerprint, status_code, response FROM idempotency_keys WHERE scope = $1 AND key = $2",
+            vec![scope.into(), key.into()],
+        )
+        .await
+        .map_err(store_error)?;
+    let Some(row) = rows.first() else {
+        return Ok(None);
+    };
+    let claim = Claim::Existing {
+        fingerprint: row.first().map(SqlValue::text).unwrap_or_default(),
+        status: row
+            .get(1)
+            .and_then(SqlValue::as_i64)
+            .and_then(|s| u16::try_from(s).ok())
+            .unwrap_or(0),
+        response: row.get(2).map(SqlValue::text).unwrap_or_default(),
+    };
+    let pending = match &claim {
+        Claim::Existing { status: 0, .. } => state
+            .store
+            .intent_by_key(scope, key)
+            .await
+            .map_err(store_error)?,
+        _ => None,
+    };
+    existing(state, fingerprint, claim, pending.as_ref())
+        .await
+        .map(Some)
+}
+
+/// Finishes an intent found unfinished (a replay, the recovery): asks the gateway again when
+/// it is `processing`, stores its e-invoice when that is what is left, and answers what is
+/// stored under its key.
+pub async fn resolve(state: &Arc<AppState>, intent: &IntentRecord) -> ApiResult<Response> {
+    let lock = working_on(&intent.id);
+    let _working = lock.lock().await;
+    // What it is now (the holder may have finished it while this waited).
+    let intent = &match state
+        .store
+        .intent_by_key(&intent.scope, &intent.key)
+        .await
+        .map_err(store_error)?
+    {
+        Some(current) => current,
+        None => return Err(ApiError::internal("the intent disappeared")),
+    };
+    let plan: Plan = serde_json::from_str(&intent.plan)
+        .map_err(|e| ApiError::internal(format!("intent {}: bad plan: {e}", intent.id)))?;
+    if intent.status == "processing" {
+        return finish(state, intent, plan).await;
+    }
+    if intent.einvoice_pending {
+        if let Some(invoice_id) = &intent.invoice_id {
+            store_einvoice(state, intent, &plan, invoice_id, None).await;
+        }
+    }
+    settled_answer(state, intent).await
+}
+
+/// What is stored under the intent's key once it has left `processing`.
+async fn settled_answer(state: &Arc<AppState>, intent: &IntentRecord) -> ApiResult<Response> {
+    let rows = state
+        .store
+        .query(
+            "SELECT status_code, response FROM idempotency_keys WHERE scope = $1 AND key = $2",
+            vec![intent.scope.as_str().into(), intent.key.as_str().into()],
+        )
+        .await
+        .map_err(store_error)?;
+    match rows.first() {
+        Some(row) => {
+            let status = row.first().and_then(SqlValue::as_i64).unwrap_or(0);
+            if status == 0 {
+                return Err(in_progress());
+            }
+            Ok(replayed(
+                u16::try_from(status).unwrap_or(500),
+                row.get(1).map(SqlValue::text).unwrap_or_default(),
+            ))
+        }
+        // A key forgotten after an unknown payment method: the client may retry with it.
+        None => Err(unknown_payment_method(state)),
+    }
+}
+
+fn unknown_payment_method(state: &AppState) -> ApiError {
+    ApiError::invalid(
+        "payment_method",
+        format!(
+            "unknown payment method token for the {} gateway",
+            state.gateway.name()
+        ),
+    )
+}
+
+/// Steps 3 and 4: the gateway (outside any transaction), then the outcome.
+async fn finish(state: &Arc<AppState>, intent: &IntentRecord, plan: Plan) -> ApiResult<Response> {
+    let charge = if intent.amount > 0 {
+        let request = ChargeRequest {
+            idempotency_key: intent.id.clone(),
+            amount: intent.amount,
+            currency: intent.currency.clone(),
+            payment_method: intent.payment_method.clone(),
+            description: state.seller.name.clone(),
+        };
+        match state.gateway.charge(request).await {
+            Ok(c) => Some(c),
+            Err(GatewayError::Declined {
+                code,
+                decline_code,
+                message,
+                hard,
+            }) => {
+                let e = ApiError::new(
+                    StatusCode::PAYMENT_REQUIRED,
+                    code,
+                    "payment_method",
+                    message,
+                )
+                .with("decline_code", json!(decline_code))
+                .with("retryable", json!(!hard && code == "processing_error"));
+                let settlement = Settlement::Failed {
+                    status: "requires_payment_method",
+                    release: plan.counters.keys().cloned().collect(),
+                    answer: Some((e.status.as_u16(), e.body().to_string())),
+                };
+                return match settle(state, intent, settlement).await? {
+                    Settled::Done => Err(e),
+                    Settled::AlreadySettled => settled_answer(state, intent).await,
+                };
+            }
+            Err(GatewayError::UnknownPaymentMethod) => {
+                let settlement = Settlement::Failed {
+                    status: "canceled",
+                    release: plan.counters.keys().cloned().collect(),
+                    answer: None,
+                };
+                return match settle(state, intent, settlement).await? {
+                    Settled::Done => Err(unknown_payment_method(state)),
+                    Settled::AlreadySettled => settled_answer(state, intent).await,
+                };
+            }
+            Err(GatewayError::Unavailable(why)) => {
+                crate::log::error(
+                    "payment gateway unavailable",
+                    json!({"error": why, "intent": intent.id}),
+                );
+                return Err(ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "payment_gateway_unavailable",
+                    "",
+                    "the payment gateway did not answer; the charge is recorded as processing: retry with the same Idempotency-Key to learn its outcome",
+                ));
+            }
+        }
+    } else {
+        None
+    };
+    issue(state, intent, plan, charge).await
+}
+
+async fn settle(
+    state: &AppState,
+    intent: &IntentRecord,
+    settlement: Settlement,
+) -> ApiResult<Settled> {
+    let now = state.clock.now();
+    state
+        .store
+        .settle_intent(intent, now, settlement)
+        .await
+        .map_err(store_error)
+}
+
+/// Step 4 after a success: number, invoice, payment and answer in one transaction; then the
+/// e-invoice, rendered with no transaction open, and stored.
+async fn issue(
+    state: &Arc<AppState>,
+    intent: &IntentRecord,
+    plan: Plan,
+    charge: Option<GatewayCharge>,
+) -> ApiResult<Response> {
+    let now = state.clock.now();
+    let series = format!("{}{}", state.invoice.series_prefix, crate::clock::year(now));
+    let gateway_charge_id = charge.as_ref().map(|c| c.id.clone());
+    let built: Arc<Mutex<Option<(InvoiceDocument, String)>>> = Arc::default();
+    let build = {
+        let state = state.clone();
+        let plan = plan.clone();
+        let series = series.clone();
+        let key = intent.key.clone();
+        let gateway = state.gateway.name().to_string();
+        let built = built.clone();
+        Box::new(move |number: i64| -> Result<IssuedInvoice, String> {
+            let issued =
+                build_invoice(&state, &plan, &series, number, now, &key, &gateway, charge)?;
+            if let Ok(mut slot) = built.lock() {
+                *slot = Some((issued.1, issued.0.response.clone()));
+            }
+            Ok(issued.0)
+        })
+    };
+    let settlement = Settlement::Paid {
+        invoice_id: plan.invoice_id.clone(),
+        series,
+        gateway_charge_id,
+        build,
+    };
+    match settle(state, intent, settlement).await? {
+        Settled::AlreadySettled => return settled_answer(state, intent).await,
+        Settled::Done => {}
+    }
+    let taken = built.lock().ok().and_then(|mut slot| slot.take());
+    let Some((document, response)) = taken else {
+        return Err(ApiError::internal("the invoice was not built"));
+    };
+    store_einvoice(state, intent, &plan, &plan.invoice_id, Some(document)).await;
+    Ok(json_response(StatusCode::OK, response))
+}
+
+/// The invoice record, its payment, and the answer, once the number is known (inside tx 2:
+/// no rendering here).
+#[allow(clippy::too_many_arguments)]
+fn build_invoice(
+    state: &AppState,
+    plan: &Plan,
+    series: &str,
+    number: i64,
+    now: i64,
+    key: &str,
+    gateway: &str,
+    charge: Option<GatewayCharge>,
+) -> Result<(IssuedInvoice, InvoiceDocument), String> {
+    let number_display = format!("{series}-{number:06}");
+    let invoice_id = &plan.invoice_id;
+    let payment = charge.as_ref().map(|c| PaymentInfo {
+        id: c.id.clone(),
+        amount: c.amount,
+        status: "succeeded".into(),
+        method: format!("card {} •••• {}", c.brand, c.last4),
+        paid_at: now,
+    });
+    let product_name = |id: &str| state.calculator.product(id).and_then(|p| p.name.clone());
+    let document = invoice::build(invoice::Issue {
+        id: invoice_id,
+        number: &number_display,
+        series,
+        created: now,
+        seller: &state.seller,
+        terms: &state.invoice,
+        customer: plan.customer.clone(),
+        payment,
+        as_of: &plan.as_of,
+        quote: &plan.quote,
+        product_name: &product_name,
+        status: "paid",
+        subscription: None,
+    });
+    let document_text =
+        serde_json::to_string(&document).map_err(|e| format!("invoice serialization: {e}"))?;
+    let invoice = InvoiceRecord {
+        id: invoice_id.clone(),
+        series: series.to_string(),
+        number,
+        number_display: number_display.clone(),
+        created_at: now,
+        currency: plan.currency.clone(),
+        total: plan.total,
+        customer_id: document.customer.id.clone(),
+        idempotency_key: key.to_string(),
+        document: document_text,
+        subscription_id: None,
+    };
+    let payment = charge.as_ref().map(|c| PaymentRecord {
+        id: c.id.clone(),
+        invoice_id: invoice_id.clone(),
+        amount: c.amount,
+        currency: plan.currency.clone(),
+        status: "succeeded".into(),
+        gateway: gateway.to_string(),
+        card_brand: Some(c.brand.clone()),
+        card_last4: Some(c.last4.clone()),
+        created_at: now,
+    });
+    let access = token::invoice_access_token(&state.signing_key, invoice_id);
+    let response = json!({
+        "object": "charge",
+        "id": charge.as_ref().map(|c| c.id.clone()),
+        "status": "succeeded",
+        "amount": plan.payable,
+        "currency": plan.currency,
+        "payment_method": charge.as_ref().map(|c| json!({"type": "card", "brand": c.brand, "last4": c.last4})),
+        "invoice": {
+            "id": invoice_id,
+            "number": number_display,
+            "url": format!("/v1/invoices/{invoice_id}"),
+            "hosted_invoice_url": format!("/v1/invoices/{invoice_id}.html?access_token={access}"),
+        },
+        "as_of": plan.as_of,
+        "quote": plan.quote,
+    })
+    .to_string();
+    Ok((
+        IssuedInvoice {
+            invoice,
+            payment,
+            redemptions: plan.counters.keys().cloned().collect(),
+            status: 200,
+            response,
+            einvoice_pending: true,
+        },
+        document,
+    ))
+}
+
+/// Renders the invoice's e-invoice (EN 16931; crate::einvoice) on the blocking pool, with no
+/// transaction open, and stores it with the document. Rendered once, at issue, from the
+/// engine's quote as charged; a failure leaves the intent `einvoice_pending` for the recovery.
+async fn store_einvoice(
+    state: &Arc<AppState>,
+    intent: &IntentRecord,
+    plan: &Plan,
+    invoice_id: &str,
+    document: Option<InvoiceDocument>,
+) {
+    let document = match document {
+        Some(d) => d,
+        None => match state.store.invoice(invoice_id).await {
+            Ok(Some(record)) => match serde_json::from_str::<InvoiceDocument>(&record.document) {
+                Ok(d) => d,
+                Err(e) => {
+                    crate::log::error(
+                        "e-invoice: unreadable document",
+                        json!({"invoice": invoice_id, "error": e.to_string()}),
+                    );
+                    return;
+                }
+            },
+            _ => return,
+        },
+    };
+    if document.einvoice.is_some() {
+        // Stored already (a crash after tx 3's document write cannot happen: tx 3 is one
+        // transaction; this is a concurrent recovery).
+        let _ = state
+            .store
+            .store_einvoice(&intent.id, invoice_id, None, state.clock.now())
+            .await;
+        return;
+    }
+    let quote = match plan.engine_quote(state) {
+        Ok(q) => q,
+        Err(why) => {
+            crate::log::error(
+                "e-invoice: cannot re-price the intent",
+                json!({"intent": intent.id, "error": why}),
+            );
+            return;
+        }
+    };
+    // At most one rendering per core: a burst's e-invoices come out in order instead of all
+    // late together (each one is CPU-bound, tens of milliseconds).
+    static RENDERING: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| {
+        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+    });
+    let _turn = RENDERING.acquire().await;
+    let rendering = state.clone();
+    let rendered = tokio::task::spawn_blocking(move || {
+        let mut document = document;
+        document.einvoice = crate::einvoice::render_quote(&document, &quote, &rendering.calculator);
+        document
+            .einvoice
+            .is_some()
+            .then(|| serde_json::to_string(&document).ok())
+            .flatten()
+    })
+    .await;
+    let text = match rendered {
+        Ok(t) => t,
+        Err(e) => {
+            crate::log::error(
+                "e-invoice: rendering failed",
+                json!({"invoice": invoice_id, "error": e.to_string()}),
+            );
+            return;
+        }
+    };
+    if let Err(e) = state
+        .store
+        .store_einvoice(&intent.id, invoice_id, text.as_deref(), state.clock.now())
+        .await
+    {
+        crate::log::error(
+            "e-invoice: not stored (the recovery will retry)",
+            json!({"invoice": invoice_id, "error": e.to_string()}),
+        );
+    }
+}
+
+/// Finishes every intent left unfinished and untouched since `touched_before` (at start-up:
+/// all of them; in the renewal loop: those older than a grace period, so a request still in
+/// flight is left to finish). Returns how many were resolved and how many are still open.
+pub async fn recover(state: &Arc<AppState>, touched_before: i64) -> Value {
+    let intents = match state.store.unfinished_intents(touched_before, 200).await {
+        Ok(i) => i,
+        Err(e) => {
+            crate::log::error("intent recovery", json!({"error": e.to_string()}));
+            return json!({"resolved": 0, "open": null});
+        }
+    };
+    let (mut resolved, mut open) = (0, 0);
+    for intent in &intents {
+        match resolve(state, intent).await {
+            Err(e) if e.status == StatusCode::SERVICE_UNAVAILABLE => open += 1,
+            _ => resolved += 1,
+        }
+    }
+    if !intents.is_empty() {
+        crate::log::info(
+            "intent recovery",
+            json!({"resolved": resolved, "open": open}),
+        );
+    }
+    json!({"resolved": resolved, "open": open})
+}

@@ -1,0 +1,295 @@
+//! Payment intents: a charge in recorded steps, so the gateway is called outside any database
+//! transaction (issue 13 §6). The state machine (Stripe's vocabulary) is in server/README.md:
+//!
+//! ```text
+//! open_intent (tx 1: key claimed, codes redeemed)      -> processing
+//! gateway call, outside any transaction (idempotency key = the intent id)
+//! settle_intent Paid (tx 2: number, invoice, payment)  -> succeeded (einvoice_pending = 1)
+//! store_einvoice (tx 3, after rendering)               -> succeeded (einvoice_pending = 0)
+//! settle_intent Failed (tx 2: codes released)          -> requires_payment_method | canceled
+//! ```
+//!
+//! Each step is one transaction, run as ONE job on SQLite's worker thread (`sqlite.rs`
+//! overrides the defaults below, which drive a [`Tx`] statement by statement for PostgreSQL).
+//! `settle_intent` moves an intent out of `processing` with a conditional update, so two
+//! processes finishing the same intent (a replay racing the start-up recovery) settle it once.
+
+use super::{Claim, InvoiceRecord, PaymentRecord, SqlValue, StoreResult, Tx};
+
+/// One row of `payment_intents`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntentRecord {
+    /// `pi_…`; also the gateway's idempotency key, so a re-sent gateway call never charges twice.
+    pub id: String,
+    /// The idempotency key's scope and key that created it.
+    pub scope: String,
+    pub key: String,
+    /// `processing`, `succeeded`, `requires_payment_method` (declined), `canceled`.
+    pub status: String,
+    /// Minor units.
+    pub amount: i64,
+    pub currency: String,
+    pub payment_method: String,
+    /// What finishing the charge needs, as JSON text (owned by `crate::charge`).
+    pub plan: String,
+    pub invoice_id: Option<String>,
+    pub gateway_charge_id: Option<String>,
+    /// The invoice was issued but its e-invoice is not stored yet.
+    pub einvoice_pending: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+pub(super) fn intent_from_row(r: &[SqlValue]) -> IntentRecord {
+    let text = |i: usize| r.get(i).map(SqlValue::text).unwrap_or_default();
+    let opt = |i: usize| r.get(i).and_then(|v| v.as_str().map(str::to_string));
+    let int = |i: usize| r.get(i).and_then(SqlValue::as_i64).unwrap_or(0);
+    IntentRecord {
+        id: text(0),
+        scope: text(1),
+        key: text(2),
+        status: text(3),
+        amount: int(4),
+        currency: text(5),
+        payment_method: text(6),
+        plan: text(7),
+        invoice_id: opt(8),
+        gateway_charge_id: opt(9),
+        einvoice_pending: int(10) != 0,
+        created_at: int(11),
+        updated_at: int(12),
+    }
+}
+
+pub(super) fn intent_params(i: &IntentRecord) -> Vec<SqlValue> {
+    vec![
+        i.id.as_str().into(),
+        i.scope.as_str().into(),
+        i.key.as_str().into(),
+        i.status.as_str().into(),
+        i.amount.into(),
+        i.currency.as_str().into(),
+        i.payment_method.as_str().into(),
+        i.plan.as_str().into(),
+        i.invoice_id.clone().into(),
+        i.gateway_charge_id.clone().into(),
+        i.einvoice_pending.into(),
+        i.created_at.into(),
+        i.updated_at.into(),
+    ]
+}
+
+pub(super) const INSERT_INTENT: &str = "INSERT INTO payment_intents (id, scope, key, status, amount, currency, payment_method, plan, invoice_id, gateway_charge_id, einvoice_pending, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+pub(super) const INTENT_BY_KEY: &str = "SELECT id, scope, key, status, amount, currency, payment_method, plan, invoice_id, gateway_charge_id, einvoice_pending, created_at, updated_at FROM payment_intents WHERE scope = $1 AND key = $2";
+pub(super) const UNFINISHED: &str = "SELECT id, scope, key, status, amount, currency, payment_method, plan, invoice_id, gateway_charge_id, einvoice_pending, created_at, updated_at FROM payment_intents WHERE (status = 'processing' AND updated_at <= $1) OR einvoice_pending = 1 ORDER BY created_at, id LIMIT $2";
+pub(super) const SETTLE_PAID: &str = "UPDATE payment_intents SET status = 'succeeded', invoice_id = $2, gateway_charge_id = $3, einvoice_pending = $4, updated_at = $5 WHERE id = $1 AND status = 'processing'";
+pub(super) const SETTLE_FAILED: &str = "UPDATE payment_intents SET status = $2, updated_at = $3 WHERE id = $1 AND status = 'processing'";
+pub(super) const RELEASE_REDEMPTION: &str = "UPDATE redemption_counters SET times_redeemed = times_redeemed - 1 WHERE key = $1 AND times_redeemed > 0";
+pub(super) const FORGET_KEY: &str = "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2";
+pub(super) const STORE_DOCUMENT: &str = "UPDATE invoices SET document = $2 WHERE id = $1";
+pub(super) const EINVOICE_STORED: &str =
+    "UPDATE payment_intents SET einvoice_pending = 0, updated_at = $2 WHERE id = $1";
+
+/// Step 1: claim the key, redeem the codes (in key order), record the intent `processing`.
+pub struct OpenIntent {
+    pub fingerprint: String,
+    /// `(counter, max_redemptions)` in key order (the lock order every transaction follows).
+    pub counters: Vec<(String, Option<i64>)>,
+    pub intent: IntentRecord,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Opened {
+    /// The key was new; the intent is recorded `processing`.
+    New,
+    /// The key was used before. `status` 0 in the claim means no answer is stored yet; then
+    /// `intent` is the unfinished intent to resolve.
+    Existing {
+        claim: Claim,
+        intent: Option<IntentRecord>,
+    },
+    /// The counter is used up; nothing was recorded.
+    Exhausted(String),
+}
+
+/// What step 2 records.
+pub struct IssuedInvoice {
+    pub invoice: InvoiceRecord,
+    pub payment: Option<PaymentRecord>,
+    /// The counters this invoice redeemed.
+    pub redemptions: Vec<String>,
+    /// The answer stored under the idempotency key.
+    pub status: u16,
+    pub response: String,
+    /// The e-invoice is rendered after this commit, then stored by [`Store::store_einvoice`].
+    pub einvoice_pending: bool,
+}
+
+/// Builds the invoice once its number is known (cheap: no rendering; runs inside the
+/// transaction, after the series row is locked).
+pub type BuildInvoice = Box<dyn FnOnce(i64) -> Result<IssuedInvoice, String> + Send>;
+
+pub enum Settlement {
+    /// The gateway took the money (or nothing was payable): take the next number of `series`,
+    /// insert the invoice and the payment, store the answer.
+    Paid {
+        /// Decided when the intent was opened (in its plan).
+        invoice_id: String,
+        series: String,
+        gateway_charge_id: Option<String>,
+        build: BuildInvoice,
+    },
+    /// Declined or refused: release the redemptions, record `status`, and store `answer` under
+    /// the key (a decline is replayed), or forget the key when `None` (the client may fix the
+    /// request and retry with it).
+    Failed {
+        status: &'static str,
+        release: Vec<String>,
+        answer: Option<(u16, String)>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settled {
+    Done,
+    /// Another request or process settled it first; nothing was written.
+    AlreadySettled,
+}
+
+pub(super) async fn open_with_tx(mut tx: Box<dyn Tx>, open: OpenIntent) -> StoreResult<Opened> {
+    let i = &open.intent;
+    match tx
+        .claim_key(&i.scope, &i.key, &open.fingerprint, i.created_at)
+        .await?
+    {
+        Claim::New => {}
+        claim @ Claim::Existing { .. } => {
+            let pending = matches!(claim, Claim::Existing { status: 0, .. });
+            let intent = if pending {
+                tx.query(
+                    INTENT_BY_KEY,
+                    vec![i.scope.as_str().into(), i.key.as_str().into()],
+                )
+                .await?
+                .first()
+                .map(|r| intent_from_row(r))
+            } else {
+                None
+            };
+            let _ = tx.rollback().await;
+            return Ok(Opened::Existing { claim, intent });
+        }
+    }
+    for (counter, max) in &open.counters {
+        if !tx.redeem(counter, *max).await? {
+            let _ = tx.rollback().await;
+            return Ok(Opened::Exhausted(counter.clone()));
+        }
+    }
+    tx.exec(INSERT_INTENT, intent_params(i)).await?;
+    tx.commit().await?;
+    Ok(Opened::New)
+}
+
+pub(super) async fn settle_with_tx(
+    mut tx: Box<dyn Tx>,
+    intent: &IntentRecord,
+    now: i64,
+    settlement: Settlement,
+) -> StoreResult<Settled> {
+    match settlement {
+        Settlement::Paid {
+            invoice_id,
+            series,
+            gateway_charge_id,
+            build,
+        } => {
+            let moved = tx
+                .exec(
+                    SETTLE_PAID,
+                    vec![
+                        intent.id.as_str().into(),
+                        invoice_id.as_str().into(),
+                        gateway_charge_id.into(),
+                        true.into(),
+                        now.into(),
+                    ],
+                )
+                .await?;
+            if moved == 0 {
+                let _ = tx.rollback().await;
+                return Ok(Settled::AlreadySettled);
+            }
+            // The number is taken after the intent's own row: the series row stays locked from
+            // here to the commit, so the work after it is short (no rendering).
+            let number = tx.next_number(&series).await?;
+            let issued = build(number).map_err(super::StoreError::new)?;
+            tx.insert_invoice(&issued.invoice).await?;
+            if let Some(p) = &issued.payment {
+                tx.insert_payment(p).await?;
+            }
+            for counter in &issued.redemptions {
+                tx.insert_redemption(&issued.invoice.id, counter).await?;
+            }
+            if !issued.einvoice_pending {
+                tx.exec(EINVOICE_STORED, vec![intent.id.as_str().into(), now.into()])
+                    .await?;
+            }
+            tx.finish_key(&intent.scope, &intent.key, issued.status, &issued.response)
+                .await?;
+            tx.commit().await?;
+            Ok(Settled::Done)
+        }
+        Settlement::Failed {
+            status,
+            release,
+            answer,
+        } => {
+            let moved = tx
+                .exec(
+                    SETTLE_FAILED,
+                    vec![intent.id.as_str().into(), status.into(), now.into()],
+                )
+                .await?;
+            if moved == 0 {
+                let _ = tx.rollback().await;
+                return Ok(Settled::AlreadySettled);
+            }
+            for counter in &release {
+                tx.exec(RELEASE_REDEMPTION, vec![counter.as_str().into()])
+                    .await?;
+            }
+            match answer {
+                Some((code, body)) => {
+                    tx.finish_key(&intent.scope, &intent.key, code, &body)
+                        .await?
+                }
+                None => {
+                    tx.exec(
+                        FORGET_KEY,
+                        vec![intent.scope.as_str().into(), intent.key.as_str().into()],
+                    )
+                    .await?;
+                }
+            }
+            tx.commit().await?;
+            Ok(Settled::Done)
+        }
+    }
+}
+
+pub(super) async fn store_einvoice_with_tx(
+    mut tx: Box<dyn Tx>,
+    intent_id: &str,
+    invoice_id: &str,
+    document: Option<&str>,
+    now: i64,
+) -> StoreResult<()> {
+    if let Some(document) = document {
+        tx.exec(STORE_DOCUMENT, vec![invoice_id.into(), document.into()])
+            .await?;
+    }
+    tx.exec(EINVOICE_STORED, vec![intent_id.into(), now.into()])
+        .await?;
+    tx.commit().await
+}
