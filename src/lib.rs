@@ -23,6 +23,7 @@ pub mod percent;
 pub mod price;
 pub mod product;
 pub mod quote;
+mod quote_json;
 pub mod reference;
 pub mod rounding;
 pub mod subscription;
