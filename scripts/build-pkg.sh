@@ -10,6 +10,9 @@
 #     (`billcalc/checkout`: quotes, tax, discounts and the widget, for checkout pages)
 #   the web profile with only the `adapters` feature, --target web → pkg/adapters/
 #     (`billcalc/adapters`: Shopify and WooCommerce carts to billcalc carts, in browsers)
+#   the web profile with `quotes`, `subscriptions` and `einvoice` → pkg/einvoice/ (--target web,
+#     browsers) and pkg/einvoice/node/ (--target nodejs) (`billcalc/einvoice`: writeEinvoice,
+#     readEinvoice, with the engine's quote, preview and credit-note functions)
 #   wasm-opt (npm `binaryen`): -Oz for the browser builds, -O3 for Node's
 #
 # Node's build has every feature (quotes, subscriptions, adapters); the browser builds leave the
@@ -107,6 +110,11 @@ cargo build --target wasm32-unknown-unknown --profile web -p billcalc --no-defau
   --features adapters --target-dir "$TARGET_DIR/adapters"
 RAW_ADAPTERS="$TARGET_DIR/adapters/wasm32-unknown-unknown/web/billcalc.wasm"
 [ -f "$RAW_ADAPTERS" ] || die "$RAW_ADAPTERS not found"
+# `billcalc/einvoice`: the e-invoice writers and reader (issue 14), never in the checkout build.
+cargo build --target wasm32-unknown-unknown --profile web -p billcalc --no-default-features \
+  --features quotes,subscriptions,einvoice --target-dir "$TARGET_DIR/einvoice"
+RAW_EINVOICE="$TARGET_DIR/einvoice/wasm32-unknown-unknown/web/billcalc.wasm"
+[ -f "$RAW_EINVOICE" ] || die "$RAW_EINVOICE not found"
 
 WORK="$TARGET_DIR/billcalc-pkg"
 STAMP="$WORK/stamp"
@@ -117,7 +125,7 @@ if command -v flock >/dev/null; then exec 9>"$WORK/lock" && flock 9; fi
 pkg_digest() { (cd pkg 2>/dev/null && find . -type f | LC_ALL=C sort | xargs -r sha256sum | sha256sum | cut -d' ' -f1); }
 inputs_digest() {
   {
-    echo "raw $(sha "$RAW") $(sha "$RAW_NODE") $(sha "$RAW_CHECKOUT") $(sha "$RAW_ADAPTERS")"
+    echo "raw $(sha "$RAW") $(sha "$RAW_NODE") $(sha "$RAW_CHECKOUT") $(sha "$RAW_ADAPTERS") $(sha "$RAW_EINVOICE")"
     echo "version $VERSION"
     echo "wasm-bindgen $WBG_VERSION"
     echo "wasm-opt $WASM_OPT_VERSION ${WASM_OPT_WEB[*]} / ${WASM_OPT_NODE[*]}"
@@ -128,8 +136,9 @@ inputs_digest() {
 }
 
 report() {
-  log "pkg/ billcalc@$VERSION: web/ node/ checkout/ adapters/ (wasm-bindgen $WBG_VERSION, $WASM_OPT_VERSION)"
-  for wasm in pkg/web/billcalc_bg.wasm pkg/checkout/billcalc_bg.wasm pkg/adapters/billcalc_bg.wasm pkg/node/billcalc_bg.wasm; do
+  log "pkg/ billcalc@$VERSION: web/ node/ checkout/ adapters/ einvoice/ (wasm-bindgen $WBG_VERSION, $WASM_OPT_VERSION)"
+  for wasm in pkg/web/billcalc_bg.wasm pkg/checkout/billcalc_bg.wasm pkg/adapters/billcalc_bg.wasm pkg/node/billcalc_bg.wasm \
+    pkg/einvoice/billcalc_bg.wasm; do
     printf 'wasm size: %s bytes raw, %s bytes gzipped (gzip -9) — %s\n' \
       "$(wc -c <"$wasm" | tr -d ' ')" "$(gzip -9 -n -c "$wasm" | wc -c | tr -d ' ')" "$wasm"
   done
@@ -154,6 +163,8 @@ wasm-bindgen --target nodejs --out-dir "$STAGE/node" "$RAW_NODE"
 cp -R pkg-template/web/. "$STAGE/checkout/"
 wasm-bindgen --target web --out-dir "$STAGE/checkout" "$RAW_CHECKOUT"
 wasm-bindgen --target web --out-dir "$STAGE/adapters" "$RAW_ADAPTERS"
+wasm-bindgen --target web --out-dir "$STAGE/einvoice" "$RAW_EINVOICE"
+wasm-bindgen --target nodejs --out-dir "$STAGE/einvoice/node" "$RAW_EINVOICE"
 
 # wasm-opt is the slow step (~10 s per build): cache its output by input digest and flags.
 optimise() {
@@ -172,6 +183,8 @@ optimise "$STAGE/web/billcalc_bg.wasm" "${WASM_OPT_WEB[@]}"
 optimise "$STAGE/node/billcalc_bg.wasm" "${WASM_OPT_NODE[@]}"
 optimise "$STAGE/checkout/billcalc_bg.wasm" "${WASM_OPT_WEB[@]}"
 optimise "$STAGE/adapters/billcalc_bg.wasm" "${WASM_OPT_WEB[@]}"
+optimise "$STAGE/einvoice/billcalc_bg.wasm" "${WASM_OPT_WEB[@]}"
+optimise "$STAGE/einvoice/node/billcalc_bg.wasm" "${WASM_OPT_WEB[@]}"
 # Keep only the newest few cached optimisations.
 (cd "$WORK/wasm-opt-cache" && ls -1t -- *.wasm 2>/dev/null | tail -n +10 | xargs -r rm -f --)
 
@@ -186,7 +199,7 @@ STAGE="$STAGE" CARGO_INFO="$CARGO_INFO" node --input-type=module -e '
   const walk = (dir) => readdirSync(dir, { withFileTypes: true })
     .flatMap((e) => e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]);
 
-  for (const target of ["web", "node", "checkout", "adapters"]) {
+  for (const target of ["web", "node", "checkout", "adapters", "einvoice", "einvoice/node"]) {
     const dir = join(stage, target);
     const snippets = walk(join(dir, "snippets")).filter((f) => f.endsWith(".js")).sort();
     const defining = snippets.filter((f) => /^export class BillcalcError\b/m.test(readFileSync(f, "utf8")));
@@ -198,7 +211,7 @@ STAGE="$STAGE" CARGO_INFO="$CARGO_INFO" node --input-type=module -e '
       if (!text.includes("@BILLCALC_ERROR_SNIPPET@")) fail(`${file} lacks the snippet placeholder`);
       writeFileSync(file, text.replaceAll("@BILLCALC_ERROR_SNIPPET@", spec));
     }
-    if (target !== "node") continue;
+    if (!target.endsWith("node")) continue;
     for (const file of snippets) {
       const names = [];
       const body = readFileSync(file, "utf8").replace(
@@ -232,6 +245,11 @@ node --input-type=module -e '
   for (const name of ["computeQuote", "Calculator", "version", "BillcalcError"])
     if (typeof esm[name] !== "function" || esm[name] !== cjs[name]) throw new Error(`export ${name} missing or not shared`);
   if (esm.version() !== pkg.version) throw new Error(`version() ${esm.version()} != package ${pkg.version}`);
+  const ei = await import(pathToFileURL(dir + "/einvoice/node/index.mjs").href);
+  const eiCjs = createRequire(dir + "/")("./einvoice/node/index.cjs");
+  for (const name of ["writeEinvoice", "readEinvoice", "BillcalcError"])
+    if (typeof ei[name] !== "function" || ei[name] !== eiCjs[name]) throw new Error(`einvoice export ${name} missing or not shared`);
+  if (typeof esm.writeEinvoice !== "undefined") throw new Error("the main build must not carry the e-invoice writers");
 ' "$STAGE"
 
 rm -rf pkg

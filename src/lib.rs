@@ -23,6 +23,7 @@ pub mod percent;
 pub mod price;
 pub mod product;
 pub mod quote;
+mod quote_json;
 pub mod reference;
 pub mod rounding;
 pub mod subscription;
@@ -31,6 +32,9 @@ pub mod time;
 
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
+/// `billcalc/einvoice`: the e-invoice functions of the JS package (its own wasm build).
+#[cfg(all(target_arch = "wasm32", feature = "einvoice"))]
+pub mod wasm_einvoice;
 
 pub use allocate::allocate;
 pub use catalog::{Calculator, Catalog};

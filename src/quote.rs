@@ -307,9 +307,17 @@ pub(crate) fn run(
         if line.preset {
             continue;
         }
-        let path = line.path();
-        let exact = line.terms.scheme.amount(line.quantity, &path)?;
-        line.amount = rounding.round(exact, &path)?;
+        // The path is formatted only on error: pricing is pure, so pricing again with the path
+        // reports the same error where it belongs (this runs for every line of every quote).
+        let priced = |path: &str| -> Result<_> {
+            let exact = line.terms.scheme.amount(line.quantity, path)?;
+            Ok((exact, rounding.round(exact, path)?))
+        };
+        let (exact, amount) = match priced("") {
+            Ok(priced) => priced,
+            Err(_) => priced(&line.path())?,
+        };
+        line.amount = amount;
         if let Some(info) = line.info.as_deref_mut() {
             if info.derivation.is_none() {
                 info.derivation = Some(Derivation::price(line.quantity, exact, rounding));

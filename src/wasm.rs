@@ -17,6 +17,7 @@ use crate::error::{Error, ErrorCode};
 use crate::subscription;
 #[cfg(feature = "quotes")]
 use crate::{catalog, quote};
+#[cfg(any(feature = "subscriptions", feature = "adapters"))]
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -28,6 +29,10 @@ use wasm_bindgen::prelude::*;
 //   at its path instead. A property whose value is `undefined` is absent (JS convention), like
 //   JSON.stringify treats it. Map, Set and other non-plain objects (JSON.stringify turns them
 //   into `{}`) are `invalid_type` too; objects with `toJSON` (a Date) are read through it.
+// - `quoteFromJson(text)`, a quote from its transfer text (`Quote::to_transfer_json`,
+//   src/quote_json.rs): lines come as arrays and line taxes point at their rate's `total_taxes`
+//   entry; it rebuilds the documented objects (same fields, same order as `Quote::to_json`), each
+//   line's taxes their own objects. JSON.parse of the full text was a third of a 200-line call.
 // - `guardCalculator(Calculator)`, called by the package's entry files: a method of a freed
 //   Calculator throws `BillcalcError` `calculator_freed` (wasm-bindgen's own check throws a plain
 //   Error, "null pointer passed to rust"); `free()` twice is a no-op.
@@ -79,6 +84,32 @@ export function toJsonText(value, root) {
     throw new BillcalcError('invalid_type', clip(root), 'invalid type: the value cannot be read as JSON');
   }
 }
+export function quoteFromJson(text) {
+  const q = JSON.parse(text);
+  const lines = q.lines;
+  if (lines.length === 0 || !Array.isArray(lines[0])) return q;
+  const totals = q.total_taxes;
+  const out = [];
+  for (const l of lines) {
+    const discounts = [];
+    for (const d of l[4]) discounts.push({ discount: d[0], amount: d[1] });
+    const taxes = [];
+    for (const t of l[7]) {
+      const tax = { ...totals[t[2]] };
+      tax.amount = t[0];
+      tax.taxable_amount = t[1];
+      taxes.push(tax);
+    }
+    const line = { price: l[0], product: l[1], quantity: l[2], amount: l[3], discount_amounts: discounts, amount_excluding_tax: l[5], tax_category: l[6], taxes };
+    if (l.length > 8) {
+      if (l[8] !== null) line.description = l[8];
+      if (l.length > 9) line.metadata = l[9];
+    }
+    out.push(line);
+  }
+  q.lines = out;
+  return q;
+}
 export function guardCalculator(Calculator) {
   const proto = Calculator.prototype;
   if (proto.__billcalcGuarded) return;
@@ -105,6 +136,8 @@ extern "C" {
     fn new(code: &str, path: &str, message: &str) -> BillcalcError;
     #[wasm_bindgen(catch, js_name = toJsonText)]
     fn to_json_text(value: &JsValue, root: &str) -> Result<String, JsValue>;
+    #[wasm_bindgen(catch, js_name = quoteFromJson)]
+    fn quote_from_json(text: &str) -> Result<QuoteJs, JsValue>;
 }
 
 // TypeScript names for the JS values crossing the boundary (declared in src/types.d.ts).
@@ -147,12 +180,12 @@ extern "C" {
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &str = include_str!("types.d.ts");
 
-fn throwable(error: Error) -> JsValue {
+pub(crate) fn throwable(error: Error) -> JsValue {
     BillcalcError::new(error.code.as_str(), &error.path, &error.message).into()
 }
 
 /// A JS value as JSON text, through the one boundary check (`toJsonText` above).
-fn json_text(value: &JsValue) -> Result<String, JsValue> {
+pub(crate) fn json_text(value: &JsValue) -> Result<String, JsValue> {
     to_json_text(value, "")
 }
 
@@ -167,6 +200,7 @@ fn parse<T: crate::json::FromJson>(value: JsValue) -> Result<T, JsValue> {
     crate::parse::from_json(&json_text(&value)?).map_err(throwable)
 }
 
+#[cfg(any(feature = "subscriptions", feature = "adapters"))]
 fn output<T: Serialize, J: JsCast>(value: &T) -> Result<J, JsValue> {
     let internal = || {
         throwable(Error::new(
@@ -176,9 +210,33 @@ fn output<T: Serialize, J: JsCast>(value: &T) -> Result<J, JsValue> {
         ))
     };
     let text = serde_json::to_string(value).map_err(|_| internal())?;
-    js_sys::JSON::parse(&text)
+    json_output(&text)
+}
+
+/// JSON text (from serde_json or a hand-written writer) as the JS value it describes.
+#[cfg(any(feature = "subscriptions", feature = "adapters"))]
+fn json_output<J: JsCast>(text: &str) -> Result<J, JsValue> {
+    js_sys::JSON::parse(text)
         .map(JsCast::unchecked_into)
-        .map_err(|_| internal())
+        .map_err(|_| {
+            throwable(Error::new(
+                ErrorCode::InvalidType,
+                "",
+                "result could not be encoded",
+            ))
+        })
+}
+
+/// A quote, through its hand-written transfer text and `quoteFromJson` (the checkout hot path).
+#[cfg(feature = "quotes")]
+fn quote_output(quote: &quote::Quote) -> Result<QuoteJs, JsValue> {
+    quote_from_json(&quote.to_transfer_json()).map_err(|_| {
+        throwable(Error::new(
+            ErrorCode::InvalidType,
+            "",
+            "result could not be encoded",
+        ))
+    })
 }
 
 /// Prices a self-contained cart (inline prices, or ids from `input.catalog`).
@@ -186,7 +244,7 @@ fn output<T: Serialize, J: JsCast>(value: &T) -> Result<J, JsValue> {
 #[wasm_bindgen(js_name = computeQuote)]
 pub fn compute_quote(input: QuoteInputJs) -> Result<QuoteJs, JsValue> {
     let input: quote::QuoteInput = parse(input.into())?;
-    output(&quote::compute_quote(&input).map_err(throwable)?)
+    quote_output(&quote::compute_quote(&input).map_err(throwable)?)
 }
 
 /// Previews a subscription's next invoice (inline prices and coupons, or ids from
@@ -255,7 +313,7 @@ impl JsCalculator {
 
     pub fn quote(&self, cart: CartJs) -> Result<QuoteJs, JsValue> {
         let cart: quote::QuoteInput = parse(cart.into())?;
-        output(&self.0.quote(&cart).map_err(throwable)?)
+        quote_output(&self.0.quote(&cart).map_err(throwable)?)
     }
 }
 

@@ -5,7 +5,13 @@
 // otherwise. Samples alternate billcalc / dinero.js; the ratio is the median of per-round ratios.
 // Several processes are run (fresh JIT each) and their medians' median reported.
 //
-//   node benches/node/compare.mjs [--quick] [--processes N] [--pkg DIR]
+// On a shared machine wall time counts whatever else held the core; `--clock cpu` times each
+// sample by the process's on-CPU time instead (process.cpuUsage: user + system, which also
+// counts V8's helper threads, so it errs against the JS being timed). `--against DIR` adds
+// another build of the package (a copy of pkg/ before a change) to the same interleaved rounds
+// and reports billcalc / that build as well.
+//
+//   node benches/node/compare.mjs [--quick] [--processes N] [--pkg DIR] [--clock wall|cpu] [--against DIR]
 import os from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -20,6 +26,13 @@ const opt = (name, dflt) => {
 };
 const quick = args.includes('--quick');
 const pkgDir = opt('--pkg', fileURLToPath(new URL('../../pkg/', import.meta.url)));
+const against = opt('--against', null);
+const clock = opt('--clock', 'wall');
+if (!['wall', 'cpu'].includes(clock)) throw new Error('--clock wall|cpu');
+/** Microseconds on the chosen clock. */
+const now = clock === 'cpu'
+  ? () => { const u = process.cpuUsage(); return u.user + u.system; }
+  : () => Number(process.hrtime.bigint()) / 1e3;
 const SIZES = [20, 200];
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -43,6 +56,7 @@ function child() {
   const { Calculator } = createRequire(import.meta.url)(pkgDir);
   const cat = catalog();
   const calculator = new Calculator(cat);
+  const other = against && new (createRequire(import.meta.url)(against).Calculator)(cat);
   const dineroQuote = makeDineroCalculator(cat);
   const floatQuote = makeFloatCalculator(cat);
   const ROUNDS = quick ? 15 : 40;
@@ -54,7 +68,9 @@ function child() {
     const b = dineroQuote(c);
     if (amounts(a) !== amounts(b)) throw new Error(`${n} lines: billcalc and dinero.js disagree\n${amounts(a)}\n${amounts(b)}`);
     if (floatQuote(c).total !== a.total) console.error(`note: ${n} lines: the naive float total differs (${floatQuote(c).total} vs ${a.total})`);
+    if (other && amounts(other.quote(c)) !== amounts(a)) throw new Error(`${n} lines: --against gives other amounts`);
     const impls = { billcalc: () => calculator.quote(c), dinero: () => dineroQuote(c), float: () => floatQuote(c) };
+    if (other) impls.against = () => other.quote(c);
     // Warm up and calibrate calls per sample for each.
     const calls = {};
     for (const [name, fn] of Object.entries(impls)) {
@@ -65,17 +81,20 @@ function child() {
       const perCallMs = Number(process.hrtime.bigint() - t0) / 1e6 / k;
       calls[name] = Math.max(1, Math.round(SAMPLE_MS / perCallMs));
     }
-    const times = { billcalc: [], dinero: [], float: [] };
+    const times = { billcalc: [], dinero: [], float: [], against: [] };
     const ratios = [];
+    const againstRatios = [];
     for (let r = 0; r < ROUNDS; r++) {
       for (const [name, fn] of Object.entries(impls)) {
-        const t0 = process.hrtime.bigint();
+        const t0 = now();
         for (let i = 0; i < calls[name]; i++) fn();
-        times[name].push(Number(process.hrtime.bigint() - t0) / 1e3 / calls[name]);
+        times[name].push((now() - t0) / calls[name]);
       }
       ratios.push(times.billcalc.at(-1) / times.dinero.at(-1));
+      if (other) againstRatios.push(times.billcalc.at(-1) / times.against.at(-1));
     }
     result[n] = { billcalc: median(times.billcalc), dinero: median(times.dinero), float: median(times.float), ratio: median(ratios) };
+    if (other) Object.assign(result[n], { against: median(times.against), againstRatio: median(againstRatios) });
   }
   calculator.free();
   process.stdout.write(JSON.stringify(result));
@@ -83,16 +102,23 @@ function child() {
 
 function parent() {
   const processes = Number(opt('--processes', quick ? 3 : 5));
-  const childArgs = [fileURLToPath(import.meta.url), '--child', '--pkg', pkgDir, ...(quick ? ['--quick'] : [])];
+  const childArgs = [fileURLToPath(import.meta.url), '--child', '--pkg', pkgDir, '--clock', clock, ...(against ? ['--against', against] : []), ...(quick ? ['--quick'] : [])];
   const runs = [];
   for (let p = 0; p < processes; p++) runs.push(JSON.parse(execFileSync(process.execPath, childArgs, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })));
   const cpus = os.cpus();
   console.log(`node ${process.version}, ${cpus[0]?.model ?? 'cpu'} × ${cpus.length}, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  console.log(`${processes} processes; per call, median over processes of each process's median (µs)\n`);
+  console.log(`${processes} processes; per call, median over processes of each process's median (µs, ${clock === 'cpu' ? 'on-CPU time' : 'wall time'})\n`);
   console.log('lines  billcalc µs  dinero.js µs  ratio billcalc/dinero  naive float µs   ratio per process');
   for (const n of SIZES) {
     const m = (k) => median(runs.map((r) => r[n][k]));
     console.log(`${String(n).padStart(5)}  ${m('billcalc').toFixed(1).padStart(11)}  ${m('dinero').toFixed(1).padStart(12)}  ${m('ratio').toFixed(2).padStart(21)}  ${m('float').toFixed(2).padStart(14)}   ${runs.map((r) => r[n].ratio.toFixed(2)).join(' ')}`);
+  }
+  if (against) {
+    console.log(`\n--against ${against}\nlines  billcalc µs  against µs  ratio billcalc/against   ratio per process`);
+    for (const n of SIZES) {
+      const m = (k) => median(runs.map((r) => r[n][k]));
+      console.log(`${String(n).padStart(5)}  ${m('billcalc').toFixed(1).padStart(11)}  ${m('against').toFixed(1).padStart(10)}  ${m('againstRatio').toFixed(2).padStart(21)}   ${runs.map((r) => r[n].againstRatio.toFixed(2)).join(' ')}`);
+    }
   }
 }
 

@@ -24,6 +24,7 @@
 //! # Ok::<(), billcalc::Error>(())
 //! ```
 
+pub mod api;
 pub mod cii;
 #[cfg(all(feature = "facturx", not(target_arch = "wasm32")))]
 pub mod facturx;

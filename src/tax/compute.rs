@@ -341,7 +341,12 @@ pub fn apply(
     let amounts = match setup.rounding_stage {
         RoundingStage::Line => items
             .iter()
-            .map(|item| line_stage(item, &context.rounding, &path_of(lines, item)))
+            // The path is formatted only on error: the stage is pure, so running it again with
+            // the path reports the same error where it belongs (this runs for every line).
+            .map(|item| {
+                line_stage(item, &context.rounding, "")
+                    .or_else(|_| line_stage(item, &context.rounding, &path_of(lines, item)))
+            })
             .collect::<Result<Vec<_>>>()?,
         RoundingStage::Invoice => invoice_stage(&items, &context.rounding, lines)?,
     };
@@ -367,14 +372,28 @@ pub fn apply(
     }
 
     // One entry per rate, in order of first appearance (found by hash: linear in the taxes).
+    // Most carts repeat one rate line after line: the previous line's group is compared first,
+    // which spares hashing the rate's strings.
     let mut total_taxes: Vec<TotalTax> = Vec::new();
     let mut index = GroupIndex::new();
+    let mut last: Option<usize> = None;
     for tax in out.iter().flat_map(|l| &l.taxes) {
-        let (found, hash) = index.find(&tax.rate, |g| {
-            total_taxes.get(g).is_some_and(|t| t.rate == tax.rate)
-        });
-        match found.and_then(|g| total_taxes.get_mut(g)) {
-            Some(t) => {
+        let same_as_last = last.filter(|&g| total_taxes.get(g).is_some_and(|t| t.rate == tax.rate));
+        let (found, hash) = match same_as_last {
+            Some(g) => (Some(g), None),
+            None => {
+                let (found, hash) = index.find(&tax.rate, |g| {
+                    total_taxes.get(g).is_some_and(|t| t.rate == tax.rate)
+                });
+                (found, Some(hash))
+            }
+        };
+        match found {
+            Some(g) => {
+                last = Some(g);
+                let Some(t) = total_taxes.get_mut(g) else {
+                    continue;
+                };
                 t.amount = money::checked(t.amount + tax.amount, "total_taxes")?;
                 t.taxable_amount =
                     money::checked(t.taxable_amount + tax.taxable_amount, "total_taxes")?;
@@ -385,7 +404,10 @@ pub fn apply(
                     taxable_amount: tax.taxable_amount,
                     rate: tax.rate.clone(),
                 });
-                index.insert(hash, total_taxes.len() - 1);
+                last = Some(total_taxes.len() - 1);
+                if let Some(hash) = hash {
+                    index.insert(hash, total_taxes.len() - 1);
+                }
             }
         }
     }
@@ -489,16 +511,15 @@ fn line_stage(item: &Item, rounding: &RoundingPolicy, path: &str) -> Result<Item
     let decision = &item.decision;
     // Inclusive: back the total out of the gross once, then split it over the rates.
     let inclusive = inclusive_percents(decision);
-    let r = sum_percent(inclusive.iter());
-    let backed_out = rounding.round(inclusive_part(item.base, r, path)?, path)?;
-    let shares = allocate(
-        backed_out,
-        &inclusive
-            .iter()
-            .map(|p| percent_weight(*p))
-            .collect::<Vec<_>>(),
-        path,
-    )?;
+    // Without inclusive rates nothing is backed out (the usual exclusive case skips a division).
+    let (backed_out, shares) = if inclusive.is_empty() {
+        (0, Vec::new())
+    } else {
+        let r = sum_percent(inclusive.iter());
+        let backed_out = rounding.round(inclusive_part(item.base, r, path)?, path)?;
+        let weights: Vec<i64> = inclusive.iter().map(|p| percent_weight(*p)).collect();
+        (backed_out, allocate(backed_out, &weights, path)?)
+    };
     let net = item.base - backed_out;
     let mut shares = shares.into_iter();
     let mut collected = vec![(0, 0); decision.collected.len()];

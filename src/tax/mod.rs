@@ -9,7 +9,7 @@
 
 pub mod compute;
 pub mod config;
-mod group;
+pub(crate) mod group;
 pub mod place;
 pub mod table;
 pub mod territory;

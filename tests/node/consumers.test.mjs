@@ -22,14 +22,14 @@ describe('package layout', () => {
     }
   });
 
-  test('the tarball holds the four builds, their snippets and nothing from the build machinery', () => {
-    for (const dir of ['web', 'node', 'checkout', 'adapters']) {
+  test('the tarball holds the builds, their snippets and nothing from the build machinery', () => {
+    for (const dir of ['web', 'node', 'checkout', 'adapters', 'einvoice', 'einvoice/node']) {
       for (const file of ['billcalc.js', 'billcalc.d.ts', 'billcalc_bg.wasm']) {
         assert.ok(project.files.includes(`${dir}/${file}`), `${dir}/${file}`);
       }
       assert.ok(project.files.some((f) => f.startsWith(`${dir}/snippets/`)), `${dir}/snippets/`);
     }
-    const unexpected = project.files.filter((f) => !/^(web|node|checkout|adapters)\/|^(package\.json|README\.md)$/.test(f));
+    const unexpected = project.files.filter((f) => !/^(web|node|checkout|adapters|einvoice)\/|^(package\.json|README\.md)$/.test(f));
     assert.deepEqual(unexpected, []);
   });
 
