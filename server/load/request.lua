@@ -1,6 +1,7 @@
 -- wrk script for server/load/run.sh: POSTs the JSON body in $BODY_FILE to $TARGET_PATH with
 -- $API_KEY. With IDEMPOTENT=1 every request carries a fresh Idempotency-Key
--- ($RUN_ID-thread-counter), so each one is a new charge.
+-- ($RUN_ID-thread-counter), so each one is a new charge. RUN_ID must end in letters: a run of
+-- digits across the dashes could pass the card-number scan (400 card_number_rejected).
 --
 -- Every answer is checked in `response`: 2xx answers are counted as acknowledged, anything else
 -- as a failure (the first few statuses and one body are kept to be reported). `done` writes the

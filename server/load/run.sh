@@ -111,7 +111,7 @@ count_invoices() {
 
 wrk_run() { # name seconds-spec: runs the charges; prints nothing, leaves $WORK/$1.json
   BODY_FILE="$WORK/charge.json" TARGET_PATH=/v1/charges API_KEY=$BILLCALC_SECRET_KEY IDEMPOTENT=1 \
-    RUN_ID="$LABEL-$1-$RANDOM$RANDOM" RESULT_FILE="$WORK/$1.json" \
+    RUN_ID="$LABEL-$1-$(head -c 64 /dev/urandom | tr -dc a-z | head -c 10)x" RESULT_FILE="$WORK/$1.json" \
     wrk -t1 -c"$CONNECTIONS" -d"$2" --timeout 10s -s server/load/request.lua "$BASE" >"$WORK/$1.txt" 2>&1 \
     || fail "wrk exited non-zero: $(cat "$WORK/$1.txt")"
   [ -s "$WORK/$1.json" ] || { fail "wrk wrote no result"; return; }
