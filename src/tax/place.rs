@@ -377,7 +377,15 @@ fn rates_at(
             });
         }
     }
-    rates.extend(rules.into_iter().map(|r| r.rate.clone()));
+    // Matching rules stack, but a rule repeating a rate already in force here (two rules with
+    // the same details, e.g. postal prefixes `941` and `9410` both naming one city tax) is the
+    // same tax: it is charged once (found by the quote fuzz target: it was charged twice and
+    // merged into one `taxes[]` entry on twice the line's amount).
+    for rule in rules {
+        if !rates.contains(&rule.rate) {
+            rates.push(rule.rate.clone());
+        }
+    }
     rates
 }
 
