@@ -125,6 +125,8 @@ struct Body {
     paragraphs: Vec<String>,
     button: Option<(String, String)>,
     closing: String,
+    /// `:` in English; French puts a no-break space before it.
+    colon: &'static str,
 }
 
 fn render(subject: &str, seller: &str, b: &Body) -> (String, String) {
@@ -134,7 +136,7 @@ fn render(subject: &str, seller: &str, b: &Body) -> (String, String) {
         text.push_str("\n\n");
     }
     if let Some((label, url)) = &b.button {
-        text.push_str(&format!("{label} : {url}\n\n"));
+        text.push_str(&format!("{label}{} {url}\n\n", b.colon));
     }
     text.push_str(&format!("{}\n{seller}\n", b.closing));
     let mut html = format!(
@@ -372,6 +374,7 @@ pub fn compose(
             paragraphs,
             button,
             closing,
+            colon: if fr { "\u{a0}:" } else { ":" },
         },
     );
     Some(Composed {
@@ -668,7 +671,7 @@ mod tests {
         .unwrap();
         assert_eq!(en.subject, "Payment failed for invoice F2026-000002");
         assert!(en.text.starts_with("Hello Ann,\n\nThe payment of €1,234.56 for invoice F2026-000002 did not go through (attempt 2).\n\nWe will try again automatically on March 2, 2026."), "{}", en.text);
-        assert!(en.text.contains("Pay or update your card : https://x/p#s"));
+        assert!(en.text.contains("Pay or update your card: https://x/p#s"));
         assert!(en.html.contains("href=\"https://x/p#s\""));
         let fr = compose(&failed_event(), "fr", None, "Shop", None).unwrap();
         assert_eq!(fr.subject, "Échec du paiement de la facture F2026-000002");
