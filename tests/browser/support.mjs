@@ -42,6 +42,10 @@ export async function launchBrowser() {
 /** Runs `fn(page)`; on failure saves a screenshot named after the test before rethrowing. */
 export async function withPage(browser, name, fn, viewport = { width: 1000, height: 800 }) {
   const page = await browser.newPage({ viewport });
+  // Paying waits for the test server (a debug build) to charge and render the invoice's Factur-X
+  // PDF before it answers: on a busy 2-core CI machine that has taken longer than Playwright's
+  // 30 s default (fresh-clone run at 13d53ec, the bilingual invoice test).
+  page.setDefaultNavigationTimeout(120_000);
   const problems = [];
   page.on('pageerror', (e) => problems.push(String(e)));
   try {
