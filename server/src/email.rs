@@ -76,20 +76,7 @@ pub fn locale_for(state: &AppState, preferred: &[String]) -> &'static str {
     }
 }
 
-const FR_MONTHS: [&str; 12] = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-];
+use crate::invoice_page::FR_MONTHS;
 
 /// `29 novembre 2026` / `November 29, 2026` (UTC).
 pub fn long_date(unix: i64, locale: &str) -> String {

@@ -79,6 +79,22 @@ struct Labels {
     months: [&'static str; 12],
 }
 
+/// French month names, for dates in words (invoices and emails).
+pub(crate) const FR_MONTHS: [&str; 12] = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+];
+
 const FR: Labels = Labels {
     title: "Facture",
     number: "Facture n°",
@@ -111,20 +127,7 @@ const FR: Labels = Labels {
     receipt_sent: "Un reçu est envoyé à",
     back: "Retour à la boutique",
     other_formats: "Facture électronique (EN 16931) :",
-    months: [
-        "janvier",
-        "février",
-        "mars",
-        "avril",
-        "mai",
-        "juin",
-        "juillet",
-        "août",
-        "septembre",
-        "octobre",
-        "novembre",
-        "décembre",
-    ],
+    months: FR_MONTHS,
 };
 
 const EN: Labels = Labels {
