@@ -210,11 +210,19 @@ impl Store for SqliteStore {
         invoice_id: &'a str,
         document: Option<&'a str>,
         now: i64,
-    ) -> BoxFuture<'a, StoreResult<()>> {
+    ) -> BoxFuture<'a, StoreResult<bool>> {
         let (intent_id, invoice_id) = (intent_id.to_string(), invoice_id.to_string());
         let document = document.map(str::to_string);
         Box::pin(self.read(move |c| {
             in_transaction(c, |c| {
+                let moved = plain_exec(
+                    c,
+                    intents::EINVOICE_STORED,
+                    &[intent_id.as_str().into(), now.into()],
+                )?;
+                if moved == 0 {
+                    return Ok((false, false));
+                }
                 if let Some(d) = &document {
                     plain_exec(
                         c,
@@ -222,12 +230,7 @@ impl Store for SqliteStore {
                         &[invoice_id.as_str().into(), d.as_str().into()],
                     )?;
                 }
-                plain_exec(
-                    c,
-                    intents::EINVOICE_STORED,
-                    &[intent_id.as_str().into(), now.into()],
-                )?;
-                Ok(((), true))
+                Ok((true, true))
             })
         }))
     }
