@@ -499,7 +499,12 @@ static RENDER_TURNS: LazyLock<tokio::sync::Semaphore> =
 /// stored (tx 3) with its SHA-256s. Nothing is lost when the process stops first: the intent
 /// stays `einvoice_pending` and the recovery (start-up, renewal loop) or the first
 /// `GET /v1/invoices/{id}…` renders it.
-fn render_later(state: &Arc<AppState>, intent: &IntentRecord, plan: Plan, document: InvoiceDocument) {
+fn render_later(
+    state: &Arc<AppState>,
+    intent: &IntentRecord,
+    plan: Plan,
+    document: InvoiceDocument,
+) {
     let backlog = &state.metrics.einvoice_backlog;
     if backlog.get() >= RENDER_QUEUE_CAP {
         return;
