@@ -37,38 +37,7 @@ use sha2::Sha256;
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
-/// The config file's `portal` section.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PortalSettings {
-    /// Where the portal page is served (absolute for links in emails).
-    #[serde(default = "default_page")]
-    pub page_url: String,
-    #[serde(default = "hour")]
-    pub session_ttl_seconds: i64,
-    #[serde(default = "week")]
-    pub email_link_ttl_seconds: i64,
-}
-
-fn default_page() -> String {
-    "http://127.0.0.1:8080/portal.html".into()
-}
-fn hour() -> i64 {
-    3_600
-}
-fn week() -> i64 {
-    7 * 86_400
-}
-
-impl Default for PortalSettings {
-    fn default() -> Self {
-        PortalSettings {
-            page_url: default_page(),
-            session_ttl_seconds: hour(),
-            email_link_ttl_seconds: week(),
-        }
-    }
-}
+pub use crate::config::PortalSettings;
 
 /// Stripe's `cancellation_details.feedback` values.
 pub const CANCELLATION_REASONS: &[&str] = &[
