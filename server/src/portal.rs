@@ -571,17 +571,9 @@ pub async fn preview(
     headers: HeaderMap,
     id: String,
 ) -> ApiResult<Response> {
+    let allowed = &["items", "proration_date"];
     let body = body_of(&ctx);
-    forward(
-        state,
-        &ctx,
-        &headers,
-        &id,
-        &["items", "proration_date"],
-        body,
-        Forward::Preview,
-    )
-    .await
+    forward(state, &ctx, &headers, &id, allowed, body, Forward::Preview).await
 }
 
 /// `POST /v1/portal/subscriptions/{id} {items, proration_date, expected_invoice | preview}`.
@@ -591,17 +583,9 @@ pub async fn change(
     headers: HeaderMap,
     id: String,
 ) -> ApiResult<Response> {
+    let allowed = &["items", "proration_date", "expected_invoice", "preview"];
     let body = body_of(&ctx);
-    forward(
-        state,
-        &ctx,
-        &headers,
-        &id,
-        &["items", "proration_date", "expected_invoice", "preview"],
-        body,
-        Forward::Update,
-    )
-    .await
+    forward(state, &ctx, &headers, &id, allowed, body, Forward::Update).await
 }
 
 /// `POST /v1/portal/subscriptions/{id}/cancel {reason?, comment?}`: at the period's end.
