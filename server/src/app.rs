@@ -30,7 +30,11 @@ pub fn router(state: Shared) -> Router {
         .merge(routes::renewals::routes())
         .merge(routes::reports::routes())
         .merge(routes::demo::routes())
-        .merge(crate::automation::routes())
+        .merge(routes::automation::routes())
+        .merge(routes::webhooks::routes())
+        .merge(routes::events::routes())
+        .merge(routes::emails::routes())
+        .merge(routes::portal::routes())
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(

@@ -23,14 +23,16 @@ fn scan(value: &Value, path: String) -> Option<String> {
             .enumerate()
             .find_map(|(i, item)| scan(item, format!("{path}[{i}]"))),
         Value::Object(map) => map.iter().find_map(|(key, item)| {
+            if looks_like_card_number(key) {
+                // The key itself: name the object that holds it (the path is sent back to the
+                // client and logged; the number never is).
+                return Some(path.clone());
+            }
             let child = if path.is_empty() {
                 key.clone()
             } else {
                 format!("{path}.{key}")
             };
-            if looks_like_card_number(key) {
-                return Some(child);
-            }
             scan(item, child)
         }),
         Value::Null | Value::Bool(_) => None,
@@ -196,5 +198,10 @@ mod tests {
             Some("n")
         );
         assert_eq!(find_in_json(&json!({"cart": {"currency": "eur"}})), None);
+        // A key that is a card number: the path names its object, never the number.
+        assert_eq!(
+            find_in_json(&json!({"cart": {"metadata": {"4242 4242 4242 4242": "x"}}})).as_deref(),
+            Some("cart.metadata")
+        );
     }
 }

@@ -826,7 +826,7 @@ pub async fn find(state: &AppState, id: &str) -> ApiResult<Option<CreditNoteDocu
             vec![id.into()],
         )
         .await
-        .map_err(crate::routes::storage_unavailable)?;
+        .map_err(crate::ledger::storage_unavailable)?;
     rows.first()
         .and_then(|r| r.first())
         .and_then(SqlValue::as_str)
@@ -846,7 +846,7 @@ pub async fn of_invoice(state: &AppState, invoice: &str) -> ApiResult<Vec<Credit
             vec![invoice.into()],
         )
         .await
-        .map_err(crate::routes::storage_unavailable)?;
+        .map_err(crate::ledger::storage_unavailable)?;
     rows.iter()
         .filter_map(|r| r.first().and_then(SqlValue::as_str))
         .map(|d| {

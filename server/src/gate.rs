@@ -10,7 +10,8 @@
 //! 3. For `/v1`: CORS (preflights answered here, allow-listed origins only); the API key
 //!    (identified, constant time; each handler says which kind it needs); the rate limit; the
 //!    query string (card scan) and the body: size limit, `Content-Type: application/json` for any
-//!    non-empty body (`unsupported_media_type`, 415), strict JSON (a key twice in one object is
+//!    non-empty body and for any type a POST/PUT/PATCH declares (`unsupported_media_type`, 415),
+//!    strict JSON (a key twice in one object is
 //!    `duplicate_field` at its path), card scan. Then the handler, with a [`Ctx`].
 //!
 //! Every error answer leaves as `{"error": {code, path, message}}`: an answer with a 4xx/5xx
@@ -378,7 +379,11 @@ async fn gate_inner(
         Ok(b) => b,
         Err(_) => return (finish(too_large()), kind),
     };
-    if !bytes.is_empty() && !is_json_content_type(&parts.headers) {
+    // A body must be JSON; so must what a POST, PUT or PATCH declares, even with no body (a
+    // body-less POST without Content-Type is fine: `POST /v1/renewals`).
+    let declares_type = parts.headers.contains_key(header::CONTENT_TYPE)
+        && matches!(parts.method, Method::POST | Method::PUT | Method::PATCH);
+    if (!bytes.is_empty() || declares_type) && !is_json_content_type(&parts.headers) {
         return (
             finish(error(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,

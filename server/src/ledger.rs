@@ -42,6 +42,17 @@ pub fn store_error(e: crate::store::StoreError) -> ApiError {
     )
 }
 
+/// `storage_unavailable` (503) for a read, the store's error logged (never sent).
+pub fn storage_unavailable(e: crate::store::StoreError) -> ApiError {
+    crate::log::error("storage error", serde_json::json!({"error": e.to_string()}));
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "storage_unavailable",
+        "",
+        "the ledger is unavailable",
+    )
+}
+
 pub async fn abort<T>(tx: Box<dyn Tx>, error: ApiError) -> ApiResult<T> {
     let _ = tx.rollback().await;
     Err(error)

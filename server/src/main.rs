@@ -13,7 +13,9 @@ use billcalc_server::{log, store};
 use serde_json::json;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 const USAGE: &str = "usage: billcalc-server --config FILE [--listen ADDR (default 127.0.0.1:8080)] [--serve PREFIX=DIR]...
 
@@ -23,7 +25,9 @@ environment: BILLCALC_PUBLISHABLE_KEY, BILLCALC_SECRET_KEY, BILLCALC_SIGNING_KEY
              BILLCALC_RENEWAL_INTERVAL_SECONDS (issue due renewals, retries and reminders this often, default 60; 0: never);
              BILLCALC_DELIVERY_INTERVAL_SECONDS (send webhooks and emails this often, default 5; 0: never);
              BILLCALC_SMTP_URL (smtp://host:port, smtps://user:pass@host, …);
-             BILLCALC_DRAIN_TIMEOUT_SECONDS (on SIGTERM, how long requests in flight may finish, default 30)";
+             BILLCALC_SHUTDOWN_UNREADY_SECONDS (on SIGTERM, how long to keep serving with /readyz answering 503
+               before the listener closes, for load balancers that poll readiness; default 0);
+             BILLCALC_DRAIN_TIMEOUT_SECONDS (then, how long requests in flight may finish, default 30)";
 
 struct Args {
     config: PathBuf,
@@ -65,6 +69,19 @@ fn parse_args() -> Result<Args, String> {
         listen,
         serve,
     })
+}
+
+/// A duration in seconds (0 to 3600, fractions allowed) from the environment, or `default`.
+fn seconds_var(name: &str, default: Duration) -> Result<Duration, String> {
+    match std::env::var(name) {
+        Ok(v) => v
+            .parse::<f64>()
+            .ok()
+            .filter(|s| s.is_finite() && *s >= 0.0 && *s <= 3600.0)
+            .map(Duration::from_secs_f64)
+            .ok_or_else(|| format!("{name}={v}: expected seconds")),
+        Err(_) => Ok(default),
+    }
 }
 
 async fn shutdown_signal() {
@@ -145,15 +162,8 @@ async fn run() -> Result<(), String> {
             .map_err(|_| format!("BILLCALC_RENEWAL_INTERVAL_SECONDS={v}: expected seconds"))?,
         Err(_) => 60,
     };
-    let drain = match std::env::var("BILLCALC_DRAIN_TIMEOUT_SECONDS") {
-        Ok(v) => std::time::Duration::from_secs_f64(
-            v.parse::<f64>()
-                .ok()
-                .filter(|s| s.is_finite() && *s >= 0.0 && *s <= 3600.0)
-                .ok_or_else(|| format!("BILLCALC_DRAIN_TIMEOUT_SECONDS={v}: expected seconds"))?,
-        ),
-        Err(_) => app::DRAIN_TIMEOUT,
-    };
+    let drain = seconds_var("BILLCALC_DRAIN_TIMEOUT_SECONDS", app::DRAIN_TIMEOUT)?;
+    let unready = seconds_var("BILLCALC_SHUTDOWN_UNREADY_SECONDS", Duration::ZERO)?;
     // The background loops finish the run they are in when the server stops (a renewal or a
     // delivery is never cut half way by the shutdown), and start no other.
     let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -181,13 +191,35 @@ async fn run() -> Result<(), String> {
             }
         })));
     }
-    let started = std::time::Instant::now();
-    let served = app::serve_draining(listener, state, shutdown_signal(), drain).await;
+    // On SIGTERM: first (when asked) unready — `/readyz` answers 503 while everything else is
+    // served as before, so a load balancer that polls readiness takes the instance out before
+    // its connections are refused; then the listener closes and the drain begins.
+    let draining_since = Arc::new(std::sync::OnceLock::new());
+    let shutdown = {
+        let (state, since) = (state.clone(), draining_since.clone());
+        async move {
+            shutdown_signal().await;
+            if !unready.is_zero() {
+                state.draining.store(true, Ordering::SeqCst);
+                log::info(
+                    "shutdown: unready",
+                    json!({"seconds": unready.as_secs_f64()}),
+                );
+                tokio::time::sleep(unready).await;
+            }
+            let _ = since.set(Instant::now());
+        }
+    };
+    let served = app::serve_draining(listener, state, shutdown, drain).await;
     let _ = stop.send(true);
-    let left = drain.saturating_sub(started.elapsed().min(drain));
+    // What is left of the drain cap, counted from the listener's close.
+    let spent = draining_since
+        .get()
+        .map_or(Duration::ZERO, Instant::elapsed);
+    let left = drain.saturating_sub(spent);
     for handle in loops {
         // Within what is left of the drain (at least a second).
-        let _ = tokio::time::timeout(left.max(std::time::Duration::from_secs(1)), handle).await;
+        let _ = tokio::time::timeout(left.max(Duration::from_secs(1)), handle).await;
     }
     log::info("shutdown: stopped", json!({}));
     served.map_err(|e| format!("server: {e}"))

@@ -85,6 +85,9 @@ impl AppState {
     }
 }
 
+/// The state as handlers and background loops hold it.
+pub type Shared = Arc<AppState>;
+
 /// What the gate learned about a request.
 #[derive(Debug)]
 pub struct Ctx {

@@ -229,6 +229,21 @@ async fn every_error_answer_is_json() {
         (r.status, error_of(&r)["code"].clone()),
         (405, json!("method_not_allowed"))
     );
+    // Escapes, a NUL, a directory without an index: JSON 404s too.
+    std::fs::create_dir_all(www.join("empty")).unwrap();
+    for path in [
+        "/%2e%2e/http-static/index.html",
+        "/..%2fCargo.toml",
+        "/a%00b.html",
+        "/empty/",
+    ] {
+        let r = s.get(path, None).await;
+        assert_eq!(
+            (r.status, error_of(&r)["code"].clone()),
+            (404, json!("not_found")),
+            "{path}"
+        );
+    }
     // API 404 and 405, and a rejection from the framework itself (a path segment that decodes
     // to something axum's extractor refuses) all keep the shape.
     let r = s.get("/v1/nothing", Some(PK)).await;
@@ -563,5 +578,435 @@ async fn duplicate_json_keys_are_rejected_with_their_path() {
     );
     assert_eq!(r.header("idempotent-replayed"), None);
     assert_eq!(s.gateway.attempts(), 1);
+    s.stop().await;
+}
+
+/// Every route that takes an `Idempotency-Key` keeps it in its own scope (API key, method,
+/// path): one key sent to each of them makes one object each, never a replay of another
+/// route's or another caller's answer; each replays in its own scope.
+async fn one_key_on_every_route_that_takes_one(backend: Backend) {
+    let url = database_or_skip!(backend, "http_scope");
+    let s = TestServer::start_with(&url, common::test_config(), |st| st.demo_checkout = true).await;
+    let key = [("idempotency-key", "one-key-everywhere")];
+    let post = |path: &'static str, api_key: &'static str, body: Value| {
+        let s = &s;
+        async move { s.post(path, api_key, &body, &key).await }
+    };
+    let fresh = |r: &common::Resp, what: &str| {
+        assert_eq!(r.status, 200, "{what}: {}", r.body);
+        assert_eq!(r.header("idempotent-replayed"), None, "{what}: a replay");
+        r.json()
+    };
+    let total = common::quoted_total(&s, &common::cart()).await;
+    let body = common::charge_body(&common::cart(), total);
+
+    // The same path with another API key: the secret key may use the demo checkout too.
+    let demo_sk = fresh(
+        &post("/v1/demo/checkout", SK, body.clone()).await,
+        "demo checkout, secret key",
+    );
+    let demo_pk = fresh(
+        &post("/v1/demo/checkout", PK, body.clone()).await,
+        "demo checkout, publishable key",
+    );
+    let charge = fresh(&post("/v1/charges", SK, body.clone()).await, "charge");
+    let ids: std::collections::BTreeSet<_> = [&demo_sk, &demo_pk, &charge]
+        .iter()
+        .map(|c| c["invoice"]["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 3, "three charges, three invoices");
+
+    // A credit note and a refund on that charge: one note each.
+    let invoice = charge["invoice"]["id"].as_str().unwrap();
+    let charge_id = charge["id"].as_str().unwrap();
+    let note = fresh(
+        &post(
+            "/v1/credit_notes",
+            SK,
+            json!({"invoice": invoice, "amount": 100}),
+        )
+        .await,
+        "credit note",
+    );
+    let refund = fresh(
+        &post(
+            "/v1/refunds",
+            SK,
+            json!({"charge": charge_id, "amount": 100}),
+        )
+        .await,
+        "refund",
+    );
+    assert_ne!(refund["credit_note"]["id"], note["id"]);
+    assert_eq!(s.gateway.refunded(charge_id), 200);
+
+    // Subscriptions: the merchant's and the demo page's create, then a change and a cancel of
+    // one subscription, all with the key.
+    let sub = fresh(
+        &post(
+            "/v1/subscriptions",
+            SK,
+            json!({"customer": {"id": "cus_scope"}, "items": [{"price": "price_essentiel_monthly"}], "payment_method": "pm_card_visa"}),
+        )
+        .await,
+        "subscription",
+    );
+    let demo_sub = fresh(
+        &post(
+            "/v1/demo/subscriptions",
+            PK,
+            json!({"customer": {"id": "cus_demo_scope"}, "items": [{"price": "price_essentiel_monthly"}], "payment_method": "pm_card_visa"}),
+        )
+        .await,
+        "demo subscription",
+    );
+    assert_ne!(sub["id"], demo_sub["id"]);
+    let sub_id = sub["id"].as_str().unwrap().to_string();
+    let update = |path: String, api_key: &'static str, body: Value| {
+        let s = &s;
+        async move { s.post(&path, api_key, &body, &key).await }
+    };
+    let r = update(
+        format!("/v1/subscriptions/{sub_id}"),
+        SK,
+        json!({"cancel_at_period_end": true}),
+    )
+    .await;
+    assert!(fresh(&r, "update")["cancel_at_period_end"] == json!(true));
+    let r = update(
+        format!("/v1/subscriptions/{sub_id}/cancel"),
+        SK,
+        json!({"at_period_end": true}),
+    )
+    .await;
+    fresh(&r, "cancel");
+
+    // The customer's portal: renewing through it is the portal's own request, whatever the
+    // merchant sent with this key.
+    let session = s
+        .post(
+            "/v1/billing_portal/sessions",
+            SK,
+            &json!({"customer": "cus_scope"}),
+            &[],
+        )
+        .await;
+    assert_eq!(session.status, 200, "{}", session.body);
+    let token = session.json()["url"]
+        .as_str()
+        .unwrap()
+        .split("#session=")
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let renew = format!("/v1/portal/subscriptions/{sub_id}/renew");
+    let r = s.post(&renew, &token, &json!({}), &key).await;
+    assert_eq!(
+        fresh(&r, "portal renew")["cancel_at_period_end"],
+        json!(false)
+    );
+
+    // Each replays in its own scope, byte for byte, and nothing is charged or refunded again.
+    let attempts = s.gateway.attempts();
+    for (path, api_key, body, first) in [
+        ("/v1/demo/checkout", SK, body.clone(), &demo_sk),
+        ("/v1/demo/checkout", PK, body.clone(), &demo_pk),
+        ("/v1/charges", SK, body.clone(), &charge),
+        (
+            "/v1/credit_notes",
+            SK,
+            json!({"invoice": invoice, "amount": 100}),
+            &note,
+        ),
+        (
+            "/v1/refunds",
+            SK,
+            json!({"charge": charge_id, "amount": 100}),
+            &refund,
+        ),
+    ] {
+        let r = post(path, api_key, body).await;
+        assert_eq!(
+            r.header("idempotent-replayed"),
+            Some("true"),
+            "{path} {api_key}"
+        );
+        assert_eq!(&r.json(), first, "{path} {api_key}");
+    }
+    let r = s.post(&renew, &token, &json!({}), &key).await;
+    assert_eq!(
+        r.header("idempotent-replayed"),
+        Some("true"),
+        "portal renew"
+    );
+    assert_eq!(s.gateway.attempts(), attempts);
+    assert_eq!(s.gateway.refunded(charge_id), 200);
+    s.stop().await;
+}
+
+on_both_databases!(one_key_on_every_route_that_takes_one);
+
+/// Every route path the server declares (`.route("…"` in `src/`, not the other binaries in
+/// `src/bin/`), the API's and the others'.
+fn declared_routes() -> Vec<String> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() && !path.ends_with("bin") {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                for piece in text.split(".route(").skip(1) {
+                    let literal = piece
+                        .trim_start()
+                        .strip_prefix('"')
+                        .and_then(|p| p.split('"').next());
+                    if let Some(route) = literal {
+                        out.push(route.to_string());
+                    }
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut out,
+    );
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[tokio::test]
+async fn every_api_route_refuses_what_is_not_json() {
+    let s = server_with(|_| {}).await;
+    let routes = declared_routes();
+    assert!(
+        routes.len() >= 40 && routes.iter().any(|r| r == "/v1/portal/payment_method"),
+        "{routes:?}"
+    );
+    let sk = auth(SK);
+    for route in &routes {
+        let path = route.replace("{id}", "x_1");
+        let api = path.starts_with("/v1/");
+        for (content_type, body) in [
+            (Some("text/plain"), &b"{\"cart\": {}}"[..]),
+            (Some("application/x-www-form-urlencoded"), b"cart=1"),
+            (None, b"{\"cart\": {}}"),
+            // A declared type that is not JSON, even without a body.
+            (Some("text/plain"), b""),
+        ] {
+            let mut headers = vec![("authorization", sk.as_str()), ("idempotency-key", "k415")];
+            if let Some(c) = content_type {
+                headers.push(("content-type", c));
+            }
+            let r = common::request(s.addr, "POST", &path, &headers, Some(body)).await;
+            // Outside /v1 (health, readiness, metrics): GET only.
+            let expected = if api {
+                (415, json!("unsupported_media_type"))
+            } else {
+                (405, json!("method_not_allowed"))
+            };
+            assert_eq!(
+                (r.status, error_of(&r)["code"].clone()),
+                expected,
+                "POST {path} {content_type:?} {} bytes",
+                body.len()
+            );
+        }
+    }
+    // Nothing reached a handler.
+    assert_eq!(s.gateway.attempts(), 0);
+    assert!(s.store.payments().await.unwrap().is_empty());
+    s.stop().await;
+}
+
+/// A key twice in one object, at any depth and however it is spelt (`\u0065` is `e`), is
+/// refused with its path, on every kind of body; a charge whose duplicates come in either order
+/// is refused both times with nothing stored under its key, so the key then makes a charge.
+#[tokio::test]
+async fn duplicate_keys_at_any_depth_and_in_either_order() {
+    let s = server_with(|_| {}).await;
+    let send = |path: &'static str, key: &'static str, body: String, idem: Option<&'static str>| {
+        let addr = s.addr;
+        async move {
+            let a = auth(key);
+            let mut headers = vec![
+                ("authorization", a.as_str()),
+                ("content-type", "application/json"),
+            ];
+            if let Some(k) = idem {
+                headers.push(("idempotency-key", k));
+            }
+            common::request(addr, "POST", path, &headers, Some(body.as_bytes())).await
+        }
+    };
+    for (path, key, body, at) in [
+        (
+            "/v1/quotes",
+            PK,
+            r#"{"cart": {"currency": "eur", "lines": [{"price": "price_book", "quantity": 1, "quantity": 9}]}}"#,
+            "cart.lines[0].quantity",
+        ),
+        (
+            "/v1/quotes",
+            PK,
+            r#"{"cart": {"currency": "eur", "curr\u0065ncy": "jpy", "lines": [{"price": "price_book"}]}}"#,
+            "cart.currency",
+        ),
+        (
+            "/v1/quotes",
+            PK,
+            r#"{"cart": {"currency": "eur", "lines": [{"price": "price_book"}], "metadata": {"a": {"b": 1, "b": 1}}}}"#,
+            "cart.metadata.a.b",
+        ),
+        (
+            "/v1/quotes",
+            PK,
+            r#"{"cart": {"currency": "eur", "lines": []}, "cart": {"currency": "jpy", "lines": []}}"#,
+            "cart",
+        ),
+        (
+            "/v1/subscriptions",
+            SK,
+            r#"{"customer": {"id": "cus_dup", "id": "cus_other"}, "items": [{"price": "price_essentiel_monthly"}], "payment_method": "pm_card_visa"}"#,
+            "customer.id",
+        ),
+    ] {
+        let r = send(path, key, body.to_string(), Some("dup-any")).await;
+        let e = error_of(&r);
+        assert_eq!(
+            (r.status, e["code"].clone(), e["path"].clone()),
+            (400, json!("duplicate_field"), json!(at)),
+            "{body}"
+        );
+    }
+    // The issue's replay: the same key with the duplicates swapped. Both refused; nothing is
+    // stored under the key, so the clean body then makes the one charge.
+    let total = common::quoted_total(&s, &common::cart()).await;
+    let clean = common::charge_body(&common::cart(), total).to_string();
+    let twice = |first: &str, second: &str| {
+        clean.replacen(
+            "\"currency\":\"eur\"",
+            &format!("\"currency\":\"{first}\",\"currency\":\"{second}\""),
+            1,
+        )
+    };
+    assert_ne!(twice("eur", "jpy"), clean);
+    for body in [twice("eur", "jpy"), twice("jpy", "eur")] {
+        let r = send("/v1/charges", SK, body, Some("dup-swap")).await;
+        let e = error_of(&r);
+        assert_eq!(
+            (r.status, e["code"].clone(), e["path"].clone()),
+            (400, json!("duplicate_field"), json!("cart.currency"))
+        );
+        assert_eq!(r.header("idempotent-replayed"), None);
+    }
+    assert_eq!(s.gateway.attempts(), 0);
+    let r = send("/v1/charges", SK, clean, Some("dup-swap")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.header("idempotent-replayed"), None);
+    assert_eq!(r.json()["currency"], "eur");
+    assert_eq!(s.gateway.attempts(), 1);
+    s.stop().await;
+}
+
+/// The card scan over the request's every part, in shapes beyond the issue's sample: other
+/// digit scripts, zero-width and dash separators, keys and JSON numbers, the query string
+/// (percent-encoded, `+`), and headers (no-break spaces, full-width digits, dots).
+#[tokio::test]
+async fn card_numbers_in_more_shapes_and_places() {
+    let s = server_with(|_| {}).await;
+    let arabic: String = "4242424242424242"
+        .chars()
+        .map(|c| char::from_u32(0x660 + c.to_digit(10).unwrap()).unwrap())
+        .collect();
+    let fullwidth: String = "4242424242424242"
+        .chars()
+        .map(|c| char::from_u32(0xFF10 + c.to_digit(10).unwrap()).unwrap())
+        .collect();
+    for (metadata, at) in [
+        (json!({"note": arabic}), "cart.metadata.note"),
+        (
+            json!({"note": "4242\u{200b}4242\u{200b}4242\u{200b}4242"}),
+            "cart.metadata.note",
+        ),
+        (
+            json!({"note": "4242\u{2013}4242\u{2013}4242\u{2013}4242"}),
+            "cart.metadata.note",
+        ),
+        (
+            json!({"note": "4242 4242 \u{a0}4242\t4242"}),
+            "cart.metadata.note",
+        ),
+        // A key that is a card number: the path names its object, never the number.
+        (json!({"4242 4242 4242 4242": "x"}), "cart.metadata"),
+        (json!({"n": 4242424242424242_u64}), "cart.metadata.n"),
+        (
+            json!({"list": ["ok", "5555 5555 5555 4444"]}),
+            "cart.metadata.list[1]",
+        ),
+    ] {
+        let mut cart = common::cart();
+        cart["metadata"] = metadata.clone();
+        let r = s.post("/v1/quotes", PK, &json!({"cart": cart}), &[]).await;
+        let e = error_of(&r);
+        assert_eq!(
+            (r.status, e["code"].clone()),
+            (400, json!("card_number_rejected")),
+            "{metadata}"
+        );
+        assert_eq!(e["path"], at, "{metadata}");
+        assert!(
+            !r.body.contains("4242 4242") && !r.body.contains("4444"),
+            "{}",
+            r.body
+        );
+    }
+    let pk = auth(PK);
+    for query in [
+        "note=4242%C2%A04242%C2%A04242%C2%A04242",
+        "note=4242+4242+4242+4242",
+        "note=%EF%BC%94%EF%BC%92%EF%BC%94%EF%BC%92%EF%BC%94%EF%BC%92%EF%BC%94%EF%BC%92%EF%BC%94%EF%BC%92%EF%BC%94%EF%BC%92%EF%BC%94%EF%BC%92%EF%BC%94%EF%BC%92",
+    ] {
+        let r = common::request(s.addr, "GET", &format!("/v1/catalog?{query}"), &[("authorization", pk.as_str())], None).await;
+        let e = error_of(&r);
+        assert_eq!(
+            (r.status, e["code"].clone(), e["path"].clone()),
+            (400, json!("card_number_rejected"), json!("query")),
+            "{query}"
+        );
+    }
+    for value in [
+        "4242\u{a0}4242\u{a0}4242\u{a0}4242".to_string(),
+        fullwidth,
+        "4242.4242.4242.4242".to_string(),
+    ] {
+        let r = common::request(
+            s.addr,
+            "GET",
+            "/v1/catalog",
+            &[("authorization", pk.as_str()), ("x-note", value.as_str())],
+            None,
+        )
+        .await;
+        let e = error_of(&r);
+        assert_eq!(
+            (r.status, e["code"].clone(), e["path"].clone()),
+            (400, json!("card_number_rejected"), json!("header.x-note")),
+            "{value:?}"
+        );
+    }
+    // Not a card number: a Luhn-failing run, and long digit runs split by letters.
+    let r = common::request(
+        s.addr,
+        "GET",
+        "/v1/catalog?order=4242424242424241&ref=4242x4242x4242x4242",
+        &[("authorization", pk.as_str())],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
     s.stop().await;
 }

@@ -5,6 +5,12 @@
 //! restart on the same database), and the process exits 0 soon after. A request that never
 //! completes does not hold the process past the drain cap (`BILLCALC_DRAIN_TIMEOUT_SECONDS`).
 //! SQLite file; the renewal and delivery loops run (every second) and stop with the server.
+//!
+//! Readiness, for load balancers: with `BILLCALC_SHUTDOWN_UNREADY_SECONDS` the process first
+//! keeps serving everything for that long with `/readyz` answering 503 (a balancer that polls
+//! readiness takes it out), and only then refuses connections and drains. `/readyz` follows the
+//! database: on PostgreSQL, a database that stops accepting connections turns it 503 (while
+//! `/healthz` stays 200) and its return turns it 200 again.
 
 mod common;
 
@@ -208,4 +214,147 @@ async fn a_request_that_never_completes_does_not_hold_the_process_past_the_cap()
         "exit after {took:?}, the cap is 2 s"
     );
     assert!(server.log_has("shutdown: requests still in flight after the drain timeout"));
+}
+
+/// `/readyz` on a new connection.
+async fn readiness(addr: SocketAddr) -> common::Resp {
+    common::request(addr, "GET", "/readyz", &[], None).await
+}
+
+#[tokio::test]
+async fn an_unready_delay_turns_readyz_503_while_everything_is_still_served() {
+    let (url, config) = setup("shutdown-unready").await;
+    let server = ServerProcess::spawn(
+        &url,
+        &config,
+        &[
+            ("BILLCALC_SHUTDOWN_UNREADY_SECONDS", "4"),
+            ("BILLCALC_DRAIN_TIMEOUT_SECONDS", "20"),
+            ("BILLCALC_RENEWAL_INTERVAL_SECONDS", "1"),
+        ],
+    );
+    let mut server = server;
+    let addr = server.addr;
+    let body = serde_json::from_slice::<Value>(&charge_body(addr).await).unwrap();
+    assert_eq!(readiness(addr).await.status, 200);
+    server.sigterm();
+    let signalled = Instant::now();
+
+    // Unready at once...
+    let r = loop {
+        let r = readiness(addr).await;
+        if r.status == 503 || signalled.elapsed() > Duration::from_secs(3) {
+            break r;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (503, "not_ready"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("shutting down"), "{}", r.body);
+    // ... while new connections are still accepted and served: liveness, and a charge.
+    let live = common::request(addr, "GET", "/healthz", &[], None).await;
+    assert_eq!(live.status, 200);
+    let charge = common::post(
+        addr,
+        "/v1/charges",
+        SK,
+        &body,
+        &[("idempotency-key", "unready-charge")],
+    )
+    .await;
+    assert_eq!(charge.status, 200, "{}", charge.body);
+    assert!(
+        signalled.elapsed() < Duration::from_millis(3900),
+        "the checks took {:?}: the delay (4 s) is too short for this machine",
+        signalled.elapsed()
+    );
+    assert!(server.log_has("shutdown: unready"));
+    assert!(!server.log_has("shutdown: draining"));
+
+    // Then connections are refused (not before the delay), and the process exits 0.
+    let refused_after = loop {
+        if refused(addr).await {
+            break signalled.elapsed();
+        }
+        assert!(
+            signalled.elapsed() < Duration::from_secs(10),
+            "still accepting 10 s after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(
+        refused_after >= Duration::from_millis(3900),
+        "refused after {refused_after:?}, before the 4 s delay"
+    );
+    let status = server
+        .wait_exit(Duration::from_secs(10))
+        .expect("the process exits within 10 s");
+    assert!(status.success(), "exit status {status:?}");
+    assert!(server.log_has("shutdown: draining") && server.log_has("shutdown: stopped"));
+}
+
+#[tokio::test]
+async fn readiness_follows_the_database() {
+    let url = database_or_skip!(Backend::Postgres, "readiness");
+    let admin_url = std::env::var("BILLCALC_TEST_POSTGRES_URL").unwrap();
+    let database = url.rsplit('/').next().unwrap().to_string();
+    let config = common::config_file("readiness");
+    let server = ServerProcess::spawn(&url, &config, &[("BILLCALC_RENEWAL_INTERVAL_SECONDS", "0")]);
+    let addr = server.addr;
+    assert_eq!(readiness(addr).await.status, 200);
+    let (admin, connection) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let allow = |yes: bool| format!("ALTER DATABASE \"{database}\" WITH ALLOW_CONNECTIONS {yes}");
+    // The database goes away: no new connections, and the server's are cut.
+    admin.batch_execute(&allow(false)).await.unwrap();
+    admin
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+            &[&database],
+        )
+        .await
+        .unwrap();
+    let until = Instant::now() + Duration::from_secs(20);
+    let r = loop {
+        let r = readiness(addr).await;
+        if r.status != 200 || Instant::now() > until {
+            break r;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (503, "not_ready"),
+        "{}",
+        r.body
+    );
+    let live = common::request(addr, "GET", "/healthz", &[], None).await;
+    assert_eq!(live.status, 200, "liveness does not depend on the database");
+    // It comes back: ready again, without a restart.
+    admin.batch_execute(&allow(true)).await.unwrap();
+    let until = Instant::now() + Duration::from_secs(20);
+    let r = loop {
+        let r = readiness(addr).await;
+        if r.status == 200 || Instant::now() > until {
+            break r;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(r.status, 200, "{}", r.body);
+    let body = serde_json::from_slice::<Value>(&charge_body(addr).await).unwrap();
+    let charge = common::post(
+        addr,
+        "/v1/charges",
+        SK,
+        &body,
+        &[("idempotency-key", "ready-again")],
+    )
+    .await;
+    assert_eq!(charge.status, 200, "{}", charge.body);
 }

@@ -1,10 +1,13 @@
 //! `/v1/demo/…`, only with `BILLCALC_DEMO_CHECKOUT=1`: the demo pages' configuration, a checkout
-//! a shopper's browser makes itself, and the subscription routes on demo subscriptions.
+//! a shopper's browser makes itself, the subscription routes on demo subscriptions, and
+//! `GET /v1/demo/outbox` (no key: the demo customers' mail log, the webhook log and the events,
+//! for the demo's pages).
 
 use super::{ok_json, require, Shared};
 use crate::auth::KeyKind;
 use crate::charge;
 use crate::error::ApiError;
+use crate::ledger::store_error;
 use crate::state::Ctx;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -33,6 +36,29 @@ pub fn routes() -> Router<Shared> {
             "/v1/demo/subscriptions/{id}/cancel",
             post(demo_subscription_cancel),
         )
+        .route("/v1/demo/outbox", get(demo_outbox))
+}
+
+async fn demo_outbox(State(state): State<Shared>, uri: axum::http::Uri) -> Response {
+    super::answer(
+        async {
+            if !state.demo_checkout {
+                return Err(ApiError::not_found("demo mode is off"));
+            }
+            let limit = super::limit(&uri);
+            let emails = crate::email::log(&state, Some("cus_demo_*"), limit)
+                .await
+                .map_err(store_error)?;
+            let webhooks = crate::webhooks::deliveries(&state, None, limit)
+                .await
+                .map_err(store_error)?;
+            let events = crate::events::list(&state, None, limit)
+                .await
+                .map_err(store_error)?;
+            Ok(json!({"emails": emails["data"], "webhook_deliveries": webhooks["data"], "events": events["data"]}))
+        }
+        .await,
+    )
 }
 
 async fn demo_checkout(

@@ -1,10 +1,11 @@
 //! `GET /v1/invoices/{id}` (JSON or HTML; secret key or the hosted link's access token) and the
 //! upcoming invoice of a subscription (`GET`/`POST /v1/invoices/upcoming`).
 
-use super::{body_object, query_param, require, storage_unavailable, Shared};
+use super::{body_object, query_param, require, Shared};
 use crate::auth::KeyKind;
 use crate::error::{json_response, ApiError, ApiResult};
 use crate::invoice::InvoiceDocument;
+use crate::ledger::storage_unavailable;
 use crate::state::{AppState, Ctx};
 use crate::subscription::{self, Access};
 use crate::{einvoice, statics, token};

@@ -2,27 +2,34 @@
 //! [`crate::app::router`] merges them. Handlers get the request's [`Ctx`] from the gate
 //! ([`crate::gate`]) and answer JSON; the helpers here are what they share.
 
+pub mod automation;
 pub mod catalog;
 pub mod charges;
 pub mod credit_notes;
 pub mod demo;
+pub mod emails;
+pub mod events;
 pub mod health;
 pub mod invoices;
+pub mod portal;
 pub mod quotes;
 pub mod renewals;
 pub mod reports;
 pub mod subscriptions;
+pub mod webhooks;
 
 use crate::auth::KeyKind;
 use crate::error::{json_response, ApiError, ApiResult};
+use crate::ledger::store_error;
 use crate::state::{AppState, Ctx};
+use crate::store::StoreError;
 use crate::subscription::Access;
-use axum::http::StatusCode;
-use axum::response::Response;
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
 use serde_json::Value;
-use std::sync::Arc;
+use std::future::Future;
 
-pub type Shared = Arc<AppState>;
+pub use crate::state::Shared;
 
 pub(crate) fn require(ctx: &Ctx, needed: KeyKind) -> ApiResult<KeyKind> {
     match (ctx.key, needed) {
@@ -86,13 +93,39 @@ pub(crate) fn access_for(state: &AppState, ctx: &Ctx, demo: bool) -> ApiResult<A
     }
 }
 
-/// `storage_unavailable` (503), the store's error logged (never sent).
-pub(crate) fn storage_unavailable(e: crate::store::StoreError) -> ApiError {
-    crate::log::error("storage error", serde_json::json!({"error": e.to_string()}));
-    ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "storage_unavailable",
-        "",
-        "the ledger is unavailable",
-    )
+/// A query parameter, percent-decoded.
+pub(crate) fn param(uri: &Uri, name: &str) -> Option<String> {
+    query_param(uri.query(), name).and_then(crate::statics::percent_decode)
+}
+
+/// A list's `limit` query parameter (default 100).
+pub(crate) fn limit(uri: &Uri) -> i64 {
+    param(uri, "limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(100)
+}
+
+/// A JSON value as a 200, or the error.
+pub(crate) fn answer(r: ApiResult<Value>) -> Response {
+    match r {
+        Ok(v) => ok_json(&v),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The response, or the error's.
+pub(crate) fn respond(r: ApiResult<Response>) -> Response {
+    r.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// A secret-key endpoint that reads the store: the key checked, then `read`, answered as JSON
+/// (a store error is `storage_unavailable`).
+pub(crate) async fn secret_read<F>(ctx: &Ctx, read: impl FnOnce() -> F) -> Response
+where
+    F: Future<Output = Result<Value, StoreError>>,
+{
+    answer(match require(ctx, KeyKind::Secret) {
+        Ok(_) => read().await.map_err(store_error),
+        Err(e) => Err(e),
+    })
 }

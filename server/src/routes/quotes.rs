@@ -1,9 +1,10 @@
 //! `POST /v1/quotes` and `POST /v1/quotes/verify`: signed quotes, and the server's check of a
 //! client's numbers.
 
-use super::{body_object, ok_json, require, storage_unavailable, Shared};
+use super::{body_object, ok_json, require, Shared};
 use crate::auth::KeyKind;
 use crate::error::{ApiError, ApiResult};
+use crate::ledger::storage_unavailable;
 use crate::pricing::{self, only_fields};
 use crate::state::{AppState, Ctx};
 use crate::token;
