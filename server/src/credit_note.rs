@@ -427,12 +427,11 @@ pub async fn resolve(state: &AppState, intent: &IntentRecord) -> ApiResult<Respo
         return abort(tx, e).await;
     }
     tx.commit().await.map_err(store_error)?;
-    // The e-invoice, rendered with no transaction open.
-    let doc = render_and_store(state, &loaded, *doc, &note).await;
-    Ok(json_response(
-        StatusCode::OK,
-        responder(&plan.respond)(&doc).to_string(),
-    ))
+    // The e-invoice, rendered with no transaction open; the answer stored under the key
+    // then shows it too (a replay answers what the first request answered).
+    let respond = responder(&plan.respond);
+    let doc = render_and_store(state, &loaded, *doc, &note, key, &response, respond).await;
+    Ok(json_response(StatusCode::OK, respond(&doc).to_string()))
 }
 
 async fn parse_credit_note_or_refund(state: &AppState, plan: &RefundPlan) -> ApiResult<Request> {
@@ -484,12 +483,16 @@ async fn stored(state: &AppState, key: &str) -> ApiResult<Response> {
 }
 
 /// Renders the credit note's e-invoice after the commit and stores it over the document as
-/// stored (a failure leaves the note without one, logged, as a failed rendering always did).
+/// stored, with the answer stored under the key (a failure leaves the note without one,
+/// logged, as a failed rendering always did).
 async fn render_and_store(
     state: &AppState,
     loaded: &LoadedInvoice,
     mut doc: CreditNoteDocument,
     note: &CreditNote,
+    key: &str,
+    answered: &str,
+    respond: fn(&CreditNoteDocument) -> Value,
 ) -> CreditNoteDocument {
     let Ok(before) = serde_json::to_string(&doc) else {
         return doc;
@@ -517,14 +520,30 @@ async fn render_and_store(
     let Ok(after) = serde_json::to_string(&doc) else {
         return doc;
     };
-    if let Err(e) = state
-        .store
-        .exec(
-            "UPDATE credit_notes SET document = $2 WHERE id = $1 AND document = $3",
-            vec![doc.id.as_str().into(), after.into(), before.into()],
-        )
-        .await
-    {
+    let stored = async {
+        let mut tx = state.store.begin().await?;
+        let n = tx
+            .exec(
+                "UPDATE credit_notes SET document = $2 WHERE id = $1 AND document = $3",
+                vec![doc.id.as_str().into(), after.into(), before.into()],
+            )
+            .await?;
+        if n == 1 {
+            tx.exec(
+                "UPDATE idempotency_keys SET response = $3 WHERE scope = $1 AND key = $2 AND response = $4",
+                vec![
+                    SCOPE.into(),
+                    key.into(),
+                    respond(&doc).to_string().into(),
+                    answered.into(),
+                ],
+            )
+            .await?;
+        }
+        tx.commit().await
+    }
+    .await;
+    if let Err(e) = stored {
         crate::log::error(
             "credit note e-invoice not stored",
             json!({"credit_note": doc.number, "error": e.to_string()}),
