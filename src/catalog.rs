@@ -262,7 +262,7 @@ impl Calculator {
 
 impl crate::json::FromJson for Catalog {
     fn from_json_value(
-        value: &serde_json::Value,
+        value: &crate::json::Value,
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(

@@ -50,7 +50,7 @@ pub enum TaxExempt {
 
 impl crate::json::FromJson for Customer {
     fn from_json_value(
-        value: &serde_json::Value,
+        value: &crate::json::Value,
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(
@@ -84,7 +84,7 @@ impl crate::json::FromJson for Customer {
 
 impl crate::json::FromJson for Address {
     fn from_json_value(
-        value: &serde_json::Value,
+        value: &crate::json::Value,
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(
@@ -114,7 +114,7 @@ impl crate::json::FromJson for Address {
 
 impl crate::json::FromJson for TaxId {
     fn from_json_value(
-        value: &serde_json::Value,
+        value: &crate::json::Value,
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(value, path, &["type", "value"])?;

@@ -1,4 +1,5 @@
-//! Input types read straight from a `serde_json::Value`, without serde-derived visitors.
+//! Input types read straight from a JSON [`Value`] (the engine's own, [`crate::json_value`]),
+//! without serde-derived visitors.
 //!
 //! A derived `Deserialize` costs about 5 KB of wasm per type (its `visit_map`, per-field
 //! `Option` handling and error construction); the engine has dozens of input types. Here each
@@ -9,7 +10,7 @@
 //! field, `invalid_type` at the offending value. JSON `null` is an absent optional field.
 
 use crate::error::{Error, ErrorCode, Result};
-use serde_json::{Map, Value};
+pub use crate::json_value::{Map, Number, Value};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -57,7 +58,7 @@ macro_rules! json_enum {
     ($ty:ty { $($name:literal => $variant:expr),+ $(,)? }) => {
         impl $crate::json::FromJson for $ty {
             fn from_json_value(
-                value: &serde_json::Value,
+                value: &$crate::json::Value,
                 path: &$crate::json::Path,
             ) -> $crate::error::Result<Self> {
                 match $crate::json::as_str(value, path)? {
@@ -78,7 +79,7 @@ pub(crate) use json_enum;
 /// malformed field in key order, else the first missing required field in declaration order. Readers call every getter (a bad field yields a default or `None`), then
 /// build the struct and pass it to [`Obj::finish`], which returns the error instead if any.
 pub(crate) struct Obj<'a> {
-    fields: &'a Map<String, Value>,
+    fields: &'a Map,
     path: &'a Path<'a>,
     /// The error to report and its rank (position of its field; missing fields rank last).
     error: RefCell<Option<(usize, Error)>>,
@@ -146,10 +147,7 @@ impl<'a> Obj<'a> {
 
     /// Where an error at `key` ranks: its position in key order.
     fn rank(&self, key: &str) -> usize {
-        self.fields
-            .keys()
-            .position(|k| k == key)
-            .unwrap_or(usize::MAX)
+        self.fields.position(key).unwrap_or(usize::MAX)
     }
 
     /// The field read by `T`; `None` (the error kept) when it is malformed.
@@ -310,7 +308,7 @@ impl<T: FromJson> FromJson for Vec<T> {
 }
 
 /// The entries of an object read as a map.
-pub(crate) fn entries<'v>(value: &'v Value, path: &Path) -> Result<&'v Map<String, Value>> {
+pub(crate) fn entries<'v>(value: &'v Value, path: &Path) -> Result<&'v Map> {
     match value {
         Value::Object(map) => {
             crate::limits::check(
@@ -328,7 +326,7 @@ pub(crate) fn entries<'v>(value: &'v Value, path: &Path) -> Result<&'v Map<Strin
 impl<T: FromJson> FromJson for BTreeMap<String, T> {
     fn from_json_value(value: &Value, path: &Path) -> Result<Self> {
         let mut out = BTreeMap::new();
-        for (k, v) in entries(value, path)? {
+        for (k, v) in entries(value, path)?.iter() {
             out.insert(k.clone(), T::from_json_value(v, &Path::Key(path, k))?);
         }
         Ok(out)

@@ -15,6 +15,8 @@ pub mod customer;
 pub mod discount;
 pub mod error;
 pub mod json;
+pub mod json_scan;
+pub mod json_value;
 pub mod limits;
 pub mod metrics;
 pub mod money;

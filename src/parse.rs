@@ -1,133 +1,39 @@
 //! JSON into the engine's input types, with errors that name the offending field
 //! (`lines[2].price.tiers[1].up_to`).
 //!
-//! Text is parsed into a `serde_json::Value` once ([`json_value`]); the typed input is then read
-//! from that value by its [`FromJson`] reader (see [`crate::json`]), which knows where it is and
-//! puts the path on the error. Every runtime (native, Node, browser) takes this one path, so all
-//! report the same errors.
+//! Text is scanned into the engine's own [`crate::json_value::Value`] once
+//! ([`crate::json_scan`]); the typed input is then read from that value by its [`FromJson`]
+//! reader (see [`crate::json`]), which knows where it is and puts the path on the error. Every
+//! runtime (native, Node, browser) takes this one path, so all report the same errors.
 //!
-//! [`json_value`] is strict where serde_json is lenient: an object with the same key twice
+//! The scanner is strict where serde_json is lenient: an object with the same key twice
 //! (`{"quantity":1,"quantity":5}`) is `duplicate_field` at that key's path instead of "the last
 //! one wins" (RFC 8259 §4 leaves duplicates to the reader; a billing engine must not pick one
-//! silently). The server reads request bodies through it too.
+//! silently). The server reads request bodies through it too ([`json_value`]).
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::json::{FromJson, Path};
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_json::{Map, Number, Value};
-use std::cell::RefCell;
-use std::fmt;
+use crate::json_value::Value;
 
-/// Parses JSON text into `T`.
+/// Parses JSON text into `T` (through the engine's own scanner, [`crate::json_scan`]).
 pub fn from_json<T: FromJson>(text: &str) -> Result<T> {
-    from_value(&json_value(text)?)
+    T::from_json_value(&crate::json_scan::scan(text)?, &Path::Root)
 }
 
-/// Parses JSON text into an untyped value. Malformed JSON is `invalid_type` at the root; a key
-/// repeated in one object is `duplicate_field` at its path (`lines[0].quantity`).
-pub fn json_value(text: &str) -> Result<Value> {
-    let duplicate = RefCell::new(None);
-    let mut deserializer = serde_json::Deserializer::from_str(text);
-    let parsed = Strict {
-        path: &Path::Root,
-        duplicate: &duplicate,
-    }
-    .deserialize(&mut deserializer)
-    .and_then(|v| deserializer.end().map(|()| v));
-    parsed.map_err(|e| {
-        duplicate
-            .into_inner()
-            .unwrap_or_else(|| Error::new(ErrorCode::InvalidType, "", e.to_string()))
-    })
+/// Parses JSON text into an untyped serde_json value (the server's request bodies, the
+/// adapters' platform carts), through the same scanner. Malformed JSON, or a number beyond a
+/// float's range (`1e400`), is `invalid_type` at the root; a key repeated in one object is
+/// `duplicate_field` at its path (`lines[0].quantity`).
+pub fn json_value(text: &str) -> Result<serde_json::Value> {
+    crate::json_scan::scan(text)?
+        .into_serde()
+        .ok_or_else(|| Error::new(ErrorCode::InvalidType, "", "number out of range"))
 }
 
-/// Reads `T` from an already parsed JSON value.
-pub fn from_value<T: FromJson>(value: &Value) -> Result<T> {
-    T::from_json_value(value, &Path::Root)
-}
-
-/// A `Value` reader that knows where it is and rejects repeated keys; the structured error is
-/// left in `duplicate` (serde's errors are text).
-#[derive(Clone, Copy)]
-struct Strict<'a> {
-    path: &'a Path<'a>,
-    duplicate: &'a RefCell<Option<Error>>,
-}
-
-impl<'de> DeserializeSeed<'de> for Strict<'_> {
-    type Value = Value;
-    fn deserialize<D: Deserializer<'de>>(
-        self,
-        deserializer: D,
-    ) -> std::result::Result<Value, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Strict<'_> {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-    fn visit_bool<E>(self, v: bool) -> std::result::Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-    fn visit_i64<E>(self, v: i64) -> std::result::Result<Value, E> {
-        Ok(Value::Number(v.into()))
-    }
-    fn visit_u64<E>(self, v: u64) -> std::result::Result<Value, E> {
-        Ok(Value::Number(v.into()))
-    }
-    fn visit_f64<E>(self, v: f64) -> std::result::Result<Value, E> {
-        Ok(Number::from_f64(v).map_or(Value::Null, Value::Number))
-    }
-    fn visit_str<E>(self, v: &str) -> std::result::Result<Value, E> {
-        Ok(Value::String(v.to_string()))
-    }
-    fn visit_string<E>(self, v: String) -> std::result::Result<Value, E> {
-        Ok(Value::String(v))
-    }
-    fn visit_unit<E>(self) -> std::result::Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_none<E>(self) -> std::result::Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Value, A::Error> {
-        let mut items = Vec::new();
-        loop {
-            let path = Path::Index(self.path, items.len());
-            let seed = Strict {
-                path: &path,
-                duplicate: self.duplicate,
-            };
-            match seq.next_element_seed(seed)? {
-                Some(item) => items.push(item),
-                None => return Ok(Value::Array(items)),
-            }
-        }
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Value, A::Error> {
-        let mut out = Map::new();
-        while let Some(key) = map.next_key::<String>()? {
-            let path = Path::Key(self.path, &key);
-            if out.contains_key(&key) {
-                *self.duplicate.borrow_mut() = Some(Error::new(
-                    ErrorCode::DuplicateField,
-                    path.to_string(),
-                    "the same key appears twice in this object",
-                ));
-                return Err(de::Error::custom("duplicate key"));
-            }
-            let value = map.next_value_seed(Strict {
-                path: &path,
-                duplicate: self.duplicate,
-            })?;
-            out.insert(key, value);
-        }
-        Ok(Value::Object(out))
-    }
+/// Reads `T` from an already parsed serde_json value. A float in it is read as the decimal it
+/// prints as (`0.1`), its shortest round-trip text.
+pub fn from_value<T: FromJson>(value: &serde_json::Value) -> Result<T> {
+    T::from_json_value(&Value::from(value), &Path::Root)
 }
 
 #[cfg(test)]

@@ -1,10 +1,10 @@
 //! Percentages (`percent_off`, tax `percentage`): exact decimals, given as a JSON number the way
 //! Stripe sends them (`9.975`) or as a string (`"9.975"`).
 //!
-//! A JSON number reaches serde as the nearest binary float; it is turned into the decimal that
-//! prints the same (Rust's shortest round-trip text, identical to JavaScript's), so `9.975` is
-//! exactly 9.975. No arithmetic ever happens on the float. Ranges are checked where a percentage
-//! is used, so the error carries the caller's code (`invalid_tax_rate`, `invalid_coupon`, …).
+//! A JSON number is read from its text as the exact decimal written (the scanner keeps the text
+//! of every non-integer, [`crate::json_value::Number`]), so `9.975` is exactly 9.975 and no
+//! binary float is ever made. Ranges are checked where a percentage is used, so the error
+//! carries the caller's code (`invalid_tax_rate`, `invalid_coupon`, …).
 
 use rust_decimal::Decimal;
 use serde::{Serialize, Serializer};
@@ -40,53 +40,59 @@ fn parse_text(text: &str) -> Option<Decimal> {
 }
 
 impl Percent {
-    /// The percentage a JSON number stands for: the shortest decimal that reads back as the
-    /// same float (what JavaScript and Rust print for it), with at most 12 decimals, 12 integer
-    /// digits and 15 significant digits, else `None` (16 or 17 digits mean a float artefact such
-    /// as `0.1 + 0.2`, no percentage anyone wrote). Found by integer candidates, not by formatting the float:
-    /// float-to-text costs about 14 KB of wasm. For `m < 2^53` and `k ≤ 22` both `m` and `10^k`
-    /// are exact, so `m / 10^k` is the correctly rounded value of the decimal `m·10^-k`, i.e.
-    /// what reading that decimal gives; the first `k` with a candidate equal to the float has the
-    /// fewest digits.
-    fn from_f64(v: f64) -> Option<Percent> {
-        let magnitude = v.abs();
-        if !magnitude.is_finite() || magnitude >= 1e12 {
+    /// The percentage a JSON number that is not a 64-bit integer stands for, read from its text
+    /// (`9.975`, `1e-7`, `2.50E+1`) as the exact decimal written: no binary float is involved
+    /// (issue 12). At most 12 decimals, 12 integer digits and 15 significant digits, else `None`:
+    /// 16 or 17 digits are a float artefact such as `0.1 + 0.2` (`0.30000000000000004`), no
+    /// percentage anyone wrote. JavaScript's `JSON.stringify` writes a number as its shortest
+    /// round-trip text, so a browser's `9.975` arrives as `9.975`.
+    fn from_number_text(text: &str) -> Option<Percent> {
+        let (negative, unsigned) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
+            Some((m, e)) => (m, e.parse::<i64>().ok()?),
+            None => (unsigned, 0),
+        };
+        let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+        let digits = [whole, fraction].concat();
+        let digits = digits.trim_start_matches('0');
+        let significant = digits.trim_end_matches('0');
+        if significant.is_empty() {
+            return Some(Percent(Decimal::ZERO));
+        }
+        // The value is `significant` × 10^power.
+        let power = exponent
+            .checked_sub(fraction.len() as i64)?
+            .checked_add((digits.len() - significant.len()) as i64)?;
+        let length = significant.len() as i64;
+        if length > 15 || power < -12 || length + power > 12 {
             return None;
         }
-        let mut scale = 1.0_f64;
-        for k in 0..=12u32 {
-            let near = (magnitude * scale).round();
-            if near >= 1e15 {
-                return None; // more than 15 significant digits (and near 2^53: inexact)
-            }
-            // The product may be off by one unit; the closest candidate that reads back wins.
-            let found = [near, near - 1.0, near + 1.0]
-                .into_iter()
-                .find(|&m| m >= 0.0 && m / scale == magnitude);
-            if let Some(m) = found {
-                let d = Decimal::new(m as i64, k).normalize();
-                return Some(Percent(if v.is_sign_negative() { -d } else { d }));
-            }
-            scale *= 10.0;
+        let mut units: i64 = significant.parse().ok()?;
+        for _ in 0..power.max(0) {
+            units *= 10;
         }
-        None
+        let scale = power.min(0).unsigned_abs() as u32;
+        Some(Percent(Decimal::new(
+            if negative { -units } else { units },
+            scale,
+        )))
     }
 }
 
 impl crate::json::FromJson for Percent {
     fn from_json_value(
-        value: &serde_json::Value,
+        value: &crate::json::Value,
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
-        use serde_json::Value;
+        use crate::json::{Number, Value};
         let expected = "a percentage such as 19, 9.975 or \"9.975\"";
         let parsed = match value {
-            Value::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
-                (Some(u), _, _) => Some(Percent(Decimal::from(u))),
-                (_, Some(i), _) => Some(Percent(Decimal::from(i))),
-                (_, _, Some(f)) => Percent::from_f64(f),
-                _ => None,
-            },
+            Value::Number(Number::PosInt(u)) => Some(Percent(Decimal::from(*u))),
+            Value::Number(Number::NegInt(i)) => Some(Percent(Decimal::from(*i))),
+            Value::Number(Number::Other(text)) => Percent::from_number_text(text),
             Value::String(s) => parse_text(s).map(Percent),
             _ => None,
         };
@@ -127,10 +133,12 @@ mod tests {
         );
     }
 
-    /// The decimal is the one the float prints as (Rust's shortest round trip, JavaScript's
-    /// `String(x)`), as the text-based reading gave before.
+    /// A number is read as the decimal its text says. JavaScript writes a number as its
+    /// shortest round-trip text (as Rust's `Display` does), so every percentage a browser sends
+    /// reads as the decimal the user typed; float artefacts (16 or 17 significant digits) are
+    /// refused, as the float-based reading of session 3 did.
     #[test]
-    fn numbers_read_as_their_shortest_text() {
+    fn numbers_read_as_their_text() {
         let mut checked = 0;
         for i in 0..200_000u64 {
             // Percentages with 0 to 6 decimals, and floats with no short decimal at all.
@@ -141,20 +149,36 @@ mod tests {
                 i as f64 * 0.1 + 0.2,
             ];
             for v in candidates {
-                let text = v.to_string();
-                // A float whose shortest text needs 16 or 17 significant digits (a float
-                // artefact such as 0.1 + 0.2) is no percentage anyone wrote: refused.
+                let mut text = v.to_string();
                 let digits = text.trim_start_matches(['0', '.']).replace('.', "").len();
                 let expected = if digits > 15 { None } else { parse_text(&text) };
-                assert_eq!(Percent::from_f64(v).map(|p| p.0), expected, "{v} ({text})");
+                if !text.contains('.') {
+                    text.push_str(".0"); // a float's text, not an integer
+                }
+                assert_eq!(p(&text).ok().map(|p| p.0), expected, "{v} ({text})");
                 checked += 1;
             }
         }
         assert_eq!(checked, 800_000);
-        assert_eq!(Percent::from_f64(9.975).unwrap().0, Decimal::new(9975, 3));
-        assert_eq!(Percent::from_f64(-2.5).unwrap().0, Decimal::new(-25, 1));
-        assert_eq!(Percent::from_f64(0.1 + 0.2), None); // 0.30000000000000004
-        assert_eq!(Percent::from_f64(1e-7).unwrap().0, Decimal::new(1, 7));
-        assert_eq!(Percent::from_f64(f64::NAN), None);
+        assert_eq!(p("0.30000000000000004").ok(), None); // 0.1 + 0.2
+        assert_eq!(p("1e-7").unwrap().0, Decimal::new(1, 7)); // JavaScript's text for 0.0000001
+        assert_eq!(p("2.50E+1").unwrap().0, Decimal::from(25));
+        assert_eq!(p("0.000000000001").unwrap().0, Decimal::new(1, 12));
+        assert_eq!(p("0.0000000000001").ok(), None); // 13 decimals
+        assert_eq!(
+            p("999999999999.5").unwrap().0,
+            Decimal::new(9_999_999_999_995, 1)
+        );
+        assert_eq!(p("1e12").ok(), None); // 13 integer digits
+        assert_eq!(
+            p("123456789012345e-3").unwrap().0,
+            Decimal::new(123_456_789_012_345, 3)
+        );
+        assert_eq!(p("1234567890123456e-4").ok(), None); // 16 significant digits
+        assert_eq!(p("-0.0").unwrap().0, Decimal::ZERO);
+        assert_eq!(p("1e999999999999999999999").ok(), None);
+        // Exact: what is written counts, not the float nearest to it.
+        assert_eq!(p("9.9750000000000000001").ok(), None);
+        assert_eq!(p("19.500000000000000000").unwrap().0, Decimal::new(195, 1));
     }
 }

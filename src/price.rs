@@ -568,12 +568,12 @@ fn validate_tiers(tiers: &[Tier], path: &str) -> Result<Vec<ValidTier>> {
 
 mod read {
     use super::*;
+    use crate::json::Value;
     use crate::json::{invalid, json_enum, FromJson, Path};
-    use serde_json::Value;
 
     impl crate::json::FromJson for Price {
         fn from_json_value(
-            value: &serde_json::Value,
+            value: &crate::json::Value,
             path: &crate::json::Path,
         ) -> crate::error::Result<Self> {
             let o = crate::json::Obj::new(
@@ -652,7 +652,7 @@ mod read {
 
     impl crate::json::FromJson for CurrencyOption {
         fn from_json_value(
-            value: &serde_json::Value,
+            value: &crate::json::Value,
             path: &crate::json::Path,
         ) -> crate::error::Result<Self> {
             let o = crate::json::Obj::new(
@@ -680,7 +680,7 @@ mod read {
 
     impl crate::json::FromJson for Tier {
         fn from_json_value(
-            value: &serde_json::Value,
+            value: &crate::json::Value,
             path: &crate::json::Path,
         ) -> crate::error::Result<Self> {
             let o = crate::json::Obj::new(
@@ -714,7 +714,7 @@ mod read {
 
     impl crate::json::FromJson for TransformQuantity {
         fn from_json_value(
-            value: &serde_json::Value,
+            value: &crate::json::Value,
             path: &crate::json::Path,
         ) -> crate::error::Result<Self> {
             let o = crate::json::Obj::new(value, path, &["divide_by", "round"])?;
@@ -729,7 +729,7 @@ mod read {
 
     impl crate::json::FromJson for Recurring {
         fn from_json_value(
-            value: &serde_json::Value,
+            value: &crate::json::Value,
             path: &crate::json::Path,
         ) -> crate::error::Result<Self> {
             let o = crate::json::Obj::new(

@@ -38,7 +38,7 @@ crate::json::json_enum!(ProductType {
 
 impl crate::json::FromJson for Product {
     fn from_json_value(
-        value: &serde_json::Value,
+        value: &crate::json::Value,
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(

@@ -513,7 +513,7 @@ fn resolve_line<'a>(
 
 impl crate::json::FromJson for QuoteInput {
     fn from_json_value(
-        value: &serde_json::Value,
+        value: &crate::json::Value,
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(
@@ -562,7 +562,7 @@ impl crate::json::FromJson for QuoteInput {
 
 impl crate::json::FromJson for LineInput {
     fn from_json_value(
-        value: &serde_json::Value,
+        value: &crate::json::Value,
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(

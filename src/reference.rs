@@ -9,12 +9,12 @@ pub enum IdOr<T> {
 
 impl<T: crate::json::FromJson> crate::json::FromJson for IdOr<T> {
     fn from_json_value(
-        value: &serde_json::Value,
+        value: &crate::json::Value,
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         match value {
-            serde_json::Value::String(id) => Ok(IdOr::Id(id.clone())),
-            serde_json::Value::Object(_) => {
+            crate::json::Value::String(id) => Ok(IdOr::Id(id.clone())),
+            crate::json::Value::Object(_) => {
                 T::from_json_value(value, path).map(|t| IdOr::Inline(Box::new(t)))
             }
             _ => Err(crate::json::invalid(path, "an id or an object")),

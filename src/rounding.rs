@@ -77,7 +77,7 @@ crate::json::json_enum!(RoundingMode {
 
 impl crate::json::FromJson for RoundingPolicy {
     fn from_json_value(
-        value: &serde_json::Value,
+        value: &crate::json::Value,
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(value, path, &["mode", "increment"])?;

@@ -16,8 +16,8 @@ pub enum Timestamp {
 }
 
 impl crate::json::FromJson for Timestamp {
-    fn from_json_value(value: &serde_json::Value, path: &crate::json::Path) -> Result<Self> {
-        use serde_json::Value;
+    fn from_json_value(value: &crate::json::Value, path: &crate::json::Path) -> Result<Self> {
+        use crate::json::Value;
         match value {
             Value::Number(n) if n.is_u64() => Ok(Timestamp::Unix(
                 n.as_u64()

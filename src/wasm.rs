@@ -8,9 +8,10 @@
 //! `adapters`; see Cargo.toml): a browser downloads only what its entry point offers.
 //!
 //! Values cross the boundary as JSON text (`JSON.stringify` in, `JSON.parse` out) and are read
-//! with serde_json, the parser the native build and the server use. So every runtime sees the
-//! same numbers, rejects the same unknown fields (serde-wasm-bindgen reads structs field by field
-//! and never sees extra keys) and reports the same paths.
+//! with the engine's own scanner (src/json_scan.rs), which the native build and the server use
+//! too. So every runtime sees the same numbers, rejects the same unknown fields
+//! (serde-wasm-bindgen reads structs field by field and never sees extra keys) and reports the
+//! same paths.
 
 use crate::error::{Error, ErrorCode};
 #[cfg(feature = "subscriptions")]
@@ -191,8 +192,8 @@ pub(crate) fn json_text(value: &JsValue) -> Result<String, JsValue> {
 
 /// A JS value as an untyped JSON value (the adapters read platform payloads leniently).
 #[cfg(feature = "adapters")]
-fn parse_value(value: JsValue) -> Result<serde_json::Value, JsValue> {
-    crate::parse::json_value(&json_text(&value)?).map_err(throwable)
+fn parse_value(value: JsValue) -> Result<crate::json::Value, JsValue> {
+    crate::json_scan::scan(&json_text(&value)?).map_err(throwable)
 }
 
 #[cfg(feature = "quotes")]

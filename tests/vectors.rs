@@ -49,13 +49,18 @@ fn run(vector: &Value) -> Result<Value, billcalc::Error> {
         Some("creditNote") => to_value(credit_note(&input(vector)?)?),
         Some("revenueMetrics") => to_value(revenue_metrics(&input(vector)?)?),
         // Adapters return platform or cart shapes, which carry no version.
-        Some("fromShopifyCart") => return shopify::from_shopify_cart(&vector["input"]),
+        // The adapters read the engine's own JSON values (what its scanner gives in wasm).
+        Some("fromShopifyCart") => return shopify::from_shopify_cart(&(&vector["input"]).into()),
         Some("toShopifyAmounts") => {
-            let amounts = shopify::to_shopify_amounts(&vector["input"])?;
+            let amounts = shopify::to_shopify_amounts(&(&vector["input"]).into())?;
             return Ok(serde_json::to_value(amounts).expect("serializes"));
         }
         Some("fromWooCommerceCart") => {
-            return woocommerce::from_woocommerce_cart(&vector["input"], vector.get("options"));
+            let options = vector.get("options").map(billcalc::json::Value::from);
+            return woocommerce::from_woocommerce_cart(
+                &(&vector["input"]).into(),
+                options.as_ref(),
+            );
         }
         other => panic!("unknown call {other:?}"),
     };

@@ -11,7 +11,7 @@ fn price(cart: &serde_json::Value) {
         Ok(quote) => {
             let out = common::to_json(&quote);
             common::check_quote(&out);
-            if let Err(e) = shopify::to_shopify_amounts(&out) {
+            if let Err(e) = shopify::to_shopify_amounts(&(&out).into()) {
                 common::check_error(&e);
             }
         }
@@ -21,12 +21,14 @@ fn price(cart: &serde_json::Value) {
 
 fuzz_target!(|data: &[u8]| {
     let Some(doc) = common::document(data) else { return };
-    let input = &doc["input"];
+    // The adapters read the engine's own JSON values.
+    let input = &billcalc::json::Value::from(&doc["input"]);
+    let options = doc.get("options").map(billcalc::json::Value::from);
     match shopify::from_shopify_cart(input) {
         Ok(cart) => price(&cart),
         Err(e) => common::check_error(&e),
     }
-    match woocommerce::from_woocommerce_cart(input, doc.get("options")) {
+    match woocommerce::from_woocommerce_cart(input, options.as_ref()) {
         Ok(cart) => price(&cart),
         Err(e) => common::check_error(&e),
     }

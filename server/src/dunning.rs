@@ -42,74 +42,8 @@ use crate::token;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 
-/// What happens to the subscription after the last retry fails.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FinalAction {
-    Unpaid,
-    Canceled,
-    PastDue,
-}
-
-impl FinalAction {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FinalAction::Unpaid => "unpaid",
-            FinalAction::Canceled => "canceled",
-            FinalAction::PastDue => "past_due",
-        }
-    }
-}
-
-/// A retry schedule: `tries` within `within_days`, or `days` (gaps after each attempt), and
-/// what follows the last failure.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RetrySchedule {
-    #[serde(default)]
-    pub tries: Option<i64>,
-    #[serde(default)]
-    pub within_days: Option<i64>,
-    #[serde(default)]
-    pub days: Option<Vec<i64>>,
-    #[serde(default = "default_then")]
-    pub then: FinalAction,
-}
-
-fn default_then() -> FinalAction {
-    FinalAction::Unpaid
-}
-
-fn default_schedule() -> RetrySchedule {
-    RetrySchedule {
-        tries: Some(8),
-        within_days: Some(14),
-        days: None,
-        then: FinalAction::Unpaid,
-    }
-}
-
-/// The config file's `dunning` section.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DunningSettings {
-    #[serde(default = "default_schedule")]
-    pub default: RetrySchedule,
-    /// Per catalog price id.
-    #[serde(default)]
-    pub plans: BTreeMap<String, RetrySchedule>,
-}
-
-impl Default for DunningSettings {
-    fn default() -> Self {
-        DunningSettings {
-            default: default_schedule(),
-            plans: BTreeMap::new(),
-        }
-    }
-}
+pub use crate::config::{DunningSettings, FinalAction, RetrySchedule};
 
 impl DunningSettings {
     /// Every schedule must be one the engine accepts (checked at start).

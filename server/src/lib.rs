@@ -14,6 +14,7 @@ pub mod clock;
 pub mod config;
 pub mod connection;
 pub mod credit_note;
+pub mod demo_data;
 pub mod dunning;
 pub mod einvoice;
 pub mod email;

@@ -13,19 +13,22 @@ use crate::currency::Currency;
 use crate::error::{join_path, Error, ErrorCode, Result};
 use crate::money;
 use rust_decimal::Decimal;
+// Platform payloads are read as the engine's own JSON values (`In`, from its scanner); the carts
+// written are serde_json values (`Value`), serialised for JS.
+use crate::json::{Map as InMap, Number, Value as In};
 use serde_json::{json, Map, Value};
 
 /// A JSON object being read, with its path for errors.
 #[derive(Clone, Copy)]
 pub(crate) struct Obj<'a> {
-    map: &'a Map<String, Value>,
+    map: &'a InMap,
     path: &'a str,
 }
 
 impl<'a> Obj<'a> {
-    pub(crate) fn new(value: &'a Value, path: &'a str) -> Result<Obj<'a>> {
+    pub(crate) fn new(value: &'a In, path: &'a str) -> Result<Obj<'a>> {
         match value {
-            Value::Object(map) => Ok(Obj { map, path }),
+            In::Object(map) => Ok(Obj { map, path }),
             _ => Err(Error::new(
                 ErrorCode::InvalidType,
                 path,
@@ -47,11 +50,11 @@ impl<'a> Obj<'a> {
     }
 
     /// The field, `None` when absent or null.
-    fn get(&self, key: &str) -> Option<&'a Value> {
-        self.map.get(key).filter(|v| !v.is_null())
+    fn get(&self, key: &str) -> Option<&'a In> {
+        self.map.get(key).filter(|v| !matches!(v, In::Null))
     }
 
-    fn required(&self, key: &str) -> Result<&'a Value> {
+    fn required(&self, key: &str) -> Result<&'a In> {
         self.get(key)
             .ok_or_else(|| Error::new(ErrorCode::MissingField, self.at(key), "missing field"))
     }
@@ -90,18 +93,19 @@ impl<'a> Obj<'a> {
     pub(crate) fn id(&self, key: &str) -> Result<Option<String>> {
         self.get(key)
             .map(|v| match v {
-                Value::String(s) => Ok(s.clone()),
-                Value::Number(n) if n.is_u64() || n.is_i64() => Ok(n.to_string()),
+                In::String(s) => Ok(s.clone()),
+                In::Number(Number::PosInt(u)) => Ok(u.to_string()),
+                In::Number(Number::NegInt(i)) => Ok(i.to_string()),
                 _ => Err(self.wrong(key, "an id (number or string)")),
             })
             .transpose()
     }
 
     /// An array of objects (empty when absent), each with its path.
-    pub(crate) fn list(&self, key: &str) -> Result<Vec<(String, &'a Value)>> {
+    pub(crate) fn list(&self, key: &str) -> Result<Vec<(String, &'a In)>> {
         match self.get(key) {
             None => Ok(Vec::new()),
-            Some(Value::Array(items)) => {
+            Some(In::Array(items)) => {
                 let base = self.at(key);
                 Ok(items
                     .iter()

@@ -18,7 +18,7 @@ const SHOPIFY_DECIMALS: u32 = 2;
 /// The billcalc cart for a Shopify cart. Lines keep Shopify's ids in `metadata`; items that are
 /// not `taxable` get `tax_category: "exempt"`; Shopify's discounts become fixed-amount coupons
 /// (line-level allocations on their line, cart-level applications on the cart).
-pub fn from_shopify_cart(value: &Value) -> Result<Value> {
+pub fn from_shopify_cart(value: &crate::json::Value) -> Result<Value> {
     let shop = Obj::new(value, "")?;
     let currency = Currency::parse(shop.required_str("currency")?, "currency")?;
     let subunits = |amount: i64, path: &str| {
@@ -131,7 +131,7 @@ fn sum_amounts(obj: &Obj, key: &str) -> Result<i64> {
 
 /// The quote's amounts in Shopify subunits (an ISO 3-decimal currency loses its last digit,
 /// rounded half up: Shopify cannot show it). Reads the quote's JSON, so JS passes the quote it has.
-pub fn to_shopify_amounts(quote: &Value) -> Result<ShopifyAmounts> {
+pub fn to_shopify_amounts(quote: &crate::json::Value) -> Result<ShopifyAmounts> {
     let q = Obj::new(quote, "")?;
     let c = Currency::parse(q.required_str("currency")?, "currency")?;
     let s = |minor: i64, path: &str| to_platform(minor, c, SHOPIFY_DECIMALS, path);

@@ -14,7 +14,10 @@ use serde_json::{json, Map, Value};
 /// coupons; its totals are the truth) or `"codes"` (the codes become promotion codes for billcalc's
 /// own catalog; billcalc is the truth). `tax_behavior` is `"inclusive"` for stores that enter
 /// prices with tax.
-pub fn from_woocommerce_cart(value: &Value, options: Option<&Value>) -> Result<Value> {
+pub fn from_woocommerce_cart(
+    value: &crate::json::Value,
+    options: Option<&crate::json::Value>,
+) -> Result<Value> {
     let (as_codes, behavior) = read_options(options)?;
     let woo = Obj::new(value, "")?;
     let totals = Obj::new(woo.required("totals")?, "totals")?;
@@ -121,8 +124,8 @@ fn decimals(obj: &Obj) -> Result<u32> {
     })
 }
 
-fn read_options(options: Option<&Value>) -> Result<(bool, Option<&str>)> {
-    let Some(options) = options.filter(|o| !o.is_null()) else {
+fn read_options(options: Option<&crate::json::Value>) -> Result<(bool, Option<&str>)> {
+    let Some(options) = options.filter(|o| !matches!(o, crate::json::Value::Null)) else {
         return Ok((false, None));
     };
     let o = Obj::new(options, "")?;

@@ -467,7 +467,7 @@ fn non_negative(value: i64, path: &str) -> Result<i64> {
 
 impl crate::json::FromJson for Promotion {
     fn from_json_value(
-        value: &serde_json::Value,
+        value: &crate::json::Value,
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(
@@ -539,7 +539,7 @@ crate::json::json_enum!(PromotionType {
 
 impl crate::json::FromJson for Conditions {
     fn from_json_value(
-        value: &serde_json::Value,
+        value: &crate::json::Value,
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(
@@ -573,7 +573,7 @@ impl crate::json::FromJson for Conditions {
 
 impl crate::json::FromJson for RuleParams {
     fn from_json_value(
-        value: &serde_json::Value,
+        value: &crate::json::Value,
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(
@@ -607,7 +607,7 @@ impl crate::json::FromJson for RuleParams {
 
 impl crate::json::FromJson for Tier {
     fn from_json_value(
-        value: &serde_json::Value,
+        value: &crate::json::Value,
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(

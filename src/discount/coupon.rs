@@ -302,7 +302,7 @@ impl Coupon {
 
 impl crate::json::FromJson for Coupon {
     fn from_json_value(
-        value: &serde_json::Value,
+        value: &crate::json::Value,
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(
@@ -381,7 +381,7 @@ impl crate::json::FromJson for Coupon {
 
 impl crate::json::FromJson for AppliesTo {
     fn from_json_value(
-        value: &serde_json::Value,
+        value: &crate::json::Value,
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(value, path, &["products"])?;

@@ -277,7 +277,7 @@ pub(crate) fn check_window(
 
 impl crate::json::FromJson for DiscountInput {
     fn from_json_value(
-        value: &serde_json::Value,
+        value: &crate::json::Value,
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(value, path, &["coupon", "promotion_code", "start", "end"])?;
@@ -298,7 +298,7 @@ impl crate::json::FromJson for DiscountInput {
 
 impl crate::json::FromJson for CurrencyAmounts {
     fn from_json_value(
-        value: &serde_json::Value,
+        value: &crate::json::Value,
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(

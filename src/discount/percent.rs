@@ -1,5 +1,5 @@
 //! `percent_off`: the shared exact [`Percent`](crate::percent::Percent) (a JSON number read
-//! through its shortest decimal text, or a string), checked here into hundredths of a percent.
+//! as the decimal its text says, or a string), checked here into hundredths of a percent.
 //! Range and precision are checked where the percentage is used, so the error carries the right
 //! code (`invalid_coupon`, `invalid_promotion`).
 

@@ -164,7 +164,7 @@ impl PromotionCode {
 
 impl crate::json::FromJson for PromotionCode {
     fn from_json_value(
-        value: &serde_json::Value,
+        value: &crate::json::Value,
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(
@@ -225,7 +225,7 @@ impl crate::json::FromJson for PromotionCode {
 
 impl crate::json::FromJson for Restrictions {
     fn from_json_value(
-        value: &serde_json::Value,
+        value: &crate::json::Value,
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(

@@ -180,7 +180,7 @@ crate::json::json_enum!(AttemptOutcome {
 // Input reading (see `crate::json`).
 
 impl FromJson for MetricsInput {
-    fn from_json_value(value: &serde_json::Value, path: &Path) -> crate::error::Result<Self> {
+    fn from_json_value(value: &crate::json::Value, path: &Path) -> crate::error::Result<Self> {
         let o = Obj::new(
             value,
             path,
@@ -220,7 +220,7 @@ impl FromJson for MetricsInput {
 }
 
 impl FromJson for SubscriptionHistory {
-    fn from_json_value(value: &serde_json::Value, path: &Path) -> crate::error::Result<Self> {
+    fn from_json_value(value: &crate::json::Value, path: &Path) -> crate::error::Result<Self> {
         let o = Obj::new(
             value,
             path,
@@ -247,7 +247,7 @@ impl FromJson for SubscriptionHistory {
 }
 
 impl FromJson for Phase {
-    fn from_json_value(value: &serde_json::Value, path: &Path) -> crate::error::Result<Self> {
+    fn from_json_value(value: &crate::json::Value, path: &Path) -> crate::error::Result<Self> {
         let o = Obj::new(value, path, &["start", "status", "items", "discounts"])?;
         let start = o.req("start");
         let status = o.req("status");
@@ -266,7 +266,7 @@ impl FromJson for Phase {
 }
 
 impl FromJson for PhaseItem {
-    fn from_json_value(value: &serde_json::Value, path: &Path) -> crate::error::Result<Self> {
+    fn from_json_value(value: &crate::json::Value, path: &Path) -> crate::error::Result<Self> {
         let o = Obj::new(value, path, &["id", "price", "quantity", "tax_percent"])?;
         let id = o.opt("id");
         let price = o.req("price");
@@ -285,7 +285,7 @@ impl FromJson for PhaseItem {
 }
 
 impl FromJson for RecurringDiscount {
-    fn from_json_value(value: &serde_json::Value, path: &Path) -> crate::error::Result<Self> {
+    fn from_json_value(value: &crate::json::Value, path: &Path) -> crate::error::Result<Self> {
         let o = Obj::new(
             value,
             path,
@@ -305,7 +305,7 @@ impl FromJson for RecurringDiscount {
 }
 
 impl FromJson for InvoiceFacts {
-    fn from_json_value(value: &serde_json::Value, path: &Path) -> crate::error::Result<Self> {
+    fn from_json_value(value: &crate::json::Value, path: &Path) -> crate::error::Result<Self> {
         let o = Obj::new(
             value,
             path,
@@ -342,7 +342,7 @@ impl FromJson for InvoiceFacts {
 }
 
 impl FromJson for UsageLine {
-    fn from_json_value(value: &serde_json::Value, path: &Path) -> crate::error::Result<Self> {
+    fn from_json_value(value: &crate::json::Value, path: &Path) -> crate::error::Result<Self> {
         let o = Obj::new(value, path, &["subscription_item", "amount", "period_end"])?;
         let subscription_item = o.req("subscription_item");
         let amount = o.req("amount");
@@ -361,7 +361,7 @@ impl FromJson for UsageLine {
 }
 
 impl FromJson for PaymentAttempt {
-    fn from_json_value(value: &serde_json::Value, path: &Path) -> crate::error::Result<Self> {
+    fn from_json_value(value: &crate::json::Value, path: &Path) -> crate::error::Result<Self> {
         let o = Obj::new(value, path, &["at", "outcome"])?;
         let at = o.req("at");
         let outcome = o.req("outcome");

@@ -360,7 +360,7 @@ pub fn credit_note(input: &CreditNoteInput) -> Result<CreditNote> {
 
 impl crate::json::FromJson for CreditNoteInput {
     fn from_json_value(
-        value: &serde_json::Value,
+        value: &crate::json::Value,
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(
@@ -392,7 +392,7 @@ impl crate::json::FromJson for CreditNoteInput {
 
 impl crate::json::FromJson for InvoiceSummary {
     fn from_json_value(
-        value: &serde_json::Value,
+        value: &crate::json::Value,
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(
@@ -426,7 +426,7 @@ impl crate::json::FromJson for InvoiceSummary {
 
 impl crate::json::FromJson for InvoiceLineSummary {
     fn from_json_value(
-        value: &serde_json::Value,
+        value: &crate::json::Value,
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(
@@ -452,7 +452,7 @@ impl crate::json::FromJson for InvoiceLineSummary {
 
 impl crate::json::FromJson for TaxPart {
     fn from_json_value(
-        value: &serde_json::Value,
+        value: &crate::json::Value,
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(value, path, &["rate", "amount"])?;
@@ -467,7 +467,7 @@ impl crate::json::FromJson for TaxPart {
 
 impl crate::json::FromJson for CreditLineInput {
     fn from_json_value(
-        value: &serde_json::Value,
+        value: &crate::json::Value,
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(value, path, &["line", "amount", "quantity"])?;

@@ -154,7 +154,7 @@ pub fn dunning_schedule(input: &DunningInput) -> Result<DunningSchedule> {
 
 impl crate::json::FromJson for DunningInput {
     fn from_json_value(
-        value: &serde_json::Value,
+        value: &crate::json::Value,
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(

@@ -1814,7 +1814,7 @@ fn resolve_item<'a>(
 
 impl crate::json::FromJson for PreviewInvoiceInput {
     fn from_json_value(
-        value: &serde_json::Value,
+        value: &crate::json::Value,
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(

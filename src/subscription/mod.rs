@@ -230,7 +230,7 @@ pub enum AnchorChange {
 
 impl crate::json::FromJson for Subscription {
     fn from_json_value(
-        value: &serde_json::Value,
+        value: &crate::json::Value,
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(
@@ -305,7 +305,7 @@ impl crate::json::FromJson for Subscription {
 
 impl crate::json::FromJson for SubscriptionItem {
     fn from_json_value(
-        value: &serde_json::Value,
+        value: &crate::json::Value,
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(
@@ -348,7 +348,7 @@ impl crate::json::FromJson for SubscriptionItem {
 
 impl crate::json::FromJson for PauseCollection {
     fn from_json_value(
-        value: &serde_json::Value,
+        value: &crate::json::Value,
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(value, path, &["behavior", "resumes_at"])?;
@@ -372,7 +372,7 @@ crate::json::json_enum!(PauseBehavior {
 
 impl crate::json::FromJson for PendingInvoiceItem {
     fn from_json_value(
-        value: &serde_json::Value,
+        value: &crate::json::Value,
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(
@@ -421,7 +421,7 @@ impl crate::json::FromJson for PendingInvoiceItem {
 
 impl crate::json::FromJson for PeriodInput {
     fn from_json_value(
-        value: &serde_json::Value,
+        value: &crate::json::Value,
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(value, path, &["start", "end"])?;
@@ -436,7 +436,7 @@ impl crate::json::FromJson for PeriodInput {
 
 impl crate::json::FromJson for MinimumCommitment {
     fn from_json_value(
-        value: &serde_json::Value,
+        value: &crate::json::Value,
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(
@@ -467,7 +467,7 @@ crate::json::json_enum!(CommitmentScope {
 
 impl crate::json::FromJson for SubscriptionChange {
     fn from_json_value(
-        value: &serde_json::Value,
+        value: &crate::json::Value,
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(

@@ -116,7 +116,7 @@ pub fn true_up(
 
 impl crate::json::FromJson for UsageRecord {
     fn from_json_value(
-        value: &serde_json::Value,
+        value: &crate::json::Value,
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(value, path, &["id", "quantity", "timestamp"])?;

@@ -364,7 +364,7 @@ impl TaxConfig {
 
 impl crate::json::FromJson for TaxConfig {
     fn from_json_value(
-        value: &serde_json::Value,
+        value: &crate::json::Value,
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(
@@ -401,7 +401,7 @@ impl crate::json::FromJson for TaxConfig {
 
 impl crate::json::FromJson for Seller {
     fn from_json_value(
-        value: &serde_json::Value,
+        value: &crate::json::Value,
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(value, path, &["country", "state", "registrations", "oss"])?;
@@ -423,7 +423,7 @@ impl crate::json::FromJson for Seller {
 
 impl crate::json::FromJson for Registration {
     fn from_json_value(
-        value: &serde_json::Value,
+        value: &crate::json::Value,
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(value, path, &["country", "state"])?;
@@ -449,7 +449,7 @@ crate::json::json_enum!(InvalidTaxId {
 
 impl crate::json::FromJson for TaxRate {
     fn from_json_value(
-        value: &serde_json::Value,
+        value: &crate::json::Value,
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(
@@ -516,7 +516,7 @@ impl crate::json::FromJson for TaxRate {
 
 impl crate::json::FromJson for TaxRule {
     fn from_json_value(
-        value: &serde_json::Value,
+        value: &crate::json::Value,
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         let o = crate::json::Obj::new(
