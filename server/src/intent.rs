@@ -540,7 +540,8 @@ pub async fn ensure_einvoice(state: &Arc<AppState>, invoice_id: &str) -> ApiResu
         .pending_einvoice(invoice_id)
         .await
         .map_err(store_error)?;
-    if let Some(intent) = pending {
+    // Subscription payments render their own (crate::payment_step).
+    if let Some(intent) = pending.filter(|i| !crate::payment_step::owns(&i.scope)) {
         let lock = working_on(&intent.id);
         let _working = lock.lock().await;
         if let Some(current) = state
