@@ -91,6 +91,11 @@ const EU_PREFIXES: &[(&str, &str)] = &[
 /// prefix (`XI` included; `GR` is read as `EL`); the others may omit it.
 pub fn check(kind: &str, value: &str) -> Result<VatNumber, Problem> {
     let n = normalise(value);
+    // Every format is ASCII letters and digits; the national checks slice by byte position, which
+    // on a character of several bytes (`CYé2345678`) would panic and trap the wasm instance.
+    if !n.is_ascii() {
+        return Err(Problem::Format);
+    }
     match kind {
         "eu_vat" => {
             let head = n.get(..2).ok_or(Problem::Format)?;
@@ -790,6 +795,52 @@ fn no(body: &str) -> Result<String, Problem> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Bodies are sliced by position after a length check in bytes: a character of several
+    /// bytes anywhere (normalise keeps `é`, `ß`, `€`) must give `Format`, never a panic (a
+    /// panic traps the wasm instance). Every prefix and kind, every length up to 16, the
+    /// character at every position, among digits and among the letters the formats use.
+    #[test]
+    fn characters_of_several_bytes_never_panic() {
+        let mut kinds: Vec<(&str, String)> = EU_PREFIXES
+            .iter()
+            .map(|(p, _)| ("eu_vat", p.to_string()))
+            .collect();
+        for (kind, prefix) in [
+            ("gb_vat", "GB"),
+            ("gb_vat", "GBGD"),
+            ("gb_vat", "GBHA"),
+            ("gb_vat", "GBGD8888"),
+            ("gb_vat", ""),
+            ("ch_vat", "CHE"),
+            ("ch_vat", ""),
+            ("no_vat", "NO"),
+            ("no_vat", ""),
+        ] {
+            kinds.push((kind, prefix.to_string()));
+        }
+        let mut checked = 0;
+        for (kind, prefix) in &kinds {
+            for filler in [
+                "1234567890123456",
+                "ABCDEFGHJKLMNPQR",
+                "U1234567B0123456",
+                "000MWST00B000000",
+            ] {
+                for len in 0..=16 {
+                    for at in 0..=len {
+                        for wide in ["é", "€", "𝟘"] {
+                            let body = [&filler[..at], wide, &filler[at..len]].concat();
+                            let value = [prefix.as_str(), &body].concat();
+                            assert_eq!(check(kind, &value).err(), Some(Problem::Format), "{value}");
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 10_000);
+    }
 
     fn eu(v: &str) -> Result<String, Problem> {
         check("eu_vat", v).map(|n| n.normalised)
