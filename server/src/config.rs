@@ -12,6 +12,7 @@
 use billcalc::{Calculator, Catalog};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -27,16 +28,16 @@ pub struct ConfigFile {
     pub catalog: Value,
     /// Retries of failed renewals (see `crate::dunning`).
     #[serde(default)]
-    pub dunning: crate::dunning::DunningSettings,
+    pub dunning: DunningSettings,
     /// Reminders before renewals, trial ends, card expiries (see `crate::reminders`).
     #[serde(default)]
-    pub reminders: crate::reminders::ReminderSettings,
+    pub reminders: ReminderSettings,
     /// Email to customers (see `crate::email`).
     #[serde(default)]
-    pub email: crate::email::EmailSettings,
+    pub email: EmailSettings,
     /// The customer portal (see `crate::portal`).
     #[serde(default)]
-    pub portal: crate::portal::PortalSettings,
+    pub portal: PortalSettings,
 }
 
 /// Who sells: printed on every invoice. For a French seller (`address.country` = `FR`) the
@@ -328,4 +329,173 @@ pub fn load(text: &str) -> Result<Loaded, String> {
         catalog,
         calculator,
     })
+}
+
+// The sections of getting paid automatically (issue 15): read here with the rest of the file;
+// what they drive is in `dunning`, `reminders`, `email` and `portal` (which re-export them).
+
+/// What happens to the subscription after the last retry fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FinalAction {
+    Unpaid,
+    Canceled,
+    PastDue,
+}
+
+impl FinalAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FinalAction::Unpaid => "unpaid",
+            FinalAction::Canceled => "canceled",
+            FinalAction::PastDue => "past_due",
+        }
+    }
+}
+
+/// A retry schedule: `tries` within `within_days`, or `days` (gaps after each attempt), and
+/// what follows the last failure.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetrySchedule {
+    #[serde(default)]
+    pub tries: Option<i64>,
+    #[serde(default)]
+    pub within_days: Option<i64>,
+    #[serde(default)]
+    pub days: Option<Vec<i64>>,
+    #[serde(default = "default_then")]
+    pub then: FinalAction,
+}
+
+fn default_then() -> FinalAction {
+    FinalAction::Unpaid
+}
+
+fn default_schedule() -> RetrySchedule {
+    RetrySchedule {
+        tries: Some(8),
+        within_days: Some(14),
+        days: None,
+        then: FinalAction::Unpaid,
+    }
+}
+
+/// The config file's `dunning` section.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DunningSettings {
+    #[serde(default = "default_schedule")]
+    pub default: RetrySchedule,
+    /// Per catalog price id.
+    #[serde(default)]
+    pub plans: BTreeMap<String, RetrySchedule>,
+}
+
+impl Default for DunningSettings {
+    fn default() -> Self {
+        DunningSettings {
+            default: default_schedule(),
+            plans: BTreeMap::new(),
+        }
+    }
+}
+
+/// The config file's `reminders` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReminderSettings {
+    #[serde(default = "seven")]
+    pub upcoming_renewal_days: i64,
+    #[serde(default = "yearly")]
+    pub upcoming_renewal_intervals: Vec<String>,
+    #[serde(default = "three")]
+    pub trial_will_end_days: i64,
+    #[serde(default = "thirty")]
+    pub card_expiring_days: i64,
+}
+
+fn seven() -> i64 {
+    7
+}
+fn three() -> i64 {
+    3
+}
+fn thirty() -> i64 {
+    30
+}
+fn yearly() -> Vec<String> {
+    vec!["year".into()]
+}
+
+impl Default for ReminderSettings {
+    fn default() -> Self {
+        ReminderSettings {
+            upcoming_renewal_days: 7,
+            upcoming_renewal_intervals: yearly(),
+            trial_will_end_days: 3,
+            card_expiring_days: 30,
+        }
+    }
+}
+
+/// The config file's `email` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailSettings {
+    /// `"Name <address>"`; default: the seller's name and email.
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub smtp_url: Option<String>,
+    /// Emails on or off.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for EmailSettings {
+    fn default() -> Self {
+        EmailSettings {
+            from: None,
+            smtp_url: None,
+            enabled: true,
+        }
+    }
+}
+
+/// The config file's `portal` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortalSettings {
+    /// Where the portal page is served (absolute for links in emails).
+    #[serde(default = "default_page")]
+    pub page_url: String,
+    #[serde(default = "hour")]
+    pub session_ttl_seconds: i64,
+    #[serde(default = "week")]
+    pub email_link_ttl_seconds: i64,
+}
+
+fn default_page() -> String {
+    "http://127.0.0.1:8080/portal.html".into()
+}
+fn hour() -> i64 {
+    3_600
+}
+fn week() -> i64 {
+    7 * 86_400
+}
+
+impl Default for PortalSettings {
+    fn default() -> Self {
+        PortalSettings {
+            page_url: default_page(),
+            session_ttl_seconds: hour(),
+            email_link_ttl_seconds: week(),
+        }
+    }
 }

@@ -27,36 +27,9 @@ use crate::events::Recipient;
 use crate::invoice::{escape, format_money, InvoiceDocument};
 use crate::state::AppState;
 use crate::store::{SqlValue, StoreResult, Tx};
-use serde::Deserialize;
 use serde_json::{json, Value};
 
-/// The config file's `email` section.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EmailSettings {
-    /// `"Name <address>"`; default: the seller's name and email.
-    #[serde(default)]
-    pub from: Option<String>,
-    #[serde(default)]
-    pub smtp_url: Option<String>,
-    /// Emails on or off.
-    #[serde(default = "yes")]
-    pub enabled: bool,
-}
-
-fn yes() -> bool {
-    true
-}
-
-impl Default for EmailSettings {
-    fn default() -> Self {
-        EmailSettings {
-            from: None,
-            smtp_url: None,
-            enabled: true,
-        }
-    }
-}
+pub use crate::config::EmailSettings;
 
 const MAX_RETRY_SECONDS: i64 = 3 * 86_400;
 

@@ -37,38 +37,7 @@ use sha2::Sha256;
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
-/// The config file's `portal` section.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PortalSettings {
-    /// Where the portal page is served (absolute for links in emails).
-    #[serde(default = "default_page")]
-    pub page_url: String,
-    #[serde(default = "hour")]
-    pub session_ttl_seconds: i64,
-    #[serde(default = "week")]
-    pub email_link_ttl_seconds: i64,
-}
-
-fn default_page() -> String {
-    "http://127.0.0.1:8080/portal.html".into()
-}
-fn hour() -> i64 {
-    3_600
-}
-fn week() -> i64 {
-    7 * 86_400
-}
-
-impl Default for PortalSettings {
-    fn default() -> Self {
-        PortalSettings {
-            page_url: default_page(),
-            session_ttl_seconds: hour(),
-            email_link_ttl_seconds: week(),
-        }
-    }
-}
+pub use crate::config::PortalSettings;
 
 /// Stripe's `cancellation_details.feedback` values.
 pub const CANCELLATION_REASONS: &[&str] = &[
@@ -602,17 +571,9 @@ pub async fn preview(
     headers: HeaderMap,
     id: String,
 ) -> ApiResult<Response> {
+    let allowed = &["items", "proration_date"];
     let body = body_of(&ctx);
-    forward(
-        state,
-        &ctx,
-        &headers,
-        &id,
-        &["items", "proration_date"],
-        body,
-        Forward::Preview,
-    )
-    .await
+    forward(state, &ctx, &headers, &id, allowed, body, Forward::Preview).await
 }
 
 /// `POST /v1/portal/subscriptions/{id} {items, proration_date, expected_invoice | preview}`.
@@ -622,17 +583,9 @@ pub async fn change(
     headers: HeaderMap,
     id: String,
 ) -> ApiResult<Response> {
+    let allowed = &["items", "proration_date", "expected_invoice", "preview"];
     let body = body_of(&ctx);
-    forward(
-        state,
-        &ctx,
-        &headers,
-        &id,
-        &["items", "proration_date", "expected_invoice", "preview"],
-        body,
-        Forward::Update,
-    )
-    .await
+    forward(state, &ctx, &headers, &id, allowed, body, Forward::Update).await
 }
 
 /// `POST /v1/portal/subscriptions/{id}/cancel {reason?, comment?}`: at the period's end.

@@ -18,48 +18,11 @@ use crate::ledger::store_error;
 use crate::state::AppState;
 use crate::store::SqlValue;
 use crate::subscription::{read_doc, upcoming_value, SubscriptionDoc};
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 const DAY: i64 = 86_400;
 
-/// The config file's `reminders` section.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReminderSettings {
-    #[serde(default = "seven")]
-    pub upcoming_renewal_days: i64,
-    #[serde(default = "yearly")]
-    pub upcoming_renewal_intervals: Vec<String>,
-    #[serde(default = "three")]
-    pub trial_will_end_days: i64,
-    #[serde(default = "thirty")]
-    pub card_expiring_days: i64,
-}
-
-fn seven() -> i64 {
-    7
-}
-fn three() -> i64 {
-    3
-}
-fn thirty() -> i64 {
-    30
-}
-fn yearly() -> Vec<String> {
-    vec!["year".into()]
-}
-
-impl Default for ReminderSettings {
-    fn default() -> Self {
-        ReminderSettings {
-            upcoming_renewal_days: 7,
-            upcoming_renewal_intervals: yearly(),
-            trial_will_end_days: 3,
-            card_expiring_days: 30,
-        }
-    }
-}
+pub use crate::config::ReminderSettings;
 
 /// The recurring interval of a catalog price (`month`, `year`, …).
 fn interval_of(catalog: &Value, price: &str) -> Option<String> {

@@ -42,10 +42,10 @@ pub struct AppState {
     /// When set, `/metrics` needs `Authorization: Bearer <token>` (`BILLCALC_METRICS_TOKEN`).
     pub metrics_token: Option<String>,
     /// Issue 15 (dunning, reminders, email, portal): the config file's sections.
-    pub dunning: crate::dunning::DunningSettings,
-    pub reminders: crate::reminders::ReminderSettings,
-    pub email: crate::email::EmailSettings,
-    pub portal: crate::portal::PortalSettings,
+    pub dunning: crate::config::DunningSettings,
+    pub reminders: crate::config::ReminderSettings,
+    pub email: crate::config::EmailSettings,
+    pub portal: crate::config::PortalSettings,
 }
 
 impl AppState {

@@ -150,13 +150,7 @@ async fn charge_with_a_tampered_total_is_rejected_and_charges_nothing() {
 async fn charge_issues_an_invoice_with_the_french_mentions() {
     let s = server().await;
     let cart = common::cart();
-    let q = s
-        .post("/v1/quotes", PK, &json!({"cart": cart}), &[])
-        .await
-        .json();
-    let total = q["quote"]["total"].as_i64().unwrap();
-    let mut body = common::charge_body(&cart, total);
-    body["quote_token"] = q["quote_token"].clone();
+    let (body, total) = common::charge_body_with_token(&s, &cart).await;
     let r = s.charge("order-1", &body).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let c = r.json();
@@ -270,10 +264,7 @@ async fn business_buyer_in_another_eu_country_gets_reverse_charge_and_the_40_eur
 async fn quote_tokens_bind_cart_and_expire() {
     let s = server().await;
     let cart = common::cart();
-    let q = s
-        .post("/v1/quotes", PK, &json!({"cart": cart}), &[])
-        .await
-        .json();
+    let q = common::quote(&s, &cart).await;
     let total = q["quote"]["total"].as_i64().unwrap();
     let token = q["quote_token"].as_str().unwrap().to_string();
     // Another cart under the same token.

@@ -9,7 +9,6 @@ mod common;
 
 use common::{Backend, TestServer, SK};
 use serde_json::json;
-use std::future::Future;
 use std::task::Poll;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;

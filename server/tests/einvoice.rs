@@ -5,7 +5,7 @@
 mod common;
 
 use billcalc::einvoice::{read, verify};
-use common::{Backend, TestServer, PK, SK};
+use common::{Backend, TestServer, SK};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -22,14 +22,7 @@ async fn issued_invoice_is_served_as_facturx_cii_and_ubl() {
         .await
         .unwrap();
     let s = TestServer::start(&url).await;
-    let cart = common::cart();
-    let q = s
-        .post("/v1/quotes", PK, &json!({"cart": cart}), &[])
-        .await
-        .json();
-    let total = q["quote"]["total"].as_i64().unwrap();
-    let mut body = common::charge_body(&cart, total);
-    body["quote_token"] = q["quote_token"].clone();
+    let (body, total) = common::charge_body_with_token(&s, &common::cart()).await;
     let r = s.charge("einvoice-1", &body).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let c = r.json();

@@ -358,3 +358,78 @@ async fn readiness_follows_the_database() {
     .await;
     assert_eq!(charge.status, 200, "{}", charge.body);
 }
+
+/// Finding 8's logs, from the binary's stdout: one JSON object per line; a request's line
+/// carries the request id the answer echoes, the route and the status, and never the query, a
+/// key or the body.
+#[tokio::test]
+async fn request_log_lines_are_json_with_the_echoed_request_id() {
+    let (url, config) = setup("shutdown-logs").await;
+    let server = ServerProcess::spawn(&url, &config, &[("BILLCALC_LOG_REQUESTS", "1")]);
+    let addr = server.addr;
+    let secret_query = "access_token=tok_never_logged_0123";
+    let r = common::request(
+        addr,
+        "GET",
+        &format!("/v1/catalog?{secret_query}"),
+        &[
+            ("authorization", &format!("Bearer {SK}")),
+            ("x-request-id", "trace-log-1"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.header("x-request-id"), Some("trace-log-1"));
+    let mut cart = common::cart();
+    cart["metadata"] = json!({"note": "body_never_logged"});
+    let r = common::post(addr, "/v1/quotes", PK, &json!({"cart": cart}), &[]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let generated = r.header("x-request-id").unwrap().to_string();
+    assert!(generated.starts_with("req_"), "{generated}");
+
+    let find = |id: &str| {
+        let until = Instant::now() + Duration::from_secs(10);
+        loop {
+            let line = server
+                .log
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|l| l.contains(id) && l.contains("\"msg\":\"request\""))
+                .cloned();
+            if let Some(line) = line {
+                return serde_json::from_str::<Value>(&line)
+                    .unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+            }
+            assert!(Instant::now() < until, "no request line for {id}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let line = find("trace-log-1");
+    for (field, value) in [
+        ("level", json!("info")),
+        ("msg", json!("request")),
+        ("request_id", json!("trace-log-1")),
+        ("method", json!("GET")),
+        ("path", json!("/v1/catalog")),
+        ("route", json!("/v1/catalog")),
+        ("status", json!(200)),
+        ("key", json!("secret")),
+    ] {
+        assert_eq!(line[field], value, "{field} in {line}");
+    }
+    assert!(line["ms"].is_number() && line["time"].is_string(), "{line}");
+    let line = find(&generated);
+    assert_eq!(
+        (line["route"].clone(), line["key"].clone()),
+        (json!("/v1/quotes"), json!("publishable"))
+    );
+    // Every line is JSON, and none holds the query, a key or the body.
+    for l in server.log.lock().unwrap().iter() {
+        serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"));
+        for secret in ["tok_never_logged", SK, PK, "body_never_logged"] {
+            assert!(!l.contains(secret), "{secret} logged: {l}");
+        }
+    }
+}

@@ -348,30 +348,7 @@ async fn decline_rolls_back_and_replays(backend: Backend) {
     server.stop().await;
 }
 
-macro_rules! suite {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    super::$name(Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    super::$name(Backend::Postgres).await;
-                }
-            )*
-        }
-    };
-}
-
-suite!(
+on_both_databases!(
     migrations_run_once_and_reopen,
     idempotency_claims,
     invoices_payments_round_trip,

@@ -718,30 +718,7 @@ async fn renewals_once_under_concurrency_and_gapless(backend: Backend) {
     s.stop().await;
 }
 
-macro_rules! suite {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    super::$name(Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    super::$name(Backend::Postgres).await;
-                }
-            )*
-        }
-    };
-}
-
-suite!(
+on_both_databases!(
     preview_commit_renewal_equals_preview,
     always_invoice_issues_the_confirmed_invoice,
     commit_rejected_when_the_result_moved,

@@ -1,12 +1,12 @@
 //! Fills a database with the deterministic demo history of a small SaaS
-//! (`billcalc_server::reports::demo_data`), once: a database that already holds it is left as
+//! (`billcalc_server::demo_data`), once: a database that already holds it is left as
 //! it is. Usage: `billcalc-demo-data --config server/config/demo.json [--customers 300]
 //! [--months 18] [--seed 16]`; `DATABASE_URL` and the `BILLCALC_*` keys as for the server.
 
 use billcalc_server::clock::{Clock, ManualClock, SystemClock};
 use billcalc_server::config::{self, Secrets};
+use billcalc_server::demo_data::{self, Options};
 use billcalc_server::gateway::TestGateway;
-use billcalc_server::reports::demo_data::{self, Options};
 use billcalc_server::state::AppState;
 use billcalc_server::store;
 use std::process::ExitCode;

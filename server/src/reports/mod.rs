@@ -9,7 +9,6 @@
 //! `exchange_rates` (`usd:0.92,gbp:1.17`: major units of the reporting currency per unit).
 //! Every row is flat (numbers, decimal strings, dates), so the CSV has the JSON's columns.
 
-pub mod demo_data;
 pub mod history;
 
 use crate::error::{ApiError, ApiResult};

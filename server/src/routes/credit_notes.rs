@@ -27,17 +27,24 @@ pub fn routes() -> Router<Shared> {
         .route("/v1/refunds", post(create_refund))
 }
 
+/// What both writes start with: the secret key, the scoped `Idempotency-Key`, the JSON body.
+fn keyed_body(ctx: &Ctx, headers: &HeaderMap) -> ApiResult<(String, serde_json::Value)> {
+    require(ctx, KeyKind::Secret)?;
+    let key = idempotency_key(ctx, headers)?;
+    let body = ctx
+        .body
+        .clone()
+        .ok_or_else(|| ApiError::bad_request("invalid_request", "", "a JSON body is required"))?;
+    Ok((key, body))
+}
+
 async fn create_credit_note(
     State(state): State<Shared>,
     Extension(ctx): Extension<Arc<Ctx>>,
     headers: HeaderMap,
 ) -> Response {
     to_completion(async move {
-        require(&ctx, KeyKind::Secret)?;
-        let key = idempotency_key(&ctx, &headers)?;
-        let body = ctx.body.clone().ok_or_else(|| {
-            ApiError::bad_request("invalid_request", "", "a JSON body is required")
-        })?;
+        let (key, body) = keyed_body(&ctx, &headers)?;
         let request = credit_note::parse_credit_note(&body);
         credit_note::issue(&state, &body, &key, request, credit_note::view).await
     })
@@ -50,11 +57,7 @@ async fn create_refund(
     headers: HeaderMap,
 ) -> Response {
     to_completion(async move {
-        require(&ctx, KeyKind::Secret)?;
-        let key = idempotency_key(&ctx, &headers)?;
-        let body = ctx.body.clone().ok_or_else(|| {
-            ApiError::bad_request("invalid_request", "", "a JSON body is required")
-        })?;
+        let (key, body) = keyed_body(&ctx, &headers)?;
         let request = match credit_note::parse_refund(&body) {
             Ok((charge, amount, reason)) => credit_note::invoice_of_charge(&state, &charge)
                 .await

@@ -9,7 +9,7 @@ use crate::charge;
 use crate::error::ApiError;
 use crate::ledger::store_error;
 use crate::state::Ctx;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -17,24 +17,21 @@ use axum::{Extension, Router};
 use serde_json::json;
 use std::sync::Arc;
 
-use super::subscriptions::{cancel_with, create_with, get_with, preview_with, update_with};
+use super::subscriptions;
 
 pub fn routes() -> Router<Shared> {
     Router::new()
         .route("/v1/demo/config", get(demo_config))
         .route("/v1/demo/checkout", post(demo_checkout))
-        .route("/v1/demo/subscriptions", post(demo_subscription_create))
-        .route(
-            "/v1/demo/subscriptions/{id}",
-            get(demo_subscription_get).post(demo_subscription_update),
-        )
+        .route("/v1/demo/subscriptions", subscriptions::create(true))
+        .route("/v1/demo/subscriptions/{id}", subscriptions::one(true))
         .route(
             "/v1/demo/subscriptions/{id}/preview",
-            post(demo_subscription_preview),
+            subscriptions::preview(true),
         )
         .route(
             "/v1/demo/subscriptions/{id}/cancel",
-            post(demo_subscription_cancel),
+            subscriptions::cancel(true),
         )
         .route("/v1/demo/outbox", get(demo_outbox))
 }
@@ -86,46 +83,4 @@ async fn demo_config(State(state): State<Shared>) -> Response {
         "catalog_url": "/v1/catalog",
         "subscriptions_url": "/v1/demo/subscriptions",
     }))
-}
-
-async fn demo_subscription_create(
-    State(state): State<Shared>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-) -> Response {
-    create_with(state, ctx, headers, true).await
-}
-
-async fn demo_subscription_get(
-    State(state): State<Shared>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    Path(id): Path<String>,
-) -> Response {
-    get_with(state, ctx, id, true).await
-}
-
-async fn demo_subscription_update(
-    State(state): State<Shared>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    update_with(state, ctx, id, headers, true).await
-}
-
-async fn demo_subscription_cancel(
-    State(state): State<Shared>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    cancel_with(state, ctx, id, headers, true).await
-}
-
-async fn demo_subscription_preview(
-    State(state): State<Shared>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    Path(id): Path<String>,
-) -> Response {
-    preview_with(state, ctx, id, true).await
 }

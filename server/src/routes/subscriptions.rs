@@ -1,5 +1,6 @@
 //! `/v1/subscriptions…` (the logic is [`crate::subscription`]): the secret key, or the
-//! publishable key on the demo routes ([`super::demo`]) when demo mode is on.
+//! publishable key on the demo routes ([`super::demo`]) when demo mode is on. The handlers are
+//! built for either caller (`demo`), so both mount the same ones.
 
 use super::{access_for, require, Shared};
 use crate::auth::KeyKind;
@@ -8,121 +9,105 @@ use crate::subscription::{self, Access};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::{Extension, Router};
+use std::future::Future;
 use std::sync::Arc;
 
 pub fn routes() -> Router<Shared> {
     Router::new()
-        .route("/v1/subscriptions", post(subscription_create))
-        .route(
-            "/v1/subscriptions/{id}",
-            get(subscription_get).post(subscription_update),
-        )
-        .route("/v1/subscriptions/{id}/preview", post(subscription_preview))
-        .route("/v1/subscriptions/{id}/cancel", post(subscription_cancel))
+        .route("/v1/subscriptions", create(false))
+        .route("/v1/subscriptions/{id}", one(false))
+        .route("/v1/subscriptions/{id}/preview", preview(false))
+        .route("/v1/subscriptions/{id}/cancel", cancel(false))
         .route(
             "/v1/subscriptions/{id}/invoices",
             get(subscription_invoices),
         )
 }
 
-pub(crate) async fn create_with(
-    state: Shared,
-    ctx: Arc<Ctx>,
-    headers: HeaderMap,
-    demo: bool,
-) -> Response {
+/// The caller's access (the secret key; on the demo routes the publishable key, demo mode on),
+/// then `flow` with it; without access, the access error.
+async fn with_access<F, Fut>(state: Shared, ctx: Arc<Ctx>, demo: bool, flow: F) -> Response
+where
+    F: FnOnce(Shared, Arc<Ctx>, Access) -> Fut,
+    Fut: Future<Output = Response>,
+{
     match access_for(&state, &ctx, demo) {
-        Ok(access) => subscription::create(state, ctx, headers, access).await,
+        Ok(access) => flow(state, ctx, access).await,
         Err(e) => e.into_response(),
     }
 }
 
-async fn subscription_create(
-    State(state): State<Shared>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    headers: HeaderMap,
-) -> Response {
-    create_with(state, ctx, headers, false).await
+/// `POST`: create a subscription (and its first invoice).
+pub(crate) fn create(demo: bool) -> MethodRouter<Shared> {
+    post(
+        move |State(state): State<Shared>,
+              Extension(ctx): Extension<Arc<Ctx>>,
+              headers: HeaderMap| async move {
+            with_access(state, ctx, demo, |state, ctx, access| {
+                subscription::create(state, ctx, headers, access)
+            })
+            .await
+        },
+    )
 }
 
-pub(crate) async fn get_with(state: Shared, ctx: Arc<Ctx>, id: String, demo: bool) -> Response {
-    let result = async {
-        let access = access_for(&state, &ctx, demo)?;
-        subscription::retrieve(&state, &id, access).await
-    }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+/// `GET` one subscription; `POST` a change to it.
+pub(crate) fn one(demo: bool) -> MethodRouter<Shared> {
+    get(
+        move |State(state): State<Shared>,
+              Extension(ctx): Extension<Arc<Ctx>>,
+              Path(id): Path<String>| async move {
+            with_access(state, ctx, demo, |state, _, access| async move {
+                subscription::retrieve(&state, &id, access)
+                    .await
+                    .unwrap_or_else(IntoResponse::into_response)
+            })
+            .await
+        },
+    )
+    .post(
+        move |State(state): State<Shared>,
+              Extension(ctx): Extension<Arc<Ctx>>,
+              Path(id): Path<String>,
+              headers: HeaderMap| async move {
+            with_access(state, ctx, demo, |state, ctx, access| {
+                subscription::update(state, ctx, id, headers, access)
+            })
+            .await
+        },
+    )
 }
 
-async fn subscription_get(
-    State(state): State<Shared>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    Path(id): Path<String>,
-) -> Response {
-    get_with(state, ctx, id, false).await
+/// `POST`: cancel (now, or at the period's end).
+pub(crate) fn cancel(demo: bool) -> MethodRouter<Shared> {
+    post(
+        move |State(state): State<Shared>,
+              Extension(ctx): Extension<Arc<Ctx>>,
+              Path(id): Path<String>,
+              headers: HeaderMap| async move {
+            with_access(state, ctx, demo, |state, ctx, access| {
+                subscription::cancel(state, ctx, id, headers, access)
+            })
+            .await
+        },
+    )
 }
 
-pub(crate) async fn update_with(
-    state: Shared,
-    ctx: Arc<Ctx>,
-    id: String,
-    headers: HeaderMap,
-    demo: bool,
-) -> Response {
-    match access_for(&state, &ctx, demo) {
-        Ok(access) => subscription::update(state, ctx, id, headers, access).await,
-        Err(e) => e.into_response(),
-    }
-}
-
-async fn subscription_update(
-    State(state): State<Shared>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    update_with(state, ctx, id, headers, false).await
-}
-
-pub(crate) async fn cancel_with(
-    state: Shared,
-    ctx: Arc<Ctx>,
-    id: String,
-    headers: HeaderMap,
-    demo: bool,
-) -> Response {
-    match access_for(&state, &ctx, demo) {
-        Ok(access) => subscription::cancel(state, ctx, id, headers, access).await,
-        Err(e) => e.into_response(),
-    }
-}
-
-async fn subscription_cancel(
-    State(state): State<Shared>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    cancel_with(state, ctx, id, headers, false).await
-}
-
-pub(crate) async fn preview_with(state: Shared, ctx: Arc<Ctx>, id: String, demo: bool) -> Response {
-    // A preview stores itself: it runs to the end whatever the client does.
-    crate::ledger::to_completion(async move {
-        let access = access_for(&state, &ctx, demo)?;
-        subscription::preview(&state, &ctx, &id, access, &[]).await
-    })
-    .await
-}
-
-async fn subscription_preview(
-    State(state): State<Shared>,
-    Extension(ctx): Extension<Arc<Ctx>>,
-    Path(id): Path<String>,
-) -> Response {
-    preview_with(state, ctx, id, false).await
+/// `POST`: preview a change. A preview stores itself: it runs to the end whatever the client
+/// does.
+pub(crate) fn preview(demo: bool) -> MethodRouter<Shared> {
+    post(
+        move |State(state): State<Shared>,
+              Extension(ctx): Extension<Arc<Ctx>>,
+              Path(id): Path<String>| {
+            crate::ledger::to_completion(async move {
+                let access = access_for(&state, &ctx, demo)?;
+                subscription::preview(&state, &ctx, &id, access, &[]).await
+            })
+        },
+    )
 }
 
 async fn subscription_invoices(

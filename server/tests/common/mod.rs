@@ -407,11 +407,27 @@ pub fn charge_body(cart: &Value, expected_total: i64) -> Value {
     })
 }
 
-/// The total the server computes for a cart (via `POST /v1/quotes`).
-pub async fn quoted_total(server: &TestServer, cart: &Value) -> i64 {
+/// The server's quote for a cart (`POST /v1/quotes`, 200 checked): `{quote, quote_token, …}`.
+pub async fn quote(server: &TestServer, cart: &Value) -> Value {
     let r = server
         .post("/v1/quotes", PK, &json!({ "cart": cart }), &[])
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    r.json()["quote"]["total"].as_i64().expect("total")
+    r.json()
+}
+
+/// The total the server computes for a cart (via `POST /v1/quotes`).
+pub async fn quoted_total(server: &TestServer, cart: &Value) -> i64 {
+    quote(server, cart).await["quote"]["total"]
+        .as_i64()
+        .expect("total")
+}
+
+/// A charge body for `cart` at the server's quote, carrying its `quote_token`; and the total.
+pub async fn charge_body_with_token(server: &TestServer, cart: &Value) -> (Value, i64) {
+    let q = quote(server, cart).await;
+    let total = q["quote"]["total"].as_i64().expect("total");
+    let mut body = charge_body(cart, total);
+    body["quote_token"] = q["quote_token"].clone();
+    (body, total)
 }
