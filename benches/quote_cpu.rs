@@ -53,6 +53,14 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let smoke = !args.iter().any(|a| a == "--bench");
     let quick = args.iter().any(|a| a == "--quick");
+    // Other arguments select cases by name, e.g. `-- --quick "20 lines, engine"` (for `perf`).
+    let filters: Vec<&String> = args
+        .iter()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let wanted =
+        |case: &str| filters.is_empty() || filters.iter().any(|f| case.contains(f.as_str()));
     let (samples, calls) = match (smoke, quick) {
         (true, _) => (1, 1),
         (false, true) => (9, 2_000),
@@ -67,14 +75,21 @@ fn main() {
     for (name, text) in [("20", CHECKOUT_CART_20), ("200", CHECKOUT_CART_200)] {
         let input: QuoteInput = from_json(text).unwrap();
         let calls = if name == "200" { calls / 10 } else { calls }.max(1);
-        let engine = measure(samples, calls, || {
-            black_box(calculator.quote(black_box(&input)).unwrap());
+        let engine_case = format!("{name} lines, engine only");
+        let text_case = format!("{name} lines, text to text");
+        let engine = wanted(&engine_case).then(|| {
+            measure(samples, calls, || {
+                black_box(calculator.quote(black_box(&input)).unwrap());
+            })
         });
-        let text_to_text = measure(samples, calls, || {
-            let input: QuoteInput = from_json(black_box(text)).unwrap();
-            black_box(calculator.quote(&input).unwrap().to_json());
+        let text_to_text = wanted(&text_case).then(|| {
+            measure(samples, calls, || {
+                let input: QuoteInput = from_json(black_box(text)).unwrap();
+                black_box(calculator.quote(&input).unwrap().to_json());
+            })
         });
-        for (case, (cpu, wall)) in [("engine only", engine), ("text to text", text_to_text)] {
+        for (case, figures) in [("engine only", engine), ("text to text", text_to_text)] {
+            let Some((cpu, wall)) = figures else { continue };
             let cpu_text = cpu.map_or("n/a".to_string(), |c| format!("{c:.2}"));
             let per_s = cpu.map_or("n/a".to_string(), |c| format!("{:.0}", 1e6 / c));
             println!(

@@ -213,7 +213,7 @@ impl Calculator {
 
     /// A line's tax category: its own `tax_category`, else its product's. `"shipping"` marks a
     /// shipping line (free-shipping rules discount it; order-level discounts leave it alone).
-    pub fn tax_category<'a>(&'a self, line: &'a WorkLine) -> Option<&'a str> {
+    pub fn tax_category<'a>(&'a self, line: &WorkLine<'a>) -> Option<&'a str> {
         line.input.tax_category.as_deref().or_else(|| {
             self.product_of(line)
                 .and_then(|p| p.tax_category.as_deref())

@@ -13,7 +13,7 @@ pub const MAX_AMOUNT: i64 = 9_007_199_254_740_991;
 /// Most decimal places a `*_decimal` amount may carry (Stripe's limit).
 pub const MAX_DECIMAL_PLACES: usize = 12;
 
-fn overflow(path: &str) -> Error {
+pub(crate) fn overflow(path: &str) -> Error {
     Error::new(
         ErrorCode::AmountOverflow,
         path,

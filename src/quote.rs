@@ -243,8 +243,11 @@ fn price_cart(calculator: &Calculator, input: &QuoteInput) -> Result<Quote> {
         "discounts",
     )?;
     for (i, line) in input.lines.iter().enumerate() {
-        let path = format!("lines[{i}].discounts");
-        check(line.discounts.len(), MAX_DISCOUNTS, &path, "discounts")?;
+        if line.discounts.len() > MAX_DISCOUNTS {
+            // The path is formatted only on error (this runs for every line).
+            let path = format!("lines[{i}].discounts");
+            check(line.discounts.len(), MAX_DISCOUNTS, &path, "discounts")?;
+        }
     }
     // 1. resolve
     let currency = Currency::parse(&input.currency, "currency")?;
@@ -401,8 +404,9 @@ pub(crate) fn run(
         Some(_) => Some(rounding.cash(total, "total")?),
         None => None,
     };
+    // The lines are done with: their discount parts move into the output (no clone per line).
     let out_lines = lines
-        .iter()
+        .iter_mut()
         .zip(taxes.lines)
         .zip(&categories)
         .map(|((line, tax), category)| output_line(line, tax, category))
@@ -437,19 +441,19 @@ pub(crate) fn run(
     })
 }
 
-fn output_line(line: &WorkLine, tax: tax::LineTaxes, category: &str) -> QuoteLine {
+fn output_line(line: &mut WorkLine, tax: tax::LineTaxes, category: &str) -> QuoteLine {
     QuoteLine {
         price: line.price.id.clone(),
         product: line.price.product.clone(),
         quantity: line.quantity,
         amount: line.amount,
-        discount_amounts: line.discount_amounts.clone(),
+        discount_amounts: std::mem::take(&mut line.discount_amounts),
         amount_excluding_tax: tax.net,
         tax_category: category.to_string(),
         taxes: tax.taxes,
         description: line.input.description.clone(),
         metadata: line.input.metadata.clone(),
-        info: line.info.as_deref().cloned(),
+        info: line.info.take().map(|info| *info),
     }
 }
 

@@ -103,7 +103,47 @@ impl RoundingPolicy {
     /// The increment is not applied here: it applies once, to the amount payable
     /// ([`RoundingPolicy::cash`]).
     pub fn round(&self, value: Decimal, path: &str) -> Result<i64> {
-        money::to_minor(value.round_dp_with_strategy(0, self.mode.strategy()), path)
+        // A decimal is exactly `mantissa / 10^scale` (scale ≤ 28, so 10^scale fits an i128):
+        // rounding that quotient in integers is the same rounding as
+        // `round_dp_with_strategy(0, mode)`, without its generic 96-bit arithmetic (issue 12).
+        match 10i128.checked_pow(value.scale()) {
+            Some(denominator) => self.round_quotient(value.mantissa(), denominator, path),
+            None => money::to_minor(value.round_dp_with_strategy(0, self.mode.strategy()), path),
+        }
+    }
+
+    /// Rounds the exact quotient `numerator / denominator` (`denominator` > 0, either sign of
+    /// `numerator`) to minor units by the mode, in integers: exact for every i128 input.
+    pub fn round_quotient(&self, numerator: i128, denominator: i128, path: &str) -> Result<i64> {
+        let overflow = || money::overflow(path);
+        if denominator <= 0 {
+            return Err(overflow());
+        }
+        // Truncating division: `rest` has the numerator's sign and |rest| < denominator.
+        let whole = numerator / denominator;
+        let rest = numerator % denominator;
+        let away = rest != 0 && {
+            // Where the dropped fraction lies against one half: |rest| vs denominator − |rest|
+            // (no doubling, so no overflow near i128's bounds).
+            let (rest, other) = (
+                rest.unsigned_abs(),
+                (denominator - rest.abs()).unsigned_abs(),
+            );
+            match self.mode {
+                RoundingMode::HalfUp => rest >= other,
+                RoundingMode::HalfEven => rest > other || (rest == other && whole % 2 != 0),
+                RoundingMode::Up => true,
+                RoundingMode::Down => false,
+                RoundingMode::Ceiling => numerator > 0,
+                RoundingMode::Floor => numerator < 0,
+            }
+        };
+        let rounded = if away {
+            whole + numerator.signum()
+        } else {
+            whole
+        };
+        money::checked(i64::try_from(rounded).map_err(|_| overflow())?, path)
     }
 
     /// The cash rounding of an amount payable (minor units): the nearest multiple of the
@@ -124,30 +164,16 @@ impl RoundingPolicy {
         })
     }
 
-    /// Rounds the exact ratio `numerator / denominator` (both non-negative) to minor units.
-    ///
-    /// The quotient's integer part is exact; the fraction is replaced by a stand-in that lies on
-    /// the same side of every rounding boundary (0, ½, 1 between two integers), so
-    /// [`RoundingPolicy::round`] rounds it exactly as it would the true ratio, whatever the
-    /// mode, with no digits lost to a finite-precision division. Discounts and
-    /// prorations use it.
+    /// Rounds the exact ratio `numerator / denominator` (both non-negative) to minor units, in
+    /// integers with no digits lost to a finite-precision division, whatever the mode.
+    /// Discounts and prorations use it.
     pub fn round_ratio(&self, numerator: i128, denominator: i128, path: &str) -> Result<i64> {
         let out_of_range = || Error::new(ErrorCode::AmountOverflow, path, "ratio out of range");
         if numerator < 0 || denominator <= 0 {
             return Err(out_of_range());
         }
-        let whole = i64::try_from(numerator / denominator).map_err(|_| out_of_range())?;
-        let rest = numerator % denominator;
-        let fraction = if rest == 0 {
-            Decimal::ZERO
-        } else {
-            match (rest * 2).cmp(&denominator) {
-                std::cmp::Ordering::Less => Decimal::new(25, 2),
-                std::cmp::Ordering::Equal => Decimal::new(5, 1),
-                std::cmp::Ordering::Greater => Decimal::new(75, 2),
-            }
-        };
-        self.round(money::add(Decimal::from(whole), fraction, path)?, path)
+        i64::try_from(numerator / denominator).map_err(|_| out_of_range())?;
+        self.round_quotient(numerator, denominator, path)
     }
 }
 
@@ -232,6 +258,56 @@ mod tests {
         assert_eq!(
             half_up.round_ratio(1, 0, "").map_err(|e| e.code),
             Err(ErrorCode::AmountOverflow)
+        );
+    }
+
+    /// The integer rounding in `round` against rust_decimal's `round_dp_with_strategy`, the
+    /// reference it replaces: every mode, both signs, scales 0 to 28, ties and near-ties.
+    #[test]
+    fn integer_rounding_equals_decimal_rounding() {
+        use RoundingMode::*;
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut values: Vec<Decimal> = Vec::new();
+        for scale in 0..=28u32 {
+            for _ in 0..200 {
+                let digits = next() % 19;
+                let mantissa = i64::try_from(next() % 10u64.pow(digits as u32).max(1)).unwrap();
+                let sign = if next() % 2 == 0 { 1 } else { -1 };
+                values.push(Decimal::new(sign * mantissa, scale.min(28)));
+            }
+            // Exact halves and their neighbours at this scale.
+            if scale >= 1 {
+                let half = 5 * 10i128.pow(scale - 1);
+                for whole in [0i128, 1, 2, 7, 1234] {
+                    let at = whole * 10i128.pow(scale) + half;
+                    for m in [at - 1, at, at + 1, -at + 1, -at, -at - 1] {
+                        values.extend(Decimal::try_from_i128_with_scale(m, scale).ok());
+                    }
+                }
+            }
+        }
+        for v in values {
+            for mode in [HalfUp, HalfEven, Up, Down, Ceiling, Floor] {
+                let policy = RoundingPolicy {
+                    mode,
+                    increment: None,
+                };
+                let reference = money::to_minor(v.round_dp_with_strategy(0, mode.strategy()), "x");
+                assert_eq!(policy.round(v, "x"), reference, "{v} {mode:?}");
+            }
+        }
+        // Out of range: the same error as before.
+        let big = Decimal::from(money::MAX_AMOUNT) + Decimal::new(6, 1);
+        let err = RoundingPolicy::default().round(big, "x").unwrap_err();
+        assert_eq!(
+            (err.code, err.path.as_str()),
+            (ErrorCode::AmountOverflow, "x")
         );
     }
 

@@ -9,8 +9,8 @@ use super::place::{
     decide_automatic, decide_explicit, Applied, Buyer, Decision, LineCategory, Supply,
 };
 use super::{
-    territory, vat_id, AutomaticTax, CustomerTaxId, LineTax, RateDescriptor, RoundingStage,
-    TaxNote, TotalTax, VatCategory,
+    territory, vat_id, AutomaticTax, CustomerTaxId, LineTax, RoundingStage, SharedRate, TaxNote,
+    TotalTax, VatCategory,
 };
 use crate::allocate::allocate;
 use crate::customer::TaxExempt;
@@ -47,17 +47,81 @@ pub struct TaxOutcome {
 }
 
 /// A taxable base with its decision: a line, or one portion of a shipping line.
-struct Item {
+struct Item<'d> {
     line: usize,
     base: i64,
-    decision: Decision,
+    decision: Shared<'d, Decision>,
+}
+
+/// What an automatic decision depends on: the line's category, supply and inclusiveness.
+type AutomaticKey = (String, Supply, bool);
+
+/// A value made for one item, or shared by several (made once per quote).
+enum Shared<'d, T> {
+    Own(T),
+    Borrowed(&'d T),
+    Counted(std::rc::Rc<T>),
+}
+
+impl<T> std::ops::Deref for Shared<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        match self {
+            Shared::Own(t) => t,
+            Shared::Borrowed(t) => t,
+            Shared::Counted(t) => t,
+        }
+    }
 }
 
 /// Per item, the computed amounts (parallel to the decision's `collected`).
 #[derive(Default, Clone)]
 struct ItemAmounts {
     net: i64,
-    collected: Vec<(i64, i64)>, // (amount, taxable_amount)
+    collected: Pairs, // (amount, taxable_amount)
+}
+
+/// `(amount, taxable_amount)` per collected rate: inline up to four (a line rarely has more;
+/// this spares an allocation per line), on the heap beyond.
+#[derive(Clone)]
+enum Pairs {
+    Inline([(i64, i64); 4], usize),
+    Heap(Vec<(i64, i64)>),
+}
+
+impl Default for Pairs {
+    fn default() -> Pairs {
+        Pairs::Inline([(0, 0); 4], 0)
+    }
+}
+
+impl Pairs {
+    fn zeroed(len: usize) -> Pairs {
+        if len <= 4 {
+            Pairs::Inline([(0, 0); 4], len)
+        } else {
+            Pairs::Heap(vec![(0, 0); len])
+        }
+    }
+}
+
+impl std::ops::Deref for Pairs {
+    type Target = [(i64, i64)];
+    fn deref(&self) -> &[(i64, i64)] {
+        match self {
+            Pairs::Inline(pairs, len) => pairs.get(..*len).unwrap_or_default(),
+            Pairs::Heap(pairs) => pairs,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Pairs {
+    fn deref_mut(&mut self) -> &mut [(i64, i64)] {
+        match self {
+            Pairs::Inline(pairs, len) => pairs.get_mut(..*len).unwrap_or_default(),
+            Pairs::Heap(pairs) => pairs,
+        }
+    }
 }
 
 const MAX_RATES_PER_LINE: usize = 10;
@@ -74,6 +138,20 @@ fn percent_weight(p: Percent) -> i64 {
 /// `amount × pct / 100`, exact.
 fn share(amount: Decimal, pct: Percent, path: &str) -> Result<Decimal> {
     money::mul(amount, pct.fraction(), path)
+}
+
+/// `amount × pct / 100` rounded by the policy. A percentage is exactly `mantissa / 10^scale`,
+/// so the share is exactly `amount × mantissa / 10^(scale + 2)`: rounded as that integer
+/// quotient when the product fits an i128 (always for amounts within 2^53 and percentages of at
+/// most 100 with 4 decimals), else through the Decimal product.
+fn rounded_share(amount: i64, pct: Percent, rounding: &RoundingPolicy, path: &str) -> Result<i64> {
+    let exact = i128::from(amount)
+        .checked_mul(pct.0.mantissa())
+        .zip(10i128.checked_pow(pct.0.scale() + 2));
+    match exact {
+        Some((numerator, denominator)) => rounding.round_quotient(numerator, denominator, path),
+        None => rounding.round(share(Decimal::from(amount), pct, path)?, path),
+    }
 }
 
 /// The part of a gross amount that a total inclusive percentage `r` accounts for:
@@ -239,30 +317,49 @@ pub fn apply(
     };
     let category_of = |line: &WorkLine| categories.get(line.index).copied().unwrap_or("standard");
     let supply_of = |line: &WorkLine| supplies.get(line.index).copied().unwrap_or_default();
-    let decide = |line: &WorkLine, category: &str, supply: Supply| -> Result<Decision> {
-        // The quote's default rates are resolved once and borrowed by every line.
-        let own;
-        let explicit = match &line.input.tax_rates {
-            Some(refs) => {
-                own = resolve_rates(setup, refs, &format!("{}.tax_rates", line.path()))?;
-                Some(own.as_slice())
+    let buyer_country = buyer.as_ref().map(|b| b.country.as_str());
+    // A decision depends on the line only through its own rates, or (automatic tax) its
+    // category, supply and inclusiveness: the default rates' decision is made once per quote and
+    // automatic decisions once per (category, supply, inclusive), then borrowed by every line
+    // that shares them (no rate descriptor built per line: issue 12).
+    let default_decision = default_rates
+        .as_deref()
+        .map(|rates| decide_explicit(rates, exempt, buyer_country));
+    let automatic_decisions: std::cell::RefCell<Vec<(AutomaticKey, std::rc::Rc<Decision>)>> =
+        Default::default();
+    let decide = |line: &WorkLine, category: &str, supply: Supply| -> Result<Shared<Decision>> {
+        if let Some(refs) = &line.input.tax_rates {
+            let own = resolve_rates(setup, refs, &format!("{}.tax_rates", line.path()))?;
+            return Ok(Shared::Own(decide_explicit(&own, exempt, buyer_country)));
+        }
+        if let Some(decision) = &default_decision {
+            return Ok(Shared::Borrowed(decision));
+        }
+        match (automatic, &buyer) {
+            (Some(seller), Some(buyer)) => {
+                let inclusive = inclusive_of(line);
+                let same = |k: &AutomaticKey| k.0 == category && k.1 == supply && k.2 == inclusive;
+                if let Some((_, d)) = automatic_decisions.borrow().iter().find(|(k, _)| same(k)) {
+                    return Ok(Shared::Counted(d.clone()));
+                }
+                let decision = std::rc::Rc::new(decide_automatic(
+                    setup,
+                    seller,
+                    buyer,
+                    LineCategory::parse(category),
+                    supply,
+                    inclusive,
+                    date,
+                    &|| format!("{}.tax_category", line.path()),
+                )?);
+                // A cart has few distinct categories; past a handful, decide per line.
+                let mut cache = automatic_decisions.borrow_mut();
+                if cache.len() < 16 {
+                    cache.push(((category.to_string(), supply, inclusive), decision.clone()));
+                }
+                Ok(Shared::Counted(decision))
             }
-            None => default_rates.as_deref(),
-        };
-        let buyer_country = buyer.as_ref().map(|b| b.country.as_str());
-        match (explicit, automatic, &buyer) {
-            (Some(rates), _, _) => Ok(decide_explicit(rates, exempt, buyer_country)),
-            (None, Some(seller), Some(buyer)) => decide_automatic(
-                setup,
-                seller,
-                buyer,
-                LineCategory::parse(category),
-                supply,
-                inclusive_of(line),
-                date,
-                &|| format!("{}.tax_category", line.path()),
-            ),
-            (None, _, _) => Ok(Decision::default()),
+            _ => Ok(Shared::Own(Decision::default())),
         }
     };
 
@@ -352,7 +449,7 @@ pub fn apply(
     };
 
     // Per line: merge the items' taxes (a shipping line's portions at the same rate add up).
-    // The items are done with: their rates move into the lines' taxes (no clone per line).
+    // The rates are shared: a line's tax holds a reference-counted clone.
     let mut out = vec![LineTaxes::default(); lines.len()];
     for (item, amounts) in items.into_iter().zip(&amounts) {
         let Some(line) = out.get_mut(item.line) else {
@@ -361,12 +458,12 @@ pub fn apply(
         line.net = money::checked(line.net + amounts.net, "lines")?;
         line.payable = money::checked(line.payable + amounts.net, "lines")?;
         for (applied, &(amount, taxable)) in
-            item.decision.collected.into_iter().zip(&amounts.collected)
+            item.decision.collected.iter().zip(amounts.collected.iter())
         {
             line.payable = money::checked(line.payable + amount, "lines")?;
-            add_tax(&mut line.taxes, applied.rate, amount, taxable)?;
+            add_tax(&mut line.taxes, &applied.rate, amount, taxable)?;
         }
-        if let Some(zero) = item.decision.zero {
+        if let Some(zero) = &item.decision.zero {
             add_tax(&mut line.taxes, zero, 0, amounts.net)?;
         }
     }
@@ -475,13 +572,8 @@ fn path_of(lines: &[WorkLine], item: &Item) -> String {
 
 /// Adds a tax to a line's: a line has few (at most 10 rates, times a shipping line's portions),
 /// so a scan finds an equal rate.
-fn add_tax(
-    taxes: &mut Vec<LineTax>,
-    rate: RateDescriptor,
-    amount: i64,
-    taxable: i64,
-) -> Result<()> {
-    match taxes.iter_mut().find(|t| t.rate == rate) {
+fn add_tax(taxes: &mut Vec<LineTax>, rate: &SharedRate, amount: i64, taxable: i64) -> Result<()> {
+    match taxes.iter_mut().find(|t| t.rate == *rate) {
         Some(t) => {
             t.amount = money::checked(t.amount + amount, "lines")?;
             t.taxable_amount = money::checked(t.taxable_amount + taxable, "lines")?;
@@ -489,7 +581,7 @@ fn add_tax(
         None => taxes.push(LineTax {
             amount,
             taxable_amount: taxable,
-            rate,
+            rate: rate.clone(),
         }),
     }
     Ok(())
@@ -522,7 +614,7 @@ fn line_stage(item: &Item, rounding: &RoundingPolicy, path: &str) -> Result<Item
     };
     let net = item.base - backed_out;
     let mut shares = shares.into_iter();
-    let mut collected = vec![(0, 0); decision.collected.len()];
+    let mut collected = Pairs::zeroed(decision.collected.len());
     let mut simple_total = 0i64;
     // Exclusive, not compound, then compound on top of them.
     for pass_compound in [false, true] {
@@ -541,10 +633,7 @@ fn line_stage(item: &Item, rounding: &RoundingPolicy, path: &str) -> Result<Item
             } else {
                 net
             };
-            let amount = rounding.round(
-                share(Decimal::from(base), applied.rate.percentage, path)?,
-                path,
-            )?;
+            let amount = rounded_share(base, applied.rate.percentage, rounding, path)?;
             if !applied.compound {
                 simple_total = money::checked(simple_total + amount, path)?;
             }
@@ -566,7 +655,7 @@ fn invoice_stage(
         .iter()
         .map(|i| ItemAmounts {
             net: i.base,
-            collected: vec![(0, 0); i.decision.collected.len()],
+            collected: Pairs::zeroed(i.decision.collected.len()),
         })
         .collect();
 
@@ -789,7 +878,7 @@ fn simple_taxes(decision: &Decision, amounts: &ItemAmounts) -> i64 {
     decision
         .collected
         .iter()
-        .zip(&amounts.collected)
+        .zip(amounts.collected.iter())
         .filter(|(a, _)| !a.rate.inclusive && !a.compound)
         .map(|(_, (amount, _))| amount)
         .sum()

@@ -20,6 +20,7 @@ pub use config::{TaxConfig, TaxRate, TaxRateRef, TaxRule, TaxSetup};
 
 use crate::percent::Percent;
 use serde::Serialize;
+use std::sync::Arc;
 
 /// Built-in tax types (merchant rates may name any other).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,13 +116,19 @@ pub struct RateDescriptor {
     pub exemption_reason_code: Option<&'static str>,
 }
 
+/// A rate's description, shared: built once per rate and quote, then every line taxed at that
+/// rate and its `total_taxes` entry point at the same one (a clone is a reference count, not
+/// six strings: issue 12). Equality compares the descriptions (the same allocation is equal at
+/// once: std's `Arc` checks the pointer first for `Eq` types).
+pub type SharedRate = Arc<RateDescriptor>;
+
 /// One tax on one line (Stripe's line `taxes[]`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LineTax {
     pub amount: i64,
     pub taxable_amount: i64,
     #[serde(flatten)]
-    pub rate: RateDescriptor,
+    pub rate: SharedRate,
 }
 
 /// One rate's total over the quote (Stripe's `total_taxes[]`, the EN 16931 VAT breakdown).
@@ -130,7 +137,7 @@ pub struct TotalTax {
     pub amount: i64,
     pub taxable_amount: i64,
     #[serde(flatten)]
-    pub rate: RateDescriptor,
+    pub rate: SharedRate,
 }
 
 /// A statement the invoice must carry: `reverse_charge` or `intra_community_supply` with the

@@ -3,7 +3,7 @@
 use super::config::{jurisdiction, TaxSetup, ValidRate, ValidSeller};
 use super::table::{self, Category};
 use super::territory::{Status, Territory};
-use super::{RateDescriptor, VatCategory};
+use super::{RateDescriptor, SharedRate, VatCategory};
 use crate::customer::TaxExempt;
 use crate::error::{Error, ErrorCode, Result};
 use crate::percent::Percent;
@@ -36,7 +36,7 @@ pub enum Supply {
 /// A rate applied to a line, with what the arithmetic needs beyond its description.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Applied {
-    pub rate: RateDescriptor,
+    pub rate: SharedRate,
     pub compound: bool,
 }
 
@@ -46,7 +46,7 @@ pub struct Decision {
     /// Rates charged.
     pub collected: Vec<Applied>,
     /// A zero-amount entry explaining why nothing is charged (categories Z, E, AE, G, O).
-    pub zero: Option<RateDescriptor>,
+    pub zero: Option<SharedRate>,
     /// Inclusive tax removed from the price but not charged: an exempt or reverse-charge
     /// customer buying at a tax-inclusive price pays the net.
     pub back_out: Vec<Percent>,
@@ -254,8 +254,8 @@ fn rule_matches_place(rule: &super::config::ValidRule, buyer: &Buyer, date: u32)
         && (rule.until == 0 || date < rule.until)
 }
 
-fn descriptor(rate: &ValidRate, inclusive: bool, reason: Option<&'static str>) -> RateDescriptor {
-    RateDescriptor {
+fn descriptor(rate: &ValidRate, inclusive: bool, reason: Option<&'static str>) -> SharedRate {
+    SharedRate::new(RateDescriptor {
         tax_rate: rate.id.clone(),
         percentage: rate.percentage,
         display_name: rate.display_name.clone(),
@@ -272,7 +272,7 @@ fn descriptor(rate: &ValidRate, inclusive: bool, reason: Option<&'static str>) -
         taxability_reason: reason,
         exemption_reason: None,
         exemption_reason_code: None,
-    }
+    })
 }
 
 fn zero_entry(
@@ -281,7 +281,7 @@ fn zero_entry(
     exemption: Option<&'static str>,
     country: Option<&str>,
     inclusive: bool,
-) -> RateDescriptor {
+) -> SharedRate {
     // BT-121: the CEF VATEX code of the exemption, where one category has one reason.
     let code = match category {
         _ if reason == "not_collecting" => None,
@@ -291,7 +291,7 @@ fn zero_entry(
         VatCategory::O => Some("VATEX-EU-O"),
         _ => None,
     };
-    RateDescriptor {
+    SharedRate::new(RateDescriptor {
         tax_rate: None,
         percentage: Percent(Decimal::ZERO),
         display_name: match category {
@@ -308,7 +308,7 @@ fn zero_entry(
         taxability_reason: Some(reason),
         exemption_reason: exemption,
         exemption_reason_code: code,
-    }
+    })
 }
 
 pub const REVERSE_CHARGE: &str = "Reverse charge";
