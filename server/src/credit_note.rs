@@ -3,20 +3,26 @@
 //! (Stripe's Refund), both with an `Idempotency-Key`. Either one issues a credit note for a
 //! paid invoice and gives the money back through the payment gateway.
 //!
-//! In order, inside one database transaction:
-//! 1. claim the `Idempotency-Key` (a replay returns the stored response);
+//! In order, in recorded steps (crate::payment_step; the gateway is never called inside a
+//! transaction):
+//! 1. claim the `Idempotency-Key` (a replay returns the stored response; a replay while the
+//!    refund's outcome is unknown asks the gateway again);
 //! 2. lock the invoice's credit row (one upsert: concurrent credit notes on one invoice queue
 //!    behind each other) and read the earlier credit notes;
 //! 3. compute the credit note with the engine (`billcalc::credit_note`) on the invoice as issued
 //!    (its stored engine output, [`billcalc::einvoice::IssuedInvoice`]), with what was paid and
 //!    what earlier notes gave back per line: never more than was paid (`invalid_credit_note`);
-//! 4. refund `amount_payable` (the total, cash-rounded like the invoice's) to the invoice's
-//!    card payment through the gateway, with the key passed along (a retry after a crash gets
-//!    the same refund, never a second one);
-//! 5. take the next number of the credit notes' own gapless series
-//!    (`{credit_note_prefix}-{year}-{000001}`, `AV-2026-000001`), render the EN 16931 credit
-//!    note (type 381, BG-3 naming the invoice: BT-25 number, BT-26 date) as Factur-X PDF, CII
-//!    and UBL once, store it immutably with each file's SHA-256, commit.
+//! 4. record the refund's payment intent (`refunds` scope; a concurrent note on the same
+//!    invoice answers 409 `refund_pending` until its outcome is recorded), commit; refund
+//!    `amount_payable` (the total, cash-rounded like the invoice's) to the invoice's card payment
+//!    through the gateway, the intent id as its idempotency key (asking again — a replay, the
+//!    recovery after a crash — gets the same refund, never a second one);
+//! 5. in a second transaction, conditional on the intent still being `processing`: compute the
+//!    note again (same instant, same earlier notes), take the next number of the credit notes'
+//!    own gapless series (`{credit_note_prefix}-{year}-{000001}`, `AV-2026-000001`), store it,
+//!    commit; then render the EN 16931 credit note (type 381, BG-3 naming the invoice: BT-25
+//!    number, BT-26 date) as Factur-X PDF, CII and UBL once, with no transaction open, and
+//!    store it with each file's SHA-256.
 //!
 //! Served at `GET /v1/credit_notes/{id}` (JSON) and `{id}.pdf | .cii.xml | .ubl.xml` (or
 //! `Accept: application/pdf | application/xml`), like invoices; `GET
@@ -25,12 +31,13 @@
 use crate::canonical;
 use crate::einvoice::{self, CreditNoteIssue, StoredEinvoice};
 use crate::error::{json_response, ApiError, ApiResult};
-use crate::gateway::{RefundError, RefundRequest};
+use crate::gateway::GatewayRefund;
 use crate::invoice::InvoiceDocument;
 use crate::ledger::{abort, new_id, replay, store_error};
+use crate::payment_step;
 use crate::pricing::only_fields;
 use crate::state::AppState;
-use crate::store::{InvoiceRecord, SqlValue, Tx};
+use crate::store::{Claim, IntentRecord, InvoiceRecord, SqlValue, Tx};
 use axum::http::StatusCode;
 use axum::response::Response;
 use billcalc::einvoice::IssuedInvoice;
@@ -226,13 +233,38 @@ pub async fn invoice_of_charge(state: &AppState, charge: &str) -> ApiResult<Stri
         .ok_or_else(|| ApiError::not_found(format!("No such charge: '{charge}'")))
 }
 
+/// What finishing a refund needs, stored with its intent (crate::payment_step).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct RefundPlan {
+    /// The request's body and which answer it gets (`credit_note` or `refund`).
+    body: Value,
+    respond: String,
+    /// The instant the credit note was computed at (tx 1's clock).
+    now: i64,
+    reason: Option<String>,
+}
+
+fn responder(name: &str) -> fn(&CreditNoteDocument) -> Value {
+    if name == "refund" {
+        refund_view
+    } else {
+        view
+    }
+}
+
 /// The `POST` flow; `respond` shapes the answer (the credit note, or Stripe's refund object).
+///
+/// In recorded steps (crate::payment_step): tx 1 claims the key, computes the credit note
+/// under the invoice's credit row and records the refund's intent (`refunds` scope, the intent
+/// id as the gateway's idempotency key); the gateway refunds with no transaction open; tx 2
+/// computes the same note again, numbers and stores it, conditional on the intent still being
+/// `processing`; its e-invoice is rendered after that commit.
 pub async fn issue(
     state: &AppState,
     body: &Value,
     key: &str,
     request: ApiResult<Request>,
-    respond: fn(&CreditNoteDocument) -> Value,
+    _respond: fn(&CreditNoteDocument) -> Value,
 ) -> ApiResult<Response> {
     let fingerprint = canonical::digest(body);
     let now = state.clock.now();
@@ -244,6 +276,18 @@ pub async fn issue(
     };
     let mut tx = state.store.begin().await.map_err(store_error)?;
     match tx.claim_key(SCOPE, key, &fingerprint, now).await {
+        // An earlier request with this key is waiting for its refund's outcome.
+        Ok(Claim::Existing {
+            fingerprint: f,
+            status: 0,
+            ..
+        }) if f == fingerprint => {
+            let _ = tx.rollback().await;
+            return match payment_step::by_key(state, payment_step::REFUND_SCOPE, key).await? {
+                Some(intent) if intent.status == "processing" => resolve(state, &intent).await,
+                _ => stored(state, key).await,
+            };
+        }
         Ok(claim) => match replay(&fingerprint, claim) {
             Ok(Some(r)) => {
                 let _ = tx.rollback().await;
@@ -259,17 +303,266 @@ pub async fn issue(
         (Err(e), _) | (_, Some(Err(e))) => return abort(tx, e).await,
         (Ok(_), None) => return abort(tx, ApiError::internal("invoice not loaded")).await,
     };
-    match credit(state, tx.as_mut(), &request, &invoice, key, now).await {
-        Ok(doc) => {
-            let response = respond(&doc).to_string();
-            if let Err(e) = tx.finish_key(SCOPE, key, 200, &response).await {
-                return abort(tx, store_error(e)).await;
+    let needs = match credit(state, tx.as_mut(), &request, &invoice, key, now, None, None).await {
+        Ok(Credited::Needs(n)) => n,
+        Ok(Credited::Issued(..)) => {
+            return abort(tx, ApiError::internal("a credit note without its refund")).await
+        }
+        Err(e) => return abort(tx, e).await,
+    };
+    let plan = RefundPlan {
+        body: body.clone(),
+        // A credit note's body names the invoice; a refund's the charge (each route refuses
+        // the other's fields).
+        respond: if body.get("invoice").is_some() {
+            "credit_note".into()
+        } else {
+            "refund".into()
+        },
+        now,
+        reason: request.reason.clone(),
+    };
+    let mut intent = payment_step::new_intent(
+        payment_step::REFUND_SCOPE,
+        key,
+        needs.amount,
+        &needs.currency,
+        &needs.charge,
+        &json!(plan),
+        now,
+    );
+    // The invoice credited: concurrent notes on it wait for this refund's outcome.
+    intent.invoice_id = Some(request.invoice.clone());
+    if let Err(e) = payment_step::record(tx.as_mut(), &intent).await {
+        return abort(tx, store_error(e)).await;
+    }
+    tx.commit().await.map_err(store_error)?;
+    resolve(state, &intent).await
+}
+
+/// The gateway asked (again) about a refund's intent, and the outcome recorded.
+pub async fn resolve(state: &AppState, intent: &IntentRecord) -> ApiResult<Response> {
+    let plan: RefundPlan = serde_json::from_str(&intent.plan)
+        .map_err(|e| ApiError::internal(format!("intent {}: bad plan: {e}", intent.id)))?;
+    let outcome = payment_step::refund(state, intent, plan.reason.clone()).await?;
+    let now = state.clock.now();
+    let key = intent.key.as_str();
+    let request = parse_credit_note_or_refund(state, &plan).await?;
+    let loaded = load_invoice(state, &request.invoice).await?;
+    let mut tx = state.store.begin().await.map_err(store_error)?;
+    match payment_step::take(tx.as_mut(), &intent.id, now).await {
+        Ok(true) => {}
+        Ok(false) => {
+            let _ = tx.rollback().await;
+            return stored(state, key).await;
+        }
+        Err(e) => return abort(tx, store_error(e)).await,
+    }
+    let refund = match outcome {
+        payment_step::RefundOutcome::Refunded(r) => r,
+        payment_step::RefundOutcome::Refused(e) => {
+            // As before the steps: a refused refund is not stored (the client may retry).
+            let r = async {
+                tx.exec(
+                    "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2",
+                    vec![SCOPE.into(), key.into()],
+                )
+                .await
+                .map_err(store_error)?;
+                payment_step::settle(tx.as_mut(), &intent.id, "canceled", None, None, None, now)
+                    .await
+                    .map_err(store_error)
+            }
+            .await;
+            if let Err(e) = r {
+                return abort(tx, e).await;
             }
             tx.commit().await.map_err(store_error)?;
-            Ok(json_response(StatusCode::OK, response))
+            return Err(e);
         }
-        Err(e) => abort(tx, e).await,
+    };
+    let issued = credit(
+        state,
+        tx.as_mut(),
+        &request,
+        &loaded,
+        key,
+        plan.now,
+        Some(&refund),
+        Some(&intent.id),
+    )
+    .await;
+    let (doc, note) = match issued {
+        Ok(Credited::Issued(doc, note)) => (doc, note),
+        Ok(Credited::Needs(_)) => {
+            return abort(tx, ApiError::internal("the refund was asked for twice")).await
+        }
+        Err(e) => {
+            crate::log::error(
+                "refund not recorded",
+                json!({"intent": intent.id, "error": e.body()["error"]}),
+            );
+            return abort(tx, e).await;
+        }
+    };
+    let response = responder(&plan.respond)(&doc).to_string();
+    let r = async {
+        tx.finish_key(SCOPE, key, 200, &response)
+            .await
+            .map_err(store_error)?;
+        payment_step::settle(
+            tx.as_mut(),
+            &intent.id,
+            "succeeded",
+            None,
+            Some(&refund.id),
+            None,
+            now,
+        )
+        .await
+        .map_err(store_error)
     }
+    .await;
+    if let Err(e) = r {
+        return abort(tx, e).await;
+    }
+    tx.commit().await.map_err(store_error)?;
+    // The e-invoice, rendered with no transaction open; the answer stored under the key
+    // then shows it too (a replay answers what the first request answered).
+    let respond = responder(&plan.respond);
+    let doc = render_and_store(state, &loaded, *doc, &note, key, &response, respond).await;
+    Ok(json_response(StatusCode::OK, respond(&doc).to_string()))
+}
+
+async fn parse_credit_note_or_refund(state: &AppState, plan: &RefundPlan) -> ApiResult<Request> {
+    if plan.respond == "refund" {
+        let (charge, amount, reason) = parse_refund(&plan.body)?;
+        let invoice = invoice_of_charge(state, &charge).await?;
+        Ok(Request {
+            invoice,
+            lines: None,
+            amount,
+            reason,
+            memo: None,
+        })
+    } else {
+        parse_credit_note(&plan.body)
+    }
+}
+
+/// What is stored under the key (the refund was recorded by someone else).
+async fn stored(state: &AppState, key: &str) -> ApiResult<Response> {
+    let rows = state
+        .store
+        .query(
+            "SELECT status_code, response FROM idempotency_keys WHERE scope = $1 AND key = $2",
+            vec![SCOPE.into(), key.into()],
+        )
+        .await
+        .map_err(store_error)?;
+    let Some(row) = rows.first() else {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "refund_failed",
+            "",
+            "the refund was refused by the payment gateway; nothing was refunded",
+        ));
+    };
+    let status = row
+        .first()
+        .and_then(SqlValue::as_i64)
+        .and_then(|s| u16::try_from(s).ok())
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap_or(StatusCode::CONFLICT);
+    let mut r = json_response(status, row.get(1).map(SqlValue::text).unwrap_or_default());
+    r.headers_mut().insert(
+        "idempotent-replayed",
+        axum::http::HeaderValue::from_static("true"),
+    );
+    Ok(r)
+}
+
+/// Renders the credit note's e-invoice after the commit and stores it over the document as
+/// stored, with the answer stored under the key (a failure leaves the note without one,
+/// logged, as a failed rendering always did).
+async fn render_and_store(
+    state: &AppState,
+    loaded: &LoadedInvoice,
+    mut doc: CreditNoteDocument,
+    note: &CreditNote,
+    key: &str,
+    answered: &str,
+    respond: fn(&CreditNoteDocument) -> Value,
+) -> CreditNoteDocument {
+    let Ok(before) = serde_json::to_string(&doc) else {
+        return doc;
+    };
+    match einvoice::render_credit_note(
+        &loaded.document,
+        &loaded.issued,
+        note,
+        &CreditNoteIssue {
+            id: &doc.id,
+            number: &doc.number,
+            issue_date: &doc.issue_date,
+            refunded: doc.refund.as_ref().map_or(0, |r| r.amount),
+        },
+    ) {
+        Ok(e) => doc.einvoice = Some(e),
+        Err(why) => {
+            crate::log::error(
+                "no e-invoice for a credit note",
+                json!({"credit_note": doc.number, "error": why}),
+            );
+            return doc;
+        }
+    }
+    let Ok(after) = serde_json::to_string(&doc) else {
+        return doc;
+    };
+    let stored = async {
+        let mut tx = state.store.begin().await?;
+        let n = tx
+            .exec(
+                "UPDATE credit_notes SET document = $2 WHERE id = $1 AND document = $3",
+                vec![doc.id.as_str().into(), after.into(), before.into()],
+            )
+            .await?;
+        if n == 1 {
+            tx.exec(
+                "UPDATE idempotency_keys SET response = $3 WHERE scope = $1 AND key = $2 AND response = $4",
+                vec![
+                    SCOPE.into(),
+                    key.into(),
+                    respond(&doc).to_string().into(),
+                    answered.into(),
+                ],
+            )
+            .await?;
+        }
+        tx.commit().await
+    }
+    .await;
+    if let Err(e) = stored {
+        crate::log::error(
+            "credit note e-invoice not stored",
+            json!({"credit_note": doc.number, "error": e.to_string()}),
+        );
+    }
+    doc
+}
+
+/// What computing a credit note gave: the refund to ask for (first pass), or the note issued
+/// (second pass) with the engine's note for its e-invoice.
+enum Credited {
+    Needs(NeedsRefund),
+    Issued(Box<CreditNoteDocument>, CreditNote),
+}
+
+struct NeedsRefund {
+    amount: i64,
+    charge: String,
+    currency: String,
 }
 
 /// An issued invoice: its row, its document, and the engine's result as issued.
@@ -297,7 +590,9 @@ async fn load_invoice(state: &AppState, id: &str) -> ApiResult<LoadedInvoice> {
     })
 }
 
-/// Steps 2–5 inside the caller's transaction.
+/// Steps 2–5 inside the caller's transaction: without `refunded` (the first pass) it stops at
+/// the refund to ask for; with the gateway's refund it numbers and writes the note.
+#[allow(clippy::too_many_arguments)]
 async fn credit(
     state: &AppState,
     tx: &mut dyn Tx,
@@ -305,7 +600,9 @@ async fn credit(
     loaded: &LoadedInvoice,
     key: &str,
     now: i64,
-) -> ApiResult<CreditNoteDocument> {
+    refunded: Option<&GatewayRefund>,
+    intent: Option<&str>,
+) -> ApiResult<Credited> {
     let (record, invoice, issued) = (&loaded.record, &loaded.document, &loaded.issued);
 
     // 2. the invoice's credit row, locked until commit; then the earlier notes.
@@ -316,6 +613,26 @@ async fn credit(
     )
     .await
     .map_err(store_error)?;
+    // A refund of this invoice still waiting for the gateway's answer: the notes are computed
+    // one after the other.
+    let pending = tx
+        .query(
+            "SELECT id FROM payment_intents WHERE scope = $1 AND invoice_id = $2 AND status = 'processing'",
+            vec![payment_step::REFUND_SCOPE.into(), record.id.as_str().into()],
+        )
+        .await
+        .map_err(store_error)?;
+    if pending
+        .iter()
+        .any(|r| r.first().and_then(SqlValue::as_str) != intent)
+    {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "refund_pending",
+            "invoice",
+            "a refund of this invoice is being confirmed with the payment gateway; retry shortly",
+        ));
+    }
     let earlier = tx
         .query(
             "SELECT document FROM credit_notes WHERE invoice_id = $1 ORDER BY number",
@@ -414,7 +731,7 @@ async fn credit(
         .with("amount_credited", json!(credited_total)));
     }
 
-    // 4. the refund.
+    // 4. the refund: asked for outside the transaction (the first pass stops here).
     let charge = charge.ok_or_else(|| {
         ApiError::bad_request(
             "invalid_credit_note",
@@ -422,30 +739,19 @@ async fn credit(
             "this invoice has no card payment to refund",
         )
     })?;
-    let refund = state
-        .gateway
-        .refund(RefundRequest {
-            idempotency_key: format!("{SCOPE}:{key}"),
-            charge: charge.clone(),
+    let Some(refund) = refunded else {
+        return Ok(Credited::Needs(NeedsRefund {
             amount,
+            charge,
             currency: issued.currency.clone(),
-            reason: request.reason.clone(),
-        })
-        .await
-        .map_err(|e| match e {
-            RefundError::Refused { code, message } => {
-                ApiError::new(StatusCode::PAYMENT_REQUIRED, code, "", message)
-            }
-            RefundError::Unavailable(why) => {
-                crate::log::error("payment gateway unavailable", json!({"error": why}));
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "payment_gateway_unavailable",
-                    "",
-                    "the payment gateway did not answer; retry with the same Idempotency-Key",
-                )
-            }
-        })?;
+        }));
+    };
+    if refund.amount != amount {
+        return Err(ApiError::internal(format!(
+            "the credit note computed again gives back {amount}, the gateway refunded {}",
+            refund.amount
+        )));
+    }
 
     // 5. number (taken last, held until commit: gapless), document, e-invoice.
     let series = format!(
@@ -457,23 +763,8 @@ async fn credit(
     let number_display = format!("{series}-{number:06}");
     let id = new_id("cn", key, now);
     let issue_date = crate::clock::date(now);
-    let einvoice = match einvoice::render_credit_note(
-        invoice,
-        issued,
-        &note,
-        &CreditNoteIssue {
-            id: &id,
-            number: &number_display,
-            issue_date: &issue_date,
-            refunded: refund.amount,
-        },
-    ) {
-        Ok(e) => Some(e),
-        Err(why) => {
-            eprintln!("billcalc-server: no e-invoice for credit note {number_display}: {why}");
-            None
-        }
-    };
+    // The e-invoice is rendered after the commit (render_and_store).
+    let einvoice = None;
     let doc = CreditNoteDocument {
         id: id.clone(),
         object: "credit_note".into(),
@@ -542,7 +833,7 @@ async fn credit(
     )
     .await
     .map_err(store_error)?;
-    Ok(doc)
+    Ok(Credited::Issued(Box::new(doc), note))
 }
 
 /// A stored credit note by id.

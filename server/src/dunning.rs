@@ -21,22 +21,26 @@
 //!   `canceled` (ended now), or `past_due` (left as is). The invoice stays `open`: the debt is
 //!   real, the customer may still pay it.
 //!
-//! Each attempt runs in one transaction that takes the subscription row first (the renewals'
-//! lock order), re-reads the collection under it and charges with the idempotency key
-//! `dunning:{invoice}:{attempt}`: two instances retrying at once charge once, and a crash
-//! after the gateway answered replays the same charge. Every change writes its events
-//! ([`crate::events`]) in the same transaction.
+//! Each attempt is two transactions around the gateway call (crate::payment_step): the first
+//! takes the subscription row (the renewals' lock order), re-reads the collection under it and
+//! records the attempt's payment intent (scope `dunning_attempts`, key `{invoice}:{attempt}`,
+//! the intent id as the gateway's idempotency key) and marks the subscription; the gateway is
+//! called with no transaction open; the second records the outcome, conditional on the intent
+//! still being `processing`. Two instances retrying at once charge once (the mark), and an
+//! attempt whose answer was lost is asked again by the recovery and recorded once. Every
+//! change writes its events ([`crate::events`]) in the transaction that records it.
 
 use crate::error::{ApiError, ApiResult};
 use crate::events::{self, NewEvent, Recipient};
-use crate::gateway::{ChargeRequest, GatewayError};
 use crate::invoice::{InvoiceDocument, PaymentInfo};
 use crate::ledger::store_error;
+use crate::payment_step::{self, Outcome};
 use crate::state::AppState;
-use crate::store::{PaymentRecord, Row, SqlValue, StoreResult, Tx};
+use crate::store::{IntentRecord, PaymentRecord, Row, SqlValue, StoreResult, Tx};
 use crate::subscription::{read_doc, ItemDoc, SubscriptionDoc};
 use crate::token;
 use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 pub use crate::config::{DunningSettings, FinalAction, RetrySchedule};
@@ -603,6 +607,15 @@ pub enum Trigger {
     Customer,
 }
 
+impl Trigger {
+    fn name(self) -> &'static str {
+        match self {
+            Trigger::Automatic => "automatic",
+            Trigger::Customer => "customer",
+        }
+    }
+}
+
 /// Runs the retries due at `now`, and the final actions whose time has come (hard declines
 /// nobody fixed). Each invoice at most once per call. Returns `{object: "dunning_run", as_of,
 /// attempts: [{invoice, attempt, outcome, …}], failed: [{invoice, error}]}`.
@@ -665,6 +678,20 @@ pub async fn attempt(
         Ok(d) => d,
         Err(e) => return abort(tx, e).await,
     };
+    // A payment on the subscription is being confirmed with the gateway (this invoice's
+    // earlier attempt, a renewal, a change): the recovery finishes it first.
+    if doc.pending_payment.is_some() {
+        let _ = tx.rollback().await;
+        return match trigger {
+            Trigger::Automatic => Ok(None),
+            Trigger::Customer => Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "subscription_payment_pending",
+                "",
+                "a payment on this subscription is being confirmed with the payment gateway; retry shortly",
+            )),
+        };
+    }
     let mut c = match load_in(tx.as_mut(), invoice_id).await {
         Ok(Some(c)) => c,
         Ok(None) => return abort(tx, ApiError::not_found("no open invoice with this id")).await,
@@ -694,49 +721,193 @@ pub async fn attempt(
         .map(str::to_string)
         .or_else(|| doc.default_payment_method.clone());
     let previous_status = doc.status.clone();
-    let recipient = Recipient::of(&doc.customer);
-    let result = if trigger == Trigger::Automatic && !retry_due {
+    if trigger == Trigger::Automatic && !retry_due {
         // A hard decline's grace period ended without a new card: the final action.
-        finish(state, tx.as_mut(), &mut doc, &mut c, now).await
+        let summary = match finish(state, tx.as_mut(), &mut doc, &mut c, now).await {
+            Ok(v) => v,
+            Err(e) => return abort(tx, e).await,
+        };
+        if let Err(e) = write_subscription(state, tx.as_mut(), &doc, &previous_status, now).await {
+            return abort(tx, e).await;
+        }
+        tx.commit().await.map_err(store_error)?;
+        return Ok(Some(summary));
+    }
+    // Tx 1 of the attempt (crate::payment_step): its intent, keyed by invoice and attempt
+    // number, and the subscription marked; the gateway is called after the commit.
+    let Some(pm) = pm else {
+        return abort(
+            tx,
+            ApiError::bad_request(
+                "missing_field",
+                "payment_method",
+                "the subscription has no payment method",
+            ),
+        )
+        .await;
+    };
+    let number = c.attempt_count + 1;
+    let plan = AttemptPlan {
+        invoice: c.invoice_id.clone(),
+        subscription: doc.id.clone(),
+        attempt: number,
+        trigger: trigger.name().to_string(),
+    };
+    let intent = payment_step::new_intent(
+        payment_step::DUNNING_SCOPE,
+        &format!("{}:{number}", c.invoice_id),
+        c.amount_due - c.amount_paid,
+        &c.currency,
+        &pm,
+        &json!(plan),
+        now,
+    );
+    doc.pending_payment = Some(intent.id.clone());
+    let recorded = async {
+        payment_step::record(tx.as_mut(), &intent)
+            .await
+            .map_err(store_error)?;
+        tx.update_subscription(&doc.record(now)?)
+            .await
+            .map_err(store_error)
+    }
+    .await;
+    if let Err(e) = recorded {
+        return abort(tx, e).await;
+    }
+    tx.commit().await.map_err(store_error)?;
+    let outcome = payment_step::charge(state, &intent).await?;
+    settle_attempt(state, &intent, outcome).await
+}
+
+/// What finishing a dunning attempt needs, stored with its intent.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct AttemptPlan {
+    invoice: String,
+    subscription: String,
+    attempt: i64,
+    trigger: String,
+}
+
+/// Asks the gateway again about an attempt whose outcome was not recorded, and records it.
+pub async fn resolve(state: &AppState, intent: &IntentRecord) -> ApiResult<Option<Value>> {
+    let outcome = payment_step::charge(state, intent).await?;
+    settle_attempt(state, intent, outcome).await
+}
+
+/// Tx 2 of an attempt: conditional on its intent still `processing`, the outcome recorded on
+/// the invoice's collection, the subscription unmarked.
+async fn settle_attempt(
+    state: &AppState,
+    intent: &IntentRecord,
+    outcome: Outcome,
+) -> ApiResult<Option<Value>> {
+    let plan: AttemptPlan = serde_json::from_str(&intent.plan)
+        .map_err(|e| ApiError::internal(format!("intent {}: bad plan: {e}", intent.id)))?;
+    let now = state.clock.now();
+    let mut tx = state.store.begin().await.map_err(store_error)?;
+    match payment_step::take(tx.as_mut(), &intent.id, now).await {
+        Ok(true) => {}
+        Ok(false) => {
+            let _ = tx.rollback().await;
+            return Ok(None);
+        }
+        Err(e) => return abort(tx, store_error(e)).await,
+    }
+    let record = match tx.lock_subscription(&plan.subscription).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return abort(tx, ApiError::not_found("no such subscription")).await,
+        Err(e) => return abort(tx, store_error(e)).await,
+    };
+    let mut doc = match read_doc(&record) {
+        Ok(d) => d,
+        Err(e) => return abort(tx, e).await,
+    };
+    if doc.pending_payment.as_deref() != Some(intent.id.as_str()) {
+        let e = ApiError::internal(format!(
+            "subscription {} is not waiting for payment {}",
+            doc.id, intent.id
+        ));
+        return abort(tx, e).await;
+    }
+    doc.pending_payment = None;
+    let mut c = match load_in(tx.as_mut(), &plan.invoice).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return abort(tx, ApiError::not_found("no open invoice with this id")).await,
+        Err(e) => return abort(tx, store_error(e)).await,
+    };
+    let previous_status = doc.status.clone();
+    let recipient = Recipient::of(&doc.customer);
+    let trigger = if plan.trigger == "customer" {
+        Trigger::Customer
     } else {
-        charge_once(
+        Trigger::Automatic
+    };
+    let status = match &outcome {
+        Outcome::Charged(_) => "succeeded",
+        Outcome::Declined(_) => "requires_payment_method",
+        Outcome::UnknownPaymentMethod(_) => "canceled",
+    };
+    let charge_id = match &outcome {
+        Outcome::Charged(ch) => Some(ch.id.clone()),
+        _ => None,
+    };
+    let written = async {
+        let summary = charge_once(
             state,
             tx.as_mut(),
             &mut doc,
             &mut c,
-            pm,
+            plan.attempt,
+            intent.payment_method.clone(),
             trigger,
             &recipient,
             now,
+            outcome,
+        )
+        .await?;
+        write_subscription(state, tx.as_mut(), &doc, &previous_status, now).await?;
+        payment_step::settle(
+            tx.as_mut(),
+            &intent.id,
+            status,
+            None,
+            charge_id.as_deref(),
+            None,
+            now,
         )
         .await
-    };
-    let summary = match result {
-        Ok(v) => v,
-        Err(e) => return abort(tx, e).await,
-    };
-    if doc.status != previous_status {
-        let r = async {
-            tx.update_subscription(&doc.record(now)?)
-                .await
-                .map_err(store_error)?;
-            subscription_changed(
-                state,
-                tx.as_mut(),
-                &doc,
-                json!({ "status": previous_status }),
-                now,
-            )
-            .await
-            .map_err(store_error)
-        }
-        .await;
-        if let Err(e) = r {
-            return abort(tx, e).await;
-        }
+        .map_err(store_error)?;
+        Ok::<_, ApiError>(summary)
     }
-    tx.commit().await.map_err(store_error)?;
-    Ok(Some(summary))
+    .await;
+    match written {
+        Ok(summary) => {
+            tx.commit().await.map_err(store_error)?;
+            Ok(Some(summary))
+        }
+        Err(e) => abort(tx, e).await,
+    }
+}
+
+/// Stores the subscription (its mark cleared, its status maybe changed) and, when the status
+/// changed, `customer.subscription.updated`.
+async fn write_subscription(
+    state: &AppState,
+    tx: &mut dyn Tx,
+    doc: &SubscriptionDoc,
+    previous_status: &str,
+    now: i64,
+) -> ApiResult<()> {
+    tx.update_subscription(&doc.record(now)?)
+        .await
+        .map_err(store_error)?;
+    if doc.status != previous_status {
+        subscription_changed(state, tx, doc, json!({ "status": previous_status }), now)
+            .await
+            .map_err(store_error)?;
+    }
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -745,37 +916,19 @@ async fn charge_once(
     tx: &mut dyn Tx,
     doc: &mut SubscriptionDoc,
     c: &mut Collection,
-    pm: Option<String>,
+    number: i64,
+    pm_token: String,
     trigger: Trigger,
     recipient: &Recipient,
     now: i64,
+    outcome: Outcome,
 ) -> ApiResult<Value> {
-    let number = c.attempt_count + 1;
-    let Some(pm_token) = pm.clone() else {
-        return Err(ApiError::bad_request(
-            "missing_field",
-            "payment_method",
-            "the subscription has no payment method",
-        ));
-    };
-    let remaining = c.amount_due - c.amount_paid;
-    let request = ChargeRequest {
-        idempotency_key: format!("dunning:{}:{number}", c.invoice_id),
-        amount: remaining,
-        currency: c.currency.clone(),
-        payment_method: pm_token.clone(),
-        description: state.seller.name.clone(),
-    };
-    let trigger_name = match trigger {
-        Trigger::Automatic => "automatic",
-        Trigger::Customer => "customer",
-    };
-    let outcome = state.gateway.charge(request).await;
+    let trigger_name = trigger.name();
     let mut document = invoice_document(tx, &c.invoice_id).await?;
     c.attempt_count = number;
     c.updated_at = now;
     match outcome {
-        Ok(ch) => {
+        Outcome::Charged(ch) => {
             record_attempt(
                 tx,
                 &c.invoice_id,
@@ -858,32 +1011,15 @@ async fn charge_once(
                 "amount_paid": ch.amount, "trigger": trigger_name,
             }))
         }
-        Err(e) => {
-            let (code, decline_code, message) = match &e {
-                GatewayError::Declined {
-                    code,
-                    decline_code,
-                    message,
-                    ..
-                } => (
-                    code.to_string(),
-                    Some(decline_code.to_string()),
-                    message.to_string(),
-                ),
-                GatewayError::UnknownPaymentMethod => (
-                    "invalid_request".to_string(),
-                    None,
-                    "unknown payment method token".to_string(),
-                ),
-                GatewayError::Unavailable(_) => {
-                    return Err(ApiError::new(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "payment_gateway_unavailable",
-                        "",
-                        "the payment gateway did not answer; the attempt will be made again",
-                    ))
-                }
-            };
+        Outcome::Declined(e) | Outcome::UnknownPaymentMethod(e) => {
+            let (code, decline_code, message) = (
+                e.code.clone(),
+                e.extra
+                    .get("decline_code")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                e.message.clone(),
+            );
             record_attempt(
                 tx,
                 &c.invoice_id,

@@ -655,6 +655,14 @@ pub async fn recover(state: &Arc<AppState>, touched_before: i64) -> Value {
     };
     let (mut resolved, mut open) = (0, 0);
     for intent in &intents {
+        // Subscription payments, dunning attempts and refunds (crate::payment_step).
+        if crate::payment_step::owns(&intent.scope) {
+            match crate::payment_step::resolve(state, intent).await {
+                Err(e) if e.status == StatusCode::SERVICE_UNAVAILABLE => open += 1,
+                _ => resolved += 1,
+            }
+            continue;
+        }
         match resolve(state, intent).await {
             Err(e) if e.status == StatusCode::SERVICE_UNAVAILABLE => open += 1,
             _ => resolved += 1,

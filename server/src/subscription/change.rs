@@ -7,7 +7,7 @@ use crate::error::{json_response, ApiError, ApiResult};
 use crate::ledger::{self, new_id, replay, store_error};
 use crate::pricing::{self, only_fields};
 use crate::state::{AppState, Ctx};
-use crate::store::{ChangeRecord, Tx};
+use crate::store::{ChangeRecord, Claim, Tx};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use billcalc::subscription::invoice::BillingReason;
@@ -270,6 +270,15 @@ pub(super) async fn run_commit(
     let now = state.clock.now();
     let mut tx = state.store.begin().await.map_err(store_error)?;
     match tx.claim_key(scope, key, &fingerprint, now).await {
+        // An earlier request with this key is waiting for its payment's outcome.
+        Ok(Claim::Existing {
+            fingerprint: f,
+            status: 0,
+            ..
+        }) if f == fingerprint => {
+            let _ = tx.rollback().await;
+            return pay::resume(state, scope, key).await;
+        }
         Ok(claim) => match replay(&fingerprint, claim) {
             Ok(Some(r)) => {
                 let _ = tx.rollback().await;
@@ -284,20 +293,50 @@ pub(super) async fn run_commit(
         Ok(i) => i,
         Err(e) => return abort(tx, e).await,
     };
-    match commit_in(state, tx.as_mut(), id, input, key, now, access).await {
+    let mut payment = Payment::probe(now);
+    match commit_in(
+        state,
+        tx.as_mut(),
+        id,
+        input,
+        key,
+        now,
+        access,
+        &mut payment,
+        None,
+    )
+    .await
+    {
         Ok(response) => {
             let text = response.to_string();
-            // Events (crate::dunning): customer.subscription.updated/deleted, an invoice issued.
-            if let Err(e) =
-                crate::dunning::after_api_write(state, tx.as_mut(), false, &response, now).await
-            {
+            let written = async {
+                // Events (crate::dunning): customer.subscription.updated/deleted, an invoice
+                // issued.
+                crate::dunning::after_api_write(state, tx.as_mut(), false, &response, now).await?;
+                pay::record_render(tx.as_mut(), scope, key, &mut payment, "", now).await?;
+                tx.finish_key(scope, key, 200, &text)
+                    .await
+                    .map_err(store_error)
+            }
+            .await;
+            if let Err(e) = written {
                 return abort(tx, e).await;
             }
-            if let Err(e) = tx.finish_key(scope, key, 200, &text).await {
-                return abort(tx, store_error(e)).await;
-            }
             tx.commit().await.map_err(store_error)?;
+            pay::render(state, &mut payment).await;
             Ok(json_response(StatusCode::OK, text))
+        }
+        // Billed now: the payment in recorded steps.
+        Err(IssueError::NeedsPayment(needs)) => {
+            let plan = pay::Plan {
+                subscription: Some(id.to_string()),
+                body: Value::Object(o.clone()),
+                now,
+                balance: payment.balance.unwrap_or(0),
+                demo: access == Access::Demo,
+                ..pay::Plan::default()
+            };
+            pay::pay(state, tx, scope, key, &needs, &plan, now).await
         }
         Err(e) => abort_issue(state, tx, e, scope, key, &fingerprint, now).await,
     }
@@ -421,6 +460,8 @@ pub(super) async fn commit_in(
     key: &str,
     now: i64,
     access: Access,
+    payment: &mut Payment,
+    intent: Option<&str>,
 ) -> Result<Value, IssueError> {
     let record = tx
         .lock_subscription(id)
@@ -429,6 +470,12 @@ pub(super) async fn commit_in(
         .ok_or_else(not_found)?;
     let mut doc = read_doc(&record)?;
     visible(&doc, access)?;
+    // Nothing else writes a subscription while a payment on it is being confirmed; the
+    // payment's own second pass clears the mark.
+    if doc.pending_payment.as_deref() != intent {
+        return Err(pay::payment_pending().into());
+    }
+    doc.pending_payment = None;
     if !doc.bills() {
         return Err(canceled().into());
     }
@@ -464,14 +511,12 @@ pub(super) async fn commit_in(
     };
     let proration_date = input.proration_date.unwrap_or(now);
     check_proration_date(state, &doc, proration_date, now)?;
-    let balance = tx
-        .lock_balance(&doc.customer.id, &doc.currency)
-        .await
-        .map_err(store_error)?;
+    let balance = payment.balance(tx, &doc.customer.id, &doc.currency).await?;
     let mut engine = engine_input(&doc, balance);
     engine["as_of"] = json!(proration_date);
     engine["change"] = change.engine(proration_date);
     let (invoice, value) = compute(state, &engine)?;
+    payment.engine = Some(engine);
     let request = canonical::canonical(&change.canonical());
     let mut change_record = confirm(
         tx,
@@ -502,16 +547,8 @@ pub(super) async fn commit_in(
                 &doc,
                 &invoice,
                 &value,
-                format!(
-                    "{}:{key}",
-                    if change.cancel {
-                        CANCEL_SCOPE
-                    } else {
-                        UPDATE_SCOPE
-                    }
-                ),
+                payment,
                 key,
-                now,
                 OnDecline::Abort,
             )
             .await?;

@@ -5,7 +5,7 @@ use crate::canonical;
 use crate::error::{json_response, ApiError, ApiResult};
 use crate::ledger::{self, new_id, replay, store_error};
 use crate::state::{AppState, Ctx};
-use crate::store::Tx;
+use crate::store::{Claim, Tx};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
@@ -87,6 +87,15 @@ pub(super) async fn run_create(
     let now = state.clock.now();
     let mut tx = state.store.begin().await.map_err(store_error)?;
     match tx.claim_key(CREATE_SCOPE, key, &fingerprint, now).await {
+        // An earlier request with this key is waiting for its payment's outcome.
+        Ok(Claim::Existing {
+            fingerprint: f,
+            status: 0,
+            ..
+        }) if f == fingerprint => {
+            let _ = tx.rollback().await;
+            return pay::resume(state, CREATE_SCOPE, key).await;
+        }
         Ok(claim) => match replay(&fingerprint, claim) {
             Ok(Some(r)) => {
                 let _ = tx.rollback().await;
@@ -101,23 +110,53 @@ pub(super) async fn run_create(
         Ok(i) => i,
         Err(e) => return abort(tx, e).await,
     };
-    match create_in(state, tx.as_mut(), &input, has_paid, key, now, access).await {
+    let mut payment = Payment::probe(now);
+    match create_in(
+        state,
+        tx.as_mut(),
+        &input,
+        has_paid,
+        key,
+        now,
+        access,
+        &mut payment,
+    )
+    .await
+    {
         Ok((status, response)) => {
             let text = response.to_string();
-            // Events (crate::dunning): customer.subscription.created, the first invoice's.
-            if let Err(e) =
-                crate::dunning::after_api_write(state, tx.as_mut(), true, &response, now).await
-            {
+            let written = async {
+                // Events (crate::dunning): customer.subscription.created, the first invoice's.
+                crate::dunning::after_api_write(state, tx.as_mut(), true, &response, now).await?;
+                pay::record_render(tx.as_mut(), CREATE_SCOPE, key, &mut payment, "", now).await?;
+                tx.finish_key(CREATE_SCOPE, key, status, &text)
+                    .await
+                    .map_err(store_error)
+            }
+            .await;
+            if let Err(e) = written {
                 return abort(tx, e).await;
             }
-            if let Err(e) = tx.finish_key(CREATE_SCOPE, key, status, &text).await {
-                return abort(tx, store_error(e)).await;
-            }
             tx.commit().await.map_err(store_error)?;
+            pay::render(state, &mut payment).await;
             Ok(json_response(
                 StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
                 text,
             ))
+        }
+        // The first invoice is due: the payment in recorded steps (the codes stay redeemed
+        // in this transaction until its outcome).
+        Err(IssueError::NeedsPayment(needs)) => {
+            let plan = pay::Plan {
+                body: Value::Object(o.clone()),
+                now,
+                balance: payment.balance.unwrap_or(0),
+                has_paid,
+                demo: access == Access::Demo,
+                counters: payment.counters.clone(),
+                ..pay::Plan::default()
+            };
+            pay::pay(state, tx, CREATE_SCOPE, key, &needs, &plan, now).await
         }
         Err(e) => abort_issue(state, tx, e, CREATE_SCOPE, key, &fingerprint, now).await,
     }
@@ -131,6 +170,7 @@ pub(super) async fn create_in(
     key: &str,
     now: i64,
     access: Access,
+    payment: &mut Payment,
 ) -> Result<(u16, Value), IssueError> {
     let catalog: Value = serde_json::from_str(&state.catalog_json)
         .map_err(|e| ApiError::internal(format!("catalog: {e}")))?;
@@ -192,11 +232,9 @@ pub(super) async fn create_in(
         latest_invoice: None,
         created: now,
         demo: access == Access::Demo,
+        pending_payment: None,
     };
-    let balance = tx
-        .lock_balance(&doc.customer.id, &currency)
-        .await
-        .map_err(store_error)?;
+    let balance = payment.balance(tx, &doc.customer.id, &currency).await?;
     // The first invoice is the engine's upcoming invoice just before the start. The codes are
     // judged now (restrictions, first-time customers, validity).
     let mut engine = engine_input(&doc, balance);
@@ -216,6 +254,7 @@ pub(super) async fn create_in(
     }
     engine["as_of"] = json!(now - 1);
     let (invoice, value) = compute(state, &engine)?;
+    payment.engine = Some(engine);
     if let Some(r) = invoice.quote.rejected_discounts.first() {
         let index =
             r.id.strip_prefix("subscription.")
@@ -257,7 +296,11 @@ pub(super) async fn create_in(
             d.id.strip_prefix("subscription.").unwrap_or(&d.id)
         )
     });
-    ledger::redeem_all(tx, &counters).await?;
+    // Redeemed once: by the first pass, which commits them with the payment's intent.
+    if matches!(payment.pay, Pay::Probe) {
+        ledger::redeem_all(tx, &counters).await?;
+    }
+    payment.counters = counters.keys().cloned().collect();
     // Redeemed discounts are kept as their catalog coupons from now on.
     doc.discounts = invoice
         .quote
@@ -277,9 +320,8 @@ pub(super) async fn create_in(
         &doc,
         &invoice,
         &value,
-        format!("{CREATE_SCOPE}:{key}"),
+        payment,
         key,
-        now,
         OnDecline::Abort,
     )
     .await?;

@@ -75,6 +75,10 @@ pub struct SubscriptionDoc {
     /// Created through the demo routes (the only ones they may touch).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub demo: bool,
+    /// The payment intent (`pi_…`) of an operation whose gateway outcome is not recorded yet
+    /// (crate::payment_step): no other write touches the subscription until it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_payment: Option<String>,
 }
 
 impl SubscriptionDoc {
@@ -156,6 +160,11 @@ pub(super) fn engine_error(e: billcalc::Error) -> ApiError {
         .to_string();
     let code = e.code.as_str();
     ApiError::bad_request(code, path, e.message)
+}
+
+/// The engine's invoice for a stored input (an e-invoice rendered again after a crash).
+pub(crate) fn engine_invoice(state: &AppState, input: &Value) -> ApiResult<Invoice> {
+    compute(state, input).map(|(invoice, _)| invoice)
 }
 
 /// Runs the engine: `preview_invoice` against the server's catalog.

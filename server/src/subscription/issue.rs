@@ -1,18 +1,19 @@
-//! Issuing a subscription invoice inside the caller's transaction: charge, number, write,
-//! settle the balance; and what a decline does.
+//! Issuing a subscription invoice inside the caller's transaction: the payment's outcome
+//! (decided by the gateway outside any transaction, crate::payment_step), number, write, move
+//! the balance; and what a decline does.
 
 use super::*;
 use crate::clock::{date, rfc3339};
 use crate::error::{ApiError, ApiResult};
-use crate::gateway::{ChargeRequest, GatewayCharge, GatewayError};
+use crate::gateway::GatewayCharge;
 use crate::invoice::{
     self, BillingCustomer, InvoiceDocument, PaymentInfo, SubscriptionInvoiceInfo,
 };
 use crate::ledger::{self, new_id, store_error};
+use crate::payment_step::{Outcome, PendingRender};
 use crate::state::AppState;
 use crate::store::{InvoiceRecord, PaymentRecord, Tx};
 use crate::token;
-use axum::http::StatusCode;
 use billcalc::subscription::invoice::BillingReason;
 use billcalc::Invoice;
 use serde_json::{json, Value};
@@ -173,6 +174,17 @@ pub(super) enum IssueError {
     Fail(ApiError),
     /// Roll back, store the decline under the idempotency key, answer with it.
     Declined(ApiError),
+    /// The first pass ([`Pay::Probe`]) reached a payment: record it, call the gateway outside
+    /// the transaction, then run the operation again with the outcome (crate::payment_step).
+    NeedsPayment(Needs),
+}
+
+/// What the gateway is to be asked for.
+#[derive(Debug, Clone)]
+pub(super) struct Needs {
+    pub(super) amount: i64,
+    pub(super) currency: String,
+    pub(super) payment_method: String,
 }
 
 impl From<ApiError> for IssueError {
@@ -181,9 +193,74 @@ impl From<ApiError> for IssueError {
     }
 }
 
-/// Charges the amount due, numbers the invoice (the series row, locked last), inserts the
-/// invoice and the payment and settles the customer's balance — inside the caller's
-/// transaction.
+/// The gateway's part in an issue.
+pub(super) enum Pay {
+    /// First pass (tx 1): an invoice with an amount due stops at [`IssueError::NeedsPayment`];
+    /// one with nothing due is issued at once.
+    Probe,
+    /// Second pass (tx 2): what the gateway answered the recorded intent.
+    Known(Outcome),
+}
+
+/// How an operation is run: its payment, the balance it was priced with, and what it issued.
+pub(super) struct Payment {
+    pub(super) pay: Pay,
+    /// The customer's balance as read by the first pass: the second prices with the same (the
+    /// same invoice), and moves the balance by the same amount.
+    pub(super) balance: Option<i64>,
+    /// When the invoice is issued (numbered, dated): the transaction that writes it.
+    pub(super) issued_at: i64,
+    /// The engine input of the invoice (to render its e-invoice again after a crash).
+    pub(super) engine: Option<Value>,
+    /// The invoice issued, its e-invoice to render after the commit.
+    pub(super) render: Option<PendingRender>,
+    /// The gateway's charge id, once issued.
+    pub(super) charge_id: Option<String>,
+    /// The redemption counters the operation took.
+    pub(super) counters: Vec<String>,
+}
+
+impl Payment {
+    pub(super) fn probe(now: i64) -> Payment {
+        Payment {
+            pay: Pay::Probe,
+            balance: None,
+            issued_at: now,
+            engine: None,
+            render: None,
+            charge_id: None,
+            counters: Vec::new(),
+        }
+    }
+
+    pub(super) fn known(outcome: Outcome, balance: i64, now: i64) -> Payment {
+        Payment {
+            pay: Pay::Known(outcome),
+            balance: Some(balance),
+            ..Payment::probe(now)
+        }
+    }
+
+    /// Locks the customer's balance row and gives the balance to price with: the first pass's
+    /// when there was one.
+    pub(super) async fn balance(
+        &mut self,
+        tx: &mut dyn Tx,
+        customer: &str,
+        currency: &str,
+    ) -> ApiResult<i64> {
+        let now = tx
+            .lock_balance(customer, currency)
+            .await
+            .map_err(store_error)?;
+        Ok(*self.balance.get_or_insert(now))
+    }
+}
+
+/// Takes the payment (the outcome the gateway gave, see [`Pay`]), numbers the invoice (the
+/// series row, locked last), inserts the invoice and the payment and moves the customer's
+/// balance — inside the caller's transaction. The e-invoice is rendered after the commit
+/// (`payment.render`).
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn issue(
     state: &AppState,
@@ -191,11 +268,11 @@ pub(super) async fn issue(
     doc: &SubscriptionDoc,
     invoice: &Invoice,
     invoice_value: &Value,
-    gateway_key: String,
+    payment: &mut Payment,
     record_key: &str,
-    now: i64,
     on_decline: OnDecline,
 ) -> Result<Issued, IssueError> {
+    let now = payment.issued_at;
     let currency = doc.currency.clone();
     let mut charge = None;
     let mut decline = None;
@@ -207,61 +284,34 @@ pub(super) async fn issue(
                 "the subscription has no payment method",
             )));
         };
-        let request = ChargeRequest {
-            idempotency_key: gateway_key,
-            amount: invoice.amount_due,
-            currency: currency.clone(),
-            payment_method: pm,
-            description: state.seller.name.clone(),
-        };
-        match state.gateway.charge(request).await {
-            Ok(c) => charge = Some(c),
-            Err(GatewayError::Declined {
-                code,
-                decline_code,
-                message,
-                hard,
-            }) => {
-                let e = ApiError::new(
-                    StatusCode::PAYMENT_REQUIRED,
-                    code,
-                    "payment_method",
-                    message,
-                )
-                .with("decline_code", json!(decline_code))
-                .with("retryable", json!(!hard && code == "processing_error"));
-                match on_decline {
-                    OnDecline::Abort => return Err(IssueError::Declined(e)),
-                    OnDecline::KeepOpen => decline = Some(e),
+        match &payment.pay {
+            Pay::Probe => {
+                return Err(IssueError::NeedsPayment(Needs {
+                    amount: invoice.amount_due,
+                    currency,
+                    payment_method: pm,
+                }))
+            }
+            Pay::Known(Outcome::Charged(c)) => {
+                if c.amount != invoice.amount_due {
+                    return Err(IssueError::Fail(ApiError::internal(format!(
+                        "the invoice computed again is due {}, the gateway took {}",
+                        invoice.amount_due, c.amount
+                    ))));
                 }
+                charge = Some(c.clone());
             }
-            Err(GatewayError::UnknownPaymentMethod) => {
-                let e = ApiError::invalid(
-                    "payment_method",
-                    format!(
-                        "unknown payment method token for the {} gateway",
-                        state.gateway.name()
-                    ),
-                );
-                match on_decline {
-                    OnDecline::Abort => return Err(IssueError::Fail(e)),
-                    OnDecline::KeepOpen => decline = Some(e),
-                }
-            }
-            Err(GatewayError::Unavailable(why)) => {
-                crate::log::error(
-                    "payment gateway unavailable",
-                    json!({"error": why.to_string()}),
-                );
-                return Err(IssueError::Fail(ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "payment_gateway_unavailable",
-                    "",
-                    "the payment gateway did not answer; retry with the same Idempotency-Key",
-                )));
-            }
+            Pay::Known(Outcome::Declined(e)) => match on_decline {
+                OnDecline::Abort => return Err(IssueError::Declined(e.clone())),
+                OnDecline::KeepOpen => decline = Some(e.clone()),
+            },
+            Pay::Known(Outcome::UnknownPaymentMethod(e)) => match on_decline {
+                OnDecline::Abort => return Err(IssueError::Fail(e.clone())),
+                OnDecline::KeepOpen => decline = Some(e.clone()),
+            },
         }
     }
+    payment.charge_id = charge.as_ref().map(|c| c.id.clone());
     let status = if invoice.amount_due > 0 && charge.is_none() {
         "open"
     } else {
@@ -275,7 +325,7 @@ pub(super) async fn issue(
         .map_err(|e| IssueError::Fail(store_error(e)))?;
     let number_display = format!("{series}-{number:06}");
     let invoice_id = new_id("in", record_key, now);
-    let payment = charge.as_ref().map(|c| PaymentInfo {
+    let paid_with = charge.as_ref().map(|c| PaymentInfo {
         id: c.id.clone(),
         amount: c.amount,
         status: "succeeded".into(),
@@ -326,7 +376,7 @@ pub(super) async fn issue(
         seller: &state.seller,
         terms: &state.invoice,
         customer,
-        payment,
+        payment: paid_with,
         as_of: &as_of,
         quote: invoice_value,
         product_name: &name_of,
@@ -345,8 +395,8 @@ pub(super) async fn issue(
         }),
     });
     describe_lines(state, &mut document, invoice_value);
-    // Rendered once, at issue, from the engine's invoice (crate::einvoice).
-    document.einvoice = crate::einvoice::render_invoice(&document, invoice, &state.calculator);
+    // The e-invoice is rendered once, after the commit, from the engine's invoice
+    // (crate::payment_step::render_and_store).
     let text = serde_json::to_string(&document)
         .map_err(|e| ApiError::internal(format!("invoice serialization: {e}")))?;
     let record = InvoiceRecord {
@@ -381,9 +431,26 @@ pub(super) async fn issue(
             .await
             .map_err(|e| IssueError::Fail(store_error(e)))?;
     }
-    tx.set_balance(&doc.customer.id, &currency, invoice.ending_balance)
+    // The balance moves by what the invoice used of it (the same as setting the ending balance
+    // when nothing else moved it since the first pass).
+    let current = tx
+        .lock_balance(&doc.customer.id, &currency)
         .await
         .map_err(|e| IssueError::Fail(store_error(e)))?;
+    tx.set_balance(
+        &doc.customer.id,
+        &currency,
+        current + invoice.ending_balance - invoice.starting_balance,
+    )
+    .await
+    .map_err(|e| IssueError::Fail(store_error(e)))?;
+    payment.render = Some(PendingRender {
+        intent_id: String::new(),
+        invoice_id: invoice_id.clone(),
+        stored: record.document.clone(),
+        document,
+        invoice: invoice.clone(),
+    });
     Ok(Issued {
         id: invoice_id,
         number: number_display,
@@ -406,6 +473,7 @@ pub(super) async fn abort_issue<T>(
     let _ = tx.rollback().await;
     match error {
         IssueError::Fail(e) => Err(e),
+        IssueError::NeedsPayment(_) => Err(ApiError::internal("a payment was not recorded")),
         IssueError::Declined(e) => {
             match ledger::store_decline(state, scope, key, fingerprint, now, e).await {
                 Err(e) => Err(e),

@@ -22,13 +22,16 @@ mod create;
 mod document;
 mod issue;
 mod parse;
+mod pay;
 mod preview;
 mod read;
 mod renewal;
 
 pub use change::{cancel, update};
 pub use create::create;
+pub(crate) use document::engine_invoice;
 pub use document::{engine_input, CustomerDoc, DiscountDoc, ItemDoc, SubscriptionDoc};
+pub use pay::resolve;
 pub use preview::preview;
 pub use read::{invoices, retrieve, upcoming};
 pub use renewal::run_renewals;

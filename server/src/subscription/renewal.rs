@@ -76,7 +76,9 @@ pub(super) async fn renew_one(state: &AppState, id: &str, as_of: i64) -> ApiResu
         Ok(d) => d,
         Err(e) => return abort(tx, e).await,
     };
-    if !doc.bills() || doc.current_period_end > as_of {
+    // A payment on it is being confirmed (this renewal's, or a change's): the recovery
+    // finishes that one first.
+    if !doc.bills() || doc.current_period_end > as_of || doc.pending_payment.is_some() {
         let _ = tx.rollback().await;
         return Ok(None);
     }
@@ -90,19 +92,66 @@ pub(super) async fn renew_one(state: &AppState, id: &str, as_of: i64) -> ApiResu
         }
         Err(e) => return abort(tx, store_error(e)).await,
     }
-    match renew_in(state, tx.as_mut(), doc, &key, now).await {
+    let mut payment = Payment::probe(now);
+    match renew_in(state, tx.as_mut(), doc, &key, &mut payment).await {
         Ok(summary) => {
-            if let Err(e) = tx
-                .finish_key(RENEWAL_SCOPE, &key, 200, &summary.to_string())
-                .await
-            {
-                return abort(tx, store_error(e)).await;
+            let written = async {
+                pay::record_render(tx.as_mut(), RENEWAL_SCOPE, &key, &mut payment, "", now).await?;
+                tx.finish_key(RENEWAL_SCOPE, &key, 200, &summary.to_string())
+                    .await
+                    .map_err(store_error)
+            }
+            .await;
+            if let Err(e) = written {
+                return abort(tx, e).await;
             }
             tx.commit().await.map_err(store_error)?;
+            pay::render(state, &mut payment).await;
             Ok(Some(summary))
+        }
+        // An amount due: the renewal's payment in recorded steps, keyed by subscription and
+        // period (the renewal key), so every instance's loop issues it once.
+        Err(IssueError::NeedsPayment(needs)) => {
+            let plan = pay::Plan {
+                subscription: Some(id.to_string()),
+                now,
+                balance: payment.balance.unwrap_or(0),
+                ..pay::Plan::default()
+            };
+            let r = pay::pay(state, tx, RENEWAL_SCOPE, &key, &needs, &plan, now).await?;
+            let body = axum::body::to_bytes(r.into_body(), usize::MAX)
+                .await
+                .map_err(|e| ApiError::internal(format!("renewal answer: {e}")))?;
+            Ok(Some(serde_json::from_slice(&body).unwrap_or(Value::Null)))
         }
         Err(IssueError::Fail(e) | IssueError::Declined(e)) => abort(tx, e).await,
     }
+}
+
+/// The renewal's second pass (crate::payment_step): the same invoice with the gateway's
+/// outcome, the subscription's mark cleared.
+pub(super) async fn renew_known(
+    state: &AppState,
+    tx: &mut dyn Tx,
+    id: &str,
+    intent: &str,
+    key: &str,
+    payment: &mut Payment,
+) -> Result<Value, IssueError> {
+    let record = tx
+        .lock_subscription(id)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(not_found)?;
+    let mut doc = read_doc(&record)?;
+    if doc.pending_payment.as_deref() != Some(intent) {
+        return Err(ApiError::internal(format!(
+            "subscription {id} is not waiting for payment {intent}"
+        ))
+        .into());
+    }
+    doc.pending_payment = None;
+    renew_in(state, tx, doc, key, payment).await
 }
 
 pub(super) async fn renew_in(
@@ -110,12 +159,10 @@ pub(super) async fn renew_in(
     tx: &mut dyn Tx,
     mut doc: SubscriptionDoc,
     key: &str,
-    now: i64,
+    payment: &mut Payment,
 ) -> Result<Value, IssueError> {
-    let balance = tx
-        .lock_balance(&doc.customer.id, &doc.currency)
-        .await
-        .map_err(store_error)?;
+    let now = payment.issued_at;
+    let balance = payment.balance(tx, &doc.customer.id, &doc.currency).await?;
     let period_end = doc.current_period_end;
     let previous = json!({
         "status": doc.status,
@@ -125,6 +172,7 @@ pub(super) async fn renew_in(
     let mut input = engine_input(&doc, balance);
     input["as_of"] = json!(doc.current_period_start);
     let (invoice, value) = compute(state, &input)?;
+    payment.engine = Some(input);
     if invoice.created != period_end {
         return Err(ApiError::internal(format!(
             "the engine issues the next invoice at {}, the ledger expects {period_end}",
@@ -142,9 +190,8 @@ pub(super) async fn renew_in(
             &doc,
             &invoice,
             &value,
-            format!("{RENEWAL_SCOPE}:{key}"),
+            payment,
             key,
-            now,
             OnDecline::KeepOpen,
         )
         .await?;

@@ -1,0 +1,425 @@
+//! Recorded payment steps for everything that is not a one-off charge (issue 13 §6):
+//! subscription creation, changes billed now, renewals, dunning attempts and refunds.
+//!
+//! ```text
+//! tx 1   the operation is priced under its locks; it needs money to move: a payment intent is
+//!        recorded `processing` (`payment_intents`, the charges' table) with a plan (what
+//!        finishing needs), the subscription is marked (`pending_payment`: no other write
+//!        touches it until the outcome is recorded), the key is claimed; commit
+//! ---    the gateway, outside any transaction, with the intent id as its idempotency key
+//! tx 2   conditional on the intent still `processing`: the operation is run again with the
+//!        gateway's outcome (same inputs, same balance: the same invoice), the mark cleared,
+//!        the intent settled; commit
+//! ---    the e-invoice rendered with no transaction open, then stored (tx 3); until then the
+//!        intent is `einvoice_pending`
+//! ```
+//!
+//! An intent whose gateway answer was lost stays `processing`: a replay of the client's key,
+//! the start-up recovery and the renewal loop (through [`crate::intent::recover`], which hands
+//! these intents here) ask the gateway again with the same key — it answers the first
+//! attempt's outcome, so nothing is charged twice and nothing charged is lost.
+//!
+//! Scopes (`payment_intents.scope`) tell the operations apart; the key is the idempotency key
+//! of the operation: the client's for the API, `{subscription}:{period end}` for a renewal,
+//! `{invoice}:{attempt}` for a dunning attempt.
+
+use crate::error::{ApiError, ApiResult};
+use crate::gateway::{ChargeRequest, GatewayCharge, GatewayError, RefundError, RefundRequest};
+use crate::ledger::{new_id, store_error};
+use crate::state::AppState;
+use crate::store::{IntentRecord, SqlValue, StoreResult, Tx};
+use axum::http::StatusCode;
+use serde_json::{json, Value};
+
+pub const DUNNING_SCOPE: &str = "dunning_attempts";
+pub const REFUND_SCOPE: &str = "refunds";
+
+/// The scopes whose intents this module finishes (the rest are one-off charges).
+pub fn owns(scope: &str) -> bool {
+    matches!(
+        scope,
+        crate::subscription::CREATE_SCOPE
+            | crate::subscription::UPDATE_SCOPE
+            | crate::subscription::CANCEL_SCOPE
+            | crate::subscription::RENEWAL_SCOPE
+            | DUNNING_SCOPE
+            | REFUND_SCOPE
+    )
+}
+
+/// What the gateway answered.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Charged(GatewayCharge),
+    /// 402 `card_declined` & co., with `decline_code` and `retryable`.
+    Declined(ApiError),
+    UnknownPaymentMethod(ApiError),
+}
+
+/// The gateway did not answer (timeout, 5xx): the intent stays `processing`.
+pub fn unavailable() -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "payment_gateway_unavailable",
+        "",
+        "the payment gateway did not answer; the payment is recorded as processing: retry with the same Idempotency-Key to learn its outcome",
+    )
+}
+
+fn unknown_payment_method(state: &AppState) -> ApiError {
+    ApiError::invalid(
+        "payment_method",
+        format!(
+            "unknown payment method token for the {} gateway",
+            state.gateway.name()
+        ),
+    )
+}
+
+/// Calls the gateway for an intent (no transaction open): `Err` when it did not answer.
+pub async fn charge(state: &AppState, intent: &IntentRecord) -> ApiResult<Outcome> {
+    let request = ChargeRequest {
+        idempotency_key: intent.id.clone(),
+        amount: intent.amount,
+        currency: intent.currency.clone(),
+        payment_method: intent.payment_method.clone(),
+        description: state.seller.name.clone(),
+    };
+    match state.gateway.charge(request).await {
+        Ok(c) => Ok(Outcome::Charged(c)),
+        Err(GatewayError::Declined {
+            code,
+            decline_code,
+            message,
+            hard,
+        }) => Ok(Outcome::Declined(
+            ApiError::new(
+                StatusCode::PAYMENT_REQUIRED,
+                code,
+                "payment_method",
+                message,
+            )
+            .with("decline_code", json!(decline_code))
+            .with("retryable", json!(!hard && code == "processing_error")),
+        )),
+        Err(GatewayError::UnknownPaymentMethod) => {
+            Ok(Outcome::UnknownPaymentMethod(unknown_payment_method(state)))
+        }
+        Err(GatewayError::Unavailable(why)) => {
+            crate::log::error(
+                "payment gateway unavailable",
+                json!({"error": why, "intent": intent.id}),
+            );
+            Err(unavailable())
+        }
+    }
+}
+
+/// What the gateway answered a refund.
+pub enum RefundOutcome {
+    Refunded(crate::gateway::GatewayRefund),
+    Refused(ApiError),
+}
+
+/// Asks the gateway to refund (no transaction open; the intent's `payment_method` holds the
+/// charge): `Err` when it did not answer.
+pub async fn refund(
+    state: &AppState,
+    intent: &IntentRecord,
+    reason: Option<String>,
+) -> ApiResult<RefundOutcome> {
+    let request = RefundRequest {
+        idempotency_key: intent.id.clone(),
+        charge: intent.payment_method.clone(),
+        amount: intent.amount,
+        currency: intent.currency.clone(),
+        reason,
+    };
+    match state.gateway.refund(request).await {
+        Ok(r) => Ok(RefundOutcome::Refunded(r)),
+        Err(RefundError::Refused { code, message }) => Ok(RefundOutcome::Refused(ApiError::new(
+            StatusCode::PAYMENT_REQUIRED,
+            code,
+            "",
+            message,
+        ))),
+        Err(RefundError::Unavailable(why)) => {
+            crate::log::error(
+                "payment gateway unavailable",
+                json!({"error": why, "intent": intent.id}),
+            );
+            Err(unavailable())
+        }
+    }
+}
+
+/// A new intent of `scope`/`key`, `processing`.
+pub fn new_intent(
+    scope: &str,
+    key: &str,
+    amount: i64,
+    currency: &str,
+    payment_method: &str,
+    plan: &Value,
+    now: i64,
+) -> IntentRecord {
+    IntentRecord {
+        id: new_id("pi", key, now),
+        scope: scope.to_string(),
+        key: key.to_string(),
+        status: "processing".into(),
+        amount,
+        currency: currency.to_string(),
+        payment_method: payment_method.to_string(),
+        plan: plan.to_string(),
+        invoice_id: None,
+        gateway_charge_id: None,
+        einvoice_pending: false,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+const INSERT: &str = "INSERT INTO payment_intents (id, scope, key, status, amount, currency, payment_method, plan, invoice_id, gateway_charge_id, einvoice_pending, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+
+/// Records an intent inside the caller's transaction.
+pub async fn record(tx: &mut dyn Tx, i: &IntentRecord) -> StoreResult<()> {
+    tx.exec(
+        INSERT,
+        vec![
+            i.id.as_str().into(),
+            i.scope.as_str().into(),
+            i.key.as_str().into(),
+            i.status.as_str().into(),
+            i.amount.into(),
+            i.currency.as_str().into(),
+            i.payment_method.as_str().into(),
+            i.plan.as_str().into(),
+            i.invoice_id.clone().into(),
+            i.gateway_charge_id.clone().into(),
+            i.einvoice_pending.into(),
+            i.created_at.into(),
+            i.updated_at.into(),
+        ],
+    )
+    .await
+    .map(|_| ())
+}
+
+fn from_row(r: &[SqlValue]) -> IntentRecord {
+    let text = |i: usize| r.get(i).map(SqlValue::text).unwrap_or_default();
+    let opt = |i: usize| r.get(i).and_then(|v| v.as_str().map(str::to_string));
+    let int = |i: usize| r.get(i).and_then(SqlValue::as_i64).unwrap_or(0);
+    IntentRecord {
+        id: text(0),
+        scope: text(1),
+        key: text(2),
+        status: text(3),
+        amount: int(4),
+        currency: text(5),
+        payment_method: text(6),
+        plan: text(7),
+        invoice_id: opt(8),
+        gateway_charge_id: opt(9),
+        einvoice_pending: int(10) != 0,
+        created_at: int(11),
+        updated_at: int(12),
+    }
+}
+
+/// The intent by id, as it is now.
+pub async fn by_id(state: &AppState, id: &str) -> ApiResult<Option<IntentRecord>> {
+    const BY_ID: &str = "SELECT id, scope, key, status, amount, currency, payment_method, plan, invoice_id, gateway_charge_id, einvoice_pending, created_at, updated_at FROM payment_intents WHERE id = $1";
+    let rows = state
+        .store
+        .query(BY_ID, vec![id.into()])
+        .await
+        .map_err(store_error)?;
+    Ok(rows.first().map(|r| from_row(r)))
+}
+
+/// The intent of `scope`/`key`.
+pub async fn by_key(state: &AppState, scope: &str, key: &str) -> ApiResult<Option<IntentRecord>> {
+    const BY_KEY: &str = "SELECT id, scope, key, status, amount, currency, payment_method, plan, invoice_id, gateway_charge_id, einvoice_pending, created_at, updated_at FROM payment_intents WHERE scope = $1 AND key = $2";
+    let rows = state
+        .store
+        .query(BY_KEY, vec![scope.into(), key.into()])
+        .await
+        .map_err(store_error)?;
+    Ok(rows.first().map(|r| from_row(r)))
+}
+
+/// First statement of tx 2: takes the intent (PostgreSQL: its row lock, so a concurrent
+/// finisher waits) if it is still `processing`. `false`: another request or process recorded
+/// its outcome first; nothing is to be written.
+pub async fn take(tx: &mut dyn Tx, intent_id: &str, now: i64) -> StoreResult<bool> {
+    const TAKE: &str =
+        "UPDATE payment_intents SET updated_at = $2 WHERE id = $1 AND status = 'processing'";
+    Ok(tx.exec(TAKE, vec![intent_id.into(), now.into()]).await? > 0)
+}
+
+/// Last statement of tx 2: the outcome, the invoice it issued (its e-invoice to render) and
+/// the plan to render it with after a crash.
+pub async fn settle(
+    tx: &mut dyn Tx,
+    intent_id: &str,
+    status: &str,
+    invoice_id: Option<&str>,
+    gateway_charge_id: Option<&str>,
+    plan: Option<&Value>,
+    now: i64,
+) -> StoreResult<()> {
+    const SETTLE: &str = "UPDATE payment_intents SET status = $2, invoice_id = $3, gateway_charge_id = $4, einvoice_pending = $5, plan = COALESCE($6, plan), updated_at = $7 WHERE id = $1";
+    tx.exec(
+        SETTLE,
+        vec![
+            intent_id.into(),
+            status.into(),
+            invoice_id.map(str::to_string).into(),
+            gateway_charge_id.map(str::to_string).into(),
+            invoice_id.is_some().into(),
+            plan.map(Value::to_string).into(),
+            now.into(),
+        ],
+    )
+    .await
+    .map(|_| ())
+}
+
+/// The stored document of an invoice whose e-invoice is rendered after the commit.
+pub struct PendingRender {
+    pub intent_id: String,
+    pub invoice_id: String,
+    /// The document exactly as stored (the e-invoice is stored only over this text).
+    pub stored: String,
+    pub document: crate::invoice::InvoiceDocument,
+    pub invoice: billcalc::Invoice,
+}
+
+/// Renders a subscription invoice's e-invoice with no transaction open and stores it, unless
+/// the document changed meanwhile (a payment recorded on it: the recovery renders it again from
+/// the new document). Rendered on the calling task: subscription invoices are few, next to
+/// one-off charges (whose renderer is crate::intent's).
+pub async fn render_and_store(state: &AppState, pending: PendingRender) {
+    let PendingRender {
+        intent_id,
+        invoice_id,
+        stored: before,
+        mut document,
+        invoice,
+    } = pending;
+    document.einvoice = crate::einvoice::render_invoice(&document, &invoice, &state.calculator);
+    let Ok(after) = serde_json::to_string(&document) else {
+        return;
+    };
+    if let Err(e) = store_rendered(state, &intent_id, &invoice_id, &before, &after).await {
+        crate::log::error(
+            "e-invoice: not stored (the recovery will retry)",
+            json!({"invoice": invoice_id, "error": e.to_string()}),
+        );
+    }
+}
+
+async fn store_rendered(
+    state: &AppState,
+    intent_id: &str,
+    invoice_id: &str,
+    before: &str,
+    after: &str,
+) -> StoreResult<()> {
+    const STORE: &str = "UPDATE invoices SET document = $2 WHERE id = $1 AND document = $3";
+    const DONE: &str =
+        "UPDATE payment_intents SET einvoice_pending = 0, updated_at = $2 WHERE id = $1";
+    let now = state.clock.now();
+    let mut tx = state.store.begin().await?;
+    let stored = tx
+        .exec(STORE, vec![invoice_id.into(), after.into(), before.into()])
+        .await?;
+    if stored == 0 {
+        // The document moved on (or already has its e-invoice): the recovery looks again.
+        let _ = tx.rollback().await;
+        return Ok(());
+    }
+    tx.exec(DONE, vec![intent_id.into(), now.into()]).await?;
+    tx.commit().await
+}
+
+/// Re-renders the e-invoice of an issued invoice after a crash: the engine invoice is computed
+/// again from the input stored in the plan (`render`).
+async fn recover_render(state: &AppState, intent: &IntentRecord) {
+    let Some(invoice_id) = &intent.invoice_id else {
+        return;
+    };
+    let Ok(Some(record)) = state.store.invoice(invoice_id).await else {
+        return;
+    };
+    let done = || async {
+        const DONE: &str =
+            "UPDATE payment_intents SET einvoice_pending = 0, updated_at = $2 WHERE id = $1";
+        let _ = state
+            .store
+            .exec(
+                DONE,
+                vec![intent.id.as_str().into(), state.clock.now().into()],
+            )
+            .await;
+    };
+    let Ok(document) = serde_json::from_str::<crate::invoice::InvoiceDocument>(&record.document)
+    else {
+        return;
+    };
+    if document.einvoice.is_some() {
+        return done().await;
+    }
+    let plan: Value = serde_json::from_str(&intent.plan).unwrap_or(Value::Null);
+    let Some(input) = plan.get("render") else {
+        crate::log::error(
+            "e-invoice: no engine input to render with",
+            json!({"intent": intent.id}),
+        );
+        return done().await;
+    };
+    let invoice = match crate::subscription::engine_invoice(state, input) {
+        Ok(i) => i,
+        Err(e) => {
+            crate::log::error(
+                "e-invoice: cannot compute the invoice again",
+                json!({"intent": intent.id, "error": e.message}),
+            );
+            return done().await;
+        }
+    };
+    render_and_store(
+        state,
+        PendingRender {
+            intent_id: intent.id.clone(),
+            invoice_id: invoice_id.clone(),
+            stored: record.document.clone(),
+            document,
+            invoice,
+        },
+    )
+    .await;
+}
+
+/// Finishes one of this module's intents found unfinished: asks the gateway again and records
+/// the outcome when it is `processing`, renders the e-invoice when that is what is left.
+/// `Err` 503 when the gateway still does not answer.
+pub async fn resolve(state: &AppState, intent: &IntentRecord) -> ApiResult<()> {
+    if intent.status == "processing" {
+        match intent.scope.as_str() {
+            DUNNING_SCOPE => crate::dunning::resolve(state, intent).await.map(|_| ())?,
+            REFUND_SCOPE => crate::credit_note::resolve(state, intent)
+                .await
+                .map(|_| ())?,
+            _ => crate::subscription::resolve(state, intent)
+                .await
+                .map(|_| ())?,
+        }
+        return Ok(());
+    }
+    if intent.einvoice_pending {
+        recover_render(state, intent).await;
+    }
+    Ok(())
+}
