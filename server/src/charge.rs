@@ -11,7 +11,8 @@
 //!    a payment intent `processing`; the gateway is called outside any transaction with the
 //!    intent id as its idempotency key; a second transaction records the outcome (the invoice
 //!    number is taken there, so declines leave no gap) and stores the answer under the key; the
-//!    e-invoice is rendered after that commit and stored. Only then the client is answered.
+//!    client is answered after that commit, and the e-invoice is rendered in the background
+//!    and stored (read paths wait for it; see `crate::intent`).
 //!
 //! The flow runs in its own task, so a client hanging up does not cut it short.
 

@@ -12,10 +12,17 @@
 //!      gateway: succeeded
 //!                 ▼
 //!           succeeded, einvoice_pending (tx 2: number, invoice, payment, answer stored)
-//!                 │  render the e-invoice, no transaction open
+//!                 │  the client is answered; the e-invoice is rendered in the background
 //!                 ▼
 //!           succeeded (tx 3: e-invoice stored)
 //! ```
+//!
+//! The answer does not wait for the e-invoice (a Factur-X PDF/A-3 with embedded fonts, CII and
+//! UBL: about 10 ms of CPU): the invoice is committed — numbered, immutable — when tx 2
+//! commits. Its e-invoice is rendered once, from the committed document, by a bounded renderer
+//! in this process ([`render_later`]), and stored with its SHA-256s by tx 3. Until then the
+//! intent is `einvoice_pending`: a read of the invoice ([`ensure_einvoice`]) waits for it or
+//! renders it; after a crash the recovery does (start-up, then the renewal loop).
 //!
 //! The gateway's idempotency key is the intent id, so asking again (a replay of the client's
 //! key, the recovery) returns the first attempt's outcome and never charges twice: a charge
@@ -459,8 +466,97 @@ async fn issue(
     let Some((document, response)) = taken else {
         return Err(ApiError::internal("the invoice was not built"));
     };
-    store_einvoice(state, intent, &plan, &plan.invoice_id, Some(document)).await;
+    // The invoice is committed: the client is answered now, the e-invoice follows (below).
+    render_later(state, intent, plan, document);
     Ok(json_response(StatusCode::OK, response))
+}
+
+/// E-invoices queued in this process and not stored yet; past this many, a new one is left to
+/// the recovery (it stays `einvoice_pending` in the database, which is the queue that counts).
+const RENDER_QUEUE_CAP: i64 = 4096;
+
+/// How many e-invoices render at once (`BILLCALC_RENDER_THREADS`, default 1): each is
+/// CPU-bound (about 10 ms of one core in a release build), so the renderer takes at most this
+/// many cores away from answering requests.
+fn render_threads() -> usize {
+    static THREADS: LazyLock<usize> = LazyLock::new(|| {
+        std::env::var("BILLCALC_RENDER_THREADS")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .filter(|n| *n >= 1)
+            .unwrap_or(1)
+    });
+    *THREADS
+}
+
+/// The renderer's turns, first come first served (tokio's semaphore is fair), so e-invoices
+/// come out in the order their invoices were committed.
+static RENDER_TURNS: LazyLock<tokio::sync::Semaphore> =
+    LazyLock::new(|| tokio::sync::Semaphore::new(render_threads()));
+
+/// Queues the e-invoice of an invoice just committed (tx 2) for rendering in the background:
+/// rendered once from the document as committed and the engine's quote as charged, then
+/// stored (tx 3) with its SHA-256s. Nothing is lost when the process stops first: the intent
+/// stays `einvoice_pending` and the recovery (start-up, renewal loop) or the first
+/// `GET /v1/invoices/{id}…` renders it.
+fn render_later(
+    state: &Arc<AppState>,
+    intent: &IntentRecord,
+    plan: Plan,
+    document: InvoiceDocument,
+) {
+    let backlog = &state.metrics.einvoice_backlog;
+    if backlog.get() >= RENDER_QUEUE_CAP {
+        return;
+    }
+    backlog.inc();
+    let state = state.clone();
+    let intent = intent.clone();
+    crate::log::spawn(async move {
+        let turn = RENDER_TURNS.acquire().await;
+        let lock = working_on(&intent.id);
+        let working = lock.lock().await;
+        // Still pending? (a reader of the invoice or the recovery may have rendered it).
+        let pending = matches!(
+            state.store.intent_by_key(&intent.scope, &intent.key).await,
+            Ok(Some(current)) if current.einvoice_pending
+        );
+        if pending {
+            let invoice_id = plan.invoice_id.clone();
+            store_einvoice(&state, &intent, &plan, &invoice_id, Some(document)).await;
+        }
+        drop((working, turn));
+        state.metrics.einvoice_backlog.dec();
+    });
+}
+
+/// Makes sure the invoice's e-invoice is stored before it is read (`GET /v1/invoices/{id}`
+/// and its files): when it is still pending, waits for the request or renderer working on it,
+/// or renders and stores it now. Rendered once: the per-intent lock in this process, the
+/// conditional store across processes; what is served is always what was stored.
+pub async fn ensure_einvoice(state: &Arc<AppState>, invoice_id: &str) -> ApiResult<()> {
+    let pending = state
+        .store
+        .pending_einvoice(invoice_id)
+        .await
+        .map_err(store_error)?;
+    // Subscription payments render their own (crate::payment_step).
+    if let Some(intent) = pending.filter(|i| !crate::payment_step::owns(&i.scope)) {
+        let lock = working_on(&intent.id);
+        let _working = lock.lock().await;
+        if let Some(current) = state
+            .store
+            .intent_by_key(&intent.scope, &intent.key)
+            .await
+            .map_err(store_error)?
+            .filter(|i| i.einvoice_pending)
+        {
+            let plan: Plan = serde_json::from_str(&current.plan)
+                .map_err(|e| ApiError::internal(format!("intent {}: bad plan: {e}", current.id)))?;
+            store_einvoice(state, &current, &plan, invoice_id, None).await;
+        }
+    }
+    Ok(())
 }
 
 /// The invoice record, its payment, and the answer, once the number is known (inside tx 2:
@@ -559,8 +655,10 @@ fn build_invoice(
 }
 
 /// Renders the invoice's e-invoice (EN 16931; crate::einvoice) on the blocking pool, with no
-/// transaction open, and stores it with the document. Rendered once, at issue, from the
-/// engine's quote as charged; a failure leaves the intent `einvoice_pending` for the recovery.
+/// transaction open, and stores it with the document (tx 3, conditional on the intent still
+/// being `einvoice_pending`). Rendered once, from the document as committed and the engine's
+/// quote as charged; a failure leaves the intent `einvoice_pending` for the recovery. Callers
+/// hold the intent's lock.
 async fn store_einvoice(
     state: &Arc<AppState>,
     intent: &IntentRecord,
@@ -585,8 +683,7 @@ async fn store_einvoice(
         },
     };
     if document.einvoice.is_some() {
-        // Stored already (a crash after tx 3's document write cannot happen: tx 3 is one
-        // transaction; this is a concurrent recovery).
+        // Stored already (a concurrent recovery in another process): clear the flag.
         let _ = state
             .store
             .store_einvoice(&intent.id, invoice_id, None, state.clock.now())
@@ -603,12 +700,6 @@ async fn store_einvoice(
             return;
         }
     };
-    // At most one rendering per core: a burst's e-invoices come out in order instead of all
-    // late together (each one is CPU-bound, tens of milliseconds).
-    static RENDERING: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| {
-        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
-    });
-    let _turn = RENDERING.acquire().await;
     let rendering = state.clone();
     let rendered = tokio::task::spawn_blocking(move || {
         let mut document = document;
@@ -630,15 +721,18 @@ async fn store_einvoice(
             return;
         }
     };
-    if let Err(e) = state
+    match state
         .store
         .store_einvoice(&intent.id, invoice_id, text.as_deref(), state.clock.now())
         .await
     {
-        crate::log::error(
+        Ok(true) => state.metrics.einvoices_rendered.inc(),
+        // Another process stored it first: its document is the one kept and served.
+        Ok(false) => {}
+        Err(e) => crate::log::error(
             "e-invoice: not stored (the recovery will retry)",
             json!({"invoice": invoice_id, "error": e.to_string()}),
-        );
+        ),
     }
 }
 

@@ -3,7 +3,8 @@
 //! `/metrics` (see [`crate::routes::health`]).
 
 use prometheus::{
-    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
+    Registry, TextEncoder,
 };
 
 pub struct Metrics {
@@ -22,6 +23,11 @@ pub struct Metrics {
     pub renewal_last_run: Gauge,
     /// `billcalc_renewals_total{result}`: issued, failed.
     pub renewals: IntCounterVec,
+    /// `billcalc_einvoice_render_backlog`: invoices committed whose e-invoice this process has
+    /// queued and not stored yet (crate::intent renders them after the answer).
+    pub einvoice_backlog: IntGauge,
+    /// `billcalc_einvoices_rendered_total`: e-invoices this process rendered and stored.
+    pub einvoices_rendered: IntCounter,
 }
 
 impl Metrics {
@@ -63,6 +69,22 @@ impl Metrics {
             &["result"],
         )
         .expect("valid metric");
+        let einvoice_backlog = IntGauge::new(
+            "billcalc_einvoice_render_backlog",
+            "Issued invoices whose e-invoice is queued for rendering in this process",
+        )
+        .expect("valid metric");
+        let einvoices_rendered = IntCounter::new(
+            "billcalc_einvoices_rendered_total",
+            "E-invoices rendered and stored by this process",
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(einvoice_backlog.clone()))
+            .expect("register");
+        registry
+            .register(Box::new(einvoices_rendered.clone()))
+            .expect("register");
         for c in [&requests, &charges, &renewals] {
             registry.register(Box::new(c.clone())).expect("register");
         }
@@ -80,6 +102,8 @@ impl Metrics {
             renewal_lag,
             renewal_last_run,
             renewals,
+            einvoice_backlog,
+            einvoices_rendered,
         }
     }
 

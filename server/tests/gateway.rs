@@ -279,15 +279,23 @@ async fn faults_take_each_charge_once(backend: Backend) {
         sim_ledger(sim.addr).await["requests"].as_u64().unwrap(),
         before
     );
-    // Every e-invoice was rendered and stored after its commit.
+    // Every e-invoice is rendered and stored after its commit (in the background, after the
+    // answer: waited for here, bounded).
     for v in acked.values().take(3) {
         let id = v["invoice"]["id"].as_str().unwrap();
-        let record = store.invoice(id).await.unwrap().unwrap();
-        let doc: Value = serde_json::from_str(&record.document).unwrap();
-        assert!(
-            doc["einvoice"]["cii"]["sha256"].is_string(),
-            "no e-invoice on {id}"
-        );
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let record = store.invoice(id).await.unwrap().unwrap();
+            let doc: Value = serde_json::from_str(&record.document).unwrap();
+            if doc["einvoice"]["cii"]["sha256"].is_string() {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no e-invoice on {id} after 60 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
 }
 

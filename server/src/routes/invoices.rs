@@ -39,7 +39,7 @@ async fn invoice_get(
 }
 
 async fn invoice_inner(
-    state: &AppState,
+    state: &Arc<AppState>,
     ctx: &Ctx,
     id: String,
     uri: &axum::http::Uri,
@@ -57,6 +57,9 @@ async fn invoice_inner(
     if !by_token {
         require(ctx, KeyKind::Secret)?;
     }
+    // A charge is answered once its invoice is committed; its e-invoice is rendered right
+    // after (crate::intent). Read after it is stored: wait for it, or render it now.
+    crate::intent::ensure_einvoice(state, &id).await?;
     let record = state
         .store
         .invoice(&id)

@@ -5,7 +5,7 @@
 //! open_intent (tx 1: key claimed, codes redeemed)      -> processing
 //! gateway call, outside any transaction (idempotency key = the intent id)
 //! settle_intent Paid (tx 2: number, invoice, payment)  -> succeeded (einvoice_pending = 1)
-//! store_einvoice (tx 3, after rendering)               -> succeeded (einvoice_pending = 0)
+//! store_einvoice (tx 3, after the answer: rendered in the background) -> einvoice_pending = 0
 //! settle_intent Failed (tx 2: codes released)          -> requires_payment_method | canceled
 //! ```
 //!
@@ -81,14 +81,17 @@ pub(super) fn intent_params(i: &IntentRecord) -> Vec<SqlValue> {
 
 pub(super) const INSERT_INTENT: &str = "INSERT INTO payment_intents (id, scope, key, status, amount, currency, payment_method, plan, invoice_id, gateway_charge_id, einvoice_pending, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
 pub(super) const INTENT_BY_KEY: &str = "SELECT id, scope, key, status, amount, currency, payment_method, plan, invoice_id, gateway_charge_id, einvoice_pending, created_at, updated_at FROM payment_intents WHERE scope = $1 AND key = $2";
-pub(super) const UNFINISHED: &str = "SELECT id, scope, key, status, amount, currency, payment_method, plan, invoice_id, gateway_charge_id, einvoice_pending, created_at, updated_at FROM payment_intents WHERE (status = 'processing' AND updated_at <= $1) OR einvoice_pending = 1 ORDER BY created_at, id LIMIT $2";
+pub(super) const UNFINISHED: &str = "SELECT id, scope, key, status, amount, currency, payment_method, plan, invoice_id, gateway_charge_id, einvoice_pending, created_at, updated_at FROM payment_intents WHERE (status = 'processing' OR einvoice_pending = 1) AND updated_at <= $1 ORDER BY created_at, id LIMIT $2";
+pub(super) const PENDING_FOR_INVOICE: &str = "SELECT id, scope, key, status, amount, currency, payment_method, plan, invoice_id, gateway_charge_id, einvoice_pending, created_at, updated_at FROM payment_intents WHERE status = 'succeeded' AND einvoice_pending = 1 AND invoice_id = $1";
 pub(super) const SETTLE_PAID: &str = "UPDATE payment_intents SET status = 'succeeded', invoice_id = $2, gateway_charge_id = $3, einvoice_pending = $4, updated_at = $5 WHERE id = $1 AND status = 'processing'";
 pub(super) const SETTLE_FAILED: &str = "UPDATE payment_intents SET status = $2, updated_at = $3 WHERE id = $1 AND status = 'processing'";
 pub(super) const RELEASE_REDEMPTION: &str = "UPDATE redemption_counters SET times_redeemed = times_redeemed - 1 WHERE key = $1 AND times_redeemed > 0";
 pub(super) const FORGET_KEY: &str = "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2";
 pub(super) const STORE_DOCUMENT: &str = "UPDATE invoices SET document = $2 WHERE id = $1";
+/// Conditional: of two processes storing the same invoice's e-invoice, only the first stores
+/// its document (the second finds nothing pending and writes nothing).
 pub(super) const EINVOICE_STORED: &str =
-    "UPDATE payment_intents SET einvoice_pending = 0, updated_at = $2 WHERE id = $1";
+    "UPDATE payment_intents SET einvoice_pending = 0, updated_at = $2 WHERE id = $1 AND einvoice_pending = 1";
 
 /// Step 1: claim the key, redeem the codes (in key order), record the intent `processing`.
 pub struct OpenIntent {
@@ -284,12 +287,18 @@ pub(super) async fn store_einvoice_with_tx(
     invoice_id: &str,
     document: Option<&str>,
     now: i64,
-) -> StoreResult<()> {
+) -> StoreResult<bool> {
+    let moved = tx
+        .exec(EINVOICE_STORED, vec![intent_id.into(), now.into()])
+        .await?;
+    if moved == 0 {
+        let _ = tx.rollback().await;
+        return Ok(false);
+    }
     if let Some(document) = document {
         tx.exec(STORE_DOCUMENT, vec![invoice_id.into(), document.into()])
             .await?;
     }
-    tx.exec(EINVOICE_STORED, vec![intent_id.into(), now.into()])
-        .await?;
-    tx.commit().await
+    tx.commit().await?;
+    Ok(true)
 }

@@ -312,15 +312,16 @@ pub trait Store: Send + Sync {
             intents::settle_with_tx(self.begin().await?, intent, now, settlement).await
         })
     }
-    /// After step 3: stores the invoice document with its rendered e-invoice (when it has one)
-    /// and clears the intent's `einvoice_pending`.
+    /// After step 3: clears the intent's `einvoice_pending` and stores the invoice document
+    /// with its rendered e-invoice (when it has one) — only when the intent was still pending:
+    /// `false` when another request or process stored it first (nothing written).
     fn store_einvoice<'a>(
         &'a self,
         intent_id: &'a str,
         invoice_id: &'a str,
         document: Option<&'a str>,
         now: i64,
-    ) -> BoxFuture<'a, StoreResult<()>> {
+    ) -> BoxFuture<'a, StoreResult<bool>> {
         Box::pin(async move {
             intents::store_einvoice_with_tx(
                 self.begin().await?,
@@ -332,8 +333,8 @@ pub trait Store: Send + Sync {
             .await
         })
     }
-    /// Intents to finish: `processing` and last touched at or before `touched_before`, or with
-    /// an e-invoice still to store; the oldest first, at most `limit`.
+    /// Intents to finish — `processing`, or with an e-invoice still to store — last touched at
+    /// or before `touched_before`; the oldest first, at most `limit`.
     fn unfinished_intents(
         &self,
         touched_before: i64,
@@ -347,6 +348,18 @@ pub trait Store: Send + Sync {
                 )
                 .await?;
             Ok(rows.iter().map(|r| intents::intent_from_row(r)).collect())
+        })
+    }
+    /// The succeeded intent whose invoice `invoice_id` still waits for its e-invoice.
+    fn pending_einvoice<'a>(
+        &'a self,
+        invoice_id: &'a str,
+    ) -> BoxFuture<'a, StoreResult<Option<IntentRecord>>> {
+        Box::pin(async move {
+            let rows = self
+                .query(intents::PENDING_FOR_INVOICE, vec![invoice_id.into()])
+                .await?;
+            Ok(rows.first().map(|r| intents::intent_from_row(r)))
         })
     }
     /// The intent an idempotency key created.

@@ -1,13 +1,24 @@
 //! SQLite: one file, WAL journal, `synchronous=FULL` (a commit is on disk before the server
 //! answers, so an acknowledged charge survives a SIGKILL or a power cut), foreign keys on.
 //!
-//! One connection, owned by its own worker thread that runs jobs in the order they were sent
-//! (so a rollback sent by a dropped transaction runs after the BEGIN it undoes). SQLite runs
-//! one write transaction at a time anyway; the async `gate` makes every operation (reads
-//! included) wait for an open transaction, so a read never sees another request's uncommitted
-//! writes on the shared connection. Write transactions start with `BEGIN IMMEDIATE`, which takes the write lock up
-//! front (no lock upgrades, no `SQLITE_BUSY` half way), and `busy_timeout` covers a second
-//! process on the same file.
+//! One connection, owned by its own worker thread that runs jobs in the order they were sent.
+//! Every transaction is ONE job on that thread, so nothing else can run on the connection
+//! while a transaction is open there and a cancelled request can never leave it inside a
+//! transaction nobody owns (issue 13 §9):
+//!
+//! - most transactions (a charge's steps, single statements) are a closure run whole by the
+//!   worker ([`Job::Tx`]). **Group commit**: the worker runs every transaction job already
+//!   queued behind the first one inside the same `BEGIN IMMEDIATE … COMMIT`, each in its own
+//!   `SAVEPOINT` (a failure or a deliberate rollback undoes only its own writes), and answers
+//!   them only after the shared `COMMIT` is on disk — one fsync for the group instead of one
+//!   each, with the same durability (SQLite has no group commit of its own);
+//! - a transaction driven statement by statement through the [`Tx`] trait is one job too
+//!   ([`Job::Run`] of a session): the worker runs `BEGIN IMMEDIATE`, then only that
+//!   transaction's statements (sent on its own channel) until it commits, rolls back or is
+//!   dropped (then it rolls back);
+//! - reads run between transactions, never inside a group still to commit.
+//!
+//! `busy_timeout` covers a second process on the same file.
 
 use super::intents::{self, IntentRecord, OpenIntent, Opened, Settled, Settlement};
 use super::migrations::{CREATE_TABLE, MIGRATIONS};
@@ -19,9 +30,28 @@ use super::{
 use rusqlite::{params, Connection, OptionalExtension};
 use std::sync::mpsc;
 use std::sync::Arc;
-use tokio::sync::OwnedMutexGuard;
 
-type Job = Box<dyn FnOnce(&Connection) + Send>;
+type Work = Box<dyn FnOnce(&Connection) + Send>;
+
+/// A transaction the worker may group with others: run inside its own savepoint, answered
+/// after the group's COMMIT.
+trait GroupTx: Send {
+    /// Runs the transaction's statements; `true` to keep its writes.
+    fn run(&mut self, c: &Connection) -> bool;
+    /// Answers the caller once the group's COMMIT succeeded or failed (an error also when the
+    /// transaction never ran, e.g. BEGIN failed).
+    fn answer(self: Box<Self>, committed: Result<(), String>);
+}
+
+enum Job {
+    /// Runs as is, outside any group (reads, a statement-by-statement transaction's session).
+    Run(Work),
+    /// A whole transaction, grouped with the ones queued behind it.
+    Tx(Box<dyn GroupTx>),
+}
+
+/// How many transactions at most share one COMMIT.
+const MAX_GROUP: usize = 64;
 
 /// The connection's worker thread: jobs run one at a time, in the order they were sent. The
 /// thread ends when the last sender is dropped.
@@ -34,18 +64,127 @@ impl Worker {
         let (jobs, queue) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("billcalc-sqlite".into())
-            .spawn(move || {
-                for job in queue {
-                    job(&conn);
-                }
-            })
+            .spawn(move || work(&conn, &queue))
             .map_err(|e| StoreError::new(format!("sqlite: cannot start the worker: {e}")))?;
         Ok(Worker { jobs })
     }
+}
 
-    /// Queues a job without waiting for it.
-    fn send(&self, job: Job) {
-        let _ = self.jobs.send(job);
+fn work(conn: &Connection, queue: &mpsc::Receiver<Job>) {
+    let mut next = None;
+    loop {
+        let job = match next.take() {
+            Some(job) => job,
+            None => match queue.recv() {
+                Ok(job) => job,
+                Err(_) => return,
+            },
+        };
+        match job {
+            Job::Run(f) => f(conn),
+            Job::Tx(first) => {
+                if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+                    first.answer(Err(format!("sqlite: {e}")));
+                    continue;
+                }
+                let mut group = vec![first];
+                let mut healthy = in_savepoint(conn, &mut group[0]);
+                while healthy && group.len() < MAX_GROUP {
+                    match queue.try_recv() {
+                        Ok(Job::Tx(mut tx)) => {
+                            healthy = in_savepoint(conn, &mut tx);
+                            group.push(tx);
+                        }
+                        Ok(other) => {
+                            next = Some(other);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                let committed = if healthy {
+                    conn.execute_batch("COMMIT")
+                        .map_err(|e| format!("sqlite: {e}"))
+                } else {
+                    Err("sqlite: a savepoint could not be rolled back; the group was".into())
+                };
+                if !conn.is_autocommit() {
+                    let _ = conn.execute_batch("ROLLBACK");
+                }
+                for tx in group {
+                    tx.answer(committed.clone());
+                }
+            }
+        }
+    }
+}
+
+/// Runs one grouped transaction in its own savepoint; `false` when the savepoint itself failed
+/// (the group must then be rolled back whole).
+fn in_savepoint(conn: &Connection, tx: &mut Box<dyn GroupTx>) -> bool {
+    if conn.execute_batch("SAVEPOINT grouped").is_err() {
+        return false;
+    }
+    let keep = tx.run(conn);
+    if keep {
+        conn.execute_batch("RELEASE grouped").is_ok()
+    } else {
+        conn.execute_batch("ROLLBACK TO grouped; RELEASE grouped")
+            .is_ok()
+    }
+}
+
+/// A typed transaction job: `body` returns its value and whether to keep its writes.
+struct Typed<T, F> {
+    body: Option<F>,
+    outcome: Option<rusqlite::Result<(T, bool)>>,
+    done: tokio::sync::oneshot::Sender<StoreResult<T>>,
+}
+
+impl<T, F> GroupTx for Typed<T, F>
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection) -> rusqlite::Result<(T, bool)> + Send + 'static,
+{
+    fn run(&mut self, c: &Connection) -> bool {
+        let outcome = match self.body.take() {
+            Some(body) => body(c),
+            None => return false,
+        };
+        let keep = matches!(outcome, Ok((_, true)));
+        self.outcome = Some(outcome);
+        keep
+    }
+
+    fn answer(self: Box<Self>, committed: Result<(), String>) {
+        let result = match (self.outcome, committed) {
+            // Kept: acknowledged only once the group's COMMIT is on disk.
+            (Some(Ok((value, true))), Ok(())) => Ok(value),
+            (Some(Ok((_, true))), Err(e)) => Err(StoreError::new(e)),
+            // Rolled back on purpose: its answer stands whatever the group did.
+            (Some(Ok((value, false))), _) => Ok(value),
+            (Some(Err(e)), _) => Err(sql_err(e)),
+            (None, Err(e)) => Err(StoreError::new(e)),
+            (None, Ok(())) => Err(StoreError::new("sqlite: the transaction did not run")),
+        };
+        let _ = self.done.send(result);
+    }
+}
+
+/// Where a job can be sent: the worker's queue, or an open session's own channel.
+trait Queue {
+    fn push(&self, work: Work) -> Result<(), ()>;
+}
+
+impl Queue for Arc<Worker> {
+    fn push(&self, work: Work) -> Result<(), ()> {
+        self.jobs.send(Job::Run(work)).map_err(|_| ())
+    }
+}
+
+impl Queue for Session {
+    fn push(&self, work: Work) -> Result<(), ()> {
+        self.statements.send(work).map_err(|_| ())
     }
 }
 
@@ -53,25 +192,45 @@ type Shared = Arc<Worker>;
 
 pub struct SqliteStore {
     conn: Shared,
-    gate: Arc<tokio::sync::Mutex<()>>,
 }
 
 fn sql_err(e: rusqlite::Error) -> StoreError {
     StoreError::new(format!("sqlite: {e}"))
 }
 
-/// Runs `f` on the connection's worker thread and waits for its result. Dropping the future
-/// does not stop `f`: it runs to its end, in order.
-async fn run<T, F>(conn: &Shared, f: F) -> StoreResult<T>
+/// Runs `f` on the connection's worker thread (or in an open session) and waits for its
+/// result. Dropping the future does not stop `f`: it runs to its end, in order.
+async fn run<T, F, Q>(conn: &Q, f: F) -> StoreResult<T>
 where
     T: Send + 'static,
     F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    Q: Queue,
+{
+    let (done, result) = tokio::sync::oneshot::channel();
+    conn.push(Box::new(move |c| {
+        let _ = done.send(f(c).map_err(sql_err));
+    }))
+    .map_err(|_| StoreError::new("sqlite: the worker thread stopped"))?;
+    result
+        .await
+        .map_err(|_| StoreError::new("sqlite: the worker thread stopped"))?
+}
+
+/// Runs `body` as one transaction on the worker (grouped with others: see the module doc) and
+/// waits until it is committed. `body` returns its value and whether to keep its writes
+/// (`false`: rolled back, the value is still returned).
+async fn transaction<T, F>(conn: &Shared, body: F) -> StoreResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection) -> rusqlite::Result<(T, bool)> + Send + 'static,
 {
     let (done, result) = tokio::sync::oneshot::channel();
     conn.jobs
-        .send(Box::new(move |c| {
-            let _ = done.send(f(c).map_err(sql_err));
-        }))
+        .send(Job::Tx(Box::new(Typed {
+            body: Some(body),
+            outcome: None,
+            done,
+        })))
         .map_err(|_| StoreError::new("sqlite: the worker thread stopped"))?;
     result
         .await
@@ -96,7 +255,6 @@ impl SqliteStore {
         .map_err(|e| StoreError::new(format!("sqlite: task failed: {e}")))??;
         Ok(SqliteStore {
             conn: Arc::new(Worker::start(conn)?),
-            gate: Arc::new(tokio::sync::Mutex::new(())),
         })
     }
 
@@ -105,8 +263,16 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     {
-        let _gate = self.gate.lock().await;
         run(&self.conn, f).await
+    }
+
+    /// One transaction, run whole on the worker (see [`transaction`]).
+    async fn write<T, F>(&self, body: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<(T, bool)> + Send + 'static,
+    {
+        transaction(&self.conn, body).await
     }
 }
 
@@ -191,7 +357,7 @@ impl Store for SqliteStore {
 
     fn open_intent(&self, open: OpenIntent) -> BoxFuture<'_, StoreResult<Opened>> {
         // One job: BEGIN, claim, redemptions, insert, COMMIT (no worker hop per statement).
-        Box::pin(self.read(move |c| open_intent_job(c, &open)))
+        Box::pin(self.write(move |c| open_intent_job(c, &open)))
     }
 
     fn settle_intent<'a>(
@@ -201,7 +367,7 @@ impl Store for SqliteStore {
         settlement: Settlement,
     ) -> BoxFuture<'a, StoreResult<Settled>> {
         let intent = intent.clone();
-        Box::pin(self.read(move |c| settle_intent_job(c, &intent, now, settlement)))
+        Box::pin(self.write(move |c| settle_intent_job(c, &intent, now, settlement)))
     }
 
     fn store_einvoice<'a>(
@@ -210,25 +376,26 @@ impl Store for SqliteStore {
         invoice_id: &'a str,
         document: Option<&'a str>,
         now: i64,
-    ) -> BoxFuture<'a, StoreResult<()>> {
+    ) -> BoxFuture<'a, StoreResult<bool>> {
         let (intent_id, invoice_id) = (intent_id.to_string(), invoice_id.to_string());
         let document = document.map(str::to_string);
-        Box::pin(self.read(move |c| {
-            in_transaction(c, |c| {
-                if let Some(d) = &document {
-                    plain_exec(
-                        c,
-                        intents::STORE_DOCUMENT,
-                        &[invoice_id.as_str().into(), d.as_str().into()],
-                    )?;
-                }
+        Box::pin(self.write(move |c| {
+            let moved = plain_exec(
+                c,
+                intents::EINVOICE_STORED,
+                &[intent_id.as_str().into(), now.into()],
+            )?;
+            if moved == 0 {
+                return Ok((false, false));
+            }
+            if let Some(d) = &document {
                 plain_exec(
                     c,
-                    intents::EINVOICE_STORED,
-                    &[intent_id.as_str().into(), now.into()],
+                    intents::STORE_DOCUMENT,
+                    &[invoice_id.as_str().into(), d.as_str().into()],
                 )?;
-                Ok(((), true))
-            })
+            }
+            Ok((true, true))
         }))
     }
 
@@ -238,15 +405,35 @@ impl Store for SqliteStore {
 
     fn begin(&self) -> BoxFuture<'_, StoreResult<Box<dyn Tx>>> {
         Box::pin(async move {
-            let gate = self.gate.clone().lock_owned().await;
-            // The guard exists before BEGIN runs: if this future is dropped while the worker
-            // thread runs BEGIN, the guard's drop rolls back whatever BEGIN did (issue 13 §9).
+            // One job on the worker for the whole transaction: BEGIN, then this transaction's
+            // statements only, until COMMIT, ROLLBACK or the end of its channel (the SqliteTx
+            // dropped, e.g. a cancelled request: ROLLBACK). If this future is dropped while
+            // the worker runs BEGIN, the channel ends with it and the worker rolls back.
+            let (statements, inbox) = mpsc::channel::<Work>();
+            let (begun, began) = tokio::sync::oneshot::channel();
+            let session = Job::Run(Box::new(move |c| {
+                let started = c.execute_batch("BEGIN IMMEDIATE");
+                let ok = started.is_ok();
+                let _ = begun.send(started.map_err(sql_err));
+                if ok {
+                    for statement in inbox {
+                        statement(c);
+                    }
+                }
+                if !c.is_autocommit() {
+                    let _ = c.execute_batch("ROLLBACK");
+                }
+            }));
             let tx = SqliteTx {
-                conn: self.conn.clone(),
-                gate: Some(gate),
-                open: true,
+                conn: Session { statements },
             };
-            run(&tx.conn, |c| c.execute_batch("BEGIN IMMEDIATE")).await?;
+            self.conn
+                .jobs
+                .send(session)
+                .map_err(|_| StoreError::new("sqlite: the worker thread stopped"))?;
+            began
+                .await
+                .map_err(|_| StoreError::new("sqlite: the worker thread stopped"))??;
             Ok(Box::new(tx) as Box<dyn Tx>)
         })
     }
@@ -422,29 +609,16 @@ impl Store for SqliteStore {
     }
 }
 
-/// A write transaction on the shared connection. It holds the gate until it ends; dropped
-/// before its commit finished (an error, or a cancelled request), it queues a rollback on the
-/// worker thread — after whatever it had queued, BEGIN included — which then releases the
-/// gate, so nothing can run on a connection left inside a transaction nobody owns.
+/// A statement-by-statement transaction: its session runs on the worker (see
+/// [`SqliteStore::begin`]) until it commits or rolls back; dropped before that (an error, or a
+/// cancelled request), its channel ends and the worker rolls it back.
 struct SqliteTx {
-    conn: Shared,
-    gate: Option<OwnedMutexGuard<()>>,
-    open: bool,
+    conn: Session,
 }
 
-impl Drop for SqliteTx {
-    fn drop(&mut self) {
-        if !self.open {
-            return;
-        }
-        let gate = self.gate.take();
-        self.conn.send(Box::new(move |c| {
-            if !c.is_autocommit() {
-                let _ = c.execute_batch("ROLLBACK");
-            }
-            drop(gate);
-        }));
-    }
+/// The open transaction's own channel to the worker thread, which runs nothing else meanwhile.
+struct Session {
+    statements: mpsc::Sender<Work>,
 }
 
 impl Tx for SqliteTx {
@@ -698,29 +872,22 @@ impl Tx for SqliteTx {
         self.plain_query(sql, params)
     }
 
-    fn commit(mut self: Box<Self>) -> BoxFuture<'static, StoreResult<()>> {
-        Box::pin(async move {
-            let result = run(&self.conn, |c| c.execute_batch("COMMIT")).await;
-            // A failed COMMIT leaves the transaction open: Drop rolls it back.
-            if result.is_ok() {
-                self.open = false;
-            }
-            result
-        })
+    fn commit(self: Box<Self>) -> BoxFuture<'static, StoreResult<()>> {
+        // A failed COMMIT leaves the transaction open: the session ends with `self` and the
+        // worker rolls it back.
+        Box::pin(async move { run(&self.conn, |c| c.execute_batch("COMMIT")).await })
     }
 
-    fn rollback(mut self: Box<Self>) -> BoxFuture<'static, StoreResult<()>> {
+    fn rollback(self: Box<Self>) -> BoxFuture<'static, StoreResult<()>> {
         Box::pin(async move {
-            let result = run(&self.conn, |c| {
+            run(&self.conn, |c| {
                 if c.is_autocommit() {
                     Ok(())
                 } else {
                     c.execute_batch("ROLLBACK")
                 }
             })
-            .await;
-            self.open = result.is_err();
-            result
+            .await
         })
     }
 }
@@ -829,37 +996,10 @@ fn insert_redemption(c: &Connection, invoice_id: &str, counter: &str) -> rusqlit
         .map(|_| ())
 }
 
-/// Runs `body` between `BEGIN IMMEDIATE` and `COMMIT` in the current job; rolls back when it
-/// fails or asks to (`Ok((value, false))`).
-fn in_transaction<T>(
-    c: &Connection,
-    body: impl FnOnce(&Connection) -> rusqlite::Result<(T, bool)>,
-) -> rusqlite::Result<T> {
-    c.execute_batch("BEGIN IMMEDIATE")?;
-    match body(c) {
-        Ok((value, true)) => match c.execute_batch("COMMIT") {
-            Ok(()) => Ok(value),
-            Err(e) => {
-                let _ = c.execute_batch("ROLLBACK");
-                Err(e)
-            }
-        },
-        Ok((value, false)) => {
-            c.execute_batch("ROLLBACK")?;
-            Ok(value)
-        }
-        Err(e) => {
-            if !c.is_autocommit() {
-                let _ = c.execute_batch("ROLLBACK");
-            }
-            Err(e)
-        }
-    }
-}
-
-fn open_intent_job(c: &Connection, open: &intents::OpenIntent) -> rusqlite::Result<Opened> {
+/// Step 1 as one transaction job: the outcome, and whether to keep the writes.
+fn open_intent_job(c: &Connection, open: &intents::OpenIntent) -> rusqlite::Result<(Opened, bool)> {
     let i = &open.intent;
-    in_transaction(c, |c| {
+    {
         let claim = claim_key(c, &i.scope, &i.key, &open.fingerprint, i.created_at)?;
         if let Claim::Existing { status, .. } = &claim {
             let intent = if *status == 0 {
@@ -882,7 +1022,7 @@ fn open_intent_job(c: &Connection, open: &intents::OpenIntent) -> rusqlite::Resu
         }
         plain_exec(c, intents::INSERT_INTENT, &intents::intent_params(i))?;
         Ok((Opened::New, true))
-    })
+    }
 }
 
 /// A failure of the invoice builder, carried through rusqlite's error type.
@@ -890,13 +1030,14 @@ fn build_failed(why: String) -> rusqlite::Error {
     rusqlite::Error::ToSqlConversionFailure(why.into())
 }
 
+/// Step 2 as one transaction job: the outcome, and whether to keep the writes.
 fn settle_intent_job(
     c: &Connection,
     intent: &IntentRecord,
     now: i64,
     settlement: Settlement,
-) -> rusqlite::Result<Settled> {
-    in_transaction(c, |c| match settlement {
+) -> rusqlite::Result<(Settled, bool)> {
+    match settlement {
         Settlement::Paid {
             invoice_id,
             series,
@@ -970,7 +1111,7 @@ fn settle_intent_job(
             }
             Ok((Settled::Done, true))
         }
-    })
+    }
 }
 
 // Plain SQL (see `super::sql`).
@@ -1036,7 +1177,7 @@ impl SqliteStore {
         sql: &'static str,
         params: Vec<super::SqlValue>,
     ) -> BoxFuture<'a, StoreResult<u64>> {
-        Box::pin(self.read(move |c| plain_exec(c, sql, &params)))
+        Box::pin(self.write(move |c| plain_exec(c, sql, &params).map(|n| (n, true))))
     }
 }
 
