@@ -452,34 +452,13 @@ async fn parse_credit_note_or_refund(state: &AppState, plan: &RefundPlan) -> Api
 
 /// What is stored under the key (the refund was recorded by someone else).
 async fn stored(state: &AppState, key: &str) -> ApiResult<Response> {
-    let rows = state
-        .store
-        .query(
-            "SELECT status_code, response FROM idempotency_keys WHERE scope = $1 AND key = $2",
-            vec![SCOPE.into(), key.into()],
-        )
-        .await
-        .map_err(store_error)?;
-    let Some(row) = rows.first() else {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "refund_failed",
-            "",
-            "the refund was refused by the payment gateway; nothing was refunded",
-        ));
-    };
-    let status = row
-        .first()
-        .and_then(SqlValue::as_i64)
-        .and_then(|s| u16::try_from(s).ok())
-        .and_then(|s| StatusCode::from_u16(s).ok())
-        .unwrap_or(StatusCode::CONFLICT);
-    let mut r = json_response(status, row.get(1).map(SqlValue::text).unwrap_or_default());
-    r.headers_mut().insert(
-        "idempotent-replayed",
-        axum::http::HeaderValue::from_static("true"),
+    let missing = ApiError::new(
+        StatusCode::CONFLICT,
+        "refund_failed",
+        "",
+        "the refund was refused by the payment gateway; nothing was refunded",
     );
-    Ok(r)
+    payment_step::stored_answer(state, SCOPE, key, missing).await
 }
 
 /// Renders the credit note's e-invoice after the commit and stores it over the document as

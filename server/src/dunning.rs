@@ -36,7 +36,7 @@ use crate::invoice::{InvoiceDocument, PaymentInfo};
 use crate::ledger::store_error;
 use crate::payment_step::{self, Outcome};
 use crate::state::AppState;
-use crate::store::{IntentRecord, PaymentRecord, Row, SqlValue, StoreResult, Tx};
+use crate::store::{IntentRecord, Row, SqlValue, StoreResult, Tx};
 use crate::subscription::{read_doc, ItemDoc, SubscriptionDoc};
 use crate::token;
 use axum::http::StatusCode;
@@ -944,17 +944,13 @@ async fn charge_once(
             )
             .await
             .map_err(store_error)?;
-            tx.insert_payment(&PaymentRecord {
-                id: ch.id.clone(),
-                invoice_id: c.invoice_id.clone(),
-                amount: ch.amount,
-                currency: c.currency.clone(),
-                status: "succeeded".into(),
-                gateway: state.gateway.name().into(),
-                card_brand: Some(ch.brand.clone()),
-                card_last4: Some(ch.last4.clone()),
-                created_at: now,
-            })
+            tx.insert_payment(&crate::invoice::payment_record(
+                &ch,
+                &c.invoice_id,
+                &c.currency,
+                state.gateway.name(),
+                now,
+            ))
             .await
             .map_err(store_error)?;
             c.status = "paid".into();
@@ -965,13 +961,7 @@ async fn charge_once(
             if let Ok(mut d) = serde_json::from_value::<InvoiceDocument>(document.clone()) {
                 d.status = "paid".into();
                 d.amount_paid = c.amount_paid;
-                d.payment = Some(PaymentInfo {
-                    id: ch.id.clone(),
-                    amount: ch.amount,
-                    status: "succeeded".into(),
-                    method: format!("card {} •••• {}", ch.brand, ch.last4),
-                    paid_at: now,
-                });
+                d.payment = Some(PaymentInfo::card(&ch, now));
                 let text = serde_json::to_string(&d)
                     .map_err(|e| ApiError::internal(format!("invoice serialization: {e}")))?;
                 tx.exec(

@@ -37,8 +37,8 @@ use crate::ledger::{new_id, store_error};
 use crate::pricing::Priced;
 use crate::state::AppState;
 use crate::store::{
-    Claim, IntentRecord, InvoiceRecord, IssuedInvoice, OpenIntent, Opened, PaymentRecord, Settled,
-    Settlement, SqlValue,
+    Claim, IntentRecord, InvoiceRecord, IssuedInvoice, OpenIntent, Opened, Settled, Settlement,
+    SqlValue,
 };
 use crate::token;
 use axum::http::{HeaderValue, StatusCode};
@@ -574,13 +574,7 @@ fn build_invoice(
 ) -> Result<(IssuedInvoice, InvoiceDocument), String> {
     let number_display = format!("{series}-{number:06}");
     let invoice_id = &plan.invoice_id;
-    let payment = charge.as_ref().map(|c| PaymentInfo {
-        id: c.id.clone(),
-        amount: c.amount,
-        status: "succeeded".into(),
-        method: format!("card {} •••• {}", c.brand, c.last4),
-        paid_at: now,
-    });
+    let payment = charge.as_ref().map(|c| PaymentInfo::card(c, now));
     let product_name = |id: &str| state.calculator.product(id).and_then(|p| p.name.clone());
     let document = invoice::build(invoice::Issue {
         id: invoice_id,
@@ -612,17 +606,9 @@ fn build_invoice(
         document: document_text,
         subscription_id: None,
     };
-    let payment = charge.as_ref().map(|c| PaymentRecord {
-        id: c.id.clone(),
-        invoice_id: invoice_id.clone(),
-        amount: c.amount,
-        currency: plan.currency.clone(),
-        status: "succeeded".into(),
-        gateway: gateway.to_string(),
-        card_brand: Some(c.brand.clone()),
-        card_last4: Some(c.last4.clone()),
-        created_at: now,
-    });
+    let payment = charge
+        .as_ref()
+        .map(|c| invoice::payment_record(c, invoice_id, &plan.currency, gateway, now));
     let access = token::invoice_access_token(&state.signing_key, invoice_id);
     let response = json!({
         "object": "charge",

@@ -148,6 +148,41 @@ pub struct PaymentInfo {
     pub paid_at: i64,
 }
 
+impl PaymentInfo {
+    /// A card payment the gateway took, as the invoice document shows it.
+    pub fn card(charge: &crate::gateway::GatewayCharge, paid_at: i64) -> PaymentInfo {
+        PaymentInfo {
+            id: charge.id.clone(),
+            amount: charge.amount,
+            status: "succeeded".into(),
+            method: format!("card {} •••• {}", charge.brand, charge.last4),
+            paid_at,
+        }
+    }
+}
+
+/// The `payments` row of a card payment the gateway took for an invoice (charges, subscription
+/// invoices, dunning attempts).
+pub fn payment_record(
+    charge: &crate::gateway::GatewayCharge,
+    invoice_id: &str,
+    currency: &str,
+    gateway: &str,
+    created_at: i64,
+) -> crate::store::PaymentRecord {
+    crate::store::PaymentRecord {
+        id: charge.id.clone(),
+        invoice_id: invoice_id.to_string(),
+        amount: charge.amount,
+        currency: currency.to_string(),
+        status: "succeeded".into(),
+        gateway: gateway.to_string(),
+        card_brand: Some(charge.brand.clone()),
+        card_last4: Some(charge.last4.clone()),
+        created_at,
+    }
+}
+
 fn int(v: &Value, key: &str) -> i64 {
     v.get(key).and_then(Value::as_i64).unwrap_or(0)
 }

@@ -27,6 +27,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::gateway::{ChargeRequest, GatewayCharge, GatewayError, RefundError, RefundRequest};
 use crate::ledger::{new_id, store_error};
 use crate::state::AppState;
+use crate::store::intents::{intent_from_row, intent_params, INSERT_INTENT};
 use crate::store::{IntentRecord, SqlValue, StoreResult, Tx};
 use axum::http::StatusCode;
 use serde_json::{json, Value};
@@ -180,51 +181,9 @@ pub fn new_intent(
     }
 }
 
-const INSERT: &str = "INSERT INTO payment_intents (id, scope, key, status, amount, currency, payment_method, plan, invoice_id, gateway_charge_id, einvoice_pending, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
-
 /// Records an intent inside the caller's transaction.
 pub async fn record(tx: &mut dyn Tx, i: &IntentRecord) -> StoreResult<()> {
-    tx.exec(
-        INSERT,
-        vec![
-            i.id.as_str().into(),
-            i.scope.as_str().into(),
-            i.key.as_str().into(),
-            i.status.as_str().into(),
-            i.amount.into(),
-            i.currency.as_str().into(),
-            i.payment_method.as_str().into(),
-            i.plan.as_str().into(),
-            i.invoice_id.clone().into(),
-            i.gateway_charge_id.clone().into(),
-            i.einvoice_pending.into(),
-            i.created_at.into(),
-            i.updated_at.into(),
-        ],
-    )
-    .await
-    .map(|_| ())
-}
-
-fn from_row(r: &[SqlValue]) -> IntentRecord {
-    let text = |i: usize| r.get(i).map(SqlValue::text).unwrap_or_default();
-    let opt = |i: usize| r.get(i).and_then(|v| v.as_str().map(str::to_string));
-    let int = |i: usize| r.get(i).and_then(SqlValue::as_i64).unwrap_or(0);
-    IntentRecord {
-        id: text(0),
-        scope: text(1),
-        key: text(2),
-        status: text(3),
-        amount: int(4),
-        currency: text(5),
-        payment_method: text(6),
-        plan: text(7),
-        invoice_id: opt(8),
-        gateway_charge_id: opt(9),
-        einvoice_pending: int(10) != 0,
-        created_at: int(11),
-        updated_at: int(12),
-    }
+    tx.exec(INSERT_INTENT, intent_params(i)).await.map(|_| ())
 }
 
 /// The intent by id, as it is now.
@@ -235,7 +194,7 @@ pub async fn by_id(state: &AppState, id: &str) -> ApiResult<Option<IntentRecord>
         .query(BY_ID, vec![id.into()])
         .await
         .map_err(store_error)?;
-    Ok(rows.first().map(|r| from_row(r)))
+    Ok(rows.first().map(|r| intent_from_row(r)))
 }
 
 /// The intent of `scope`/`key`.
@@ -246,7 +205,42 @@ pub async fn by_key(state: &AppState, scope: &str, key: &str) -> ApiResult<Optio
         .query(BY_KEY, vec![scope.into(), key.into()])
         .await
         .map_err(store_error)?;
-    Ok(rows.first().map(|r| from_row(r)))
+    Ok(rows.first().map(|r| intent_from_row(r)))
+}
+
+/// What is stored under `scope`/`key` (an intent settled by another request or process),
+/// replayed; `missing` when the key was forgotten (the payment failed in a way the client may
+/// fix and retry).
+pub async fn stored_answer(
+    state: &AppState,
+    scope: &str,
+    key: &str,
+    missing: ApiError,
+) -> ApiResult<axum::response::Response> {
+    let rows = state
+        .store
+        .query(
+            "SELECT status_code, response FROM idempotency_keys WHERE scope = $1 AND key = $2",
+            vec![scope.into(), key.into()],
+        )
+        .await
+        .map_err(store_error)?;
+    let Some(row) = rows.first() else {
+        return Err(missing);
+    };
+    let status = row
+        .first()
+        .and_then(SqlValue::as_i64)
+        .and_then(|s| u16::try_from(s).ok())
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap_or(StatusCode::CONFLICT);
+    let mut r =
+        crate::error::json_response(status, row.get(1).map(SqlValue::text).unwrap_or_default());
+    r.headers_mut().insert(
+        "idempotent-replayed",
+        axum::http::HeaderValue::from_static("true"),
+    );
+    Ok(r)
 }
 
 /// First statement of tx 2: takes the intent (PostgreSQL: its row lock, so a concurrent

@@ -474,6 +474,54 @@ async fn renewal(backend: Backend) {
     assert_eq!(invoice["amount_paid"], json!(taken[0].1));
     assert_eq!(numbers(&url).await, vec![1, 2]);
     assert_eq!(charges(sim.addr).await.len(), 1);
+
+    // A crash between the renewal's commit and its e-invoice leaves the intent
+    // `einvoice_pending` and the document without e-invoice (made so here): the start-up
+    // recovery renders and stores it.
+    let invoice_id = sub["latest_invoice"]["id"].as_str().unwrap().to_string();
+    let store = billcalc_server::store::open(&url).await.unwrap();
+    let ready = |id: String| {
+        let url = url.clone();
+        async move {
+            let store = billcalc_server::store::open(&url).await.unwrap();
+            let doc: Value =
+                serde_json::from_str(&store.invoice(&id).await.unwrap().unwrap().document).unwrap();
+            doc
+        }
+    };
+    until("the renewal's e-invoice was never stored", || async {
+        ready(invoice_id.clone()).await["einvoice"]["pdf"]["sha256"].is_string()
+    })
+    .await;
+    let mut doc = ready(invoice_id.clone()).await;
+    let rendered = doc["einvoice"].clone();
+    doc.as_object_mut().unwrap().remove("einvoice");
+    server.kill();
+    store
+        .exec(
+            "UPDATE invoices SET document = $2 WHERE id = $1",
+            vec![invoice_id.as_str().into(), doc.to_string().into()],
+        )
+        .await
+        .unwrap();
+    let pending = store
+        .exec(
+            "UPDATE payment_intents SET einvoice_pending = 1 WHERE invoice_id = $1",
+            vec![invoice_id.as_str().into()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(pending, 1, "the renewal's intent names its invoice");
+    let _server = spawn_server(&url, &config, sim.addr);
+    until("start-up recovery did not render the e-invoice", || async {
+        ready(invoice_id.clone()).await["einvoice"]["pdf"]["sha256"].is_string()
+    })
+    .await;
+    // The same documents as rendered the first time (rendered once from the same invoice).
+    let again = ready(invoice_id.clone()).await["einvoice"].clone();
+    assert_eq!(again["cii"]["sha256"], rendered["cii"]["sha256"]);
+    assert_eq!(again["ubl"]["sha256"], rendered["ubl"]["sha256"]);
+    assert_eq!(charges(sim.addr).await.len(), 1);
 }
 
 /// A dunning attempt (the customer pays an open invoice in the portal): the gateway's answer is

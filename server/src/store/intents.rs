@@ -40,7 +40,7 @@ pub struct IntentRecord {
     pub updated_at: i64,
 }
 
-pub(super) fn intent_from_row(r: &[SqlValue]) -> IntentRecord {
+pub(crate) fn intent_from_row(r: &[SqlValue]) -> IntentRecord {
     let text = |i: usize| r.get(i).map(SqlValue::text).unwrap_or_default();
     let opt = |i: usize| r.get(i).and_then(|v| v.as_str().map(str::to_string));
     let int = |i: usize| r.get(i).and_then(SqlValue::as_i64).unwrap_or(0);
@@ -61,7 +61,7 @@ pub(super) fn intent_from_row(r: &[SqlValue]) -> IntentRecord {
     }
 }
 
-pub(super) fn intent_params(i: &IntentRecord) -> Vec<SqlValue> {
+pub(crate) fn intent_params(i: &IntentRecord) -> Vec<SqlValue> {
     vec![
         i.id.as_str().into(),
         i.scope.as_str().into(),
@@ -79,7 +79,7 @@ pub(super) fn intent_params(i: &IntentRecord) -> Vec<SqlValue> {
     ]
 }
 
-pub(super) const INSERT_INTENT: &str = "INSERT INTO payment_intents (id, scope, key, status, amount, currency, payment_method, plan, invoice_id, gateway_charge_id, einvoice_pending, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+pub(crate) const INSERT_INTENT: &str = "INSERT INTO payment_intents (id, scope, key, status, amount, currency, payment_method, plan, invoice_id, gateway_charge_id, einvoice_pending, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
 pub(super) const INTENT_BY_KEY: &str = "SELECT id, scope, key, status, amount, currency, payment_method, plan, invoice_id, gateway_charge_id, einvoice_pending, created_at, updated_at FROM payment_intents WHERE scope = $1 AND key = $2";
 pub(super) const UNFINISHED: &str = "SELECT id, scope, key, status, amount, currency, payment_method, plan, invoice_id, gateway_charge_id, einvoice_pending, created_at, updated_at FROM payment_intents WHERE (status = 'processing' OR einvoice_pending = 1) AND updated_at <= $1 ORDER BY created_at, id LIMIT $2";
 pub(super) const PENDING_FOR_INVOICE: &str = "SELECT id, scope, key, status, amount, currency, payment_method, plan, invoice_id, gateway_charge_id, einvoice_pending, created_at, updated_at FROM payment_intents WHERE status = 'succeeded' AND einvoice_pending = 1 AND invoice_id = $1";

@@ -12,7 +12,7 @@ use crate::invoice::{
 use crate::ledger::{self, new_id, store_error};
 use crate::payment_step::{Outcome, PendingRender};
 use crate::state::AppState;
-use crate::store::{InvoiceRecord, PaymentRecord, Tx};
+use crate::store::{InvoiceRecord, Tx};
 use crate::token;
 use billcalc::subscription::invoice::BillingReason;
 use billcalc::Invoice;
@@ -325,13 +325,7 @@ pub(super) async fn issue(
         .map_err(|e| IssueError::Fail(store_error(e)))?;
     let number_display = format!("{series}-{number:06}");
     let invoice_id = new_id("in", record_key, now);
-    let paid_with = charge.as_ref().map(|c| PaymentInfo {
-        id: c.id.clone(),
-        amount: c.amount,
-        status: "succeeded".into(),
-        method: format!("card {} •••• {}", c.brand, c.last4),
-        paid_at: now,
-    });
+    let paid_with = charge.as_ref().map(|c| PaymentInfo::card(c, now));
     let customer = BillingCustomer {
         id: Some(doc.customer.id.clone()),
         name: doc.customer.name.clone(),
@@ -416,17 +410,7 @@ pub(super) async fn issue(
         .await
         .map_err(|e| IssueError::Fail(store_error(e)))?;
     if let Some(c) = &charge {
-        let p = PaymentRecord {
-            id: c.id.clone(),
-            invoice_id: invoice_id.clone(),
-            amount: c.amount,
-            currency: currency.clone(),
-            status: "succeeded".into(),
-            gateway: state.gateway.name().into(),
-            card_brand: Some(c.brand.clone()),
-            card_last4: Some(c.last4.clone()),
-            created_at: now,
-        };
+        let p = invoice::payment_record(c, &invoice_id, &currency, state.gateway.name(), now);
         tx.insert_payment(&p)
             .await
             .map_err(|e| IssueError::Fail(store_error(e)))?;

@@ -13,8 +13,8 @@ use crate::error::{json_response, ApiError, ApiResult};
 use crate::ledger::store_error;
 use crate::payment_step::{self, Outcome};
 use crate::state::AppState;
-use crate::store::{IntentRecord, SqlValue, Tx};
-use axum::http::{HeaderValue, StatusCode};
+use crate::store::{IntentRecord, Tx};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -133,32 +133,14 @@ pub async fn resolve(state: &AppState, intent: &IntentRecord) -> ApiResult<Respo
 
 /// What is stored under the key (the intent was settled by someone else).
 async fn stored(state: &AppState, scope: &str, key: &str) -> ApiResult<Response> {
-    let rows = state
-        .store
-        .query(
-            "SELECT status_code, response FROM idempotency_keys WHERE scope = $1 AND key = $2",
-            vec![scope.into(), key.into()],
-        )
-        .await
-        .map_err(store_error)?;
-    let Some(row) = rows.first() else {
-        return Err(ApiError::invalid(
-            "payment_method",
-            format!(
-                "unknown payment method token for the {} gateway",
-                state.gateway.name()
-            ),
-        ));
-    };
-    let status = row.first().and_then(SqlValue::as_i64).unwrap_or(0);
-    let status = u16::try_from(status)
-        .ok()
-        .and_then(|s| StatusCode::from_u16(s).ok())
-        .unwrap_or(StatusCode::CONFLICT);
-    let mut r = json_response(status, row.get(1).map(SqlValue::text).unwrap_or_default());
-    r.headers_mut()
-        .insert("idempotent-replayed", HeaderValue::from_static("true"));
-    Ok(r)
+    let missing = ApiError::invalid(
+        "payment_method",
+        format!(
+            "unknown payment method token for the {} gateway",
+            state.gateway.name()
+        ),
+    );
+    payment_step::stored_answer(state, scope, key, missing).await
 }
 
 /// Tx 2: the operation again with the gateway's outcome, conditional on the intent still being
