@@ -10,13 +10,16 @@
 #     (`billcalc/checkout`: quotes, tax, discounts and the widget, for checkout pages)
 #   the web profile with only the `adapters` feature, --target web → pkg/adapters/
 #     (`billcalc/adapters`: Shopify and WooCommerce carts to billcalc carts, in browsers)
-#   the web profile with `quotes`, `subscriptions` and `einvoice` → pkg/einvoice/ (--target web,
+#   the web profile with only the `metrics` feature, --target web → pkg/metrics/
+#     (`billcalc/metrics`: revenueMetrics, for dashboards in browsers)
+#   the web profile with `quotes`, `subscriptions`, `metrics` and `einvoice` → pkg/einvoice/ (--target web,
 #     browsers) and pkg/einvoice/node/ (--target nodejs) (`billcalc/einvoice`: writeEinvoice,
 #     readEinvoice, with the engine's quote, preview and credit-note functions)
 #   wasm-opt (npm `binaryen`): -Oz for the browser builds, -O3 for Node's
 #
-# Node's build has every feature (quotes, subscriptions, adapters); the browser builds leave the
-# adapters out of `billcalc` and `billcalc/checkout` (issue 12: a checkout page pays per byte).
+# Node's build has every feature (quotes, subscriptions, adapters, metrics); the browser builds leave
+# the adapters and the revenue metrics out of `billcalc` and `billcalc/checkout` (issue 12: a
+# checkout page pays per byte).
 #
 # The profiles are in Cargo.toml; browsers pay for every byte they download, a Node server once.
 #
@@ -110,9 +113,13 @@ cargo build --target wasm32-unknown-unknown --profile web -p billcalc --no-defau
   --features adapters --target-dir "$TARGET_DIR/adapters"
 RAW_ADAPTERS="$TARGET_DIR/adapters/wasm32-unknown-unknown/web/billcalc.wasm"
 [ -f "$RAW_ADAPTERS" ] || die "$RAW_ADAPTERS not found"
+cargo build --target wasm32-unknown-unknown --profile web -p billcalc --no-default-features \
+  --features metrics --target-dir "$TARGET_DIR/metrics"
+RAW_METRICS="$TARGET_DIR/metrics/wasm32-unknown-unknown/web/billcalc.wasm"
+[ -f "$RAW_METRICS" ] || die "$RAW_METRICS not found"
 # `billcalc/einvoice`: the e-invoice writers and reader (issue 14), never in the checkout build.
 cargo build --target wasm32-unknown-unknown --profile web -p billcalc --no-default-features \
-  --features quotes,subscriptions,einvoice --target-dir "$TARGET_DIR/einvoice"
+  --features quotes,subscriptions,metrics,einvoice --target-dir "$TARGET_DIR/einvoice"
 RAW_EINVOICE="$TARGET_DIR/einvoice/wasm32-unknown-unknown/web/billcalc.wasm"
 [ -f "$RAW_EINVOICE" ] || die "$RAW_EINVOICE not found"
 
@@ -125,7 +132,7 @@ if command -v flock >/dev/null; then exec 9>"$WORK/lock" && flock 9; fi
 pkg_digest() { (cd pkg 2>/dev/null && find . -type f | LC_ALL=C sort | xargs -r sha256sum | sha256sum | cut -d' ' -f1); }
 inputs_digest() {
   {
-    echo "raw $(sha "$RAW") $(sha "$RAW_NODE") $(sha "$RAW_CHECKOUT") $(sha "$RAW_ADAPTERS") $(sha "$RAW_EINVOICE")"
+    echo "raw $(sha "$RAW") $(sha "$RAW_NODE") $(sha "$RAW_CHECKOUT") $(sha "$RAW_ADAPTERS") $(sha "$RAW_METRICS") $(sha "$RAW_EINVOICE")"
     echo "version $VERSION"
     echo "wasm-bindgen $WBG_VERSION"
     echo "wasm-opt $WASM_OPT_VERSION ${WASM_OPT_WEB[*]} / ${WASM_OPT_NODE[*]}"
@@ -136,8 +143,8 @@ inputs_digest() {
 }
 
 report() {
-  log "pkg/ billcalc@$VERSION: web/ node/ checkout/ adapters/ einvoice/ (wasm-bindgen $WBG_VERSION, $WASM_OPT_VERSION)"
-  for wasm in pkg/web/billcalc_bg.wasm pkg/checkout/billcalc_bg.wasm pkg/adapters/billcalc_bg.wasm pkg/node/billcalc_bg.wasm \
+  log "pkg/ billcalc@$VERSION: web/ node/ checkout/ adapters/ metrics/ einvoice/ (wasm-bindgen $WBG_VERSION, $WASM_OPT_VERSION)"
+  for wasm in pkg/web/billcalc_bg.wasm pkg/checkout/billcalc_bg.wasm pkg/adapters/billcalc_bg.wasm pkg/metrics/billcalc_bg.wasm pkg/node/billcalc_bg.wasm \
     pkg/einvoice/billcalc_bg.wasm; do
     printf 'wasm size: %s bytes raw, %s bytes gzipped (gzip -9) — %s\n' \
       "$(wc -c <"$wasm" | tr -d ' ')" "$(gzip -9 -n -c "$wasm" | wc -c | tr -d ' ')" "$wasm"
@@ -163,6 +170,7 @@ wasm-bindgen --target nodejs --out-dir "$STAGE/node" "$RAW_NODE"
 cp -R pkg-template/web/. "$STAGE/checkout/"
 wasm-bindgen --target web --out-dir "$STAGE/checkout" "$RAW_CHECKOUT"
 wasm-bindgen --target web --out-dir "$STAGE/adapters" "$RAW_ADAPTERS"
+wasm-bindgen --target web --out-dir "$STAGE/metrics" "$RAW_METRICS"
 wasm-bindgen --target web --out-dir "$STAGE/einvoice" "$RAW_EINVOICE"
 wasm-bindgen --target nodejs --out-dir "$STAGE/einvoice/node" "$RAW_EINVOICE"
 
@@ -183,6 +191,7 @@ optimise "$STAGE/web/billcalc_bg.wasm" "${WASM_OPT_WEB[@]}"
 optimise "$STAGE/node/billcalc_bg.wasm" "${WASM_OPT_NODE[@]}"
 optimise "$STAGE/checkout/billcalc_bg.wasm" "${WASM_OPT_WEB[@]}"
 optimise "$STAGE/adapters/billcalc_bg.wasm" "${WASM_OPT_WEB[@]}"
+optimise "$STAGE/metrics/billcalc_bg.wasm" "${WASM_OPT_WEB[@]}"
 optimise "$STAGE/einvoice/billcalc_bg.wasm" "${WASM_OPT_WEB[@]}"
 optimise "$STAGE/einvoice/node/billcalc_bg.wasm" "${WASM_OPT_WEB[@]}"
 # Keep only the newest few cached optimisations.
@@ -199,7 +208,7 @@ STAGE="$STAGE" CARGO_INFO="$CARGO_INFO" node --input-type=module -e '
   const walk = (dir) => readdirSync(dir, { withFileTypes: true })
     .flatMap((e) => e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]);
 
-  for (const target of ["web", "node", "checkout", "adapters", "einvoice", "einvoice/node"]) {
+  for (const target of ["web", "node", "checkout", "adapters", "metrics", "einvoice", "einvoice/node"]) {
     const dir = join(stage, target);
     const snippets = walk(join(dir, "snippets")).filter((f) => f.endsWith(".js")).sort();
     const defining = snippets.filter((f) => /^export class BillcalcError\b/m.test(readFileSync(f, "utf8")));

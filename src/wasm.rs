@@ -5,7 +5,7 @@
 //! with `code` and `path`), and the instance keeps working after any of them.
 //!
 //! Cargo features choose which of them a wasm build exports (`quotes`, `subscriptions`,
-//! `adapters`; see Cargo.toml): a browser downloads only what its entry point offers.
+//! `adapters`, `metrics`; see Cargo.toml): a browser downloads only what its entry point offers.
 //!
 //! Values cross the boundary as JSON text (`JSON.stringify` in, `JSON.parse` out) and are read
 //! with the engine's own scanner (src/json_scan.rs), which the native build and the server use
@@ -18,7 +18,7 @@ use crate::error::{Error, ErrorCode};
 use crate::subscription;
 #[cfg(feature = "quotes")]
 use crate::{catalog, quote};
-#[cfg(any(feature = "subscriptions", feature = "adapters"))]
+#[cfg(any(feature = "subscriptions", feature = "adapters", feature = "metrics"))]
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -196,12 +196,12 @@ fn parse_value(value: JsValue) -> Result<crate::json::Value, JsValue> {
     crate::json_scan::scan(&json_text(&value)?).map_err(throwable)
 }
 
-#[cfg(feature = "quotes")]
+#[cfg(any(feature = "quotes", feature = "metrics"))]
 fn parse<T: crate::json::FromJson>(value: JsValue) -> Result<T, JsValue> {
     crate::parse::from_json(&json_text(&value)?).map_err(throwable)
 }
 
-#[cfg(any(feature = "subscriptions", feature = "adapters"))]
+#[cfg(any(feature = "subscriptions", feature = "adapters", feature = "metrics"))]
 fn output<T: Serialize, J: JsCast>(value: &T) -> Result<J, JsValue> {
     let internal = || {
         throwable(Error::new(
@@ -215,7 +215,7 @@ fn output<T: Serialize, J: JsCast>(value: &T) -> Result<J, JsValue> {
 }
 
 /// JSON text (from serde_json or a hand-written writer) as the JS value it describes.
-#[cfg(any(feature = "subscriptions", feature = "adapters"))]
+#[cfg(any(feature = "subscriptions", feature = "adapters", feature = "metrics"))]
 fn json_output<J: JsCast>(text: &str) -> Result<J, JsValue> {
     js_sys::JSON::parse(text)
         .map(JsCast::unchecked_into)
@@ -282,8 +282,9 @@ pub fn credit_note(input: CreditNoteInputJs) -> Result<CreditNoteJs, JsValue> {
 }
 
 /// Revenue metrics (MRR, movements, churn, retention, ARPU, LTV, trials, recovery, cohorts) from
-/// subscription histories and invoices; see `billcalc::metrics`.
-#[cfg(feature = "subscriptions")]
+/// subscription histories and invoices; see `billcalc::metrics`. Its own entry point in browsers,
+/// `billcalc/metrics` (feature `metrics`).
+#[cfg(feature = "metrics")]
 #[wasm_bindgen(js_name = revenueMetrics)]
 pub fn revenue_metrics(input: RevenueMetricsInputJs) -> Result<RevenueReportJs, JsValue> {
     let input: crate::metrics::MetricsInput = parse(input.into())?;

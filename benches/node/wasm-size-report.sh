@@ -13,7 +13,7 @@ OUT=$TARGET/wasm-size
 mkdir -p "$OUT"
 FEATURES=(--enable-bulk-memory --enable-reference-types --enable-multivalue --enable-sign-ext
   --enable-mutable-globals --enable-nontrapping-float-to-int)
-for build in web checkout adapters; do
+for build in web checkout adapters metrics; do
   case $build in
     web) raw=$TARGET/wasm32-unknown-unknown/web/billcalc.wasm ;;
     *) raw=$TARGET/$build/wasm32-unknown-unknown/web/billcalc.wasm ;;

@@ -91,6 +91,12 @@ const EU_PREFIXES: &[(&str, &str)] = &[
 /// prefix (`XI` included; `GR` is read as `EL`); the others may omit it.
 pub fn check(kind: &str, value: &str) -> Result<VatNumber, Problem> {
     let n = normalise(value);
+    // Every format is ASCII letters and digits; the national checks work by byte position, which
+    // on a character of several bytes (`ESé1234567`) would not be a character boundary. (Their
+    // text slices are `get`s too: no slicing panic path is linked into the wasm.)
+    if !n.is_ascii() {
+        return Err(Problem::Format);
+    }
     match kind {
         "eu_vat" => {
             let head = n.get(..2).ok_or(Problem::Format)?;
@@ -261,7 +267,9 @@ fn national(prefix: &str, body: &str) -> Result<String, Problem> {
         }
         // Cyprus: 8 digits + check letter; never starting 12.
         "CY" => {
-            let (head, last) = body.split_at(body.len().saturating_sub(1));
+            let (head, last) = body
+                .split_at_checked(body.len().saturating_sub(1))
+                .ok_or(Format)?;
             let d = digits(head).ok_or(Format)?;
             if d.len() != 8
                 || !last.chars().all(|c| c.is_ascii_uppercase())
@@ -444,13 +452,13 @@ fn national(prefix: &str, body: &str) -> Result<String, Problem> {
         // pass the BSN eleven-test, or (numbers since 2020) NL + number passes MOD 97-10.
         "NL" => {
             let b = body.find('B').ok_or(Format)?;
-            let (head, tail) = body.split_at(b);
+            let (head, tail) = body.split_at_checked(b).ok_or(Format)?;
             if head.is_empty() || head.len() > 9 || tail.len() != 3 {
                 return Err(Format);
             }
             let padded = format!("{head:0>9}{tail}");
-            let d = digits(&padded[..9]).ok_or(Format)?;
-            let suffix = digits(&padded[10..]).ok_or(Format)?;
+            let d = padded.get(..9).and_then(digits).ok_or(Format)?;
+            let suffix = padded.get(10..).and_then(digits).ok_or(Format)?;
             if num(&d) == 0 || num(&suffix) == 0 {
                 return Err(Format);
             }
@@ -605,7 +613,7 @@ fn es(body: &str) -> Result<(), Problem> {
     if b.len() != 9 {
         return Err(Format);
     }
-    let middle = digits(&body[1..8]).ok_or(Format)?;
+    let middle = body.get(1..8).and_then(digits).ok_or(Format)?;
     let (first, last) = (b[0], b[8]);
     let dni = |n: u64| DNI_LETTERS[(n % 23) as usize];
     let ok = |v: bool| if v { Ok(()) } else { Err(CheckDigits) };
@@ -635,9 +643,9 @@ fn fr(body: &str) -> Result<(), Problem> {
     }
     let pos = |c: u8| FR_ALPHABET.iter().position(|&a| a == c).map(|p| p as u64);
     let (k0, k1) = (pos(b[0]).ok_or(Format)?, pos(b[1]).ok_or(Format)?);
-    let siren = digits(&body[2..]).ok_or(Format)?;
+    let siren = body.get(2..).and_then(digits).ok_or(Format)?;
     // Monaco's numbers (FR..000……) are valid VAT numbers but not SIRENs.
-    if &body[2..5] != "000" && luhn(&siren) != 0 {
+    if body.get(2..5) != Some("000") && luhn(&siren) != 0 {
         return Err(CheckDigits);
     }
     let n = num(&siren);
@@ -714,20 +722,24 @@ fn gb(body: &str) -> Result<String, Problem> {
     };
     match b.len() {
         5 => {
-            let n: u32 = body[2..].parse().map_err(|_| Format)?;
+            let n: u32 = body
+                .get(2..)
+                .unwrap_or_default()
+                .parse()
+                .map_err(|_| Format)?;
             if !b[2..].iter().all(u8::is_ascii_digit) {
                 return Err(Format);
             }
-            match &body[..2] {
+            match body.get(..2).unwrap_or_default() {
                 "GD" if n < 500 => Ok(body.to_string()),
                 "HA" if n >= 500 => Ok(body.to_string()),
                 _ => Err(Format),
             }
         }
-        11 if matches!(&body[..6], "GD8888" | "HA8888") => {
-            let d = digits(&body[6..]).ok_or(Format)?;
+        11 if matches!(body.get(..6), Some("GD8888" | "HA8888")) => {
+            let d = body.get(6..).and_then(digits).ok_or(Format)?;
             let n = num(&d[..3]);
-            let fine = match &body[..2] {
+            let fine = match body.get(..2).unwrap_or_default() {
                 "GD" => n < 500,
                 _ => n >= 500,
             };
@@ -758,7 +770,7 @@ fn ch(n: &str) -> Result<String, Problem> {
     if n.len() < 9 {
         return Err(Format);
     }
-    let (num_part, suffix) = n.split_at(9);
+    let (num_part, suffix) = n.split_at_checked(9).ok_or(Format)?;
     if !matches!(suffix, "MWST" | "TVA" | "IVA" | "TPV") {
         return Err(Format);
     }
@@ -790,6 +802,52 @@ fn no(body: &str) -> Result<String, Problem> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Bodies are sliced by position after a length check in bytes: a character of several
+    /// bytes anywhere (normalise keeps `é`, `ß`, `€`) must give `Format`, never a panic (a
+    /// panic traps the wasm instance). Every prefix and kind, every length up to 16, the
+    /// character at every position, among digits and among the letters the formats use.
+    #[test]
+    fn characters_of_several_bytes_never_panic() {
+        let mut kinds: Vec<(&str, String)> = EU_PREFIXES
+            .iter()
+            .map(|(p, _)| ("eu_vat", p.to_string()))
+            .collect();
+        for (kind, prefix) in [
+            ("gb_vat", "GB"),
+            ("gb_vat", "GBGD"),
+            ("gb_vat", "GBHA"),
+            ("gb_vat", "GBGD8888"),
+            ("gb_vat", ""),
+            ("ch_vat", "CHE"),
+            ("ch_vat", ""),
+            ("no_vat", "NO"),
+            ("no_vat", ""),
+        ] {
+            kinds.push((kind, prefix.to_string()));
+        }
+        let mut checked = 0;
+        for (kind, prefix) in &kinds {
+            for filler in [
+                "1234567890123456",
+                "ABCDEFGHJKLMNPQR",
+                "U1234567B0123456",
+                "000MWST00B000000",
+            ] {
+                for len in 0..=16 {
+                    for at in 0..=len {
+                        for wide in ["é", "€", "𝟘"] {
+                            let body = [&filler[..at], wide, &filler[at..len]].concat();
+                            let value = [prefix.as_str(), &body].concat();
+                            assert_eq!(check(kind, &value).err(), Some(Problem::Format), "{value}");
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 10_000);
+    }
 
     fn eu(v: &str) -> Result<String, Problem> {
         check("eu_vat", v).map(|n| n.normalised)

@@ -3,7 +3,7 @@
 // JSON.stringify would silently turn into null or drop (NaN, ±Infinity, undefined in an array,
 // functions, symbols, BigInt, Map/Set, cycles) are `invalid_type` at their path; a freed
 // Calculator throws `calculator_freed`. Runs against the Node entries (import and require, one
-// instance), the web build, the checkout build and the adapters build.
+// instance), the web build, the checkout build, the adapters build and the metrics build.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,6 +21,8 @@ const checkout = await project.import('billcalc/checkout');
 await checkout.default({ module_or_path: readFileSync(join(project.dir, 'node_modules/billcalc/checkout/billcalc_bg.wasm')) });
 const adapters = await project.import('billcalc/adapters');
 await adapters.default({ module_or_path: readFileSync(join(project.dir, 'node_modules/billcalc/adapters/billcalc_bg.wasm')) });
+const metrics = await project.import('billcalc/metrics');
+await metrics.default({ module_or_path: readFileSync(join(project.dir, 'node_modules/billcalc/metrics/billcalc_bg.wasm')) });
 
 const CART = { currency: 'eur', lines: [{ price: { currency: 'eur', unit_amount: 1000 }, quantity: 2 }] };
 const CATALOG = { prices: [{ id: 'seat', currency: 'eur', unit_amount: 1200, recurring: { interval: 'month' } }] };
@@ -50,7 +52,7 @@ const FUNCTIONS = {
   toShopifyAmounts: { kinds: ['object'], args: () => [esm.computeQuote(CART)], feature: 'adapters' },
   fromWooCommerceCart: { kinds: ['object', 'object?'], args: () => [WOO, { coupons: 'amounts' }], feature: 'adapters' },
   decimalAmount: { kinds: ['integer', 'string'], args: () => [123456, 'eur'] },
-  revenueMetrics: { kinds: ['object'], args: () => [METRICS], feature: 'subscriptions' },
+  revenueMetrics: { kinds: ['object'], args: () => [METRICS], feature: 'metrics' },
   version: { kinds: [], args: () => [], feature: 'always' },
 };
 const METHODS = {
@@ -104,16 +106,18 @@ function expectBillcalcError(api, thunk, label) {
 /** The instance still works (a trap would leave it unusable). */
 function stillWorks(api) {
   if (api.computeQuote) assert.equal(api.computeQuote(CART).total, 2000);
+  else if (api.revenueMetrics) assert.equal(api.revenueMetrics(METRICS).currency, METRICS.currency);
   else assert.equal(api.fromShopifyCart(SHOPIFY).currency, 'usd');
 }
 
 // Each build and the Cargo features it is built with (scripts/build-pkg.sh).
 const builds = [
-  ['node import', esm, ['quotes', 'subscriptions', 'adapters']],
-  ['node require', cjs, ['quotes', 'subscriptions', 'adapters']],
+  ['node import', esm, ['quotes', 'subscriptions', 'adapters', 'metrics']],
+  ['node require', cjs, ['quotes', 'subscriptions', 'adapters', 'metrics']],
   ['web', web, ['quotes', 'subscriptions']],
   ['checkout', checkout, ['quotes']],
   ['adapters', adapters, ['adapters']],
+  ['metrics', metrics, ['metrics']],
 ];
 const has = (features, spec) => (spec.feature ?? 'quotes') === 'always' || features.includes(spec.feature ?? 'quotes');
 

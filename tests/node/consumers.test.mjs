@@ -23,13 +23,13 @@ describe('package layout', () => {
   });
 
   test('the tarball holds the builds, their snippets and nothing from the build machinery', () => {
-    for (const dir of ['web', 'node', 'checkout', 'adapters', 'einvoice', 'einvoice/node']) {
+    for (const dir of ['web', 'node', 'checkout', 'adapters', 'metrics', 'einvoice', 'einvoice/node']) {
       for (const file of ['billcalc.js', 'billcalc.d.ts', 'billcalc_bg.wasm']) {
         assert.ok(project.files.includes(`${dir}/${file}`), `${dir}/${file}`);
       }
       assert.ok(project.files.some((f) => f.startsWith(`${dir}/snippets/`)), `${dir}/snippets/`);
     }
-    const unexpected = project.files.filter((f) => !/^(web|node|checkout|adapters|einvoice)\/|^(package\.json|README\.md)$/.test(f));
+    const unexpected = project.files.filter((f) => !/^(web|node|checkout|adapters|metrics|einvoice)\/|^(package\.json|README\.md)$/.test(f));
     assert.deepEqual(unexpected, []);
   });
 
@@ -169,6 +169,13 @@ import type { Cart, Catalog, ErrorCode, Quote, QuoteInput, QuoteLine, WooCommerc
 // @ts-expect-error the browser build of 'billcalc' has no adapters
 import { fromShopifyCart } from 'billcalc';
 void fromShopifyCart;
+import { revenueMetrics } from 'billcalc/metrics';
+import type { RevenueMetricsInput, RevenueReport } from 'billcalc/metrics';
+const report: (input: RevenueMetricsInput) => RevenueReport = revenueMetrics;
+void report;
+// @ts-expect-error the browser build of 'billcalc' has no revenueMetrics (billcalc/metrics has)
+import { revenueMetrics as notInWeb } from 'billcalc';
+void notInWeb;
 `;
     project.write('ts/web.ts', `import init from 'billcalc';\n${imports}${adapters}\nawait init();\n${checks}\nexport {};\n`);
     tsc({ name: 'tsconfig.web.json', json: { compilerOptions: { ...compilerOptions, module: 'ESNext', moduleResolution: 'bundler' }, files: ['ts/web.ts'] } });

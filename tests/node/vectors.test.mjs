@@ -26,8 +26,13 @@ await checkout.default({ module_or_path: readFileSync(join(project.dir, 'node_mo
 // (`billcalc/web`, `billcalc/checkout`) leave the adapters out (issue 12), Node's `billcalc` has all.
 const adapters = await project.import('billcalc/adapters');
 await adapters.default({ module_or_path: readFileSync(join(project.dir, 'node_modules/billcalc/adapters/billcalc_bg.wasm')) });
+// The metrics build (`billcalc/metrics`) runs the revenueMetrics vectors; the browser's `billcalc`
+// (`billcalc/web`) leaves revenueMetrics out (issue 12), Node's `billcalc` has it.
+const metrics = await project.import('billcalc/metrics');
+await metrics.default({ module_or_path: readFileSync(join(project.dir, 'node_modules/billcalc/metrics/billcalc_bg.wasm')) });
 const ADAPTER_CALLS = ['fromShopifyCart', 'toShopifyAmounts', 'fromWooCommerceCart'];
-const SUBSCRIPTION_CALLS = ['previewInvoice', 'billingDates', 'dunningSchedule', 'creditNote', 'revenueMetrics', 'Calculator.previewInvoice', 'Calculator.billingDates'];
+const METRICS_CALLS = ['revenueMetrics'];
+const SUBSCRIPTION_CALLS = ['previewInvoice', 'billingDates', 'dunningSchedule', 'creditNote', 'Calculator.previewInvoice', 'Calculator.billingDates'];
 
 /** Calls the API the way tests/vectors.rs does; returns the result (quotes without `version`), or null for `new Calculator`. */
 function run(api, vector) {
@@ -99,7 +104,7 @@ test('import and require resolve to the same module instance', () => {
 });
 
 test('the checkout build leaves out the subscription API and the adapters, and nothing else', () => {
-  for (const name of ['previewInvoice', 'billingDates', 'dunningSchedule', 'creditNote', 'revenueMetrics']) {
+  for (const name of ['previewInvoice', 'billingDates', 'dunningSchedule', 'creditNote']) {
     assert.equal(typeof web[name], 'function', `billcalc/web has ${name}`);
     assert.equal(checkout[name], undefined, `billcalc/checkout has no ${name}`);
   }
@@ -119,12 +124,25 @@ test('the checkout build leaves out the subscription API and the adapters, and n
   assert.equal(adapters.version(), PKG.version);
 });
 
-for (const [entry, api] of [['import', esm], ['require', cjs], ['billcalc/web', web], ['billcalc/checkout', checkout], ['billcalc/adapters', adapters]]) {
+test('revenueMetrics is in Node\'s billcalc and in billcalc/metrics, not in the browser builds', () => {
+  assert.equal(typeof esm.revenueMetrics, 'function', 'billcalc (Node) has revenueMetrics');
+  assert.equal(esm.revenueMetrics, cjs.revenueMetrics);
+  assert.equal(typeof metrics.revenueMetrics, 'function', 'billcalc/metrics has revenueMetrics');
+  assert.equal(web.revenueMetrics, undefined, 'billcalc/web has no revenueMetrics (billcalc/metrics has)');
+  assert.equal(checkout.revenueMetrics, undefined, 'billcalc/checkout has no revenueMetrics');
+  for (const name of ['computeQuote', 'Calculator', 'decimalAmount', 'previewInvoice', 'fromShopifyCart']) {
+    assert.equal(metrics[name], undefined, `billcalc/metrics has no ${name}`);
+  }
+  assert.equal(metrics.version(), PKG.version);
+});
+
+for (const [entry, api] of [['import', esm], ['require', cjs], ['billcalc/web', web], ['billcalc/checkout', checkout], ['billcalc/adapters', adapters], ['billcalc/metrics', metrics]]) {
   describe(`vectors via ${entry}`, () => {
     for (const vector of vectors) {
       if (api === checkout && SUBSCRIPTION_CALLS.includes(vector.call)) continue;
-      if ((api === web || api === checkout) && ADAPTER_CALLS.includes(vector.call)) continue;
+      if ((api === web || api === checkout) && (ADAPTER_CALLS.includes(vector.call) || METRICS_CALLS.includes(vector.call))) continue;
       if (api === adapters && !ADAPTER_CALLS.includes(vector.call)) continue;
+      if (api === metrics && !METRICS_CALLS.includes(vector.call)) continue;
       test(`${vector.file}::${vector.name}`, () => {
         if ('error' in vector) {
           let thrown;
