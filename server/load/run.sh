@@ -101,6 +101,13 @@ api() { # method path key [idempotency-key] [body-file]: prints "STATUS BODY"
   status=$(curl "${args[@]}" "$BASE$2" || echo 000)
   printf '%s %s' "$status" "$(cat "$WORK/answer" 2>/dev/null)"
 }
+count_pending_einvoices() { # issued invoices whose e-invoice is not rendered yet (crate::intent)
+  if [ "$DB" = sqlite ]; then
+    python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM payment_intents WHERE einvoice_pending = 1").fetchone()[0])' "$DB_FILE"
+  else
+    psql "$DATABASE_URL" -tAc 'SELECT count(*) FROM payment_intents WHERE einvoice_pending = 1'
+  fi
+}
 count_invoices() {
   if [ "$DB" = sqlite ]; then
     python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM invoices").fetchone()[0])' "$DB_FILE"
@@ -175,6 +182,9 @@ measure() { # db instances round
   wrk_run warmup 2s
   machine="nproc $(nproc), load average $(awk '{print $1", "$2", "$3}' /proc/loadavg)"
   wrk_run charges "$DURATION"
+  # E-invoices are rendered after the answer: how far the renderer is behind when wrk stops.
+  local pending_after
+  pending_after=$(count_pending_einvoices)
 
   # Writes after the run, through the same entry point, read back.
   local charge invoice number sub sub_id
@@ -205,10 +215,10 @@ measure() { # db instances round
   stop_all
 
   local r="$WORK/charges.json"
-  printf '%s%-8s %d instance%s  %8s charges/s  p50 %6s ms  p99 %6s ms  (%s requests in %s s, %s non-2xx; stored %s/%s acknowledged; %s)\n' \
+  printf '%s%-8s %d instance%s  %8s charges/s  p50 %6s ms  p99 %6s ms  (%s requests in %s s, %s non-2xx; stored %s/%s acknowledged; e-invoices pending at the end %s/%s; %s)\n' \
     "$([ "$CONFIG_FAILED" = 1 ] && echo 'FAILED: ')" "$DB" "$INSTANCES" "$([ "$INSTANCES" = 1 ] && echo ' ' || echo s)" "$(json_field per_second <"$r")" \
     "$(json_field p50_ms <"$r")" "$(json_field p99_ms <"$r")" "$(json_field requests <"$r")" \
-    "$(json_field seconds <"$r")" "$(json_field non_2xx <"$r")" "$stored" "$acked" "$machine"
+    "$(json_field seconds <"$r")" "$(json_field non_2xx <"$r")" "$stored" "$acked" "$pending_after" "$stored" "$machine"
   if [ -n "${RESULTS:-}" ]; then
     node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
       console.log(JSON.stringify({time: new Date().toISOString(), db: process.argv[2], instances: +process.argv[3],
