@@ -74,6 +74,17 @@ fn main() {
     println!("case                         on-CPU µs/quote  quotes/s/core (CPU)  wall µs/quote");
     for (name, text) in [("20", CHECKOUT_CART_20), ("200", CHECKOUT_CART_200)] {
         let input: QuoteInput = from_json(text).unwrap();
+        // Honest benchmark: both cases compute the same quote, and the 20-line one has the total
+        // the criterion bench and the Node comparison check (benches/quote.rs).
+        let engine_quote = calculator.quote(&input).unwrap();
+        let text_quote: QuoteInput = from_json(text).unwrap();
+        assert_eq!(
+            calculator.quote(&text_quote).unwrap().to_json(),
+            engine_quote.to_json()
+        );
+        if name == "20" {
+            assert_eq!(engine_quote.total, 975_433);
+        }
         let calls = if name == "200" { calls / 10 } else { calls }.max(1);
         let engine_case = format!("{name} lines, engine only");
         let text_case = format!("{name} lines, text to text");

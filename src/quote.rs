@@ -376,7 +376,7 @@ pub(crate) fn run(
                 let order: i64 = l
                     .discount_amounts
                     .iter()
-                    .filter(|d| order_ids.contains(&d.discount.as_str()))
+                    .filter(|d| order_ids.contains(&&*d.discount))
                     .map(|d| d.amount)
                     .sum();
                 l.discounted_amount() + order
@@ -421,7 +421,7 @@ pub(crate) fn run(
             .applied
             .iter()
             .map(|d| DiscountAmount {
-                discount: d.id.clone(),
+                discount: d.id.as_str().into(),
                 amount: d.amount,
             })
             .collect(),
@@ -636,7 +636,7 @@ mod tests {
         assert_eq!(line.discounted_amount(), 1000);
         for (discount, amount) in [("a", 300), ("b", 167)] {
             line.discount_amounts.push(DiscountAmount {
-                discount: discount.to_string(),
+                discount: discount.into(),
                 amount,
             });
         }

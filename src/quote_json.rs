@@ -17,7 +17,7 @@
 use crate::discount::DiscountAmount;
 use crate::quote::{Quote, QuoteLine};
 use crate::tax::group::GroupIndex;
-use crate::tax::{RateDescriptor, VatCategory};
+use crate::tax::{RateDescriptor, SharedRate, VatCategory};
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -88,7 +88,23 @@ impl Writer {
     }
 
     fn int(&mut self, n: i64) {
-        let _ = write!(self.0, "{n}");
+        // Digits by hand: `write!` goes through `core::fmt` (a tenth of `to_json`'s time).
+        let mut digits = [0u8; 20];
+        let mut start = digits.len();
+        let mut rest = n.unsigned_abs();
+        while let Some(slot) = start.checked_sub(1).and_then(|i| digits.get_mut(i)) {
+            *slot = b'0' + (rest % 10) as u8;
+            start -= 1;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        if n < 0 {
+            self.0.push('-');
+        }
+        self.0
+            .push_str(std::str::from_utf8(digits.get(start..).unwrap_or_default()).unwrap_or("0"));
     }
 
     fn bool(&mut self, b: bool) {
@@ -148,13 +164,14 @@ fn write_quote(w: &mut Writer, q: &Quote, rates: Option<&[usize]>) -> Option<()>
     w.str(q.currency.code());
     w.raw(",\"lines\":[");
     let mut rates = rates.map(|r| r.iter());
+    let mut texts = RateTexts::default();
     for (i, line) in q.lines.iter().enumerate() {
         if i > 0 {
             w.raw(",");
         }
         match rates.as_mut() {
             Some(rates) => write_transfer_line(w, line, rates)?,
-            None => write_line(w, line)?,
+            None => write_line(w, line, &mut texts)?,
         }
     }
     w.raw("],\"subtotal\":");
@@ -170,7 +187,7 @@ fn write_quote(w: &mut Writer, q: &Quote, rates: Option<&[usize]>) -> Option<()>
         if i > 0 {
             w.raw(",");
         }
-        write_tax(w, tax.amount, tax.taxable_amount, &tax.rate);
+        write_tax(w, tax.amount, tax.taxable_amount, &tax.rate, &mut texts);
     }
     w.raw("],\"total\":");
     w.int(q.total);
@@ -206,7 +223,7 @@ fn write_quote(w: &mut Writer, q: &Quote, rates: Option<&[usize]>) -> Option<()>
     Some(())
 }
 
-fn write_line(w: &mut Writer, line: &QuoteLine) -> Option<()> {
+fn write_line(w: &mut Writer, line: &QuoteLine, texts: &mut RateTexts) -> Option<()> {
     w.raw("{\"price\":");
     w.opt_str(line.price.as_deref());
     w.raw(",\"product\":");
@@ -226,7 +243,7 @@ fn write_line(w: &mut Writer, line: &QuoteLine) -> Option<()> {
         if i > 0 {
             w.raw(",");
         }
-        write_tax(w, tax.amount, tax.taxable_amount, &tax.rate);
+        write_tax(w, tax.amount, tax.taxable_amount, &tax.rate, texts);
     }
     w.raw("]");
     if let Some(description) = &line.description {
@@ -311,13 +328,40 @@ fn write_discount_amounts(w: &mut Writer, amounts: &[DiscountAmount]) {
     w.raw("]");
 }
 
+/// The text of the rates written so far, by rate (the shared descriptor's address): lines taxed
+/// at one rate share one descriptor (see [`SharedRate`]), whose text is written once and copied.
+/// At most a few dozen are kept (a cart has few rates; past that, each is written out).
+#[derive(Default)]
+struct RateTexts(Vec<(*const RateDescriptor, String)>);
+
 /// A line's `taxes[]` entry or a `total_taxes[]` entry: the amounts, then the rate's fields
 /// (flattened, as `LineTax` and `TotalTax` serialise).
-fn write_tax(w: &mut Writer, amount: i64, taxable_amount: i64, rate: &RateDescriptor) {
+fn write_tax(
+    w: &mut Writer,
+    amount: i64,
+    taxable_amount: i64,
+    rate: &SharedRate,
+    texts: &mut RateTexts,
+) {
     w.raw("{\"amount\":");
     w.int(amount);
     w.raw(",\"taxable_amount\":");
     w.int(taxable_amount);
+    let address = SharedRate::as_ptr(rate);
+    if let Some((_, text)) = texts.0.iter().find(|(a, _)| *a == address) {
+        w.raw(text);
+        return;
+    }
+    let start = w.0.len();
+    write_rate(w, rate);
+    if texts.0.len() < 32 {
+        let text = w.0.get(start..).unwrap_or_default().to_string();
+        texts.0.push((address, text));
+    }
+}
+
+/// A rate's fields, from `tax_rate` to the closing brace of its tax entry.
+fn write_rate(w: &mut Writer, rate: &RateDescriptor) {
     w.raw(",\"tax_rate\":");
     w.opt_str(rate.tax_rate.as_deref());
     // A percentage is its normalised decimal text (digits, a point, a sign): no escapes.

@@ -119,9 +119,12 @@ impl RoundingPolicy {
         if denominator <= 0 {
             return Err(overflow());
         }
-        // Truncating division: `rest` has the numerator's sign and |rest| < denominator.
-        let whole = numerator / denominator;
-        let rest = numerator % denominator;
+        // Truncating division: `rest` has the numerator's sign and |rest| < denominator. In
+        // i64 when both fit (the common case; i128 division is a library call).
+        let (whole, rest) = match (i64::try_from(numerator), i64::try_from(denominator)) {
+            (Ok(n), Ok(d)) => (i128::from(n / d), i128::from(n % d)),
+            _ => (numerator / denominator, numerator % denominator),
+        };
         let away = rest != 0 && {
             // Where the dropped fraction lies against one half: |rest| vs denominator − |rest|
             // (no doubling, so no overflow near i128's bounds).

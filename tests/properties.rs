@@ -449,7 +449,7 @@ fn check_discount_invariants(
             .lines
             .iter()
             .flat_map(|l| &l.discount_amounts)
-            .filter(|a| a.discount == d.id)
+            .filter(|a| *a.discount == *d.id)
             .map(|a| a.amount)
             .sum();
         prop_assert_eq!(parts, d.amount, "discount {}", d.id);
@@ -462,7 +462,7 @@ fn check_discount_invariants(
     }
     prop_assert_eq!(quote.total_discount_amounts.len(), quote.discounts.len());
     for (t, d) in quote.total_discount_amounts.iter().zip(&quote.discounts) {
-        prop_assert_eq!(&t.discount, &d.id);
+        prop_assert_eq!(&*t.discount, d.id.as_str());
         prop_assert_eq!(t.amount, d.amount);
     }
     for line in &quote.lines {

@@ -375,10 +375,21 @@ async fn gate_inner(
     if declared.is_some_and(|n| n > limit) {
         return (finish(too_large()), kind);
     }
-    let bytes = match axum::body::to_bytes(body, limit).await {
-        Ok(b) => b,
-        Err(_) => return (finish(too_large()), kind),
-    };
+    let bytes =
+        match axum::body::to_bytes(body, limit).await {
+            Ok(b) => b,
+            Err(e) if is_length_limit(&e) => return (finish(too_large()), kind),
+            // A body that breaks off or is malformed (a bad chunk): not a size problem.
+            Err(_) => return (
+                finish(error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_http",
+                    "",
+                    "the request body could not be read (malformed chunked encoding, or cut short)",
+                )),
+                kind,
+            ),
+        };
     // A body must be JSON; so must what a POST, PUT or PATCH declares, even with no body (a
     // body-less POST without Content-Type is fine: `POST /v1/renewals`).
     let declares_type = parts.headers.contains_key(header::CONTENT_TYPE)
@@ -414,6 +425,18 @@ async fn gate_inner(
     }));
     let response = next.run(Request::from_parts(parts, Body::empty())).await;
     (finish(response), kind)
+}
+
+/// Whether reading the body stopped at the size limit (and not on a malformed body).
+fn is_length_limit(e: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if s.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 fn card_rejected(path: &str) -> Response {

@@ -275,6 +275,28 @@ async fn every_error_answer_is_json() {
         (r.status, error_of(&r)["code"].clone()),
         (400, json!("invalid_json"))
     );
+    // A chunked body: malformed (400, not a size problem), and over the limit (413).
+    let chunked = |chunks: String| {
+        format!(
+            "POST /v1/quotes HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {PK}\r\n\
+             content-type: application/json\r\ntransfer-encoding: chunked\r\n\
+             connection: close\r\n\r\n{chunks}"
+        )
+        .into_bytes()
+    };
+    let r = raw_exchange(s.addr, &chunked("zz\r\n{}\r\n0\r\n\r\n".into())).await;
+    assert_eq!(
+        (r.status, error_of(&r)["code"].clone()),
+        (400, json!("invalid_http")),
+        "{}",
+        r.body
+    );
+    let big = format!("{:x}\r\n{}\r\n0\r\n\r\n", 70_000, "a".repeat(70_000));
+    let r = raw_exchange(s.addr, &chunked(big)).await;
+    assert_eq!(
+        (r.status, error_of(&r)["code"].clone()),
+        (413, json!("body_too_large"))
+    );
     s.stop().await;
 }
 

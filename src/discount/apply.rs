@@ -255,13 +255,14 @@ pub fn apply(
                 }
                 let t = taken.next().ok_or_else(|| internal(&c.header.id))?;
                 let amount = money::sum(t.parts.iter().map(|p| p.1), &c.header.id)?;
+                let shared_id: std::sync::Arc<str> = c.header.id.as_str().into();
                 for &(j, part) in &t.parts {
                     if part == 0 {
                         continue;
                     }
                     let line = lines.get_mut(j).ok_or_else(|| internal(&c.header.id))?;
                     line.discount_amounts.push(DiscountAmount {
-                        discount: c.header.id.clone(),
+                        discount: shared_id.clone(),
                         amount: part,
                     });
                 }

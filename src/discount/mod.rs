@@ -108,8 +108,9 @@ pub struct CurrencyAmounts {
 /// Stripe's `discount_amounts[]` entry: how much one discount took off.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DiscountAmount {
-    /// The discount's `id` in the quote's `discounts`.
-    pub discount: String,
+    /// The discount's `id` in the quote's `discounts`: shared by every line the discount
+    /// applies to (a reference count per line, not a string: issue 12).
+    pub discount: std::sync::Arc<str>,
     pub amount: i64,
 }
 
