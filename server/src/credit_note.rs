@@ -303,9 +303,21 @@ pub async fn issue(
         (Err(e), _) | (_, Some(Err(e))) => return abort(tx, e).await,
         (Ok(_), None) => return abort(tx, ApiError::internal("invoice not loaded")).await,
     };
-    let needs = match credit(state, tx.as_mut(), &request, &invoice, key, now, None, None).await {
+    let needs = match credit(
+        state,
+        tx.as_mut(),
+        &request,
+        &invoice,
+        key,
+        now,
+        None,
+        None,
+        None,
+    )
+    .await
+    {
         Ok(Credited::Needs(n)) => n,
-        Ok(Credited::Issued(..)) => {
+        Ok(Credited::Issued(..) | Credited::Computed(_)) => {
             return abort(tx, ApiError::internal("a credit note without its refund")).await
         }
         Err(e) => return abort(tx, e).await,
@@ -390,11 +402,12 @@ pub async fn resolve(state: &AppState, intent: &IntentRecord) -> ApiResult<Respo
         plan.now,
         Some(&refund),
         Some(&intent.id),
+        None,
     )
     .await;
     let (doc, note) = match issued {
         Ok(Credited::Issued(doc, note)) => (doc, note),
-        Ok(Credited::Needs(_)) => {
+        Ok(Credited::Needs(_) | Credited::Computed(_)) => {
             return abort(tx, ApiError::internal("the refund was asked for twice")).await
         }
         Err(e) => {
@@ -410,11 +423,12 @@ pub async fn resolve(state: &AppState, intent: &IntentRecord) -> ApiResult<Respo
         tx.finish_key(SCOPE, key, 200, &response)
             .await
             .map_err(store_error)?;
+        // `invoice_id` names the credit note: its e-invoice is pending until stored.
         payment_step::settle(
             tx.as_mut(),
             &intent.id,
             "succeeded",
-            None,
+            Some(&doc.id),
             Some(&refund.id),
             None,
             now,
@@ -430,8 +444,83 @@ pub async fn resolve(state: &AppState, intent: &IntentRecord) -> ApiResult<Respo
     // The e-invoice, rendered with no transaction open; the answer stored under the key
     // then shows it too (a replay answers what the first request answered).
     let respond = responder(&plan.respond);
-    let doc = render_and_store(state, &loaded, *doc, &note, key, &response, respond).await;
+    let doc = render_and_store(
+        state,
+        &loaded,
+        *doc,
+        &note,
+        (&intent.id, key),
+        (None, &response),
+        respond,
+    )
+    .await;
     Ok(json_response(StatusCode::OK, respond(&doc).to_string()))
+}
+
+/// A credit note whose e-invoice a crash left unrendered (its intent `einvoice_pending`): the
+/// note is computed again from the notes before it and rendered, then stored.
+pub async fn recover_einvoice(state: &AppState, intent: &IntentRecord) -> ApiResult<()> {
+    let plan: RefundPlan = serde_json::from_str(&intent.plan)
+        .map_err(|e| ApiError::internal(format!("intent {}: bad plan: {e}", intent.id)))?;
+    let id = intent.invoice_id.clone().unwrap_or_default();
+    let rows = state
+        .store
+        .query(
+            "SELECT document, number FROM credit_notes WHERE id = $1",
+            vec![id.as_str().into()],
+        )
+        .await
+        .map_err(store_error)?;
+    let Some(row) = rows.first() else {
+        return Ok(());
+    };
+    let stored = row.first().map(SqlValue::text).unwrap_or_default();
+    let number = row.get(1).and_then(SqlValue::as_i64).unwrap_or(0);
+    let doc: CreditNoteDocument = serde_json::from_str(&stored)
+        .map_err(|e| ApiError::internal(format!("stored credit note: {e}")))?;
+    if doc.einvoice.is_some() {
+        state
+            .store
+            .exec(
+                "UPDATE payment_intents SET einvoice_pending = 0 WHERE id = $1",
+                vec![intent.id.as_str().into()],
+            )
+            .await
+            .map_err(store_error)?;
+        return Ok(());
+    }
+    let request = parse_credit_note_or_refund(state, &plan).await?;
+    let loaded = load_invoice(state, &request.invoice).await?;
+    let mut tx = state.store.begin().await.map_err(store_error)?;
+    let computed = credit(
+        state,
+        tx.as_mut(),
+        &request,
+        &loaded,
+        &intent.key,
+        plan.now,
+        None,
+        None,
+        Some(number),
+    )
+    .await;
+    let _ = tx.rollback().await;
+    let Credited::Computed(note) = computed? else {
+        return Err(ApiError::internal("the credit note was not computed again"));
+    };
+    let respond = responder(&plan.respond);
+    let answered = respond(&doc).to_string();
+    render_and_store(
+        state,
+        &loaded,
+        doc,
+        &note,
+        (&intent.id, &intent.key),
+        (Some(stored), &answered),
+        respond,
+    )
+    .await;
+    Ok(())
 }
 
 async fn parse_credit_note_or_refund(state: &AppState, plan: &RefundPlan) -> ApiResult<Request> {
@@ -469,11 +558,12 @@ async fn render_and_store(
     loaded: &LoadedInvoice,
     mut doc: CreditNoteDocument,
     note: &CreditNote,
-    key: &str,
-    answered: &str,
+    (intent_id, key): (&str, &str),
+    (stored, answered): (Option<String>, &str),
     respond: fn(&CreditNoteDocument) -> Value,
 ) -> CreditNoteDocument {
-    let Ok(before) = serde_json::to_string(&doc) else {
+    // The document exactly as stored: the e-invoice is stored only over it.
+    let Some(before) = stored.or_else(|| serde_json::to_string(&doc).ok()) else {
         return doc;
     };
     match einvoice::render_credit_note(
@@ -518,6 +608,11 @@ async fn render_and_store(
                 ],
             )
             .await?;
+            tx.exec(
+                "UPDATE payment_intents SET einvoice_pending = 0 WHERE id = $1",
+                vec![intent_id.into()],
+            )
+            .await?;
         }
         tx.commit().await
     }
@@ -536,6 +631,8 @@ async fn render_and_store(
 enum Credited {
     Needs(NeedsRefund),
     Issued(Box<CreditNoteDocument>, CreditNote),
+    /// An issued note computed again (its e-invoice after a crash).
+    Computed(CreditNote),
 }
 
 struct NeedsRefund {
@@ -581,6 +678,7 @@ async fn credit(
     now: i64,
     refunded: Option<&GatewayRefund>,
     intent: Option<&str>,
+    recompute_before: Option<i64>,
 ) -> ApiResult<Credited> {
     let (record, invoice, issued) = (&loaded.record, &loaded.document, &loaded.issued);
 
@@ -601,9 +699,10 @@ async fn credit(
         )
         .await
         .map_err(store_error)?;
-    if pending
-        .iter()
-        .any(|r| r.first().and_then(SqlValue::as_str) != intent)
+    if recompute_before.is_none()
+        && pending
+            .iter()
+            .any(|r| r.first().and_then(SqlValue::as_str) != intent)
     {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -614,11 +713,16 @@ async fn credit(
     }
     let earlier = tx
         .query(
-            "SELECT document FROM credit_notes WHERE invoice_id = $1 ORDER BY number",
+            "SELECT document, number FROM credit_notes WHERE invoice_id = $1 ORDER BY number",
             vec![record.id.as_str().into()],
         )
         .await
         .map_err(store_error)?;
+    // Computing an issued note again (its e-invoice after a crash): the notes before it only.
+    let earlier: Vec<_> = earlier
+        .into_iter()
+        .filter(|r| recompute_before.is_none_or(|n| r.get(1).and_then(SqlValue::as_i64) < Some(n)))
+        .collect();
     // Earlier notes: what they credited of the lines (their totals) and gave back in cash.
     let mut credited_lines_total = 0i64;
     let mut credited_total = 0i64;
@@ -693,6 +797,9 @@ async fn credit(
             e
         }
     })?;
+    if recompute_before.is_some() {
+        return Ok(Credited::Computed(note));
+    }
     let amount = note.amount_payable.unwrap_or(note.total);
     if amount <= 0 {
         return Err(ApiError::invalid(

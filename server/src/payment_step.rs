@@ -413,7 +413,11 @@ pub async fn resolve(state: &AppState, intent: &IntentRecord) -> ApiResult<()> {
         return Ok(());
     }
     if intent.einvoice_pending {
-        recover_render(state, intent).await;
+        if intent.scope == REFUND_SCOPE {
+            crate::credit_note::recover_einvoice(state, intent).await?;
+        } else {
+            recover_render(state, intent).await;
+        }
     }
     Ok(())
 }

@@ -746,6 +746,56 @@ async fn refund(backend: Backend) {
     })
     .await;
     assert_eq!(refunds(sim.addr).await.len(), 2);
+
+    // A crash between the second note's commit and its e-invoice (made so here: the document
+    // without it, the intent `einvoice_pending`): the start-up recovery computes the note again
+    // from the notes before it and renders the same documents.
+    let notes = get(server.addr, &path).await["data"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let second = notes[1]["id"].as_str().unwrap().to_string();
+    let rendered = notes[1]["einvoice"].clone();
+    let store = billcalc_server::store::open(&url).await.unwrap();
+    let rows = store
+        .query(
+            "SELECT document FROM credit_notes WHERE id = $1",
+            vec![second.as_str().into()],
+        )
+        .await
+        .unwrap();
+    let mut doc: Value = serde_json::from_str(rows[0][0].as_str().unwrap()).unwrap();
+    doc.as_object_mut().unwrap().remove("einvoice");
+    server.kill();
+    store
+        .exec(
+            "UPDATE credit_notes SET document = $2 WHERE id = $1",
+            vec![second.as_str().into(), doc.to_string().into()],
+        )
+        .await
+        .unwrap();
+    let pending = store
+        .exec(
+            "UPDATE payment_intents SET einvoice_pending = 1 WHERE invoice_id = $1",
+            vec![second.as_str().into()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(pending, 1, "the refund's intent names its credit note");
+    let server = spawn_server(&url, &config, sim.addr);
+    let addr = server.addr;
+    until(
+        "start-up recovery did not render the credit note's e-invoice",
+        || async {
+            let notes = get(addr, &path).await["data"].as_array().unwrap().clone();
+            notes[1]["einvoice"]["pdf"]["sha256"].is_string()
+        },
+    )
+    .await;
+    let again = get(addr, &path).await["data"][1]["einvoice"].clone();
+    assert_eq!(again["cii"]["sha256"], rendered["cii"]["sha256"]);
+    assert_eq!(again["ubl"]["sha256"], rendered["ubl"]["sha256"]);
+    assert_eq!(refunds(sim.addr).await.len(), 2);
 }
 
 on_both_databases!(creation_and_change, renewal, dunning_attempt, refund);

@@ -14,7 +14,11 @@
 //! `settle_intent` moves an intent out of `processing` with a conditional update, so two
 //! processes finishing the same intent (a replay racing the start-up recovery) settle it once.
 
-use super::{Claim, InvoiceRecord, PaymentRecord, SqlValue, StoreResult, Tx};
+use super::{
+    BoxFuture, Claim, InvoiceRecord, PaymentRecord, SqlValue, StoreError, StoreResult, Tx,
+};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// One row of `payment_intents`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -194,12 +198,14 @@ pub(super) async fn open_with_tx(mut tx: Box<dyn Tx>, open: OpenIntent) -> Store
     Ok(Opened::New)
 }
 
-pub(super) async fn settle_with_tx(
-    mut tx: Box<dyn Tx>,
+/// Step 2's statements inside an open transaction: the outcome, and whether to keep the writes
+/// (`false`: the caller rolls back; nothing was settled).
+async fn settle_in_tx(
+    tx: &mut dyn Tx,
     intent: &IntentRecord,
     now: i64,
     settlement: Settlement,
-) -> StoreResult<Settled> {
+) -> StoreResult<(Settled, bool)> {
     match settlement {
         Settlement::Paid {
             invoice_id,
@@ -220,8 +226,7 @@ pub(super) async fn settle_with_tx(
                 )
                 .await?;
             if moved == 0 {
-                let _ = tx.rollback().await;
-                return Ok(Settled::AlreadySettled);
+                return Ok((Settled::AlreadySettled, false));
             }
             // The number is taken after the intent's own row: the series row stays locked from
             // here to the commit, so the work after it is short (no rendering).
@@ -240,8 +245,7 @@ pub(super) async fn settle_with_tx(
             }
             tx.finish_key(&intent.scope, &intent.key, issued.status, &issued.response)
                 .await?;
-            tx.commit().await?;
-            Ok(Settled::Done)
+            Ok((Settled::Done, true))
         }
         Settlement::Failed {
             status,
@@ -255,8 +259,7 @@ pub(super) async fn settle_with_tx(
                 )
                 .await?;
             if moved == 0 {
-                let _ = tx.rollback().await;
-                return Ok(Settled::AlreadySettled);
+                return Ok((Settled::AlreadySettled, false));
             }
             for counter in &release {
                 tx.exec(RELEASE_REDEMPTION, vec![counter.as_str().into()])
@@ -275,8 +278,162 @@ pub(super) async fn settle_with_tx(
                     .await?;
                 }
             }
-            tx.commit().await?;
-            Ok(Settled::Done)
+            Ok((Settled::Done, true))
+        }
+    }
+}
+
+pub(super) async fn settle_with_tx(
+    mut tx: Box<dyn Tx>,
+    intent: &IntentRecord,
+    now: i64,
+    settlement: Settlement,
+) -> StoreResult<Settled> {
+    let (settled, keep) = settle_in_tx(&mut *tx, intent, now, settlement).await?;
+    if keep {
+        tx.commit().await?;
+    } else {
+        let _ = tx.rollback().await;
+    }
+    Ok(settled)
+}
+
+/// Opens a transaction (for [`SettleBatcher`]).
+pub(super) type Begin = Arc<dyn Fn() -> BoxFuture<'static, StoreResult<Box<dyn Tx>>> + Send + Sync>;
+
+struct SettleItem {
+    intent: IntentRecord,
+    now: i64,
+    settlement: Settlement,
+    done: tokio::sync::oneshot::Sender<StoreResult<Settled>>,
+}
+
+/// How many settlements at most share one transaction.
+const MAX_SETTLE_BATCH: usize = 64;
+
+/// Group commit of step 2 where the database does not give it (PostgreSQL): the next invoice
+/// number locks the series row until COMMIT, so settlements of one series commit one after
+/// the other, each waiting for the previous one's WAL flush. The batcher settles the ones
+/// that arrive together in ONE transaction — each in its own SAVEPOINT (a failure or an
+/// "already settled" undoes only its own writes), numbers taken in order — and answers them
+/// after its COMMIT: one flush and one hold of the series lock for the batch, numbers still
+/// gapless in commit order. One batch at a time per process; the batch runs in its own task,
+/// so a caller that goes away does not cut it short.
+pub(super) struct SettleBatcher {
+    begin: Begin,
+    queue: std::sync::Mutex<Vec<SettleItem>>,
+    draining: AtomicBool,
+}
+
+impl SettleBatcher {
+    pub(super) fn new(begin: Begin) -> Arc<SettleBatcher> {
+        Arc::new(SettleBatcher {
+            begin,
+            queue: std::sync::Mutex::new(Vec::new()),
+            draining: AtomicBool::new(false),
+        })
+    }
+
+    pub(super) async fn settle(
+        self: &Arc<Self>,
+        intent: &IntentRecord,
+        now: i64,
+        settlement: Settlement,
+    ) -> StoreResult<Settled> {
+        let (done, answer) = tokio::sync::oneshot::channel();
+        self.queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(SettleItem {
+                intent: intent.clone(),
+                now,
+                settlement,
+                done,
+            });
+        if !self.draining.swap(true, Ordering::SeqCst) {
+            let batcher = self.clone();
+            tokio::spawn(async move { batcher.drain().await });
+        }
+        answer
+            .await
+            .map_err(|_| StoreError::new("the settlement batch stopped"))?
+    }
+
+    async fn drain(self: Arc<Self>) {
+        loop {
+            let batch: Vec<SettleItem> = {
+                let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+                let n = queue.len().min(MAX_SETTLE_BATCH);
+                queue.drain(..n).collect()
+            };
+            if batch.is_empty() {
+                self.draining.store(false, Ordering::SeqCst);
+                // One queued between the take and the store above found `draining` set and
+                // started nobody: take it (unless another drainer started meanwhile).
+                let more = !self
+                    .queue
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .is_empty();
+                if more && !self.draining.swap(true, Ordering::SeqCst) {
+                    continue;
+                }
+                return;
+            }
+            self.run(batch).await;
+        }
+    }
+
+    async fn run(&self, batch: Vec<SettleItem>) {
+        let mut tx = match (self.begin)().await {
+            Ok(tx) => tx,
+            Err(e) => {
+                for item in batch {
+                    let _ = item.done.send(Err(e.clone()));
+                }
+                return;
+            }
+        };
+        // (answer channel, outcome, kept)
+        let mut outcomes = Vec::with_capacity(batch.len());
+        let mut broken: Option<StoreError> = None;
+        for item in batch {
+            if let Some(e) = &broken {
+                outcomes.push((item.done, Err(e.clone()), false));
+                continue;
+            }
+            if let Err(e) = tx.exec("SAVEPOINT settle", vec![]).await {
+                broken = Some(e.clone());
+                outcomes.push((item.done, Err(e), false));
+                continue;
+            }
+            let outcome = settle_in_tx(&mut *tx, &item.intent, item.now, item.settlement).await;
+            let kept = matches!(outcome, Ok((_, true)));
+            let end = if kept {
+                tx.exec("RELEASE SAVEPOINT settle", vec![]).await
+            } else {
+                tx.exec("ROLLBACK TO SAVEPOINT settle", vec![]).await
+            };
+            if let Err(e) = end {
+                broken = Some(e);
+            }
+            outcomes.push((item.done, outcome.map(|(s, _)| s), kept));
+        }
+        let committed = match broken {
+            Some(e) => {
+                let _ = tx.rollback().await;
+                Err(e)
+            }
+            None => tx.commit().await,
+        };
+        for (done, outcome, kept) in outcomes {
+            let answer = match (outcome, kept, &committed) {
+                // Kept: answered only once the batch's COMMIT is durable.
+                (Ok(settled), true, Ok(())) => Ok(settled),
+                (Ok(_), true, Err(e)) => Err(e.clone()),
+                (other, _, _) => other,
+            };
+            let _ = done.send(answer);
         }
     }
 }

@@ -4,6 +4,7 @@
 //! transaction dropped before commit discards its connection, which makes the server roll it
 //! back.
 
+use super::intents::{IntentRecord, SettleBatcher, Settled, Settlement};
 use super::migrations::{CREATE_TABLE, MIGRATIONS};
 use super::rows::{self, change_columns, invoice_columns, payment_columns, subscription_columns};
 use super::{
@@ -146,6 +147,8 @@ impl Pool {
 
 pub struct PgStore {
     pool: Arc<Pool>,
+    /// Step 2 of the charges, grouped (store::intents::SettleBatcher).
+    settler: Arc<SettleBatcher>,
 }
 
 impl PgStore {
@@ -161,7 +164,9 @@ impl PgStore {
             idle: Mutex::new(Vec::new()),
             permits: Arc::new(Semaphore::new(size.max(1))),
         });
-        let store = PgStore { pool };
+        let begin_pool = pool.clone();
+        let settler = SettleBatcher::new(Arc::new(move || begin_on(begin_pool.clone())));
+        let store = PgStore { pool, settler };
         store.migrate().await?;
         Ok(store)
     }
@@ -299,22 +304,17 @@ impl Store for PgStore {
     }
 
     fn begin(&self) -> BoxFuture<'_, StoreResult<Box<dyn Tx>>> {
-        Box::pin(async move {
-            // The guard exists before BEGIN is sent: if this future is dropped half way, the
-            // guard's drop discards the connection (the server rolls back) instead of handing
-            // a connection inside a transaction back to the pool (issue 13 §9).
-            let mut tx = PgTx {
-                pooled: self.pool.get().await?,
-                finished: false,
-            };
-            tx.pooled
-                .conn()?
-                .client
-                .batch_execute("BEGIN")
-                .await
-                .map_err(pg_err)?;
-            Ok(Box::new(tx) as Box<dyn Tx>)
-        })
+        begin_on(self.pool.clone())
+    }
+
+    fn settle_intent<'a>(
+        &'a self,
+        intent: &'a IntentRecord,
+        now: i64,
+        settlement: Settlement,
+    ) -> BoxFuture<'a, StoreResult<Settled>> {
+        // Grouped with the settlements arriving at the same time (see SettleBatcher).
+        Box::pin(self.settler.settle(intent, now, settlement))
     }
 
     fn invoice<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<InvoiceRecord>>> {
@@ -503,6 +503,26 @@ impl Store for PgStore {
             .await
         })
     }
+}
+
+/// Opens a transaction on a pooled connection.
+fn begin_on(pool: Arc<Pool>) -> BoxFuture<'static, StoreResult<Box<dyn Tx>>> {
+    Box::pin(async move {
+        // The guard exists before BEGIN is sent: if this future is dropped half way, the
+        // guard's drop discards the connection (the server rolls back) instead of handing
+        // a connection inside a transaction back to the pool (issue 13 §9).
+        let mut tx = PgTx {
+            pooled: pool.get().await?,
+            finished: false,
+        };
+        tx.pooled
+            .conn()?
+            .client
+            .batch_execute("BEGIN")
+            .await
+            .map_err(pg_err)?;
+        Ok(Box::new(tx) as Box<dyn Tx>)
+    })
 }
 
 struct PgTx {

@@ -1198,3 +1198,107 @@ impl SqliteTx {
         Box::pin(run(&self.conn, move |c| plain_exec(c, sql, &params)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_db(name: &str) -> String {
+        let path = std::env::temp_dir().join(format!(
+            "billcalc-group-{name}-{}-{:?}.db",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+        path.display().to_string()
+    }
+
+    /// Group commit: many transactions queued together share commits, yet each one's failure
+    /// or deliberate rollback undoes only its own writes, and every kept one is on disk when
+    /// it is answered (read back by a second connection).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn grouped_transactions_fail_alone() {
+        let path = temp_db("fail-alone");
+        let store = Arc::new(SqliteStore::open(&path).await.unwrap());
+        run(&store.conn, |c| {
+            c.execute_batch("CREATE TABLE probe (n INTEGER PRIMARY KEY, note TEXT NOT NULL)")
+        })
+        .await
+        .unwrap();
+        let mut tasks = Vec::new();
+        for n in 0..200i64 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                store
+                    .write(move |c| {
+                        c.execute("INSERT INTO probe (n, note) VALUES (?1, 'kept')", [n])?;
+                        match n % 10 {
+                            // Fails after a write: that write must go, the others stay.
+                            3 => c
+                                .execute("INSERT INTO probe (n, note) VALUES (?1, 'dup')", [n])
+                                .map(|_| (n, true)),
+                            // Rolls back on purpose (like an exhausted code).
+                            7 => Ok((n, false)),
+                            _ => Ok((n, true)),
+                        }
+                    })
+                    .await
+            }));
+        }
+        let mut kept = Vec::new();
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(n) if n % 10 == 7 => {}
+                Ok(n) => kept.push(n),
+                Err(e) => assert!(e.message.contains("UNIQUE"), "{e}"),
+            }
+        }
+        assert_eq!(kept.len(), 160);
+        // A second connection sees exactly the kept ones: committed and durable when answered.
+        let other = Connection::open(&path).unwrap();
+        let mut stored: Vec<i64> = other
+            .prepare("SELECT n FROM probe ORDER BY n")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        kept.sort();
+        stored.sort();
+        assert_eq!(stored, kept);
+        assert!(
+            store.ping().await.is_ok(),
+            "the connection is left in a transaction"
+        );
+    }
+
+    /// A statement-by-statement transaction dropped half way is rolled back by its session,
+    /// and the connection serves the next transaction.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_dropped_session_rolls_back() {
+        let path = temp_db("session");
+        let store = SqliteStore::open(&path).await.unwrap();
+        {
+            let mut tx = store.begin().await.unwrap();
+            tx.exec(
+                "INSERT INTO redemption_counters (key, times_redeemed) VALUES ($1, 1)",
+                vec!["dropped".into()],
+            )
+            .await
+            .unwrap();
+        }
+        let mut tx = store.begin().await.unwrap();
+        tx.exec(
+            "INSERT INTO redemption_counters (key, times_redeemed) VALUES ($1, 1)",
+            vec!["committed".into()],
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(store.times_redeemed("dropped").await.unwrap(), 0);
+        assert_eq!(store.times_redeemed("committed").await.unwrap(), 1);
+        assert!(store.ping().await.is_ok());
+    }
+}
