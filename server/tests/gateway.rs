@@ -11,82 +11,12 @@
 
 mod common;
 
-use common::{Backend, SK};
+use common::{sim_ledger, Backend, GatewaySim, ServerProcess, SK};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-struct Process {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn read_address(child: &mut Child) -> SocketAddr {
-    let mut line = String::new();
-    let stdout = child.stdout.take().expect("stdout");
-    let mut reader = BufReader::new(stdout);
-    reader
-        .read_line(&mut line)
-        .expect("read the listening line");
-    // Keep draining so the child never blocks on a full pipe.
-    std::thread::spawn(move || {
-        let mut sink = String::new();
-        while reader.read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
-            sink.clear();
-        }
-    });
-    common::listening_address(&line).unwrap_or_else(|| panic!("did not start: {line:?}"))
-}
-
-fn spawn_sim(faults: &Value) -> Process {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gateway-sim"))
-        .args(["--listen", "127.0.0.1:0", "--faults", &faults.to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn gateway-sim");
-    let addr = read_address(&mut child);
-    Process { child, addr }
-}
-
-fn spawn_server(url: &str, config: &PathBuf, gateway: SocketAddr, timeout_ms: u64) -> Process {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_billcalc-server"))
-        .arg("--config")
-        .arg(config)
-        .args(["--listen", "127.0.0.1:0"])
-        .env("BILLCALC_PUBLISHABLE_KEY", common::PK)
-        .env("BILLCALC_SECRET_KEY", SK)
-        .env("BILLCALC_SIGNING_KEY", common::SIGNING_KEY)
-        .env("DATABASE_URL", url)
-        .env("BILLCALC_LOG_REQUESTS", "0")
-        .env("BILLCALC_RENEWAL_INTERVAL_SECONDS", "0")
-        .env("BILLCALC_DELIVERY_INTERVAL_SECONDS", "0")
-        .env("BILLCALC_GATEWAY_URL", format!("http://{gateway}"))
-        .env("BILLCALC_GATEWAY_TIMEOUT_MS", timeout_ms.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn billcalc-server");
-    let addr = read_address(&mut child);
-    Process { child, addr }
-}
-
-async fn sim_ledger(sim: SocketAddr) -> Value {
-    let r = common::request(sim, "GET", "/_sim/ledger", &[], None).await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.json()
-}
 
 async fn set_faults(sim: SocketAddr, faults: Value) {
     let r = common::request(
@@ -151,13 +81,13 @@ async fn faults_take_each_charge_once(backend: Backend) {
     let config = config_file("gateway-faults", backend);
     // Request n (create calls, in arrival order): every 3rd is delivered twice, every 4th
     // charges and never answers, every 5th is a 500 before anything happens; 2 ms latency.
-    let sim = spawn_sim(&json!({
+    let sim = GatewaySim::spawn(&json!({
         "latency_ms": 2,
         "duplicate_every": 3,
         "timeout_after_charge_every": 4,
         "error_5xx_every": 5,
     }));
-    let server = spawn_server(&url, &config, sim.addr, 400);
+    let server = ServerProcess::with_gateway(&url, &config, sim.addr, 400);
     let cart = common::cart();
     let quote = common::post(
         server.addr,
@@ -303,8 +233,8 @@ async fn killed_between_gateway_and_record(backend: Backend) {
     let url = database_or_skip!(backend, "gateway_kill");
     let config = config_file("gateway-kill", backend);
     // The gateway charges, then holds its answer: the server waits (30 s timeout).
-    let sim = spawn_sim(&json!({"timeout_after_charge_every": 1}));
-    let server = spawn_server(&url, &config, sim.addr, 30_000);
+    let sim = GatewaySim::spawn(&json!({"timeout_after_charge_every": 1}));
+    let server = ServerProcess::with_gateway(&url, &config, sim.addr, 30_000);
     let cart = common::cart();
     let quote = common::post(
         server.addr,
@@ -333,9 +263,7 @@ async fn killed_between_gateway_and_record(backend: Backend) {
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let mut server = server;
-    server.child.kill().expect("SIGKILL");
-    let _ = server.child.wait();
+    server.kill();
     assert!(
         in_flight.await.unwrap().is_err(),
         "the killed server answered"
@@ -348,7 +276,7 @@ async fn killed_between_gateway_and_record(backend: Backend) {
 
     // Restart (the gateway answers again): start-up recovery records the charge by itself.
     set_faults(sim.addr, json!({})).await;
-    let second = spawn_server(&url, &config, sim.addr, 2_000);
+    let second = ServerProcess::with_gateway(&url, &config, sim.addr, 2_000);
     let started = Instant::now();
     let payments = loop {
         let p = store.payments().await.unwrap();
@@ -407,7 +335,7 @@ async fn http_gateway_against_the_simulator() {
         ChargeRequest, GatewayError, PaymentGateway, RefundError, RefundRequest,
     };
     use billcalc_server::gateway_http::HttpGateway;
-    let sim = spawn_sim(&json!({"duplicate_every": 2}));
+    let sim = GatewaySim::spawn(&json!({"duplicate_every": 2}));
     let g = HttpGateway::new(
         &format!("http://{}", sim.addr),
         "sk_sim",

@@ -11,82 +11,14 @@
 
 mod common;
 
-use common::{Backend, SK};
+use common::{sim_ledger, Backend, GatewaySim, ServerProcess, SK};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-struct Process {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Process {
-    /// SIGKILL, and wait for the process to be gone.
-    fn kill(mut self) {
-        self.child.kill().expect("SIGKILL");
-        let _ = self.child.wait();
-    }
-}
-
-fn read_address(child: &mut Child) -> SocketAddr {
-    let mut line = String::new();
-    let stdout = child.stdout.take().expect("stdout");
-    let mut reader = BufReader::new(stdout);
-    reader
-        .read_line(&mut line)
-        .expect("read the listening line");
-    std::thread::spawn(move || {
-        let mut sink = String::new();
-        while reader.read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
-            sink.clear();
-        }
-    });
-    common::listening_address(&line).unwrap_or_else(|| panic!("did not start: {line:?}"))
-}
-
-fn spawn_sim() -> Process {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gateway-sim"))
-        .args(["--listen", "127.0.0.1:0", "--faults", "{}"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn gateway-sim");
-    let addr = read_address(&mut child);
-    Process { child, addr }
-}
-
-fn spawn_server(url: &str, config: &PathBuf, gateway: SocketAddr) -> Process {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_billcalc-server"))
-        .arg("--config")
-        .arg(config)
-        .args(["--listen", "127.0.0.1:0"])
-        .env("BILLCALC_PUBLISHABLE_KEY", common::PK)
-        .env("BILLCALC_SECRET_KEY", SK)
-        .env("BILLCALC_SIGNING_KEY", common::SIGNING_KEY)
-        .env("DATABASE_URL", url)
-        .env("BILLCALC_LOG_REQUESTS", "0")
-        .env("BILLCALC_RENEWAL_INTERVAL_SECONDS", "0")
-        .env("BILLCALC_DELIVERY_INTERVAL_SECONDS", "0")
-        .env("BILLCALC_GATEWAY_URL", format!("http://{gateway}"))
-        .env("BILLCALC_GATEWAY_TIMEOUT_MS", "1500")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn billcalc-server");
-    let addr = read_address(&mut child);
-    Process { child, addr }
-}
+/// How long the server waits for the simulator before answering 503.
+const GATEWAY_TIMEOUT_MS: u64 = 1500;
 
 fn config_file(name: &str, backend: Backend) -> PathBuf {
     let config = std::env::temp_dir().join(format!(
@@ -98,12 +30,6 @@ fn config_file(name: &str, backend: Backend) -> PathBuf {
     c["portal"] = json!({ "page_url": "https://shop.example/portal.html" });
     std::fs::write(&config, c.to_string()).unwrap();
     config
-}
-
-async fn sim_ledger(sim: SocketAddr) -> Value {
-    let r = common::request(sim, "GET", "/_sim/ledger", &[], None).await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.json()
 }
 
 /// The gateway takes the money and never answers (`true`), or behaves.
@@ -228,7 +154,7 @@ fn unix_now() -> i64 {
 /// checks the request got no answer. Returns the restarted server (gateway answering again).
 #[allow(clippy::too_many_arguments)]
 async fn kill_after_gateway(
-    server: Process,
+    server: ServerProcess,
     sim: SocketAddr,
     url: &str,
     config: &PathBuf,
@@ -238,7 +164,7 @@ async fn kill_after_gateway(
     body: &Value,
     charged: usize,
     refunded: usize,
-) -> Process {
+) -> ServerProcess {
     silent_after_charging(sim, true).await;
     let in_flight = {
         let (addr, path, bearer) = (server.addr, path.to_string(), bearer.to_string());
@@ -253,7 +179,7 @@ async fn kill_after_gateway(
     let answer = in_flight.await.unwrap();
     assert!(answer.is_err(), "the killed server answered: {answer:?}");
     silent_after_charging(sim, false).await;
-    spawn_server(url, config, sim)
+    ServerProcess::with_gateway(url, config, sim, GATEWAY_TIMEOUT_MS)
 }
 
 async fn payments(url: &str) -> Vec<billcalc_server::store::PaymentRecord> {
@@ -285,8 +211,8 @@ fn chrono_year() -> i64 {
 async fn creation_and_change(backend: Backend) {
     let url = database_or_skip!(backend, "gwsub_create");
     let config = config_file("gwsub-create", backend);
-    let sim = spawn_sim();
-    let server = spawn_server(&url, &config, sim.addr);
+    let sim = GatewaySim::spawn(&json!({}));
+    let server = ServerProcess::with_gateway(&url, &config, sim.addr, GATEWAY_TIMEOUT_MS);
 
     // 1. The gateway charges the first invoice and never answers: 503, nothing recorded.
     silent_after_charging(sim.addr, true).await;
@@ -418,8 +344,8 @@ async fn creation_and_change(backend: Backend) {
 async fn renewal(backend: Backend) {
     let url = database_or_skip!(backend, "gwsub_renewal");
     let config = config_file("gwsub-renewal", backend);
-    let sim = spawn_sim();
-    let server = spawn_server(&url, &config, sim.addr);
+    let sim = GatewaySim::spawn(&json!({}));
+    let server = ServerProcess::with_gateway(&url, &config, sim.addr, GATEWAY_TIMEOUT_MS);
     // A trial ending in 2 s: nothing charged at creation.
     let trial_end = unix_now() + 2;
     let mut body = subscriber("cus_gw_2", "pm_card_visa");
@@ -512,7 +438,7 @@ async fn renewal(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(pending, 1, "the renewal's intent names its invoice");
-    let _server = spawn_server(&url, &config, sim.addr);
+    let _server = ServerProcess::with_gateway(&url, &config, sim.addr, GATEWAY_TIMEOUT_MS);
     until("start-up recovery did not render the e-invoice", || async {
         ready(invoice_id.clone()).await["einvoice"]["pdf"]["sha256"].is_string()
     })
@@ -529,8 +455,8 @@ async fn renewal(backend: Backend) {
 async fn dunning_attempt(backend: Backend) {
     let url = database_or_skip!(backend, "gwsub_dunning");
     let config = config_file("gwsub-dunning", backend);
-    let sim = spawn_sim();
-    let server = spawn_server(&url, &config, sim.addr);
+    let sim = GatewaySim::spawn(&json!({}));
+    let server = ServerProcess::with_gateway(&url, &config, sim.addr, GATEWAY_TIMEOUT_MS);
     let trial_end = unix_now() + 2;
     let mut body = subscriber("cus_gw_3", "pm_card_insufficient_funds");
     body["trial_end"] = json!(trial_end);
@@ -595,7 +521,7 @@ async fn dunning_attempt(backend: Backend) {
     );
     // The server dies; at restart the recovery asks the gateway and records the payment.
     server.kill();
-    let server = spawn_server(&url, &config, sim.addr);
+    let server = ServerProcess::with_gateway(&url, &config, sim.addr, GATEWAY_TIMEOUT_MS);
     until("start-up recovery did not record the attempt", || async {
         !payments(&url).await.is_empty()
     })
@@ -637,8 +563,8 @@ async fn dunning_attempt(backend: Backend) {
 async fn refund(backend: Backend) {
     let url = database_or_skip!(backend, "gwsub_refund");
     let config = config_file("gwsub-refund", backend);
-    let sim = spawn_sim();
-    let server = spawn_server(&url, &config, sim.addr);
+    let sim = GatewaySim::spawn(&json!({}));
+    let server = ServerProcess::with_gateway(&url, &config, sim.addr, GATEWAY_TIMEOUT_MS);
     let created = ok(
         server.addr,
         "/v1/subscriptions",
@@ -782,7 +708,7 @@ async fn refund(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(pending, 1, "the refund's intent names its credit note");
-    let server = spawn_server(&url, &config, sim.addr);
+    let server = ServerProcess::with_gateway(&url, &config, sim.addr, GATEWAY_TIMEOUT_MS);
     let addr = server.addr;
     until(
         "start-up recovery did not render the credit note's e-invoice",

@@ -19,7 +19,7 @@ use tokio::net::TcpStream;
 
 mod process;
 #[allow(unused_imports)]
-pub use process::{config_file, ServerProcess};
+pub use process::{config_file, sim_ledger, GatewaySim, ServerProcess};
 
 pub const PK: &str = "pk_test_billcalc_tests";
 pub const SK: &str = "sk_test_billcalc_tests_secret";

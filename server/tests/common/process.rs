@@ -1,6 +1,8 @@
 //! The real `billcalc-server` binary as a child process: started on 127.0.0.1:0 with the test
-//! keys (its address read from its first log line), its log kept, killed when dropped.
+//! keys (its address read from its first log line), its log kept, killed when dropped. And the
+//! gateway simulator (`gateway-sim`) the same way.
 
+use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -42,29 +44,36 @@ impl ServerProcess {
             command.env(k, v);
         }
         let mut child = command.spawn().expect("spawn billcalc-server");
-        let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut line = String::new();
-        reader
-            .read_line(&mut line)
-            .expect("read the listening line");
-        let addr = match super::listening_address(&line) {
-            Some(addr) => addr,
-            None => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("server did not start: {line:?}");
-            }
-        };
-        // Keep reading the log, so the pipe stays open and the lines can be checked.
-        let log = Arc::new(Mutex::new(vec![line]));
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in reader.lines() {
-                let Ok(line) = line else { break };
-                sink.lock().unwrap().push(line);
-            }
-        });
+        let (addr, log) = started(&mut child, "server");
         ServerProcess { child, addr, log }
+    }
+
+    /// Starts the binary against the gateway simulator at `gateway` (answers awaited at most
+    /// `timeout_ms`), with the renewal and delivery loops off.
+    pub fn with_gateway(
+        url: &str,
+        config: &Path,
+        gateway: SocketAddr,
+        timeout_ms: u64,
+    ) -> ServerProcess {
+        let gateway_url = format!("http://{gateway}");
+        let timeout = timeout_ms.to_string();
+        ServerProcess::spawn(
+            url,
+            config,
+            &[
+                ("BILLCALC_RENEWAL_INTERVAL_SECONDS", "0"),
+                ("BILLCALC_DELIVERY_INTERVAL_SECONDS", "0"),
+                ("BILLCALC_GATEWAY_URL", &gateway_url),
+                ("BILLCALC_GATEWAY_TIMEOUT_MS", &timeout),
+            ],
+        )
+    }
+
+    /// SIGKILL, and wait for the process to be gone.
+    pub fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        let _ = self.child.wait();
     }
 
     pub fn sigterm(&self) {
@@ -104,4 +113,62 @@ pub fn config_file(name: &str) -> PathBuf {
         .join(format!("billcalc-{name}-{}.json", std::process::id()));
     std::fs::write(&path, super::test_config().to_string()).unwrap();
     path
+}
+
+/// Reads the child's first stdout line (its listening address), then keeps reading its log so
+/// the pipe stays open and the lines can be checked. Kills the child if it did not start.
+fn started(child: &mut Child, what: &str) -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
+    let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    reader
+        .read_line(&mut line)
+        .expect("read the listening line");
+    let Some(addr) = super::listening_address(&line) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("{what} did not start: {line:?}");
+    };
+    let log = Arc::new(Mutex::new(vec![line]));
+    let sink = log.clone();
+    std::thread::spawn(move || {
+        for line in reader.lines() {
+            let Ok(line) = line else { break };
+            sink.lock().unwrap().push(line);
+        }
+    });
+    (addr, log)
+}
+
+/// The gateway simulator (`server/src/bin/gateway-sim.rs`, Stripe's PaymentIntents shape) as
+/// its own process, with `faults` from the start; killed when dropped.
+pub struct GatewaySim {
+    pub child: Child,
+    pub addr: SocketAddr,
+}
+
+impl Drop for GatewaySim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl GatewaySim {
+    pub fn spawn(faults: &Value) -> GatewaySim {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_gateway-sim"))
+            .args(["--listen", "127.0.0.1:0", "--faults", &faults.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn gateway-sim");
+        let (addr, _) = started(&mut child, "gateway-sim");
+        GatewaySim { child, addr }
+    }
+}
+
+/// The simulator's ledger (`GET /_sim/ledger`): its payment intents and refunds.
+pub async fn sim_ledger(sim: SocketAddr) -> Value {
+    let r = super::request(sim, "GET", "/_sim/ledger", &[], None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()
 }
