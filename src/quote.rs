@@ -273,23 +273,32 @@ fn price_cart(calculator: &Calculator, input: &QuoteInput) -> Result<Quote> {
         cart_promotions: true,
     };
 
-    // Inline prices are validated first so every resolved line can borrow its terms.
-    let inline = input
+    // Inline prices are validated first so every resolved line can borrow its terms (a cart of
+    // catalog prices only, the checkout case, builds no list of them).
+    let inline = if input
         .lines
         .iter()
-        .enumerate()
-        .map(|(i, line)| match &line.price {
-            PriceRef::Inline(price) => price.validate(&format!("lines[{i}].price")).map(Some),
-            PriceRef::Id(_) => Ok(None),
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let lines = input
-        .lines
-        .iter()
-        .zip(&inline)
-        .enumerate()
-        .map(|(i, (line, inline))| resolve_line(calculator, &context, i, line, inline.as_ref()))
-        .collect::<Result<Vec<_>>>()?;
+        .any(|line| matches!(line.price, PriceRef::Inline(_)))
+    {
+        input
+            .lines
+            .iter()
+            .enumerate()
+            .map(|(i, line)| match &line.price {
+                PriceRef::Inline(price) => price.validate(&format!("lines[{i}].price")).map(Some),
+                PriceRef::Id(_) => Ok(None),
+            })
+            .collect::<Result<Vec<_>>>()?
+    } else {
+        Vec::new()
+    };
+    // A loop rather than `collect::<Result<Vec>>` (which cannot size the vector up front and
+    // grows it by copies).
+    let mut lines = Vec::with_capacity(input.lines.len());
+    for (i, line) in input.lines.iter().enumerate() {
+        let inline = inline.get(i).and_then(Option::as_ref);
+        lines.push(resolve_line(calculator, &context, i, line, inline)?);
+    }
     run(calculator, input, &context, lines)
 }
 
