@@ -52,7 +52,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 /// gateway or recording its outcome; a replay of its key waits for it instead of asking the
 /// gateway a second time (across processes the gateway's idempotency key and the conditional
 /// settlement keep that safe, only less quiet).
-fn working_on(intent_id: &str) -> Arc<tokio::sync::Mutex<()>> {
+pub(crate) fn working_on(intent_id: &str) -> Arc<tokio::sync::Mutex<()>> {
     static WORKING: LazyLock<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> =
         LazyLock::new(Mutex::default);
     let mut map = WORKING.lock().unwrap_or_else(|p| p.into_inner());
@@ -473,7 +473,7 @@ async fn issue(
 
 /// E-invoices queued in this process and not stored yet; past this many, a new one is left to
 /// the recovery (it stays `einvoice_pending` in the database, which is the queue that counts).
-const RENDER_QUEUE_CAP: i64 = 4096;
+pub(crate) const RENDER_QUEUE_CAP: i64 = 4096;
 
 /// How many e-invoices render at once (`BILLCALC_RENDER_THREADS`, default 1): each is
 /// CPU-bound (about 10 ms of one core in a release build), so the renderer takes at most this
@@ -491,7 +491,7 @@ fn render_threads() -> usize {
 
 /// The renderer's turns, first come first served (tokio's semaphore is fair), so e-invoices
 /// come out in the order their invoices were committed.
-static RENDER_TURNS: LazyLock<tokio::sync::Semaphore> =
+pub(crate) static RENDER_TURNS: LazyLock<tokio::sync::Semaphore> =
     LazyLock::new(|| tokio::sync::Semaphore::new(render_threads()));
 
 /// Queues the e-invoice of an invoice just committed (tx 2) for rendering in the background:
