@@ -34,6 +34,7 @@ pub mod portal;
 pub mod pricing;
 pub mod ratelimit;
 pub mod reminders;
+pub mod render_queue;
 pub mod reports;
 pub mod routes;
 pub mod state;
