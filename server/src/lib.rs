@@ -29,6 +29,7 @@ pub mod invoice_page;
 pub mod ledger;
 pub mod log;
 pub mod metrics;
+pub mod payment_intents;
 pub mod payment_step;
 pub mod portal;
 pub mod pricing;
