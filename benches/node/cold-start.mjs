@@ -55,11 +55,12 @@ else parent();
 async function child(mode, pkgDir, entry) {
   // The main thread's on-CPU time in ms (Linux: the scheduler's nanosecond count for the thread
   // whose id is the process id), or NaN where /proc is not there. The kernel brings the running
-  // thread's count up to date only at a tick or when it sleeps: a 1 µs Atomics.wait makes it sleep.
+  // thread's count up to date only at a tick or when it sleeps: a 50 µs Atomics.wait makes it sleep
+  // (1 µs did not always; the wait is off-CPU, it adds to wall time only).
   const schedstat = `/proc/self/task/${process.pid}/schedstat`;
   const cell = new Int32Array(new SharedArrayBuffer(4));
   const mainCpu = fs.existsSync(schedstat)
-    ? () => (Atomics.wait(cell, 0, 0, 0.001), Number(fs.readFileSync(schedstat, 'latin1').split(' ')[0]) / 1e6)
+    ? () => (Atomics.wait(cell, 0, 0, 0.05), Number(fs.readFileSync(schedstat, 'latin1').split(' ')[0]) / 1e6)
     : () => NaN;
   const clocks = () => {
     const c = process.cpuUsage();
