@@ -416,5 +416,8 @@ pub fn decimal_amount(
         })
         .and_then(|a| crate::money::checked(a, "amount"))
         .map_err(throwable)?;
-    Ok(rust_decimal::Decimal::new(amount, currency.exponent()).to_string())
+    // What `Decimal::new(amount, exponent).to_string()` gives, without `core::fmt` (issue 12).
+    let mut text = String::with_capacity(24);
+    crate::quote_json::push_decimal(&mut text, i128::from(amount), currency.exponent());
+    Ok(text)
 }
