@@ -3,10 +3,9 @@
 //! for the same [`Quote`] (same field order, same absent fields, same escapes); the golden vector
 //! runner checks that on every quote vector (tests/vectors.rs). What is written by hand is what
 //! every part of a quote: lines, discount amounts and taxes, the tax breakdown, the totals, the
-//! applied and rejected discounts, notes, rounding and metadata. So the checkout wasm links no
-//! serde serialiser at all (issue 12). Only a quote carrying invoice-line details (`info`, which
-//! subscription invoices have and quotes never do) is serialised by serde_json whole; builds
-//! without the subscription code (the checkout wasm) have no such lines to write.
+//! applied and rejected discounts, notes, rounding, metadata, and the invoice-line details
+//! (`info`) of subscription invoices. So the browser builds link no serde serialiser for quotes
+//! (issue 12); src/invoice_json.rs writes the subscription results the same way.
 
 //!
 //! The wasm package receives a shorter text of the same quote (`to_transfer_json`): each line is
@@ -20,6 +19,7 @@ use crate::discount::{
 };
 use crate::quote::{Quote, QuoteLine};
 use crate::rounding::{RoundingMode, RoundingPolicy};
+use crate::subscription::line::{Derivation, LineInfo, LineType, Method};
 use crate::tax::group::GroupIndex;
 use crate::tax::{RateDescriptor, RoundingStage, SharedRate, VatCategory};
 use std::collections::BTreeMap;
@@ -45,29 +45,15 @@ impl Quote {
     }
 
     fn write(&self, rates: Option<&[usize]>) -> String {
-        if self.lines.iter().any(|l| l.info.is_some()) {
-            return with_line_info(self);
-        }
+        // Lines with invoice details (subscription invoices) are written as objects.
+        let rates = rates.filter(|_| self.lines.iter().all(|l| l.info.is_none()));
         // About 420 bytes per line with one tax, 80 in the transfer form (issue 12's cart).
         let per_line = if rates.is_some() { 100 } else { 480 };
         let mut out = Writer(String::with_capacity(1024 + per_line * self.lines.len()));
-        write_quote(&mut out, self, rates);
+        write_quote_fields(&mut out, self, rates);
+        out.raw("}");
         out.0
     }
-}
-
-/// A quote whose lines carry invoice-line details (subscription invoices), through serde_json.
-#[cfg(any(feature = "subscriptions", not(target_arch = "wasm32")))]
-fn with_line_info(quote: &Quote) -> String {
-    serde_json::to_string(quote).unwrap_or_default()
-}
-
-/// Only the subscription code builds lines with details; a wasm build without it (the checkout
-/// build) has none to write, and links no serialiser for them. The empty text is the wasm's
-/// "result could not be encoded" error, never a wrong quote.
-#[cfg(not(any(feature = "subscriptions", not(target_arch = "wasm32"))))]
-fn with_line_info(_: &Quote) -> String {
-    String::new()
 }
 
 /// For every line tax in order, the position in `total_taxes` of the entry with an equal rate.
@@ -94,15 +80,16 @@ fn rate_positions(q: &Quote) -> Option<Vec<usize>> {
     Some(positions)
 }
 
-struct Writer(String);
+/// JSON text being written (shared with the subscription results' writer, src/invoice_json.rs).
+pub(crate) struct Writer(pub(crate) String);
 
 impl Writer {
     /// Literal JSON (keys and punctuation known to need no escape).
-    fn raw(&mut self, text: &str) {
+    pub(crate) fn raw(&mut self, text: &str) {
         self.0.push_str(text);
     }
 
-    fn int(&mut self, n: i64) {
+    pub(crate) fn int(&mut self, n: i64) {
         // Digits by hand: `write!` goes through `core::fmt` (a tenth of `to_json`'s time).
         if n < 0 {
             self.0.push('-');
@@ -110,17 +97,34 @@ impl Writer {
         push_digits(&mut self.0, u128::from(n.unsigned_abs()), 0);
     }
 
-    fn usize(&mut self, n: usize) {
+    pub(crate) fn usize(&mut self, n: usize) {
         push_digits(&mut self.0, n as u128, 0);
     }
 
-    fn bool(&mut self, b: bool) {
+    /// `{"start":…,"end":…}` (a `Period`).
+    pub(crate) fn period(&mut self, start: i64, end: i64) {
+        self.raw("{\"start\":");
+        self.int(start);
+        self.raw(",\"end\":");
+        self.int(end);
+        self.raw("}");
+    }
+
+    /// An integer or `null`.
+    pub(crate) fn opt_int(&mut self, n: Option<i64>) {
+        match n {
+            Some(n) => self.int(n),
+            None => self.raw("null"),
+        }
+    }
+
+    pub(crate) fn bool(&mut self, b: bool) {
         self.raw(if b { "true" } else { "false" });
     }
 
     /// A JSON string, escaped as serde_json escapes (`"`, `\`, and control characters; the
     /// common ones as `\n`…, the others as `\u00XX`; everything else verbatim).
-    fn str(&mut self, s: &str) {
+    pub(crate) fn str(&mut self, s: &str) {
         self.0.push('"');
         let bytes = s.as_bytes();
         let mut start = 0;
@@ -152,7 +156,7 @@ impl Writer {
         self.0.push('"');
     }
 
-    fn opt_str(&mut self, s: Option<&str>) {
+    pub(crate) fn opt_str(&mut self, s: Option<&str>) {
         match s {
             Some(s) => self.str(s),
             None => self.raw("null"),
@@ -160,7 +164,7 @@ impl Writer {
     }
 
     /// An object's fields in order, each written after its key (see [`Fields`]).
-    fn object(&mut self) -> Fields<'_> {
+    pub(crate) fn object(&mut self) -> Fields<'_> {
         self.raw("{");
         Fields {
             w: self,
@@ -169,7 +173,7 @@ impl Writer {
     }
 
     /// A string-to-string map (metadata) in key order, as serde_json writes a `BTreeMap`.
-    fn map(&mut self, map: &BTreeMap<String, String>) {
+    pub(crate) fn map(&mut self, map: &BTreeMap<String, String>) {
         let mut o = self.object();
         for (key, value) in map {
             o.w.raw(if o.first { "" } else { "," });
@@ -181,7 +185,7 @@ impl Writer {
         o.end();
     }
 
-    fn list<T>(&mut self, items: &[T], mut item: impl FnMut(&mut Writer, &T)) {
+    pub(crate) fn list<T>(&mut self, items: &[T], mut item: impl FnMut(&mut Writer, &T)) {
         self.raw("[");
         for (i, x) in items.iter().enumerate() {
             if i > 0 {
@@ -195,14 +199,14 @@ impl Writer {
 
 /// Writes `"key":` before each field of an object, with the commas between them, for objects
 /// whose first field may be absent (serde's `skip_serializing_if`).
-struct Fields<'w> {
+pub(crate) struct Fields<'w> {
     w: &'w mut Writer,
     first: bool,
 }
 
 impl Fields<'_> {
     /// Starts a field; `key` is a known field name (ASCII, nothing to escape).
-    fn key(&mut self, key: &str) -> &mut Writer {
+    pub(crate) fn key(&mut self, key: &str) -> &mut Writer {
         self.w.raw(if self.first { "\"" } else { ",\"" });
         self.first = false;
         self.w.raw(key);
@@ -210,33 +214,33 @@ impl Fields<'_> {
         self.w
     }
 
-    fn str(&mut self, key: &str, value: &str) {
+    pub(crate) fn str(&mut self, key: &str, value: &str) {
         self.key(key).str(value);
     }
 
-    fn opt_str(&mut self, key: &str, value: Option<&str>) {
+    pub(crate) fn opt_str(&mut self, key: &str, value: Option<&str>) {
         if let Some(value) = value {
             self.str(key, value);
         }
     }
 
-    fn int(&mut self, key: &str, value: i64) {
+    pub(crate) fn int(&mut self, key: &str, value: i64) {
         self.key(key).int(value);
     }
 
-    fn opt_int(&mut self, key: &str, value: Option<i64>) {
+    pub(crate) fn opt_int(&mut self, key: &str, value: Option<i64>) {
         if let Some(value) = value {
             self.int(key, value);
         }
     }
 
-    fn opt_line(&mut self, value: Option<usize>) {
+    pub(crate) fn opt_line(&mut self, value: Option<usize>) {
         if let Some(line) = value {
             self.key("line").usize(line);
         }
     }
 
-    fn end(self) {
+    pub(crate) fn end(self) {
         self.w.raw("}");
     }
 }
@@ -275,7 +279,8 @@ fn push_digits(out: &mut String, mut n: u128, scale: u32) {
     }
 }
 
-fn write_quote(w: &mut Writer, q: &Quote, rates: Option<&[usize]>) {
+/// A quote's object without its closing brace (an invoice continues it with its own fields).
+pub(crate) fn write_quote_fields(w: &mut Writer, q: &Quote, rates: Option<&[usize]>) {
     w.raw("{\"version\":");
     w.str(q.version);
     w.raw(",\"currency\":");
@@ -356,10 +361,9 @@ fn write_quote(w: &mut Writer, q: &Quote, rates: Option<&[usize]>) {
         w.raw(",\"metadata\":");
         w.map(metadata);
     }
-    w.raw("}");
 }
 
-fn write_rounding(w: &mut Writer, policy: &RoundingPolicy) {
+pub(crate) fn write_rounding(w: &mut Writer, policy: &RoundingPolicy) {
     w.raw("{\"mode\":");
     w.raw(match policy.mode {
         RoundingMode::HalfUp => "\"half_up\"",
@@ -507,7 +511,71 @@ fn write_line(w: &mut Writer, line: &QuoteLine, texts: &mut RateTexts) {
         w.raw(",\"metadata\":");
         w.map(metadata);
     }
+    if let Some(info) = &line.info {
+        write_line_info(w, info);
+    }
     w.raw("}");
+}
+
+/// An invoice line's details, flattened into the line (as `QuoteLine` serialises `info`).
+fn write_line_info(w: &mut Writer, info: &LineInfo) {
+    w.raw(",\"type\":");
+    w.raw(match info.kind {
+        LineType::Subscription => "\"subscription\"",
+        LineType::Proration => "\"proration\"",
+        LineType::Usage => "\"usage\"",
+        LineType::Invoiceitem => "\"invoiceitem\"",
+        LineType::MinimumCommitment => "\"minimum_commitment\"",
+    });
+    w.raw(",\"subscription_item\":");
+    w.opt_str(info.subscription_item.as_deref());
+    w.raw(",\"period\":");
+    w.period(info.period.start, info.period.end);
+    w.raw(",\"proration\":");
+    w.bool(info.proration);
+    w.raw(",\"discountable\":");
+    w.bool(info.discountable);
+    w.raw(",\"derivation\":");
+    match &info.derivation {
+        Some(d) => write_derivation(w, d),
+        None => w.raw("null"),
+    }
+}
+
+fn write_derivation(w: &mut Writer, d: &Derivation) {
+    use crate::price::AggregateUsage;
+    let mut o = w.object();
+    o.str(
+        "method",
+        match d.method {
+            Method::Price => "price",
+            Method::PartialPeriod => "partial_period",
+            Method::Proration => "proration",
+            Method::Usage => "usage",
+            Method::Trial => "trial",
+            Method::MinimumCommitment => "minimum_commitment",
+        },
+    );
+    o.opt_int("quantity", d.quantity);
+    o.opt_str("full_period_amount", d.full_period_amount.as_deref());
+    o.opt_int("seconds", d.seconds);
+    o.opt_int("seconds_in_period", d.seconds_in_period);
+    o.opt_int("days", d.days);
+    o.opt_int("days_in_period", d.days_in_period);
+    let usage = d.aggregate_usage.map(|a| match a {
+        AggregateUsage::Sum => "sum",
+        AggregateUsage::Max => "max",
+        AggregateUsage::Last => "last",
+        AggregateUsage::Count => "count",
+    });
+    o.opt_str("aggregate_usage", usage);
+    o.opt_int("records", d.records);
+    o.opt_int("records_outside_period", d.records_outside_period);
+    o.opt_int("commitment", d.commitment);
+    o.opt_int("measured", d.measured);
+    o.str("unrounded", &d.unrounded);
+    write_rounding(o.key("rounding"), &d.rounding);
+    o.end();
 }
 
 /// A line in the transfer form (see [`Quote::to_transfer_json`]).
@@ -764,6 +832,68 @@ mod tests {
                 write_rounding(&mut w, &policy);
                 assert_eq!(w.0, serde_json::to_string(&policy).unwrap());
             }
+        }
+    }
+
+    /// The invoice-line details' codes, every variant.
+    #[test]
+    fn line_info_codes_are_serdes_names() {
+        use crate::price::AggregateUsage;
+        use crate::subscription::line::Period;
+        let kinds = [
+            LineType::Subscription,
+            LineType::Proration,
+            LineType::Usage,
+            LineType::Invoiceitem,
+            LineType::MinimumCommitment,
+        ];
+        let methods = [
+            Method::Price,
+            Method::PartialPeriod,
+            Method::Proration,
+            Method::Usage,
+            Method::Trial,
+            Method::MinimumCommitment,
+        ];
+        let usages = [
+            None,
+            Some(AggregateUsage::Sum),
+            Some(AggregateUsage::Max),
+            Some(AggregateUsage::Last),
+            Some(AggregateUsage::Count),
+        ];
+        for (i, kind) in kinds.into_iter().enumerate() {
+            let method = methods[i % methods.len()];
+            let usage = usages[i % usages.len()];
+            let mut derivation = Derivation::new(
+                method,
+                rust_decimal::Decimal::new(-1005, 1),
+                RoundingPolicy::default(),
+            );
+            derivation.aggregate_usage = usage;
+            derivation.seconds = Some(i as i64);
+            let info = LineInfo {
+                kind,
+                subscription_item: (i % 2 == 0).then(|| "si_\"1".to_string()),
+                period: Period { start: 1, end: 2 },
+                proration: i % 2 == 1,
+                discountable: i % 3 == 0,
+                derivation: (i != 4).then_some(derivation),
+            };
+            let mut w = Writer(String::new());
+            write_line_info(&mut w, &info);
+            let serde = serde_json::to_string(&info).unwrap();
+            assert_eq!(format!("{{{}}}", &w.0[1..]), serde);
+        }
+        for method in methods {
+            let d = Derivation::new(
+                method,
+                rust_decimal::Decimal::ONE,
+                RoundingPolicy::default(),
+            );
+            let mut w = Writer(String::new());
+            write_derivation(&mut w, &d);
+            assert_eq!(w.0, serde_json::to_string(&d).unwrap());
         }
     }
 
