@@ -53,7 +53,12 @@ WASM_OPT_WEB=(-Oz --low-memory-unused --zero-filled-memory "${WASM_OPT_FEATURES[
 # build under load instead of 15). Not used for the e-invoice builds (twice the size, no size target).
 WASM_OPT_SMALL=(--merge-similar-functions --flatten --rereloop -Oz -Oz --low-memory-unused
   --zero-filled-memory "${WASM_OPT_FEATURES[@]}")
-WASM_OPT_NODE=(-O3 "${WASM_OPT_FEATURES[@]}")
+# Node: -O3, but a function with one caller is inlined only when small (binaryen inlines every such
+# function by default). The default welded the quote's whole pipeline into one 25 KB function
+# (quote::run), which V8 tiered up to TurboFan after the second quote: ~80 ms of CPU on a background
+# thread that the process also waits for at exit (issue 12, cold start; benches/node/cold-start.mjs
+# --trace). Per call it is not slower (benches/node/compare.mjs --against).
+WASM_OPT_NODE=(-O3 --one-caller-inline-max-function-size 100 "${WASM_OPT_FEATURES[@]}")
 
 log() { printf 'build-pkg: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -212,6 +217,7 @@ optimise "$STAGE/einvoice/node/billcalc_bg.wasm" "${WASM_OPT_WEB[@]}"
 STAGE="$STAGE" CARGO_INFO="$CARGO_INFO" node --input-type=module -e '
   import { readFileSync, writeFileSync, readdirSync } from "node:fs";
   import { join, relative } from "node:path";
+  import { createRequire } from "node:module";
   const stage = process.env.STAGE;
   const fail = (msg) => { console.error("build-pkg: error: " + msg); process.exit(1); };
   const walk = (dir) => readdirSync(dir, { withFileTypes: true })
@@ -226,6 +232,8 @@ STAGE="$STAGE" CARGO_INFO="$CARGO_INFO" node --input-type=module -e '
     for (const entry of readdirSync(dir).filter((f) => /^index\.(js|mjs|cjs)$/.test(f))) {
       const file = join(dir, entry);
       const text = readFileSync(file, "utf8");
+      // In Node, index.mjs takes everything from index.cjs (no snippet of its own).
+      if (target.endsWith("node") && entry === "index.mjs") continue;
       if (!text.includes("@BILLCALC_ERROR_SNIPPET@")) fail(`${file} lacks the snippet placeholder`);
       writeFileSync(file, text.replaceAll("@BILLCALC_ERROR_SNIPPET@", spec));
     }
@@ -238,6 +246,15 @@ STAGE="$STAGE" CARGO_INFO="$CARGO_INFO" node --input-type=module -e '
       if (/^\s*(import|export)\b/m.test(body)) fail(`${file}: cannot convert this ES module to CommonJS`);
       writeFileSync(file, `"use strict";\n${body.trimEnd()}\n${names.map((n) => `exports.${n} = ${n};`).join("\n")}\n`);
     }
+    // index.mjs names what index.cjs exports (read from the module itself) instead of importing
+    // CommonJS files, which Node would parse for their names on every start (issue 12, cold start).
+    const names = Object.keys(createRequire(join(dir, "index.cjs"))("./index.cjs")).sort();
+    if (!names.includes("Calculator") || !names.includes("init") || names.some((n) => !/^[A-Za-z_$][\w$]*$/.test(n) || n === "default"))
+      fail(`${target}: unexpected exports of index.cjs: ${names.join(", ")}`);
+    const mjs = join(dir, "index.mjs");
+    const text = readFileSync(mjs, "utf8");
+    if (!text.includes("@BILLCALC_NODE_EXPORTS@")) fail(`${mjs} lacks the exports placeholder`);
+    writeFileSync(mjs, text.replace("@BILLCALC_NODE_EXPORTS@", names.join(", ")));
   }
 
   const own = JSON.parse(process.env.CARGO_INFO);

@@ -417,7 +417,7 @@ async fn card_numbers_in_any_shape_in_bodies_headers_and_paths() {
     }
     // Not card numbers: the scan does not get in the way of ordinary values.
     let mut cart = common::cart();
-    cart["metadata"] = json!({"order": "F2026-000123", "phone": "+33 1 23 45 67 89", "iban": "FR7630006000011234567890189", "uuid": "550e8400-e29b-41d4-a716-446655440000"});
+    cart["metadata"] = json!({"order": "F2026-000123", "phone": "+33 1 23 45 67 89", "iban": "FR7630006000011234567890189", "uuid": "550e8400-e29b-41d4-a716-446655440000", "uuid_v4": "313874cd-dfbc-423d-b246-548991270564", "created_ms": "1732900000008"});
     let r = s.post("/v1/quotes", PK, &json!({"cart": cart}), &[]).await;
     assert_eq!(r.status, 200, "{}", r.body);
     // A header, and the path.
@@ -461,6 +461,17 @@ async fn card_numbers_in_any_shape_in_bodies_headers_and_paths() {
         (400, json!("card_number_rejected"), json!("path"))
     );
     assert_eq!(s.gateway.attempts(), 0);
+    // Idempotency keys that are identifiers, not card numbers: a UUID v4 whose digit groups
+    // pass Luhn and a millisecond timestamp that does (both were refused once).
+    for key in [
+        "f31aeb00-4982-4407-8941-965096ee86ef",
+        "order-1732900000008",
+    ] {
+        let r = s
+            .post("/v1/charges", SK, &body, &[("idempotency-key", key)])
+            .await;
+        assert_eq!(r.status, 200, "{key}: {}", r.body);
+    }
     s.stop().await;
 }
 

@@ -103,6 +103,18 @@ test('import and require resolve to the same module instance', () => {
   assert.equal(esm.version(), PKG.version);
 });
 
+test('import exports exactly what require does, for billcalc and billcalc/einvoice', async () => {
+  // node/index.mjs lists index.cjs's names (written by build-pkg.sh) rather than re-exporting the
+  // CommonJS files: a name missing from that list would be missing for every `import` user.
+  for (const entry of ['billcalc', 'billcalc/einvoice']) {
+    const m = await project.import(entry);
+    const r = project.require(entry);
+    assert.deepEqual(Object.keys(m).filter((n) => n !== 'default').sort(), Object.keys(r).sort(), entry);
+    for (const name of Object.keys(r)) assert.equal(m[name], r[name], `${entry}: ${name}`);
+    assert.equal(m.default, r.init, `${entry}: default export is init`);
+  }
+});
+
 test('the checkout build leaves out the subscription API and the adapters, and nothing else', () => {
   for (const name of ['previewInvoice', 'billingDates', 'dunningSchedule', 'creditNote']) {
     assert.equal(typeof web[name], 'function', `billcalc/web has ${name}`);
