@@ -30,56 +30,72 @@ pub fn allocate(total: i64, weights: &[i64], path: &str) -> Result<Vec<i64>> {
         };
     }
     let all_zero = weights.iter().all(|&w| w == 0);
-    let weight = |w: i64| -> i128 {
+    let weight = |w: i64| -> u128 {
         if all_zero {
             1
         } else {
-            i128::from(w)
+            w.unsigned_abs().into()
         }
     };
-    let sum: i128 = weights.iter().map(|&w| weight(w)).sum();
-    let magnitude = i128::from(total).abs();
+    let sum: u128 = weights.iter().map(|&w| weight(w)).sum();
+    let magnitude = u128::from(total.unsigned_abs());
 
-    // (part, remainder) per weight; |total| and weights are below 2^63, so products fit in i128.
-    let mut parts: Vec<(i128, i128)> = weights
-        .iter()
-        .map(|&w| {
-            let share = magnitude * weight(w);
-            (share / sum, share % sum)
-        })
-        .collect();
-    let given: i128 = parts.iter().map(|p| p.0).sum();
-    let mut left = magnitude - given; // < weights.len()
-
-    let mut order: Vec<usize> = (0..parts.len()).collect();
-    // Stable sort: equal remainders keep index order, the deterministic tie-break.
-    order.sort_by(|&a, &b| {
-        let ra = parts.get(a).map_or(0, |p| p.1);
-        let rb = parts.get(b).map_or(0, |p| p.1);
-        rb.cmp(&ra)
-    });
-    for i in order {
-        if left == 0 {
-            break;
+    // Each part's floor and remainder. |total| and every weight are below 2^63, so each product
+    // fits in 128 bits; in 64 bits (one machine division instead of a library call) when
+    // |total| × Σw does, the common case. Same integers either way.
+    let mut parts: Vec<u128> = Vec::with_capacity(weights.len());
+    let mut rests: Vec<u128> = Vec::with_capacity(weights.len());
+    let fits_64 = magnitude
+        .checked_mul(sum)
+        .is_some_and(|v| u64::try_from(v).is_ok());
+    match u64::try_from(sum) {
+        Ok(sum64) if fits_64 => {
+            let m = magnitude as u64; // magnitude ≤ magnitude × sum, which fits (sum ≥ 1)
+            for &w in weights {
+                let share = m * weight(w) as u64; // ≤ m × sum
+                parts.push(u128::from(share / sum64));
+                rests.push(u128::from(share % sum64));
+            }
         }
-        if let Some(p) = parts.get_mut(i) {
-            p.0 += 1;
-            left -= 1;
+        _ => {
+            for &w in weights {
+                let share = magnitude * weight(w);
+                parts.push(share / sum);
+                rests.push(share % sum);
+            }
         }
     }
-    let sign: i128 = if total < 0 { -1 } else { 1 };
-    parts
-        .into_iter()
-        .map(|(p, _)| {
-            i64::try_from(sign * p).map_err(|_| {
-                Error::new(
-                    ErrorCode::AmountOverflow,
-                    path,
-                    "allocated part out of range",
-                )
-            })
-        })
-        .collect()
+    let given: u128 = parts.iter().sum();
+    let left = usize::try_from(magnitude - given).unwrap_or(0); // < weights.len()
+
+    // The `left` largest remainders get one unit each; equal remainders go to the earlier part
+    // (the deterministic tie-break). Ranking by (remainder descending, index ascending) is a
+    // total order, so selecting the first `left` of it gives the same parts as a stable sort.
+    if left > 0 {
+        let mut order: Vec<usize> = (0..parts.len()).collect();
+        let rank = |&i: &usize| (std::cmp::Reverse(rests.get(i).copied().unwrap_or(0)), i);
+        if left < order.len() {
+            order.select_nth_unstable_by_key(left - 1, rank);
+        }
+        for &i in order.iter().take(left) {
+            if let Some(p) = parts.get_mut(i) {
+                *p += 1;
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(parts.len());
+    for p in parts {
+        let part = i128::try_from(p).unwrap_or(i128::MAX);
+        let signed = if total < 0 { -part } else { part };
+        out.push(i64::try_from(signed).map_err(|_| {
+            Error::new(
+                ErrorCode::AmountOverflow,
+                path,
+                "allocated part out of range",
+            )
+        })?);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -99,5 +115,66 @@ mod tests {
         // Equal remainders go to the earlier parts; a larger remainder wins over index order.
         assert_eq!(allocate(10, &[1, 1, 4], ""), Ok(vec![2, 2, 6]));
         assert_eq!(allocate(10, &[1, 2, 3], ""), Ok(vec![2, 3, 5]));
+    }
+
+    /// The split as first written (i128 throughout, a stable sort of every remainder): the
+    /// 64-bit path and the selection of the largest remainders must give the same parts.
+    fn reference(total: i64, weights: &[i64]) -> Vec<i64> {
+        let all_zero = weights.iter().all(|&w| w == 0);
+        let weight = |w: i64| -> i128 {
+            if all_zero {
+                1
+            } else {
+                i128::from(w)
+            }
+        };
+        let sum: i128 = weights.iter().map(|&w| weight(w)).sum();
+        let magnitude = i128::from(total).abs();
+        let mut parts: Vec<(i128, i128)> = weights
+            .iter()
+            .map(|&w| (magnitude * weight(w) / sum, magnitude * weight(w) % sum))
+            .collect();
+        let mut left = magnitude - parts.iter().map(|p| p.0).sum::<i128>();
+        let mut order: Vec<usize> = (0..parts.len()).collect();
+        order.sort_by(|&a, &b| parts[b].1.cmp(&parts[a].1));
+        for i in order {
+            if left == 0 {
+                break;
+            }
+            parts[i].0 += 1;
+            left -= 1;
+        }
+        let sign = if total < 0 { -1 } else { 1 };
+        parts.into_iter().map(|(p, _)| (sign * p) as i64).collect()
+    }
+
+    #[test]
+    fn same_parts_as_the_reference_split() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for case in 0..20_000 {
+            let n = (next() % 12) as usize + 1;
+            // Small, medium and huge magnitudes: the 64-bit path and the 128-bit fallback.
+            let bits = [6, 20, 40, 62][case % 4];
+            let limit = 1i64 << bits;
+            let total = (next() % (2 * limit as u64)) as i64 - limit;
+            let weights: Vec<i64> = (0..n)
+                .map(|_| match next() % 5 {
+                    0 => 0,
+                    1 => (next() % 4) as i64, // many equal remainders
+                    _ => (next() % limit as u64) as i64,
+                })
+                .collect();
+            assert_eq!(
+                allocate(total, &weights, ""),
+                Ok(reference(total, &weights)),
+                "total {total}, weights {weights:?}"
+            );
+        }
     }
 }

@@ -6,12 +6,13 @@ use crate::discount::{
     Coupon, Promotion, PromotionCode, ValidCoupon, ValidPromotion, ValidPromotionCode,
 };
 use crate::error::{join_path, Error, ErrorCode, Result};
-use crate::price::{Price, ValidPrice};
+use crate::price::{Price, ProductLink, ValidPrice};
 use crate::product::Product;
 use crate::quote::WorkLine;
 use crate::rounding::RoundingPolicy;
 use crate::tax::{TaxConfig, TaxSetup};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// What a merchant's catalog holds. Tax rules join here in later versions.
 #[derive(Debug, Clone, Default)]
@@ -45,6 +46,11 @@ pub struct Calculator {
     promotions: Vec<ValidPromotion>,
     rounding: RoundingPolicy,
     tax: TaxSetup,
+    /// The tax categories a quote line can get from this catalog (`standard`, `shipping`, the
+    /// products'), sorted: the output lines share them rather than copy them.
+    categories: Vec<Arc<str>>,
+    /// This calculator's identity, for the product links of its prices (0: the empty one).
+    identity: u64,
 }
 
 fn item(prefix: &str, i: usize) -> String {
@@ -73,7 +79,7 @@ impl Calculator {
         for (i, price) in catalog.prices.iter().enumerate() {
             let path = format!("prices[{i}]");
             let valid = price.validate(&path)?;
-            let id = valid.id.clone().ok_or_else(|| {
+            let id = valid.id.as_deref().map(String::from).ok_or_else(|| {
                 Error::new(
                     ErrorCode::MissingField,
                     format!("{path}.id"),
@@ -181,6 +187,30 @@ impl Calculator {
             Some(config) => config.validate(&TaxSetup::default(), "tax")?,
             None => TaxSetup::default(),
         };
+        // Each price's product found once, here, instead of by id for every quote line.
+        static IDENTITIES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let identity = IDENTITIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        for price in prices.values_mut() {
+            price.catalog_product = ProductLink {
+                catalog: identity,
+                index: price
+                    .product
+                    .as_deref()
+                    .and_then(|id| product_ids.get(id).copied()),
+            };
+        }
+        let mut categories: Vec<Arc<str>> = ["standard", "shipping"]
+            .into_iter()
+            .chain(
+                catalog
+                    .products
+                    .iter()
+                    .filter_map(|p| p.tax_category.as_deref()),
+            )
+            .map(Arc::from)
+            .collect();
+        categories.sort();
+        categories.dedup();
         Ok(Calculator {
             prices,
             products: catalog.products.clone(),
@@ -192,7 +222,25 @@ impl Calculator {
             promotions,
             rounding,
             tax,
+            categories,
+            identity,
         })
+    }
+
+    /// A tax category as the output lines hold it: shared with the catalog when it is one of
+    /// its categories (no copy per line), else a new string.
+    pub(crate) fn shared_category(&self, category: &str) -> Arc<str> {
+        match self
+            .categories
+            .binary_search_by(|c| c.as_ref().cmp(category))
+        {
+            Ok(i) => self
+                .categories
+                .get(i)
+                .cloned()
+                .unwrap_or_else(|| Arc::from(category)),
+            Err(_) => Arc::from(category),
+        }
     }
 
     pub fn price(&self, id: &str) -> Option<&ValidPrice> {
@@ -205,6 +253,11 @@ impl Calculator {
 
     /// A line's product, when the catalog declares it.
     pub fn product_of(&self, line: &WorkLine) -> Option<&Product> {
+        let link = line.price.catalog_product;
+        if link.catalog == self.identity && self.identity != 0 {
+            return link.index.and_then(|i| self.products.get(i));
+        }
+        // An inline price (or one from another calculator): by id.
         line.price
             .product
             .as_deref()

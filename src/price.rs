@@ -9,6 +9,7 @@ use crate::money;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// A price as Stripe shapes it. Read-only Stripe fields (`object`, `active`, `created`, …) are
 /// accepted so a Stripe catalog can be fed as is; they do not affect amounts.
@@ -139,12 +140,26 @@ pub enum AggregateUsage {
 }
 
 /// A validated price: its terms in the primary currency and in each `currency_options` entry.
+/// The id and product are shared strings: every quote line priced by it holds a reference to
+/// them, not a copy (issue 12).
 #[derive(Debug, Clone)]
 pub struct ValidPrice {
-    pub id: Option<String>,
-    pub product: Option<String>,
+    pub id: Option<Arc<str>>,
+    pub product: Option<Arc<str>>,
     pub recurring: Option<Recurring>,
     terms: Vec<Terms>,
+    /// The product in the catalog of the `Calculator` that validated this price, found once
+    /// (not by id on every quote line).
+    pub(crate) catalog_product: ProductLink,
+}
+
+/// Where a catalog price's product is in its calculator's catalog: `catalog` is the
+/// calculator's identity (a price is only ever linked to the calculator that holds it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct ProductLink {
+    pub catalog: u64,
+    /// `None`: the catalog has no such product.
+    pub index: Option<usize>,
 }
 
 /// What a price charges in one currency.
@@ -202,6 +217,7 @@ impl ValidPrice {
                 },
                 tax_behavior,
             }],
+            catalog_product: ProductLink::default(),
         }
     }
 
@@ -398,10 +414,11 @@ impl Price {
             terms.push(self.terms(other, option, tiered, package, &option_path)?);
         }
         Ok(ValidPrice {
-            id: self.id.clone(),
-            product: self.product.clone(),
+            id: self.id.as_deref().map(Arc::from),
+            product: self.product.as_deref().map(Arc::from),
             recurring: self.recurring.clone(),
             terms,
+            catalog_product: ProductLink::default(),
         })
     }
 

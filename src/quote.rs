@@ -31,6 +31,7 @@ use crate::time::AsOf;
 use serde::Serialize;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// The engine version stamped on every result, so a stored quote says what computed it.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -128,11 +129,14 @@ pub struct Quote {
     pub metadata: Option<BTreeMap<String, String>>,
 }
 
+/// One priced line. `price`, `product` and `tax_category` are shared strings (`Arc<str>`, the
+/// catalog's own: no copy per line); read them as `&str` with `as_deref()` / `&*` (a Rust API
+/// change in session 5; the JSON and JS shapes are unchanged).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct QuoteLine {
     /// The catalog or inline price id, when it has one.
-    pub price: Option<String>,
-    pub product: Option<String>,
+    pub price: Option<Arc<str>>,
+    pub product: Option<Arc<str>>,
     pub quantity: i64,
     /// The line's amount in minor units, rounded once by the quote's policy, before discounts
     /// (tax-inclusive when the price is).
@@ -141,7 +145,7 @@ pub struct QuoteLine {
     pub discount_amounts: Vec<DiscountAmount>,
     /// The line after discounts, without tax.
     pub amount_excluding_tax: i64,
-    pub tax_category: String,
+    pub tax_category: Arc<str>,
     pub taxes: Vec<LineTax>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -273,23 +277,32 @@ fn price_cart(calculator: &Calculator, input: &QuoteInput) -> Result<Quote> {
         cart_promotions: true,
     };
 
-    // Inline prices are validated first so every resolved line can borrow its terms.
-    let inline = input
+    // Inline prices are validated first so every resolved line can borrow its terms (a cart of
+    // catalog prices only, the checkout case, builds no list of them).
+    let inline = if input
         .lines
         .iter()
-        .enumerate()
-        .map(|(i, line)| match &line.price {
-            PriceRef::Inline(price) => price.validate(&format!("lines[{i}].price")).map(Some),
-            PriceRef::Id(_) => Ok(None),
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let lines = input
-        .lines
-        .iter()
-        .zip(&inline)
-        .enumerate()
-        .map(|(i, (line, inline))| resolve_line(calculator, &context, i, line, inline.as_ref()))
-        .collect::<Result<Vec<_>>>()?;
+        .any(|line| matches!(line.price, PriceRef::Inline(_)))
+    {
+        input
+            .lines
+            .iter()
+            .enumerate()
+            .map(|(i, line)| match &line.price {
+                PriceRef::Inline(price) => price.validate(&format!("lines[{i}].price")).map(Some),
+                PriceRef::Id(_) => Ok(None),
+            })
+            .collect::<Result<Vec<_>>>()?
+    } else {
+        Vec::new()
+    };
+    // A loop rather than `collect::<Result<Vec>>` (which cannot size the vector up front and
+    // grows it by copies).
+    let mut lines = Vec::with_capacity(input.lines.len());
+    for (i, line) in input.lines.iter().enumerate() {
+        let inline = inline.get(i).and_then(Option::as_ref);
+        lines.push(resolve_line(calculator, &context, i, line, inline)?);
+    }
     run(calculator, input, &context, lines)
 }
 
@@ -409,7 +422,7 @@ pub(crate) fn run(
         .iter_mut()
         .zip(taxes.lines)
         .zip(&categories)
-        .map(|((line, tax), category)| output_line(line, tax, category))
+        .map(|((line, tax), category)| output_line(line, tax, calculator.shared_category(category)))
         .collect();
     Ok(Quote {
         version: VERSION,
@@ -441,7 +454,7 @@ pub(crate) fn run(
     })
 }
 
-fn output_line(line: &mut WorkLine, tax: tax::LineTaxes, category: &str) -> QuoteLine {
+fn output_line(line: &mut WorkLine, tax: tax::LineTaxes, category: Arc<str>) -> QuoteLine {
     QuoteLine {
         price: line.price.id.clone(),
         product: line.price.product.clone(),
@@ -449,7 +462,7 @@ fn output_line(line: &mut WorkLine, tax: tax::LineTaxes, category: &str) -> Quot
         amount: line.amount,
         discount_amounts: std::mem::take(&mut line.discount_amounts),
         amount_excluding_tax: tax.net,
-        tax_category: category.to_string(),
+        tax_category: category,
         taxes: tax.taxes,
         description: line.input.description.clone(),
         metadata: line.input.metadata.clone(),

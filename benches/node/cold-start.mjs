@@ -27,14 +27,17 @@
 // (median of the differences within each round).
 //
 //   node benches/node/cold-start.mjs [--runs N] [--pkg DIR] [--against DIR]... [--entry require|import]
-//        [--node-flags "--liftoff-only ..."] [--clock wall|cpu] [--trace]
+//        [--node-flags "--liftoff-only ..."] [--clock wall|cpu] [--trace] [--instructions N]
 //
 // --against DIR (repeatable) adds other builds of the package (e.g. a copy of pkg/ before a change)
 // to the same interleaved rounds. --trace adds, per build, the wasm code V8 compiled in each phase
 // of one more process (--trace-wasm-compilation-times: bytes of function bodies compiled by Liftoff,
 // the baseline compiler that compiles each function on its first call, and by TurboFan, the
-// optimising compiler that hot functions tier up to): counts that do not depend on the load. --node-flags passes V8/Node flags to every child, bare included (for
-// diagnosis only: a library cannot set them). --clock only picks the clock of the summary line.
+// optimising compiler that hot functions tier up to): counts that do not depend on the load.
+// --instructions N runs each kind N more times under valgrind (callgrind) and reports the
+// instructions of the whole process over bare node's, also independent of the load.
+// --node-flags passes V8/Node flags to every child, bare included (for diagnosis only: a library
+// cannot set them). --clock only picks the clock of the summary line.
 import os from 'node:os';
 import fs from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -212,11 +215,12 @@ function parent() {
   }
   if (args.includes('--trace')) {
     const stdbuf = ['/usr/bin/stdbuf', '/bin/stdbuf'].find((f) => fs.existsSync(f));
-    console.log(`\nwasm code compiled per phase (one more process each; KB of function bodies, count of functions)${stdbuf ? '' : '\n(no stdbuf: the phases are approximate, the totals exact)'}`);
+    // The totals are exact; the split by phase is not always: some runs print V8's lines late.
+    console.log(`\nwasm code compiled per phase (one more process each; KB of function bodies, count of functions;\nthe totals are exact, the split by phase only approximate${stdbuf ? '' : ' (no stdbuf here)'})`);
     console.log('                                       Liftoff            TurboFan');
     for (const [name, mode, dir] of kinds.filter(([, mode]) => mode === 'billcalc')) {
       // V8 prints its trace through C stdio, which buffers a pipe: stdbuf (coreutils) unbuffers it
-      // so that the trace lines and the phase marks come out in order.
+      // so that the trace lines and the phase marks mostly come out in order.
       const argv = [...nodeFlags, '--trace-wasm-compilation-times', fileURLToPath(import.meta.url), '--child', mode, dir, entry];
       const [cmd, cmdArgs] = stdbuf ? [stdbuf, ['-o0', process.execPath, ...argv]] : [process.execPath, argv];
       const p = spawnSync(cmd, cmdArgs, { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', env: { ...process.env, COLD_START_TRACE: '1' }, maxBuffer: 1 << 28 });
@@ -242,6 +246,25 @@ function parent() {
         console.log(`    ${ph.padEnd(34)} ${cell(s.Liftoff)}  ${cell(s.TurboFan)}`);
       }
       console.log(`    ${'total'.padEnd(34)} ${[total.Liftoff, total.TurboFan].map(([b, n]) => `${(b / 1024).toFixed(1).padStart(7)} KB ${String(n).padStart(4)}`).join('  ')}`);
+    }
+  }
+  const instructionRuns = Number(opt('--instructions', 0));
+  if (instructionRuns > 0) {
+    // Load-independent: instructions of the whole process (every thread) under valgrind, which
+    // runs one thread at a time (~1 minute per process).
+    const counts = Object.fromEntries(kinds.map(([name]) => [name, []]));
+    for (let r = 0; r < instructionRuns; r++) {
+      for (const [name, mode, dir] of kinds) {
+        const p = spawnSync('valgrind', ['--tool=callgrind', '--callgrind-out-file=/dev/null', '--smc-check=all', process.execPath, ...nodeFlags, fileURLToPath(import.meta.url), '--child', mode, dir ?? '-', entry], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 1 << 26 });
+        const m = /Collected : (\d+)/.exec(p.stderr ?? '');
+        if (p.error || !m) throw new Error(`--instructions: valgrind failed for ${name}: ${p.error?.message ?? p.stderr?.slice(-500)}`);
+        counts[name].push(Number(m[1]));
+      }
+    }
+    console.log(`\ninstructions, whole process (valgrind callgrind, median of ${instructionRuns}; bare node ${(median(counts.bare) / 1e6).toFixed(1)} M)`);
+    for (const [name] of kinds.slice(1)) {
+      const more = median(counts[name].map((n, i) => n - counts.bare[i]));
+      console.log(`  ${label[name].slice(-34).padEnd(34)} +${(more / 1e6).toFixed(1).padStart(7)} M over bare node`);
     }
   }
   const first = (name, c) => median(results[name].map((x) => span(x, 'start', 'quote1', c)));

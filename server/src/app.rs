@@ -26,6 +26,7 @@ pub fn router(state: Shared) -> Router {
         .merge(routes::charges::routes())
         .merge(routes::invoices::routes())
         .merge(routes::credit_notes::routes())
+        .merge(routes::payment_intents::routes())
         .merge(routes::subscriptions::routes())
         .merge(routes::renewals::routes())
         .merge(routes::reports::routes())

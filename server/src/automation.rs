@@ -4,11 +4,11 @@
 //! [`crate::routes`]: `automation`, `webhooks`, `events`, `emails`, `portal`, and
 //! `GET /v1/demo/outbox` in `demo`.
 
-use crate::state::{AppState, Shared};
+use crate::state::Shared;
 use serde_json::{json, Value};
 
 /// The loop's work besides renewals, at `now`: dunning retries due, then reminders.
-pub async fn tick(state: &AppState, now: i64) -> Value {
+pub async fn tick(state: &Shared, now: i64) -> Value {
     let dunning = crate::dunning::run_due(state, now)
         .await
         .unwrap_or_else(|e| json!({"error": e.body()["error"]}));
@@ -18,11 +18,28 @@ pub async fn tick(state: &AppState, now: i64) -> Value {
     json!({"dunning": dunning, "reminders": reminders})
 }
 
-/// Sends what the outbox holds and is due: webhooks, then emails.
-pub async fn deliver(state: &AppState, now: i64) -> Value {
+/// Sends what the outbox holds and is due: webhooks, then emails — after the e-invoices of the
+/// invoices they attach are stored (rendered in the background after each invoice's commit;
+/// waited for, or rendered here), so a receipt carries its Factur-X PDF.
+pub async fn deliver(state: &Shared, now: i64) -> Value {
     let webhooks = crate::webhooks::deliver_due(state, now)
         .await
         .unwrap_or_else(|e| json!({"error": e.message}));
+    for invoice in crate::email::attachments_due(state, now)
+        .await
+        .unwrap_or_default()
+    {
+        let ensured = match crate::intent::ensure_einvoice(state, &invoice).await {
+            Ok(()) => crate::payment_step::ensure_einvoice(state, &invoice).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = ensured {
+            crate::log::error(
+                "email: the attached invoice's e-invoice is not stored yet",
+                json!({"invoice": invoice, "error": e.body()["error"]}),
+            );
+        }
+    }
     let emails = crate::email::send_due(state, now)
         .await
         .unwrap_or_else(|e| json!({"error": e.message}));

@@ -20,9 +20,10 @@
 //! 5. in a second transaction, conditional on the intent still being `processing`: compute the
 //!    note again (same instant, same earlier notes), take the next number of the credit notes'
 //!    own gapless series (`{credit_note_prefix}-{year}-{000001}`, `AV-2026-000001`), store it,
-//!    commit; then render the EN 16931 credit note (type 381, BG-3 naming the invoice: BT-25
-//!    number, BT-26 date) as Factur-X PDF, CII and UBL once, with no transaction open, and
-//!    store it with each file's SHA-256.
+//!    commit, answer; then the background renderer (crate::payment_step, the charges' one)
+//!    renders the EN 16931 credit note (type 381, BG-3 naming the invoice: BT-25 number,
+//!    BT-26 date) as Factur-X PDF, CII and UBL once, with no transaction open, and stores it
+//!    with each file's SHA-256. A read of the note before that waits for it or renders it.
 //!
 //! Served at `GET /v1/credit_notes/{id}` (JSON) and `{id}.pdf | .cii.xml | .ubl.xml` (or
 //! `Accept: application/pdf | application/xml`), like invoices; `GET
@@ -33,11 +34,11 @@ use crate::einvoice::{self, CreditNoteIssue, StoredEinvoice};
 use crate::error::{json_response, ApiError, ApiResult};
 use crate::gateway::GatewayRefund;
 use crate::invoice::InvoiceDocument;
-use crate::ledger::{abort, new_id, replay, store_error};
-use crate::payment_step;
+use crate::ledger::{abort, new_id, store_error};
+use crate::payment_step::{self, Claimed};
 use crate::pricing::only_fields;
-use crate::state::AppState;
-use crate::store::{Claim, IntentRecord, InvoiceRecord, SqlValue, Tx};
+use crate::state::{AppState, Shared};
+use crate::store::{IntentRecord, InvoiceRecord, SqlValue, Tx};
 use axum::http::StatusCode;
 use axum::response::Response;
 use billcalc::einvoice::IssuedInvoice;
@@ -260,7 +261,7 @@ fn responder(name: &str) -> fn(&CreditNoteDocument) -> Value {
 /// computes the same note again, numbers and stores it, conditional on the intent still being
 /// `processing`; its e-invoice is rendered after that commit.
 pub async fn issue(
-    state: &AppState,
+    state: &Shared,
     body: &Value,
     key: &str,
     request: ApiResult<Request>,
@@ -274,30 +275,17 @@ pub async fn issue(
         Ok(r) => Some(load_invoice(state, &r.invoice).await),
         Err(_) => None,
     };
-    let mut tx = state.store.begin().await.map_err(store_error)?;
-    match tx.claim_key(SCOPE, key, &fingerprint, now).await {
+    let mut tx = match payment_step::claim(state, SCOPE, key, &fingerprint, now).await? {
+        Claimed::New(tx) => tx,
+        Claimed::Answered(r) => return Ok(r),
         // An earlier request with this key is waiting for its refund's outcome.
-        Ok(Claim::Existing {
-            fingerprint: f,
-            status: 0,
-            ..
-        }) if f == fingerprint => {
-            let _ = tx.rollback().await;
+        Claimed::Unfinished => {
             return match payment_step::by_key(state, payment_step::REFUND_SCOPE, key).await? {
                 Some(intent) if intent.status == "processing" => resolve(state, &intent).await,
                 _ => stored(state, key).await,
-            };
-        }
-        Ok(claim) => match replay(&fingerprint, claim) {
-            Ok(Some(r)) => {
-                let _ = tx.rollback().await;
-                return Ok(r);
             }
-            Ok(None) => {}
-            Err(e) => return abort(tx, e).await,
-        },
-        Err(e) => return abort(tx, store_error(e)).await,
-    }
+        }
+    };
     let (request, invoice) = match (request, loaded) {
         (Ok(r), Some(Ok(invoice))) => (r, invoice),
         (Err(e), _) | (_, Some(Err(e))) => return abort(tx, e).await,
@@ -353,7 +341,7 @@ pub async fn issue(
 }
 
 /// The gateway asked (again) about a refund's intent, and the outcome recorded.
-pub async fn resolve(state: &AppState, intent: &IntentRecord) -> ApiResult<Response> {
+pub async fn resolve(state: &Shared, intent: &IntentRecord) -> ApiResult<Response> {
     let plan: RefundPlan = serde_json::from_str(&intent.plan)
         .map_err(|e| ApiError::internal(format!("intent {}: bad plan: {e}", intent.id)))?;
     let outcome = payment_step::refund(state, intent, plan.reason.clone()).await?;
@@ -441,25 +429,19 @@ pub async fn resolve(state: &AppState, intent: &IntentRecord) -> ApiResult<Respo
         return abort(tx, e).await;
     }
     tx.commit().await.map_err(store_error)?;
-    // The e-invoice, rendered with no transaction open; the answer stored under the key
-    // then shows it too (a replay answers what the first request answered).
-    let respond = responder(&plan.respond);
-    let doc = render_and_store(
-        state,
-        &loaded,
-        *doc,
-        &note,
-        (&intent.id, key),
-        (None, &response),
-        respond,
-    )
-    .await;
-    Ok(json_response(StatusCode::OK, respond(&doc).to_string()))
+    // The credit note is committed (numbered, immutable): the answer now; its e-invoice in
+    // the background renderer, which a reader of the note waits for
+    // (crate::payment_step::ensure_einvoice).
+    let intent_id = intent.id.clone();
+    crate::render_queue::in_background(state, intent_id.clone(), move |state| async move {
+        render_and_store(&state, loaded, *doc, note, &intent_id, None).await;
+    });
+    Ok(json_response(StatusCode::OK, response))
 }
 
 /// A credit note whose e-invoice a crash left unrendered (its intent `einvoice_pending`): the
 /// note is computed again from the notes before it and rendered, then stored.
-pub async fn recover_einvoice(state: &AppState, intent: &IntentRecord) -> ApiResult<()> {
+pub async fn recover_einvoice(state: &Shared, intent: &IntentRecord) -> ApiResult<()> {
     let plan: RefundPlan = serde_json::from_str(&intent.plan)
         .map_err(|e| ApiError::internal(format!("intent {}: bad plan: {e}", intent.id)))?;
     let id = intent.invoice_id.clone().unwrap_or_default();
@@ -508,18 +490,7 @@ pub async fn recover_einvoice(state: &AppState, intent: &IntentRecord) -> ApiRes
     let Credited::Computed(note) = computed? else {
         return Err(ApiError::internal("the credit note was not computed again"));
     };
-    let respond = responder(&plan.respond);
-    let answered = respond(&doc).to_string();
-    render_and_store(
-        state,
-        &loaded,
-        doc,
-        &note,
-        (&intent.id, &intent.key),
-        (Some(stored), &answered),
-        respond,
-    )
-    .await;
+    render_and_store(state, loaded, doc, note, &intent.id, Some(stored)).await;
     Ok(())
 }
 
@@ -550,44 +521,59 @@ async fn stored(state: &AppState, key: &str) -> ApiResult<Response> {
     payment_step::stored_answer(state, SCOPE, key, missing).await
 }
 
-/// Renders the credit note's e-invoice after the commit and stores it over the document as
-/// stored, with the answer stored under the key (a failure leaves the note without one,
-/// logged, as a failed rendering always did).
+/// Renders the credit note's e-invoice on the blocking pool (no transaction open) and stores
+/// it over the document as stored (`stored`, or `doc` as committed), clearing the intent's
+/// `einvoice_pending`. A failure to render leaves the note without one, logged, as a failed
+/// rendering always did. The answer stored under the key is left as it was answered.
 async fn render_and_store(
-    state: &AppState,
-    loaded: &LoadedInvoice,
-    mut doc: CreditNoteDocument,
-    note: &CreditNote,
-    (intent_id, key): (&str, &str),
-    (stored, answered): (Option<String>, &str),
-    respond: fn(&CreditNoteDocument) -> Value,
-) -> CreditNoteDocument {
+    state: &Shared,
+    loaded: LoadedInvoice,
+    doc: CreditNoteDocument,
+    note: CreditNote,
+    intent_id: &str,
+    stored: Option<String>,
+) {
     // The document exactly as stored: the e-invoice is stored only over it.
     let Some(before) = stored.or_else(|| serde_json::to_string(&doc).ok()) else {
-        return doc;
+        return;
     };
-    match einvoice::render_credit_note(
-        &loaded.document,
-        &loaded.issued,
-        note,
-        &CreditNoteIssue {
-            id: &doc.id,
-            number: &doc.number,
-            issue_date: &doc.issue_date,
-            refunded: doc.refund.as_ref().map_or(0, |r| r.amount),
-        },
-    ) {
-        Ok(e) => doc.einvoice = Some(e),
-        Err(why) => {
+    let rendered = tokio::task::spawn_blocking(move || {
+        let mut doc = doc;
+        let e = einvoice::render_credit_note(
+            &loaded.document,
+            &loaded.issued,
+            &note,
+            &CreditNoteIssue {
+                id: &doc.id,
+                number: &doc.number,
+                issue_date: &doc.issue_date,
+                refunded: doc.refund.as_ref().map_or(0, |r| r.amount),
+            },
+        );
+        let failed = e.as_ref().err().cloned();
+        doc.einvoice = e.ok();
+        (doc, failed)
+    })
+    .await;
+    let doc = match rendered {
+        Ok((doc, None)) => doc,
+        Ok((doc, Some(why))) => {
             crate::log::error(
                 "no e-invoice for a credit note",
                 json!({"credit_note": doc.number, "error": why}),
             );
-            return doc;
+            doc
         }
-    }
+        Err(e) => {
+            crate::log::error(
+                "credit note e-invoice: rendering failed",
+                json!({"intent": intent_id, "error": e.to_string()}),
+            );
+            return;
+        }
+    };
     let Ok(after) = serde_json::to_string(&doc) else {
-        return doc;
+        return;
     };
     let stored = async {
         let mut tx = state.store.begin().await?;
@@ -599,31 +585,22 @@ async fn render_and_store(
             .await?;
         if n == 1 {
             tx.exec(
-                "UPDATE idempotency_keys SET response = $3 WHERE scope = $1 AND key = $2 AND response = $4",
-                vec![
-                    SCOPE.into(),
-                    key.into(),
-                    respond(&doc).to_string().into(),
-                    answered.into(),
-                ],
-            )
-            .await?;
-            tx.exec(
                 "UPDATE payment_intents SET einvoice_pending = 0 WHERE id = $1",
                 vec![intent_id.into()],
             )
             .await?;
         }
-        tx.commit().await
+        tx.commit().await.map(|_| n == 1)
     }
     .await;
-    if let Err(e) = stored {
-        crate::log::error(
+    match stored {
+        Ok(true) if doc.einvoice.is_some() => state.metrics.einvoices_rendered.inc(),
+        Ok(_) => {}
+        Err(e) => crate::log::error(
             "credit note e-invoice not stored",
             json!({"credit_note": doc.number, "error": e.to_string()}),
-        );
+        ),
     }
-    doc
 }
 
 /// What computing a credit note gave: the refund to ask for (first pass), or the note issued
@@ -959,6 +936,24 @@ pub async fn of_invoice(state: &AppState, invoice: &str) -> ApiResult<Vec<Credit
                 .map_err(|e| ApiError::internal(format!("stored credit note: {e}")))
         })
         .collect()
+}
+
+/// An invoice's credit notes, by number, each with its e-invoice: a note whose e-invoice is
+/// still being rendered is waited for (or rendered now) and read again.
+pub async fn of_invoice_rendered(
+    state: &Shared,
+    invoice: &str,
+) -> ApiResult<Vec<CreditNoteDocument>> {
+    let notes = of_invoice(state, invoice).await?;
+    let mut pending = false;
+    for note in notes.iter().filter(|n| n.einvoice.is_none()) {
+        payment_step::ensure_einvoice(state, &note.id).await?;
+        pending = true;
+    }
+    if pending {
+        return of_invoice(state, invoice).await;
+    }
+    Ok(notes)
 }
 
 /// The JSON view: the document with its e-invoice files as links and hashes.

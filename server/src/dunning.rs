@@ -35,7 +35,7 @@ use crate::events::{self, NewEvent, Recipient};
 use crate::invoice::{InvoiceDocument, PaymentInfo};
 use crate::ledger::store_error;
 use crate::payment_step::{self, Outcome};
-use crate::state::AppState;
+use crate::state::{AppState, Shared};
 use crate::store::{IntentRecord, Row, SqlValue, StoreResult, Tx};
 use crate::subscription::{read_doc, ItemDoc, SubscriptionDoc};
 use crate::token;
@@ -619,7 +619,7 @@ impl Trigger {
 /// Runs the retries due at `now`, and the final actions whose time has come (hard declines
 /// nobody fixed). Each invoice at most once per call. Returns `{object: "dunning_run", as_of,
 /// attempts: [{invoice, attempt, outcome, …}], failed: [{invoice, error}]}`.
-pub async fn run_due(state: &AppState, now: i64) -> ApiResult<Value> {
+pub async fn run_due(state: &Shared, now: i64) -> ApiResult<Value> {
     let rows = state
         .store
         .query(
@@ -655,12 +655,15 @@ async fn abort<T>(tx: Box<dyn Tx>, e: ApiError) -> ApiResult<T> {
 /// invoice is due (retry or final action); `Customer` charges now, with `payment_method` or the
 /// subscription's. `None` when there was nothing to do.
 pub async fn attempt(
-    state: &AppState,
+    state: &Shared,
     invoice_id: &str,
     trigger: Trigger,
     payment_method: Option<&str>,
     now: i64,
 ) -> ApiResult<Option<Value>> {
+    // The e-invoice is rendered from the invoice as issued: stored before a payment changes
+    // the document (it is rendered in the background after the issue).
+    crate::payment_step::ensure_einvoice(state, invoice_id).await?;
     let Some(peek) = load(state, invoice_id).await.map_err(store_error)? else {
         return Err(ApiError::not_found("no open invoice with this id"));
     };

@@ -307,7 +307,7 @@ pub fn operation(calculator: &billcalc::Calculator, quote: &billcalc::Quote) -> 
         match kind {
             Some(ProductType::Service) => services = true,
             Some(ProductType::Good) => goods = true,
-            None if line.tax_category == "digital_services" => services = true,
+            None if &*line.tax_category == "digital_services" => services = true,
             None => goods = true,
         }
     }

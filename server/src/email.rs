@@ -452,8 +452,26 @@ fn build_message(from: &str, m: &Outgoing, locale: &str) -> Result<lettre::Messa
     builder.multipart(body).map_err(|e| e.to_string())
 }
 
-/// Sends the pending emails due at `now` (SMTP on the blocking pool). Returns `{sent, failed,
-/// retried}` counts.
+/// The invoices attached to the emails due at `now` (their e-invoices are to be stored before
+/// the mails go: crate::automation::deliver makes sure of it).
+pub async fn attachments_due(state: &AppState, now: i64) -> StoreResult<Vec<String>> {
+    let rows = state
+        .store
+        .query(
+            "SELECT DISTINCT attachment_invoice_id FROM emails WHERE status = 'pending' AND next_attempt_at <= $1 AND attachment_invoice_id IS NOT NULL",
+            vec![now.into()],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| r.first().and_then(crate::store::SqlValue::as_str))
+        .map(str::to_string)
+        .collect())
+}
+
+/// Sends the pending emails due at `now` (SMTP on the blocking pool); a mail whose attached
+/// invoice's e-invoice is still being rendered waits for the next run. Returns `{sent,
+/// failed, retried, waiting_for_einvoice}` counts.
 pub async fn send_due(state: &AppState, now: i64) -> StoreResult<Value> {
     let Some(url) = smtp_url(state) else {
         return Ok(json!({"sent": 0, "failed": 0, "retried": 0, "smtp": "not configured"}));
@@ -465,10 +483,18 @@ pub async fn send_due(state: &AppState, now: i64) -> StoreResult<Value> {
             vec![now.into()],
         )
         .await?;
-    let (mut sent, mut failed, mut retried) = (0, 0, 0);
+    let (mut sent, mut failed, mut retried, mut waiting) = (0, 0, 0, 0);
     let from = from_address(state);
     for r in rows {
         let id = r[0].text();
+        // The invoice attached is rendered in the background after its commit: its mail waits
+        // for the e-invoice (the next run sends it), so the PDF is attached.
+        if let Some(invoice_id) = r[5].as_str() {
+            if state.store.pending_einvoice(invoice_id).await?.is_some() {
+                waiting += 1;
+                continue;
+            }
+        }
         let claimed = state
             .store
             .exec(
@@ -566,7 +592,7 @@ pub async fn send_due(state: &AppState, now: i64) -> StoreResult<Value> {
             }
         }
     }
-    Ok(json!({"sent": sent, "failed": failed, "retried": retried}))
+    Ok(json!({"sent": sent, "failed": failed, "retried": retried, "waiting_for_einvoice": waiting}))
 }
 
 /// `GET /v1/emails`: the mail log, newest first: `{object: "list", data: [{id, kind, to,

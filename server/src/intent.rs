@@ -35,6 +35,7 @@ use crate::gateway::{ChargeRequest, GatewayCharge, GatewayError};
 use crate::invoice::{self, BillingCustomer, InvoiceDocument, PaymentInfo};
 use crate::ledger::{new_id, store_error};
 use crate::pricing::Priced;
+use crate::render_queue::{working_on, RENDER_QUEUE_CAP, RENDER_TURNS};
 use crate::state::AppState;
 use crate::store::{
     Claim, IntentRecord, InvoiceRecord, IssuedInvoice, OpenIntent, Opened, Settled, Settlement,
@@ -45,21 +46,8 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, LazyLock, Mutex};
-
-/// The intents this process is working on: whoever holds an intent's lock is calling its
-/// gateway or recording its outcome; a replay of its key waits for it instead of asking the
-/// gateway a second time (across processes the gateway's idempotency key and the conditional
-/// settlement keep that safe, only less quiet).
-fn working_on(intent_id: &str) -> Arc<tokio::sync::Mutex<()>> {
-    static WORKING: LazyLock<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> =
-        LazyLock::new(Mutex::default);
-    let mut map = WORKING.lock().unwrap_or_else(|p| p.into_inner());
-    // Forget the intents nobody holds or waits for.
-    map.retain(|_, lock| Arc::strong_count(lock) > 1);
-    map.entry(intent_id.to_string()).or_default().clone()
-}
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
 /// Everything finishing a charge needs, stored with the intent (JSON) so another process can
 /// finish it after a crash.
@@ -470,29 +458,6 @@ async fn issue(
     render_later(state, intent, plan, document);
     Ok(json_response(StatusCode::OK, response))
 }
-
-/// E-invoices queued in this process and not stored yet; past this many, a new one is left to
-/// the recovery (it stays `einvoice_pending` in the database, which is the queue that counts).
-const RENDER_QUEUE_CAP: i64 = 4096;
-
-/// How many e-invoices render at once (`BILLCALC_RENDER_THREADS`, default 1): each is
-/// CPU-bound (about 10 ms of one core in a release build), so the renderer takes at most this
-/// many cores away from answering requests.
-fn render_threads() -> usize {
-    static THREADS: LazyLock<usize> = LazyLock::new(|| {
-        std::env::var("BILLCALC_RENDER_THREADS")
-            .ok()
-            .and_then(|v| v.parse::<usize>().ok())
-            .filter(|n| *n >= 1)
-            .unwrap_or(1)
-    });
-    *THREADS
-}
-
-/// The renderer's turns, first come first served (tokio's semaphore is fair), so e-invoices
-/// come out in the order their invoices were committed.
-static RENDER_TURNS: LazyLock<tokio::sync::Semaphore> =
-    LazyLock::new(|| tokio::sync::Semaphore::new(render_threads()));
 
 /// Queues the e-invoice of an invoice just committed (tx 2) for rendering in the background:
 /// rendered once from the document as committed and the engine's quote as charged, then

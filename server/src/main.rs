@@ -154,6 +154,8 @@ async fn run() -> Result<(), String> {
         let state = state.clone();
         tokio::spawn(async move {
             billcalc_server::intent::recover(&state, state.clock.now()).await;
+            // What the recovery could not finish, and stays so: a person must look.
+            billcalc_server::payment_intents::report(&state, state.clock.now()).await;
         });
     }
     let interval = match std::env::var("BILLCALC_RENEWAL_INTERVAL_SECONDS") {
@@ -259,6 +261,7 @@ async fn renewal_run(state: Arc<AppState>) {
         // Charges left unfinished (their gateway did not answer, or another instance died
         // between two steps), once no request has touched them for a while.
         billcalc_server::intent::recover(&state, now - INTENT_GRACE_SECONDS).await;
+        billcalc_server::payment_intents::report(&state, now).await;
         match billcalc_server::subscription::run_renewals(&state, now).await {
             Ok(report) => {
                 let issued = report["issued"].as_array().map_or(&[][..], Vec::as_slice);

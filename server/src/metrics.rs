@@ -28,6 +28,13 @@ pub struct Metrics {
     pub einvoice_backlog: IntGauge,
     /// `billcalc_einvoices_rendered_total`: e-invoices this process rendered and stored.
     pub einvoices_rendered: IntCounter,
+    /// `billcalc_payment_intents_stuck`: payment intents `processing` for longer than
+    /// `BILLCALC_STUCK_INTENT_SECONDS` (crate::payment_intents), read from the database at
+    /// each scrape.
+    pub intents_stuck: IntGauge,
+    /// `billcalc_payment_intent_stuck_oldest_age_seconds`: how long the oldest of them has
+    /// been `processing` (0 when none is stuck).
+    pub intent_stuck_oldest_age: IntGauge,
 }
 
 impl Metrics {
@@ -79,6 +86,19 @@ impl Metrics {
             "E-invoices rendered and stored by this process",
         )
         .expect("valid metric");
+        let intents_stuck = IntGauge::new(
+            "billcalc_payment_intents_stuck",
+            "Payment intents processing for longer than BILLCALC_STUCK_INTENT_SECONDS (money may have moved with nothing recorded)",
+        )
+        .expect("valid metric");
+        let intent_stuck_oldest_age = IntGauge::new(
+            "billcalc_payment_intent_stuck_oldest_age_seconds",
+            "How long the oldest stuck payment intent has been processing",
+        )
+        .expect("valid metric");
+        for g in [&intents_stuck, &intent_stuck_oldest_age] {
+            registry.register(Box::new(g.clone())).expect("register");
+        }
         registry
             .register(Box::new(einvoice_backlog.clone()))
             .expect("register");
@@ -104,6 +124,8 @@ impl Metrics {
             renewals,
             einvoice_backlog,
             einvoices_rendered,
+            intents_stuck,
+            intent_stuck_oldest_age,
         }
     }
 

@@ -25,10 +25,10 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::gateway::{ChargeRequest, GatewayCharge, GatewayError, RefundError, RefundRequest};
-use crate::ledger::{new_id, store_error};
-use crate::state::AppState;
+use crate::ledger::{abort, new_id, replay, store_error};
+use crate::state::{AppState, Shared};
 use crate::store::intents::{intent_from_row, intent_params, INSERT_INTENT};
-use crate::store::{IntentRecord, SqlValue, StoreResult, Tx};
+use crate::store::{Claim, IntentRecord, SqlValue, StoreResult, Tx};
 use axum::http::StatusCode;
 use serde_json::{json, Value};
 
@@ -151,6 +151,51 @@ pub async fn refund(
             );
             Err(unavailable())
         }
+    }
+}
+
+/// What claiming an operation's idempotency key gave (tx 1's first statement).
+pub enum Claimed {
+    /// The key is new: the operation goes on in this transaction.
+    New(Box<dyn Tx>),
+    /// Claimed by an earlier request with the same body whose payment is not recorded yet: its
+    /// intent is to be resumed (nothing is open).
+    Unfinished,
+    /// The answer stored under the key, replayed (nothing is open).
+    Answered(axum::response::Response),
+}
+
+/// Begins tx 1 and claims `scope`/`key` for a request whose body has `fingerprint`: a new key
+/// keeps the transaction open for the operation; a key already answered replays its answer
+/// (`idempotency_key_reused` for another body); a key whose payment is still unfinished is to
+/// be resumed. Every flow in recorded steps starts here (subscription creation and changes,
+/// credit notes and refunds).
+pub async fn claim(
+    state: &AppState,
+    scope: &str,
+    key: &str,
+    fingerprint: &str,
+    now: i64,
+) -> ApiResult<Claimed> {
+    let mut tx = state.store.begin().await.map_err(store_error)?;
+    match tx.claim_key(scope, key, fingerprint, now).await {
+        Ok(Claim::Existing {
+            fingerprint: f,
+            status: 0,
+            ..
+        }) if f == fingerprint => {
+            let _ = tx.rollback().await;
+            Ok(Claimed::Unfinished)
+        }
+        Ok(claim) => match replay(fingerprint, claim) {
+            Ok(Some(r)) => {
+                let _ = tx.rollback().await;
+                Ok(Claimed::Answered(r))
+            }
+            Ok(None) => Ok(Claimed::New(tx)),
+            Err(e) => abort(tx, e).await,
+        },
+        Err(e) => abort(tx, store_error(e)).await,
     }
 }
 
@@ -290,11 +335,57 @@ pub struct PendingRender {
     pub invoice: billcalc::Invoice,
 }
 
-/// Renders a subscription invoice's e-invoice with no transaction open and stores it, unless
-/// the document changed meanwhile (a payment recorded on it: the recovery renders it again from
-/// the new document). Rendered on the calling task: subscription invoices are few, next to
-/// one-off charges (whose renderer is crate::intent's).
-pub async fn render_and_store(state: &AppState, pending: PendingRender) {
+/// Queues a subscription invoice's e-invoice, just committed, for the background renderer:
+/// rendered once from the document as committed and the engine's invoice, then stored. The
+/// answer does not wait for it; a reader of the invoice does ([`ensure_einvoice`]).
+pub fn render_later(state: &Shared, pending: PendingRender) {
+    crate::render_queue::in_background(state, pending.intent_id.clone(), move |state| async move {
+        render_and_store(&state, pending).await;
+    });
+}
+
+/// Makes sure the e-invoice of an invoice or credit note (`id`) is stored before it is read
+/// (`GET /v1/invoices/{id}`, `GET /v1/credit_notes/{id}`, their files and lists, the hosted
+/// page, a payment attempt): when it is still pending, waits for whoever is rendering it in
+/// this process or renders and stores it now. Only this module's intents (one-off charges' are
+/// crate::intent::ensure_einvoice's). Rendered once: the per-intent lock here, the conditional
+/// store across processes.
+pub async fn ensure_einvoice(state: &Shared, id: &str) -> ApiResult<()> {
+    match state
+        .store
+        .pending_einvoice(id)
+        .await
+        .map_err(store_error)?
+    {
+        Some(intent) if owns(&intent.scope) => finish_render(state, &intent).await,
+        _ => Ok(()),
+    }
+}
+
+/// Renders and stores the pending e-invoice of one of this module's intents now, under its
+/// lock, unless someone did meanwhile. The engine's invoice (or credit note) is computed again
+/// from what the intent's plan kept: the same document as the renderer would have made.
+async fn finish_render(state: &Shared, intent: &IntentRecord) -> ApiResult<()> {
+    let lock = crate::render_queue::working_on(&intent.id);
+    let _working = lock.lock().await;
+    let Some(current) = by_id(state, &intent.id).await? else {
+        return Ok(());
+    };
+    if !current.einvoice_pending {
+        return Ok(());
+    }
+    if current.scope == REFUND_SCOPE {
+        crate::credit_note::recover_einvoice(state, &current).await
+    } else {
+        recover_render(state, &current).await;
+        Ok(())
+    }
+}
+
+/// Renders a subscription invoice's e-invoice on the blocking pool (no transaction open) and
+/// stores it, unless the document changed meanwhile (a payment recorded on it: the recovery
+/// renders it again from the new document).
+async fn render_and_store(state: &Shared, pending: PendingRender) {
     let PendingRender {
         intent_id,
         invoice_id,
@@ -302,25 +393,39 @@ pub async fn render_and_store(state: &AppState, pending: PendingRender) {
         mut document,
         invoice,
     } = pending;
-    document.einvoice = crate::einvoice::render_invoice(&document, &invoice, &state.calculator);
-    let Ok(after) = serde_json::to_string(&document) else {
+    let rendering = state.clone();
+    let rendered = tokio::task::spawn_blocking(move || {
+        document.einvoice =
+            crate::einvoice::render_invoice(&document, &invoice, &rendering.calculator);
+        serde_json::to_string(&document).ok()
+    })
+    .await;
+    let Ok(Some(after)) = rendered else {
+        crate::log::error(
+            "e-invoice: rendering failed (the recovery will retry)",
+            json!({"invoice": invoice_id}),
+        );
         return;
     };
-    if let Err(e) = store_rendered(state, &intent_id, &invoice_id, &before, &after).await {
-        crate::log::error(
+    match store_rendered(state, &intent_id, &invoice_id, &before, &after).await {
+        Ok(true) => state.metrics.einvoices_rendered.inc(),
+        Ok(false) => {}
+        Err(e) => crate::log::error(
             "e-invoice: not stored (the recovery will retry)",
             json!({"invoice": invoice_id, "error": e.to_string()}),
-        );
+        ),
     }
 }
 
+/// Tx 3: the rendered document over the document as committed; `false` when it moved on (or
+/// another process stored its rendering first).
 async fn store_rendered(
     state: &AppState,
     intent_id: &str,
     invoice_id: &str,
     before: &str,
     after: &str,
-) -> StoreResult<()> {
+) -> StoreResult<bool> {
     const STORE: &str = "UPDATE invoices SET document = $2 WHERE id = $1 AND document = $3";
     const DONE: &str =
         "UPDATE payment_intents SET einvoice_pending = 0, updated_at = $2 WHERE id = $1";
@@ -332,15 +437,15 @@ async fn store_rendered(
     if stored == 0 {
         // The document moved on (or already has its e-invoice): the recovery looks again.
         let _ = tx.rollback().await;
-        return Ok(());
+        return Ok(false);
     }
     tx.exec(DONE, vec![intent_id.into(), now.into()]).await?;
-    tx.commit().await
+    tx.commit().await.map(|_| true)
 }
 
-/// Re-renders the e-invoice of an issued invoice after a crash: the engine invoice is computed
-/// again from the input stored in the plan (`render`).
-async fn recover_render(state: &AppState, intent: &IntentRecord) {
+/// Renders the e-invoice of an issued invoice left pending (a reader, or the recovery after a
+/// crash): the engine invoice is computed again from the input stored in the plan (`render`).
+async fn recover_render(state: &Shared, intent: &IntentRecord) {
     let Some(invoice_id) = &intent.invoice_id else {
         return;
     };
@@ -399,7 +504,7 @@ async fn recover_render(state: &AppState, intent: &IntentRecord) {
 /// Finishes one of this module's intents found unfinished: asks the gateway again and records
 /// the outcome when it is `processing`, renders the e-invoice when that is what is left.
 /// `Err` 503 when the gateway still does not answer.
-pub async fn resolve(state: &AppState, intent: &IntentRecord) -> ApiResult<()> {
+pub async fn resolve(state: &Shared, intent: &IntentRecord) -> ApiResult<()> {
     if intent.status == "processing" {
         match intent.scope.as_str() {
             DUNNING_SCOPE => crate::dunning::resolve(state, intent).await.map(|_| ())?,
@@ -413,11 +518,7 @@ pub async fn resolve(state: &AppState, intent: &IntentRecord) -> ApiResult<()> {
         return Ok(());
     }
     if intent.einvoice_pending {
-        if intent.scope == REFUND_SCOPE {
-            crate::credit_note::recover_einvoice(state, intent).await?;
-        } else {
-            recover_render(state, intent).await;
-        }
+        finish_render(state, intent).await?;
     }
     Ok(())
 }

@@ -23,7 +23,7 @@ use crate::auth::KeyKind;
 use crate::error::{json_response, ApiError, ApiResult};
 use crate::events::Recipient;
 use crate::ledger::store_error;
-use crate::state::{AppState, Ctx};
+use crate::state::{AppState, Ctx, Shared};
 use crate::store::SqlValue;
 use crate::subscription::{self, read_doc, Access, SubscriptionDoc};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -359,12 +359,7 @@ pub async fn overview(state: &AppState, headers: &HeaderMap) -> ApiResult<Respon
 }
 
 /// `POST /v1/portal/invoices/{id}/pay {payment_method?}`.
-pub async fn pay(
-    state: &AppState,
-    ctx: &Ctx,
-    headers: &HeaderMap,
-    id: &str,
-) -> ApiResult<Response> {
+pub async fn pay(state: &Shared, ctx: &Ctx, headers: &HeaderMap, id: &str) -> ApiResult<Response> {
     let claims = session(state, headers)?;
     let o = body_of(ctx);
     crate::pricing::only_fields(&o, &["payment_method"], "")?;

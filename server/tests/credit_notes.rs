@@ -14,9 +14,21 @@ async fn credit(s: &TestServer, key: &str, path: &str, body: &Value) -> common::
 }
 
 /// The credit note's CII and UBL read back as a credit note (381) naming the invoice, and
-/// verify with the engine.
-async fn check_documents(s: &TestServer, note: &Value, invoice_number: &str) {
-    let id = note["id"].as_str().unwrap();
+/// verify with the engine. The note is answered once committed and its e-invoice rendered in
+/// the background: read at once, it is served with its files (the read waits for the render or
+/// performs it). Returns the note as read.
+async fn check_documents(s: &TestServer, answered: &Value, invoice_number: &str) -> Value {
+    let id = answered["id"].as_str().unwrap();
+    let read = s.get(&format!("/v1/credit_notes/{id}"), Some(SK)).await;
+    assert_eq!(read.status, 200, "{}", read.body);
+    let note = &read.json();
+    assert!(note["einvoice"]["pdf"]["sha256"].is_string(), "{note}");
+    // Everything else is what the POST answered.
+    let mut without = note.clone();
+    without.as_object_mut().unwrap().remove("einvoice");
+    let mut answered_without = answered.clone();
+    answered_without.as_object_mut().unwrap().remove("einvoice");
+    assert_eq!(without, answered_without);
     for suffix in [".cii.xml", ".ubl.xml"] {
         let f = s
             .get(&format!("/v1/credit_notes/{id}{suffix}"), Some(SK))
@@ -45,6 +57,11 @@ async fn check_documents(s: &TestServer, note: &Value, invoice_number: &str) {
     let pdf = s.get(&format!("/v1/credit_notes/{id}.pdf"), Some(SK)).await;
     assert_eq!(pdf.status, 200);
     assert!(pdf.body.starts_with("%PDF-1.7"));
+    assert_eq!(
+        pdf.header("x-content-sha256"),
+        note["einvoice"]["pdf"]["sha256"].as_str()
+    );
+    note.clone()
 }
 
 async fn credit_notes_refund_in_their_own_series(backend: Backend) {
@@ -83,7 +100,7 @@ async fn credit_notes_refund_in_their_own_series(backend: Backend) {
     assert_eq!(first["refund"]["charge"], charge.as_str());
     assert_eq!(first["refund"]["amount"], 10680);
     assert_eq!(s.gateway.refunded(&charge), 10680);
-    check_documents(&s, &first, &invoice_number).await;
+    let first_read = check_documents(&s, &first, &invoice_number).await;
 
     // A replay answers the same note and refunds nothing more; the key with another body is
     // refused.
@@ -191,7 +208,7 @@ async fn credit_notes_refund_in_their_own_series(backend: Backend) {
         )
         .await;
     assert_eq!(one.status, 200);
-    assert_eq!(one.json()["einvoice"], first["einvoice"]);
+    assert_eq!(one.json()["einvoice"], first_read["einvoice"]);
     let page = s
         .get(c["invoice"]["hosted_invoice_url"].as_str().unwrap(), None)
         .await

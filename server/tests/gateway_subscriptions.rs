@@ -710,11 +710,19 @@ async fn refund(backend: Backend) {
     assert_eq!(pending, 1, "the refund's intent names its credit note");
     let server = ServerProcess::with_gateway(&url, &config, sim.addr, GATEWAY_TIMEOUT_MS);
     let addr = server.addr;
+    // Watched in the database (a read through the API would render it itself).
     until(
         "start-up recovery did not render the credit note's e-invoice",
         || async {
-            let notes = get(addr, &path).await["data"].as_array().unwrap().clone();
-            notes[1]["einvoice"]["pdf"]["sha256"].is_string()
+            let rows = store
+                .query(
+                    "SELECT document FROM credit_notes WHERE id = $1",
+                    vec![second.as_str().into()],
+                )
+                .await
+                .unwrap();
+            let doc: Value = serde_json::from_str(rows[0][0].as_str().unwrap()).unwrap();
+            doc["einvoice"]["pdf"]["sha256"].is_string()
         },
     )
     .await;

@@ -261,6 +261,10 @@ pub fn apply(
                         continue;
                     }
                     let line = lines.get_mut(j).ok_or_else(|| internal(&c.header.id))?;
+                    if line.discount_amounts.capacity() == 0 {
+                        // Room for every applied discount at once: one allocation per line.
+                        line.discount_amounts.reserve_exact(chosen.len());
+                    }
                     line.discount_amounts.push(DiscountAmount {
                         discount: shared_id.clone(),
                         amount: part,

@@ -194,8 +194,8 @@ pub fn invoice_summary(quote: &Quote) -> Vec<InvoiceLineSummary> {
 fn line_name(line: &QuoteLine, index: usize) -> String {
     line.description
         .clone()
-        .or_else(|| line.product.clone())
-        .or_else(|| line.price.clone())
+        .or_else(|| line.product.as_deref().map(String::from))
+        .or_else(|| line.price.as_deref().map(String::from))
         .filter(|s| !s.trim().is_empty())
         .unwrap_or_else(|| format!("Line {}", index + 1))
 }
@@ -264,7 +264,7 @@ fn lines_of(
             id: (index + 1).to_string(),
             name,
             description: None,
-            seller_item_id: line.price.clone(),
+            seller_item_id: line.price.as_deref().map(String::from),
             quantity: signed_quantity(q),
             unit_code: "C62".into(),
             net_price,
@@ -298,7 +298,7 @@ fn lines_of(
             Line {
                 id: format!("{}.{}", index + 1, k + 1),
                 name: name.clone(),
-                seller_item_id: line.price.clone(),
+                seller_item_id: line.price.as_deref().map(String::from),
                 quantity: if amount < Decimal::ZERO {
                     -Decimal::ONE
                 } else {

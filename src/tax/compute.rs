@@ -179,12 +179,13 @@ fn resolve_rates(setup: &TaxSetup, refs: &[TaxRateRef], path: &str) -> Result<Ve
         .iter()
         .enumerate()
         .map(|(j, r)| {
-            let p = format!("{path}[{j}]");
+            // The path is formatted only when it is needed (this runs for every quote).
+            let p = || format!("{path}[{j}]");
             match r {
                 TaxRateRef::Id(id) => setup.rates.get(id).cloned().ok_or_else(|| {
-                    Error::new(ErrorCode::UnknownTaxRate, p, "no tax rate with this id")
+                    Error::new(ErrorCode::UnknownTaxRate, p(), "no tax rate with this id")
                 }),
-                TaxRateRef::Inline(rate) => rate.validate(&p),
+                TaxRateRef::Inline(rate) => rate.validate(&p()),
             }
         })
         .collect::<Result<Vec<ValidRate>>>()?;
@@ -436,15 +437,18 @@ pub fn apply(
         !i.decision.back_out.is_empty() || i.decision.collected.iter().any(|a| a.rate.inclusive)
     });
     let amounts = match setup.rounding_stage {
-        RoundingStage::Line => items
-            .iter()
-            // The path is formatted only on error: the stage is pure, so running it again with
-            // the path reports the same error where it belongs (this runs for every line).
-            .map(|item| {
-                line_stage(item, &context.rounding, "")
-                    .or_else(|_| line_stage(item, &context.rounding, &path_of(lines, item)))
-            })
-            .collect::<Result<Vec<_>>>()?,
+        RoundingStage::Line => {
+            let mut amounts = Vec::with_capacity(items.len());
+            for item in &items {
+                // The path is formatted only on error: the stage is pure, so running it again
+                // with the path reports the same error where it belongs (this runs per line).
+                amounts.push(
+                    line_stage(item, &context.rounding, "")
+                        .or_else(|_| line_stage(item, &context.rounding, &path_of(lines, item)))?,
+                );
+            }
+            amounts
+        }
         RoundingStage::Invoice => invoice_stage(&items, &context.rounding, lines)?,
     };
 
@@ -455,6 +459,11 @@ pub fn apply(
         let Some(line) = out.get_mut(item.line) else {
             continue;
         };
+        if line.taxes.capacity() == 0 {
+            // One allocation of the right size (most lines have one item and one rate).
+            let rates = item.decision.collected.len() + usize::from(item.decision.zero.is_some());
+            line.taxes.reserve_exact(rates);
+        }
         line.net = money::checked(line.net + amounts.net, "lines")?;
         line.payable = money::checked(line.payable + amounts.net, "lines")?;
         for (applied, &(amount, taxable)) in

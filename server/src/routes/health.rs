@@ -68,6 +68,13 @@ async fn metrics(State(state): State<Shared>, headers: HeaderMap) -> Response {
             .into_response();
         }
     }
+    // The stuck payment intents, read from the database (shared by every instance).
+    if let Err(e) = crate::payment_intents::update_metrics(&state, state.clock.now()).await {
+        crate::log::error(
+            "metrics: stuck payment intents",
+            json!({"error": e.to_string()}),
+        );
+    }
     let mut r = (StatusCode::OK, state.metrics.render()).into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,

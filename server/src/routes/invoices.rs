@@ -57,9 +57,11 @@ async fn invoice_inner(
     if !by_token {
         require(ctx, KeyKind::Secret)?;
     }
-    // A charge is answered once its invoice is committed; its e-invoice is rendered right
-    // after (crate::intent). Read after it is stored: wait for it, or render it now.
+    // A charge or a subscription operation is answered once its invoice is committed; its
+    // e-invoice is rendered right after, in the background. Read after it is stored: wait for
+    // it, or render it now.
     crate::intent::ensure_einvoice(state, &id).await?;
+    crate::payment_step::ensure_einvoice(state, &id).await?;
     let record = state
         .store
         .invoice(&id)
@@ -90,7 +92,7 @@ async fn invoice_inner(
             hosted.documents = downloads(&id, Some(&access));
         }
         // Its credit notes (avoirs), each as Factur-X, with the credit note's own token.
-        for note in crate::credit_note::of_invoice(state, &id).await? {
+        for note in crate::credit_note::of_invoice_rendered(state, &id).await? {
             if note.einvoice.is_some() {
                 let access = token::invoice_access_token(&state.signing_key, &note.id);
                 hosted.documents.push((

@@ -11,6 +11,7 @@ pub mod emails;
 pub mod events;
 pub mod health;
 pub mod invoices;
+pub mod payment_intents;
 pub mod portal;
 pub mod quotes;
 pub mod renewals;

@@ -4,10 +4,11 @@ use super::*;
 use crate::canonical;
 use crate::clock::rfc3339;
 use crate::error::{json_response, ApiError, ApiResult};
-use crate::ledger::{self, new_id, replay, store_error};
+use crate::ledger::{self, new_id, store_error};
+use crate::payment_step::{self, Claimed};
 use crate::pricing::{self, only_fields};
-use crate::state::{AppState, Ctx};
-use crate::store::{ChangeRecord, Claim, Tx};
+use crate::state::{AppState, Ctx, Shared};
+use crate::store::{ChangeRecord, Tx};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use billcalc::subscription::invoice::BillingReason;
@@ -251,7 +252,7 @@ pub(super) fn parse_commit(o: &Map<String, Value>, scope: &str) -> ApiResult<Com
 }
 
 pub(super) async fn run_commit(
-    state: &AppState,
+    state: &Shared,
     ctx: &Ctx,
     id: &str,
     key: &str,
@@ -268,27 +269,12 @@ pub(super) async fn run_commit(
     let fingerprint = canonical::digest(&Value::Object(fingerprint_body));
     let input = parse_commit(o, scope);
     let now = state.clock.now();
-    let mut tx = state.store.begin().await.map_err(store_error)?;
-    match tx.claim_key(scope, key, &fingerprint, now).await {
+    let mut tx = match payment_step::claim(state, scope, key, &fingerprint, now).await? {
+        Claimed::New(tx) => tx,
+        Claimed::Answered(r) => return Ok(r),
         // An earlier request with this key is waiting for its payment's outcome.
-        Ok(Claim::Existing {
-            fingerprint: f,
-            status: 0,
-            ..
-        }) if f == fingerprint => {
-            let _ = tx.rollback().await;
-            return pay::resume(state, scope, key).await;
-        }
-        Ok(claim) => match replay(&fingerprint, claim) {
-            Ok(Some(r)) => {
-                let _ = tx.rollback().await;
-                return Ok(r);
-            }
-            Ok(None) => {}
-            Err(e) => return abort(tx, e).await,
-        },
-        Err(e) => return abort(tx, store_error(e)).await,
-    }
+        Claimed::Unfinished => return pay::resume(state, scope, key).await,
+    };
     let input = match input {
         Ok(i) => i,
         Err(e) => return abort(tx, e).await,
@@ -323,7 +309,7 @@ pub(super) async fn run_commit(
                 return abort(tx, e).await;
             }
             tx.commit().await.map_err(store_error)?;
-            pay::render(state, &mut payment).await;
+            pay::render(state, &mut payment);
             Ok(json_response(StatusCode::OK, text))
         }
         // Billed now: the payment in recorded steps.

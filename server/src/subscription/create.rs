@@ -3,9 +3,10 @@
 use super::*;
 use crate::canonical;
 use crate::error::{json_response, ApiError, ApiResult};
-use crate::ledger::{self, new_id, replay, store_error};
-use crate::state::{AppState, Ctx};
-use crate::store::{Claim, Tx};
+use crate::ledger::{self, new_id, store_error};
+use crate::payment_step::{self, Claimed};
+use crate::state::{AppState, Ctx, Shared};
+use crate::store::Tx;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
@@ -66,7 +67,7 @@ pub(super) fn plan_currency(catalog: &Value, price: &str, path: &str) -> ApiResu
 }
 
 pub(super) async fn run_create(
-    state: &AppState,
+    state: &Shared,
     ctx: &Ctx,
     key: &str,
     access: Access,
@@ -85,27 +86,12 @@ pub(super) async fn run_create(
         Err(_) => None,
     };
     let now = state.clock.now();
-    let mut tx = state.store.begin().await.map_err(store_error)?;
-    match tx.claim_key(CREATE_SCOPE, key, &fingerprint, now).await {
+    let mut tx = match payment_step::claim(state, CREATE_SCOPE, key, &fingerprint, now).await? {
+        Claimed::New(tx) => tx,
+        Claimed::Answered(r) => return Ok(r),
         // An earlier request with this key is waiting for its payment's outcome.
-        Ok(Claim::Existing {
-            fingerprint: f,
-            status: 0,
-            ..
-        }) if f == fingerprint => {
-            let _ = tx.rollback().await;
-            return pay::resume(state, CREATE_SCOPE, key).await;
-        }
-        Ok(claim) => match replay(&fingerprint, claim) {
-            Ok(Some(r)) => {
-                let _ = tx.rollback().await;
-                return Ok(r);
-            }
-            Ok(None) => {}
-            Err(e) => return abort(tx, e).await,
-        },
-        Err(e) => return abort(tx, store_error(e)).await,
-    }
+        Claimed::Unfinished => return pay::resume(state, CREATE_SCOPE, key).await,
+    };
     let input = match input {
         Ok(i) => i,
         Err(e) => return abort(tx, e).await,
@@ -138,7 +124,7 @@ pub(super) async fn run_create(
                 return abort(tx, e).await;
             }
             tx.commit().await.map_err(store_error)?;
-            pay::render(state, &mut payment).await;
+            pay::render(state, &mut payment);
             Ok(json_response(
                 StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
                 text,

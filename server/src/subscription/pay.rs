@@ -12,7 +12,7 @@ use super::*;
 use crate::error::{json_response, ApiError, ApiResult};
 use crate::ledger::store_error;
 use crate::payment_step::{self, Outcome};
-use crate::state::AppState;
+use crate::state::Shared;
 use crate::store::{IntentRecord, Tx};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -80,7 +80,7 @@ pub(super) fn payment_pending() -> ApiError {
 /// gateway (no transaction open) and tx 2.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn pay(
-    state: &AppState,
+    state: &Shared,
     mut tx: Box<dyn Tx>,
     scope: &str,
     key: &str,
@@ -112,7 +112,7 @@ pub(super) async fn pay(
 
 /// A key claimed by an earlier request whose payment is not recorded: its intent's outcome
 /// (asking the gateway again when it is still `processing`), or what is stored.
-pub(super) async fn resume(state: &AppState, scope: &str, key: &str) -> ApiResult<Response> {
+pub(super) async fn resume(state: &Shared, scope: &str, key: &str) -> ApiResult<Response> {
     match payment_step::by_key(state, scope, key).await? {
         Some(intent) if intent.status == "processing" => resolve(state, &intent).await,
         Some(_) => stored(state, scope, key).await,
@@ -126,13 +126,13 @@ pub(super) async fn resume(state: &AppState, scope: &str, key: &str) -> ApiResul
 }
 
 /// Asks the gateway again about an unfinished intent and records the outcome.
-pub async fn resolve(state: &AppState, intent: &IntentRecord) -> ApiResult<Response> {
+pub async fn resolve(state: &Shared, intent: &IntentRecord) -> ApiResult<Response> {
     let outcome = payment_step::charge(state, intent).await?;
     finish(state, intent, outcome).await
 }
 
 /// What is stored under the key (the intent was settled by someone else).
-async fn stored(state: &AppState, scope: &str, key: &str) -> ApiResult<Response> {
+async fn stored(state: &Shared, scope: &str, key: &str) -> ApiResult<Response> {
     let missing = ApiError::invalid(
         "payment_method",
         format!(
@@ -144,9 +144,9 @@ async fn stored(state: &AppState, scope: &str, key: &str) -> ApiResult<Response>
 }
 
 /// Tx 2: the operation again with the gateway's outcome, conditional on the intent still being
-/// `processing`; then the e-invoice, rendered with no transaction open.
+/// `processing`; then the e-invoice, queued for the background renderer.
 pub(super) async fn finish(
-    state: &AppState,
+    state: &Shared,
     intent: &IntentRecord,
     outcome: Outcome,
 ) -> ApiResult<Response> {
@@ -251,9 +251,10 @@ pub(super) async fn finish(
                 return crate::ledger::abort(tx, e).await;
             }
             tx.commit().await.map_err(store_error)?;
+            // The invoice is committed: the answer now, its e-invoice in the background.
             if let Some(mut r) = payment.render.take() {
                 r.intent_id = intent.id.clone();
-                payment_step::render_and_store(state, r).await;
+                payment_step::render_later(state, r);
             }
             Ok(json_response(
                 StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
@@ -296,7 +297,7 @@ pub(super) async fn finish(
 /// A payment that failed: the codes released, the subscription unmarked, the decline stored
 /// under the key (or the key forgotten: the client may fix the card and retry with it).
 async fn failed(
-    state: &AppState,
+    state: &Shared,
     mut tx: Box<dyn Tx>,
     intent: &IntentRecord,
     plan: &Plan,
@@ -366,9 +367,10 @@ pub(super) async fn record_render(
     payment_step::record(tx, &intent).await.map_err(store_error)
 }
 
-/// After the commit of an operation that needed no payment: its e-invoice.
-pub(super) async fn render(state: &AppState, payment: &mut Payment) {
+/// After the commit of an operation that needed no payment: its e-invoice, queued for the
+/// background renderer.
+pub(super) fn render(state: &Shared, payment: &mut Payment) {
     if let Some(r) = payment.render.take() {
-        payment_step::render_and_store(state, r).await;
+        payment_step::render_later(state, r);
     }
 }

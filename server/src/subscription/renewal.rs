@@ -4,7 +4,7 @@ use super::*;
 use crate::canonical;
 use crate::error::{ApiError, ApiResult};
 use crate::ledger::store_error;
-use crate::state::AppState;
+use crate::state::{AppState, Shared};
 use crate::store::{Claim, Tx};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 /// same numbering, keyed by `{subscription}:{period end}` so it is issued once however often
 /// (or however concurrently) renewals run. A subscription several periods behind is brought up
 /// to date one invoice at a time.
-pub async fn run_renewals(state: &AppState, as_of: i64) -> ApiResult<Value> {
+pub async fn run_renewals(state: &Shared, as_of: i64) -> ApiResult<Value> {
     let mut issued = Vec::new();
     let mut failed = Vec::new();
     let mut failed_ids = BTreeSet::new();
@@ -61,7 +61,7 @@ pub async fn run_renewals(state: &AppState, as_of: i64) -> ApiResult<Value> {
     }))
 }
 
-pub(super) async fn renew_one(state: &AppState, id: &str, as_of: i64) -> ApiResult<Option<Value>> {
+pub(super) async fn renew_one(state: &Shared, id: &str, as_of: i64) -> ApiResult<Option<Value>> {
     let now = state.clock.now();
     let mut tx = state.store.begin().await.map_err(store_error)?;
     let record = match tx.lock_subscription(id).await {
@@ -106,7 +106,7 @@ pub(super) async fn renew_one(state: &AppState, id: &str, as_of: i64) -> ApiResu
                 return abort(tx, e).await;
             }
             tx.commit().await.map_err(store_error)?;
-            pay::render(state, &mut payment).await;
+            pay::render(state, &mut payment);
             Ok(Some(summary))
         }
         // An amount due: the renewal's payment in recorded steps, keyed by subscription and
