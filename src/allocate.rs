@@ -69,17 +69,28 @@ pub fn allocate(total: i64, weights: &[i64], path: &str) -> Result<Vec<i64>> {
     let left = usize::try_from(magnitude - given).unwrap_or(0); // < weights.len()
 
     // The `left` largest remainders get one unit each; equal remainders go to the earlier part
-    // (the deterministic tie-break). Ranking by (remainder descending, index ascending) is a
-    // total order, so selecting the first `left` of it gives the same parts as a stable sort.
-    if left > 0 {
-        let mut order: Vec<usize> = (0..parts.len()).collect();
-        let rank = |&i: &usize| (std::cmp::Reverse(rests.get(i).copied().unwrap_or(0)), i);
-        if left < order.len() {
-            order.select_nth_unstable_by_key(left - 1, rank);
-        }
-        for &i in order.iter().take(left) {
-            if let Some(p) = parts.get_mut(i) {
+    // (the deterministic tie-break, as a stable sort by remainder would give). The `left`-th
+    // largest remainder is found by selection (linear): every part above it gets a unit, then
+    // the earliest parts equal to it until none are left.
+    if left > 0 && left <= rests.len() {
+        let mut ranked = rests.clone();
+        let threshold = match ranked.select_nth_unstable_by(left - 1, |a, b| b.cmp(a)) {
+            (_, nth, _) => *nth,
+        };
+        let mut left = left;
+        for (p, r) in parts.iter_mut().zip(&rests) {
+            if *r > threshold {
                 *p += 1;
+                left -= 1;
+            }
+        }
+        for (p, r) in parts.iter_mut().zip(&rests) {
+            if left == 0 {
+                break;
+            }
+            if *r == threshold {
+                *p += 1;
+                left -= 1;
             }
         }
     }

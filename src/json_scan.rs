@@ -184,6 +184,21 @@ impl Scanner<'_> {
 
     /// A string's contents, after its opening quote, up to and past its closing quote.
     fn string(&mut self) -> Result<String> {
+        // Most strings (keys, ids) have no escape: copied at once into a string of their size.
+        let rest = self.text.as_bytes().get(self.pos..).unwrap_or_default();
+        if let Some(len) = rest
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        {
+            if rest.get(len) == Some(&b'"') {
+                let text = self
+                    .text
+                    .get(self.pos..self.pos + len)
+                    .ok_or_else(|| self.syntax("invalid string"))?;
+                self.pos += len + 1;
+                return Ok(String::from(text));
+            }
+        }
         let mut out = String::new();
         let mut run = self.pos;
         loop {
