@@ -47,7 +47,7 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock};
 
 /// Everything finishing a charge needs, stored with the intent (JSON) so another process can
 /// finish it after a crash.
@@ -414,6 +414,11 @@ async fn settle(
 
 /// Step 4 after a success: number, invoice, payment and answer in one transaction; then the
 /// e-invoice, rendered with no transaction open, and stored.
+///
+/// Everything the transaction writes is built here, before it (issue 13 §10): the invoice
+/// document and the answer are serialised with a placeholder where the number goes
+/// ([`NumberedText`]), so inside the transaction — on SQLite's one writer thread, or while
+/// PostgreSQL holds the series row lock — only the number is formatted and spliced in.
 async fn issue(
     state: &Arc<AppState>,
     intent: &IntentRecord,
@@ -423,26 +428,43 @@ async fn issue(
     let now = state.clock.now();
     let series = format!("{}{}", state.invoice.series_prefix, crate::clock::year(now));
     let gateway_charge_id = charge.as_ref().map(|c| c.id.clone());
-    let built: Arc<Mutex<Option<(InvoiceDocument, String)>>> = Arc::default();
+    let gateway = state.gateway.name().to_string();
+    let prepared = prepare_invoice(state, &plan, &series, now, &intent.key, &gateway, charge)
+        .map_err(ApiError::internal)?;
+    let PreparedInvoice {
+        mut document,
+        record,
+        document_text,
+        payment,
+        response,
+    } = prepared;
+    let taken = Arc::new(std::sync::atomic::AtomicI64::new(0));
     let build = {
-        let state = state.clone();
-        let plan = plan.clone();
+        let taken = taken.clone();
+        let response = response.clone();
+        let redemptions = plan.counters.keys().cloned().collect();
         let series = series.clone();
-        let key = intent.key.clone();
-        let gateway = state.gateway.name().to_string();
-        let built = built.clone();
         Box::new(move |number: i64| -> Result<IssuedInvoice, String> {
-            let issued =
-                build_invoice(&state, &plan, &series, number, now, &key, &gateway, charge)?;
-            if let Ok(mut slot) = built.lock() {
-                *slot = Some((issued.1, issued.0.response.clone()));
-            }
-            Ok(issued.0)
+            let display = number_display(&series, number);
+            taken.store(number, std::sync::atomic::Ordering::SeqCst);
+            Ok(IssuedInvoice {
+                invoice: InvoiceRecord {
+                    number,
+                    document: document_text.fill(&display),
+                    number_display: display.clone(),
+                    ..record
+                },
+                payment,
+                redemptions,
+                status: 200,
+                response: response.fill(&display),
+                einvoice_pending: true,
+            })
         })
     };
     let settlement = Settlement::Paid {
         invoice_id: plan.invoice_id.clone(),
-        series,
+        series: series.clone(),
         gateway_charge_id,
         build,
     };
@@ -450,13 +472,95 @@ async fn issue(
         Settled::AlreadySettled => return settled_answer(state, intent).await,
         Settled::Done => {}
     }
-    let taken = built.lock().ok().and_then(|mut slot| slot.take());
-    let Some((document, response)) = taken else {
+    let number = taken.load(std::sync::atomic::Ordering::SeqCst);
+    if number == 0 {
         return Err(ApiError::internal("the invoice was not built"));
-    };
+    }
+    let display = number_display(&series, number);
+    let response = response.fill(&display);
+    document.number = display;
     // The invoice is committed: the client is answered now, the e-invoice follows (below).
     render_later(state, intent, plan, document);
     Ok(json_response(StatusCode::OK, response))
+}
+
+/// `F2026-000042`: the series and the number, at least six digits.
+fn number_display(series: &str, number: i64) -> String {
+    format!("{series}-{number:06}")
+}
+
+/// Serialised JSON with the invoice number left out: the text before and after each place the
+/// number goes. The placeholder is unguessable (random per process) and its count is checked,
+/// so a customer's text that happened to contain it could not be taken for it.
+#[derive(Clone)]
+struct NumberedText {
+    parts: Vec<String>,
+}
+
+impl NumberedText {
+    /// The placeholder put where the number goes before serialising.
+    fn placeholder() -> &'static str {
+        static PLACEHOLDER: LazyLock<String> = LazyLock::new(|| {
+            let mut bytes = [0u8; 16];
+            let _ = getrandom::fill(&mut bytes);
+            let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            format!("@billcalc-number-{hex}@")
+        });
+        &PLACEHOLDER
+    }
+
+    /// `text` split at the placeholder, which must occur exactly `expected` times.
+    fn split(text: &str, expected: usize) -> Result<NumberedText, String> {
+        let parts: Vec<String> = text
+            .split(Self::placeholder())
+            .map(str::to_string)
+            .collect();
+        if parts.len() != expected + 1 {
+            return Err(format!(
+                "the invoice number placeholder occurs {} times, not {expected}",
+                parts.len() - 1
+            ));
+        }
+        Ok(NumberedText { parts })
+    }
+
+    /// The text with `number` in every place (inside a JSON string: escaped as serde_json
+    /// would, should the configured series prefix hold a quote or a backslash).
+    fn fill(&self, number: &str) -> String {
+        let escaped;
+        let number = if number
+            .chars()
+            .any(|c| c == '"' || c == '\\' || c.is_control())
+        {
+            escaped = serde_json::to_string(number).unwrap_or_default();
+            escaped
+                .get(1..escaped.len().saturating_sub(1))
+                .unwrap_or_default()
+        } else {
+            number
+        };
+        let len = self.parts.iter().map(String::len).sum::<usize>()
+            + number.len() * (self.parts.len() - 1);
+        let mut out = String::with_capacity(len);
+        for (i, part) in self.parts.iter().enumerate() {
+            if i > 0 {
+                out.push_str(number);
+            }
+            out.push_str(part);
+        }
+        out
+    }
+}
+
+/// What tx 2 writes, built before it: everything but the number.
+struct PreparedInvoice {
+    /// The document (its `number` still the placeholder), for the e-invoice after the commit.
+    document: InvoiceDocument,
+    /// The invoice row, without its number, display number and document.
+    record: InvoiceRecord,
+    document_text: NumberedText,
+    payment: Option<crate::store::PaymentRecord>,
+    response: NumberedText,
 }
 
 /// Queues the e-invoice of an invoice just committed (tx 2) for rendering in the background:
@@ -524,26 +628,25 @@ pub async fn ensure_einvoice(state: &Arc<AppState>, invoice_id: &str) -> ApiResu
     Ok(())
 }
 
-/// The invoice record, its payment, and the answer, once the number is known (inside tx 2:
-/// no rendering here).
+/// The invoice record, its payment, and the answer, with the number left as a placeholder
+/// (built before tx 2, on the request's task: no serialising inside the transaction).
 #[allow(clippy::too_many_arguments)]
-fn build_invoice(
+fn prepare_invoice(
     state: &AppState,
     plan: &Plan,
     series: &str,
-    number: i64,
     now: i64,
     key: &str,
     gateway: &str,
     charge: Option<GatewayCharge>,
-) -> Result<(IssuedInvoice, InvoiceDocument), String> {
-    let number_display = format!("{series}-{number:06}");
+) -> Result<PreparedInvoice, String> {
+    let placeholder = NumberedText::placeholder();
     let invoice_id = &plan.invoice_id;
     let payment = charge.as_ref().map(|c| PaymentInfo::card(c, now));
     let product_name = |id: &str| state.calculator.product(id).and_then(|p| p.name.clone());
     let document = invoice::build(invoice::Issue {
         id: invoice_id,
-        number: &number_display,
+        number: placeholder,
         series,
         created: now,
         seller: &state.seller,
@@ -556,19 +659,21 @@ fn build_invoice(
         status: "paid",
         subscription: None,
     });
-    let document_text =
-        serde_json::to_string(&document).map_err(|e| format!("invoice serialization: {e}"))?;
-    let invoice = InvoiceRecord {
+    let document_text = NumberedText::split(
+        &serde_json::to_string(&document).map_err(|e| format!("invoice serialization: {e}"))?,
+        1,
+    )?;
+    let record = InvoiceRecord {
         id: invoice_id.clone(),
         series: series.to_string(),
-        number,
-        number_display: number_display.clone(),
+        number: 0,
+        number_display: String::new(),
         created_at: now,
         currency: plan.currency.clone(),
         total: plan.total,
         customer_id: document.customer.id.clone(),
         idempotency_key: key.to_string(),
-        document: document_text,
+        document: String::new(),
         subscription_id: None,
     };
     let payment = charge
@@ -584,7 +689,7 @@ fn build_invoice(
         "payment_method": charge.as_ref().map(|c| json!({"type": "card", "brand": c.brand, "last4": c.last4})),
         "invoice": {
             "id": invoice_id,
-            "number": number_display,
+            "number": placeholder,
             "url": format!("/v1/invoices/{invoice_id}"),
             "hosted_invoice_url": format!("/v1/invoices/{invoice_id}.html?access_token={access}"),
         },
@@ -592,17 +697,13 @@ fn build_invoice(
         "quote": plan.quote,
     })
     .to_string();
-    Ok((
-        IssuedInvoice {
-            invoice,
-            payment,
-            redemptions: plan.counters.keys().cloned().collect(),
-            status: 200,
-            response,
-            einvoice_pending: true,
-        },
+    Ok(PreparedInvoice {
         document,
-    ))
+        record,
+        document_text,
+        payment,
+        response: NumberedText::split(&response, 1)?,
+    })
 }
 
 /// Renders the invoice's e-invoice (EN 16931; crate::einvoice) on the blocking pool, with no
@@ -720,4 +821,37 @@ pub async fn recover(state: &Arc<AppState>, touched_before: i64) -> Value {
         );
     }
     json!({"resolved": resolved, "open": open})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::NumberedText;
+    use serde_json::json;
+
+    #[test]
+    fn the_number_is_spliced_where_the_placeholder_was_serialised() {
+        let p = NumberedText::placeholder();
+        let text = json!({"number": p, "note": "a", "again": {"n": p}}).to_string();
+        let t = NumberedText::split(&text, 2).expect("two places");
+        let filled: serde_json::Value =
+            serde_json::from_str(&t.fill("F2026-000042")).expect("valid JSON");
+        assert_eq!(
+            filled,
+            json!({"number": "F2026-000042", "note": "a", "again": {"n": "F2026-000042"}})
+        );
+        // A series prefix with a quote or a backslash is escaped as serde_json would.
+        let odd = "F\"2026\\-000001";
+        let filled: serde_json::Value = serde_json::from_str(&t.fill(odd)).expect("valid JSON");
+        assert_eq!(filled["number"], json!(odd));
+    }
+
+    #[test]
+    fn a_placeholder_count_other_than_expected_is_refused() {
+        let p = NumberedText::placeholder();
+        // A customer's text holding the placeholder would add an occurrence.
+        let text = json!({"number": p, "name": format!("x{p}y")}).to_string();
+        assert!(NumberedText::split(&text, 1).is_err());
+        assert!(NumberedText::split("{}", 1).is_err());
+        assert!(p.len() > 40, "unguessable: {p}");
+    }
 }

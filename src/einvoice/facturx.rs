@@ -20,7 +20,7 @@ use krilla::metadata::{DateTime, Metadata};
 use krilla::page::PageSettings;
 use krilla::paint::{Fill, Stroke};
 use krilla::surface::Surface;
-use krilla::text::{Font, TextDirection};
+use krilla::text::{Font, GlyphId, KrillaGlyph};
 use krilla::{Document as Pdf, SerializeSettings};
 use rust_decimal::Decimal;
 use skrifa::instance::{LocationRef, Size};
@@ -28,6 +28,30 @@ use skrifa::{FontRef, MetadataProvider};
 
 static REGULAR: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 static BOLD: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf");
+
+/// The two fonts, read once per process (krilla's `Font` is shared: reading and hashing the
+/// 0.7 MB font files for every invoice cost more than drawing it).
+struct Fonts {
+    regular: Font,
+    bold: Font,
+    regular_ref: FontRef<'static>,
+    bold_ref: FontRef<'static>,
+}
+
+fn fonts() -> Result<&'static Fonts> {
+    static FONTS: std::sync::OnceLock<Option<Fonts>> = std::sync::OnceLock::new();
+    FONTS
+        .get_or_init(|| {
+            Some(Fonts {
+                regular: Font::new(REGULAR.into(), 0)?,
+                bold: Font::new(BOLD.into(), 0)?,
+                regular_ref: FontRef::new(REGULAR).ok()?,
+                bold_ref: FontRef::new(BOLD).ok()?,
+            })
+        })
+        .as_ref()
+        .ok_or_else(|| pdf_error("font"))
+}
 
 const WIDTH: f32 = 595.28;
 const HEIGHT: f32 = 841.89;
@@ -94,10 +118,7 @@ impl Labels {
 
 struct Writer<'a> {
     pdf: Pdf,
-    regular: Font,
-    bold: Font,
-    regular_ref: FontRef<'static>,
-    bold_ref: FontRef<'static>,
+    fonts: &'static Fonts,
     pages: Vec<Vec<Op>>,
     y: f32,
     labels: &'a Labels,
@@ -121,9 +142,9 @@ impl Writer<'_> {
     /// Text with the characters the font lacks replaced (PDF/A forbids the .notdef glyph).
     fn printable(&self, text: &str, bold: bool) -> String {
         let font = if bold {
-            &self.bold_ref
+            &self.fonts.bold_ref
         } else {
-            &self.regular_ref
+            &self.fonts.regular_ref
         };
         let charmap = font.charmap();
         text.chars()
@@ -141,9 +162,9 @@ impl Writer<'_> {
 
     fn width(&self, text: &str, size: f32, bold: bool) -> f32 {
         let font = if bold {
-            &self.bold_ref
+            &self.fonts.bold_ref
         } else {
-            &self.regular_ref
+            &self.fonts.regular_ref
         };
         let charmap = font.charmap();
         let metrics = font.glyph_metrics(Size::new(size), LocationRef::default());
@@ -236,12 +257,11 @@ impl Writer<'_> {
             let mut page = self.pdf.start_page_with(settings);
             let mut surface = page.surface();
             for op in ops {
-                draw(&mut surface, &self.regular, &self.bold, op);
+                draw(&mut surface, self.fonts, op);
             }
             draw(
                 &mut surface,
-                &self.regular,
-                &self.bold,
+                self.fonts,
                 Op::Text {
                     x,
                     y: HEIGHT - 25.0,
@@ -259,7 +279,32 @@ impl Writer<'_> {
     }
 }
 
-fn draw(surface: &mut Surface, regular: &Font, bold: &Font, op: Op) {
+/// The glyphs of `text`, one per character, advanced by the font's own widths: what
+/// [`Writer::width`] measures, so right-aligned amounts end where they should. Every character
+/// is in the font ([`Writer::printable`] replaced the others). No shaping engine: the text is
+/// Latin, left to right, and reading the font's layout tables for every string (rustybuzz)
+/// was a third of the render.
+fn glyphs(font: &FontRef<'static>, units_per_em: f32, text: &str) -> Vec<KrillaGlyph> {
+    let charmap = font.charmap();
+    let metrics = font.glyph_metrics(Size::unscaled(), LocationRef::default());
+    text.char_indices()
+        .map(|(at, c)| {
+            let glyph = charmap.map(c).unwrap_or_default();
+            let advance = metrics.advance_width(glyph).unwrap_or(0.0) / units_per_em;
+            KrillaGlyph::new(
+                GlyphId::new(glyph.to_u32()),
+                advance,
+                0.0,
+                0.0,
+                0.0,
+                at..at + c.len_utf8(),
+                None,
+            )
+        })
+        .collect()
+}
+
+fn draw(surface: &mut Surface, fonts: &Fonts, op: Op) {
     match op {
         Op::Text {
             x,
@@ -272,18 +317,19 @@ fn draw(surface: &mut Surface, regular: &Font, bold: &Font, op: Op) {
                 paint: rgb::Color::new(20, 20, 20).into(),
                 ..Fill::default()
             }));
-            let font = if is_bold {
-                bold.clone()
+            let (font, font_ref) = if is_bold {
+                (&fonts.bold, &fonts.bold_ref)
             } else {
-                regular.clone()
+                (&fonts.regular, &fonts.regular_ref)
             };
-            surface.draw_text(
+            let glyphs = glyphs(font_ref, font.units_per_em(), &text);
+            surface.draw_glyphs(
                 Point::from_xy(x, y),
-                font,
-                size,
+                &glyphs,
+                font.clone(),
                 &text,
+                size,
                 false,
-                TextDirection::Auto,
             );
         }
         Op::Rule { y } => {
@@ -675,14 +721,9 @@ pub fn write(d: &Document, cii: &str) -> Result<Vec<u8>> {
         location: None,
     })
     .ok_or_else(|| pdf_error("the XML could not be embedded"))?;
-    let regular_ref = FontRef::new(REGULAR).map_err(|_| pdf_error("font"))?;
-    let bold_ref = FontRef::new(BOLD).map_err(|_| pdf_error("font"))?;
     let mut w = Writer {
         pdf,
-        regular: Font::new(REGULAR.into(), 0).ok_or_else(|| pdf_error("font"))?,
-        bold: Font::new(BOLD.into(), 0).ok_or_else(|| pdf_error("font"))?,
-        regular_ref,
-        bold_ref,
+        fonts: fonts()?,
         pages: Vec::new(),
         y: 0.0,
         labels: &labels,

@@ -244,8 +244,14 @@ impl SqliteStore {
             let conn = Connection::open(&path).map_err(sql_err)?;
             conn.busy_timeout(std::time::Duration::from_secs(10))
                 .map_err(sql_err)?;
+            // temp_store = MEMORY: the savepoint sub-journals of group commit (a page written
+            // by several grouped transactions is copied before each one changes it) stay in
+            // memory instead of a temporary file; they only serve ROLLBACK TO, durability is
+            // the WAL's (synchronous = FULL). A larger page cache (32 MiB) keeps the tables'
+            // hot pages between groups.
             conn.execute_batch(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+                 PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768;",
             )
             .map_err(sql_err)?;
             migrate(&conn).map_err(sql_err)?;
