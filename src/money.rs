@@ -56,7 +56,9 @@ pub fn parse_decimal(text: &str, path: &str) -> Result<Decimal> {
     if whole.trim_start_matches('0').len() > 16 {
         return Err(overflow(path));
     }
-    let value = Decimal::from_str_exact(text).map_err(|_| overflow(path))?;
+    // Digits checked above: read exactly without rust_decimal's string parser (issue 12).
+    let value = crate::percent::decimal_from_digits(whole, fraction.unwrap_or_default())
+        .ok_or_else(|| overflow(path))?;
     if value > Decimal::from(MAX_AMOUNT) {
         return Err(overflow(path));
     }

@@ -33,10 +33,24 @@ fn parse_text(text: &str) -> Option<Decimal> {
         && fraction.len() <= 12
         && !(text.contains('.') && fraction.is_empty());
     if ok {
-        Decimal::from_str_exact(text).ok().map(|d| d.normalize())
+        decimal_from_digits(whole, fraction).map(|d| d.normalize())
     } else {
         None
     }
+}
+
+/// The exact decimal `whole.fraction` (ASCII digits, either part may be empty), or `None` when it
+/// does not fit a Decimal (more than 28 decimals, or a mantissa beyond 96 bits): what
+/// `Decimal::from_str_exact` gives for such text, without rust_decimal's generic string parser
+/// in the wasm (issue 12). Percentages and `*_decimal` amounts are read through it.
+pub(crate) fn decimal_from_digits(whole: &str, fraction: &str) -> Option<Decimal> {
+    let scale = u32::try_from(fraction.len()).ok().filter(|&s| s <= 28)?;
+    let mut mantissa: i128 = 0;
+    for b in whole.bytes().chain(fraction.bytes()) {
+        let digit = b.checked_sub(b'0').filter(|&d| d < 10)?;
+        mantissa = mantissa.checked_mul(10)?.checked_add(i128::from(digit))?;
+    }
+    Decimal::try_from_i128_with_scale(mantissa, scale).ok()
 }
 
 impl Percent {
@@ -113,6 +127,46 @@ mod tests {
 
     fn p(json: &str) -> crate::error::Result<Percent> {
         crate::parse::from_json(json)
+    }
+
+    /// The digit reader gives what rust_decimal's exact parser gives, up to its limits.
+    #[test]
+    fn digits_read_like_from_str_exact() {
+        let mut cases = vec![
+            ("0", ""),
+            ("0", "0"),
+            ("1", "5"),
+            ("19", "50"),
+            ("000000000000000000000000000000000000000000007", "25"),
+            ("9", "975"),
+            ("123456789012345678901234567", "8"),
+            ("79228162514264337593543950335", ""),
+            ("79228162514264337593543950336", ""),
+            ("7922816251426433759354395033", "5"),
+            ("0", "0000000000000000000000000001"),
+            ("0", "00000000000000000000000000001"),
+            ("1", "0000000000000000000000000000"),
+            ("99999999999999999999999999999999999999999", ""),
+        ];
+        let long = "1".repeat(40);
+        cases.push((&long, ""));
+        for (whole, fraction) in cases {
+            let text = if fraction.is_empty() {
+                whole.to_string()
+            } else {
+                format!("{whole}.{fraction}")
+            };
+            let expected = Decimal::from_str_exact(&text).ok();
+            let got = decimal_from_digits(whole, fraction);
+            assert_eq!(got, expected, "{text}");
+            if let (Some(g), Some(e)) = (got, expected) {
+                assert_eq!(
+                    (g.mantissa(), g.scale()),
+                    (e.mantissa(), e.scale()),
+                    "{text}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -2,10 +2,10 @@
 //! `calculator.quote` (issue 12). The text is byte for byte what `serde_json::to_string` gives
 //! for the same [`Quote`] (same field order, same absent fields, same escapes); the golden vector
 //! runner checks that on every quote vector (tests/vectors.rs). What is written by hand is what
-//! every quote repeats per line: lines, their discount amounts and taxes, the tax breakdown, the
-//! totals. The rest (applied and rejected discounts, notes, rounding, metadata) goes through
-//! serde_json, and a quote carrying invoice-line details (`info`, never on quotes) is serialised
-//! by serde_json whole.
+//! every part of a quote: lines, discount amounts and taxes, the tax breakdown, the totals, the
+//! applied and rejected discounts, notes, rounding, metadata, and the invoice-line details
+//! (`info`) of subscription invoices. So the browser builds link no serde serialiser for quotes
+//! (issue 12); src/invoice_json.rs writes the subscription results the same way.
 
 //!
 //! The wasm package receives a shorter text of the same quote (`to_transfer_json`): each line is
@@ -14,12 +14,15 @@
 //! in src/wasm.rs) rebuilds the documented objects from it, so callers see the same quote; the
 //! text is a private transfer form between the wasm and its glue, not an output format.
 
-use crate::discount::DiscountAmount;
+use crate::discount::{
+    AppliedDiscount, CouponSummary, DiscountAmount, Duration, Level, Reason, RejectedDiscount,
+};
 use crate::quote::{Quote, QuoteLine};
+use crate::rounding::{RoundingMode, RoundingPolicy};
+use crate::subscription::line::{Derivation, LineInfo, LineType, Method};
 use crate::tax::group::GroupIndex;
-use crate::tax::{RateDescriptor, SharedRate, VatCategory};
-use serde::Serialize;
-use std::fmt::Write as _;
+use crate::tax::{RateDescriptor, RoundingStage, SharedRate, VatCategory};
+use std::collections::BTreeMap;
 
 impl Quote {
     /// The quote as JSON text (what `serde_json::to_string(&quote)` gives, written faster).
@@ -42,16 +45,14 @@ impl Quote {
     }
 
     fn write(&self, rates: Option<&[usize]>) -> String {
-        if self.lines.iter().any(|l| l.info.is_some()) {
-            return serde_json::to_string(self).unwrap_or_default();
-        }
+        // Lines with invoice details (subscription invoices) are written as objects.
+        let rates = rates.filter(|_| self.lines.iter().all(|l| l.info.is_none()));
         // About 420 bytes per line with one tax, 80 in the transfer form (issue 12's cart).
         let per_line = if rates.is_some() { 100 } else { 480 };
         let mut out = Writer(String::with_capacity(1024 + per_line * self.lines.len()));
-        match write_quote(&mut out, self, rates) {
-            Some(()) => out.0,
-            None => serde_json::to_string(self).unwrap_or_default(),
-        }
+        write_quote_fields(&mut out, self, rates);
+        out.raw("}");
+        out.0
     }
 }
 
@@ -79,41 +80,51 @@ fn rate_positions(q: &Quote) -> Option<Vec<usize>> {
     Some(positions)
 }
 
-struct Writer(String);
+/// JSON text being written (shared with the subscription results' writer, src/invoice_json.rs).
+pub(crate) struct Writer(pub(crate) String);
 
 impl Writer {
     /// Literal JSON (keys and punctuation known to need no escape).
-    fn raw(&mut self, text: &str) {
+    pub(crate) fn raw(&mut self, text: &str) {
         self.0.push_str(text);
     }
 
-    fn int(&mut self, n: i64) {
+    pub(crate) fn int(&mut self, n: i64) {
         // Digits by hand: `write!` goes through `core::fmt` (a tenth of `to_json`'s time).
-        let mut digits = [0u8; 20];
-        let mut start = digits.len();
-        let mut rest = n.unsigned_abs();
-        while let Some(slot) = start.checked_sub(1).and_then(|i| digits.get_mut(i)) {
-            *slot = b'0' + (rest % 10) as u8;
-            start -= 1;
-            rest /= 10;
-            if rest == 0 {
-                break;
-            }
-        }
         if n < 0 {
             self.0.push('-');
         }
-        self.0
-            .push_str(std::str::from_utf8(digits.get(start..).unwrap_or_default()).unwrap_or("0"));
+        push_digits(&mut self.0, u128::from(n.unsigned_abs()), 0);
     }
 
-    fn bool(&mut self, b: bool) {
+    pub(crate) fn usize(&mut self, n: usize) {
+        push_digits(&mut self.0, n as u128, 0);
+    }
+
+    /// `{"start":…,"end":…}` (a `Period`).
+    pub(crate) fn period(&mut self, start: i64, end: i64) {
+        self.raw("{\"start\":");
+        self.int(start);
+        self.raw(",\"end\":");
+        self.int(end);
+        self.raw("}");
+    }
+
+    /// An integer or `null`.
+    pub(crate) fn opt_int(&mut self, n: Option<i64>) {
+        match n {
+            Some(n) => self.int(n),
+            None => self.raw("null"),
+        }
+    }
+
+    pub(crate) fn bool(&mut self, b: bool) {
         self.raw(if b { "true" } else { "false" });
     }
 
     /// A JSON string, escaped as serde_json escapes (`"`, `\`, and control characters; the
     /// common ones as `\n`…, the others as `\u00XX`; everything else verbatim).
-    fn str(&mut self, s: &str) {
+    pub(crate) fn str(&mut self, s: &str) {
         self.0.push('"');
         let bytes = s.as_bytes();
         let mut start = 0;
@@ -132,7 +143,10 @@ impl Writer {
             // `i` is at an ASCII byte, so both slices end on character boundaries.
             self.0.push_str(s.get(start..i).unwrap_or_default());
             if escape.is_empty() {
-                let _ = write!(self.0, "\\u{:04x}", b);
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                self.0.push_str("\\u00");
+                self.0.push(char::from(HEX[usize::from(b >> 4)]));
+                self.0.push(char::from(HEX[usize::from(b & 15)]));
             } else {
                 self.0.push_str(escape);
             }
@@ -142,22 +156,131 @@ impl Writer {
         self.0.push('"');
     }
 
-    fn opt_str(&mut self, s: Option<&str>) {
+    pub(crate) fn opt_str(&mut self, s: Option<&str>) {
         match s {
             Some(s) => self.str(s),
             None => self.raw("null"),
         }
     }
 
-    /// Any other serialisable part, through serde_json (None if it fails to serialise).
-    fn serde<T: Serialize + ?Sized>(&mut self, value: &T) -> Option<()> {
-        let text = serde_json::to_string(value).ok()?;
-        self.0.push_str(&text);
-        Some(())
+    /// An object's fields in order, each written after its key (see [`Fields`]).
+    pub(crate) fn object(&mut self) -> Fields<'_> {
+        self.raw("{");
+        Fields {
+            w: self,
+            first: true,
+        }
+    }
+
+    /// A string-to-string map (metadata) in key order, as serde_json writes a `BTreeMap`.
+    pub(crate) fn map(&mut self, map: &BTreeMap<String, String>) {
+        let mut o = self.object();
+        for (key, value) in map {
+            o.w.raw(if o.first { "" } else { "," });
+            o.first = false;
+            o.w.str(key);
+            o.w.raw(":");
+            o.w.str(value);
+        }
+        o.end();
+    }
+
+    pub(crate) fn list<T>(&mut self, items: &[T], mut item: impl FnMut(&mut Writer, &T)) {
+        self.raw("[");
+        for (i, x) in items.iter().enumerate() {
+            if i > 0 {
+                self.raw(",");
+            }
+            item(self, x);
+        }
+        self.raw("]");
     }
 }
 
-fn write_quote(w: &mut Writer, q: &Quote, rates: Option<&[usize]>) -> Option<()> {
+/// Writes `"key":` before each field of an object, with the commas between them, for objects
+/// whose first field may be absent (serde's `skip_serializing_if`).
+pub(crate) struct Fields<'w> {
+    w: &'w mut Writer,
+    first: bool,
+}
+
+impl Fields<'_> {
+    /// Starts a field; `key` is a known field name (ASCII, nothing to escape).
+    pub(crate) fn key(&mut self, key: &str) -> &mut Writer {
+        self.w.raw(if self.first { "\"" } else { ",\"" });
+        self.first = false;
+        self.w.raw(key);
+        self.w.raw("\":");
+        self.w
+    }
+
+    pub(crate) fn str(&mut self, key: &str, value: &str) {
+        self.key(key).str(value);
+    }
+
+    pub(crate) fn opt_str(&mut self, key: &str, value: Option<&str>) {
+        if let Some(value) = value {
+            self.str(key, value);
+        }
+    }
+
+    pub(crate) fn int(&mut self, key: &str, value: i64) {
+        self.key(key).int(value);
+    }
+
+    pub(crate) fn opt_int(&mut self, key: &str, value: Option<i64>) {
+        if let Some(value) = value {
+            self.int(key, value);
+        }
+    }
+
+    pub(crate) fn opt_line(&mut self, value: Option<usize>) {
+        if let Some(line) = value {
+            self.key("line").usize(line);
+        }
+    }
+
+    pub(crate) fn end(self) {
+        self.w.raw("}");
+    }
+}
+
+/// The decimal `mantissa / 10^scale` as rust_decimal's `Display` writes it (`-0.05`, `19`,
+/// `9.975`, `12.00`): digits by hand, no `core::fmt`. The checkout wasm's only decimal text
+/// (a tax rate's percentage, `decimalAmount`).
+pub(crate) fn push_decimal(out: &mut String, mantissa: i128, scale: u32) {
+    if mantissa < 0 {
+        out.push('-');
+    }
+    push_digits(out, mantissa.unsigned_abs(), scale);
+}
+
+/// The digits of `n / 10^scale`: at least one digit before the point, `scale` digits after it.
+fn push_digits(out: &mut String, mut n: u128, scale: u32) {
+    // u128::MAX has 39 digits; a scale beyond 38 is not a decimal (rust_decimal's is <= 28).
+    let scale = scale.min(38) as usize;
+    let mut digits = [0u8; 40];
+    let mut len = 0;
+    while len < digits.len() {
+        if let Some(slot) = digits.get_mut(len) {
+            *slot = b'0' + (n % 10) as u8;
+        }
+        len += 1;
+        n /= 10;
+        if n == 0 && len > scale {
+            break;
+        }
+    }
+    for (i, &d) in digits.iter().take(len).enumerate().rev() {
+        out.push(char::from(d));
+        if i == scale && scale > 0 {
+            out.push('.');
+        }
+    }
+}
+
+/// A quote's object without its closing brace (an invoice continues it with its own fields).
+pub(crate) fn write_quote_fields(w: &mut Writer, q: &Quote, rates: Option<&[usize]>) {
     w.raw("{\"version\":");
     w.str(q.version);
     w.raw(",\"currency\":");
@@ -170,8 +293,8 @@ fn write_quote(w: &mut Writer, q: &Quote, rates: Option<&[usize]>) -> Option<()>
             w.raw(",");
         }
         match rates.as_mut() {
-            Some(rates) => write_transfer_line(w, line, rates)?,
-            None => write_line(w, line, &mut texts)?,
+            Some(rates) => write_transfer_line(w, line, rates),
+            None => write_line(w, line, &mut texts),
         }
     }
     w.raw("],\"subtotal\":");
@@ -200,30 +323,164 @@ fn write_quote(w: &mut Writer, q: &Quote, rates: Option<&[usize]>) -> Option<()>
         w.int(amount);
     }
     w.raw(",\"discounts\":");
-    w.serde(&q.discounts)?;
+    w.list(&q.discounts, write_applied);
     w.raw(",\"rejected_discounts\":");
-    w.serde(&q.rejected_discounts)?;
-    w.raw(",\"automatic_tax\":");
-    w.serde(&q.automatic_tax)?;
-    w.raw(",\"tax_rounding_stage\":");
-    w.serde(&q.tax_rounding_stage)?;
+    w.list(&q.rejected_discounts, write_rejected);
+    w.raw(",\"automatic_tax\":{\"enabled\":");
+    w.bool(q.automatic_tax.enabled);
+    if let Some(status) = q.automatic_tax.status {
+        w.raw(",\"status\":");
+        w.str(status);
+    }
+    w.raw("},\"tax_rounding_stage\":");
+    w.raw(match q.tax_rounding_stage {
+        RoundingStage::Line => "\"line\"",
+        RoundingStage::Invoice => "\"invoice\"",
+    });
     w.raw(",\"tax_notes\":");
-    w.serde(&q.tax_notes)?;
+    w.list(&q.tax_notes, |w, note| {
+        let mut o = w.object();
+        o.str("code", note.code);
+        o.str("text", note.text);
+        o.opt_str("customer_tax_id", note.customer_tax_id.as_deref());
+        o.opt_str("territory", note.territory);
+        o.end();
+    });
     if !q.customer_tax_ids.is_empty() {
         w.raw(",\"customer_tax_ids\":");
-        w.serde(&q.customer_tax_ids)?;
+        w.list(&q.customer_tax_ids, |w, id| {
+            let mut o = w.object();
+            o.str("type", &id.kind);
+            o.str("value", &id.value);
+            o.end();
+        });
     }
     w.raw(",\"rounding\":");
-    w.serde(&q.rounding)?;
+    write_rounding(w, &q.rounding);
     if let Some(metadata) = &q.metadata {
         w.raw(",\"metadata\":");
-        w.serde(metadata)?;
+        w.map(metadata);
     }
-    w.raw("}");
-    Some(())
 }
 
-fn write_line(w: &mut Writer, line: &QuoteLine, texts: &mut RateTexts) -> Option<()> {
+pub(crate) fn write_rounding(w: &mut Writer, policy: &RoundingPolicy) {
+    w.raw("{\"mode\":");
+    w.raw(match policy.mode {
+        RoundingMode::HalfUp => "\"half_up\"",
+        RoundingMode::HalfEven => "\"half_even\"",
+        RoundingMode::Up => "\"up\"",
+        RoundingMode::Down => "\"down\"",
+        RoundingMode::Ceiling => "\"ceiling\"",
+        RoundingMode::Floor => "\"floor\"",
+    });
+    if let Some(increment) = policy.increment {
+        w.raw(",\"increment\":");
+        w.int(increment);
+    }
+    w.raw("}");
+}
+
+fn level(level: Level) -> &'static str {
+    match level {
+        Level::Item => "item",
+        Level::Order => "order",
+    }
+}
+
+/// A `discounts[]` entry (field order and absent fields as `AppliedDiscount` serialises).
+fn write_applied(w: &mut Writer, d: &AppliedDiscount) {
+    let mut o = w.object();
+    o.str("id", &d.id);
+    o.str("level", level(d.level));
+    o.opt_line(d.line);
+    if let Some(coupon) = &d.coupon {
+        write_coupon(o.key("coupon"), coupon);
+    }
+    if let Some(code) = &d.promotion_code {
+        let mut c = o.key("promotion_code").object();
+        c.opt_str("id", code.id.as_deref());
+        c.str("code", &code.code);
+        c.opt_int("max_redemptions", code.max_redemptions);
+        c.end();
+    }
+    if let Some(promotion) = &d.promotion {
+        let mut p = o.key("promotion").object();
+        p.str("id", &promotion.id);
+        p.opt_str("name", promotion.name.as_deref());
+        p.end();
+    }
+    o.int("amount", d.amount);
+    o.opt_int("unused_amount", d.unused_amount);
+    o.end();
+}
+
+fn write_coupon(w: &mut Writer, c: &CouponSummary) {
+    let mut o = w.object();
+    o.opt_str("id", c.id.as_deref());
+    o.opt_str("name", c.name.as_deref());
+    if let Some(percent) = &c.percent_off {
+        let percent = percent.0.normalize();
+        let w = o.key("percent_off");
+        w.raw("\"");
+        push_decimal(&mut w.0, percent.mantissa(), percent.scale());
+        w.raw("\"");
+    }
+    o.opt_int("amount_off", c.amount_off);
+    o.opt_int("max_discount_amount", c.max_discount_amount);
+    o.opt_str("currency", c.currency.map(|c| c.code()));
+    o.str(
+        "duration",
+        match c.duration {
+            Duration::Once => "once",
+            Duration::Repeating => "repeating",
+            Duration::Forever => "forever",
+        },
+    );
+    o.opt_int("duration_in_months", c.duration_in_months);
+    o.opt_int("redeem_by", c.redeem_by);
+    o.opt_int("max_redemptions", c.max_redemptions);
+    o.end();
+}
+
+/// A `rejected_discounts[]` entry (as `RejectedDiscount` serialises).
+fn write_rejected(w: &mut Writer, d: &RejectedDiscount) {
+    let mut o = w.object();
+    o.str("id", &d.id);
+    o.str("level", level(d.level));
+    o.opt_line(d.line);
+    o.opt_str("coupon", d.coupon.as_deref());
+    o.opt_str("promotion_code", d.promotion_code.as_deref());
+    o.opt_str("promotion", d.promotion.as_deref());
+    o.str("reason", reason(d.reason));
+    o.opt_int("missing_amount", d.missing_amount);
+    o.opt_int("missing_quantity", d.missing_quantity);
+    if !d.conflicts_with.is_empty() {
+        o.key("conflicts_with")
+            .list(&d.conflicts_with, |w, id| w.str(id));
+    }
+    o.end();
+}
+
+/// A rejection reason's code (serde's `snake_case` of the variant).
+fn reason(reason: Reason) -> &'static str {
+    match reason {
+        Reason::UnknownCode => "unknown_code",
+        Reason::Duplicate => "duplicate",
+        Reason::Inactive => "inactive",
+        Reason::NotYetValid => "not_yet_valid",
+        Reason::Expired => "expired",
+        Reason::CustomerMismatch => "customer_mismatch",
+        Reason::FirstTimeOnly => "first_time_only",
+        Reason::CurrencyMismatch => "currency_mismatch",
+        Reason::NotApplicableToCart => "not_applicable_to_cart",
+        Reason::MinimumQuantityNotMet => "minimum_quantity_not_met",
+        Reason::MinimumNotMet => "minimum_not_met",
+        Reason::NotCombinable => "not_combinable",
+        Reason::DurationEnded => "duration_ended",
+    }
+}
+
+fn write_line(w: &mut Writer, line: &QuoteLine, texts: &mut RateTexts) {
     w.raw("{\"price\":");
     w.opt_str(line.price.as_deref());
     w.raw(",\"product\":");
@@ -252,18 +509,77 @@ fn write_line(w: &mut Writer, line: &QuoteLine, texts: &mut RateTexts) -> Option
     }
     if let Some(metadata) = &line.metadata {
         w.raw(",\"metadata\":");
-        w.serde(metadata)?;
+        w.map(metadata);
+    }
+    if let Some(info) = &line.info {
+        write_line_info(w, info);
     }
     w.raw("}");
-    Some(())
+}
+
+/// An invoice line's details, flattened into the line (as `QuoteLine` serialises `info`).
+fn write_line_info(w: &mut Writer, info: &LineInfo) {
+    w.raw(",\"type\":");
+    w.raw(match info.kind {
+        LineType::Subscription => "\"subscription\"",
+        LineType::Proration => "\"proration\"",
+        LineType::Usage => "\"usage\"",
+        LineType::Invoiceitem => "\"invoiceitem\"",
+        LineType::MinimumCommitment => "\"minimum_commitment\"",
+    });
+    w.raw(",\"subscription_item\":");
+    w.opt_str(info.subscription_item.as_deref());
+    w.raw(",\"period\":");
+    w.period(info.period.start, info.period.end);
+    w.raw(",\"proration\":");
+    w.bool(info.proration);
+    w.raw(",\"discountable\":");
+    w.bool(info.discountable);
+    w.raw(",\"derivation\":");
+    match &info.derivation {
+        Some(d) => write_derivation(w, d),
+        None => w.raw("null"),
+    }
+}
+
+fn write_derivation(w: &mut Writer, d: &Derivation) {
+    use crate::price::AggregateUsage;
+    let mut o = w.object();
+    o.str(
+        "method",
+        match d.method {
+            Method::Price => "price",
+            Method::PartialPeriod => "partial_period",
+            Method::Proration => "proration",
+            Method::Usage => "usage",
+            Method::Trial => "trial",
+            Method::MinimumCommitment => "minimum_commitment",
+        },
+    );
+    o.opt_int("quantity", d.quantity);
+    o.opt_str("full_period_amount", d.full_period_amount.as_deref());
+    o.opt_int("seconds", d.seconds);
+    o.opt_int("seconds_in_period", d.seconds_in_period);
+    o.opt_int("days", d.days);
+    o.opt_int("days_in_period", d.days_in_period);
+    let usage = d.aggregate_usage.map(|a| match a {
+        AggregateUsage::Sum => "sum",
+        AggregateUsage::Max => "max",
+        AggregateUsage::Last => "last",
+        AggregateUsage::Count => "count",
+    });
+    o.opt_str("aggregate_usage", usage);
+    o.opt_int("records", d.records);
+    o.opt_int("records_outside_period", d.records_outside_period);
+    o.opt_int("commitment", d.commitment);
+    o.opt_int("measured", d.measured);
+    o.str("unrounded", &d.unrounded);
+    write_rounding(o.key("rounding"), &d.rounding);
+    o.end();
 }
 
 /// A line in the transfer form (see [`Quote::to_transfer_json`]).
-fn write_transfer_line(
-    w: &mut Writer,
-    line: &QuoteLine,
-    rates: &mut std::slice::Iter<usize>,
-) -> Option<()> {
+fn write_transfer_line(w: &mut Writer, line: &QuoteLine, rates: &mut std::slice::Iter<usize>) {
     w.raw("[");
     w.opt_str(line.price.as_deref());
     w.raw(",");
@@ -297,7 +613,8 @@ fn write_transfer_line(
         w.raw(",");
         w.int(tax.taxable_amount);
         w.raw(",");
-        w.int(i64::try_from(*rates.next()?).ok()?);
+        // `rate_positions` gave one position per line tax, in this order.
+        w.usize(rates.next().copied().unwrap_or_default());
         w.raw("]");
     }
     w.raw("]");
@@ -306,11 +623,10 @@ fn write_transfer_line(
         w.opt_str(line.description.as_deref());
         if let Some(metadata) = &line.metadata {
             w.raw(",");
-            w.serde(metadata)?;
+            w.map(metadata);
         }
     }
     w.raw("]");
-    Some(())
 }
 
 fn write_discount_amounts(w: &mut Writer, amounts: &[DiscountAmount]) {
@@ -365,7 +681,10 @@ fn write_rate(w: &mut Writer, rate: &RateDescriptor) {
     w.raw(",\"tax_rate\":");
     w.opt_str(rate.tax_rate.as_deref());
     // A percentage is its normalised decimal text (digits, a point, a sign): no escapes.
-    let _ = write!(w.0, ",\"percentage\":\"{}\"", rate.percentage.0.normalize());
+    let percentage = rate.percentage.0.normalize();
+    w.raw(",\"percentage\":\"");
+    push_decimal(&mut w.0, percentage.mantissa(), percentage.scale());
+    w.raw("\"");
     w.raw(",\"display_name\":");
     w.str(&rate.display_name);
     w.raw(",\"tax_type\":");
@@ -417,6 +736,194 @@ mod tests {
             let mut w = Writer(String::new());
             w.str(s);
             assert_eq!(w.0, serde_json::to_string(s).unwrap(), "{s:?}");
+        }
+    }
+
+    /// `push_decimal` writes what rust_decimal's `Display` writes, for every scale, both signs,
+    /// zeros with a scale, the extremes.
+    #[test]
+    fn decimals_are_written_like_rust_decimal_display() {
+        use rust_decimal::Decimal;
+        let mut mantissas: Vec<i64> = vec![0, 1, 5, 9, 10, 19, 99, 100, 101, 9975, 123456, 1000];
+        mantissas.extend([
+            i64::MAX,
+            i64::MAX / 7,
+            4_294_967_296,
+            10_000_000_000_000_000,
+        ]);
+        for m in mantissas {
+            for sign in [1, -1] {
+                for scale in 0..=28 {
+                    let d = Decimal::new(m * sign, scale);
+                    for d in [d, d.normalize()] {
+                        let mut out = String::new();
+                        push_decimal(&mut out, d.mantissa(), d.scale());
+                        assert_eq!(out, d.to_string(), "{m} {sign} {scale}");
+                    }
+                }
+            }
+        }
+        for d in [
+            Decimal::MAX,
+            Decimal::MIN,
+            Decimal::new(1, 28),
+            Decimal::new(-1, 28),
+        ] {
+            let mut out = String::new();
+            push_decimal(&mut out, d.mantissa(), d.scale());
+            assert_eq!(out, d.to_string());
+        }
+    }
+
+    /// Every code written by hand is serde's name of the variant (the vectors cover the common
+    /// ones; this covers every variant).
+    #[test]
+    fn codes_are_serdes_names() {
+        use crate::discount::{Duration, Level, Reason};
+        let json = |v: &dyn erased::Ser| v.text();
+        for r in [
+            Reason::UnknownCode,
+            Reason::Duplicate,
+            Reason::Inactive,
+            Reason::NotYetValid,
+            Reason::Expired,
+            Reason::CustomerMismatch,
+            Reason::FirstTimeOnly,
+            Reason::CurrencyMismatch,
+            Reason::NotApplicableToCart,
+            Reason::MinimumQuantityNotMet,
+            Reason::MinimumNotMet,
+            Reason::NotCombinable,
+            Reason::DurationEnded,
+        ] {
+            assert_eq!(json(&r), format!("\"{}\"", reason(r)));
+        }
+        for l in [Level::Item, Level::Order] {
+            assert_eq!(json(&l), format!("\"{}\"", level(l)));
+        }
+        for d in [Duration::Once, Duration::Repeating, Duration::Forever] {
+            let c = CouponSummary {
+                id: None,
+                name: None,
+                percent_off: None,
+                amount_off: None,
+                max_discount_amount: None,
+                currency: None,
+                duration: d,
+                duration_in_months: None,
+                redeem_by: None,
+                max_redemptions: None,
+            };
+            let mut w = Writer(String::new());
+            write_coupon(&mut w, &c);
+            assert_eq!(w.0, serde_json::to_string(&c).unwrap());
+        }
+        for mode in [
+            RoundingMode::HalfUp,
+            RoundingMode::HalfEven,
+            RoundingMode::Up,
+            RoundingMode::Down,
+            RoundingMode::Ceiling,
+            RoundingMode::Floor,
+        ] {
+            for increment in [None, Some(5)] {
+                let policy = RoundingPolicy { mode, increment };
+                let mut w = Writer(String::new());
+                write_rounding(&mut w, &policy);
+                assert_eq!(w.0, serde_json::to_string(&policy).unwrap());
+            }
+        }
+    }
+
+    /// The invoice-line details' codes, every variant.
+    #[test]
+    fn line_info_codes_are_serdes_names() {
+        use crate::price::AggregateUsage;
+        use crate::subscription::line::Period;
+        let kinds = [
+            LineType::Subscription,
+            LineType::Proration,
+            LineType::Usage,
+            LineType::Invoiceitem,
+            LineType::MinimumCommitment,
+        ];
+        let methods = [
+            Method::Price,
+            Method::PartialPeriod,
+            Method::Proration,
+            Method::Usage,
+            Method::Trial,
+            Method::MinimumCommitment,
+        ];
+        let usages = [
+            None,
+            Some(AggregateUsage::Sum),
+            Some(AggregateUsage::Max),
+            Some(AggregateUsage::Last),
+            Some(AggregateUsage::Count),
+        ];
+        for (i, kind) in kinds.into_iter().enumerate() {
+            let method = methods[i % methods.len()];
+            let usage = usages[i % usages.len()];
+            let mut derivation = Derivation::new(
+                method,
+                rust_decimal::Decimal::new(-1005, 1),
+                RoundingPolicy::default(),
+            );
+            derivation.aggregate_usage = usage;
+            derivation.seconds = Some(i as i64);
+            let info = LineInfo {
+                kind,
+                subscription_item: (i % 2 == 0).then(|| "si_\"1".to_string()),
+                period: Period { start: 1, end: 2 },
+                proration: i % 2 == 1,
+                discountable: i % 3 == 0,
+                derivation: (i != 4).then_some(derivation),
+            };
+            let mut w = Writer(String::new());
+            write_line_info(&mut w, &info);
+            let serde = serde_json::to_string(&info).unwrap();
+            assert_eq!(format!("{{{}}}", &w.0[1..]), serde);
+        }
+        for method in methods {
+            let d = Derivation::new(
+                method,
+                rust_decimal::Decimal::ONE,
+                RoundingPolicy::default(),
+            );
+            let mut w = Writer(String::new());
+            write_derivation(&mut w, &d);
+            assert_eq!(w.0, serde_json::to_string(&d).unwrap());
+        }
+    }
+
+    mod erased {
+        pub trait Ser {
+            fn text(&self) -> String;
+        }
+        impl<T: serde::Serialize> Ser for T {
+            fn text(&self) -> String {
+                serde_json::to_string(self).unwrap()
+            }
+        }
+    }
+
+    #[test]
+    fn integers_are_written_like_serde_json() {
+        for n in [
+            0,
+            1,
+            -1,
+            9,
+            10,
+            -10,
+            4_503_599_627_370_495,
+            i64::MAX,
+            i64::MIN,
+        ] {
+            let mut w = Writer(String::new());
+            w.int(n);
+            assert_eq!(w.0, serde_json::to_string(&n).unwrap());
         }
     }
 }

@@ -15,10 +15,12 @@
 
 use crate::error::{Error, ErrorCode};
 #[cfg(feature = "subscriptions")]
+use crate::invoice_json::ToJsonText;
+#[cfg(feature = "subscriptions")]
 use crate::subscription;
 #[cfg(feature = "quotes")]
 use crate::{catalog, quote};
-#[cfg(any(feature = "subscriptions", feature = "adapters", feature = "metrics"))]
+#[cfg(any(feature = "adapters", feature = "metrics"))]
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -201,7 +203,8 @@ fn parse<T: crate::json::FromJson>(value: JsValue) -> Result<T, JsValue> {
     crate::parse::from_json(&json_text(&value)?).map_err(throwable)
 }
 
-#[cfg(any(feature = "subscriptions", feature = "adapters", feature = "metrics"))]
+/// A result through serde_json (the adapters' and metrics' builds).
+#[cfg(any(feature = "adapters", feature = "metrics"))]
 fn output<T: Serialize, J: JsCast>(value: &T) -> Result<J, JsValue> {
     let internal = || {
         throwable(Error::new(
@@ -212,6 +215,13 @@ fn output<T: Serialize, J: JsCast>(value: &T) -> Result<J, JsValue> {
     };
     let text = serde_json::to_string(value).map_err(|_| internal())?;
     json_output(&text)
+}
+
+/// A subscription result through its hand-written JSON text (src/invoice_json.rs): no serde
+/// serialiser in the browser's `billcalc` build.
+#[cfg(feature = "subscriptions")]
+fn text_output<T: ToJsonText, J: JsCast>(value: &T) -> Result<J, JsValue> {
+    json_output(&value.to_json_text())
 }
 
 /// JSON text (from serde_json or a hand-written writer) as the JS value it describes.
@@ -254,7 +264,7 @@ pub fn compute_quote(input: QuoteInputJs) -> Result<QuoteJs, JsValue> {
 #[wasm_bindgen(js_name = previewInvoice)]
 pub fn preview_invoice(input: PreviewInvoiceInputJs) -> Result<InvoiceJs, JsValue> {
     let input: subscription::PreviewInvoiceInput = parse(input.into())?;
-    output(&subscription::preview_invoice(&input).map_err(throwable)?)
+    text_output(&subscription::preview_invoice(&input).map_err(throwable)?)
 }
 
 /// The next invoices' dates and amounts, with renewal reminders.
@@ -262,7 +272,7 @@ pub fn preview_invoice(input: PreviewInvoiceInputJs) -> Result<InvoiceJs, JsValu
 #[wasm_bindgen(js_name = billingDates)]
 pub fn billing_dates(input: BillingDatesInputJs) -> Result<BillingDatesJs, JsValue> {
     let input: subscription::BillingDatesInput = parse(input.into())?;
-    output(&subscription::billing_dates(&input).map_err(throwable)?)
+    text_output(&subscription::billing_dates(&input).map_err(throwable)?)
 }
 
 /// When to retry a failed payment.
@@ -270,7 +280,7 @@ pub fn billing_dates(input: BillingDatesInputJs) -> Result<BillingDatesJs, JsVal
 #[wasm_bindgen(js_name = dunningSchedule)]
 pub fn dunning_schedule(input: DunningInputJs) -> Result<DunningScheduleJs, JsValue> {
     let input: subscription::DunningInput = parse(input.into())?;
-    output(&subscription::dunning_schedule(&input).map_err(throwable)?)
+    text_output(&subscription::dunning_schedule(&input).map_err(throwable)?)
 }
 
 /// A credit note for an issued invoice: whole, by line or by amount, tax reversed in proportion.
@@ -278,7 +288,7 @@ pub fn dunning_schedule(input: DunningInputJs) -> Result<DunningScheduleJs, JsVa
 #[wasm_bindgen(js_name = creditNote)]
 pub fn credit_note(input: CreditNoteInputJs) -> Result<CreditNoteJs, JsValue> {
     let input: subscription::CreditNoteInput = parse(input.into())?;
-    output(&subscription::credit_note(&input).map_err(throwable)?)
+    text_output(&subscription::credit_note(&input).map_err(throwable)?)
 }
 
 /// Revenue metrics (MRR, movements, churn, retention, ARPU, LTV, trials, recovery, cohorts) from
@@ -326,14 +336,14 @@ impl JsCalculator {
     #[wasm_bindgen(js_name = previewInvoice)]
     pub fn preview_invoice(&self, input: InvoicePreviewJs) -> Result<InvoiceJs, JsValue> {
         let input: subscription::PreviewInvoiceInput = parse(input.into())?;
-        output(&self.0.preview_invoice(&input).map_err(throwable)?)
+        text_output(&self.0.preview_invoice(&input).map_err(throwable)?)
     }
 
     /// The next invoices' dates and amounts against this catalog.
     #[wasm_bindgen(js_name = billingDates)]
     pub fn billing_dates(&self, input: BillingDatesRequestJs) -> Result<BillingDatesJs, JsValue> {
         let input: subscription::BillingDatesInput = parse(input.into())?;
-        output(&self.0.billing_dates(&input).map_err(throwable)?)
+        text_output(&self.0.billing_dates(&input).map_err(throwable)?)
     }
 }
 
@@ -416,5 +426,8 @@ pub fn decimal_amount(
         })
         .and_then(|a| crate::money::checked(a, "amount"))
         .map_err(throwable)?;
-    Ok(rust_decimal::Decimal::new(amount, currency.exponent()).to_string())
+    // What `Decimal::new(amount, exponent).to_string()` gives, without `core::fmt` (issue 12).
+    let mut text = String::with_capacity(24);
+    crate::quote_json::push_decimal(&mut text, i128::from(amount), currency.exponent());
+    Ok(text)
 }

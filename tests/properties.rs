@@ -806,3 +806,36 @@ proptest! {
         }
     }
 }
+
+// Catalog lookups (issue 12: prices are found by a hash of their id, then one comparison).
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Every catalog price is found by its id and carries that id; an id that is not in the
+    /// catalog (a prefix, an extension, another case) is an `unknown_price` error.
+    #[test]
+    fn every_price_is_found_by_its_id(ids in prop::collection::btree_set("[a-zA-Z0-9_]{1,12}", 1..80)) {
+        let prices: Vec<Value> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| json!({"id": id, "currency": "eur", "unit_amount": i as i64 + 1}))
+            .collect();
+        let catalog: billcalc::Catalog =
+            billcalc::from_json(&json!({"prices": prices}).to_string()).unwrap();
+        let calculator = billcalc::Calculator::new(&catalog).unwrap();
+        for (i, id) in ids.iter().enumerate() {
+            let price = calculator.price(id).expect("a catalog price is found");
+            prop_assert_eq!(price.id.as_deref(), Some(id.as_str()));
+            let cart = json!({"currency": "eur", "lines": [{"price": id, "quantity": 1}]});
+            let quote = calculator.quote(&billcalc::from_json(&cart.to_string()).unwrap()).unwrap();
+            prop_assert_eq!(quote.total, i as i64 + 1);
+            prop_assert_eq!(quote.lines[0].price.as_deref(), Some(id.as_str()));
+            for other in [format!("{id}x"), id[..id.len() - 1].to_string(), id.to_uppercase()] {
+                if !ids.contains(&other) {
+                    prop_assert!(calculator.price(&other).is_none());
+                }
+            }
+        }
+    }
+}

@@ -12,6 +12,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use billcalc::adapters::{shopify, woocommerce};
+use billcalc::invoice_json::ToJsonText;
 use billcalc::{
     billing_dates, compute_quote, credit_note, dunning_schedule, from_value, preview_invoice,
     revenue_metrics, BillingDatesInput, Calculator, Catalog, PreviewInvoiceInput, QuoteInput,
@@ -37,16 +38,16 @@ fn run(vector: &Value) -> Result<Value, billcalc::Error> {
             calculator()?;
             return Ok(Value::Null);
         }
-        Some("previewInvoice") => to_value(preview_invoice(&input(vector)?)?),
+        Some("previewInvoice") => text_value(preview_invoice(&input(vector)?)?),
         Some("Calculator.previewInvoice") => {
-            to_value(calculator()?.preview_invoice(&input::<PreviewInvoiceInput>(vector)?)?)
+            text_value(calculator()?.preview_invoice(&input::<PreviewInvoiceInput>(vector)?)?)
         }
-        Some("billingDates") => to_value(billing_dates(&input(vector)?)?),
+        Some("billingDates") => text_value(billing_dates(&input(vector)?)?),
         Some("Calculator.billingDates") => {
-            to_value(calculator()?.billing_dates(&input::<BillingDatesInput>(vector)?)?)
+            text_value(calculator()?.billing_dates(&input::<BillingDatesInput>(vector)?)?)
         }
-        Some("dunningSchedule") => to_value(dunning_schedule(&input(vector)?)?),
-        Some("creditNote") => to_value(credit_note(&input(vector)?)?),
+        Some("dunningSchedule") => text_value(dunning_schedule(&input(vector)?)?),
+        Some("creditNote") => text_value(credit_note(&input(vector)?)?),
         Some("revenueMetrics") => to_value(revenue_metrics(&input(vector)?)?),
         // Adapters return platform or cart shapes, which carry no version.
         // The adapters read the engine's own JSON values (what its scanner gives in wasm).
@@ -80,6 +81,18 @@ fn quote_value(quote: billcalc::Quote) -> Value {
         "Quote::to_json"
     );
     serde_json::from_str(&text).expect("Quote::to_json is JSON")
+}
+
+/// A subscription result read back from its hand-written JSON text (what the wasm package
+/// returns), which must be byte for byte serde_json's.
+fn text_value<T: serde::Serialize + ToJsonText>(result: T) -> Value {
+    let text = result.to_json_text();
+    assert_eq!(
+        text,
+        serde_json::to_string(&result).unwrap(),
+        "to_json_text"
+    );
+    serde_json::from_str(&text).expect("to_json_text is JSON")
 }
 
 fn to_value<T: serde::Serialize>(result: T) -> Value {

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Size of each browser wasm build and where its bytes go (issue 12), from the cargo outputs that
 # `bash scripts/build-pkg.sh` leaves in target/. For each build: the shipped file's raw and
-# gzip -9 size (pkg/), then the same file optimised with names kept (`wasm-opt -Oz -g`: identical
-# code, plus a name section) broken down by crate::module by benches/node/wasm-size.mjs.
+# gzip -9 size (pkg/), then the same file optimised with names kept (build-pkg's passes plus `-g`:
+# identical code, plus a name section) broken down by crate::module by benches/node/wasm-size.mjs.
 #
 #   bash scripts/build-pkg.sh && bash benches/node/wasm-size-report.sh [--depth N] [--top N]
 set -euo pipefail
@@ -23,7 +23,9 @@ for build in web checkout adapters metrics; do
   echo "== $build: $(wc -c <"$shipped") bytes raw, $(gzip -9 -n -c "$shipped" | wc -c) bytes gzip -9 ($shipped)"
   rm -rf "$OUT/$build" && mkdir -p "$OUT/$build"
   wasm-bindgen --target web --out-dir "$OUT/$build" "$raw"
-  wasm-opt -Oz -g "${FEATURES[@]}" "$OUT/$build/billcalc_bg.wasm" -o "$OUT/$build/named.wasm"
+  # The shipped builds' passes (scripts/build-pkg.sh, WASM_OPT_SMALL), keeping the names.
+  wasm-opt --merge-similar-functions --flatten --rereloop -Oz -Oz -g "${FEATURES[@]}" \
+    "$OUT/$build/billcalc_bg.wasm" -o "$OUT/$build/named.wasm"
   node benches/node/wasm-size.mjs "$OUT/$build/named.wasm" "$@"
   echo
 done

@@ -30,7 +30,7 @@ pub async fn deliver(state: &Shared, now: i64) -> Value {
         .unwrap_or_default()
     {
         let ensured = match crate::intent::ensure_einvoice(state, &invoice).await {
-            Ok(()) => crate::payment_step::ensure_einvoice(state, &invoice).await,
+            Ok(()) => crate::payment_recovery::ensure_einvoice(state, &invoice).await,
             Err(e) => Err(e),
         };
         if let Err(e) = ensured {

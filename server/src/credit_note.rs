@@ -518,7 +518,7 @@ async fn stored(state: &AppState, key: &str) -> ApiResult<Response> {
         "",
         "the refund was refused by the payment gateway; nothing was refunded",
     );
-    payment_step::stored_answer(state, SCOPE, key, missing).await
+    crate::ledger::answer_stored(state, SCOPE, key, missing).await
 }
 
 /// Renders the credit note's e-invoice on the blocking pool (no transaction open) and stores
@@ -936,24 +936,6 @@ pub async fn of_invoice(state: &AppState, invoice: &str) -> ApiResult<Vec<Credit
                 .map_err(|e| ApiError::internal(format!("stored credit note: {e}")))
         })
         .collect()
-}
-
-/// An invoice's credit notes, by number, each with its e-invoice: a note whose e-invoice is
-/// still being rendered is waited for (or rendered now) and read again.
-pub async fn of_invoice_rendered(
-    state: &Shared,
-    invoice: &str,
-) -> ApiResult<Vec<CreditNoteDocument>> {
-    let notes = of_invoice(state, invoice).await?;
-    let mut pending = false;
-    for note in notes.iter().filter(|n| n.einvoice.is_none()) {
-        payment_step::ensure_einvoice(state, &note.id).await?;
-        pending = true;
-    }
-    if pending {
-        return of_invoice(state, invoice).await;
-    }
-    Ok(notes)
 }
 
 /// The JSON view: the document with its e-invoice files as links and hashes.

@@ -37,7 +37,7 @@ use crate::ledger::store_error;
 use crate::payment_step::{self, Outcome};
 use crate::state::{AppState, Shared};
 use crate::store::{IntentRecord, Row, SqlValue, StoreResult, Tx};
-use crate::subscription::{read_doc, ItemDoc, SubscriptionDoc};
+use crate::subscription_doc::{read_doc, ItemDoc, SubscriptionDoc};
 use crate::token;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -661,9 +661,22 @@ pub async fn attempt(
     payment_method: Option<&str>,
     now: i64,
 ) -> ApiResult<Option<Value>> {
-    // The e-invoice is rendered from the invoice as issued: stored before a payment changes
-    // the document (it is rendered in the background after the issue).
-    crate::payment_step::ensure_einvoice(state, invoice_id).await?;
+    // The e-invoice is rendered from the invoice as issued (in the background, after the
+    // issue): stored before a payment changes the document. The portal's pay route renders it
+    // first (crate::payment_recovery); here it is waited for, briefly.
+    if !crate::render_queue::wait_stored(state, invoice_id, std::time::Duration::from_secs(10))
+        .await
+    {
+        return match trigger {
+            Trigger::Automatic => Ok(None),
+            Trigger::Customer => Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "invoice_finalizing",
+                "",
+                "the invoice's e-invoice is still being rendered; retry shortly",
+            )),
+        };
+    }
     let Some(peek) = load(state, invoice_id).await.map_err(store_error)? else {
         return Err(ApiError::not_found("no open invoice with this id"));
     };

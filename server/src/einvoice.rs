@@ -5,28 +5,12 @@
 //! `application/xml`). Serving checks the stored bytes against their SHA-256 first.
 
 use crate::invoice::InvoiceDocument;
+pub use crate::invoice::{StoredEinvoice, StoredFile};
 use base64::Engine;
 use billcalc::einvoice::model::{Address, Contact, Delivery, Identifier, Party, PaymentMeans};
 use billcalc::einvoice::{self, cii, facturx, ubl, DocumentInfo};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-
-/// One rendered file: its bytes (base64 for the PDF) and SHA-256 (hex).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StoredFile {
-    pub sha256: String,
-    pub size: usize,
-    /// UTF-8 text for XML, base64 for the PDF.
-    pub content: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StoredEinvoice {
-    pub pdf: StoredFile,
-    pub cii: StoredFile,
-    pub ubl: StoredFile,
-}
 
 /// The formats served, with their media type and file name suffix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

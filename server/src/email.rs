@@ -23,13 +23,32 @@
 //! `smtp://host:25` (plain, loopback relays), `smtp://host:587?tls=required` (STARTTLS),
 //! `smtps://user:pass@host:465`. Without one, emails stay `pending` in the log.
 
-use crate::events::Recipient;
 use crate::invoice::{escape, format_money, InvoiceDocument};
 use crate::state::AppState;
 use crate::store::{SqlValue, StoreResult, Tx};
 use serde_json::{json, Value};
 
 pub use crate::config::EmailSettings;
+
+/// Who an event concerns, for its email: the customer's id, address, name and locales.
+#[derive(Debug, Clone, Default)]
+pub struct Recipient {
+    pub customer_id: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub preferred_locales: Vec<String>,
+}
+
+impl Recipient {
+    pub fn of(customer: &crate::subscription_doc::CustomerDoc) -> Recipient {
+        Recipient {
+            customer_id: customer.id.clone(),
+            email: customer.email.clone(),
+            name: customer.name.clone().or_else(|| customer.company.clone()),
+            preferred_locales: customer.preferred_locales.clone(),
+        }
+    }
+}
 
 const MAX_RETRY_SECONDS: i64 = 3 * 86_400;
 
@@ -49,7 +68,7 @@ pub fn locale_for(state: &AppState, preferred: &[String]) -> &'static str {
     }
 }
 
-use crate::invoice_page::FR_MONTHS;
+use crate::invoice_words::FR_MONTHS;
 
 /// `29 novembre 2026` / `November 29, 2026` (UTC).
 pub fn long_date(unix: i64, locale: &str) -> String {
@@ -362,7 +381,7 @@ pub async fn enqueue_for_event(
         return Ok(());
     };
     let locale = locale_for(state, &recipient.preferred_locales);
-    let portal = crate::portal::email_link(state, &recipient.customer_id, locale, now);
+    let portal = crate::portal_session::email_link(state, &recipient.customer_id, locale, now);
     let Some(mail) = compose(
         event,
         locale,
@@ -372,7 +391,7 @@ pub async fn enqueue_for_event(
     ) else {
         return Ok(());
     };
-    let seq = crate::events::next_in_sequence(tx, "emails").await?;
+    let seq = crate::ledger::next_in_sequence(tx, "emails").await?;
     let id = crate::ledger::new_id("em", &recipient.customer_id, now);
     tx.exec(
         "INSERT INTO emails (id, seq, event_id, kind, customer_id, to_address, locale, subject, text_body, html_body, attachment_invoice_id, status, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending', $12, $12)",
@@ -518,7 +537,7 @@ pub async fn send_due(state: &AppState, now: i64) -> StoreResult<Value> {
             attachments.push((
                 format!("{}.html", d.number),
                 "text/html; charset=utf-8",
-                crate::invoice::render_html(&d).into_bytes(),
+                crate::invoice_page::render_html(&d).into_bytes(),
             ));
             // The Factur-X PDF rendered at issue (crate::einvoice), checked against its hash.
             if let Some(pdf) = d

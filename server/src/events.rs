@@ -11,33 +11,15 @@
 //! delivery carries the same id (receivers deduplicate on it). A `dedup_key` makes an event
 //! once-only (a reminder per period): a second emit with the key writes nothing.
 
+pub use crate::email::Recipient;
 use crate::ledger::new_id;
+pub use crate::ledger::next_in_sequence;
 use crate::state::AppState;
-use crate::store::{SqlValue, StoreResult, Tx};
+use crate::store::{StoreResult, Tx};
 use serde_json::{json, Value};
 
 /// The API version events carry (the shape of `data.object`).
 pub const API_VERSION: &str = "2026-11-01.billcalc";
-
-/// Who an event concerns, for its email: the customer's id, address, name and locales.
-#[derive(Debug, Clone, Default)]
-pub struct Recipient {
-    pub customer_id: String,
-    pub email: Option<String>,
-    pub name: Option<String>,
-    pub preferred_locales: Vec<String>,
-}
-
-impl Recipient {
-    pub fn of(customer: &crate::subscription::CustomerDoc) -> Recipient {
-        Recipient {
-            customer_id: customer.id.clone(),
-            email: customer.email.clone(),
-            name: customer.name.clone().or_else(|| customer.company.clone()),
-            preferred_locales: customer.preferred_locales.clone(),
-        }
-    }
-}
 
 /// An event to write.
 pub struct NewEvent {
@@ -49,21 +31,6 @@ pub struct NewEvent {
     pub recipient: Option<Recipient>,
     /// At most one event per key (reminders: one per subscription and period).
     pub dedup_key: Option<String>,
-}
-
-/// The next value of a named counter, inside the transaction (the row stays locked until it
-/// ends, so values follow commit order per counter).
-pub async fn next_in_sequence(tx: &mut dyn Tx, name: &str) -> StoreResult<i64> {
-    let rows = tx
-        .query(
-            "INSERT INTO sequences (name, value) VALUES ($1, 1) ON CONFLICT (name) DO UPDATE SET value = sequences.value + 1 RETURNING value",
-            vec![name.into()],
-        )
-        .await?;
-    rows.first()
-        .and_then(|r| r.first())
-        .and_then(SqlValue::as_i64)
-        .ok_or_else(|| crate::store::StoreError::new("sequence: no value returned"))
 }
 
 /// Writes the event, its webhook deliveries and its email in the caller's transaction.

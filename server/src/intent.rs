@@ -42,7 +42,7 @@ use crate::store::{
     SqlValue,
 };
 use crate::token;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -192,11 +192,11 @@ async fn existing(
         return Err(reused());
     }
     if status != 0 {
-        return Ok(replayed(status, response));
+        return Ok(crate::ledger::replayed(status, response));
     }
     match pending {
         Some(intent) => resolve(state, intent).await,
-        None => Err(in_progress()),
+        None => Err(crate::ledger::key_in_use()),
     }
 }
 
@@ -207,23 +207,6 @@ fn reused() -> ApiError {
         "",
         "this Idempotency-Key was used with a different request body",
     )
-}
-
-fn in_progress() -> ApiError {
-    ApiError::new(
-        StatusCode::CONFLICT,
-        "idempotency_key_in_use",
-        "",
-        "a request with this Idempotency-Key is still being processed; retry shortly",
-    )
-}
-
-fn replayed(status: u16, response: String) -> Response {
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-    let mut r = json_response(status, response);
-    r.headers_mut()
-        .insert("idempotent-replayed", HeaderValue::from_static("true"));
-    r
 }
 
 /// The answer stored under a key, without claiming it: `None` when the key is unknown; the
@@ -299,28 +282,14 @@ pub async fn resolve(state: &Arc<AppState>, intent: &IntentRecord) -> ApiResult<
 
 /// What is stored under the intent's key once it has left `processing`.
 async fn settled_answer(state: &Arc<AppState>, intent: &IntentRecord) -> ApiResult<Response> {
-    let rows = state
-        .store
-        .query(
-            "SELECT status_code, response FROM idempotency_keys WHERE scope = $1 AND key = $2",
-            vec![intent.scope.as_str().into(), intent.key.as_str().into()],
-        )
-        .await
-        .map_err(store_error)?;
-    match rows.first() {
-        Some(row) => {
-            let status = row.first().and_then(SqlValue::as_i64).unwrap_or(0);
-            if status == 0 {
-                return Err(in_progress());
-            }
-            Ok(replayed(
-                u16::try_from(status).unwrap_or(500),
-                row.get(1).map(SqlValue::text).unwrap_or_default(),
-            ))
-        }
-        // A key forgotten after an unknown payment method: the client may retry with it.
-        None => Err(unknown_payment_method(state)),
-    }
+    // A key forgotten after an unknown payment method: the client may retry with it.
+    crate::ledger::answer_stored(
+        state,
+        &intent.scope,
+        &intent.key,
+        unknown_payment_method(state),
+    )
+    .await
 }
 
 fn unknown_payment_method(state: &AppState) -> ApiError {
@@ -803,7 +772,7 @@ pub async fn recover(state: &Arc<AppState>, touched_before: i64) -> Value {
     for intent in &intents {
         // Subscription payments, dunning attempts and refunds (crate::payment_step).
         if crate::payment_step::owns(&intent.scope) {
-            match crate::payment_step::resolve(state, intent).await {
+            match crate::payment_recovery::resolve(state, intent).await {
                 Err(e) if e.status == StatusCode::SERVICE_UNAVAILABLE => open += 1,
                 _ => resolved += 1,
             }

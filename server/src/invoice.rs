@@ -58,7 +58,7 @@ pub struct InvoiceDocument {
     /// The EN 16931 e-invoices rendered at issue (Factur-X PDF, CII, UBL) with their SHA-256
     /// (`crate::einvoice`); absent when the invoice has no EN 16931 form.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub einvoice: Option<crate::einvoice::StoredEinvoice>,
+    pub einvoice: Option<StoredEinvoice>,
 }
 
 /// What a subscription invoice adds: the subscription, why it was issued, the period it
@@ -323,7 +323,7 @@ pub fn build(issue: Issue) -> InvoiceDocument {
     let date = crate::clock::date(issue.created);
     // Dates in the mentions are written in words in the invoice's language ("2 mars 2026").
     let in_words =
-        |unix: i64| crate::invoice_page::date_in_words(&crate::clock::date(unix), french);
+        |unix: i64| crate::invoice_words::date_in_words(&crate::clock::date(unix), french);
     let date_words = in_words(issue.created);
     let mut mentions = Vec::new();
     let tax_notes = q
@@ -408,7 +408,7 @@ pub fn build(issue: Issue) -> InvoiceDocument {
             ),
             (true, Some("special_territory")) => Some(format!(
                 "Territoire à régime de TVA particulier : {}",
-                crate::invoice_page::territory_fr(&text(note, "territory").unwrap_or_default())
+                crate::invoice_words::territory_fr(&text(note, "territory").unwrap_or_default())
             )),
             (true, Some("tax_id_ignored")) => Some(
                 "Numéro de TVA du client non valable : facturé comme à un particulier".to_string(),
@@ -544,10 +544,22 @@ fn with_symbol(number: &str, currency: &str, french: bool) -> String {
     format!("{sign}{symbol}{gap}{digits}")
 }
 
-/// The invoice as a standalone HTML page (the hosted page without the post-payment
-/// confirmation; see `crate::invoice_page`).
-pub fn render_html(doc: &InvoiceDocument) -> String {
-    crate::invoice_page::render(doc, &crate::invoice_page::Hosted::default())
+/// One rendered file: its bytes (base64 for the PDF) and SHA-256 (hex).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredFile {
+    pub sha256: String,
+    pub size: usize,
+    /// UTF-8 text for XML, base64 for the PDF.
+    pub content: String,
+}
+
+/// An invoice's (or credit note's) e-invoice as stored in its document: rendered once by
+/// `crate::einvoice`, never again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredEinvoice {
+    pub pdf: StoredFile,
+    pub cii: StoredFile,
+    pub ubl: StoredFile,
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //! shop (`?confirmation=1&return_url=/path`).
 
 use crate::invoice::{escape, format_money, format_unit, InvoiceDocument, InvoiceTax};
+use crate::invoice_words::date_in_words;
 use serde_json::Value;
 
 /// What the hosted page adds around the document (none of it is stored in the invoice).
@@ -76,24 +77,7 @@ struct Labels {
     receipt_sent: &'static str,
     back: &'static str,
     other_formats: &'static str,
-    months: [&'static str; 12],
 }
-
-/// French month names, for dates in words (invoices and emails).
-pub(crate) const FR_MONTHS: [&str; 12] = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-];
 
 const FR: Labels = Labels {
     title: "Facture",
@@ -127,7 +111,6 @@ const FR: Labels = Labels {
     receipt_sent: "Un reçu est envoyé à",
     back: "Retour à la boutique",
     other_formats: "Facture électronique (EN 16931) :",
-    months: FR_MONTHS,
 };
 
 const EN: Labels = Labels {
@@ -162,20 +145,6 @@ const EN: Labels = Labels {
     receipt_sent: "A receipt is on its way to",
     back: "Back to the shop",
     other_formats: "Electronic invoice (EN 16931):",
-    months: [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ],
 };
 
 fn labels(french: bool) -> &'static Labels {
@@ -183,27 +152,6 @@ fn labels(french: bool) -> &'static Labels {
         &FR
     } else {
         &EN
-    }
-}
-
-/// `2026-03-02` as `2 mars 2026` / `2 March 2026`; anything else unchanged.
-pub fn date_in_words(iso: &str, french: bool) -> String {
-    let parts: Vec<&str> = iso.splitn(3, '-').collect();
-    let parsed = match parts.as_slice() {
-        [y, m, d] if y.len() == 4 => match (m.parse::<usize>(), d.parse::<u32>()) {
-            (Ok(m @ 1..=12), Ok(d @ 1..=31)) => Some((y, m, d)),
-            _ => None,
-        },
-        _ => None,
-    };
-    let Some((year, month, day)) = parsed else {
-        return iso.to_string();
-    };
-    let month = labels(french).months[month - 1];
-    if french && day == 1 {
-        format!("1er {month} {year}")
-    } else {
-        format!("{day} {month} {year}")
     }
 }
 
@@ -259,26 +207,6 @@ pub fn country_name(code: &str, french: bool) -> String {
         .map_or(upper, |(_, fr, en)| {
             if french { fr } else { en }.to_string()
         })
-}
-
-/// The engine's territory names (src/tax/territory.rs) in French.
-pub fn territory_fr(name: &str) -> String {
-    match name {
-        "Canary Islands" => "îles Canaries",
-        "Åland Islands" => "îles Åland",
-        "Mount Athos" => "mont Athos",
-        "Campione d'Italia" => "Campione d'Italia",
-        "French overseas departments and collectivities" => {
-            "départements et collectivités d'outre-mer"
-        }
-        "French overseas countries and territories" => "pays et territoires d'outre-mer",
-        "Isle of Man" => "île de Man",
-        "Northern Ireland" => "Irlande du Nord",
-        "Madeira" => "Madère",
-        "Azores" => "Açores",
-        other => other,
-    }
-    .to_string()
 }
 
 fn text(v: &Value, key: &str) -> Option<String> {
@@ -742,11 +670,18 @@ pub fn render(doc: &InvoiceDocument, hosted: &Hosted) -> String {
     h
 }
 
+/// The invoice as a standalone HTML page (the hosted page without the post-payment
+/// confirmation): the receipt email's attachment.
+pub fn render_html(doc: &InvoiceDocument) -> String {
+    render(doc, &Hosted::default())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::{InvoiceSettings, PostalAddress, SellerInfo};
     use crate::invoice::{build, BillingCustomer, Issue, PaymentInfo, SubscriptionInvoiceInfo};
+    use crate::invoice_words::{EN_MONTHS, FR_MONTHS};
     use serde_json::json;
 
     /// Every label of one language, months included.
@@ -784,7 +719,12 @@ mod tests {
             l.back,
             l.other_formats,
         ];
-        v.extend(l.months);
+        // Its months too (crate::invoice_words writes dates in words).
+        v.extend(if l.title == FR.title {
+            FR_MONTHS
+        } else {
+            EN_MONTHS
+        });
         v
     }
 
@@ -1058,11 +998,7 @@ mod tests {
     }
 
     #[test]
-    fn dates_and_countries_in_words() {
-        assert_eq!(date_in_words("2026-03-02", true), "2 mars 2026");
-        assert_eq!(date_in_words("2026-11-01", true), "1er novembre 2026");
-        assert_eq!(date_in_words("2026-03-02", false), "2 March 2026");
-        assert_eq!(date_in_words("not a date", false), "not a date");
+    fn countries_in_words() {
         assert_eq!(country_name("de", true), "Allemagne");
         assert_eq!(country_name("DE", false), "Germany");
         assert_eq!(country_name("ZZ", true), "ZZ");

@@ -5,7 +5,7 @@
 use crate::canonical;
 use crate::error::{json_response, ApiError, ApiResult};
 use crate::state::{AppState, Ctx};
-use crate::store::{Claim, Tx};
+use crate::store::{Claim, SqlValue, StoreResult, Tx};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use billcalc::discount::promotion_code::normalize_code;
@@ -58,6 +58,54 @@ pub async fn abort<T>(tx: Box<dyn Tx>, error: ApiError) -> ApiResult<T> {
     Err(error)
 }
 
+/// A stored answer sent again, with `Idempotent-Replayed: true`.
+pub fn replayed(status: u16, response: String) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    let mut r = json_response(status, response);
+    r.headers_mut()
+        .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    r
+}
+
+/// 409 `idempotency_key_in_use`: the key's first request has not finished.
+pub fn key_in_use() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "idempotency_key_in_use",
+        "",
+        "a request with this Idempotency-Key is still being processed; retry shortly",
+    )
+}
+
+/// What is stored under `scope`/`key` once its payment's outcome is recorded (by another
+/// request or process), replayed; `key_in_use` while it is not; `missing` when the key was
+/// forgotten (the payment failed in a way the client may fix, then retry with it).
+pub async fn answer_stored(
+    state: &AppState,
+    scope: &str,
+    key: &str,
+    missing: ApiError,
+) -> ApiResult<Response> {
+    let rows = state
+        .store
+        .query(
+            "SELECT status_code, response FROM idempotency_keys WHERE scope = $1 AND key = $2",
+            vec![scope.into(), key.into()],
+        )
+        .await
+        .map_err(store_error)?;
+    let Some(row) = rows.first() else {
+        return Err(missing);
+    };
+    match row.first().and_then(SqlValue::as_i64).unwrap_or(0) {
+        0 => Err(key_in_use()),
+        status => Ok(replayed(
+            u16::try_from(status).unwrap_or(500),
+            row.get(1).map(SqlValue::text).unwrap_or_default(),
+        )),
+    }
+}
+
 /// A stored response for a claimed key: `None` when the key is new; the stored answer (with
 /// `Idempotent-Replayed: true`) when the body matches; `idempotency_key_reused` (422) when not.
 pub fn replay(fingerprint: &str, claim: Claim) -> ApiResult<Option<Response>> {
@@ -76,11 +124,7 @@ pub fn replay(fingerprint: &str, claim: Claim) -> ApiResult<Option<Response>> {
                     "this Idempotency-Key was used with a different request body",
                 ));
             }
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-            let mut r = json_response(status, response);
-            r.headers_mut()
-                .insert("idempotent-replayed", HeaderValue::from_static("true"));
-            Ok(Some(r))
+            Ok(Some(replayed(status, response)))
         }
     }
 }
@@ -200,6 +244,21 @@ where
         Ok(Err(e)) => e.into_response(),
         Err(_) => ApiError::internal("the request's task failed").into_response(),
     }
+}
+
+/// The next value of a named counter, inside the transaction (the row stays locked until it
+/// ends, so values follow commit order per counter).
+pub async fn next_in_sequence(tx: &mut dyn Tx, name: &str) -> StoreResult<i64> {
+    let rows = tx
+        .query(
+            "INSERT INTO sequences (name, value) VALUES ($1, 1) ON CONFLICT (name) DO UPDATE SET value = sequences.value + 1 RETURNING value",
+            vec![name.into()],
+        )
+        .await?;
+    rows.first()
+        .and_then(|r| r.first())
+        .and_then(SqlValue::as_i64)
+        .ok_or_else(|| crate::store::StoreError::new("sequence: no value returned"))
 }
 
 #[cfg(test)]

@@ -177,10 +177,10 @@ pub async fn one(state: &AppState, id: &str) -> StoreResult<Option<IntentRecord>
 /// What the intent pays for, from its scope.
 pub fn operation(scope: &str) -> &'static str {
     match scope {
-        crate::subscription::CREATE_SCOPE => "subscription_create",
-        crate::subscription::UPDATE_SCOPE => "subscription_update",
-        crate::subscription::CANCEL_SCOPE => "subscription_cancel",
-        crate::subscription::RENEWAL_SCOPE => "subscription_cycle",
+        crate::payment_step::CREATE_SCOPE => "subscription_create",
+        crate::payment_step::UPDATE_SCOPE => "subscription_update",
+        crate::payment_step::CANCEL_SCOPE => "subscription_cancel",
+        crate::payment_step::RENEWAL_SCOPE => "subscription_cycle",
         crate::payment_step::DUNNING_SCOPE => "invoice_payment_retry",
         crate::payment_step::REFUND_SCOPE => "refund",
         _ => "charge",

@@ -16,7 +16,7 @@
 //!
 //! An intent whose gateway answer was lost stays `processing`: a replay of the client's key,
 //! the start-up recovery and the renewal loop (through [`crate::intent::recover`], which hands
-//! these intents here) ask the gateway again with the same key — it answers the first
+//! these intents to [`crate::payment_recovery`]) ask the gateway again with the same key — it answers the first
 //! attempt's outcome, so nothing is charged twice and nothing charged is lost.
 //!
 //! Scopes (`payment_intents.scope`) tell the operations apart; the key is the idempotency key
@@ -28,10 +28,15 @@ use crate::gateway::{ChargeRequest, GatewayCharge, GatewayError, RefundError, Re
 use crate::ledger::{abort, new_id, replay, store_error};
 use crate::state::{AppState, Shared};
 use crate::store::intents::{intent_from_row, intent_params, INSERT_INTENT};
-use crate::store::{Claim, IntentRecord, SqlValue, StoreResult, Tx};
+use crate::store::{Claim, IntentRecord, StoreResult, Tx};
 use axum::http::StatusCode;
 use serde_json::{json, Value};
 
+/// The scopes of a subscription's payments (and of their idempotency keys).
+pub const CREATE_SCOPE: &str = "subscriptions";
+pub const UPDATE_SCOPE: &str = "subscription_updates";
+pub const CANCEL_SCOPE: &str = "subscription_cancellations";
+pub const RENEWAL_SCOPE: &str = "renewals";
 pub const DUNNING_SCOPE: &str = "dunning_attempts";
 pub const REFUND_SCOPE: &str = "refunds";
 
@@ -39,12 +44,7 @@ pub const REFUND_SCOPE: &str = "refunds";
 pub fn owns(scope: &str) -> bool {
     matches!(
         scope,
-        crate::subscription::CREATE_SCOPE
-            | crate::subscription::UPDATE_SCOPE
-            | crate::subscription::CANCEL_SCOPE
-            | crate::subscription::RENEWAL_SCOPE
-            | DUNNING_SCOPE
-            | REFUND_SCOPE
+        CREATE_SCOPE | UPDATE_SCOPE | CANCEL_SCOPE | RENEWAL_SCOPE | DUNNING_SCOPE | REFUND_SCOPE
     )
 }
 
@@ -67,7 +67,9 @@ pub fn unavailable() -> ApiError {
     )
 }
 
-fn unknown_payment_method(state: &AppState) -> ApiError {
+/// 400 `invalid` on `payment_method`: the gateway does not know the token (the key is then
+/// forgotten: the client may retry with a good one).
+pub fn unknown_payment_method(state: &AppState) -> ApiError {
     ApiError::invalid(
         "payment_method",
         format!(
@@ -253,41 +255,6 @@ pub async fn by_key(state: &AppState, scope: &str, key: &str) -> ApiResult<Optio
     Ok(rows.first().map(|r| intent_from_row(r)))
 }
 
-/// What is stored under `scope`/`key` (an intent settled by another request or process),
-/// replayed; `missing` when the key was forgotten (the payment failed in a way the client may
-/// fix and retry).
-pub async fn stored_answer(
-    state: &AppState,
-    scope: &str,
-    key: &str,
-    missing: ApiError,
-) -> ApiResult<axum::response::Response> {
-    let rows = state
-        .store
-        .query(
-            "SELECT status_code, response FROM idempotency_keys WHERE scope = $1 AND key = $2",
-            vec![scope.into(), key.into()],
-        )
-        .await
-        .map_err(store_error)?;
-    let Some(row) = rows.first() else {
-        return Err(missing);
-    };
-    let status = row
-        .first()
-        .and_then(SqlValue::as_i64)
-        .and_then(|s| u16::try_from(s).ok())
-        .and_then(|s| StatusCode::from_u16(s).ok())
-        .unwrap_or(StatusCode::CONFLICT);
-    let mut r =
-        crate::error::json_response(status, row.get(1).map(SqlValue::text).unwrap_or_default());
-    r.headers_mut().insert(
-        "idempotent-replayed",
-        axum::http::HeaderValue::from_static("true"),
-    );
-    Ok(r)
-}
-
 /// First statement of tx 2: takes the intent (PostgreSQL: its row lock, so a concurrent
 /// finisher waits) if it is still `processing`. `false`: another request or process recorded
 /// its outcome first; nothing is to be written.
@@ -344,48 +311,10 @@ pub fn render_later(state: &Shared, pending: PendingRender) {
     });
 }
 
-/// Makes sure the e-invoice of an invoice or credit note (`id`) is stored before it is read
-/// (`GET /v1/invoices/{id}`, `GET /v1/credit_notes/{id}`, their files and lists, the hosted
-/// page, a payment attempt): when it is still pending, waits for whoever is rendering it in
-/// this process or renders and stores it now. Only this module's intents (one-off charges' are
-/// crate::intent::ensure_einvoice's). Rendered once: the per-intent lock here, the conditional
-/// store across processes.
-pub async fn ensure_einvoice(state: &Shared, id: &str) -> ApiResult<()> {
-    match state
-        .store
-        .pending_einvoice(id)
-        .await
-        .map_err(store_error)?
-    {
-        Some(intent) if owns(&intent.scope) => finish_render(state, &intent).await,
-        _ => Ok(()),
-    }
-}
-
-/// Renders and stores the pending e-invoice of one of this module's intents now, under its
-/// lock, unless someone did meanwhile. The engine's invoice (or credit note) is computed again
-/// from what the intent's plan kept: the same document as the renderer would have made.
-async fn finish_render(state: &Shared, intent: &IntentRecord) -> ApiResult<()> {
-    let lock = crate::render_queue::working_on(&intent.id);
-    let _working = lock.lock().await;
-    let Some(current) = by_id(state, &intent.id).await? else {
-        return Ok(());
-    };
-    if !current.einvoice_pending {
-        return Ok(());
-    }
-    if current.scope == REFUND_SCOPE {
-        crate::credit_note::recover_einvoice(state, &current).await
-    } else {
-        recover_render(state, &current).await;
-        Ok(())
-    }
-}
-
 /// Renders a subscription invoice's e-invoice on the blocking pool (no transaction open) and
 /// stores it, unless the document changed meanwhile (a payment recorded on it: the recovery
 /// renders it again from the new document).
-async fn render_and_store(state: &Shared, pending: PendingRender) {
+pub(crate) async fn render_and_store(state: &Shared, pending: PendingRender) {
     let PendingRender {
         intent_id,
         invoice_id,
@@ -441,84 +370,4 @@ async fn store_rendered(
     }
     tx.exec(DONE, vec![intent_id.into(), now.into()]).await?;
     tx.commit().await.map(|_| true)
-}
-
-/// Renders the e-invoice of an issued invoice left pending (a reader, or the recovery after a
-/// crash): the engine invoice is computed again from the input stored in the plan (`render`).
-async fn recover_render(state: &Shared, intent: &IntentRecord) {
-    let Some(invoice_id) = &intent.invoice_id else {
-        return;
-    };
-    let Ok(Some(record)) = state.store.invoice(invoice_id).await else {
-        return;
-    };
-    let done = || async {
-        const DONE: &str =
-            "UPDATE payment_intents SET einvoice_pending = 0, updated_at = $2 WHERE id = $1";
-        let _ = state
-            .store
-            .exec(
-                DONE,
-                vec![intent.id.as_str().into(), state.clock.now().into()],
-            )
-            .await;
-    };
-    let Ok(document) = serde_json::from_str::<crate::invoice::InvoiceDocument>(&record.document)
-    else {
-        return;
-    };
-    if document.einvoice.is_some() {
-        return done().await;
-    }
-    let plan: Value = serde_json::from_str(&intent.plan).unwrap_or(Value::Null);
-    let Some(input) = plan.get("render") else {
-        crate::log::error(
-            "e-invoice: no engine input to render with",
-            json!({"intent": intent.id}),
-        );
-        return done().await;
-    };
-    let invoice = match crate::subscription::engine_invoice(state, input) {
-        Ok(i) => i,
-        Err(e) => {
-            crate::log::error(
-                "e-invoice: cannot compute the invoice again",
-                json!({"intent": intent.id, "error": e.message}),
-            );
-            return done().await;
-        }
-    };
-    render_and_store(
-        state,
-        PendingRender {
-            intent_id: intent.id.clone(),
-            invoice_id: invoice_id.clone(),
-            stored: record.document.clone(),
-            document,
-            invoice,
-        },
-    )
-    .await;
-}
-
-/// Finishes one of this module's intents found unfinished: asks the gateway again and records
-/// the outcome when it is `processing`, renders the e-invoice when that is what is left.
-/// `Err` 503 when the gateway still does not answer.
-pub async fn resolve(state: &Shared, intent: &IntentRecord) -> ApiResult<()> {
-    if intent.status == "processing" {
-        match intent.scope.as_str() {
-            DUNNING_SCOPE => crate::dunning::resolve(state, intent).await.map(|_| ())?,
-            REFUND_SCOPE => crate::credit_note::resolve(state, intent)
-                .await
-                .map(|_| ())?,
-            _ => crate::subscription::resolve(state, intent)
-                .await
-                .map(|_| ())?,
-        }
-        return Ok(());
-    }
-    if intent.einvoice_pending {
-        finish_render(state, intent).await?;
-    }
-    Ok(())
 }

@@ -86,3 +86,28 @@ pub async fn still_pending(state: &Shared, intent_id: &str) -> bool {
         Err(_) => false,
     }
 }
+
+/// Waits (at most `limit`) until the e-invoice of the invoice or credit note `document` is
+/// stored: `true` when it is (or none is pending). For a flow below the renderers' callers
+/// (a dunning attempt): it does not render, the background renderer or a reader does.
+pub async fn wait_stored(state: &Shared, document: &str, limit: std::time::Duration) -> bool {
+    let started = std::time::Instant::now();
+    loop {
+        let pending = match state.store.pending_einvoice(document).await {
+            Ok(p) => p,
+            Err(_) => return false,
+        };
+        let Some(intent) = pending else {
+            return true;
+        };
+        // Whoever renders it in this process holds its lock until it is stored.
+        drop(working_on(&intent.id).lock().await);
+        if !still_pending(state, &intent.id).await {
+            return true;
+        }
+        if started.elapsed() >= limit {
+            return false;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -12,7 +12,9 @@
 
 mod common;
 
-use common::{sim_ledger, Backend, GatewaySim, ServerProcess, SK};
+use common::{
+    sim_faults, sim_ledger, subscriber, unix_now, Backend, GatewaySim, ServerProcess, SK,
+};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -21,24 +23,6 @@ use std::time::{Duration, Instant};
 
 const GATEWAY_TIMEOUT_MS: u64 = 1500;
 const FAULTS: &str = r#"{"error_5xx_every": 3, "duplicate_every": 2, "latency_ms": 30}"#;
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
-fn subscriber(customer: &str, pm: &str) -> Value {
-    json!({
-        "customer": {
-            "id": customer, "name": "Camille Martin", "email": "camille@example.fr",
-            "address": { "country": "FR", "postal_code": "75011", "city": "Paris", "line1": "3 rue Oberkampf" }
-        },
-        "items": [{ "price": "price_pro_monthly", "quantity": 2 }],
-        "payment_method": pm,
-    })
-}
 
 /// The server under test, restarted in place when a payment waits for the recovery.
 struct Server {
@@ -177,15 +161,7 @@ impl Server {
 }
 
 async fn set_faults(sim: SocketAddr, faults: &str) {
-    let r = common::request(
-        sim,
-        "POST",
-        "/_sim/faults",
-        &[("content-type", "application/json")],
-        Some(faults.as_bytes()),
-    )
-    .await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    sim_faults(sim, &serde_json::from_str(faults).unwrap()).await;
 }
 
 fn ok(r: common::Resp, what: &str) -> Value {

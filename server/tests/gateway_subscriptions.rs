@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{sim_ledger, Backend, GatewaySim, ServerProcess, SK};
+use common::{sim_ledger, subscriber, unix_now, Backend, GatewaySim, ServerProcess, SK};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -39,15 +39,7 @@ async fn silent_after_charging(sim: SocketAddr, on: bool) {
     } else {
         json!({})
     };
-    let r = common::request(
-        sim,
-        "POST",
-        "/_sim/faults",
-        &[("content-type", "application/json")],
-        Some(faults.to_string().as_bytes()),
-    )
-    .await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    common::sim_faults(sim, &faults).await;
 }
 
 /// The simulator's succeeded charges: `(charge id, amount, the server's intent)`.
@@ -129,24 +121,6 @@ where
         assert!(started.elapsed() < Duration::from_secs(30), "{what}");
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-}
-
-fn subscriber(customer: &str, pm: &str) -> Value {
-    json!({
-        "customer": {
-            "id": customer, "name": "Camille Martin", "email": "camille@example.fr",
-            "address": { "country": "FR", "postal_code": "75011", "city": "Paris", "line1": "3 rue Oberkampf" }
-        },
-        "items": [{ "price": "price_pro_monthly", "quantity": 2 }],
-        "payment_method": pm,
-    })
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
 }
 
 /// Sends `path` in the background while the gateway holds its answer, waits until the gateway

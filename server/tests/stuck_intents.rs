@@ -16,30 +16,17 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 fn start(url: &str, config: &Path, sim: SocketAddr) -> ServerProcess {
-    let gateway = format!("http://{sim}");
-    ServerProcess::spawn(
+    ServerProcess::with_gateway_and(
         url,
         config,
-        &[
-            ("BILLCALC_RENEWAL_INTERVAL_SECONDS", "0"),
-            ("BILLCALC_DELIVERY_INTERVAL_SECONDS", "0"),
-            ("BILLCALC_GATEWAY_URL", &gateway),
-            ("BILLCALC_GATEWAY_TIMEOUT_MS", "800"),
-            ("BILLCALC_STUCK_INTENT_SECONDS", "4"),
-        ],
+        sim,
+        800,
+        &[("BILLCALC_STUCK_INTENT_SECONDS", "4")],
     )
 }
 
 async fn faults(sim: SocketAddr, faults: Value) {
-    let r = common::request(
-        sim,
-        "POST",
-        "/_sim/faults",
-        &[("content-type", "application/json")],
-        Some(faults.to_string().as_bytes()),
-    )
-    .await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    common::sim_faults(sim, &faults).await;
 }
 
 async fn get(addr: SocketAddr, path: &str, key: &str) -> common::Resp {
@@ -135,14 +122,7 @@ async fn stuck_intents_are_counted_logged_and_listed(backend: Backend) {
     )
     .await;
     assert_eq!(r.status, 503, "{}", r.body);
-    let subscription = json!({
-        "customer": {
-            "id": "cus_stuck", "name": "Camille Martin", "email": "camille@example.fr",
-            "address": { "country": "FR", "postal_code": "75011", "city": "Paris", "line1": "3 rue Oberkampf" }
-        },
-        "items": [{ "price": "price_pro_monthly", "quantity": 2 }],
-        "payment_method": "pm_card_visa",
-    });
+    let subscription = common::subscriber("cus_stuck", "pm_card_visa");
     let r = common::post(
         server.addr,
         "/v1/subscriptions",

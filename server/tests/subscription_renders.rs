@@ -24,17 +24,6 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-fn subscriber(customer: &str) -> Value {
-    json!({
-        "customer": {
-            "id": customer, "name": "Camille Martin", "email": "camille@example.fr",
-            "address": { "country": "FR", "postal_code": "75011", "city": "Paris", "line1": "3 rue Oberkampf" }
-        },
-        "items": [{ "price": "price_pro_monthly", "quantity": 2 }],
-        "payment_method": "pm_card_visa",
-    })
-}
-
 /// E-invoices still to render: `(subscription invoices, credit notes)`.
 async fn pending(url: &str) -> (i64, i64) {
     const INVOICES: &str = "SELECT count(*) FROM payment_intents WHERE einvoice_pending = 1 AND scope IN ('subscriptions', 'subscription_updates', 'subscription_cancellations', 'renewals')";
@@ -58,7 +47,7 @@ async fn post(addr: SocketAddr, path: &str, key: &str, body: &Value) -> common::
 async fn burst(addr: SocketAddr, tag: &str, n: usize) -> (Vec<Value>, Vec<Value>) {
     let mut tasks = Vec::new();
     for i in 0..n {
-        let body = subscriber(&format!("cus_{tag}_{i}"));
+        let body = common::subscriber(&format!("cus_{tag}_{i}"), "pm_card_visa");
         let key = format!("{tag}-sub-{i}");
         tasks.push(tokio::spawn(async move {
             post(addr, "/v1/subscriptions", &key, &body).await

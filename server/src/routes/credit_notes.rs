@@ -89,7 +89,7 @@ async fn list_credit_notes(
                 "the invoice query parameter is required",
             )
         })?;
-        let notes = credit_note::of_invoice_rendered(&state, invoice).await?;
+        let notes = crate::payment_recovery::credit_notes_rendered(&state, invoice).await?;
         let data: Vec<_> = notes.iter().map(credit_note::view).collect();
         Ok(super::ok_json(&serde_json::json!({
             "object": "list",
@@ -120,7 +120,7 @@ async fn get_credit_note(
             require(&ctx, KeyKind::Secret)?;
         }
         // Answered once committed, rendered in the background: read after it is stored.
-        crate::payment_step::ensure_einvoice(&state, &id).await?;
+        crate::payment_recovery::ensure_einvoice(&state, &id).await?;
         let doc: CreditNoteDocument = credit_note::find(&state, &id)
             .await?
             .ok_or_else(|| ApiError::not_found("no credit note with this id"))?;

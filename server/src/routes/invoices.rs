@@ -61,7 +61,7 @@ async fn invoice_inner(
     // e-invoice is rendered right after, in the background. Read after it is stored: wait for
     // it, or render it now.
     crate::intent::ensure_einvoice(state, &id).await?;
-    crate::payment_step::ensure_einvoice(state, &id).await?;
+    crate::payment_recovery::ensure_einvoice(state, &id).await?;
     let record = state
         .store
         .invoice(&id)
@@ -92,7 +92,7 @@ async fn invoice_inner(
             hosted.documents = downloads(&id, Some(&access));
         }
         // Its credit notes (avoirs), each as Factur-X, with the credit note's own token.
-        for note in crate::credit_note::of_invoice_rendered(state, &id).await? {
+        for note in crate::payment_recovery::credit_notes_rendered(state, &id).await? {
             if note.einvoice.is_some() {
                 let access = token::invoice_access_token(&state.signing_key, &note.id);
                 hosted.documents.push((

@@ -121,7 +121,7 @@ pub(super) fn describe_lines(state: &AppState, doc: &mut InvoiceDocument, invoic
             continue;
         }
         // Dates in words in the invoice's language ("du 29 novembre 2026 au 29 décembre 2026").
-        let in_words = |unix| crate::invoice_page::date_in_words(&date(unix), french);
+        let in_words = |unix| crate::invoice_words::date_in_words(&date(unix), french);
         out.description = format!(
             "{what}{name} × {quantity} ({from} {} {to} {})",
             in_words(start),

@@ -19,7 +19,6 @@
 
 mod change;
 mod create;
-mod document;
 mod issue;
 mod parse;
 mod pay;
@@ -41,6 +40,7 @@ pub(crate) use read::upcoming_value;
 
 use crate::error::{json_response, ApiError, ApiResult};
 use crate::ledger::abort;
+use crate::subscription_doc as document;
 use axum::http::StatusCode;
 use axum::response::Response;
 use change::*;
@@ -50,10 +50,7 @@ use parse::*;
 use read::*;
 use serde_json::Value;
 
-pub const CREATE_SCOPE: &str = "subscriptions";
-pub const UPDATE_SCOPE: &str = "subscription_updates";
-pub const CANCEL_SCOPE: &str = "subscription_cancellations";
-pub const RENEWAL_SCOPE: &str = "renewals";
+pub use crate::payment_step::{CANCEL_SCOPE, CREATE_SCOPE, RENEWAL_SCOPE, UPDATE_SCOPE};
 const MAX_ITEMS: usize = 20;
 const MAX_DISCOUNTS: usize = 5;
 

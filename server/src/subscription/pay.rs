@@ -116,12 +116,7 @@ pub(super) async fn resume(state: &Shared, scope: &str, key: &str) -> ApiResult<
     match payment_step::by_key(state, scope, key).await? {
         Some(intent) if intent.status == "processing" => resolve(state, &intent).await,
         Some(_) => stored(state, scope, key).await,
-        None => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "idempotency_key_in_use",
-            "",
-            "a request with this Idempotency-Key is still being processed; retry shortly",
-        )),
+        None => Err(crate::ledger::key_in_use()),
     }
 }
 
@@ -133,14 +128,8 @@ pub async fn resolve(state: &Shared, intent: &IntentRecord) -> ApiResult<Respons
 
 /// What is stored under the key (the intent was settled by someone else).
 async fn stored(state: &Shared, scope: &str, key: &str) -> ApiResult<Response> {
-    let missing = ApiError::invalid(
-        "payment_method",
-        format!(
-            "unknown payment method token for the {} gateway",
-            state.gateway.name()
-        ),
-    );
-    payment_step::stored_answer(state, scope, key, missing).await
+    let missing = payment_step::unknown_payment_method(state);
+    crate::ledger::answer_stored(state, scope, key, missing).await
 }
 
 /// Tx 2: the operation again with the gateway's outcome, conditional on the intent still being

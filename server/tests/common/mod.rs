@@ -19,7 +19,28 @@ use tokio::net::TcpStream;
 
 mod process;
 #[allow(unused_imports)]
-pub use process::{config_file, sim_ledger, GatewaySim, ServerProcess};
+pub use process::{config_file, sim_faults, sim_ledger, GatewaySim, ServerProcess};
+
+/// The wall clock in Unix seconds (for the binary, which runs on it).
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// A subscription's creation body: a French customer, two seats of `price_pro_monthly`, the
+/// card `payment_method` (a test token).
+pub fn subscriber(customer: &str, payment_method: &str) -> Value {
+    json!({
+        "customer": {
+            "id": customer, "name": "Camille Martin", "email": "camille@example.fr",
+            "address": { "country": "FR", "postal_code": "75011", "city": "Paris", "line1": "3 rue Oberkampf" }
+        },
+        "items": [{ "price": "price_pro_monthly", "quantity": 2 }],
+        "payment_method": payment_method,
+    })
+}
 
 pub const PK: &str = "pk_test_billcalc_tests";
 pub const SK: &str = "sk_test_billcalc_tests_secret";

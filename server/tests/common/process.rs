@@ -56,18 +56,27 @@ impl ServerProcess {
         gateway: SocketAddr,
         timeout_ms: u64,
     ) -> ServerProcess {
+        ServerProcess::with_gateway_and(url, config, gateway, timeout_ms, &[])
+    }
+
+    /// [`ServerProcess::with_gateway`], then `env`.
+    pub fn with_gateway_and(
+        url: &str,
+        config: &Path,
+        gateway: SocketAddr,
+        timeout_ms: u64,
+        env: &[(&str, &str)],
+    ) -> ServerProcess {
         let gateway_url = format!("http://{gateway}");
         let timeout = timeout_ms.to_string();
-        ServerProcess::spawn(
-            url,
-            config,
-            &[
-                ("BILLCALC_RENEWAL_INTERVAL_SECONDS", "0"),
-                ("BILLCALC_DELIVERY_INTERVAL_SECONDS", "0"),
-                ("BILLCALC_GATEWAY_URL", &gateway_url),
-                ("BILLCALC_GATEWAY_TIMEOUT_MS", &timeout),
-            ],
-        )
+        let mut all = vec![
+            ("BILLCALC_RENEWAL_INTERVAL_SECONDS", "0"),
+            ("BILLCALC_DELIVERY_INTERVAL_SECONDS", "0"),
+            ("BILLCALC_GATEWAY_URL", gateway_url.as_str()),
+            ("BILLCALC_GATEWAY_TIMEOUT_MS", timeout.as_str()),
+        ];
+        all.extend_from_slice(env);
+        ServerProcess::spawn(url, config, &all)
     }
 
     /// SIGKILL, and wait for the process to be gone.
@@ -164,6 +173,20 @@ impl GatewaySim {
         let (addr, _) = started(&mut child, "gateway-sim");
         GatewaySim { child, addr }
     }
+}
+
+/// Replaces the simulator's fault plan (`POST /_sim/faults`: `latency_ms`, `error_5xx_every`,
+/// `timeout_after_charge_every`, `duplicate_every`).
+pub async fn sim_faults(sim: SocketAddr, faults: &Value) {
+    let r = super::request(
+        sim,
+        "POST",
+        "/_sim/faults",
+        &[("content-type", "application/json")],
+        Some(faults.to_string().as_bytes()),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
 }
 
 /// The simulator's ledger (`GET /_sim/ledger`): its payment intents and refunds.

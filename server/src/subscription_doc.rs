@@ -1,4 +1,6 @@
 //! The stored subscription document and the one engine call every subscription invoice is.
+//! Below the flows: `subscription` (which re-exports it), `dunning`, `email` and `portal` read
+//! it without importing each other.
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
