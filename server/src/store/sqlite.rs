@@ -306,10 +306,12 @@ impl SqliteStore {
         })
         .await
         .map_err(|e| StoreError::new(format!("sqlite: task failed: {e}")))??;
-        // Checkpoints run on their own connection and thread (below), not inside the
-        // writer's COMMITs.
-        conn.execute_batch("PRAGMA wal_autocheckpoint = 0;")
-            .map_err(sql_err)?;
+        // Checkpoints run on their own connection and thread (below), which copies most
+        // pages outside the writer's COMMITs. The writer keeps SQLite's automatic checkpoint
+        // (1,000 frames) all the same: only a checkpoint that completes while no write is
+        // under way lets the next write restart the WAL from its start; with passive
+        // checkpoints alone, under constant writes, the WAL file grew without bound (540 MB
+        // in 4 s of load).
         let checkpoints = Checkpointer::start(path_for_checkpoints)?;
         Ok(SqliteStore {
             conn: Arc::new(Worker::start(conn, checkpoints)?),
