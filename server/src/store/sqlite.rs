@@ -77,8 +77,9 @@ impl Worker {
 
 /// WAL checkpoints off the writer's thread: a second connection on the same file copies the
 /// WAL back into the database (PASSIVE: it never blocks the writer, which keeps appending)
-/// every 100 ms. SQLite's automatic checkpoint (every 1,000 WAL frames) ran inside the
-/// writer's COMMIT, on the one thread every write waits for (4 % of the server's CPU samples under load). Durability is unchanged: a commit
+/// every 100 ms, so that SQLite's automatic checkpoint (every 1,000 WAL frames), which runs
+/// inside the writer's COMMIT on the one thread every write waits for, finds little left to
+/// copy; it still runs, and restarts the WAL. Durability is unchanged: a commit
 /// is durable once its WAL frames are synced (synchronous = FULL); a checkpoint only copies
 /// committed pages, and syncs the database file. With nothing new in the WAL a checkpoint
 /// copies and syncs nothing.
