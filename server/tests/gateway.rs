@@ -18,18 +18,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-async fn set_faults(sim: SocketAddr, faults: Value) {
-    let r = common::request(
-        sim,
-        "POST",
-        "/_sim/faults",
-        &[("content-type", "application/json")],
-        Some(faults.to_string().as_bytes()),
-    )
-    .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-}
-
 /// The simulator's succeeded intents: charge id → the server intent it was for.
 fn sim_charges(ledger: &Value) -> BTreeMap<String, String> {
     ledger["payment_intents"]
@@ -275,7 +263,7 @@ async fn killed_between_gateway_and_record(backend: Backend) {
     );
 
     // Restart (the gateway answers again): start-up recovery records the charge by itself.
-    set_faults(sim.addr, json!({})).await;
+    common::sim_faults(sim.addr, &json!({})).await;
     let second = ServerProcess::with_gateway(&url, &config, sim.addr, 2_000);
     let started = Instant::now();
     let payments = loop {
