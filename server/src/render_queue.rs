@@ -258,7 +258,10 @@ mod tests {
         let charge = ChargeInFlight::start();
         let render = tokio::spawn(render_idle(|| 42));
         tokio::time::sleep(Duration::from_millis(150)).await;
-        assert!(!render.is_finished(), "rendered while a charge was in flight");
+        assert!(
+            !render.is_finished(),
+            "rendered while a charge was in flight"
+        );
         drop(charge);
         let rendered = tokio::time::timeout(Duration::from_secs(10), render)
             .await
@@ -269,7 +272,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_render_that_panics_answers_none_and_the_renderer_goes_on() {
-        assert_eq!(render_idle(|| -> i32 { panic!("a bad document") }).await, None);
+        assert_eq!(
+            render_idle(|| -> i32 { panic!("a bad document") }).await,
+            None
+        );
         assert_eq!(render_idle(|| 7).await, Some(7));
     }
 
