@@ -266,9 +266,9 @@ STAGE="$STAGE" CARGO_INFO="$CARGO_INFO" node --input-type=module -e '
       writeFileSync(file, text.replaceAll("@BILLCALC_ERROR_SNIPPET@", spec));
     }
     if (!target.endsWith("node")) continue;
-    // Node: one file. index.cjs carries the snippet and wasm-bindgen's billcalc.js inline, each in
+    // Node: one file. index.cjs carries the snippet and the billcalc.js of wasm-bindgen inline, each in
     // its own function scope, instead of requiring them: every CommonJS file costs a resolve, a
-    // stat, a read and a compile on every start (issue 12, cold start: -1.6 ms of the main thread's
+    // stat, a read and a compile on every start (issue 12, cold start: -1.6 ms of the main-thread
     // glue, benches/node/cold-start.mjs). The separate files are then removed from the package.
     if (snippets.length !== 1) fail(`${target}: expected one snippet, found ${snippets.length}`);
     const snippetNames = [];
@@ -279,17 +279,17 @@ STAGE="$STAGE" CARGO_INFO="$CARGO_INFO" node --input-type=module -e '
     const glueFile = join(dir, "billcalc.js");
     let glue = readFileSync(glueFile, "utf8");
     const snippetRequire = "require(String.raw`" + spec + "`)";
-    const required = [...glue.matchAll(/require\((String\.raw`[^`]*`|'[^']*'|"[^"]*")\)/g)].map((m) => m[0]);
-    if (!required.includes(snippetRequire) || required.some((r) => r !== snippetRequire && !/^require\(['"]fs['"]\)$/.test(r)))
+    const required = [...glue.matchAll(/require\((String\.raw`[^`]*`|\x27[^\x27]*\x27|"[^"]*")\)/g)].map((m) => m[0]);
+    if (!required.includes(snippetRequire) || required.some((r) => r !== snippetRequire && !/^require\([\x27"]fs[\x27"]\)$/.test(r)))
       fail(`${glueFile}: unexpected requires: ${required.join(", ")}`);
     glue = glue.replaceAll(snippetRequire, "billcalcSnippet");
     const entryFile = join(dir, "index.cjs");
     const entry = readFileSync(entryFile, "utf8");
-    const entryRequires = [`require('${spec}')`, "require('./billcalc.js')"];
+    const entryRequires = [`require(\x27${spec}\x27)`, "require(\x27./billcalc.js\x27)"];
     if (entryRequires.some((r) => !entry.includes(r))) fail(`${entryFile}: expected ${entryRequires.join(" and ")}`);
     writeFileSync(entryFile, [
-      "'use strict';",
-      "// The snippet of src/wasm.rs (BillcalcError, the input check, the quote rebuilding) and wasm-bindgen's",
+      "\x27use strict\x27;",
+      "// The snippet of src/wasm.rs (BillcalcError, the input check, the quote rebuilding) and wasm-bindgen",
       "// glue (billcalc.js), inlined by scripts/build-pkg.sh; the entry itself follows them.",
       `const billcalcSnippet = (() => {\n${body.trimEnd()}\nreturn { ${snippetNames.join(", ")} };\n})();`,
       `const billcalcGlue = (() => {\nconst module = { exports: {} };\nconst exports = module.exports;\n${glue.trimEnd()}\nreturn module.exports;\n})();`,
