@@ -94,11 +94,11 @@ impl Writer {
         if n < 0 {
             self.0.push('-');
         }
-        push_digits(&mut self.0, u128::from(n.unsigned_abs()), 0);
+        push_u64(&mut self.0, n.unsigned_abs());
     }
 
     pub(crate) fn usize(&mut self, n: usize) {
-        push_digits(&mut self.0, n as u128, 0);
+        push_u64(&mut self.0, n as u64);
     }
 
     /// `{"start":…,"end":…}` (a `Period`).
@@ -253,6 +253,25 @@ pub(crate) fn push_decimal(out: &mut String, mantissa: i128, scale: u32) {
         out.push('-');
     }
     push_digits(out, mantissa.unsigned_abs(), scale);
+}
+
+/// The digits of `n`, in 64-bit arithmetic (the `u128` path below divides through a library
+/// call per digit: a tenth of a quote's text before).
+fn push_u64(out: &mut String, mut n: u64) {
+    // u64::MAX has 20 digits.
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    for slot in digits.iter_mut().rev() {
+        *slot = b'0' + (n % 10) as u8;
+        start -= 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in digits.get(start..).unwrap_or_default() {
+        out.push(char::from(d));
+    }
 }
 
 /// The digits of `n / 10^scale`: at least one digit before the point, `scale` digits after it.

@@ -32,6 +32,9 @@ use wasm_bindgen::prelude::*;
 //   at its path instead. A property whose value is `undefined` is absent (JS convention), like
 //   JSON.stringify treats it. Map, Set and other non-plain objects (JSON.stringify turns them
 //   into `{}`) are `invalid_type` too; objects with `toJSON` (a Date) are read through it.
+//   The common case, a tree of plain objects, arrays and finite values, is checked first by
+//   `plain`, which builds no paths (it was a tenth of a 20-line `calculator.quote` in Node);
+//   anything else, every error included, goes through the walk that names the path.
 // - `quoteFromJson(text)`, a quote from its transfer text (`Quote::to_transfer_json`,
 //   src/quote_json.rs): lines come as arrays and line taxes point at their rate's `total_taxes`
 //   entry; it rebuilds the documented objects (same fields, same order as `Quote::to_json`), each
@@ -44,7 +47,31 @@ use wasm_bindgen::prelude::*;
 }
 const MAX_PATH = 256, MAX_DEPTH = 128;
 function clip(path) { return path.length > MAX_PATH ? path.slice(0, MAX_PATH - 1) + '…' : path; }
+function plain(v, depth) {
+  switch (typeof v) {
+    case 'string': case 'boolean': return true;
+    case 'number': return Number.isFinite(v);
+    case 'object': break;
+    default: return false;
+  }
+  if (v === null) return true;
+  if (depth >= MAX_DEPTH || typeof v.toJSON === 'function') return false;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (!plain(v[i], depth + 1)) return false;
+    return true;
+  }
+  const proto = Object.getPrototypeOf(v);
+  if ((proto !== Object.prototype && proto !== null) || Symbol.toStringTag in v) return false;
+  for (const k in v) {
+    const x = v[k];
+    if (x !== undefined && !plain(x, depth + 1)) return false;
+  }
+  return true;
+}
 export function toJsonText(value, root) {
+  try {
+    if (plain(value, 0)) return JSON.stringify(value);
+  } catch (e) {}
   const stack = [];
   const bad = (path, what) => { throw new BillcalcError('invalid_type', clip(path), 'invalid type: ' + what + ' is not a JSON value'); };
   const walk = (v, path) => {

@@ -108,6 +108,27 @@ count_pending_einvoices() { # issued invoices whose e-invoice is not rendered ye
     psql "$DATABASE_URL" -tAc 'SELECT count(*) FROM payment_intents WHERE einvoice_pending = 1'
   fi
 }
+pg_cpu_ticks() { # utime+stime (clock ticks) of the PostgreSQL cluster: the postmaster, its live
+  # children (backends, WAL writer, checkpointer…) and the children it already reaped
+  python3 - "$PG_POSTMASTER" <<'PY'
+import os, sys
+postmaster = sys.argv[1]
+def fields(pid):  # /proc/PID/stat from field 3 on (the name in parentheses may hold spaces)
+    with open(f"/proc/{pid}/stat") as f:
+        s = f.read()
+    return s[s.rindex(")") + 2:].split()
+total = sum(int(x) for x in fields(postmaster)[11:15])  # utime stime cutime cstime
+for pid in os.listdir("/proc"):
+    if pid.isdigit() and pid != postmaster:
+        try:
+            f = fields(pid)
+        except OSError:
+            continue
+        if f[1] == postmaster:
+            total += int(f[11]) + int(f[12])
+print(total)
+PY
+}
 count_invoices() {
   if [ "$DB" = sqlite ]; then
     python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM invoices").fetchone()[0])' "$DB_FILE"
@@ -145,6 +166,7 @@ measure() { # db instances round
     local settings
     settings=$(psql "$DATABASE_URL" -tAc "SELECT current_setting('fsync') || ' ' || current_setting('synchronous_commit')")
     [ "$settings" = "on on" ] || fail "PostgreSQL is not durable: fsync, synchronous_commit = $settings"
+    PG_POSTMASTER=$(head -1 "$(psql "$DATABASE_URL" -tAc 'SHOW data_directory')/postmaster.pid")
   fi
   local ports=() i
   for ((i = 0; i < INSTANCES; i++)); do
@@ -181,7 +203,12 @@ measure() { # db instances round
   before=$(count_invoices)
   wrk_run warmup 2s
   machine="nproc $(nproc), load average $(awk '{print $1", "$2", "$3}' /proc/loadavg)"
+  local pg_before=0
+  [ "$DB" = postgres ] && pg_before=$(pg_cpu_ticks)
   wrk_run charges "$DURATION"
+  # PostgreSQL's CPU over the charges answered in the run (its share of the shared cores).
+  local pg_ms=-
+  [ "$DB" = postgres ] && pg_ms=$(( ($(pg_cpu_ticks) - pg_before) * 1000 / $(getconf CLK_TCK) ))
   # E-invoices are rendered after the answer: how far the renderer is behind when wrk stops.
   local pending_after
   pending_after=$(count_pending_einvoices)
@@ -219,6 +246,9 @@ measure() { # db instances round
     "$([ "$CONFIG_FAILED" = 1 ] && echo 'FAILED: ')" "$DB" "$INSTANCES" "$([ "$INSTANCES" = 1 ] && echo ' ' || echo s)" "$(json_field per_second <"$r")" \
     "$(json_field p50_ms <"$r")" "$(json_field p99_ms <"$r")" "$(json_field requests <"$r")" \
     "$(json_field seconds <"$r")" "$(json_field non_2xx <"$r")" "$stored" "$acked" "$pending_after" "$stored" "$machine"
+  if [ "$DB" = postgres ]; then
+    node -e 'const [c, n] = process.argv.slice(1).map(Number); console.log(`         PostgreSQL CPU ${n ? (c / n).toFixed(3) : "-"} ms per charge (${c} ms for ${n} charges)`)' "$pg_ms" "$(json_field requests <"$r")"
+  fi
   if [ -n "${RESULTS:-}" ]; then
     node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
       console.log(JSON.stringify({time: new Date().toISOString(), db: process.argv[2], instances: +process.argv[3],

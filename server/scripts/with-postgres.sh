@@ -64,7 +64,7 @@ as_pg "$BIN/initdb" -D "$DIR/data" -U postgres -A trust -E UTF8 --no-sync >"$DIR
 for attempt in 1 2 3; do
   PORT=$(free_port)
   if as_pg "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 60 \
-      -o "-h 127.0.0.1 -p $PORT -k $DIR -c max_connections=200 -c shared_buffers=64MB" start >/dev/null; then
+      -o "-h 127.0.0.1 -p $PORT -k $DIR -c max_connections=200 -c shared_buffers=64MB ${BILLCALC_TEST_POSTGRES_OPTIONS:-}" start >/dev/null; then
     STARTED=1
     break
   fi

@@ -229,6 +229,40 @@ for (const [label, api, features] of builds) {
       const e = expectBillcalcError(api, () => quote(cart), 'cycle');
       assert.deepEqual([e.code, e.path], ['invalid_type', 'lines[0].metadata']);
     });
+    // toJsonText checks a plain tree without building paths first (issue 12, Node speed) and
+    // hands everything else to the walk that names the path: these are the cases where the two
+    // could disagree.
+    test('what the fast check hands to the full walk gives the same answers', () => {
+      const tagged = { currency: 'eur', lines: [line({ metadata: { [Symbol.toStringTag]: 'Tagged', a: 'b' } })] };
+      const t = expectBillcalcError(api, () => quote(tagged), 'own Symbol.toStringTag');
+      assert.deepEqual([t.code, t.path], ['invalid_type', 'lines[0].metadata']);
+      const throwing = { currency: 'eur', lines: [line()] };
+      Object.defineProperty(throwing, 'metadata', { enumerable: true, get() { throw new Error('no'); } });
+      const g = expectBillcalcError(api, () => quote(throwing), 'throwing getter');
+      assert.deepEqual([g.code, g.path], ['invalid_type', '']);
+      // Accepted as before: a class instance, a null-prototype object, an array read through its
+      // toJSON, and an enumerable property inherited from a polluted Object.prototype (neither
+      // Object.keys nor JSON.stringify sees it).
+      class Line {
+        constructor() {
+          this.price = { currency: 'eur', unit_amount: 1000 };
+          this.quantity = 2;
+        }
+      }
+      assert.equal(quote({ currency: 'eur', lines: [new Line()] }).total, 2000);
+      const bare = Object.assign(Object.create(null), line({ quantity: 3 }));
+      assert.equal(quote({ currency: 'eur', lines: [bare] }).total, 3000);
+      const lines = [NaN];
+      lines.toJSON = () => [line({ quantity: 4 })];
+      assert.equal(quote({ currency: 'eur', lines }).total, 4000);
+      Object.prototype.billcalcPolluted = NaN; // eslint-disable-line no-extend-native
+      try {
+        assert.equal(quote({ currency: 'eur', lines: [line({ quantity: 5 })] }).total, 5000);
+      } finally {
+        delete Object.prototype.billcalcPolluted;
+      }
+      stillWorks(api);
+    });
     test('a property set to undefined is absent (JS convention), a Date is its ISO text', () => {
       assert.equal(quote({ currency: 'eur', lines: [line({ quantity: undefined })], discounts: undefined }).total, 1000);
       const dated = quote({ currency: 'eur', as_of: new Date('2026-01-15T00:00:00Z'), lines: [line()] });

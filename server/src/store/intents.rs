@@ -200,8 +200,8 @@ pub(super) async fn open_with_tx(mut tx: Box<dyn Tx>, open: OpenIntent) -> Store
 
 /// Step 2's statements inside an open transaction: the outcome, and whether to keep the writes
 /// (`false`: the caller rolls back; nothing was settled).
-async fn settle_in_tx(
-    tx: &mut dyn Tx,
+async fn settle_in_tx<T: Tx + ?Sized>(
+    tx: &mut T,
     intent: &IntentRecord,
     now: i64,
     settlement: Settlement,
@@ -280,6 +280,44 @@ async fn settle_in_tx(
             }
             Ok((Settled::Done, true))
         }
+    }
+}
+
+/// One settlement of a [`SettleBatcher`]'s batch, in its own savepoint.
+pub struct SavepointSettled {
+    pub outcome: StoreResult<Settled>,
+    /// Its writes are kept (released into the batch's transaction).
+    pub kept: bool,
+    /// The batch's transaction broke (a savepoint could not be taken or ended): it rolls back.
+    pub broken: Option<StoreError>,
+}
+
+/// [`Tx::settle_in_savepoint`] statement by statement: SAVEPOINT, step 2, then RELEASE (kept) or
+/// ROLLBACK TO (a failure or "already settled" undoes only its own writes).
+pub(super) async fn settle_in_savepoint<T: Tx + ?Sized>(
+    tx: &mut T,
+    intent: &IntentRecord,
+    now: i64,
+    settlement: Settlement,
+) -> SavepointSettled {
+    if let Err(e) = tx.exec("SAVEPOINT settle", vec![]).await {
+        return SavepointSettled {
+            outcome: Err(e.clone()),
+            kept: false,
+            broken: Some(e),
+        };
+    }
+    let outcome = settle_in_tx(tx, intent, now, settlement).await;
+    let kept = matches!(outcome, Ok((_, true)));
+    let end = if kept {
+        tx.exec("RELEASE SAVEPOINT settle", vec![]).await
+    } else {
+        tx.exec("ROLLBACK TO SAVEPOINT settle", vec![]).await
+    };
+    SavepointSettled {
+        outcome: outcome.map(|(s, _)| s),
+        kept,
+        broken: end.err(),
     }
 }
 
@@ -402,22 +440,13 @@ impl SettleBatcher {
                 outcomes.push((item.done, Err(e.clone()), false));
                 continue;
             }
-            if let Err(e) = tx.exec("SAVEPOINT settle", vec![]).await {
-                broken = Some(e.clone());
-                outcomes.push((item.done, Err(e), false));
-                continue;
-            }
-            let outcome = settle_in_tx(&mut *tx, &item.intent, item.now, item.settlement).await;
-            let kept = matches!(outcome, Ok((_, true)));
-            let end = if kept {
-                tx.exec("RELEASE SAVEPOINT settle", vec![]).await
-            } else {
-                tx.exec("ROLLBACK TO SAVEPOINT settle", vec![]).await
-            };
-            if let Err(e) = end {
+            let s = tx
+                .settle_in_savepoint(&item.intent, item.now, item.settlement)
+                .await;
+            if let Some(e) = s.broken {
                 broken = Some(e);
             }
-            outcomes.push((item.done, outcome.map(|(s, _)| s), kept));
+            outcomes.push((item.done, s.outcome, s.kept));
         }
         let committed = match broken {
             Some(e) => {

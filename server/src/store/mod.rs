@@ -236,6 +236,17 @@ pub trait Tx: Send {
         sql: &'static str,
         params: Vec<SqlValue>,
     ) -> BoxFuture<'a, StoreResult<Vec<Row>>>;
+    /// Step 2 of a charge in its own savepoint of this transaction (one of the settlements an
+    /// [`intents::SettleBatcher`] groups). PostgreSQL overrides it to send the statements in
+    /// two round trips instead of one each.
+    fn settle_in_savepoint<'a>(
+        &'a mut self,
+        intent: &'a IntentRecord,
+        now: i64,
+        settlement: Settlement,
+    ) -> BoxFuture<'a, intents::SavepointSettled> {
+        Box::pin(intents::settle_in_savepoint(self, intent, now, settlement))
+    }
     fn commit(self: Box<Self>) -> BoxFuture<'static, StoreResult<()>>;
     fn rollback(self: Box<Self>) -> BoxFuture<'static, StoreResult<()>>;
 }

@@ -4,7 +4,10 @@
 //! transaction dropped before commit discards its connection, which makes the server roll it
 //! back.
 
-use super::intents::{IntentRecord, SettleBatcher, Settled, Settlement};
+use super::intents::{
+    intent_params, IntentRecord, OpenIntent, Opened, SavepointSettled, SettleBatcher, Settled,
+    Settlement, EINVOICE_STORED, FORGET_KEY, INTENT_BY_KEY, RELEASE_REDEMPTION, SETTLE_FAILED,
+};
 use super::migrations::{CREATE_TABLE, MIGRATIONS};
 use super::rows::{self, change_columns, invoice_columns, payment_columns, subscription_columns};
 use super::{
@@ -12,7 +15,10 @@ use super::{
     SubscriptionRecord, Tx,
 };
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_postgres::types::ToSql;
@@ -152,7 +158,14 @@ pub struct PgStore {
 }
 
 impl PgStore {
+    /// `size` connections at most, unless `BILLCALC_PG_POOL_SIZE` says otherwise (server/README.md:
+    /// what to set it to).
     pub async fn connect(url: &str, size: usize) -> StoreResult<PgStore> {
+        let size = std::env::var("BILLCALC_PG_POOL_SIZE")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .filter(|n| *n >= 1)
+            .unwrap_or(size);
         let mut config: tokio_postgres::Config =
             url.parse().map_err(|e: tokio_postgres::Error| {
                 StoreError::new(format!("postgres: bad DATABASE_URL: {e}"))
@@ -307,6 +320,10 @@ impl Store for PgStore {
         begin_on(self.pool.clone())
     }
 
+    fn open_intent(&self, open: OpenIntent) -> BoxFuture<'_, StoreResult<Opened>> {
+        Box::pin(async move { open_pipelined(self.pool.clone(), &open).await })
+    }
+
     fn settle_intent<'a>(
         &'a self,
         intent: &'a IntentRecord,
@@ -315,6 +332,25 @@ impl Store for PgStore {
     ) -> BoxFuture<'a, StoreResult<Settled>> {
         // Grouped with the settlements arriving at the same time (see SettleBatcher).
         Box::pin(self.settler.settle(intent, now, settlement))
+    }
+
+    fn store_einvoice<'a>(
+        &'a self,
+        intent_id: &'a str,
+        invoice_id: &'a str,
+        document: Option<&'a str>,
+        now: i64,
+    ) -> BoxFuture<'a, StoreResult<bool>> {
+        Box::pin(async move {
+            // One statement, so its own transaction: no BEGIN or COMMIT round trip.
+            let mut p = self.read().await?;
+            let row = p
+                .conn()?
+                .query_opt(STORE_EINVOICE, &[&intent_id, &now, &invoice_id, &document])
+                .await?
+                .ok_or_else(|| StoreError::new("postgres: the e-invoice store returned no row"))?;
+            Ok(col::<i64>(&row, 0)? > 0)
+        })
     }
 
     fn invoice<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<InvoiceRecord>>> {
@@ -540,6 +576,27 @@ impl Drop for PgTx {
 }
 
 impl PgTx {
+    async fn commit_now(&mut self) -> StoreResult<()> {
+        self.end("COMMIT").await
+    }
+
+    async fn rollback_now(&mut self) -> StoreResult<()> {
+        self.end("ROLLBACK").await
+    }
+
+    /// COMMIT or ROLLBACK; the connection goes back to the pool only when it was sent.
+    async fn end(&mut self, sql: &'static str) -> StoreResult<()> {
+        let result = self
+            .pooled
+            .conn()?
+            .client
+            .batch_execute(sql)
+            .await
+            .map_err(pg_err);
+        self.finished = result.is_ok();
+        result
+    }
+
     /// One statement of the transaction whose row count does not matter.
     async fn exec(&mut self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<()> {
         self.pooled.conn()?.execute(sql, params).await.map(|_| ())
@@ -568,19 +625,13 @@ impl Tx for PgTx {
         Box::pin(async move {
             let c = self.pooled.conn()?;
             let inserted = c
-                .execute(
-                    "INSERT INTO idempotency_keys (scope, key, fingerprint, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (scope, key) DO NOTHING",
-                    &[&scope, &key, &fingerprint, &now],
-                )
+                .execute(CLAIM_KEY, &[&scope, &key, &fingerprint, &now])
                 .await?;
             if inserted == 1 {
                 return Ok(Claim::New);
             }
             let row = c
-                .query_opt(
-                    "SELECT fingerprint, status_code, response FROM idempotency_keys WHERE scope = $1 AND key = $2",
-                    &[&scope, &key],
-                )
+                .query_opt(KEY_ROW, &[&scope, &key])
                 .await?
                 .ok_or_else(|| StoreError::new("postgres: idempotency key vanished"))?;
             let status: i32 = col(&row, 1)?;
@@ -601,8 +652,8 @@ impl Tx for PgTx {
     ) -> BoxFuture<'a, StoreResult<()>> {
         Box::pin(async move {
             let status = i32::from(status);
-            self.exec("UPDATE idempotency_keys SET status_code = $3, response = $4 WHERE scope = $1 AND key = $2",
-                    &[&scope, &key, &status, &response]).await
+            self.exec(FINISH_KEY, &[&scope, &key, &status, &response])
+                .await
         })
     }
 
@@ -615,10 +666,7 @@ impl Tx for PgTx {
             let updated = self
                 .pooled
                 .conn()?
-                .execute(
-                    "INSERT INTO redemption_counters AS c (key, times_redeemed) VALUES ($1, 1) ON CONFLICT (key) DO UPDATE SET times_redeemed = c.times_redeemed + 1 WHERE $2::BIGINT IS NULL OR c.times_redeemed < $2::BIGINT",
-                    &[&counter, &max],
-                )
+                .execute(REDEEM, &[&counter, &max])
                 .await?;
             Ok(updated == 1)
         })
@@ -641,37 +689,43 @@ impl Tx for PgTx {
 
     fn insert_invoice<'a>(&'a mut self, i: &'a InvoiceRecord) -> BoxFuture<'a, StoreResult<()>> {
         Box::pin(async move {
-            self.exec("INSERT INTO invoices (id, series, number, number_display, created_at, currency, total, customer_id, idempotency_key, document, subscription_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                    &[
-                        &i.id,
-                        &i.series,
-                        &i.number,
-                        &i.number_display,
-                        &i.created_at,
-                        &i.currency,
-                        &i.total,
-                        &i.customer_id,
-                        &i.idempotency_key,
-                        &i.document,
-                        &i.subscription_id,
-                    ]).await
+            self.exec(
+                INSERT_INVOICE,
+                &[
+                    &i.id,
+                    &i.series,
+                    &i.number,
+                    &i.number_display,
+                    &i.created_at,
+                    &i.currency,
+                    &i.total,
+                    &i.customer_id,
+                    &i.idempotency_key,
+                    &i.document,
+                    &i.subscription_id,
+                ],
+            )
+            .await
         })
     }
 
     fn insert_payment<'a>(&'a mut self, p: &'a PaymentRecord) -> BoxFuture<'a, StoreResult<()>> {
         Box::pin(async move {
-            self.exec("INSERT INTO payments (id, invoice_id, amount, currency, status, gateway, card_brand, card_last4, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                    &[
-                        &p.id,
-                        &p.invoice_id,
-                        &p.amount,
-                        &p.currency,
-                        &p.status,
-                        &p.gateway,
-                        &p.card_brand,
-                        &p.card_last4,
-                        &p.created_at,
-                    ]).await
+            self.exec(
+                INSERT_PAYMENT,
+                &[
+                    &p.id,
+                    &p.invoice_id,
+                    &p.amount,
+                    &p.currency,
+                    &p.status,
+                    &p.gateway,
+                    &p.card_brand,
+                    &p.card_last4,
+                    &p.created_at,
+                ],
+            )
+            .await
         })
     }
 
@@ -680,13 +734,7 @@ impl Tx for PgTx {
         invoice_id: &'a str,
         counter: &'a str,
     ) -> BoxFuture<'a, StoreResult<()>> {
-        Box::pin(async move {
-            self.exec(
-                "INSERT INTO redemptions (invoice_id, key) VALUES ($1, $2)",
-                &[&invoice_id, &counter],
-            )
-            .await
-        })
+        Box::pin(async move { self.exec(INSERT_REDEMPTION, &[&invoice_id, &counter]).await })
     }
 
     fn lock_subscription<'a>(
@@ -862,32 +910,21 @@ impl Tx for PgTx {
         Box::pin(async move { plain_query(self.pooled.conn()?, sql, &params).await })
     }
 
+    fn settle_in_savepoint<'a>(
+        &'a mut self,
+        intent: &'a IntentRecord,
+        now: i64,
+        settlement: Settlement,
+    ) -> BoxFuture<'a, SavepointSettled> {
+        Box::pin(settle_pipelined(self, intent, now, settlement))
+    }
+
     fn commit(mut self: Box<Self>) -> BoxFuture<'static, StoreResult<()>> {
-        Box::pin(async move {
-            let result = self
-                .pooled
-                .conn()?
-                .client
-                .batch_execute("COMMIT")
-                .await
-                .map_err(pg_err);
-            self.finished = result.is_ok();
-            result
-        })
+        Box::pin(async move { self.commit_now().await })
     }
 
     fn rollback(mut self: Box<Self>) -> BoxFuture<'static, StoreResult<()>> {
-        Box::pin(async move {
-            let result = self
-                .pooled
-                .conn()?
-                .client
-                .batch_execute("ROLLBACK")
-                .await
-                .map_err(pg_err);
-            self.finished = result.is_ok();
-            result
-        })
+        Box::pin(async move { self.rollback_now().await })
     }
 }
 
@@ -959,4 +996,422 @@ async fn plain_exec(
 ) -> StoreResult<u64> {
     let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
     conn.execute(sql, &refs).await
+}
+
+// A charge's steps (store::intents), pipelined: tokio-postgres sends every request polled
+// together on one connection before reading any answer, so statements whose failure rolls the
+// whole transaction back go out at once, in one round trip, instead of one round trip each.
+
+/// Polls every future once in order (each sends its request: the server runs them in this
+/// order), then until all are done; their outputs in the same order.
+async fn pipeline<'a, T>(
+    mut requests: Vec<Pin<Box<dyn Future<Output = T> + Send + 'a>>>,
+) -> Vec<T> {
+    let mut outputs: Vec<Option<T>> = requests.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (request, output) in requests.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none() {
+                match request.as_mut().poll(cx) {
+                    Poll::Ready(v) => *output = Some(v),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().flatten().collect()
+}
+
+/// What a pipelined request answers: a row count, or rows.
+enum Answer {
+    Count(u64),
+    Rows(Vec<Row>),
+}
+
+impl Answer {
+    fn count(&self) -> u64 {
+        match self {
+            Answer::Count(n) => *n,
+            Answer::Rows(rows) => rows.len() as u64,
+        }
+    }
+}
+
+type Request<'a> = Pin<Box<dyn Future<Output = StoreResult<Answer>> + Send + 'a>>;
+
+/// A statement sent as text (transaction control), as a pipelined request.
+fn simple<'a>(client: &'a Client, sql: &'static str) -> Request<'a> {
+    Box::pin(async move {
+        client
+            .batch_execute(sql)
+            .await
+            .map(|_| Answer::Count(0))
+            .map_err(pg_err)
+    })
+}
+
+/// A prepared statement's row count, as a pipelined request.
+fn counted<'a>(
+    client: &'a Client,
+    statement: &'a Statement,
+    params: Vec<&'a (dyn ToSql + Sync)>,
+) -> Request<'a> {
+    Box::pin(async move {
+        client
+            .execute(statement, &params)
+            .await
+            .map(Answer::Count)
+            .map_err(pg_err)
+    })
+}
+
+/// A prepared statement's rows, as a pipelined request.
+fn rows<'a>(
+    client: &'a Client,
+    statement: &'a Statement,
+    params: Vec<&'a (dyn ToSql + Sync)>,
+) -> Request<'a> {
+    Box::pin(async move {
+        client
+            .query(statement, &params)
+            .await
+            .map(Answer::Rows)
+            .map_err(pg_err)
+    })
+}
+
+/// The first error of a flight, if any.
+fn first_error(answers: &[StoreResult<Answer>]) -> Option<StoreError> {
+    answers.iter().find_map(|a| a.as_ref().err().cloned())
+}
+
+const INSERT_INVOICE: &str = "INSERT INTO invoices (id, series, number, number_display, created_at, currency, total, customer_id, idempotency_key, document, subscription_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+const INSERT_PAYMENT: &str = "INSERT INTO payments (id, invoice_id, amount, currency, status, gateway, card_brand, card_last4, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+const INSERT_REDEMPTION: &str = "INSERT INTO redemptions (invoice_id, key) VALUES ($1, $2)";
+const FINISH_KEY: &str =
+    "UPDATE idempotency_keys SET status_code = $3, response = $4 WHERE scope = $1 AND key = $2";
+/// `intents::SETTLE_PAID` and the next invoice number as one statement, in the same lock
+/// order (the intent's row, then the series row): the number when the intent moved, no row when
+/// another request or process settled it first.
+const SETTLE_PAID_NUMBER: &str = "WITH moved AS (UPDATE payment_intents SET status = 'succeeded', invoice_id = $2, gateway_charge_id = $3, einvoice_pending = $4, updated_at = $5 WHERE id = $1 AND status = 'processing' RETURNING id) INSERT INTO invoice_series AS s (series, next_number) SELECT $6::TEXT, 2 FROM moved ON CONFLICT (series) DO UPDATE SET next_number = s.next_number + 1 RETURNING s.next_number - 1";
+const CLAIM_KEY: &str = "INSERT INTO idempotency_keys (scope, key, fingerprint, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (scope, key) DO NOTHING";
+const REDEEM: &str = "INSERT INTO redemption_counters AS c (key, times_redeemed) VALUES ($1, 1) ON CONFLICT (key) DO UPDATE SET times_redeemed = c.times_redeemed + 1 WHERE $2::BIGINT IS NULL OR c.times_redeemed < $2::BIGINT";
+/// `intents::INSERT_INTENT`, inserting nothing when the key already has an intent (a replay,
+/// whose claim inserted nothing either): no error, so nothing in the server's log.
+const INSERT_INTENT_IF_NEW: &str = "INSERT INTO payment_intents (id, scope, key, status, amount, currency, payment_method, plan, invoice_id, gateway_charge_id, einvoice_pending, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (scope, key) DO NOTHING";
+const KEY_ROW: &str =
+    "SELECT fingerprint, status_code, response FROM idempotency_keys WHERE scope = $1 AND key = $2";
+/// `intents::EINVOICE_STORED` and `STORE_DOCUMENT` as one statement (one transaction): the
+/// document is stored only when this call cleared the flag; the count of intents it cleared.
+const STORE_EINVOICE: &str = "WITH moved AS (UPDATE payment_intents SET einvoice_pending = 0, updated_at = $2 WHERE id = $1 AND einvoice_pending = 1 RETURNING id), stored AS (UPDATE invoices SET document = $4 WHERE id = $3 AND $4::TEXT IS NOT NULL AND EXISTS (SELECT 1 FROM moved) RETURNING id) SELECT count(*) FROM moved";
+
+/// Step 1 in two round trips: BEGIN, the claim, the redemptions (in key order) and the intent
+/// in one; COMMIT, or ROLLBACK when the claim or a redemption did nothing, in the second. A
+/// replay's statements after its claim run too, inside the transaction it rolls back (its
+/// redemption waits for the counter's lock like a new charge's would; its intent insert does
+/// nothing).
+async fn open_pipelined(pool: Arc<Pool>, open: &OpenIntent) -> StoreResult<Opened> {
+    let i = &open.intent;
+    // The guard exists before BEGIN is sent (see `begin_on`).
+    let mut tx = PgTx {
+        pooled: pool.get().await?,
+        finished: false,
+    };
+    let c = tx.pooled.conn()?;
+    let claim = c.statement(CLAIM_KEY).await?;
+    let redeem = c.statement(REDEEM).await?;
+    let insert = c.statement(INSERT_INTENT_IF_NEW).await?;
+    let client = &c.client;
+    let intent = intent_params(i);
+    let mut requests = vec![
+        simple(client, "BEGIN"),
+        counted(
+            client,
+            &claim,
+            vec![&i.scope, &i.key, &open.fingerprint, &i.created_at],
+        ),
+    ];
+    for (counter, max) in &open.counters {
+        requests.push(counted(client, &redeem, vec![counter, max]));
+    }
+    requests.push(counted(
+        client,
+        &insert,
+        intent.iter().map(|p| p as &(dyn ToSql + Sync)).collect(),
+    ));
+    let answers = pipeline(requests).await;
+    if let Some(e) = first_error(&answers) {
+        // The guard discards the connection if even the ROLLBACK fails.
+        let _ = tx.rollback_now().await;
+        return Err(e);
+    }
+    let counts: Vec<u64> = answers.iter().flatten().map(Answer::count).collect();
+    // BEGIN, the claim, one per counter, the intent.
+    let claimed = counts.get(1).copied().unwrap_or(0);
+    let redeemed = counts.get(2..2 + open.counters.len()).unwrap_or_default();
+    let inserted = counts.get(2 + open.counters.len()).copied().unwrap_or(0);
+    if claimed == 0 {
+        // The key was used before: what is stored for it, and its intent if unfinished.
+        let (key_row, intent_rows) = {
+            let c = tx.pooled.conn()?;
+            let key_row = c.statement(KEY_ROW).await?;
+            let by_key = c.statement(INTENT_BY_KEY).await?;
+            tokio::try_join!(
+                async {
+                    c.client
+                        .query_opt(&key_row, &[&i.scope, &i.key])
+                        .await
+                        .map_err(pg_err)
+                },
+                async {
+                    c.client
+                        .query(&by_key, &[&i.scope, &i.key])
+                        .await
+                        .map_err(pg_err)
+                },
+            )?
+        };
+        tx.rollback_now().await?;
+        let row = key_row.ok_or_else(|| StoreError::new("postgres: idempotency key vanished"))?;
+        let status: i32 = col(&row, 1)?;
+        let status = u16::try_from(status).unwrap_or(500);
+        let intent = match (status, intent_rows.first()) {
+            (0, Some(r)) => Some(super::intents::intent_from_row(&plain_row(r)?)),
+            _ => None,
+        };
+        return Ok(Opened::Existing {
+            claim: super::Claim::Existing {
+                fingerprint: col(&row, 0)?,
+                status,
+                response: col(&row, 2)?,
+            },
+            intent,
+        });
+    }
+    if let Some(k) = redeemed.iter().position(|n| *n == 0) {
+        tx.rollback_now().await?;
+        return Ok(Opened::Exhausted(open.counters[k].0.clone()));
+    }
+    if inserted == 0 {
+        // The key is new but an intent holds it: one canceled after an unknown payment method
+        // (its key forgotten). Refused as before (the unique constraint did).
+        tx.rollback_now().await?;
+        return Err(StoreError::new(
+            "postgres: a payment intent already exists for this idempotency key",
+        ));
+    }
+    tx.commit_now().await?;
+    Ok(Opened::New)
+}
+
+/// Step 2 in its savepoint, in two round trips: SAVEPOINT with the conditional settlement (and,
+/// for a success, the number), then every write with RELEASE. A failure or "already settled"
+/// undoes only the savepoint (one more round trip).
+async fn settle_pipelined(
+    tx: &mut PgTx,
+    intent: &IntentRecord,
+    now: i64,
+    settlement: Settlement,
+) -> SavepointSettled {
+    let outcome = match settle_flights(tx, intent, now, settlement).await {
+        Ok(Flights::Kept(settled)) => {
+            return SavepointSettled {
+                outcome: Ok(settled),
+                kept: true,
+                broken: None,
+            }
+        }
+        Ok(Flights::NoSavepoint(e)) => {
+            return SavepointSettled {
+                outcome: Err(e.clone()),
+                kept: false,
+                broken: Some(e),
+            }
+        }
+        Ok(Flights::Undo(settled)) => Ok(settled),
+        Err(e) => Err(e),
+    };
+    let end = match tx.pooled.conn() {
+        Ok(c) => c
+            .client
+            .batch_execute("ROLLBACK TO SAVEPOINT settle")
+            .await
+            .map_err(pg_err),
+        Err(e) => Err(e),
+    };
+    SavepointSettled {
+        outcome,
+        kept: false,
+        broken: end.err(),
+    }
+}
+
+enum Flights {
+    /// Written and released.
+    Kept(Settled),
+    /// Nothing to keep: roll the savepoint back.
+    Undo(Settled),
+    /// The savepoint could not be taken: the transaction is broken.
+    NoSavepoint(StoreError),
+}
+
+async fn settle_flights(
+    tx: &mut PgTx,
+    intent: &IntentRecord,
+    now: i64,
+    settlement: Settlement,
+) -> StoreResult<Flights> {
+    let c = tx.pooled.conn()?;
+    match settlement {
+        Settlement::Paid {
+            invoice_id,
+            series,
+            gateway_charge_id,
+            build,
+        } => {
+            let settle = c.statement(SETTLE_PAID_NUMBER).await?;
+            let statements = [
+                c.statement(INSERT_INVOICE).await?,
+                c.statement(INSERT_PAYMENT).await?,
+                c.statement(INSERT_REDEMPTION).await?,
+                c.statement(EINVOICE_STORED).await?,
+                c.statement(FINISH_KEY).await?,
+            ];
+            let client = &c.client;
+            let pending = 1i64;
+            let mut first = pipeline(vec![
+                simple(client, "SAVEPOINT settle"),
+                rows(
+                    client,
+                    &settle,
+                    vec![
+                        &intent.id,
+                        &invoice_id,
+                        &gateway_charge_id,
+                        &pending,
+                        &now,
+                        &series,
+                    ],
+                ),
+            ])
+            .await
+            .into_iter();
+            if let Some(Err(e)) = first.next() {
+                return Ok(Flights::NoSavepoint(e));
+            }
+            let number: i64 = match first.next() {
+                Some(Ok(Answer::Rows(rows))) => match rows.first() {
+                    Some(row) => col(row, 0)?,
+                    None => return Ok(Flights::Undo(Settled::AlreadySettled)),
+                },
+                Some(Err(e)) => return Err(e),
+                _ => return Err(StoreError::new("postgres: the settlement returned nothing")),
+            };
+            let issued = build(number).map_err(StoreError::new)?;
+            let [insert_invoice, insert_payment, insert_redemption, einvoice_stored, finish_key] =
+                &statements;
+            let i = &issued.invoice;
+            let status = i32::from(issued.status);
+            let mut writes = vec![counted(
+                client,
+                insert_invoice,
+                vec![
+                    &i.id,
+                    &i.series,
+                    &i.number,
+                    &i.number_display,
+                    &i.created_at,
+                    &i.currency,
+                    &i.total,
+                    &i.customer_id,
+                    &i.idempotency_key,
+                    &i.document,
+                    &i.subscription_id,
+                ],
+            )];
+            if let Some(p) = &issued.payment {
+                writes.push(counted(
+                    client,
+                    insert_payment,
+                    vec![
+                        &p.id,
+                        &p.invoice_id,
+                        &p.amount,
+                        &p.currency,
+                        &p.status,
+                        &p.gateway,
+                        &p.card_brand,
+                        &p.card_last4,
+                        &p.created_at,
+                    ],
+                ));
+            }
+            for counter in &issued.redemptions {
+                writes.push(counted(client, insert_redemption, vec![&i.id, counter]));
+            }
+            if !issued.einvoice_pending {
+                writes.push(counted(client, einvoice_stored, vec![&intent.id, &now]));
+            }
+            writes.push(counted(
+                client,
+                finish_key,
+                vec![&intent.scope, &intent.key, &status, &issued.response],
+            ));
+            writes.push(simple(client, "RELEASE SAVEPOINT settle"));
+            match first_error(&pipeline(writes).await) {
+                Some(e) => Err(e),
+                None => Ok(Flights::Kept(Settled::Done)),
+            }
+        }
+        Settlement::Failed {
+            status,
+            release,
+            answer,
+        } => {
+            let settle = c.statement(SETTLE_FAILED).await?;
+            let release_one = c.statement(RELEASE_REDEMPTION).await?;
+            let finish_key = c.statement(FINISH_KEY).await?;
+            let forget = c.statement(FORGET_KEY).await?;
+            let client = &c.client;
+            let mut first = pipeline(vec![
+                simple(client, "SAVEPOINT settle"),
+                counted(client, &settle, vec![&intent.id, &status, &now]),
+            ])
+            .await
+            .into_iter();
+            if let Some(Err(e)) = first.next() {
+                return Ok(Flights::NoSavepoint(e));
+            }
+            match first.next() {
+                Some(Ok(a)) if a.count() == 0 => return Ok(Flights::Undo(Settled::AlreadySettled)),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e),
+                None => return Err(StoreError::new("postgres: the settlement returned nothing")),
+            }
+            let code = answer.as_ref().map(|(code, _)| i32::from(*code));
+            let mut writes: Vec<Request> = release
+                .iter()
+                .map(|counter| counted(client, &release_one, vec![counter]))
+                .collect();
+            match (&answer, &code) {
+                (Some((_, body)), Some(code)) => writes.push(counted(
+                    client,
+                    &finish_key,
+                    vec![&intent.scope, &intent.key, code, body],
+                )),
+                _ => writes.push(counted(client, &forget, vec![&intent.scope, &intent.key])),
+            }
+            writes.push(simple(client, "RELEASE SAVEPOINT settle"));
+            match first_error(&pipeline(writes).await) {
+                Some(e) => Err(e),
+                None => Ok(Flights::Kept(Settled::Done)),
+            }
+        }
+    }
 }
