@@ -40,10 +40,10 @@ pub fn allocate(total: i64, weights: &[i64], path: &str) -> Result<Vec<i64>> {
     let sum: u128 = weights.iter().map(|&w| weight(w)).sum();
     let magnitude = u128::from(total.unsigned_abs());
 
-    // Each part's floor and remainder. |total| and every weight are below 2^63, so each product
-    // fits in 128 bits; in 64 bits (one machine division instead of a library call) when
-    // |total| × Σw does, the common case. Same integers either way.
-    let mut parts: Vec<u128> = Vec::with_capacity(weights.len());
+    // Each part's floor (at most |total| ≤ 2^63: a u64) and remainder. |total| and every weight
+    // are below 2^63, so each product fits in 128 bits; in 64 bits (one machine division instead
+    // of a library call) when |total| × Σw does, the common case. Same integers either way.
+    let mut parts: Vec<u64> = Vec::with_capacity(weights.len());
     let mut rests: Vec<u128> = Vec::with_capacity(weights.len());
     let fits_64 = magnitude
         .checked_mul(sum)
@@ -53,51 +53,56 @@ pub fn allocate(total: i64, weights: &[i64], path: &str) -> Result<Vec<i64>> {
             let m = magnitude as u64; // magnitude ≤ magnitude × sum, which fits (sum ≥ 1)
             for &w in weights {
                 let share = m * weight(w) as u64; // ≤ m × sum
-                parts.push(u128::from(share / sum64));
+                parts.push(share / sum64);
                 rests.push(u128::from(share % sum64));
             }
         }
         _ => {
             for &w in weights {
                 let share = magnitude * weight(w);
-                parts.push(share / sum);
+                parts.push(u64::try_from(share / sum).unwrap_or(u64::MAX));
                 rests.push(share % sum);
             }
         }
     }
-    let given: u128 = parts.iter().sum();
-    let left = usize::try_from(magnitude - given).unwrap_or(0); // < weights.len()
+    let given: u128 = parts.iter().map(|&p| u128::from(p)).sum();
+    let left = usize::try_from(magnitude.saturating_sub(given)).unwrap_or(0); // < weights.len()
 
     // The `left` largest remainders get one unit each; equal remainders go to the earlier part
-    // (the deterministic tie-break, as a stable sort by remainder would give). The `left`-th
-    // largest remainder is found by selection (linear): every part above it gets a unit, then
-    // the earliest parts equal to it until none are left.
-    if left > 0 && left <= rests.len() {
-        let mut ranked = rests.clone();
-        let threshold = match ranked.select_nth_unstable_by(left - 1, |a, b| b.cmp(a)) {
-            (_, nth, _) => *nth,
+    // (the deterministic tie-break): the first `left` of the parts stably sorted by remainder,
+    // largest first. A cart's few dozen parts by insertion (no call per comparison), more by
+    // the engine's one merge sort.
+    if left > 0 {
+        let rest = |i: usize| rests.get(i).copied().unwrap_or(0);
+        let order = if rests.len() <= 64 {
+            let mut order: Vec<usize> = (0..rests.len()).collect();
+            for i in 1..order.len() {
+                let mut j = i;
+                while let (Some(&a), Some(&b)) = (order.get(j.wrapping_sub(1)), order.get(j)) {
+                    if rest(a) >= rest(b) {
+                        break;
+                    }
+                    order.swap(j - 1, j); // both positions were just read
+                    j -= 1;
+                }
+            }
+            order
+        } else {
+            crate::sort::sorted_indices(rests.len(), &|a, b| rest(b).cmp(&rest(a)))
         };
-        let mut left = left;
-        for (p, r) in parts.iter_mut().zip(&rests) {
-            if *r > threshold {
+        for &i in order.iter().take(left) {
+            if let Some(p) = parts.get_mut(i) {
                 *p += 1;
-                left -= 1;
-            }
-        }
-        for (p, r) in parts.iter_mut().zip(&rests) {
-            if left == 0 {
-                break;
-            }
-            if *r == threshold {
-                *p += 1;
-                left -= 1;
             }
         }
     }
     let mut out = Vec::with_capacity(parts.len());
     for p in parts {
-        let part = i128::try_from(p).unwrap_or(i128::MAX);
-        let signed = if total < 0 { -part } else { part };
+        let signed = if total < 0 {
+            -i128::from(p)
+        } else {
+            i128::from(p)
+        };
         out.push(i64::try_from(signed).map_err(|_| {
             Error::new(
                 ErrorCode::AmountOverflow,
@@ -169,7 +174,12 @@ mod tests {
             seed
         };
         for case in 0..20_000 {
-            let n = (next() % 12) as usize + 1;
+            // Up to 100 parts: the insertion sort (≤ 64) and the merge sort of the remainders.
+            let n = if case % 3 == 0 {
+                (next() % 100) as usize + 1
+            } else {
+                (next() % 12) as usize + 1
+            };
             // Small, medium and huge magnitudes: the 64-bit path and the 128-bit fallback.
             let bits = [6, 20, 40, 62][case % 4];
             let limit = 1i64 << bits;

@@ -203,12 +203,17 @@ impl Calculator {
         static IDENTITIES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let identity = IDENTITIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut prices: Vec<ValidPrice> = prices.into_values().collect();
-        let mut price_index: Vec<(u64, usize)> = prices
+        let hashes: Vec<u64> = prices
             .iter()
-            .enumerate()
-            .map(|(i, p)| (id_hash(p.id.as_deref().unwrap_or_default()), i))
+            .map(|p| id_hash(p.id.as_deref().unwrap_or_default()))
             .collect();
-        price_index.sort_unstable();
+        let hash = |i: usize| hashes.get(i).copied().unwrap_or(0);
+        // By hash, equal hashes in price order (the engine's one sort: crate::sort).
+        let price_index: Vec<(u64, usize)> =
+            crate::sort::sorted_indices(hashes.len(), &|a, b| hash(a).cmp(&hash(b)))
+                .into_iter()
+                .map(|i| (hash(i), i))
+                .collect();
         for price in prices.iter_mut() {
             price.catalog_product = ProductLink {
                 catalog: identity,
@@ -218,7 +223,7 @@ impl Calculator {
                     .and_then(|id| product_ids.get(id).copied()),
             };
         }
-        let mut categories: Vec<Arc<str>> = ["standard", "shipping"]
+        let names: Vec<&str> = ["standard", "shipping"]
             .into_iter()
             .chain(
                 catalog
@@ -226,10 +231,14 @@ impl Calculator {
                     .iter()
                     .filter_map(|p| p.tax_category.as_deref()),
             )
-            .map(Arc::from)
             .collect();
-        categories.sort();
-        categories.dedup();
+        let name = |i: usize| names.get(i).copied().unwrap_or_default();
+        let mut categories: Vec<Arc<str>> = Vec::new();
+        for i in crate::sort::sorted_indices(names.len(), &|a, b| name(a).cmp(name(b))) {
+            if categories.last().map(|c| &**c) != Some(name(i)) {
+                categories.push(Arc::from(name(i)));
+            }
+        }
         Ok(Calculator {
             prices,
             price_index,

@@ -29,6 +29,7 @@ pub mod quote;
 mod quote_json;
 pub mod reference;
 pub mod rounding;
+mod sort;
 pub mod subscription;
 pub mod tax;
 pub mod time;

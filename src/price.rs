@@ -228,6 +228,24 @@ impl ValidPrice {
 }
 
 impl Scheme {
+    /// The amount for `quantity` units rounded once by `rounding`: always
+    /// `rounding.round(self.amount(quantity))`, with a per-unit price computed as an integer
+    /// product (the checkout's hot path, issue 12) instead of a Decimal one.
+    pub fn rounded_amount(
+        &self,
+        quantity: i64,
+        rounding: &crate::rounding::RoundingPolicy,
+        path: &str,
+    ) -> Result<i64> {
+        match self {
+            Scheme::PerUnit {
+                unit_amount,
+                package: None,
+            } => rounding.round_product(*unit_amount, quantity, path),
+            _ => rounding.round(self.amount(quantity, path)?, path),
+        }
+    }
+
     /// The exact amount for `quantity` units, in minor units, before any rounding.
     pub fn amount(&self, quantity: i64, path: &str) -> Result<Decimal> {
         let q = Decimal::from(quantity);

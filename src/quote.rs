@@ -325,18 +325,30 @@ pub(crate) fn run(
         }
         // The path is formatted only on error: pricing is pure, so pricing again with the path
         // reports the same error where it belongs (this runs for every line of every quote).
-        let priced = |path: &str| -> Result<_> {
-            let exact = line.terms.scheme.amount(line.quantity, path)?;
-            Ok((exact, rounding.round(exact, path)?))
-        };
-        let (exact, amount) = match priced("") {
-            Ok(priced) => priced,
-            Err(_) => priced(&line.path())?,
-        };
-        line.amount = amount;
-        if let Some(info) = line.info.as_deref_mut() {
-            if info.derivation.is_none() {
-                info.derivation = Some(Derivation::price(line.quantity, exact, rounding));
+        let scheme = &line.terms.scheme;
+        let quantity = line.quantity;
+        let derived = line.info.as_deref().is_some_and(|i| i.derivation.is_none());
+        match derived {
+            // An invoice line reports the exact amount it rounded (its derivation).
+            true => {
+                let priced = |path: &str| -> Result<_> {
+                    let exact = scheme.amount(quantity, path)?;
+                    Ok((exact, rounding.round(exact, path)?))
+                };
+                let (exact, amount) = match priced("") {
+                    Ok(priced) => priced,
+                    Err(_) => priced(&line.path())?,
+                };
+                line.amount = amount;
+                if let Some(info) = line.info.as_deref_mut() {
+                    info.derivation = Some(Derivation::price(quantity, exact, rounding));
+                }
+            }
+            false => {
+                line.amount = match scheme.rounded_amount(quantity, &rounding, "") {
+                    Ok(amount) => amount,
+                    Err(_) => scheme.rounded_amount(quantity, &rounding, &line.path())?,
+                };
             }
         }
     }

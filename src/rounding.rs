@@ -15,6 +15,24 @@ use crate::money;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Serialize;
 
+/// 10^0 … 10^38, every power of ten an i128 holds (a Decimal's scale is at most 28; a
+/// percentage's share adds 2): a table instead of `i128::checked_pow`'s loop of 128-bit
+/// multiplications on every rounding (issue 12).
+const POW10: [i128; 39] = {
+    let mut table = [1i128; 39];
+    let mut i = 1;
+    while i < 39 {
+        table[i] = table[i - 1] * 10;
+        i += 1;
+    }
+    table
+};
+
+/// `10^exp` when it fits an i128.
+pub(crate) fn pow10(exp: u32) -> Option<i128> {
+    POW10.get(usize::try_from(exp).ok()?).copied()
+}
+
 /// How a value between two representable amounts is resolved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -106,9 +124,26 @@ impl RoundingPolicy {
         // A decimal is exactly `mantissa / 10^scale` (scale ≤ 28, so 10^scale fits an i128):
         // rounding that quotient in integers is the same rounding as
         // `round_dp_with_strategy(0, mode)`, without its generic 96-bit arithmetic (issue 12).
-        match 10i128.checked_pow(value.scale()) {
+        match pow10(value.scale()) {
             Some(denominator) => self.round_quotient(value.mantissa(), denominator, path),
             None => money::to_minor(value.round_dp_with_strategy(0, self.mode.strategy()), path),
+        }
+    }
+
+    /// `value × factor` rounded to minor units by the mode: the same result as
+    /// `round(money::mul(value, factor))` (a line's unit amount times its quantity), computed as
+    /// the integer quotient `(mantissa × factor) / 10^scale` while that product is below 2^96,
+    /// where rust_decimal's product is exact too; beyond, through the Decimal product (issue 12:
+    /// the price stage without 96-bit arithmetic). `tests/kernels.rs` checks both paths agree.
+    pub fn round_product(&self, value: Decimal, factor: i64, path: &str) -> Result<i64> {
+        let exact = value
+            .mantissa()
+            .checked_mul(i128::from(factor))
+            .filter(|n| n.unsigned_abs() < 1u128 << 96)
+            .zip(pow10(value.scale()));
+        match exact {
+            Some((numerator, denominator)) => self.round_quotient(numerator, denominator, path),
+            None => self.round(money::mul(value, Decimal::from(factor), path)?, path),
         }
     }
 
@@ -116,6 +151,13 @@ impl RoundingPolicy {
     /// `numerator`) to minor units by the mode, in integers: exact for every i128 input.
     pub fn round_quotient(&self, numerator: i128, denominator: i128, path: &str) -> Result<i64> {
         let overflow = || money::overflow(path);
+        if denominator == 1 {
+            // A whole number (an integer unit amount times a quantity): nothing to round.
+            return match i64::try_from(numerator) {
+                Ok(whole) => money::checked(whole, path),
+                Err(_) => Err(overflow()),
+            };
+        }
         if denominator <= 0 {
             return Err(overflow());
         }

@@ -63,6 +63,7 @@ case "$CONFIGS" in
     fi ;;
 esac
 
+CLK_TCK=$(getconf CLK_TCK)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/billcalc-load.XXXXXX")
 PIDS=()
 NGINX_PID=
@@ -107,6 +108,21 @@ count_pending_einvoices() { # issued invoices whose e-invoice is not rendered ye
   else
     psql "$DATABASE_URL" -tAc 'SELECT count(*) FROM payment_intents WHERE einvoice_pending = 1'
   fi
+}
+cpu_ticks() { # [thread-name]: utime+stime (clock ticks) of every instance, or of its threads so named
+  local total=0 pid t
+  for pid in "${PIDS[@]}"; do
+    if [ -z "${1:-}" ]; then
+      t=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{print $12 + $13}')
+      total=$((total + ${t:-0}))
+    else
+      for t in /proc/"$pid"/task/*; do
+        [ "$(cat "$t/comm" 2>/dev/null)" = "$1" ] || continue
+        total=$((total + $(sed 's/.*) //' "$t/stat" 2>/dev/null | awk '{print $12 + $13}')))
+      done
+    fi
+  done
+  echo "$total"
 }
 pg_cpu_ticks() { # utime+stime (clock ticks) of the PostgreSQL cluster: the postmaster, its live
   # children (backends, WAL writer, checkpointer…) and the children it already reaped
@@ -203,12 +219,18 @@ measure() { # db instances round
   before=$(count_invoices)
   wrk_run warmup 2s
   machine="nproc $(nproc), load average $(awk '{print $1", "$2", "$3}' /proc/loadavg)"
-  local pg_before=0
+  local cpu_before render_before pg_before=0
+  cpu_before=$(cpu_ticks) render_before=$(cpu_ticks billcalc-render)
   [ "$DB" = postgres ] && pg_before=$(pg_cpu_ticks)
   wrk_run charges "$DURATION"
+  # Server CPU (every instance: utime + stime) over the charges answered in the run, and the
+  # part of it the e-invoice renderer threads took (they run at the lowest priority).
+  local cpu_ms render_ms
+  cpu_ms=$(( ($(cpu_ticks) - cpu_before) * 1000 / CLK_TCK ))
+  render_ms=$(( ($(cpu_ticks billcalc-render) - render_before) * 1000 / CLK_TCK ))
   # PostgreSQL's CPU over the charges answered in the run (its share of the shared cores).
   local pg_ms=-
-  [ "$DB" = postgres ] && pg_ms=$(( ($(pg_cpu_ticks) - pg_before) * 1000 / $(getconf CLK_TCK) ))
+  [ "$DB" = postgres ] && pg_ms=$(( ($(pg_cpu_ticks) - pg_before) * 1000 / CLK_TCK ))
   # E-invoices are rendered after the answer: how far the renderer is behind when wrk stops.
   local pending_after
   pending_after=$(count_pending_einvoices)
@@ -242,9 +264,12 @@ measure() { # db instances round
   stop_all
 
   local r="$WORK/charges.json"
-  printf '%s%-8s %d instance%s  %8s charges/s  p50 %6s ms  p99 %6s ms  (%s requests in %s s, %s non-2xx; stored %s/%s acknowledged; e-invoices pending at the end %s/%s; %s)\n' \
+  local requests cpu_per
+  requests=$(json_field requests <"$r")
+  cpu_per=$(node -e 'const [c, r, n] = process.argv.slice(1).map(Number); console.log(n ? `${(c / n).toFixed(3)} ms (render ${(r / n).toFixed(3)})` : "-")' "$cpu_ms" "$render_ms" "$requests")
+  printf '%s%-8s %d instance%s  %8s charges/s  p50 %6s ms  p99 %6s ms  server CPU %s per charge  (%s requests in %s s, %s non-2xx; stored %s/%s acknowledged; e-invoices pending at the end %s/%s; %s)\n' \
     "$([ "$CONFIG_FAILED" = 1 ] && echo 'FAILED: ')" "$DB" "$INSTANCES" "$([ "$INSTANCES" = 1 ] && echo ' ' || echo s)" "$(json_field per_second <"$r")" \
-    "$(json_field p50_ms <"$r")" "$(json_field p99_ms <"$r")" "$(json_field requests <"$r")" \
+    "$(json_field p50_ms <"$r")" "$(json_field p99_ms <"$r")" "$cpu_per" "$requests" \
     "$(json_field seconds <"$r")" "$(json_field non_2xx <"$r")" "$stored" "$acked" "$pending_after" "$stored" "$machine"
   if [ "$DB" = postgres ]; then
     node -e 'const [c, n] = process.argv.slice(1).map(Number); console.log(`         PostgreSQL CPU ${n ? (c / n).toFixed(3) : "-"} ms per charge (${c} ms for ${n} charges)`)' "$pg_ms" "$(json_field requests <"$r")"
@@ -253,10 +278,11 @@ measure() { # db instances round
     node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
       console.log(JSON.stringify({time: new Date().toISOString(), db: process.argv[2], instances: +process.argv[3],
         per_second: r.per_second, p50_ms: r.p50_ms, p99_ms: r.p99_ms, requests: r.requests, non_2xx: r.non_2xx,
+        server_cpu_ms: +process.argv[10], render_cpu_ms: +process.argv[11],
         stored: +process.argv[4], acknowledged: +process.argv[5], machine: process.argv[6], connections: +process.argv[7],
         commit: process.argv[8], failed: process.argv[9] === "1"}))' \
       "$r" "$DB" "$INSTANCES" "$stored" "$acked" "$machine" "$CONNECTIONS" \
-      "$(git rev-parse --short HEAD 2>/dev/null || echo -)" "$CONFIG_FAILED" >>"$RESULTS"
+      "$(git rev-parse --short HEAD 2>/dev/null || echo -)" "$CONFIG_FAILED" "$cpu_ms" "$render_ms" >>"$RESULTS"
   fi
 }
 

@@ -201,7 +201,11 @@ pub async fn handle(
     };
     let metrics = state.clone();
     let metrics = &metrics.metrics;
-    let task = crate::log::spawn(async move { run(state, &body, &key, kind).await });
+    let task = crate::log::spawn(async move {
+        // The idle e-invoice renderer waits while charges are in flight.
+        let _in_flight = crate::render_queue::ChargeInFlight::start();
+        run(state, &body, &key, kind).await
+    });
     let response = match task.await {
         Ok(Ok(response)) => response,
         Ok(Err(e)) => e.into_response(),

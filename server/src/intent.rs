@@ -35,7 +35,7 @@ use crate::gateway::{ChargeRequest, GatewayCharge, GatewayError};
 use crate::invoice::{self, BillingCustomer, InvoiceDocument, PaymentInfo};
 use crate::ledger::{new_id, store_error};
 use crate::pricing::Priced;
-use crate::render_queue::{working_on, RENDER_QUEUE_CAP, RENDER_TURNS};
+use crate::render_queue::{working_on, RENDER_QUEUE_CAP};
 use crate::state::AppState;
 use crate::store::{
     Claim, IntentRecord, InvoiceRecord, IssuedInvoice, OpenIntent, Opened, Settled, Settlement,
@@ -274,7 +274,7 @@ pub async fn resolve(state: &Arc<AppState>, intent: &IntentRecord) -> ApiResult<
     }
     if intent.einvoice_pending {
         if let Some(invoice_id) = &intent.invoice_id {
-            store_einvoice(state, intent, &plan, invoice_id, None).await;
+            store_einvoice(state, intent, &plan, invoice_id, None, Priority::Now).await;
         }
     }
     settled_answer(state, intent).await
@@ -533,10 +533,13 @@ struct PreparedInvoice {
 }
 
 /// Queues the e-invoice of an invoice just committed (tx 2) for rendering in the background:
-/// rendered once from the document as committed and the engine's quote as charged, then
-/// stored (tx 3) with its SHA-256s. Nothing is lost when the process stops first: the intent
-/// stays `einvoice_pending` and the recovery (start-up, renewal loop) or the first
-/// `GET /v1/invoices/{id}…` renders it.
+/// rendered once from the document as committed and the engine's quote as charged, on the
+/// idle-priority renderer threads (crate::render_queue::render_idle: only CPU the charges do
+/// not want), then stored (tx 3) with its SHA-256s. No lock is held while it waits or renders,
+/// so a reader of the invoice never waits for idle CPU: it renders the e-invoice itself
+/// ([`ensure_einvoice`]), and whichever store comes first is kept (tx 3 is conditional).
+/// Nothing is lost when the process stops first: the intent stays `einvoice_pending` and the
+/// recovery (start-up, renewal loop) or the first `GET /v1/invoices/{id}…` renders it.
 fn render_later(
     state: &Arc<AppState>,
     intent: &IntentRecord,
@@ -551,21 +554,27 @@ fn render_later(
     let state = state.clone();
     let intent = intent.clone();
     crate::log::spawn(async move {
-        let turn = RENDER_TURNS.acquire().await;
-        let lock = working_on(&intent.id);
-        let working = lock.lock().await;
-        // Still pending? (a reader of the invoice or the recovery may have rendered it).
-        let pending = matches!(
-            state.store.intent_by_key(&intent.scope, &intent.key).await,
-            Ok(Some(current)) if current.einvoice_pending
-        );
-        if pending {
-            let invoice_id = plan.invoice_id.clone();
-            store_einvoice(&state, &intent, &plan, &invoice_id, Some(document)).await;
-        }
-        drop((working, turn));
+        let invoice_id = plan.invoice_id.clone();
+        store_einvoice(
+            &state,
+            &intent,
+            &plan,
+            &invoice_id,
+            Some(document),
+            Priority::Idle,
+        )
+        .await;
         state.metrics.einvoice_backlog.dec();
     });
+}
+
+/// At which priority an e-invoice renders.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Priority {
+    /// Somebody waits for it (a reader, a replay, the recovery): the blocking pool.
+    Now,
+    /// Nobody waits (right after the charge): the idle-priority renderer threads.
+    Idle,
 }
 
 /// Makes sure the invoice's e-invoice is stored before it is read (`GET /v1/invoices/{id}`
@@ -591,7 +600,7 @@ pub async fn ensure_einvoice(state: &Arc<AppState>, invoice_id: &str) -> ApiResu
         {
             let plan: Plan = serde_json::from_str(&current.plan)
                 .map_err(|e| ApiError::internal(format!("intent {}: bad plan: {e}", current.id)))?;
-            store_einvoice(state, &current, &plan, invoice_id, None).await;
+            store_einvoice(state, &current, &plan, invoice_id, None, Priority::Now).await;
         }
     }
     Ok(())
@@ -675,10 +684,11 @@ fn prepare_invoice(
     })
 }
 
-/// Renders the invoice's e-invoice (EN 16931; crate::einvoice) on the blocking pool, with no
-/// transaction open, and stores it with the document (tx 3, conditional on the intent still
-/// being `einvoice_pending`). Rendered once, from the document as committed and the engine's
-/// quote as charged; a failure leaves the intent `einvoice_pending` for the recovery. Callers
+/// Renders the invoice's e-invoice (EN 16931; crate::einvoice) with no transaction open — on
+/// the blocking pool, or the idle-priority renderer threads — and stores it with the document
+/// (tx 3, conditional on the intent still being `einvoice_pending`: the first store is kept).
+/// Rendered from the document as committed and the engine's quote as charged; a failure
+/// leaves the intent `einvoice_pending` for the recovery. Callers rendering [`Priority::Now`]
 /// hold the intent's lock.
 async fn store_einvoice(
     state: &Arc<AppState>,
@@ -686,6 +696,7 @@ async fn store_einvoice(
     plan: &Plan,
     invoice_id: &str,
     document: Option<InvoiceDocument>,
+    priority: Priority,
 ) {
     let document = match document {
         Some(d) => d,
@@ -722,7 +733,7 @@ async fn store_einvoice(
         }
     };
     let rendering = state.clone();
-    let rendered = tokio::task::spawn_blocking(move || {
+    let render = move || {
         let mut document = document;
         document.einvoice = crate::einvoice::render_quote(&document, &quote, &rendering.calculator);
         document
@@ -730,17 +741,17 @@ async fn store_einvoice(
             .is_some()
             .then(|| serde_json::to_string(&document).ok())
             .flatten()
-    })
-    .await;
-    let text = match rendered {
-        Ok(t) => t,
-        Err(e) => {
-            crate::log::error(
-                "e-invoice: rendering failed",
-                json!({"invoice": invoice_id, "error": e.to_string()}),
-            );
-            return;
-        }
+    };
+    let rendered = match priority {
+        Priority::Now => tokio::task::spawn_blocking(render).await.ok(),
+        Priority::Idle => crate::render_queue::render_idle(render).await,
+    };
+    let Some(text) = rendered else {
+        crate::log::error(
+            "e-invoice: rendering failed",
+            json!({"invoice": invoice_id}),
+        );
+        return;
     };
     match state
         .store

@@ -797,9 +797,8 @@ impl Env<'_> {
         // How many units of each target are discounted: cheapest unit first (what the line has
         // left ÷ its quantity, compared exactly by cross-multiplication; lines without units
         // last; ties to the earlier line). A sort, so a cart of n lines costs n log n per rule.
-        let mut order: Vec<usize> = (0..c.targets.len()).collect();
         let target = |t: usize| c.targets.get(t).copied().unwrap_or(0);
-        order.sort_unstable_by(|&a, &b| {
+        let order = crate::sort::sorted_indices(c.targets.len(), &|a, b| {
             let (ja, jb) = (target(a), target(b));
             let (qa, qb) = (quantity(ja), quantity(jb));
             (qa == 0)

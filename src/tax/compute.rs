@@ -21,6 +21,7 @@ use crate::price::TaxBehavior;
 use crate::quote::{QuoteContext, QuoteInput, WorkLine};
 use crate::rounding::RoundingPolicy;
 use rust_decimal::Decimal;
+use std::borrow::Cow;
 
 /// The tax result for one line.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -147,7 +148,7 @@ fn share(amount: Decimal, pct: Percent, path: &str) -> Result<Decimal> {
 fn rounded_share(amount: i64, pct: Percent, rounding: &RoundingPolicy, path: &str) -> Result<i64> {
     let exact = i128::from(amount)
         .checked_mul(pct.0.mantissa())
-        .zip(10i128.checked_pow(pct.0.scale() + 2));
+        .zip(crate::rounding::pow10(pct.0.scale() + 2));
     match exact {
         Some((numerator, denominator)) => rounding.round_quotient(numerator, denominator, path),
         None => rounding.round(share(Decimal::from(amount), pct, path)?, path),
@@ -167,7 +168,13 @@ fn sum_percent<'a>(ps: impl Iterator<Item = &'a Percent>) -> Decimal {
     ps.map(|p| p.0).sum()
 }
 
-fn resolve_rates(setup: &TaxSetup, refs: &[TaxRateRef], path: &str) -> Result<Vec<ValidRate>> {
+/// The rates a line or the quote lists: the setup's own, borrowed (no copy of their strings per
+/// quote), or inline ones, checked.
+fn resolve_rates<'s>(
+    setup: &'s TaxSetup,
+    refs: &[TaxRateRef],
+    path: &str,
+) -> Result<Vec<Cow<'s, ValidRate>>> {
     if refs.len() > MAX_RATES_PER_LINE {
         return Err(Error::new(
             ErrorCode::InvalidRequest,
@@ -182,13 +189,13 @@ fn resolve_rates(setup: &TaxSetup, refs: &[TaxRateRef], path: &str) -> Result<Ve
             // The path is formatted only when it is needed (this runs for every quote).
             let p = || format!("{path}[{j}]");
             match r {
-                TaxRateRef::Id(id) => setup.rates.get(id).cloned().ok_or_else(|| {
+                TaxRateRef::Id(id) => setup.rates.get(id).map(Cow::Borrowed).ok_or_else(|| {
                     Error::new(ErrorCode::UnknownTaxRate, p(), "no tax rate with this id")
                 }),
-                TaxRateRef::Inline(rate) => rate.validate(&p()),
+                TaxRateRef::Inline(rate) => rate.validate(&p()).map(Cow::Owned),
             }
         })
-        .collect::<Result<Vec<ValidRate>>>()?;
+        .collect::<Result<Vec<_>>>()?;
     // The same rate listed twice would be charged twice and merged into one `taxes[]` entry
     // (found by the quote fuzz target): refuse the repeat. At most 10 rates, so pairs are cheap.
     for (j, rate) in rates.iter().enumerate() {
@@ -436,26 +443,31 @@ pub fn apply(
     let backs_out = items.iter().any(|i| {
         !i.decision.back_out.is_empty() || i.decision.collected.iter().any(|a| a.rate.inclusive)
     });
-    let amounts = match setup.rounding_stage {
-        RoundingStage::Line => {
-            let mut amounts = Vec::with_capacity(items.len());
-            for item in &items {
-                // The path is formatted only on error: the stage is pure, so running it again
-                // with the path reports the same error where it belongs (this runs per line).
-                amounts.push(
-                    line_stage(item, &context.rounding, "")
-                        .or_else(|_| line_stage(item, &context.rounding, &path_of(lines, item)))?,
-                );
-            }
-            amounts
-        }
-        RoundingStage::Invoice => invoice_stage(&items, &context.rounding, lines)?,
+    // Invoice-level rounding needs every item first; line-level rounding computes each item's
+    // amounts as it merges them (no vector of them).
+    let invoice_amounts = match setup.rounding_stage {
+        RoundingStage::Line => None,
+        RoundingStage::Invoice => Some(invoice_stage(&items, &context.rounding, lines)?),
     };
 
     // Per line: merge the items' taxes (a shipping line's portions at the same rate add up).
     // The rates are shared: a line's tax holds a reference-counted clone.
     let mut out = vec![LineTaxes::default(); lines.len()];
-    for (item, amounts) in items.into_iter().zip(&amounts) {
+    for (k, item) in items.iter().enumerate() {
+        let own;
+        let amounts = match &invoice_amounts {
+            Some(all) => match all.get(k) {
+                Some(amounts) => amounts,
+                None => continue,
+            },
+            None => {
+                // The path is formatted only on error: the stage is pure, so running it again
+                // with the path reports the same error where it belongs (this runs per line).
+                own = line_stage(item, &context.rounding, "")
+                    .or_else(|_| line_stage(item, &context.rounding, &path_of(lines, item)))?;
+                &own
+            }
+        };
         let Some(line) = out.get_mut(item.line) else {
             continue;
         };

@@ -587,15 +587,19 @@ pub fn decide_automatic(
 
 /// Decides how a line with explicit rates is taxed: the rates apply as given, unless the
 /// customer is exempt or reverse-charged.
-pub fn decide_explicit(rates: &[ValidRate], exempt: TaxExempt, country: Option<&str>) -> Decision {
+pub fn decide_explicit<R: std::borrow::Borrow<ValidRate>>(
+    rates: &[R],
+    exempt: TaxExempt,
+    country: Option<&str>,
+) -> Decision {
+    let rates = || rates.iter().map(|r| r.borrow());
     let back_out = || {
-        rates
-            .iter()
+        rates()
             .filter(|r| r.inclusive)
             .map(|r| r.percentage)
             .collect()
     };
-    let inclusive = rates.iter().any(|r| r.inclusive);
+    let inclusive = rates().any(|r| r.inclusive);
     match exempt {
         TaxExempt::Exempt => Decision {
             zero: Some(zero_entry(
@@ -620,8 +624,7 @@ pub fn decide_explicit(rates: &[ValidRate], exempt: TaxExempt, country: Option<&
             ..Decision::default()
         },
         TaxExempt::None => Decision {
-            collected: rates
-                .iter()
+            collected: rates()
                 .map(|r| Applied {
                     rate: descriptor(r, r.inclusive, None),
                     compound: r.compound,
