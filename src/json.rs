@@ -49,7 +49,7 @@ pub(crate) fn invalid(path: &Path, expected: &str) -> Error {
     )
 }
 
-pub(crate) fn as_str<'v>(value: &'v Value, path: &Path) -> Result<&'v str> {
+pub(crate) fn as_str<'v>(value: &'v Value<'_>, path: &Path) -> Result<&'v str> {
     value.as_str().ok_or_else(|| invalid(path, "a string"))
 }
 
@@ -79,7 +79,7 @@ pub(crate) use json_enum;
 /// malformed field in key order, else the first missing required field in declaration order. Readers call every getter (a bad field yields a default or `None`), then
 /// build the struct and pass it to [`Obj::finish`], which returns the error instead if any.
 pub(crate) struct Obj<'a> {
-    fields: &'a Map,
+    fields: &'a Map<'a>,
     path: &'a Path<'a>,
     /// The error to report and its rank (position of its field; missing fields rank last).
     error: RefCell<Option<(usize, Error)>>,
@@ -88,7 +88,7 @@ pub(crate) struct Obj<'a> {
 impl<'a> Obj<'a> {
     /// The struct at `path`, whose fields (declaration order) are `known`.
     pub(crate) fn new(
-        value: &'a Value,
+        value: &'a Value<'a>,
         path: &'a Path<'a>,
         known: &'a [&'a str],
     ) -> Result<Obj<'a>> {
@@ -100,11 +100,7 @@ impl<'a> Obj<'a> {
             path,
             error: RefCell::new(None),
         };
-        if let Some((rank, key)) = fields
-            .keys()
-            .enumerate()
-            .find(|(_, k)| !known.contains(&k.as_str()))
-        {
+        if let Some((rank, key)) = fields.keys().enumerate().find(|(_, k)| !known.contains(k)) {
             let error = Error::new(
                 ErrorCode::UnknownField,
                 Path::Key(path, key).to_string(),
@@ -141,7 +137,7 @@ impl<'a> Obj<'a> {
     }
 
     /// The field's value, `None` when absent.
-    fn get(&self, key: &str) -> Option<&'a Value> {
+    fn get(&self, key: &str) -> Option<&'a Value<'a>> {
         self.fields.get(key)
     }
 
@@ -262,12 +258,6 @@ impl FromJson for bool {
     }
 }
 
-impl FromJson for Value {
-    fn from_json_value(value: &Value, _path: &Path) -> Result<Self> {
-        Ok(value.clone())
-    }
-}
-
 impl<T: FromJson> FromJson for Option<T> {
     fn from_json_value(value: &Value, path: &Path) -> Result<Self> {
         match value {
@@ -278,7 +268,7 @@ impl<T: FromJson> FromJson for Option<T> {
 }
 
 /// The items of an array.
-pub(crate) fn items<'v>(value: &'v Value, path: &Path) -> Result<&'v [Value]> {
+pub(crate) fn items<'v, 't>(value: &'v Value<'t>, path: &Path) -> Result<&'v [Value<'t>]> {
     match value {
         Value::Array(items) => {
             crate::limits::check(
@@ -308,7 +298,7 @@ impl<T: FromJson> FromJson for Vec<T> {
 }
 
 /// The entries of an object read as a map.
-pub(crate) fn entries<'v>(value: &'v Value, path: &Path) -> Result<&'v Map> {
+pub(crate) fn entries<'v, 't>(value: &'v Value<'t>, path: &Path) -> Result<&'v Map<'t>> {
     match value {
         Value::Object(map) => {
             crate::limits::check(
@@ -327,7 +317,7 @@ impl<T: FromJson> FromJson for BTreeMap<String, T> {
     fn from_json_value(value: &Value, path: &Path) -> Result<Self> {
         let mut out = BTreeMap::new();
         for (k, v) in entries(value, path)?.iter() {
-            out.insert(k.clone(), T::from_json_value(v, &Path::Key(path, k))?);
+            out.insert(k.to_string(), T::from_json_value(v, &Path::Key(path, k))?);
         }
         Ok(out)
     }

@@ -17,12 +17,14 @@
 use crate::error::{Error, ErrorCode, Result};
 use crate::json::Path;
 use crate::json_value::{Map, Number, Value};
+use std::borrow::Cow;
 
 /// Nested arrays and objects allowed (serde_json's default recursion limit).
 pub const MAX_DEPTH: usize = 127;
 
-/// Reads one JSON value, with nothing but whitespace around it.
-pub fn scan(text: &str) -> Result<Value> {
+/// Reads one JSON value, with nothing but whitespace around it. Its strings borrow from `text`
+/// unless they hold an escape.
+pub fn scan(text: &str) -> Result<Value<'_>> {
     let mut scanner = Scanner {
         text,
         pos: 0,
@@ -44,7 +46,7 @@ struct Scanner<'t> {
     depth: usize,
 }
 
-impl Scanner<'_> {
+impl<'t> Scanner<'t> {
     fn peek(&self) -> Option<u8> {
         self.text.as_bytes().get(self.pos).copied()
     }
@@ -80,7 +82,7 @@ impl Scanner<'_> {
         )
     }
 
-    fn value(&mut self, path: &Path) -> Result<Value> {
+    fn value(&mut self, path: &Path) -> Result<Value<'t>> {
         self.skip_whitespace();
         match self.peek() {
             Some(b'n') => self.literal("null", Value::Null),
@@ -97,7 +99,7 @@ impl Scanner<'_> {
         }
     }
 
-    fn literal(&mut self, word: &str, value: Value) -> Result<Value> {
+    fn literal(&mut self, word: &str, value: Value<'t>) -> Result<Value<'t>> {
         let rest = self.text.as_bytes().get(self.pos..).unwrap_or_default();
         if !rest.starts_with(word.as_bytes()) {
             return Err(self.syntax("expected a value"));
@@ -117,7 +119,7 @@ impl Scanner<'_> {
         Ok(())
     }
 
-    fn array(&mut self, path: &Path) -> Result<Value> {
+    fn array(&mut self, path: &Path) -> Result<Value<'t>> {
         self.open()?;
         let mut items = Vec::new();
         if !self.eat(b']') {
@@ -136,7 +138,7 @@ impl Scanner<'_> {
         Ok(Value::Array(items))
     }
 
-    fn object(&mut self, path: &Path) -> Result<Value> {
+    fn object(&mut self, path: &Path) -> Result<Value<'t>> {
         self.open()?;
         let mut entries = Vec::new();
         let members = self.members(path, &mut entries);
@@ -149,7 +151,7 @@ impl Scanner<'_> {
 
     /// The members of an object, up to its closing brace, in text order. On error, `entries`
     /// holds every key read so far (the last one with a `null` value).
-    fn members(&mut self, path: &Path, entries: &mut Vec<(String, Value)>) -> Result<()> {
+    fn members(&mut self, path: &Path, entries: &mut Vec<(Cow<'t, str>, Value<'t>)>) -> Result<()> {
         if self.eat(b'}') {
             return Ok(());
         }
@@ -183,20 +185,20 @@ impl Scanner<'_> {
     }
 
     /// A string's contents, after its opening quote, up to and past its closing quote.
-    fn string(&mut self) -> Result<String> {
-        // Most strings (keys, ids) have no escape: copied at once into a string of their size.
+    fn string(&mut self) -> Result<Cow<'t, str>> {
+        // Most strings (keys, ids) have no escape: borrowed from the text.
+        let text = self.text;
         let rest = self.text.as_bytes().get(self.pos..).unwrap_or_default();
         if let Some(len) = rest
             .iter()
             .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
         {
             if rest.get(len) == Some(&b'"') {
-                let text = self
-                    .text
+                let text = text
                     .get(self.pos..self.pos + len)
                     .ok_or_else(|| self.syntax("invalid string"))?;
                 self.pos += len + 1;
-                return Ok(String::from(text));
+                return Ok(Cow::Borrowed(text));
             }
         }
         let mut out = String::new();
@@ -206,7 +208,7 @@ impl Scanner<'_> {
                 Some(b'"') => {
                     self.push_run(&mut out, run)?;
                     self.pos += 1;
-                    return Ok(out);
+                    return Ok(Cow::Owned(out));
                 }
                 Some(b'\\') => {
                     self.push_run(&mut out, run)?;
@@ -285,7 +287,7 @@ impl Scanner<'_> {
     }
 
     /// A number, by the JSON grammar: `-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`.
-    fn number(&mut self) -> Result<Value> {
+    fn number(&mut self) -> Result<Value<'t>> {
         let start = self.pos;
         let negative = self.eat(b'-');
         // The integer part's value while it fits a u64.
@@ -322,11 +324,11 @@ impl Scanner<'_> {
                 Number::NegInt((u as i64).wrapping_neg())
             }
             _ => {
-                let text = self
-                    .text
+                let text = self.text;
+                let text = text
                     .get(start..self.pos)
                     .ok_or_else(|| self.syntax("invalid number"))?;
-                Number::Other(text.into())
+                Number::Other(Cow::Borrowed(text))
             }
         };
         Ok(Value::Number(number))
@@ -346,7 +348,7 @@ impl Scanner<'_> {
 
 /// An object's entries in key order, or `duplicate_field` at the first key that repeats an
 /// earlier one in text order.
-fn sorted(mut entries: Vec<(String, Value)>, path: &Path) -> Result<Map> {
+fn sorted<'t>(mut entries: Vec<(Cow<'t, str>, Value<'t>)>, path: &Path) -> Result<Map<'t>> {
     if entries.windows(2).all(|w| w[0].0 < w[1].0) {
         return Ok(Map::from_sorted(entries));
     }
@@ -409,7 +411,7 @@ mod tests {
 
     #[test]
     fn numbers_keep_serde_json_classes_and_their_text() {
-        let n = |t: &str| match scan(t).unwrap() {
+        let n = |t: &'static str| match scan(t).unwrap() {
             Value::Number(n) => n,
             v => panic!("{v:?}"),
         };
@@ -495,7 +497,8 @@ mod tests {
         );
         // Many keys, unsorted: no quadratic work, order restored.
         let keys: Vec<String> = (0..50_000).rev().map(|i| format!("\"k{i}\":{i}")).collect();
-        let Value::Object(map) = scan(&format!("{{{}}}", keys.join(","))).unwrap() else {
+        let text = format!("{{{}}}", keys.join(","));
+        let Value::Object(map) = scan(&text).unwrap() else {
             panic!()
         };
         assert_eq!(map.len(), 50_000);

@@ -13,7 +13,7 @@ impl<T: crate::json::FromJson> crate::json::FromJson for IdOr<T> {
         path: &crate::json::Path,
     ) -> crate::error::Result<Self> {
         match value {
-            crate::json::Value::String(id) => Ok(IdOr::Id(id.clone())),
+            crate::json::Value::String(id) => Ok(IdOr::Id(id.to_string())),
             crate::json::Value::Object(_) => {
                 T::from_json_value(value, path).map(|t| IdOr::Inline(Box::new(t)))
             }

@@ -28,7 +28,7 @@ impl crate::json::FromJson for Timestamp {
                 .as_i64()
                 .map(Timestamp::Unix)
                 .ok_or_else(|| crate::json::invalid(path, "Unix seconds")),
-            Value::String(s) => Ok(Timestamp::Text(s.clone())),
+            Value::String(s) => Ok(Timestamp::Text(s.to_string())),
             _ => Err(crate::json::invalid(
                 path,
                 "Unix seconds or a date / RFC 3339 instant",

@@ -219,10 +219,11 @@ pub(crate) fn json_text(value: &JsValue) -> Result<String, JsValue> {
     to_json_text(value, "")
 }
 
-/// A JS value as an untyped JSON value (the adapters read platform payloads leniently).
+/// JSON text as an untyped JSON value borrowing from it (the adapters read platform payloads
+/// leniently).
 #[cfg(feature = "adapters")]
-fn parse_value(value: JsValue) -> Result<crate::json::Value, JsValue> {
-    crate::json_scan::scan(&json_text(&value)?).map_err(throwable)
+fn scan_text(text: &str) -> Result<crate::json::Value<'_>, JsValue> {
+    crate::json_scan::scan(text).map_err(throwable)
 }
 
 #[cfg(any(feature = "quotes", feature = "metrics"))]
@@ -392,7 +393,8 @@ extern "C" {
 #[cfg(feature = "adapters")]
 #[wasm_bindgen(js_name = fromShopifyCart)]
 pub fn from_shopify_cart(cart: ShopifyCartJs) -> Result<CartJs, JsValue> {
-    let cart = parse_value(cart.into())?;
+    let text = json_text(&cart.into())?;
+    let cart = scan_text(&text)?;
     output(&crate::adapters::shopify::from_shopify_cart(&cart).map_err(throwable)?)
 }
 
@@ -400,7 +402,8 @@ pub fn from_shopify_cart(cart: ShopifyCartJs) -> Result<CartJs, JsValue> {
 #[cfg(feature = "adapters")]
 #[wasm_bindgen(js_name = toShopifyAmounts)]
 pub fn to_shopify_amounts(quote: QuoteJs) -> Result<ShopifyAmountsJs, JsValue> {
-    let quote = parse_value(quote.into())?;
+    let text = json_text(&quote.into())?;
+    let quote = scan_text(&text)?;
     output(&crate::adapters::shopify::to_shopify_amounts(&quote).map_err(throwable)?)
 }
 
@@ -413,10 +416,15 @@ pub fn from_woocommerce_cart(
     // (`options?: WooCommerceOptions | null`), so `fromWooCommerceCart(cart)` type-checks.
     options: Option<WooCommerceOptionsJs>,
 ) -> Result<CartJs, JsValue> {
-    let cart = parse_value(cart.into())?;
-    let options = match options.map(JsValue::from) {
-        Some(value) if !value.is_undefined() && !value.is_null() => Some(parse_value(value)?),
+    let text = json_text(&cart.into())?;
+    let cart = scan_text(&text)?;
+    let options_text = match options.map(JsValue::from) {
+        Some(value) if !value.is_undefined() && !value.is_null() => Some(json_text(&value)?),
         _ => None,
+    };
+    let options = match options_text.as_deref() {
+        Some(text) => Some(scan_text(text)?),
+        None => None,
     };
     let cart = crate::adapters::woocommerce::from_woocommerce_cart(&cart, options.as_ref());
     output(&cart.map_err(throwable)?)

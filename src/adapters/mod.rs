@@ -21,12 +21,12 @@ use serde_json::{json, Map, Value};
 /// A JSON object being read, with its path for errors.
 #[derive(Clone, Copy)]
 pub(crate) struct Obj<'a> {
-    map: &'a InMap,
+    map: &'a InMap<'a>,
     path: &'a str,
 }
 
 impl<'a> Obj<'a> {
-    pub(crate) fn new(value: &'a In, path: &'a str) -> Result<Obj<'a>> {
+    pub(crate) fn new(value: &'a In<'a>, path: &'a str) -> Result<Obj<'a>> {
         match value {
             In::Object(map) => Ok(Obj { map, path }),
             _ => Err(Error::new(
@@ -50,11 +50,11 @@ impl<'a> Obj<'a> {
     }
 
     /// The field, `None` when absent or null.
-    fn get(&self, key: &str) -> Option<&'a In> {
+    fn get(&self, key: &str) -> Option<&'a In<'a>> {
         self.map.get(key).filter(|v| !matches!(v, In::Null))
     }
 
-    fn required(&self, key: &str) -> Result<&'a In> {
+    fn required(&self, key: &str) -> Result<&'a In<'a>> {
         self.get(key)
             .ok_or_else(|| Error::new(ErrorCode::MissingField, self.at(key), "missing field"))
     }
@@ -93,7 +93,7 @@ impl<'a> Obj<'a> {
     pub(crate) fn id(&self, key: &str) -> Result<Option<String>> {
         self.get(key)
             .map(|v| match v {
-                In::String(s) => Ok(s.clone()),
+                In::String(s) => Ok(s.to_string()),
                 In::Number(Number::PosInt(u)) => Ok(u.to_string()),
                 In::Number(Number::NegInt(i)) => Ok(i.to_string()),
                 _ => Err(self.wrong(key, "an id (number or string)")),
@@ -102,7 +102,7 @@ impl<'a> Obj<'a> {
     }
 
     /// An array of objects (empty when absent), each with its path.
-    pub(crate) fn list(&self, key: &str) -> Result<Vec<(String, &'a In)>> {
+    pub(crate) fn list(&self, key: &str) -> Result<Vec<(String, &'a In<'a>)>> {
         match self.get(key) {
             None => Ok(Vec::new()),
             Some(In::Array(items)) => {

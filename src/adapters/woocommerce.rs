@@ -124,7 +124,9 @@ fn decimals(obj: &Obj) -> Result<u32> {
     })
 }
 
-fn read_options(options: Option<&crate::json::Value>) -> Result<(bool, Option<&str>)> {
+fn read_options<'a>(
+    options: Option<&'a crate::json::Value<'a>>,
+) -> Result<(bool, Option<&'a str>)> {
     let Some(options) = options.filter(|o| !matches!(o, crate::json::Value::Null)) else {
         return Ok((false, None));
     };
@@ -132,11 +134,11 @@ fn read_options(options: Option<&crate::json::Value>) -> Result<(bool, Option<&s
     if let Some(unknown) = o
         .map
         .keys()
-        .find(|k| !matches!(k.as_str(), "coupons" | "tax_behavior"))
+        .find(|k| !matches!(*k, "coupons" | "tax_behavior"))
     {
         return Err(Error::new(
             ErrorCode::UnknownField,
-            unknown.as_str(),
+            unknown,
             "unknown option",
         ));
     }
