@@ -19,9 +19,9 @@ pub trait ToJsonText {
 }
 
 fn text(capacity: usize, write: impl FnOnce(&mut Writer)) -> String {
-    let mut w = Writer(String::with_capacity(capacity));
+    let mut w = Writer::with_capacity(capacity);
     write(&mut w);
-    w.0
+    w.into_string()
 }
 
 fn status(status: InvoiceStatus) -> &'static str {

@@ -49,10 +49,10 @@ impl Quote {
         let rates = rates.filter(|_| self.lines.iter().all(|l| l.info.is_none()));
         // About 420 bytes per line with one tax, 80 in the transfer form (issue 12's cart).
         let per_line = if rates.is_some() { 100 } else { 480 };
-        let mut out = Writer(String::with_capacity(1024 + per_line * self.lines.len()));
+        let mut out = Writer::with_capacity(1024 + per_line * self.lines.len());
         write_quote_fields(&mut out, self, rates);
         out.raw("}");
-        out.0
+        out.into_string()
     }
 }
 
@@ -81,18 +81,32 @@ fn rate_positions(q: &Quote) -> Option<Vec<usize>> {
 }
 
 /// JSON text being written (shared with the subscription results' writer, src/invoice_json.rs).
-pub(crate) struct Writer(pub(crate) String);
+/// Bytes, made a `String` once at the end: every byte written comes from a `&str` or is ASCII,
+/// and pushing bytes skips `String::push`'s per-character encoding (digits were a tenth of a
+/// quote's text to text, issue 12).
+#[derive(Default)]
+pub(crate) struct Writer(pub(crate) Vec<u8>);
 
 impl Writer {
+    pub(crate) fn with_capacity(capacity: usize) -> Writer {
+        Writer(Vec::with_capacity(capacity))
+    }
+
+    /// The text written. Always valid UTF-8 (see above); the lossy conversion is never taken.
+    pub(crate) fn into_string(self) -> String {
+        String::from_utf8(self.0)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    }
+
     /// Literal JSON (keys and punctuation known to need no escape).
     pub(crate) fn raw(&mut self, text: &str) {
-        self.0.push_str(text);
+        self.0.extend_from_slice(text.as_bytes());
     }
 
     pub(crate) fn int(&mut self, n: i64) {
         // Digits by hand: `write!` goes through `core::fmt` (a tenth of `to_json`'s time).
         if n < 0 {
-            self.0.push('-');
+            self.0.push(b'-');
         }
         push_u64(&mut self.0, n.unsigned_abs());
     }
@@ -125,7 +139,7 @@ impl Writer {
     /// A JSON string, escaped as serde_json escapes (`"`, `\`, and control characters; the
     /// common ones as `\n`…, the others as `\u00XX`; everything else verbatim).
     pub(crate) fn str(&mut self, s: &str) {
-        self.0.push('"');
+        self.0.push(b'"');
         let bytes = s.as_bytes();
         let mut start = 0;
         for (i, &b) in bytes.iter().enumerate() {
@@ -141,19 +155,21 @@ impl Writer {
                 _ => continue,
             };
             // `i` is at an ASCII byte, so both slices end on character boundaries.
-            self.0.push_str(s.get(start..i).unwrap_or_default());
+            self.0
+                .extend_from_slice(bytes.get(start..i).unwrap_or_default());
             if escape.is_empty() {
                 const HEX: &[u8; 16] = b"0123456789abcdef";
-                self.0.push_str("\\u00");
-                self.0.push(char::from(HEX[usize::from(b >> 4)]));
-                self.0.push(char::from(HEX[usize::from(b & 15)]));
+                self.0.extend_from_slice(b"\\u00");
+                self.0.push(HEX[usize::from(b >> 4)]);
+                self.0.push(HEX[usize::from(b & 15)]);
             } else {
-                self.0.push_str(escape);
+                self.0.extend_from_slice(escape.as_bytes());
             }
             start = i + 1;
         }
-        self.0.push_str(s.get(start..).unwrap_or_default());
-        self.0.push('"');
+        self.0
+            .extend_from_slice(bytes.get(start..).unwrap_or_default());
+        self.0.push(b'"');
     }
 
     pub(crate) fn opt_str(&mut self, s: Option<&str>) {
@@ -248,16 +264,24 @@ impl Fields<'_> {
 /// The decimal `mantissa / 10^scale` as rust_decimal's `Display` writes it (`-0.05`, `19`,
 /// `9.975`, `12.00`): digits by hand, no `core::fmt`. The checkout wasm's only decimal text
 /// (a tax rate's percentage, `decimalAmount`).
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 pub(crate) fn push_decimal(out: &mut String, mantissa: i128, scale: u32) {
+    let mut bytes = Vec::with_capacity(44);
+    write_decimal(&mut bytes, mantissa, scale);
+    out.push_str(std::str::from_utf8(&bytes).unwrap_or_default());
+}
+
+/// [`push_decimal`] into a [`Writer`]'s bytes.
+fn write_decimal(out: &mut Vec<u8>, mantissa: i128, scale: u32) {
     if mantissa < 0 {
-        out.push('-');
+        out.push(b'-');
     }
     push_digits(out, mantissa.unsigned_abs(), scale);
 }
 
 /// The digits of `n`, in 64-bit arithmetic (the `u128` path below divides through a library
 /// call per digit: a tenth of a quote's text before).
-fn push_u64(out: &mut String, mut n: u64) {
+fn push_u64(out: &mut Vec<u8>, mut n: u64) {
     // u64::MAX has 20 digits.
     let mut digits = [0u8; 20];
     let mut start = digits.len();
@@ -269,13 +293,11 @@ fn push_u64(out: &mut String, mut n: u64) {
             break;
         }
     }
-    for &d in digits.get(start..).unwrap_or_default() {
-        out.push(char::from(d));
-    }
+    out.extend_from_slice(digits.get(start..).unwrap_or_default());
 }
 
 /// The digits of `n / 10^scale`: at least one digit before the point, `scale` digits after it.
-fn push_digits(out: &mut String, mut n: u128, scale: u32) {
+fn push_digits(out: &mut Vec<u8>, mut n: u128, scale: u32) {
     // u128::MAX has 39 digits; a scale beyond 38 is not a decimal (rust_decimal's is <= 28).
     let scale = scale.min(38) as usize;
     let mut digits = [0u8; 40];
@@ -291,9 +313,9 @@ fn push_digits(out: &mut String, mut n: u128, scale: u32) {
         }
     }
     for (i, &d) in digits.iter().take(len).enumerate().rev() {
-        out.push(char::from(d));
+        out.push(d);
         if i == scale && scale > 0 {
-            out.push('.');
+            out.push(b'.');
         }
     }
 }
@@ -441,7 +463,7 @@ fn write_coupon(w: &mut Writer, c: &CouponSummary) {
         let percent = percent.0.normalize();
         let w = o.key("percent_off");
         w.raw("\"");
-        push_decimal(&mut w.0, percent.mantissa(), percent.scale());
+        write_decimal(&mut w.0, percent.mantissa(), percent.scale());
         w.raw("\"");
     }
     o.opt_int("amount_off", c.amount_off);
@@ -667,7 +689,7 @@ fn write_discount_amounts(w: &mut Writer, amounts: &[DiscountAmount]) {
 /// at one rate share one descriptor (see [`SharedRate`]), whose text is written once and copied.
 /// At most a few dozen are kept (a cart has few rates; past that, each is written out).
 #[derive(Default)]
-struct RateTexts(Vec<(*const RateDescriptor, String)>);
+struct RateTexts(Vec<(*const RateDescriptor, Vec<u8>)>);
 
 /// A line's `taxes[]` entry or a `total_taxes[]` entry: the amounts, then the rate's fields
 /// (flattened, as `LineTax` and `TotalTax` serialise).
@@ -684,13 +706,13 @@ fn write_tax(
     w.int(taxable_amount);
     let address = SharedRate::as_ptr(rate);
     if let Some((_, text)) = texts.0.iter().find(|(a, _)| *a == address) {
-        w.raw(text);
+        w.0.extend_from_slice(text);
         return;
     }
     let start = w.0.len();
     write_rate(w, rate);
     if texts.0.len() < 32 {
-        let text = w.0.get(start..).unwrap_or_default().to_string();
+        let text = w.0.get(start..).unwrap_or_default().to_vec();
         texts.0.push((address, text));
     }
 }
@@ -702,7 +724,7 @@ fn write_rate(w: &mut Writer, rate: &RateDescriptor) {
     // A percentage is its normalised decimal text (digits, a point, a sign): no escapes.
     let percentage = rate.percentage.0.normalize();
     w.raw(",\"percentage\":\"");
-    push_decimal(&mut w.0, percentage.mantissa(), percentage.scale());
+    write_decimal(&mut w.0, percentage.mantissa(), percentage.scale());
     w.raw("\"");
     w.raw(",\"display_name\":");
     w.str(&rate.display_name);
@@ -752,9 +774,9 @@ mod tests {
             "controls \u{0} \u{1} \u{8} \u{9} \u{a} \u{c} \u{d} \u{1f} \u{7f}",
             "accents é ü, CJK 税, emoji 🧾, line separator \u{2028}",
         ] {
-            let mut w = Writer(String::new());
+            let mut w = Writer::default();
             w.str(s);
-            assert_eq!(w.0, serde_json::to_string(s).unwrap(), "{s:?}");
+            assert_eq!(w.into_string(), serde_json::to_string(s).unwrap(), "{s:?}");
         }
     }
 
@@ -833,9 +855,9 @@ mod tests {
                 redeem_by: None,
                 max_redemptions: None,
             };
-            let mut w = Writer(String::new());
+            let mut w = Writer::default();
             write_coupon(&mut w, &c);
-            assert_eq!(w.0, serde_json::to_string(&c).unwrap());
+            assert_eq!(w.into_string(), serde_json::to_string(&c).unwrap());
         }
         for mode in [
             RoundingMode::HalfUp,
@@ -847,9 +869,9 @@ mod tests {
         ] {
             for increment in [None, Some(5)] {
                 let policy = RoundingPolicy { mode, increment };
-                let mut w = Writer(String::new());
+                let mut w = Writer::default();
                 write_rounding(&mut w, &policy);
-                assert_eq!(w.0, serde_json::to_string(&policy).unwrap());
+                assert_eq!(w.into_string(), serde_json::to_string(&policy).unwrap());
             }
         }
     }
@@ -899,10 +921,10 @@ mod tests {
                 discountable: i % 3 == 0,
                 derivation: (i != 4).then_some(derivation),
             };
-            let mut w = Writer(String::new());
+            let mut w = Writer::default();
             write_line_info(&mut w, &info);
             let serde = serde_json::to_string(&info).unwrap();
-            assert_eq!(format!("{{{}}}", &w.0[1..]), serde);
+            assert_eq!(format!("{{{}}}", &w.into_string()[1..]), serde);
         }
         for method in methods {
             let d = Derivation::new(
@@ -910,9 +932,9 @@ mod tests {
                 rust_decimal::Decimal::ONE,
                 RoundingPolicy::default(),
             );
-            let mut w = Writer(String::new());
+            let mut w = Writer::default();
             write_derivation(&mut w, &d);
-            assert_eq!(w.0, serde_json::to_string(&d).unwrap());
+            assert_eq!(w.into_string(), serde_json::to_string(&d).unwrap());
         }
     }
 
@@ -940,9 +962,9 @@ mod tests {
             i64::MAX,
             i64::MIN,
         ] {
-            let mut w = Writer(String::new());
+            let mut w = Writer::default();
             w.int(n);
-            assert_eq!(w.0, serde_json::to_string(&n).unwrap());
+            assert_eq!(w.into_string(), serde_json::to_string(&n).unwrap());
         }
     }
 }
