@@ -70,27 +70,31 @@ pub fn allocate(total: i64, weights: &[i64], path: &str) -> Result<Vec<i64>> {
 
     // The `left` largest remainders get one unit each; equal remainders go to the earlier part
     // (the deterministic tie-break): the first `left` of the parts stably sorted by remainder,
-    // largest first. A cart's few dozen parts by insertion (no call per comparison), more by
-    // the engine's one merge sort.
+    // largest first. A cart's few dozen parts with 64-bit remainders: each remainder and its
+    // part's position packed in one key (remainder above, reversed position below: all keys
+    // distinct, larger is first) and the keys sorted by insertion; else the engine's one sort.
     if left > 0 {
-        let rest = |i: usize| rests.get(i).copied().unwrap_or(0);
-        let order = if rests.len() <= 64 {
-            let mut order: Vec<usize> = (0..rests.len()).collect();
-            for i in 1..order.len() {
-                let mut j = i;
-                while let (Some(&a), Some(&b)) = (order.get(j.wrapping_sub(1)), order.get(j)) {
-                    if rest(a) >= rest(b) {
-                        break;
-                    }
-                    order.swap(j - 1, j); // both positions were just read
-                    j -= 1;
-                }
+        let n = rests.len();
+        let small = n <= 64 && rests.iter().all(|&r| r <= u128::from(u64::MAX));
+        let first: Vec<usize> = if small {
+            let mut keys: Vec<u128> = Vec::with_capacity(n);
+            for (i, &r) in rests.iter().enumerate() {
+                let key = (r << 32) | u128::from(u32::MAX - i as u32); // i < 64
+                                                                       // Keys so far are in descending order: insert after every larger one.
+                let at = keys.partition_point(|&k| k > key);
+                keys.insert(at, key);
             }
-            order
+            keys.iter()
+                .take(left)
+                .map(|&k| (u32::MAX - (k as u32)) as usize)
+                .collect()
         } else {
-            crate::sort::sorted_indices(rests.len(), &|a, b| rest(b).cmp(&rest(a)))
+            let rest = |i: usize| rests.get(i).copied().unwrap_or(0);
+            let mut order = crate::sort::sorted_indices(n, &|a, b| rest(b).cmp(&rest(a)));
+            order.truncate(left);
+            order
         };
-        for &i in order.iter().take(left) {
+        for i in first {
             if let Some(p) = parts.get_mut(i) {
                 *p += 1;
             }

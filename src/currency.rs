@@ -13,9 +13,13 @@ pub struct Currency {
 impl Currency {
     /// Looks a code up in any case (`"EUR"`, `"eur"`). Unknown codes are an error.
     pub fn parse(code: &str, path: &str) -> Result<Currency> {
-        let lower = code.to_ascii_lowercase();
+        // Every code is three ASCII letters: lowercased on the stack (no String per quote).
+        let lower = match code.as_bytes() {
+            &[a, b, c] => [a, b, c].map(|x| x.to_ascii_lowercase()),
+            _ => [0; 3],
+        };
         CURRENCIES
-            .binary_search_by(|(c, _)| (*c).cmp(lower.as_str()))
+            .binary_search_by(|(c, _)| c.as_bytes().cmp(&lower[..]))
             .ok()
             .and_then(|i| CURRENCIES.get(i))
             .map(|&(code, exponent)| Currency { code, exponent })
@@ -263,6 +267,30 @@ const CURRENCIES: &[(&str, u8)] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn codes_in_any_case() {
+        for code in ["eur", "EUR", "Eur", "eUr"] {
+            assert_eq!(Currency::parse(code, "c").map(|c| c.code()), Ok("eur"));
+        }
+        assert_eq!(Currency::parse("JPY", "c").map(|c| c.exponent()), Ok(0));
+        for bad in [
+            "",
+            "eu",
+            "euro",
+            "xyz",
+            "eu\u{0}",
+            "éu",
+            " eur",
+            "e\u{212a}",
+        ] {
+            assert_eq!(
+                Currency::parse(bad, "c").map_err(|e| (e.code, e.path)),
+                Err((ErrorCode::UnknownCurrency, "c".to_string())),
+                "{bad:?}"
+            );
+        }
+    }
 
     #[test]
     fn table_is_sorted_and_unique() {

@@ -14,6 +14,7 @@ pub mod currency;
 pub mod customer;
 pub mod discount;
 pub mod error;
+pub mod few;
 pub mod invoice_json;
 pub mod json;
 pub mod json_scan;

@@ -20,6 +20,7 @@ use crate::discount::{
     self, AppliedDiscount, DiscountAmount, DiscountInput, Level, RejectedDiscount,
 };
 use crate::error::{Error, ErrorCode, Result};
+use crate::few::Few;
 use crate::money;
 use crate::price::{Price, Terms, ValidPrice};
 use crate::rounding::RoundingPolicy;
@@ -141,12 +142,15 @@ pub struct QuoteLine {
     /// The line's amount in minor units, rounded once by the quote's policy, before discounts
     /// (tax-inclusive when the price is).
     pub amount: i64,
-    /// What each discount took off this line (Stripe's field); zero parts are left out.
-    pub discount_amounts: Vec<DiscountAmount>,
+    /// What each discount took off this line (Stripe's field); zero parts are left out. A
+    /// [`Few`]: one entry without a heap allocation (a Rust API change in session 6; it reads as
+    /// a slice, and the JSON and JS shapes are unchanged).
+    pub discount_amounts: Few<DiscountAmount>,
     /// The line after discounts, without tax.
     pub amount_excluding_tax: i64,
     pub tax_category: Arc<str>,
-    pub taxes: Vec<LineTax>,
+    /// The line's taxes, one per rate (a [`Few`], like `discount_amounts`).
+    pub taxes: Few<LineTax>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -203,7 +207,7 @@ pub struct WorkLine<'a> {
     /// Whether order-level discounts and cart promotions may discount the line.
     pub discountable: bool,
     /// What each discount took off the line, in application order (item level first).
-    pub discount_amounts: Vec<DiscountAmount>,
+    pub discount_amounts: Few<DiscountAmount>,
     /// Where the line comes from in the caller's input, when that is not `lines[index]` (an
     /// invoice line built from a subscription item, a pending invoice item, …).
     pub origin: Option<String>,
@@ -389,25 +393,23 @@ pub(crate) fn run(
     let subtotal_excluding_tax = if order_discounts == 0 {
         total_excluding_tax
     } else {
-        let order_ids: Vec<&str> = discounts
-            .applied
-            .iter()
-            .filter(|d| d.level == Level::Order)
-            .map(|d| d.id.as_str())
-            .collect();
-        let before_order: Vec<i64> = lines
-            .iter()
-            .map(|l| {
-                let order: i64 = l
-                    .discount_amounts
-                    .iter()
-                    .filter(|d| order_ids.contains(&&*d.discount))
-                    .map(|d| d.amount)
-                    .sum();
-                l.discounted_amount() + order
-            })
-            .collect();
+        let is_order = |id: &str| {
+            discounts
+                .applied
+                .iter()
+                .any(|d| d.level == Level::Order && d.id == id)
+        };
+        let before_order = |l: &WorkLine| {
+            let order: i64 = l
+                .discount_amounts
+                .iter()
+                .filter(|d| is_order(&d.discount))
+                .map(|d| d.amount)
+                .sum();
+            l.discounted_amount() + order
+        };
         if taxes.backs_out {
+            let before_order: Vec<i64> = lines.iter().map(before_order).collect();
             let pre = tax::apply(
                 &tax_setup,
                 input,
@@ -421,7 +423,7 @@ pub(crate) fn run(
         } else {
             // No tax inside any amount: each line's net is its base (the tax stage again would
             // only confirm it, at the cost of a second pass).
-            money::sum(before_order.iter().copied(), "lines")?
+            money::sum(lines.iter().map(before_order), "lines")?
         }
     };
     // Cash rounding: once, on the amount payable (EN 16931 BT-114).
@@ -531,7 +533,7 @@ fn resolve_line<'a>(
         quantity,
         amount: 0,
         discountable: input.discountable.unwrap_or(true),
-        discount_amounts: Vec::new(),
+        discount_amounts: Few::new(),
         origin: None,
         preset: false,
         info: None,
@@ -653,7 +655,7 @@ mod tests {
             quantity: 1,
             amount: 1000,
             discountable: true,
-            discount_amounts: Vec::new(),
+            discount_amounts: Few::new(),
             origin: None,
             preset: false,
             info: None,

@@ -127,8 +127,28 @@ fn short_of_quantity(header: Header, missing: i64) -> Verdict {
     Verdict::Rejected(r)
 }
 
+/// `prefix[i]`, in one allocation (this runs for every requested discount).
 fn indexed(prefix: &str, i: usize) -> String {
-    [prefix, "[", &i.to_string(), "]"].concat()
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = i;
+    loop {
+        at -= 1;
+        if let Some(d) = digits.get_mut(at) {
+            *d = b'0' + (rest % 10) as u8;
+        }
+        rest /= 10;
+        if rest == 0 || at == 0 {
+            break;
+        }
+    }
+    let digits = std::str::from_utf8(digits.get(at..).unwrap_or_default()).unwrap_or_default();
+    let mut path = String::with_capacity(prefix.len() + digits.len() + 2);
+    path.push_str(prefix);
+    path.push('[');
+    path.push_str(digits);
+    path.push(']');
+    path
 }
 
 fn internal(path: &str) -> Error {
@@ -231,10 +251,15 @@ pub fn apply(
         })
         .collect();
     let (chosen, taken) = env.stack(&eligible)?;
-    let winners: Vec<String> = chosen
-        .iter()
-        .filter_map(|&i| eligible.get(i).map(|c| c.header.id.clone()))
-        .collect();
+    // Needed only when a discount lost to them (they are its `conflicts_with`).
+    let winners: Vec<String> = if chosen.len() < eligible.len() {
+        chosen
+            .iter()
+            .filter_map(|&i| eligible.get(i).map(|c| c.header.id.clone()))
+            .collect()
+    } else {
+        Vec::new()
+    };
 
     // Outputs in candidate order; lines get their parts.
     let mut outcome = Outcome::default();
@@ -261,10 +286,6 @@ pub fn apply(
                         continue;
                     }
                     let line = lines.get_mut(j).ok_or_else(|| internal(&c.header.id))?;
-                    if line.discount_amounts.capacity() == 0 {
-                        // Room for every applied discount at once: one allocation per line.
-                        line.discount_amounts.reserve_exact(chosen.len());
-                    }
                     line.discount_amounts.push(DiscountAmount {
                         discount: shared_id.clone(),
                         amount: part,
@@ -873,6 +894,13 @@ mod tests {
 
     fn policy(mode: RoundingMode, increment: Option<i64>) -> RoundingPolicy {
         RoundingPolicy { mode, increment }
+    }
+
+    #[test]
+    fn indexed_paths() {
+        for i in [0usize, 7, 10, 99, 12_345, usize::MAX] {
+            assert_eq!(indexed("discounts", i), format!("discounts[{i}]"));
+        }
     }
 
     #[test]

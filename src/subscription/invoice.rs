@@ -1669,7 +1669,7 @@ impl<'a> Setup<'a> {
                 quantity: plan.quantity,
                 amount: plan.amount.unwrap_or(0),
                 discountable: plan.info.discountable,
-                discount_amounts: Vec::new(),
+                discount_amounts: Default::default(),
                 origin: Some(plan.origin),
                 preset: plan.amount.is_some(),
                 info: Some(Box::new(plan.info)),

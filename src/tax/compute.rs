@@ -26,7 +26,7 @@ use std::borrow::Cow;
 /// The tax result for one line.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LineTaxes {
-    pub taxes: Vec<LineTax>,
+    pub taxes: crate::few::Few<LineTax>,
     /// The line's amount without any tax (what remains after inclusive tax is backed out).
     pub net: i64,
     /// What the customer pays for the line: net plus every tax charged.
@@ -471,11 +471,6 @@ pub fn apply(
         let Some(line) = out.get_mut(item.line) else {
             continue;
         };
-        if line.taxes.capacity() == 0 {
-            // One allocation of the right size (most lines have one item and one rate).
-            let rates = item.decision.collected.len() + usize::from(item.decision.zero.is_some());
-            line.taxes.reserve_exact(rates);
-        }
         line.net = money::checked(line.net + amounts.net, "lines")?;
         line.payable = money::checked(line.payable + amounts.net, "lines")?;
         for (applied, &(amount, taxable)) in
@@ -593,7 +588,12 @@ fn path_of(lines: &[WorkLine], item: &Item) -> String {
 
 /// Adds a tax to a line's: a line has few (at most 10 rates, times a shipping line's portions),
 /// so a scan finds an equal rate.
-fn add_tax(taxes: &mut Vec<LineTax>, rate: &SharedRate, amount: i64, taxable: i64) -> Result<()> {
+fn add_tax(
+    taxes: &mut crate::few::Few<LineTax>,
+    rate: &SharedRate,
+    amount: i64,
+    taxable: i64,
+) -> Result<()> {
     match taxes.iter_mut().find(|t| t.rate == *rate) {
         Some(t) => {
             t.amount = money::checked(t.amount + amount, "lines")?;
@@ -622,6 +622,21 @@ fn inclusive_percents(decision: &Decision) -> Vec<Percent> {
 /// Line-level rounding: each item's taxes rounded on their own.
 fn line_stage(item: &Item, rounding: &RoundingPolicy, path: &str) -> Result<ItemAmounts> {
     let decision = &item.decision;
+    // One exclusive rate, not compound, nothing backed out (a checkout's usual line): what the
+    // general steps below give, without their passes.
+    if let [applied] = decision.collected.as_slice() {
+        if !applied.rate.inclusive && !applied.compound && decision.back_out.is_empty() {
+            let amount = rounded_share(item.base, applied.rate.percentage, rounding, path)?;
+            let mut collected = Pairs::zeroed(1);
+            if let Some(slot) = collected.first_mut() {
+                *slot = (amount, item.base);
+            }
+            return Ok(ItemAmounts {
+                net: item.base,
+                collected,
+            });
+        }
+    }
     // Inclusive: back the total out of the gross once, then split it over the rates.
     let inclusive = inclusive_percents(decision);
     // Without inclusive rates nothing is backed out (the usual exclusive case skips a division).
