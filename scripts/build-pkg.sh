@@ -243,7 +243,7 @@ optimise "$STAGE/einvoice/node/billcalc_bg.wasm" "${WASM_OPT_WEB[@]}"
 # snippets CommonJS (wasm-bindgen `require`s them but writes them as ES modules, which only Node
 # >= 20.19 loads with require(esm); wasm-bindgen issue #1525); fill package.json from Cargo.toml.
 STAGE="$STAGE" CARGO_INFO="$CARGO_INFO" node --input-type=module -e '
-  import { readFileSync, writeFileSync, readdirSync } from "node:fs";
+  import { readFileSync, writeFileSync, readdirSync, rmSync } from "node:fs";
   import { join, relative } from "node:path";
   import { createRequire } from "node:module";
   const stage = process.env.STAGE;
@@ -266,14 +266,37 @@ STAGE="$STAGE" CARGO_INFO="$CARGO_INFO" node --input-type=module -e '
       writeFileSync(file, text.replaceAll("@BILLCALC_ERROR_SNIPPET@", spec));
     }
     if (!target.endsWith("node")) continue;
-    for (const file of snippets) {
-      const names = [];
-      const body = readFileSync(file, "utf8").replace(
-        /^export (class|function|const|let|var) ([A-Za-z_$][\w$]*)/gm,
-        (_, kind, name) => { names.push(name); return `${kind} ${name}`; });
-      if (/^\s*(import|export)\b/m.test(body)) fail(`${file}: cannot convert this ES module to CommonJS`);
-      writeFileSync(file, `"use strict";\n${body.trimEnd()}\n${names.map((n) => `exports.${n} = ${n};`).join("\n")}\n`);
-    }
+    // Node: one file. index.cjs carries the snippet and the billcalc.js of wasm-bindgen inline, each in
+    // its own function scope, instead of requiring them: every CommonJS file costs a resolve, a
+    // stat, a read and a compile on every start (issue 12, cold start: -1.6 ms of the main-thread
+    // glue, benches/node/cold-start.mjs). The separate files are then removed from the package.
+    if (snippets.length !== 1) fail(`${target}: expected one snippet, found ${snippets.length}`);
+    const snippetNames = [];
+    const body = readFileSync(snippets[0], "utf8").replace(
+      /^export (class|function|const|let|var) ([A-Za-z_$][\w$]*)/gm,
+      (_, kind, name) => { snippetNames.push(name); return `${kind} ${name}`; });
+    if (/^\s*(import|export)\b/m.test(body)) fail(`${snippets[0]}: cannot convert this ES module to a script`);
+    const glueFile = join(dir, "billcalc.js");
+    let glue = readFileSync(glueFile, "utf8");
+    const snippetRequire = "require(String.raw`" + spec + "`)";
+    const required = [...glue.matchAll(/require\((String\.raw`[^`]*`|\x27[^\x27]*\x27|"[^"]*")\)/g)].map((m) => m[0]);
+    if (!required.includes(snippetRequire) || required.some((r) => r !== snippetRequire && !/^require\([\x27"]fs[\x27"]\)$/.test(r)))
+      fail(`${glueFile}: unexpected requires: ${required.join(", ")}`);
+    glue = glue.replaceAll(snippetRequire, "billcalcSnippet");
+    const entryFile = join(dir, "index.cjs");
+    const entry = readFileSync(entryFile, "utf8");
+    const entryRequires = [`require(\x27${spec}\x27)`, "require(\x27./billcalc.js\x27)"];
+    if (entryRequires.some((r) => !entry.includes(r))) fail(`${entryFile}: expected ${entryRequires.join(" and ")}`);
+    writeFileSync(entryFile, [
+      "\x27use strict\x27;",
+      "// The snippet of src/wasm.rs (BillcalcError, the input check, the quote rebuilding) and wasm-bindgen",
+      "// glue (billcalc.js), inlined by scripts/build-pkg.sh; the entry itself follows them.",
+      `const billcalcSnippet = (() => {\n${body.trimEnd()}\nreturn { ${snippetNames.join(", ")} };\n})();`,
+      `const billcalcGlue = (() => {\nconst module = { exports: {} };\nconst exports = module.exports;\n${glue.trimEnd()}\nreturn module.exports;\n})();`,
+      entry.replace(entryRequires[0], "billcalcSnippet").replace(entryRequires[1], "billcalcGlue"),
+    ].join("\n"));
+    rmSync(glueFile);
+    rmSync(join(dir, "snippets"), { recursive: true });
     // index.mjs names what index.cjs exports (read from the module itself) instead of importing
     // CommonJS files, which Node would parse for their names on every start (issue 12, cold start).
     const names = Object.keys(createRequire(join(dir, "index.cjs"))("./index.cjs")).sort();

@@ -8,11 +8,14 @@
 //! (issue 12); src/invoice_json.rs writes the subscription results the same way.
 
 //!
-//! The wasm package receives a shorter text of the same quote (`to_transfer_json`): each line is
-//! an array, and each line tax refers to its rate's entry in `total_taxes` instead of repeating
-//! the rate's ten fields, which made up half of the text. The package's JS glue (`quoteFromJson`
-//! in src/wasm.rs) rebuilds the documented objects from it, so callers see the same quote; the
-//! text is a private transfer form between the wasm and its glue, not an output format.
+//! The wasm package receives a shorter text of the same quote (`to_transfer_json`): the lines are
+//! one flat array of their values, and each line tax refers to its rate's entry in `total_taxes`
+//! instead of repeating the rate's ten fields, which made up half of the text. The package's JS
+//! glue (`quoteFromJson` in src/wasm.rs) rebuilds the documented objects from it, so callers see
+//! the same quote; the text is a private transfer form between the wasm and its glue, not an
+//! output format. One flat array, not an array per line: V8's `JSON.parse` pays for every array
+//! it creates, and nested per-line arrays cost twice the time of the same values flat (issue 12,
+//! Node: the parse was a quarter of a 20-line `calculator.quote`).
 
 use crate::discount::{
     AppliedDiscount, CouponSummary, DiscountAmount, Duration, Level, Reason, RejectedDiscount,
@@ -30,10 +33,12 @@ impl Quote {
         self.write(None)
     }
 
-    /// The quote's transfer text for the wasm package's JS glue (see the module docs): lines as
-    /// arrays `[price, product, quantity, amount, [[discount, amount]…], amount_excluding_tax,
-    /// tax_category, [[amount, taxable_amount, i]…] (, description | null (, metadata))]` where
-    /// `i` is the position of the tax's rate in `total_taxes`; everything else as in `to_json`.
+    /// The quote's transfer text for the wasm package's JS glue (see the module docs): `lines`
+    /// is one flat array, the number of lines then each line's values in turn: `price, product,
+    /// quantity, amount, d, (discount, amount) × d, amount_excluding_tax, tax_category, t,
+    /// (amount, taxable_amount, i) × t, k (, description | null (, metadata))` where `i` is the
+    /// position of the tax's rate in `total_taxes` and `k` the count of the optional values (0, 1
+    /// or 2); everything else as in `to_json`.
     /// Falls back to `to_json`'s text (lines as objects) when a line tax's rate is not in
     /// `total_taxes`, which the tax stage never produces.
     #[cfg_attr(not(all(target_arch = "wasm32", feature = "quotes")), allow(dead_code))]
@@ -327,15 +332,23 @@ pub(crate) fn write_quote_fields(w: &mut Writer, q: &Quote, rates: Option<&[usiz
     w.raw(",\"currency\":");
     w.str(q.currency.code());
     w.raw(",\"lines\":[");
-    let mut rates = rates.map(|r| r.iter());
     let mut texts = RateTexts::default();
-    for (i, line) in q.lines.iter().enumerate() {
-        if i > 0 {
-            w.raw(",");
+    match rates {
+        Some(rates) => {
+            // The transfer form: the count of lines, then each line's values (flat).
+            w.usize(q.lines.len());
+            let mut rates = rates.iter();
+            for line in &q.lines {
+                write_transfer_line(w, line, &mut rates);
+            }
         }
-        match rates.as_mut() {
-            Some(rates) => write_transfer_line(w, line, rates),
-            None => write_line(w, line, &mut texts),
+        None => {
+            for (i, line) in q.lines.iter().enumerate() {
+                if i > 0 {
+                    w.raw(",");
+                }
+                write_line(w, line, &mut texts);
+            }
         }
     }
     w.raw("],\"subtotal\":");
@@ -619,9 +632,9 @@ fn write_derivation(w: &mut Writer, d: &Derivation) {
     o.end();
 }
 
-/// A line in the transfer form (see [`Quote::to_transfer_json`]).
+/// A line's values in the transfer form (see [`Quote::to_transfer_json`]), each after a comma.
 fn write_transfer_line(w: &mut Writer, line: &QuoteLine, rates: &mut std::slice::Iter<usize>) {
-    w.raw("[");
+    w.raw(",");
     w.opt_str(line.price.as_deref());
     w.raw(",");
     w.opt_str(line.product.as_deref());
@@ -629,45 +642,42 @@ fn write_transfer_line(w: &mut Writer, line: &QuoteLine, rates: &mut std::slice:
     w.int(line.quantity);
     w.raw(",");
     w.int(line.amount);
-    w.raw(",[");
-    for (i, d) in line.discount_amounts.iter().enumerate() {
-        if i > 0 {
-            w.raw(",");
-        }
-        w.raw("[");
+    w.raw(",");
+    w.usize(line.discount_amounts.len());
+    for d in &line.discount_amounts {
+        w.raw(",");
         w.str(&d.discount);
         w.raw(",");
         w.int(d.amount);
-        w.raw("]");
     }
-    w.raw("],");
+    w.raw(",");
     w.int(line.amount_excluding_tax);
     w.raw(",");
     w.str(&line.tax_category);
-    w.raw(",[");
-    for (i, tax) in line.taxes.iter().enumerate() {
-        if i > 0 {
-            w.raw(",");
-        }
-        w.raw("[");
+    w.raw(",");
+    w.usize(line.taxes.len());
+    for tax in &line.taxes {
+        w.raw(",");
         w.int(tax.amount);
         w.raw(",");
         w.int(tax.taxable_amount);
         w.raw(",");
         // `rate_positions` gave one position per line tax, in this order.
         w.usize(rates.next().copied().unwrap_or_default());
-        w.raw("]");
     }
-    w.raw("]");
-    if line.description.is_some() || line.metadata.is_some() {
-        w.raw(",");
-        w.opt_str(line.description.as_deref());
-        if let Some(metadata) = &line.metadata {
+    match (&line.description, &line.metadata) {
+        (None, None) => w.raw(",0"),
+        (description, None) => {
+            w.raw(",1,");
+            w.opt_str(description.as_deref());
+        }
+        (description, Some(metadata)) => {
+            w.raw(",2,");
+            w.opt_str(description.as_deref());
             w.raw(",");
             w.map(metadata);
         }
     }
-    w.raw("]");
 }
 
 fn write_discount_amounts(w: &mut Writer, amounts: &[DiscountAmount]) {
@@ -978,32 +988,47 @@ mod transfer_tests {
     fn rebuild(text: &str) -> Value {
         let mut q: Value = serde_json::from_str(text).unwrap();
         let totals = q["total_taxes"].clone();
-        let lines: Vec<Value> = q["lines"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|l| {
-                let mut line = json!({
-                    "price": l[0], "product": l[1], "quantity": l[2], "amount": l[3],
-                    "discount_amounts": l[4].as_array().unwrap().iter()
-                        .map(|d| json!({"discount": d[0], "amount": d[1]})).collect::<Vec<_>>(),
-                    "amount_excluding_tax": l[5], "tax_category": l[6],
-                    "taxes": l[7].as_array().unwrap().iter().map(|t| {
-                        let mut tax = totals[t[2].as_u64().unwrap() as usize].clone();
-                        tax["amount"] = t[0].clone();
-                        tax["taxable_amount"] = t[1].clone();
-                        tax
-                    }).collect::<Vec<_>>(),
-                });
-                if l.get(8).is_some_and(|d| !d.is_null()) {
-                    line["description"] = l[8].clone();
+        let flat = q["lines"].as_array().unwrap().clone();
+        let mut values = flat.iter();
+        let mut next = || values.next().unwrap().clone();
+        let count = next().as_u64().unwrap();
+        let mut lines = Vec::new();
+        for _ in 0..count {
+            let (price, product, quantity, amount) = (next(), next(), next(), next());
+            let discounts: Vec<Value> = (0..next().as_u64().unwrap())
+                .map(|_| {
+                    let (discount, amount) = (next(), next());
+                    json!({"discount": discount, "amount": amount})
+                })
+                .collect();
+            let (amount_excluding_tax, tax_category) = (next(), next());
+            let taxes: Vec<Value> = (0..next().as_u64().unwrap())
+                .map(|_| {
+                    let (amount, taxable_amount, i) = (next(), next(), next());
+                    let mut tax = totals[i.as_u64().unwrap() as usize].clone();
+                    tax["amount"] = amount;
+                    tax["taxable_amount"] = taxable_amount;
+                    tax
+                })
+                .collect();
+            let mut line = json!({
+                "price": price, "product": product, "quantity": quantity, "amount": amount,
+                "discount_amounts": discounts, "amount_excluding_tax": amount_excluding_tax,
+                "tax_category": tax_category, "taxes": taxes,
+            });
+            let optional = next().as_u64().unwrap();
+            if optional > 0 {
+                let description = next();
+                if !description.is_null() {
+                    line["description"] = description;
                 }
-                if let Some(metadata) = l.get(9) {
-                    line["metadata"] = metadata.clone();
+                if optional > 1 {
+                    line["metadata"] = next();
                 }
-                line
-            })
-            .collect();
+            }
+            lines.push(line);
+        }
+        assert!(values.next().is_none(), "values left after the last line");
         q["lines"] = Value::Array(lines);
         q
     }
@@ -1026,10 +1051,10 @@ mod transfer_tests {
         // 2000 − 200 = 1800 at 20 % → 360; 550 − 55 = 495 at 5.5 % → 27.225 → 27; 333 − 33 = 300 → 60.
         assert_eq!(
             lines,
-            &json!([
-                [null, null, 2, 2000, [["discounts[0]", 200]], 1800, "standard", [[360, 1800, 0]], "Tea \"Earl\""],
-                [null, null, 1, 550, [["discounts[0]", 55]], 495, "standard", [[27, 495, 1]], null, {"sku": "b-2"}],
-                [null, null, 1, 333, [["discounts[0]", 33]], 300, "standard", [[60, 300, 0]]]
+            &json!([3,
+                null, null, 2, 2000, 1, "discounts[0]", 200, 1800, "standard", 1, 360, 1800, 0, 1, "Tea \"Earl\"",
+                null, null, 1, 550, 1, "discounts[0]", 55, 495, "standard", 1, 27, 495, 1, 2, null, {"sku": "b-2"},
+                null, null, 1, 333, 1, "discounts[0]", 33, 300, "standard", 1, 60, 300, 0, 0
             ])
         );
         let full: Value = serde_json::from_str(&quote.to_json()).unwrap();

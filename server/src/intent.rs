@@ -449,7 +449,7 @@ async fn issue(
     let response = response.fill(&display);
     document.number = display;
     // The invoice is committed: the client is answered now, the e-invoice follows (below).
-    render_later(state, intent, plan, document);
+    render_later(state, intent, plan, Some(document));
     Ok(json_response(StatusCode::OK, response))
 }
 
@@ -544,10 +544,14 @@ fn render_later(
     state: &Arc<AppState>,
     intent: &IntentRecord,
     plan: Plan,
-    document: InvoiceDocument,
+    document: Option<InvoiceDocument>,
 ) {
     let backlog = &state.metrics.einvoice_backlog;
     if backlog.get() >= RENDER_QUEUE_CAP {
+        return;
+    }
+    // Queued once per process (a recovery pass finds the ones still waiting here).
+    if !queued(&intent.id, true) {
         return;
     }
     backlog.inc();
@@ -560,12 +564,26 @@ fn render_later(
             &intent,
             &plan,
             &invoice_id,
-            Some(document),
+            document,
             Priority::Idle,
         )
         .await;
+        queued(&intent.id, false);
         state.metrics.einvoice_backlog.dec();
     });
+}
+
+/// The intents whose e-invoice waits for the idle renderer in this process: adds (`true` if
+/// it was not there) or removes `intent_id`.
+fn queued(intent_id: &str, add: bool) -> bool {
+    static QUEUED: LazyLock<std::sync::Mutex<std::collections::HashSet<String>>> =
+        LazyLock::new(Default::default);
+    let mut set = QUEUED.lock().unwrap_or_else(|p| p.into_inner());
+    if add {
+        set.insert(intent_id.to_string())
+    } else {
+        set.remove(intent_id)
+    }
 }
 
 /// At which priority an e-invoice renders.
@@ -779,7 +797,7 @@ pub async fn recover(state: &Arc<AppState>, touched_before: i64) -> Value {
             return json!({"resolved": 0, "open": null});
         }
     };
-    let (mut resolved, mut open) = (0, 0);
+    let (mut resolved, mut open, mut queued) = (0, 0, 0);
     for intent in &intents {
         // Subscription payments, dunning attempts and refunds (crate::payment_step).
         if crate::payment_step::owns(&intent.scope) {
@@ -789,6 +807,16 @@ pub async fn recover(state: &Arc<AppState>, touched_before: i64) -> Value {
             }
             continue;
         }
+        // A charge with only its e-invoice left: nobody waits for it (a reader renders it
+        // itself), so it goes to the idle renderer like one just charged, and a recovery pass
+        // during a stream of charges takes neither their CPU nor their writer.
+        if intent.status == "succeeded" && intent.einvoice_pending {
+            if let Ok(plan) = serde_json::from_str::<Plan>(&intent.plan) {
+                render_later(state, intent, plan, None);
+                queued += 1;
+                continue;
+            }
+        }
         match resolve(state, intent).await {
             Err(e) if e.status == StatusCode::SERVICE_UNAVAILABLE => open += 1,
             _ => resolved += 1,
@@ -797,10 +825,10 @@ pub async fn recover(state: &Arc<AppState>, touched_before: i64) -> Value {
     if !intents.is_empty() {
         crate::log::info(
             "intent recovery",
-            json!({"resolved": resolved, "open": open}),
+            json!({"resolved": resolved, "open": open, "einvoices_queued": queued}),
         );
     }
-    json!({"resolved": resolved, "open": open})
+    json!({"resolved": resolved, "open": open, "einvoices_queued": queued})
 }
 
 #[cfg(test)]

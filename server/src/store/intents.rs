@@ -85,7 +85,9 @@ pub(crate) fn intent_params(i: &IntentRecord) -> Vec<SqlValue> {
 
 pub(crate) const INSERT_INTENT: &str = "INSERT INTO payment_intents (id, scope, key, status, amount, currency, payment_method, plan, invoice_id, gateway_charge_id, einvoice_pending, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
 pub(super) const INTENT_BY_KEY: &str = "SELECT id, scope, key, status, amount, currency, payment_method, plan, invoice_id, gateway_charge_id, einvoice_pending, created_at, updated_at FROM payment_intents WHERE scope = $1 AND key = $2";
-pub(super) const UNFINISHED: &str = "SELECT id, scope, key, status, amount, currency, payment_method, plan, invoice_id, gateway_charge_id, einvoice_pending, created_at, updated_at FROM payment_intents WHERE (status = 'processing' OR einvoice_pending = 1) AND updated_at <= $1 ORDER BY created_at, id LIMIT $2";
+/// `processing` first: a charge whose gateway outcome is unknown is never left behind a backlog
+/// of e-invoices still to render (which a sustained load leaves: crate::render_queue).
+pub(super) const UNFINISHED: &str = "SELECT id, scope, key, status, amount, currency, payment_method, plan, invoice_id, gateway_charge_id, einvoice_pending, created_at, updated_at FROM payment_intents WHERE (status = 'processing' OR einvoice_pending = 1) AND updated_at <= $1 ORDER BY status = 'processing' DESC, created_at, id LIMIT $2";
 pub(super) const PENDING_FOR_INVOICE: &str = "SELECT id, scope, key, status, amount, currency, payment_method, plan, invoice_id, gateway_charge_id, einvoice_pending, created_at, updated_at FROM payment_intents WHERE status = 'succeeded' AND einvoice_pending = 1 AND invoice_id = $1";
 pub(super) const SETTLE_PAID: &str = "UPDATE payment_intents SET status = 'succeeded', invoice_id = $2, gateway_charge_id = $3, einvoice_pending = $4, updated_at = $5 WHERE id = $1 AND status = 'processing'";
 pub(super) const SETTLE_FAILED: &str = "UPDATE payment_intents SET status = $2, updated_at = $3 WHERE id = $1 AND status = 'processing'";

@@ -345,7 +345,8 @@ pub trait Store: Send + Sync {
         })
     }
     /// Intents to finish — `processing`, or with an e-invoice still to store — last touched at
-    /// or before `touched_before`; the oldest first, at most `limit`.
+    /// or before `touched_before`; `processing` ones first, then the oldest first, at most
+    /// `limit`.
     fn unfinished_intents(
         &self,
         touched_before: i64,
