@@ -263,9 +263,12 @@ pub async fn resolve(state: &Arc<AppState>, intent: &IntentRecord) -> ApiResult<
         .intent_by_key(&intent.scope, &intent.key)
         .await
         .map_err(store_error)?
+        .filter(|current| current.id == intent.id)
     {
         Some(current) => current,
-        None => return Err(ApiError::internal("the intent disappeared")),
+        // Canceled meanwhile and its key released (an unknown payment method): what is stored
+        // under the key now (nothing: the unknown payment method again).
+        None => return settled_answer(state, intent).await,
     };
     let plan: Plan = serde_json::from_str(&intent.plan)
         .map_err(|e| ApiError::internal(format!("intent {}: bad plan: {e}", intent.id)))?;

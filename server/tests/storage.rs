@@ -348,6 +348,68 @@ async fn decline_rolls_back_and_replays(backend: Backend) {
     server.stop().await;
 }
 
+/// An unknown payment method token is refused (400) without saving an answer under the key:
+/// the client fixes the token and retries with the same key, which charges once and replays.
+async fn unknown_token_then_same_key_succeeds(backend: Backend) {
+    let url = database_or_skip!(backend, "forgotten");
+    let server = TestServer::start(&url).await;
+    let cart = common::cart();
+    let total = common::quoted_total(&server, &cart).await;
+    let mut body = common::charge_body(&cart, total);
+    body["payment_method"] = json!("pm_no_such_token");
+    let refused = server.charge("fix-and-retry", &body).await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    let e: Value = refused.json();
+    assert_eq!(e["error"]["code"], "invalid_request");
+    assert_eq!(e["error"]["path"], "payment_method");
+    assert!(server.store.payments().await.unwrap().is_empty());
+    body["payment_method"] = json!("pm_card_visa");
+    let ok = server.charge("fix-and-retry", &body).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    let paid: Value = ok.json();
+    assert_eq!(paid["invoice"]["number"], "F2026-000001");
+    assert_eq!(paid["object"], "charge");
+    assert_eq!(paid["status"], "succeeded");
+    assert_eq!(paid["amount"], total);
+    assert!(
+        paid["id"].as_str().unwrap().starts_with("ch_"),
+        "{}",
+        ok.body
+    );
+    assert_ne!(ok.header("idempotent-replayed"), Some("true"));
+    let replay = server.charge("fix-and-retry", &body).await;
+    assert_eq!(
+        (replay.status, replay.body.as_str()),
+        (200, ok.body.as_str())
+    );
+    assert_eq!(replay.header("idempotent-replayed"), Some("true"));
+    assert_eq!(server.store.payments().await.unwrap().len(), 1);
+    assert_eq!(server.gateway.charges_made(), 1);
+    // Both intents are kept: the canceled one as history, each under the client's key.
+    let listed = server.get("/v1/payment_intents", Some(SK)).await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    let mut seen: Vec<(String, String)> = listed.json()["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["status"].as_str().unwrap().to_string(),
+                i["idempotency_key"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            ("canceled".to_string(), "fix-and-retry".to_string()),
+            ("succeeded".to_string(), "fix-and-retry".to_string())
+        ]
+    );
+    server.stop().await;
+}
+
 on_both_databases!(
     migrations_run_once_and_reopen,
     idempotency_claims,
@@ -357,4 +419,5 @@ on_both_databases!(
     same_key_twenty_times_one_charge,
     two_hundred_redemptions_of_fifty,
     decline_rolls_back_and_replays,
+    unknown_token_then_same_key_succeeds,
 );

@@ -718,6 +718,32 @@ async fn renewals_once_under_concurrency_and_gapless(backend: Backend) {
     s.stop().await;
 }
 
+/// A subscription paid with an unknown payment method token: 400, no answer kept under the key;
+/// the same key with a good token creates it (one payment) and replays the same answer.
+async fn unknown_token_then_same_key_creates(backend: Backend) {
+    let url = database_or_skip!(backend, "sub_forgotten");
+    let s = TestServer::start(&url).await;
+    let mut body = create_body("cus_retry", "price_pro_monthly", 2);
+    body["payment_method"] = json!("pm_no_such_token");
+    let refused = post_key(&s, "/v1/subscriptions", "sub-fix-and-retry", &body).await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert_eq!(refused.code(), "invalid_request");
+    assert_eq!(refused.json()["error"]["path"], "payment_method");
+    body["payment_method"] = json!("pm_card_visa");
+    let ok = post_key(&s, "/v1/subscriptions", "sub-fix-and-retry", &body).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert_eq!(ok.json()["status"], "active", "{}", ok.body);
+    assert_ne!(ok.header("idempotent-replayed"), Some("true"));
+    let replay = post_key(&s, "/v1/subscriptions", "sub-fix-and-retry", &body).await;
+    assert_eq!(
+        (replay.status, replay.body.as_str()),
+        (200, ok.body.as_str())
+    );
+    assert_eq!(replay.header("idempotent-replayed"), Some("true"));
+    assert_eq!(s.gateway.charges_made(), 1);
+    s.stop().await;
+}
+
 on_both_databases!(
     preview_commit_renewal_equals_preview,
     always_invoice_issues_the_confirmed_invoice,
@@ -725,6 +751,7 @@ on_both_databases!(
     cancel_credits_the_balance_and_later_invoices_use_it,
     period_end_cancel_and_declined_renewal,
     renewals_once_under_concurrency_and_gapless,
+    unknown_token_then_same_key_creates,
 );
 
 /// The API's edges (SQLite): keys, validation, what clients may not choose, demo routes.

@@ -92,7 +92,15 @@ pub(super) const PENDING_FOR_INVOICE: &str = "SELECT id, scope, key, status, amo
 pub(super) const SETTLE_PAID: &str = "UPDATE payment_intents SET status = 'succeeded', invoice_id = $2, gateway_charge_id = $3, einvoice_pending = $4, updated_at = $5 WHERE id = $1 AND status = 'processing'";
 pub(super) const SETTLE_FAILED: &str = "UPDATE payment_intents SET status = $2, updated_at = $3 WHERE id = $1 AND status = 'processing'";
 pub(super) const RELEASE_REDEMPTION: &str = "UPDATE redemption_counters SET times_redeemed = times_redeemed - 1 WHERE key = $1 AND times_redeemed > 0";
-pub(super) const FORGET_KEY: &str = "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2";
+/// The key forgotten (no answer stored: the request did not get to execute) so that the client
+/// may retry with it; always together with [`RELEASE_INTENT_KEY`].
+pub(crate) const FORGET_KEY: &str = "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2";
+/// The canceled intent ($1, its id) lets go of the forgotten key (`UNIQUE (scope, key)`), so the
+/// retry with the key records its own intent. It stays as history under
+/// `forgotten:<its id> <the key>`: unique (the id is), no client key can take it by chance (the
+/// id is random), and `GET /v1/payment_intents` still shows the client's key (its last word).
+pub(crate) const RELEASE_INTENT_KEY: &str =
+    "UPDATE payment_intents SET key = 'forgotten:' || id || ' ' || key WHERE id = $1";
 pub(super) const STORE_DOCUMENT: &str = "UPDATE invoices SET document = $2 WHERE id = $1";
 /// Conditional: of two processes storing the same invoice's e-invoice, only the first stores
 /// its document (the second finds nothing pending and writes nothing).
@@ -278,6 +286,8 @@ async fn settle_in_tx<T: Tx + ?Sized>(
                         vec![intent.scope.as_str().into(), intent.key.as_str().into()],
                     )
                     .await?;
+                    tx.exec(RELEASE_INTENT_KEY, vec![intent.id.as_str().into()])
+                        .await?;
                 }
             }
             Ok((Settled::Done, true))

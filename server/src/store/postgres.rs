@@ -6,7 +6,8 @@
 
 use super::intents::{
     intent_params, IntentRecord, OpenIntent, Opened, SavepointSettled, SettleBatcher, Settled,
-    Settlement, EINVOICE_STORED, FORGET_KEY, INTENT_BY_KEY, RELEASE_REDEMPTION, SETTLE_FAILED,
+    Settlement, EINVOICE_STORED, FORGET_KEY, INTENT_BY_KEY, RELEASE_INTENT_KEY, RELEASE_REDEMPTION,
+    SETTLE_FAILED,
 };
 use super::migrations::{CREATE_TABLE, MIGRATIONS};
 use super::rows::{self, change_columns, invoice_columns, payment_columns, subscription_columns};
@@ -1298,6 +1299,7 @@ async fn settle_flights(
             let release_one = c.statement(RELEASE_REDEMPTION).await?;
             let finish_key = c.statement(FINISH_KEY).await?;
             let forget = c.statement(FORGET_KEY).await?;
+            let release_key = c.statement(RELEASE_INTENT_KEY).await?;
             let client = &c.client;
             let mut first = pipeline(vec![
                 simple(client, "SAVEPOINT settle"),
@@ -1325,7 +1327,10 @@ async fn settle_flights(
                     &finish_key,
                     vec![&intent.scope, &intent.key, code, body],
                 )),
-                _ => writes.push(counted(client, &forget, vec![&intent.scope, &intent.key])),
+                _ => {
+                    writes.push(counted(client, &forget, vec![&intent.scope, &intent.key]));
+                    writes.push(counted(client, &release_key, vec![&intent.id]));
+                }
             }
             writes.push(simple(client, "RELEASE SAVEPOINT settle"));
             match first_error(&pipeline(writes).await) {

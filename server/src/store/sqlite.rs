@@ -1168,6 +1168,7 @@ fn settle_intent_job(
                         intents::FORGET_KEY,
                         &[intent.scope.as_str().into(), intent.key.as_str().into()],
                     )?;
+                    plain_exec(c, intents::RELEASE_INTENT_KEY, &[intent.id.as_str().into()])?;
                 }
             }
             Ok((Settled::Done, true))

@@ -13,6 +13,7 @@ use crate::error::{json_response, ApiError, ApiResult};
 use crate::ledger::store_error;
 use crate::payment_step::{self, Outcome};
 use crate::state::Shared;
+use crate::store::intents::{FORGET_KEY, RELEASE_INTENT_KEY};
 use crate::store::{IntentRecord, Tx};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -45,7 +46,6 @@ pub(super) struct Plan {
 }
 
 const RELEASE_REDEMPTION: &str = "UPDATE redemption_counters SET times_redeemed = times_redeemed - 1 WHERE key = $1 AND times_redeemed > 0";
-const FORGET_KEY: &str = "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2";
 
 /// Sets or clears the subscription's `pending_payment` inside the caller's transaction.
 pub(super) async fn mark(
@@ -316,6 +316,9 @@ async fn failed(
                 )
                 .await
                 .map_err(store_error)?;
+                tx.exec(RELEASE_INTENT_KEY, vec![intent.id.as_str().into()])
+                    .await
+                    .map_err(store_error)?;
             }
         }
         payment_step::settle(tx.as_mut(), &intent.id, status, None, None, None, now)
