@@ -401,8 +401,16 @@ async fn issue(
     let series = format!("{}{}", state.invoice.series_prefix, crate::clock::year(now));
     let gateway_charge_id = charge.as_ref().map(|c| c.id.clone());
     let gateway = state.gateway.name().to_string();
-    let prepared = prepare_invoice(state, &mut plan, &series, now, &intent.key, &gateway, charge)
-        .map_err(ApiError::internal)?;
+    let prepared = prepare_invoice(
+        state,
+        &mut plan,
+        &series,
+        now,
+        &intent.key,
+        &gateway,
+        charge,
+    )
+    .map_err(ApiError::internal)?;
     let PreparedInvoice {
         mut document,
         record,
