@@ -393,11 +393,17 @@ pub(crate) fn run(
     let subtotal_excluding_tax = if order_discounts == 0 {
         total_excluding_tax
     } else {
-        let is_order = |id: &str| {
+        // The lines' parts share their discount's id with `discounts.amounts`: one pointer
+        // comparison per part on the usual path.
+        let is_order = |id: &Arc<str>| {
             discounts
                 .applied
                 .iter()
-                .any(|d| d.level == Level::Order && d.id == id)
+                .zip(&discounts.amounts)
+                .any(|(d, total)| {
+                    d.level == Level::Order
+                        && (Arc::ptr_eq(&total.discount, id) || *total.discount == **id)
+                })
         };
         let before_order = |l: &WorkLine| {
             let order: i64 = l
@@ -444,14 +450,7 @@ pub(crate) fn run(
         lines: out_lines,
         subtotal,
         subtotal_excluding_tax,
-        total_discount_amounts: discounts
-            .applied
-            .iter()
-            .map(|d| DiscountAmount {
-                discount: d.id.as_str().into(),
-                amount: d.amount,
-            })
-            .collect(),
+        total_discount_amounts: discounts.amounts,
         total_excluding_tax,
         total_taxes: taxes.total_taxes,
         total,

@@ -22,6 +22,10 @@ use std::borrow::Cow;
 pub struct Outcome {
     pub applied: Vec<AppliedDiscount>,
     pub rejected: Vec<RejectedDiscount>,
+    /// Each applied discount's total, in `applied` order (the quote's `total_discount_amounts`),
+    /// holding the very id the lines' `discount_amounts` share: a line's part is matched to its
+    /// discount by pointer before any string comparison.
+    pub amounts: Vec<DiscountAmount>,
 }
 
 impl Outcome {
@@ -291,6 +295,10 @@ pub fn apply(
                         amount: part,
                     });
                 }
+                outcome.amounts.push(DiscountAmount {
+                    discount: shared_id,
+                    amount,
+                });
                 outcome.applied.push(AppliedDiscount {
                     id: c.header.id,
                     level: c.header.level,
