@@ -637,6 +637,144 @@ impl crate::json::FromJson for LineInput {
 mod tests {
     use super::*;
 
+    /// A random catalog and cart (xorshift, fixed seed) around the checkout's shape: catalog
+    /// prices (integer and decimal amounts, exclusive, inclusive or unspecified), products whose
+    /// tax category is standard, reduced or shipping, explicit rates (some inclusive, some
+    /// compound, zero), line and default rates, one or two order coupons, item coupons, lines
+    /// that are not discountable, every rounding mode and both tax rounding stages.
+    fn random_case(next: &mut impl FnMut() -> u64) -> (String, String) {
+        let pick = |n: u64, next: &mut dyn FnMut() -> u64| next() % n;
+        let mut prices = Vec::new();
+        for i in 0..8 {
+            let amount = match pick(3, next) {
+                0 => format!(
+                    r#""unit_amount_decimal":"{}.{}""#,
+                    pick(5000, next),
+                    pick(1000, next)
+                ),
+                _ => format!(r#""unit_amount":{}"#, pick(100_000, next)),
+            };
+            let behavior = [
+                "",
+                r#","tax_behavior":"exclusive""#,
+                r#","tax_behavior":"inclusive""#,
+            ][pick(3, next) as usize];
+            prices.push(format!(
+                r#"{{"id":"p{i}","product":"prod{}","currency":"eur",{amount}{behavior}}}"#,
+                pick(4, next)
+            ));
+        }
+        let categories = ["standard", "reduced", "shipping", "standard"];
+        let products: Vec<String> = (0..4)
+            .map(|i| format!(r#"{{"id":"prod{i}","tax_category":"{}"}}"#, categories[i]))
+            .collect();
+        let mut rates = Vec::new();
+        for i in 0..4 {
+            let percentage = match pick(4, next) {
+                0 => "0".to_string(),
+                1 => format!("{}", pick(30, next)),
+                _ => format!("{}.{:04}", pick(30, next), pick(10_000, next)),
+            };
+            let (inclusive, compound) = match pick(6, next) {
+                0 => (true, false),
+                1 => (false, true),
+                _ => (false, false),
+            };
+            rates.push(format!(
+                r#"{{"id":"r{i}","display_name":"Tax {i}","percentage":"{percentage}","inclusive":{inclusive},"compound":{compound}}}"#
+            ));
+        }
+        let coupons = format!(
+            r#"[{{"id":"pct","percent_off":{}.{}}},{{"id":"off","amount_off":{},"currency":"eur"}},{{"id":"solo","percent_off":5,"combinable":false}}]"#,
+            1 + pick(99, next),
+            pick(100, next),
+            pick(200_000, next)
+        );
+        let stage = ["line", "line", "invoice"][pick(3, next) as usize];
+        let catalog = format!(
+            r#"{{"prices":[{}],"products":[{}],"coupons":{coupons},"tax":{{"rounding_stage":"{stage}","rates":[{}]}}}}"#,
+            prices.join(","),
+            products.join(","),
+            rates.join(",")
+        );
+        let rate_list = |next: &mut dyn FnMut() -> u64| -> String {
+            let mut ids: Vec<String> = Vec::new();
+            for _ in 0..1 + pick(3, next) {
+                let id = format!(r#""r{}""#, pick(4, next));
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+            ids.join(",")
+        };
+        let mut lines = Vec::new();
+        for _ in 0..pick(26, next) {
+            let mut line = format!(
+                r#"{{"price":"p{}","quantity":{}"#,
+                pick(8, next),
+                pick(21, next)
+            );
+            match pick(24, next) {
+                0 => line.push_str(&format!(r#","tax_rates":[{}]"#, rate_list(next))),
+                1 => line.push_str(r#","discountable":false"#),
+                2 => line.push_str(r#","discounts":[{"coupon":"off"}]"#),
+                3 => line.push_str(r#","tax_category":"shipping""#),
+                _ => {}
+            }
+            line.push('}');
+            lines.push(line);
+        }
+        let defaults = match pick(5, next) {
+            0 => String::new(),
+            _ => format!(r#","default_tax_rates":[{}]"#, rate_list(next)),
+        };
+        let discounts = [
+            "",
+            r#","discounts":[{"coupon":"pct"}]"#,
+            r#","discounts":[{"coupon":"pct"}]"#,
+            r#","discounts":[{"coupon":"off"}]"#,
+            r#","discounts":[{"coupon":"pct"},{"coupon":"solo"}]"#,
+        ][pick(5, next) as usize];
+        let mode =
+            ["half_up", "half_even", "up", "down", "ceiling", "floor"][pick(6, next) as usize];
+        let cart = format!(
+            r#"{{"currency":"eur","lines":[{}]{defaults}{discounts},"rounding":{{"mode":"{mode}"}}}}"#,
+            lines.join(",")
+        );
+        (catalog, cart)
+    }
+
+    /// The direct paths (the tax stage's default rates, …) give the same quote, or the same
+    /// error, as the general paths on random carts.
+    #[test]
+    fn direct_paths_match_the_general_ones() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut ok = 0;
+        for _ in 0..3_000 {
+            let (catalog, cart) = random_case(&mut next);
+            let catalog: Catalog = crate::parse::from_json(&catalog).unwrap();
+            let calculator = Calculator::new(&catalog).unwrap();
+            let input: QuoteInput = crate::parse::from_json(&cart).unwrap();
+            let direct = calculator.quote(&input);
+            crate::tax::compute::GENERAL_ONLY.with(|g| g.set(true));
+            let general = calculator.quote(&input);
+            crate::tax::compute::GENERAL_ONLY.with(|g| g.set(false));
+            assert_eq!(direct, general, "{cart}");
+            ok += usize::from(direct.is_ok());
+        }
+        // Most random carts are valid quotes (not only errors compared), and the direct paths
+        // ran on many of them.
+        assert!(ok > 2_000, "{ok}");
+        let taxed = crate::tax::compute::DIRECT_RUNS.with(|c| c.get());
+        assert!(taxed > 500, "direct tax stage ran {taxed} times");
+    }
+
     #[test]
     fn discounted_amount_is_amount_minus_every_discount() {
         let price: Price =
