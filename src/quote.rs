@@ -366,11 +366,14 @@ pub(crate) fn run(
         None => Cow::Borrowed(calculator.tax()),
     };
     let bases: Vec<i64> = lines.iter().map(WorkLine::discounted_amount).collect();
-    let categories: Vec<&str> = lines
-        .iter()
-        .map(|l| calculator.tax_category(l).unwrap_or("standard"))
-        .collect();
-    let supplies: Vec<tax::place::Supply> = lines.iter().map(|l| calculator.supply(l)).collect();
+    // Each line's category and supply from one look at its product.
+    let mut categories: Vec<&str> = Vec::with_capacity(lines.len());
+    let mut supplies: Vec<tax::place::Supply> = Vec::with_capacity(lines.len());
+    for line in &lines {
+        let product = calculator.product_of(line);
+        categories.push(Calculator::category_with(line, product).unwrap_or("standard"));
+        supplies.push(Calculator::supply_with(line, product));
+    }
     let taxes = tax::apply(
         &tax_setup,
         input,
@@ -438,11 +441,24 @@ pub(crate) fn run(
         None => None,
     };
     // The lines are done with: their discount parts move into the output (no clone per line).
+    // Neighbouring lines mostly share a category (the same string): its shared copy is looked
+    // up once for them.
+    let mut shared: Option<(&str, Arc<str>)> = None;
     let out_lines = lines
         .iter_mut()
         .zip(taxes.lines)
         .zip(&categories)
-        .map(|((line, tax), category)| output_line(line, tax, calculator.shared_category(category)))
+        .map(|((line, tax), &category)| {
+            let arc = match &shared {
+                Some((last, arc)) if std::ptr::eq(*last, category) => arc.clone(),
+                _ => {
+                    let arc = calculator.shared_category(category);
+                    shared = Some((category, arc.clone()));
+                    arc
+                }
+            };
+            output_line(line, tax, arc)
+        })
         .collect();
     Ok(Quote {
         version: VERSION,
