@@ -50,13 +50,17 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, LazyLock};
 
 /// Everything finishing a charge needs, stored with the intent (JSON) so another process can
-/// finish it after a crash.
+/// finish it after a crash. Once the charge's invoice is written (tx 2), the invoice document
+/// holds the quote: SQLite then keeps the plan without it (`quote` null; see
+/// `IssuedInvoice::settled_plan`), which is all a settled intent's plan is read for (its
+/// e-invoice: the engine input, the invoice id).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Plan {
     /// The engine input as priced (`as_of` and `has_paid_before` filled in): pricing it again
     /// gives the same quote.
     pub input: Value,
-    /// The quote as priced (JSON), for the invoice and the answer.
+    /// The quote as priced (JSON), for the invoice and the answer; null once they are written.
+    #[serde(default)]
     pub quote: Value,
     pub as_of: String,
     /// Minor units: the quote's total (BT-112) and what is collected (BT-115).
@@ -418,6 +422,9 @@ async fn issue(
         payment,
         response,
     } = prepared;
+    // The plan as it stays once settled: its quote went into the invoice document.
+    let settled_plan = serde_json::to_string(&plan)
+        .map_err(|e| ApiError::internal(format!("plan serialization: {e}")))?;
     let taken = Arc::new(std::sync::atomic::AtomicI64::new(0));
     let build = {
         let taken = taken.clone();
@@ -439,6 +446,7 @@ async fn issue(
                 status: 200,
                 response: response.fill(&display),
                 einvoice_pending: true,
+                settled_plan: Some(settled_plan),
             })
         })
     };
@@ -681,7 +689,7 @@ fn prepare_invoice(
         created: now,
         seller: &state.seller,
         terms: &state.invoice,
-        customer: std::mem::take(&mut plan.customer),
+        customer: plan.customer.clone(),
         payment,
         as_of: &plan.as_of,
         // The answer above has the quote written: the document takes it (no copy).

@@ -140,6 +140,36 @@ async fn pending_renders_survive_a_kill(backend: Backend) {
         left > 0,
         "every e-invoice was rendered before the kill: this run tests nothing"
     );
+    // What a settled charge's intent keeps of its plan: on SQLite, whose UPDATE rewrites the
+    // whole row, the plan without the quote (the invoice document holds it), so tx 2 does not
+    // write the ~5 KB plan a second time; PostgreSQL leaves the plan tx 1 wrote. Either way the
+    // restart below renders every pending e-invoice from it.
+    let plans = billcalc_server::store::open(&url)
+        .await
+        .unwrap()
+        .query(
+            "SELECT plan FROM payment_intents WHERE status = 'succeeded'",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(plans.len(), 40);
+    for row in &plans {
+        let text = row[0].text();
+        let plan: Value = serde_json::from_str(&text).unwrap();
+        assert!(plan["input"]["lines"].is_array(), "{text}");
+        assert!(
+            plan["invoice_id"].as_str().unwrap().starts_with("in_"),
+            "{text}"
+        );
+        match backend {
+            Backend::Sqlite => {
+                assert!(plan["quote"].is_null(), "{text}");
+                assert!(text.len() < 2_000, "settled plan of {} bytes", text.len());
+            }
+            Backend::Postgres => assert_eq!(plan["quote"]["total"], total),
+        }
+    }
     // Restarted: the start-up recovery renders them, no request needed.
     let second = ServerProcess::spawn(&url, &config, &[]);
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -167,6 +197,8 @@ async fn pending_renders_survive_a_kill(backend: Backend) {
             record.number_display,
             a["invoice"]["number"].as_str().unwrap()
         );
+        // The invoice keeps the quote as charged (the answer's).
+        assert_eq!(doc["quote"], a["quote"], "quote of {id}");
     }
     eprintln!("render_kill {backend:?}: {left} of 40 e-invoices pending at the kill, all rendered after the restart");
     drop(second);

@@ -140,6 +140,12 @@ pub struct IssuedInvoice {
     pub response: String,
     /// The e-invoice is rendered after this commit, then stored by [`Store::store_einvoice`].
     pub einvoice_pending: bool,
+    /// The intent's plan as it stays once settled, without what the invoice now holds (the
+    /// quote), for a backend whose UPDATE rewrites the whole row: SQLite writes this in place of
+    /// the plan with the settlement, a row of about 1 KB instead of a second copy of the
+    /// ~5 KB plan. `None`, or a backend that keeps unchanged values where they are (PostgreSQL:
+    /// the TOASTed plan is not rewritten), leaves the plan as tx 1 wrote it.
+    pub settled_plan: Option<String>,
 }
 
 /// Builds the invoice once its number is known (cheap: no rendering; runs inside the

@@ -1081,10 +1081,32 @@ fn open_intent_job(c: &Connection, open: &intents::OpenIntent) -> rusqlite::Resu
                 return Ok((Opened::Exhausted(counter.clone()), false));
             }
         }
-        plain_exec(c, intents::INSERT_INTENT, &intents::intent_params(i))?;
+        c.prepare_cached(INSERT_INTENT)?.execute(params![
+            i.id,
+            i.scope,
+            i.key,
+            i.status,
+            i.amount,
+            i.currency,
+            i.payment_method,
+            i.plan,
+            i.invoice_id,
+            i.gateway_charge_id,
+            i.einvoice_pending,
+            i.created_at,
+            i.updated_at
+        ])?;
         Ok((Opened::New, true))
     }
 }
+
+/// `intents::SETTLE_PAID` that also replaces the plan with the settled one when given (see
+/// `IssuedInvoice::settled_plan`).
+const SETTLE_PAID_WITH_PLAN: &str = "UPDATE payment_intents SET status = 'succeeded', invoice_id = ?2, gateway_charge_id = ?3, einvoice_pending = ?4, updated_at = ?5, plan = COALESCE(?6, plan) WHERE id = ?1 AND status = 'processing'";
+
+/// `intents::INSERT_INTENT` with SQLite's placeholders and the values borrowed (the plan is
+/// not copied on its way to the statement).
+const INSERT_INTENT: &str = "INSERT INTO payment_intents (id, scope, key, status, amount, currency, payment_method, plan, invoice_id, gateway_charge_id, einvoice_pending, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
 
 /// A failure of the invoice builder, carried through rusqlite's error type.
 fn build_failed(why: String) -> rusqlite::Error {
@@ -1105,22 +1127,23 @@ fn settle_intent_job(
             gateway_charge_id,
             build,
         } => {
-            let moved = plain_exec(
-                c,
-                intents::SETTLE_PAID,
-                &[
-                    intent.id.as_str().into(),
-                    invoice_id.as_str().into(),
-                    gateway_charge_id.into(),
-                    true.into(),
-                    now.into(),
-                ],
-            )?;
+            // The number and the invoice first, then the settlement, conditional, which also
+            // writes the settled plan: the intent's row is rewritten once, at its settled size.
+            // Already settled: the job answers so and its savepoint is rolled back, the number
+            // with it (nothing else runs on this connection meanwhile: no lock order to keep).
+            let number = next_number(c, &series)?;
+            let issued = build(number).map_err(build_failed)?;
+            let moved = c.prepare_cached(SETTLE_PAID_WITH_PLAN)?.execute(params![
+                intent.id,
+                invoice_id,
+                gateway_charge_id,
+                true,
+                now,
+                issued.settled_plan
+            ])?;
             if moved == 0 {
                 return Ok((Settled::AlreadySettled, false));
             }
-            let number = next_number(c, &series)?;
-            let issued = build(number).map_err(build_failed)?;
             insert_invoice(c, &issued.invoice)?;
             if let Some(p) = &issued.payment {
                 insert_payment(c, p)?;
