@@ -107,7 +107,8 @@ struct Strings<'a> {
 
 impl<'a> Strings<'a> {
     /// The position of `s` in the table, writing it when it is not among the recent ones (which
-    /// then forget the least recently used).
+    /// then forget the least recently used). Not inlined: one copy for its six callers.
+    #[inline(never)]
     fn position(&mut self, w: &mut Writer, s: Option<&'a str>) -> f64 {
         self.clock += 1;
         let recent = &mut self.recent[..self.filled];
