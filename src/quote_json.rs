@@ -238,9 +238,9 @@ impl Writer {
 /// Whether any byte of `bytes` is one that JSON strings escape: a control character (below
 /// 0x20), `"` or `\`. No early exit, so the compiler may test several bytes at a time.
 fn needs_escape(bytes: &[u8]) -> bool {
-    bytes
-        .iter()
-        .fold(false, |any, &b| any | (b < 0x20) | (b == b'"') | (b == b'\\'))
+    bytes.iter().fold(false, |any, &b| {
+        any | (b < 0x20) | (b == b'"') | (b == b'\\')
+    })
 }
 
 /// Writes `"key":` before each field of an object, with the commas between them, for objects
@@ -811,7 +811,11 @@ mod tests {
                 let s = std::str::from_utf8(&text).unwrap();
                 let mut w = Writer::default();
                 w.str(s);
-                assert_eq!(w.into_string(), serde_json::to_string(s).unwrap(), "{byte} at {at}");
+                assert_eq!(
+                    w.into_string(),
+                    serde_json::to_string(s).unwrap(),
+                    "{byte} at {at}"
+                );
                 let expected = byte < 0x20 || byte == b'"' || byte == b'\\';
                 assert_eq!(needs_escape(&text), expected, "{byte} at {at}");
             }
