@@ -631,6 +631,19 @@ fn direct_lines(
     bases: &[i64],
     rounding: &RoundingPolicy,
 ) -> Result<Vec<LineTaxes>> {
+    // Each rate's share as the integer quotient `base × mantissa / 10^(scale + 2)` (see
+    // `rounded_share`), its operands read once per quote and kept in 64 bits while they fit.
+    let shares: Vec<(&SharedRate, Percent, Option<(i64, i64)>)> = decision
+        .collected
+        .iter()
+        .map(|a| {
+            let p = a.rate.percentage;
+            let integer = crate::rounding::pow10(p.0.scale() + 2)
+                .and_then(|d| i64::try_from(d).ok())
+                .zip(i64::try_from(p.0.mantissa()).ok());
+            (&a.rate, p, integer.map(|(d, m)| (m, d)))
+        })
+        .collect();
     let mut out = Vec::with_capacity(count);
     for i in 0..count {
         let base = bases.get(i).copied().unwrap_or(0);
@@ -640,10 +653,13 @@ fn direct_lines(
             net,
             payable: net,
         };
-        for applied in &decision.collected {
-            let amount = rounded_share(base, applied.rate.percentage, rounding, "")?;
+        for &(rate, percentage, integer) in &shares {
+            let amount = match integer.and_then(|(m, d)| Some((base.checked_mul(m)?, d))) {
+                Some((n, d)) => rounding.round_quotient_i64(n, d, "")?,
+                None => rounded_share(base, percentage, rounding, "")?,
+            };
             line.payable = money::checked(line.payable + amount, "lines")?;
-            add_tax(&mut line.taxes, &applied.rate, amount, base)?;
+            add_tax(&mut line.taxes, rate, amount, base)?;
         }
         out.push(line);
     }
