@@ -817,9 +817,17 @@ impl Env<'_> {
                 });
             }
         };
-        // An order amount is split over the targets pro rata to what they have left.
-        let weights: Vec<i64> = c.targets.iter().map(|&j| left(j)).collect();
-        let split = allocate(total, &weights, path)?;
+        // An order amount is split over the targets pro rata to what they have left (every
+        // line, in order, is the usual order coupon: their amounts left are the weights as
+        // they are).
+        let every_line = c.targets.len() == remaining.len()
+            && c.targets.iter().enumerate().all(|(k, &j)| k == j);
+        let split = if every_line {
+            allocate(total, remaining, path)?
+        } else {
+            let weights: Vec<i64> = c.targets.iter().map(|&j| left(j)).collect();
+            allocate(total, &weights, path)?
+        };
         Ok(Taken {
             parts: c.targets.iter().copied().zip(split).collect(),
             unused,

@@ -517,14 +517,25 @@ pub fn apply(
     // One entry per rate, in order of first appearance (found by hash: linear in the taxes).
     // Most carts repeat one rate line after line: the previous line's group is compared first,
     // which spares hashing the rate's strings.
+    // The index is built only when a rate differs from the previous one (a cart taxed at one
+    // rate hashes nothing), from the groups found so far.
     let mut total_taxes: Vec<TotalTax> = Vec::new();
-    let mut index = GroupIndex::new();
+    let mut index: Option<GroupIndex> = None;
     let mut last: Option<usize> = None;
     for tax in out.iter().flat_map(|l| &l.taxes) {
         let same_as_last = last.filter(|&g| total_taxes.get(g).is_some_and(|t| t.rate == tax.rate));
         let (found, hash) = match same_as_last {
             Some(g) => (Some(g), None),
+            None if total_taxes.is_empty() => (None, None),
             None => {
+                let index = index.get_or_insert_with(|| {
+                    let mut index = GroupIndex::new();
+                    for (g, t) in total_taxes.iter().enumerate() {
+                        let (_, hash) = index.find(&t.rate, |_| false);
+                        index.insert(hash, g);
+                    }
+                    index
+                });
                 let (found, hash) = index.find(&tax.rate, |g| {
                     total_taxes.get(g).is_some_and(|t| t.rate == tax.rate)
                 });
@@ -548,7 +559,7 @@ pub fn apply(
                     rate: tax.rate.clone(),
                 });
                 last = Some(total_taxes.len() - 1);
-                if let Some(hash) = hash {
+                if let (Some(index), Some(hash)) = (index.as_mut(), hash) {
                     index.insert(hash, total_taxes.len() - 1);
                 }
             }
