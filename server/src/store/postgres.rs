@@ -4,6 +4,7 @@
 //! transaction dropped before commit discards its connection, which makes the server roll it
 //! back.
 
+use super::batch::{Batcher, Pending, RunBatch};
 use super::intents::{
     intent_params, IntentRecord, OpenIntent, Opened, SavepointSettled, SettleBatcher, Settled,
     Settlement, EINVOICE_STORED, FORGET_KEY, INTENT_BY_KEY, RELEASE_INTENT_KEY, RELEASE_REDEMPTION,
@@ -18,7 +19,6 @@ use super::{
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use std::time::Duration;
@@ -189,12 +189,8 @@ impl PgStore {
             permits: Arc::new(Semaphore::new(size.max(1))),
         });
         let begin_pool = pool.clone();
-        let settler = SettleBatcher::new(Arc::new(move || begin_on(begin_pool.clone())));
-        let opener = Arc::new(OpenBatcher {
-            pool: pool.clone(),
-            queue: Mutex::new(Vec::new()),
-            draining: AtomicBool::new(false),
-        });
+        let settler = SettleBatcher::settling(Arc::new(move || begin_on(begin_pool.clone())));
+        let opener = Batcher::new(Opener { pool: pool.clone() }, MAX_OPEN_BATCH);
         let store = PgStore {
             pool,
             settler,
@@ -341,7 +337,7 @@ impl Store for PgStore {
     }
 
     fn open_intent(&self, open: OpenIntent) -> BoxFuture<'_, StoreResult<Opened>> {
-        Box::pin(self.opener.open(open))
+        Box::pin(self.opener.submit(open))
     }
 
     fn settle_intent<'a>(
@@ -1341,11 +1337,6 @@ async fn settle_flights(
     }
 }
 
-struct OpenItem {
-    open: OpenIntent,
-    done: tokio::sync::oneshot::Sender<StoreResult<Opened>>,
-}
-
 /// How many openings at most share one transaction.
 const MAX_OPEN_BATCH: usize = 64;
 
@@ -1356,16 +1347,17 @@ const MAX_OPEN_BATCH: usize = 64;
 /// SAVEPOINT (a replay, an exhausted code or a failure undoes only its own writes), one round
 /// trip each — the previous one's RELEASE or ROLLBACK TO, SAVEPOINT, claim, redemptions and
 /// intent insert in one flight — and are answered after the COMMIT: one flush and one hold of
-/// the counters' locks for the batch. One batch at a time per process; the batch runs in its
-/// own task. Locks are taken in the same order as before (key, counters in key order) by each
-/// opening; across processes two batches can still wait on each other (a key replayed on
-/// another instance while both hold a counter): PostgreSQL's deadlock detection then fails
-/// one opening's statement, whose savepoint alone is rolled back, and that charge answers an
-/// error the client retries with its key.
-struct OpenBatcher {
+/// the counters' locks for the batch. The queue is [`Batcher`]'s. Locks are taken in the same
+/// order as before (key, counters in key order) by each opening; across processes two batches
+/// can still wait on each other (a key replayed on another instance while both hold a
+/// counter): PostgreSQL's deadlock detection then fails one opening's statement, whose
+/// savepoint alone is rolled back, and that charge answers an error the client retries with
+/// its key.
+type OpenBatcher = Batcher<Opener>;
+
+/// What a batch of openings does (see [`OpenBatcher`]).
+struct Opener {
     pool: Arc<Pool>,
-    queue: Mutex<Vec<OpenItem>>,
-    draining: AtomicBool,
 }
 
 /// How one opening of a batch ended (before the COMMIT).
@@ -1376,95 +1368,61 @@ enum OpenEnd {
     Undo,
 }
 
-impl OpenBatcher {
-    async fn open(self: &Arc<Self>, open: OpenIntent) -> StoreResult<Opened> {
-        let (done, answer) = tokio::sync::oneshot::channel();
-        self.queue
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(OpenItem { open, done });
-        if !self.draining.swap(true, Ordering::SeqCst) {
-            let batcher = self.clone();
-            tokio::spawn(async move { batcher.drain().await });
-        }
-        answer
-            .await
-            .map_err(|_| StoreError::new("the opening batch stopped"))?
-    }
+impl RunBatch for Opener {
+    type Item = OpenIntent;
+    type Output = Opened;
 
-    async fn drain(self: Arc<Self>) {
-        loop {
-            let batch: Vec<OpenItem> = {
-                let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
-                let n = queue.len().min(MAX_OPEN_BATCH);
-                queue.drain(..n).collect()
+    fn run(&self, batch: Vec<Pending<OpenIntent, Opened>>) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            let mut tx = match self.pool.get().await {
+                Ok(pooled) => PgTx {
+                    pooled,
+                    finished: false,
+                },
+                Err(e) => {
+                    for p in batch {
+                        p.answer(Err(e.clone()));
+                    }
+                    return;
+                }
             };
-            if batch.is_empty() {
-                self.draining.store(false, Ordering::SeqCst);
-                // One queued between the take and the store above found `draining` set.
-                let more = !self
-                    .queue
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .is_empty();
-                if more && !self.draining.swap(true, Ordering::SeqCst) {
+            let mut outcomes = Vec::with_capacity(batch.len());
+            let mut previous: Option<OpenEnd> = None;
+            let mut broken: Option<StoreError> = None;
+            for p in batch {
+                if let Some(e) = &broken {
+                    let e = e.clone();
+                    outcomes.push((p, Err(e)));
                     continue;
                 }
-                return;
-            }
-            self.run(batch).await;
-        }
-    }
-
-    async fn run(&self, batch: Vec<OpenItem>) {
-        let mut tx = match self.pool.get().await {
-            Ok(pooled) => PgTx {
-                pooled,
-                finished: false,
-            },
-            Err(e) => {
-                for item in batch {
-                    let _ = item.done.send(Err(e.clone()));
-                }
-                return;
-            }
-        };
-        let mut outcomes: Vec<(OpenItem, StoreResult<Opened>)> = Vec::with_capacity(batch.len());
-        let mut previous: Option<OpenEnd> = None;
-        let mut broken: Option<StoreError> = None;
-        for item in batch {
-            if let Some(e) = &broken {
-                let e = e.clone();
-                outcomes.push((item, Err(e)));
-                continue;
-            }
-            match open_one(&mut tx, previous.take(), &item.open).await {
-                Ok((outcome, end)) => {
-                    previous = Some(end);
-                    outcomes.push((item, outcome));
-                }
-                Err(e) => {
-                    broken = Some(e.clone());
-                    outcomes.push((item, Err(e)));
+                match open_one(&mut tx, previous.take(), &p.item).await {
+                    Ok((outcome, end)) => {
+                        previous = Some(end);
+                        outcomes.push((p, outcome));
+                    }
+                    Err(e) => {
+                        broken = Some(e.clone());
+                        outcomes.push((p, Err(e)));
+                    }
                 }
             }
-        }
-        let committed = match broken {
-            Some(e) => {
-                let _ = tx.rollback_now().await;
-                Err(e)
-            }
-            None => end_batch(&mut tx, previous).await,
-        };
-        for (item, outcome) in outcomes {
-            let answer = match (&committed, outcome) {
-                (Ok(()), outcome) => outcome,
-                // Nothing of the batch was kept: what an opening saw may have been undone.
-                (Err(e), Ok(_)) => Err(e.clone()),
-                (Err(_), Err(e)) => Err(e),
+            let committed = match broken {
+                Some(e) => {
+                    let _ = tx.rollback_now().await;
+                    Err(e)
+                }
+                None => end_batch(&mut tx, previous).await,
             };
-            let _ = item.done.send(answer);
-        }
+            for (p, outcome) in outcomes {
+                let answer = match (&committed, outcome) {
+                    (Ok(()), outcome) => outcome,
+                    // Nothing of the batch was kept: what an opening saw may have been undone.
+                    (Err(e), Ok(_)) => Err(e.clone()),
+                    (Err(_), Err(e)) => Err(e),
+                };
+                p.answer(answer);
+            }
+        })
     }
 }
 
