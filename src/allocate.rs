@@ -40,6 +40,20 @@ pub fn allocate(total: i64, weights: &[i64], path: &str) -> Result<Vec<i64>> {
     let sum: u128 = weights.iter().map(|&w| weight(w)).sum();
     let magnitude = u128::from(total.unsigned_abs());
 
+    // The usual split (a cart's lines, a rate's items, one order coupon): at most 64 parts and
+    // |total| × Σw within 64 bits. Same integers as below with no heap but the result: each
+    // remainder packed with its reversed position in one key (remainder above: all keys
+    // distinct, larger is first), the keys sorted by insertion in a stack array, and the first
+    // `left` of them get one unit each (issue 12: the four vectors of the general path cost
+    // more than the arithmetic).
+    if weights.len() <= SMALL {
+        if let (Ok(sum64), Ok(m)) = (u64::try_from(sum), u64::try_from(magnitude)) {
+            if m.checked_mul(sum64).is_some() {
+                return Ok(small_split(total, m, sum64, weights, all_zero));
+            }
+        }
+    }
+
     // Each part's floor (at most |total| ≤ 2^63: a u64) and remainder. |total| and every weight
     // are below 2^63, so each product fits in 128 bits; in 64 bits (one machine division instead
     // of a library call) when |total| × Σw does, the common case. Same integers either way.
@@ -70,30 +84,11 @@ pub fn allocate(total: i64, weights: &[i64], path: &str) -> Result<Vec<i64>> {
 
     // The `left` largest remainders get one unit each; equal remainders go to the earlier part
     // (the deterministic tie-break): the first `left` of the parts stably sorted by remainder,
-    // largest first. A cart's few dozen parts with 64-bit remainders: each remainder and its
-    // part's position packed in one key (remainder above, reversed position below: all keys
-    // distinct, larger is first) and the keys sorted by insertion; else the engine's one sort.
+    // largest first (the engine's one sort; the usual split took `small_split` above).
     if left > 0 {
-        let n = rests.len();
-        let small = n <= 64 && rests.iter().all(|&r| r <= u128::from(u64::MAX));
-        let first: Vec<usize> = if small {
-            let mut keys: Vec<u128> = Vec::with_capacity(n);
-            for (i, &r) in rests.iter().enumerate() {
-                let key = (r << 32) | u128::from(u32::MAX - i as u32); // i < 64
-                                                                       // Keys so far are in descending order: insert after every larger one.
-                let at = keys.partition_point(|&k| k > key);
-                keys.insert(at, key);
-            }
-            keys.iter()
-                .take(left)
-                .map(|&k| (u32::MAX - (k as u32)) as usize)
-                .collect()
-        } else {
-            let rest = |i: usize| rests.get(i).copied().unwrap_or(0);
-            let mut order = crate::sort::sorted_indices(n, &|a, b| rest(b).cmp(&rest(a)));
-            order.truncate(left);
-            order
-        };
+        let rest = |i: usize| rests.get(i).copied().unwrap_or(0);
+        let mut first = crate::sort::sorted_indices(rests.len(), &|a, b| rest(b).cmp(&rest(a)));
+        first.truncate(left);
         for i in first {
             if let Some(p) = parts.get_mut(i) {
                 *p += 1;
@@ -118,6 +113,55 @@ pub fn allocate(total: i64, weights: &[i64], path: &str) -> Result<Vec<i64>> {
     Ok(out)
 }
 
+/// Most parts `small_split` takes (its keys live on the stack).
+const SMALL: usize = 64;
+
+/// `allocate` for at most `SMALL` parts with `m × sum` below 2^64 (`m` = |total|, `sum` ≥ 1).
+fn small_split(total: i64, m: u64, sum: u64, weights: &[i64], all_zero: bool) -> Vec<i64> {
+    let mut keys = [0u128; SMALL];
+    let mut out: Vec<i64> = Vec::with_capacity(weights.len());
+    let mut given = 0u64; // Σ floors ≤ m
+    for (i, &w) in weights.iter().enumerate() {
+        let w = if all_zero { 1 } else { w.unsigned_abs() };
+        let share = m * w; // ≤ m × sum, which fits
+        let part = share / sum;
+        given += part;
+        // A part is at most m ≤ 2^63: stored with its bits (2^63 only when `total` is
+        // i64::MIN, whose negation below restores it).
+        out.push(part as i64);
+        let key = (u128::from(share % sum) << 32) | u128::from(u32::MAX - i as u32);
+        // Keys so far are in descending order: shift the smaller ones up, insert.
+        let mut at = i.min(SMALL - 1);
+        while at > 0 {
+            match keys.get(at - 1).copied() {
+                Some(k) if k < key => {
+                    if let Some(slot) = keys.get_mut(at) {
+                        *slot = k;
+                    }
+                    at -= 1;
+                }
+                _ => break,
+            }
+        }
+        if let Some(slot) = keys.get_mut(at) {
+            *slot = key;
+        }
+    }
+    let left = (m - given) as usize; // < the number of parts
+    for &key in keys.iter().take(left.min(weights.len())) {
+        let i = (u32::MAX - key as u32) as usize;
+        if let Some(p) = out.get_mut(i) {
+            *p = p.wrapping_add(1);
+        }
+    }
+    if total < 0 {
+        for p in out.iter_mut() {
+            *p = p.wrapping_neg();
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,6 +179,13 @@ mod tests {
         // Equal remainders go to the earlier parts; a larger remainder wins over index order.
         assert_eq!(allocate(10, &[1, 1, 4], ""), Ok(vec![2, 2, 6]));
         assert_eq!(allocate(10, &[1, 2, 3], ""), Ok(vec![2, 3, 5]));
+        // The extremes of i64 (2^63 as a part only when negated).
+        assert_eq!(allocate(i64::MIN, &[7], ""), Ok(vec![i64::MIN]));
+        assert_eq!(
+            allocate(i64::MIN, &[0, 0], ""),
+            Ok(vec![-(1 << 62), -(1 << 62)])
+        );
+        assert_eq!(allocate(i64::MAX, &[0, 5], ""), Ok(vec![0, i64::MAX]));
     }
 
     /// The split as first written (i128 throughout, a stable sort of every remainder): the

@@ -304,21 +304,39 @@ impl Calculator {
     /// A line's tax category: its own `tax_category`, else its product's. `"shipping"` marks a
     /// shipping line (free-shipping rules discount it; order-level discounts leave it alone).
     pub fn tax_category<'a>(&'a self, line: &WorkLine<'a>) -> Option<&'a str> {
-        line.input.tax_category.as_deref().or_else(|| {
-            self.product_of(line)
-                .and_then(|p| p.tax_category.as_deref())
-        })
+        Calculator::category_with(line, self.product_of(line))
+    }
+
+    /// `tax_category` with the line's product already found (`product_of`).
+    pub(crate) fn category_with<'a>(
+        line: &WorkLine<'a>,
+        product: Option<&'a Product>,
+    ) -> Option<&'a str> {
+        line.input
+            .tax_category
+            .as_deref()
+            .or_else(|| product.and_then(|p| p.tax_category.as_deref()))
     }
 
     /// Whether a line supplies goods or services: its product's `type`, else its tax category
     /// (`digital_services` is a service; shipping and every other category are goods).
     pub fn supply(&self, line: &WorkLine) -> crate::tax::place::Supply {
+        Calculator::supply_with(line, self.product_of(line))
+    }
+
+    /// `supply` with the line's product already found (`product_of`).
+    pub(crate) fn supply_with(
+        line: &WorkLine,
+        product: Option<&Product>,
+    ) -> crate::tax::place::Supply {
         use crate::product::ProductType;
         use crate::tax::place::Supply;
-        match self.product_of(line).and_then(|p| p.kind) {
+        match product.and_then(|p| p.kind) {
             Some(ProductType::Good) => Supply::Goods,
             Some(ProductType::Service) => Supply::Services,
-            None if self.tax_category(line) == Some("digital_services") => Supply::Services,
+            None if Calculator::category_with(line, product) == Some("digital_services") => {
+                Supply::Services
+            }
             None => Supply::Goods,
         }
     }

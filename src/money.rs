@@ -83,13 +83,18 @@ pub fn checked(value: i64, path: &str) -> Result<i64> {
 }
 
 /// Sums integer amounts, failing instead of wrapping.
+/// Every partial sum stays within ±`MAX_AMOUNT` (the same check as `checked` after each step).
 pub fn sum<I: IntoIterator<Item = i64>>(values: I, path: &str) -> Result<i64> {
-    values
-        .into_iter()
-        .try_fold(0i64, |acc, v| {
-            acc.checked_add(v).and_then(|s| checked(s, path).ok())
-        })
-        .ok_or_else(|| overflow(path))
+    // A plain loop with the error built outside it: the `try_fold` through `Result`s it replaced
+    // cost ~55 instructions per value (issue 12's profile).
+    let mut total = 0i64;
+    for v in values {
+        match total.checked_add(v) {
+            Some(s) if (-MAX_AMOUNT..=MAX_AMOUNT).contains(&s) => total = s,
+            _ => return Err(overflow(path)),
+        }
+    }
+    Ok(total)
 }
 
 pub fn mul(a: Decimal, b: Decimal, path: &str) -> Result<Decimal> {

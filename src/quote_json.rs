@@ -8,14 +8,15 @@
 //! (issue 12); src/invoice_json.rs writes the subscription results the same way.
 
 //!
-//! The wasm package receives a shorter text of the same quote (`to_transfer_json`): the lines are
-//! one flat array of their values, and each line tax refers to its rate's entry in `total_taxes`
-//! instead of repeating the rate's ten fields, which made up half of the text. The package's JS
-//! glue (`quoteFromJson` in src/wasm.rs) rebuilds the documented objects from it, so callers see
-//! the same quote; the text is a private transfer form between the wasm and its glue, not an
-//! output format. One flat array, not an array per line: V8's `JSON.parse` pays for every array
-//! it creates, and nested per-line arrays cost twice the time of the same values flat (issue 12,
-//! Node: the parse was a quarter of a 20-line `calculator.quote`).
+//! The wasm package receives a shorter form of the same quote (`to_transfer`): the lines' strings
+//! are one flat array in the text and their numbers a separate `Float64Array` (V8's `JSON.parse`
+//! took ~20 ns per number, a third of the parse of a 20-line quote's text; a view over wasm
+//! memory costs nothing per number), and each line tax refers to its rate's entry in `total_taxes` instead of
+//! repeating the rate's ten fields, which made up half of the text. The package's JS glue
+//! (`quoteFromParts` in src/wasm.rs) rebuilds the documented objects from it, so callers see the
+//! same quote; the form is private between the wasm and its glue, not an output format. One flat
+//! array, not an array per line: V8's `JSON.parse` pays for every array it creates (issue 12,
+//! Node).
 
 use crate::discount::{
     AppliedDiscount, CouponSummary, DiscountAmount, Duration, Level, Reason, RejectedDiscount,
@@ -33,32 +34,59 @@ impl Quote {
         self.write(None)
     }
 
-    /// The quote's transfer text for the wasm package's JS glue (see the module docs): `lines`
-    /// is one flat array, the number of lines then each line's values in turn: `price, product,
-    /// quantity, amount, d, (discount, amount) × d, amount_excluding_tax, tax_category, t,
-    /// (amount, taxable_amount, i) × t, k (, description | null (, metadata))` where `i` is the
-    /// position of the tax's rate in `total_taxes` and `k` the count of the optional values (0, 1
-    /// or 2); everything else as in `to_json`.
-    /// Falls back to `to_json`'s text (lines as objects) when a line tax's rate is not in
-    /// `total_taxes`, which the tax stage never produces.
+    /// The quote's transfer form for the wasm package's JS glue (see the module docs): a text
+    /// whose `lines` is one flat array of the lines' strings, the number of lines first: `price,
+    /// product, discount × d, tax_category (, description | null (, metadata))`; and the lines'
+    /// numbers, each line's in turn: `quantity, amount, d, amount × d, amount_excluding_tax, t,
+    /// (amount, taxable_amount, i) × t, k`, where `i` is the position of the tax's rate in
+    /// `total_taxes` and `k` the count of the optional values (0, 1 or 2); everything else as
+    /// in `to_json`. The numbers cross as a `Float64Array` over wasm memory, not as text: every
+    /// integer the engine writes is what `JSON.parse` of its digits gives (both round to the
+    /// nearest double), and V8's `JSON.parse` took ~20 ns for each (issue 12, Node).
+    /// Falls back to `to_json`'s text (lines as objects, no numbers) when a line tax's rate is
+    /// not in `total_taxes`, which the tax stage never produces.
     #[cfg_attr(not(all(target_arch = "wasm32", feature = "quotes")), allow(dead_code))]
-    pub(crate) fn to_transfer_json(&self) -> String {
+    pub(crate) fn to_transfer(&self) -> Transfer {
         match rate_positions(self) {
-            Some(positions) => self.write(Some(&positions)),
-            None => self.to_json(),
+            Some(positions) => {
+                let mut numbers = Vec::with_capacity(12 * self.lines.len());
+                let text = self.write(Some(&mut TransferLines {
+                    rates: &positions,
+                    numbers: &mut numbers,
+                }));
+                Transfer { text, numbers }
+            }
+            None => Transfer {
+                text: self.to_json(),
+                numbers: Vec::new(),
+            },
         }
     }
 
-    fn write(&self, rates: Option<&[usize]>) -> String {
+    fn write(&self, transfer: Option<&mut TransferLines>) -> String {
         // Lines with invoice details (subscription invoices) are written as objects.
-        let rates = rates.filter(|_| self.lines.iter().all(|l| l.info.is_none()));
-        // About 420 bytes per line with one tax, 80 in the transfer form (issue 12's cart).
-        let per_line = if rates.is_some() { 100 } else { 480 };
+        let transfer = transfer.filter(|_| self.lines.iter().all(|l| l.info.is_none()));
+        // About 420 bytes per line with one tax, 40 in the transfer form (issue 12's cart).
+        let per_line = if transfer.is_some() { 60 } else { 480 };
         let mut out = Writer::with_capacity(1024 + per_line * self.lines.len());
-        write_quote_fields(&mut out, self, rates);
+        write_quote_fields(&mut out, self, transfer);
         out.raw("}");
         out.into_string()
     }
+}
+
+/// A quote in its transfer form (see [`Quote::to_transfer`]).
+#[cfg_attr(not(all(target_arch = "wasm32", feature = "quotes")), allow(dead_code))]
+pub(crate) struct Transfer {
+    pub(crate) text: String,
+    pub(crate) numbers: Vec<f64>,
+}
+
+/// Where the transfer form's lines go: each line tax's rate position (from `rate_positions`,
+/// in order) and the numbers written so far.
+pub(crate) struct TransferLines<'a> {
+    rates: &'a [usize],
+    numbers: &'a mut Vec<f64>,
 }
 
 /// For every line tax in order, the position in `total_taxes` of the entry with an equal rate.
@@ -326,20 +354,21 @@ fn push_digits(out: &mut Vec<u8>, mut n: u128, scale: u32) {
 }
 
 /// A quote's object without its closing brace (an invoice continues it with its own fields).
-pub(crate) fn write_quote_fields(w: &mut Writer, q: &Quote, rates: Option<&[usize]>) {
+pub(crate) fn write_quote_fields(w: &mut Writer, q: &Quote, transfer: Option<&mut TransferLines>) {
     w.raw("{\"version\":");
     w.str(q.version);
     w.raw(",\"currency\":");
     w.str(q.currency.code());
     w.raw(",\"lines\":[");
     let mut texts = RateTexts::default();
-    match rates {
-        Some(rates) => {
-            // The transfer form: the count of lines, then each line's values (flat).
+    match transfer {
+        Some(transfer) => {
+            // The transfer form: the count of lines, then each line's strings (flat); the
+            // numbers apart.
             w.usize(q.lines.len());
-            let mut rates = rates.iter();
+            let mut rates = transfer.rates.iter();
             for line in &q.lines {
-                write_transfer_line(w, line, &mut rates);
+                write_transfer_line(w, transfer.numbers, line, &mut rates);
             }
         }
         None => {
@@ -632,47 +661,48 @@ fn write_derivation(w: &mut Writer, d: &Derivation) {
     o.end();
 }
 
-/// A line's values in the transfer form (see [`Quote::to_transfer_json`]), each after a comma.
-fn write_transfer_line(w: &mut Writer, line: &QuoteLine, rates: &mut std::slice::Iter<usize>) {
+/// A line in the transfer form (see [`Quote::to_transfer`]): its strings written, each after a
+/// comma, its numbers pushed.
+fn write_transfer_line(
+    w: &mut Writer,
+    numbers: &mut Vec<f64>,
+    line: &QuoteLine,
+    rates: &mut std::slice::Iter<usize>,
+) {
+    // Minor units and counts as doubles, rounded to nearest like `JSON.parse` of their digits.
+    let mut number = |n: i64| numbers.push(n as f64);
     w.raw(",");
     w.opt_str(line.price.as_deref());
     w.raw(",");
     w.opt_str(line.product.as_deref());
-    w.raw(",");
-    w.int(line.quantity);
-    w.raw(",");
-    w.int(line.amount);
-    w.raw(",");
-    w.usize(line.discount_amounts.len());
+    number(line.quantity);
+    number(line.amount);
+    number(line.discount_amounts.len() as i64);
     for d in &line.discount_amounts {
         w.raw(",");
         w.str(&d.discount);
-        w.raw(",");
-        w.int(d.amount);
+        number(d.amount);
     }
-    w.raw(",");
-    w.int(line.amount_excluding_tax);
+    number(line.amount_excluding_tax);
     w.raw(",");
     w.str(&line.tax_category);
-    w.raw(",");
-    w.usize(line.taxes.len());
+    number(line.taxes.len() as i64);
     for tax in &line.taxes {
-        w.raw(",");
-        w.int(tax.amount);
-        w.raw(",");
-        w.int(tax.taxable_amount);
-        w.raw(",");
+        number(tax.amount);
+        number(tax.taxable_amount);
         // `rate_positions` gave one position per line tax, in this order.
-        w.usize(rates.next().copied().unwrap_or_default());
+        number(rates.next().copied().unwrap_or_default() as i64);
     }
     match (&line.description, &line.metadata) {
-        (None, None) => w.raw(",0"),
+        (None, None) => number(0),
         (description, None) => {
-            w.raw(",1,");
+            number(1);
+            w.raw(",");
             w.opt_str(description.as_deref());
         }
         (description, Some(metadata)) => {
-            w.raw(",2,");
+            number(2);
+            w.raw(",");
             w.opt_str(description.as_deref());
             w.raw(",");
             w.map(metadata);
@@ -983,29 +1013,32 @@ mod tests {
 mod transfer_tests {
     use serde_json::{json, Value};
 
-    /// The JS glue's rebuilding (`quoteFromJson` in src/wasm.rs), in Rust: the transfer text
+    /// The JS glue's rebuilding (`quoteFromParts` in src/wasm.rs), in Rust: the transfer form
     /// must give back exactly `to_json`'s quote.
-    fn rebuild(text: &str) -> Value {
-        let mut q: Value = serde_json::from_str(text).unwrap();
+    fn rebuild(transfer: &super::Transfer) -> Value {
+        let mut q: Value = serde_json::from_str(&transfer.text).unwrap();
         let totals = q["total_taxes"].clone();
         let flat = q["lines"].as_array().unwrap().clone();
-        let mut values = flat.iter();
-        let mut next = || values.next().unwrap().clone();
-        let count = next().as_u64().unwrap();
+        let mut strings = flat.iter();
+        let mut s = || strings.next().unwrap().clone();
+        let mut numbers = transfer.numbers.iter();
+        let mut n = || *numbers.next().unwrap();
+        // What `JSON.parse` would give for the number (an integer below 2^53 here).
+        let v = |x: f64| json!(x as i64);
+        let count = s().as_u64().unwrap();
         let mut lines = Vec::new();
         for _ in 0..count {
-            let (price, product, quantity, amount) = (next(), next(), next(), next());
-            let discounts: Vec<Value> = (0..next().as_u64().unwrap())
-                .map(|_| {
-                    let (discount, amount) = (next(), next());
-                    json!({"discount": discount, "amount": amount})
-                })
+            let (price, product) = (s(), s());
+            let (quantity, amount) = (v(n()), v(n()));
+            let discounts: Vec<Value> = (0..n() as usize)
+                .map(|_| json!({"discount": s(), "amount": v(n())}))
                 .collect();
-            let (amount_excluding_tax, tax_category) = (next(), next());
-            let taxes: Vec<Value> = (0..next().as_u64().unwrap())
+            let amount_excluding_tax = v(n());
+            let tax_category = s();
+            let taxes: Vec<Value> = (0..n() as usize)
                 .map(|_| {
-                    let (amount, taxable_amount, i) = (next(), next(), next());
-                    let mut tax = totals[i.as_u64().unwrap() as usize].clone();
+                    let (amount, taxable_amount, i) = (v(n()), v(n()), n() as usize);
+                    let mut tax = totals[i].clone();
                     tax["amount"] = amount;
                     tax["taxable_amount"] = taxable_amount;
                     tax
@@ -1016,19 +1049,20 @@ mod transfer_tests {
                 "discount_amounts": discounts, "amount_excluding_tax": amount_excluding_tax,
                 "tax_category": tax_category, "taxes": taxes,
             });
-            let optional = next().as_u64().unwrap();
+            let optional = n() as usize;
             if optional > 0 {
-                let description = next();
+                let description = s();
                 if !description.is_null() {
                     line["description"] = description;
                 }
                 if optional > 1 {
-                    line["metadata"] = next();
+                    line["metadata"] = s();
                 }
             }
             lines.push(line);
         }
-        assert!(values.next().is_none(), "values left after the last line");
+        assert!(strings.next().is_none(), "strings left after the last line");
+        assert!(numbers.next().is_none(), "numbers left after the last line");
         q["lines"] = Value::Array(lines);
         q
     }
@@ -1046,19 +1080,26 @@ mod transfer_tests {
         )
         .unwrap();
         let quote = crate::compute_quote(&input).unwrap();
-        let text = quote.to_transfer_json();
-        let lines = &serde_json::from_str::<Value>(&text).unwrap()["lines"];
-        // 2000 − 200 = 1800 at 20 % → 360; 550 − 55 = 495 at 5.5 % → 27.225 → 27; 333 − 33 = 300 → 60.
+        let transfer = quote.to_transfer();
+        let lines = &serde_json::from_str::<Value>(&transfer.text).unwrap()["lines"];
         assert_eq!(
             lines,
             &json!([3,
-                null, null, 2, 2000, 1, "discounts[0]", 200, 1800, "standard", 1, 360, 1800, 0, 1, "Tea \"Earl\"",
-                null, null, 1, 550, 1, "discounts[0]", 55, 495, "standard", 1, 27, 495, 1, 2, null, {"sku": "b-2"},
-                null, null, 1, 333, 1, "discounts[0]", 33, 300, "standard", 1, 60, 300, 0, 0
+                null, null, "discounts[0]", "standard", "Tea \"Earl\"",
+                null, null, "discounts[0]", "standard", null, {"sku": "b-2"},
+                null, null, "discounts[0]", "standard"
             ])
         );
+        // 2000 − 200 = 1800 at 20 % → 360; 550 − 55 = 495 at 5.5 % → 27.225 → 27; 333 − 33 = 300 → 60.
+        #[rustfmt::skip]
+        let numbers = [
+            2.0, 2000.0, 1.0, 200.0, 1800.0, 1.0, 360.0, 1800.0, 0.0, 1.0,
+            1.0, 550.0, 1.0, 55.0, 495.0, 1.0, 27.0, 495.0, 1.0, 2.0,
+            1.0, 333.0, 1.0, 33.0, 300.0, 1.0, 60.0, 300.0, 0.0, 0.0,
+        ];
+        assert_eq!(transfer.numbers, numbers);
         let full: Value = serde_json::from_str(&quote.to_json()).unwrap();
-        assert_eq!(rebuild(&text), full);
+        assert_eq!(rebuild(&transfer), full);
         assert_eq!(full["total_taxes"][0]["amount"], json!(420));
     }
 }

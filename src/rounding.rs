@@ -136,6 +136,16 @@ impl RoundingPolicy {
     /// where rust_decimal's product is exact too; beyond, through the Decimal product (issue 12:
     /// the price stage without 96-bit arithmetic). `tests/kernels.rs` checks both paths agree.
     pub fn round_product(&self, value: Decimal, factor: i64, path: &str) -> Result<i64> {
+        // A whole unit amount (the usual price) times the quantity: an integer product, nothing
+        // to round, when it fits 64 bits (the range check is `round_quotient`'s for a whole).
+        if value.scale() == 0 {
+            if let Some(whole) = i64::try_from(value.mantissa())
+                .ok()
+                .and_then(|m| m.checked_mul(factor))
+            {
+                return money::checked(whole, path);
+            }
+        }
         let exact = value
             .mantissa()
             .checked_mul(i128::from(factor))
@@ -161,12 +171,13 @@ impl RoundingPolicy {
         if denominator <= 0 {
             return Err(overflow());
         }
-        // Truncating division: `rest` has the numerator's sign and |rest| < denominator. In
-        // i64 when both fit (the common case; i128 division is a library call).
-        let (whole, rest) = match (i64::try_from(numerator), i64::try_from(denominator)) {
-            (Ok(n), Ok(d)) => (i128::from(n / d), i128::from(n % d)),
-            _ => (numerator / denominator, numerator % denominator),
-        };
+        // In 64 bits when both fit (the common case; i128 arithmetic is several instructions
+        // per operation and its division a library call).
+        if let (Ok(n), Ok(d)) = (i64::try_from(numerator), i64::try_from(denominator)) {
+            return money::checked(self.round_quotient_64(n, d), path);
+        }
+        // Truncating division: `rest` has the numerator's sign and |rest| < denominator.
+        let (whole, rest) = (numerator / denominator, numerator % denominator);
         let away = rest != 0 && {
             // Where the dropped fraction lies against one half: |rest| vs denominator − |rest|
             // (no doubling, so no overflow near i128's bounds).
@@ -189,6 +200,32 @@ impl RoundingPolicy {
             whole
         };
         money::checked(i64::try_from(rounded).map_err(|_| overflow())?, path)
+    }
+
+    /// `round_quotient` in 64 bits (`d` > 1): the same steps, each in one machine operation.
+    fn round_quotient_64(&self, n: i64, d: i64) -> i64 {
+        // Truncating division: `rest` has the numerator's sign and |rest| < d.
+        let (whole, rest) = (n / d, n % d);
+        if rest == 0 {
+            return whole;
+        }
+        // Where the dropped fraction lies against one half: |rest| vs d − |rest|.
+        let rest = rest.unsigned_abs();
+        let other = d.unsigned_abs() - rest;
+        let away = match self.mode {
+            RoundingMode::HalfUp => rest >= other,
+            RoundingMode::HalfEven => rest > other || (rest == other && whole % 2 != 0),
+            RoundingMode::Up => true,
+            RoundingMode::Down => false,
+            RoundingMode::Ceiling => n > 0,
+            RoundingMode::Floor => n < 0,
+        };
+        // |whole| ≤ |n| / 2 (d ≥ 2): one more unit stays in range.
+        if away {
+            whole + n.signum()
+        } else {
+            whole
+        }
     }
 
     /// The cash rounding of an amount payable (minor units): the nearest multiple of the

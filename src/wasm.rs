@@ -35,12 +35,14 @@ use wasm_bindgen::prelude::*;
 //   The common case, a tree of plain objects, arrays and finite values, is checked first by
 //   `plain`, which builds no paths (it was a tenth of a 20-line `calculator.quote` in Node);
 //   anything else, every error included, goes through the walk that names the path.
-// - `quoteFromJson(text)`, a quote from its transfer text (`Quote::to_transfer_json`,
-//   src/quote_json.rs): the lines' values come as one flat array (the count of lines first) and
-//   line taxes point at their rate's `total_taxes` entry; it rebuilds the documented objects
-//   (same fields, same order as `Quote::to_json`), each line's taxes their own objects. JSON.parse
-//   of the full text was a third of a 200-line call; of per-line arrays, a quarter of a 20-line
-//   call (a flat array parses in half the time).
+// - `quoteFromParts(text, numbers)`, a quote from its transfer form (`Quote::to_transfer`,
+//   src/quote_json.rs): the lines' strings come as one flat array in the text (the count of lines
+//   first), their numbers as a Float64Array over wasm memory (read before returning, while Rust
+//   holds the vector), and line taxes point at their rate's `total_taxes` entry; it rebuilds the
+//   documented objects (same fields, same order as `Quote::to_json`), each line's taxes their own
+//   objects. JSON.parse of the full text was a third of a 200-line call; of per-line arrays, a
+//   quarter of a 20-line call (a flat array parses in half the time); of the lines' numbers, a
+//   third of the rest.
 // - `guardCalculator(Calculator)`, called by the package's entry files: a method of a freed
 //   Calculator throws `BillcalcError` `calculator_freed` (wasm-bindgen's own check throws a plain
 //   Error, "null pointer passed to rust"); `free()` twice is a no-op.
@@ -116,36 +118,37 @@ export function toJsonText(value, root) {
     throw new BillcalcError('invalid_type', clip(root), 'invalid type: the value cannot be read as JSON');
   }
 }
-export function quoteFromJson(text) {
+export function quoteFromParts(text, n) {
   const q = JSON.parse(text);
-  const a = q.lines;
-  if (typeof a[0] !== 'number') return q;
+  const s = q.lines;
+  if (typeof s[0] !== 'number') return q;
   const totals = q.total_taxes;
-  const count = a[0];
+  const count = s[0];
   const out = new Array(count);
-  let p = 1;
+  let j = 1, p = 0;
   for (let i = 0; i < count; i++) {
-    const price = a[p], product = a[p + 1], quantity = a[p + 2], amount = a[p + 3];
-    let k = a[p + 4];
-    p += 5;
-    const discounts = [];
-    for (; k > 0; k--, p += 2) discounts.push({ discount: a[p], amount: a[p + 1] });
-    const excluding = a[p], category = a[p + 1];
-    k = a[p + 2];
+    const price = s[j], product = s[j + 1], quantity = n[p], amount = n[p + 1];
+    let k = n[p + 2];
+    j += 2;
     p += 3;
+    const discounts = [];
+    for (; k > 0; k--) discounts.push({ discount: s[j++], amount: n[p++] });
+    const excluding = n[p], category = s[j++];
+    k = n[p + 1];
+    p += 2;
     const taxes = [];
     for (; k > 0; k--, p += 3) {
-      const tax = { ...totals[a[p + 2]] };
-      tax.amount = a[p];
-      tax.taxable_amount = a[p + 1];
+      const tax = { ...totals[n[p + 2]] };
+      tax.amount = n[p];
+      tax.taxable_amount = n[p + 1];
       taxes.push(tax);
     }
     const line = { price, product, quantity, amount, discount_amounts: discounts, amount_excluding_tax: excluding, tax_category: category, taxes };
-    k = a[p++];
+    k = n[p++];
     if (k > 0) {
-      const description = a[p++];
+      const description = s[j++];
       if (description !== null) line.description = description;
-      if (k > 1) line.metadata = a[p++];
+      if (k > 1) line.metadata = s[j++];
     }
     out[i] = line;
   }
@@ -178,8 +181,8 @@ extern "C" {
     fn new(code: &str, path: &str, message: &str) -> BillcalcError;
     #[wasm_bindgen(catch, js_name = toJsonText)]
     fn to_json_text(value: &JsValue, root: &str) -> Result<String, JsValue>;
-    #[wasm_bindgen(catch, js_name = quoteFromJson)]
-    fn quote_from_json(text: &str) -> Result<QuoteJs, JsValue>;
+    #[wasm_bindgen(catch, js_name = quoteFromParts)]
+    fn quote_from_parts(text: &str, numbers: &[f64]) -> Result<QuoteJs, JsValue>;
 }
 
 // TypeScript names for the JS values crossing the boundary (declared in src/types.d.ts).
@@ -278,10 +281,11 @@ fn json_output<J: JsCast>(text: &str) -> Result<J, JsValue> {
         })
 }
 
-/// A quote, through its hand-written transfer text and `quoteFromJson` (the checkout hot path).
+/// A quote, through its hand-written transfer form and `quoteFromParts` (the checkout hot path).
 #[cfg(feature = "quotes")]
 fn quote_output(quote: &quote::Quote) -> Result<QuoteJs, JsValue> {
-    quote_from_json(&quote.to_transfer_json()).map_err(|_| {
+    let transfer = quote.to_transfer();
+    quote_from_parts(&transfer.text, &transfer.numbers).map_err(|_| {
         throwable(Error::new(
             ErrorCode::InvalidType,
             "",

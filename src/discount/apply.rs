@@ -22,6 +22,10 @@ use std::borrow::Cow;
 pub struct Outcome {
     pub applied: Vec<AppliedDiscount>,
     pub rejected: Vec<RejectedDiscount>,
+    /// Each applied discount's total, in `applied` order (the quote's `total_discount_amounts`),
+    /// holding the very id the lines' `discount_amounts` share: a line's part is matched to its
+    /// discount by pointer before any string comparison.
+    pub amounts: Vec<DiscountAmount>,
 }
 
 impl Outcome {
@@ -194,7 +198,7 @@ pub fn apply(
             Facts {
                 product: line.price.product.as_deref(),
                 categories: product.map_or(&[][..], |p| p.categories.as_slice()),
-                shipping: calculator.tax_category(line) == Some("shipping"),
+                shipping: Calculator::category_with(line, product) == Some("shipping"),
                 discountable: line.discountable,
                 quantity: line.quantity,
                 amount: line.amount,
@@ -231,7 +235,8 @@ pub fn apply(
         let prefix = join_path(&line.path(), "discounts");
         for (i, entry) in line.input.discounts.iter().enumerate() {
             let path = indexed(&prefix, i);
-            verdicts.push(env.requested(entry, path, Some(line.index), &mut seen)?);
+            let later = i + 1 < line.input.discounts.len();
+            verdicts.push(env.requested(entry, path, Some(line.index), &mut seen, later)?);
         }
     }
     for rule in rules.iter().filter(|r| r.is_order_level()) {
@@ -239,7 +244,8 @@ pub fn apply(
     }
     let mut seen = Vec::new();
     for (i, entry) in input.discounts.iter().enumerate() {
-        verdicts.push(env.requested(entry, indexed("discounts", i), None, &mut seen)?);
+        let later = i + 1 < input.discounts.len();
+        verdicts.push(env.requested(entry, indexed("discounts", i), None, &mut seen, later)?);
     }
 
     // Stacking: all eligible discounts if they all combine; else the best-ranked option.
@@ -291,6 +297,10 @@ pub fn apply(
                         amount: part,
                     });
                 }
+                outcome.amounts.push(DiscountAmount {
+                    discount: shared_id,
+                    amount,
+                });
                 outcome.applied.push(AppliedDiscount {
                     id: c.header.id,
                     level: c.header.level,
@@ -313,6 +323,13 @@ impl Env<'_> {
     /// non-combinable one alone; the option holding the highest priority wins, then the one
     /// taking the most off, then the first (the combinable group comes first).
     fn stack(&self, eligible: &[&Candidate]) -> Result<(Vec<usize>, Vec<Taken>)> {
+        if eligible.is_empty() {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        // One option only (all combine, or a single discount): it is the choice.
+        if eligible.len() == 1 || eligible.iter().all(|c| c.combinable) {
+            return Ok(((0..eligible.len()).collect(), self.run(eligible)?));
+        }
         let mut options: Vec<Vec<usize>> = Vec::new();
         let group: Vec<usize> = (0..eligible.len())
             .filter(|&i| eligible.get(i).is_some_and(|c| c.combinable))
@@ -388,6 +405,7 @@ impl Env<'_> {
         path: String,
         line: Option<usize>,
         seen: &mut Vec<(String, String)>,
+        later: bool,
     ) -> Result<Verdict> {
         let mut header = Header {
             id: entry.path.clone().unwrap_or(path),
@@ -471,7 +489,10 @@ impl Env<'_> {
                 r.conflicts_with = vec![first.clone()];
                 return Ok(Verdict::Rejected(r));
             }
-            seen.push((id.clone(), path.clone()));
+            // Only a later entry of the same list can repeat it (the last one is not kept).
+            if later {
+                seen.push((id.clone(), path.clone()));
+            }
         }
         if !coupon.valid || code.is_some_and(|c| !c.active) {
             return Ok(reject(header, Reason::Inactive));

@@ -371,118 +371,148 @@ pub fn apply(
         }
     };
 
-    // Goods first; shipping that follows the goods is split over their categories afterwards.
-    let mut items = Vec::with_capacity(lines.len());
-    let mut follows = Vec::new();
-    for (i, line) in lines.iter().enumerate() {
-        let base = bases.get(i).copied().unwrap_or(0);
-        let category = category_of(line);
-        let supply = supply_of(line);
-        let decision = match (category, setup.shipping) {
-            ("shipping", _) if line.input.tax_rates.is_some() || default_rates.is_some() => {
-                decide(line, category, supply)?
-            }
-            ("shipping", ShippingTax::FollowsGoods) => {
-                follows.push(i);
-                continue;
-            }
-            ("shipping", ShippingTax::Taxable) => decide(line, "standard", supply)?,
-            ("shipping", ShippingTax::Exempt) => decide(line, "exempt", supply)?,
-            _ => decide(line, category, supply)?,
-        };
-        items.push(Item {
-            line: i,
-            base,
-            decision,
-        });
-    }
-    if !follows.is_empty() {
-        // Amounts per (category, supply) of what is shipped, in order of first appearance:
-        // shipping takes the rate and the place of supply of its goods.
-        let mut goods: Vec<((&str, Supply), i64)> = Vec::new();
-        for item in &items {
-            let Some(line) = lines.get(item.line) else {
-                continue;
-            };
-            let key = (category_of(line), supply_of(line));
-            if key.0 == "shipping" {
-                continue;
-            }
-            match goods.iter_mut().find(|(k, _)| *k == key) {
-                Some(entry) => entry.1 = money::checked(entry.1 + item.base, "lines")?,
-                None => goods.push((key, item.base)),
-            }
-        }
-        // Only goods are shipped: services (an online course) take no part of the shipping
-        // unless the cart has no goods at all. Credits (negative amounts, on invoices) weigh
-        // nothing in the split.
-        if goods
-            .iter()
-            .any(|((_, supply), w)| *supply == Supply::Goods && *w > 0)
+    // The usual checkout (issue 12): every line taxed at the quote's default rates, all of them
+    // exclusive and simple, rounded per line. Each line's taxes come straight from its base:
+    // what the items, `line_stage` and the merge below give for such lines (the quote tests
+    // compare the two paths on random carts), without building them. Any error: the general
+    // path again, which reports it where it belongs.
+    let direct = match &default_decision {
+        Some(decision)
+            if setup.rounding_stage == RoundingStage::Line
+                && direct_enabled()
+                && is_simple(decision)
+                && lines.iter().all(|l| l.input.tax_rates.is_none()) =>
         {
-            goods.retain(|((_, supply), _)| *supply == Supply::Goods);
+            direct_lines(decision, lines.len(), bases, &context.rounding).ok()
         }
-        if goods.iter().all(|(_, w)| *w <= 0) {
-            goods = vec![(("standard", Supply::Goods), 1)];
-        }
-        let weights: Vec<i64> = goods.iter().map(|(_, w)| (*w).max(0)).collect();
-        for i in follows {
-            let Some(line) = lines.get(i) else { continue };
-            let base = bases.get(i).copied().unwrap_or(0);
-            let portions = allocate(base, &weights, &line.path())?;
-            for (((category, supply), _), portion) in goods.iter().zip(portions) {
+        _ => None,
+    };
+    #[cfg(test)]
+    if direct.is_some() {
+        DIRECT_RUNS.with(|c| c.set(c.get() + 1));
+    }
+    let (out, backs_out) = match direct {
+        Some(out) => (out, false),
+        None => {
+            // Goods first; shipping that follows the goods is split over their categories afterwards.
+            let mut items = Vec::with_capacity(lines.len());
+            let mut follows = Vec::new();
+            for (i, line) in lines.iter().enumerate() {
+                let base = bases.get(i).copied().unwrap_or(0);
+                let category = category_of(line);
+                let supply = supply_of(line);
+                let decision = match (category, setup.shipping) {
+                    ("shipping", _)
+                        if line.input.tax_rates.is_some() || default_rates.is_some() =>
+                    {
+                        decide(line, category, supply)?
+                    }
+                    ("shipping", ShippingTax::FollowsGoods) => {
+                        follows.push(i);
+                        continue;
+                    }
+                    ("shipping", ShippingTax::Taxable) => decide(line, "standard", supply)?,
+                    ("shipping", ShippingTax::Exempt) => decide(line, "exempt", supply)?,
+                    _ => decide(line, category, supply)?,
+                };
                 items.push(Item {
                     line: i,
-                    base: portion,
-                    decision: decide(line, category, *supply)?,
+                    base,
+                    decision,
                 });
             }
-        }
-    }
-
-    let backs_out = items.iter().any(|i| {
-        !i.decision.back_out.is_empty() || i.decision.collected.iter().any(|a| a.rate.inclusive)
-    });
-    // Invoice-level rounding needs every item first; line-level rounding computes each item's
-    // amounts as it merges them (no vector of them).
-    let invoice_amounts = match setup.rounding_stage {
-        RoundingStage::Line => None,
-        RoundingStage::Invoice => Some(invoice_stage(&items, &context.rounding, lines)?),
-    };
-
-    // Per line: merge the items' taxes (a shipping line's portions at the same rate add up).
-    // The rates are shared: a line's tax holds a reference-counted clone.
-    let mut out = vec![LineTaxes::default(); lines.len()];
-    for (k, item) in items.iter().enumerate() {
-        let own;
-        let amounts = match &invoice_amounts {
-            Some(all) => match all.get(k) {
-                Some(amounts) => amounts,
-                None => continue,
-            },
-            None => {
-                // The path is formatted only on error: the stage is pure, so running it again
-                // with the path reports the same error where it belongs (this runs per line).
-                own = line_stage(item, &context.rounding, "")
-                    .or_else(|_| line_stage(item, &context.rounding, &path_of(lines, item)))?;
-                &own
+            if !follows.is_empty() {
+                // Amounts per (category, supply) of what is shipped, in order of first appearance:
+                // shipping takes the rate and the place of supply of its goods.
+                let mut goods: Vec<((&str, Supply), i64)> = Vec::new();
+                for item in &items {
+                    let Some(line) = lines.get(item.line) else {
+                        continue;
+                    };
+                    let key = (category_of(line), supply_of(line));
+                    if key.0 == "shipping" {
+                        continue;
+                    }
+                    match goods.iter_mut().find(|(k, _)| *k == key) {
+                        Some(entry) => entry.1 = money::checked(entry.1 + item.base, "lines")?,
+                        None => goods.push((key, item.base)),
+                    }
+                }
+                // Only goods are shipped: services (an online course) take no part of the shipping
+                // unless the cart has no goods at all. Credits (negative amounts, on invoices) weigh
+                // nothing in the split.
+                if goods
+                    .iter()
+                    .any(|((_, supply), w)| *supply == Supply::Goods && *w > 0)
+                {
+                    goods.retain(|((_, supply), _)| *supply == Supply::Goods);
+                }
+                if goods.iter().all(|(_, w)| *w <= 0) {
+                    goods = vec![(("standard", Supply::Goods), 1)];
+                }
+                let weights: Vec<i64> = goods.iter().map(|(_, w)| (*w).max(0)).collect();
+                for i in follows {
+                    let Some(line) = lines.get(i) else { continue };
+                    let base = bases.get(i).copied().unwrap_or(0);
+                    let portions = allocate(base, &weights, &line.path())?;
+                    for (((category, supply), _), portion) in goods.iter().zip(portions) {
+                        items.push(Item {
+                            line: i,
+                            base: portion,
+                            decision: decide(line, category, *supply)?,
+                        });
+                    }
+                }
             }
-        };
-        let Some(line) = out.get_mut(item.line) else {
-            continue;
-        };
-        line.net = money::checked(line.net + amounts.net, "lines")?;
-        line.payable = money::checked(line.payable + amounts.net, "lines")?;
-        for (applied, &(amount, taxable)) in
-            item.decision.collected.iter().zip(amounts.collected.iter())
-        {
-            line.payable = money::checked(line.payable + amount, "lines")?;
-            add_tax(&mut line.taxes, &applied.rate, amount, taxable)?;
+
+            let backs_out = items.iter().any(|i| {
+                !i.decision.back_out.is_empty()
+                    || i.decision.collected.iter().any(|a| a.rate.inclusive)
+            });
+            // Invoice-level rounding needs every item first; line-level rounding computes each item's
+            // amounts as it merges them (no vector of them).
+            let invoice_amounts = match setup.rounding_stage {
+                RoundingStage::Line => None,
+                RoundingStage::Invoice => Some(invoice_stage(&items, &context.rounding, lines)?),
+            };
+
+            // Per line: merge the items' taxes (a shipping line's portions at the same rate add up).
+            // The rates are shared: a line's tax holds a reference-counted clone.
+            let mut out = vec![LineTaxes::default(); lines.len()];
+            for (k, item) in items.iter().enumerate() {
+                let own;
+                let amounts = match &invoice_amounts {
+                    Some(all) => match all.get(k) {
+                        Some(amounts) => amounts,
+                        None => continue,
+                    },
+                    None => {
+                        // The path is formatted only on error: the stage is pure, so running it again
+                        // with the path reports the same error where it belongs (this runs per line).
+                        own = line_stage(item, &context.rounding, "").or_else(|_| {
+                            line_stage(item, &context.rounding, &path_of(lines, item))
+                        })?;
+                        &own
+                    }
+                };
+                let Some(line) = out.get_mut(item.line) else {
+                    continue;
+                };
+                line.net = money::checked(line.net + amounts.net, "lines")?;
+                line.payable = money::checked(line.payable + amounts.net, "lines")?;
+                for (applied, &(amount, taxable)) in
+                    item.decision.collected.iter().zip(amounts.collected.iter())
+                {
+                    line.payable = money::checked(line.payable + amount, "lines")?;
+                    add_tax(&mut line.taxes, &applied.rate, amount, taxable)?;
+                }
+                if let Some(zero) = &item.decision.zero {
+                    add_tax(&mut line.taxes, zero, 0, amounts.net)?;
+                }
+            }
+            (out, backs_out)
         }
-        if let Some(zero) = &item.decision.zero {
-            add_tax(&mut line.taxes, zero, 0, amounts.net)?;
-        }
-    }
+    };
 
     // One entry per rate, in order of first appearance (found by hash: linear in the taxes).
     // Most carts repeat one rate line after line: the previous line's group is compared first,
@@ -580,6 +610,64 @@ pub fn apply(
         customer_tax_ids,
         backs_out,
     })
+}
+
+/// Only exclusive rates, none compound, nothing backed out or reported at zero: each rate's tax
+/// is its rounded share of the base.
+fn is_simple(decision: &Decision) -> bool {
+    decision.back_out.is_empty()
+        && decision.zero.is_none()
+        && decision
+            .collected
+            .iter()
+            .all(|a| !a.rate.inclusive && !a.compound)
+}
+
+/// Each line's taxes under one simple decision, rounded per line (see `is_simple`): the net is
+/// the base, each rate's tax its rounded share, the line pays the net plus every tax.
+fn direct_lines(
+    decision: &Decision,
+    count: usize,
+    bases: &[i64],
+    rounding: &RoundingPolicy,
+) -> Result<Vec<LineTaxes>> {
+    let mut out = Vec::with_capacity(count);
+    for i in 0..count {
+        let base = bases.get(i).copied().unwrap_or(0);
+        let net = money::checked(base, "lines")?;
+        let mut line = LineTaxes {
+            taxes: crate::few::Few::new(),
+            net,
+            payable: net,
+        };
+        for applied in &decision.collected {
+            let amount = rounded_share(base, applied.rate.percentage, rounding, "")?;
+            line.payable = money::checked(line.payable + amount, "lines")?;
+            add_tax(&mut line.taxes, &applied.rate, amount, base)?;
+        }
+        out.push(line);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests turn the direct paths off to compare them with the general ones.
+    pub(crate) static GENERAL_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// How many times a direct path ran (the tests check they were exercised).
+    pub(crate) static DIRECT_RUNS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Whether the direct paths may run (always, outside tests that compare them).
+pub(crate) fn direct_enabled() -> bool {
+    #[cfg(test)]
+    {
+        !GENERAL_ONLY.with(|g| g.get())
+    }
+    #[cfg(not(test))]
+    {
+        true
+    }
 }
 
 fn path_of(lines: &[WorkLine], item: &Item) -> String {

@@ -124,6 +124,11 @@ pub struct ValidRate {
     pub jurisdiction: Option<String>,
     pub country: Option<String>,
     pub state: Option<String>,
+    /// The rate's description as an explicit rate (what `taxes[]` shows), built once when the
+    /// rate is checked, so a quote shares it instead of copying five strings (issue 12). `None`
+    /// for the rates of rules and the built-in table, which are described with a taxability
+    /// reason per decision.
+    pub explicit: Option<super::SharedRate>,
 }
 
 /// A checked merchant rule.
@@ -212,7 +217,7 @@ impl TaxRate {
             .as_deref()
             .map(|c| country(c, &join_path(path, "country")))
             .transpose()?;
-        Ok(ValidRate {
+        let mut rate = ValidRate {
             id: self.id.clone(),
             percentage: self.percentage,
             inclusive: self.inclusive,
@@ -225,7 +230,10 @@ impl TaxRate {
             jurisdiction: self.jurisdiction.clone(),
             country,
             state: self.state.as_deref().map(upper),
-        })
+            explicit: None,
+        };
+        rate.explicit = Some(super::place::descriptor(&rate, rate.inclusive, None));
+        Ok(rate)
     }
 }
 
@@ -275,6 +283,7 @@ impl TaxRule {
                 .or_else(|| Some(jurisdiction(&country, state.as_deref()))),
             country: Some(country.clone()),
             state: state.clone(),
+            explicit: None,
         };
         Ok(ValidRule {
             country,

@@ -254,7 +254,11 @@ fn rule_matches_place(rule: &super::config::ValidRule, buyer: &Buyer, date: u32)
         && (rule.until == 0 || date < rule.until)
 }
 
-fn descriptor(rate: &ValidRate, inclusive: bool, reason: Option<&'static str>) -> SharedRate {
+pub(super) fn descriptor(
+    rate: &ValidRate,
+    inclusive: bool,
+    reason: Option<&'static str>,
+) -> SharedRate {
     SharedRate::new(RateDescriptor {
         tax_rate: rate.id.clone(),
         percentage: rate.percentage,
@@ -374,6 +378,7 @@ fn rates_at(
                 } else {
                     None
                 },
+                explicit: None,
             });
         }
     }
@@ -626,7 +631,11 @@ pub fn decide_explicit<R: std::borrow::Borrow<ValidRate>>(
         TaxExempt::None => Decision {
             collected: rates()
                 .map(|r| Applied {
-                    rate: descriptor(r, r.inclusive, None),
+                    // Built when the rate was checked: shared, not copied (issue 12).
+                    rate: r
+                        .explicit
+                        .clone()
+                        .unwrap_or_else(|| descriptor(r, r.inclusive, None)),
                     compound: r.compound,
                 })
                 .collect(),
