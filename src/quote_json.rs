@@ -34,22 +34,25 @@ impl Quote {
         self.write(None)
     }
 
-    /// The quote's transfer form for the wasm package's JS glue (see the module docs): a text
-    /// whose `lines` is one flat array of the lines' strings, the number of lines first: `price,
-    /// product, discount × d, tax_category (, description | null (, metadata))`; and the lines'
-    /// numbers, each line's in turn: `quantity, amount, d, amount × d, amount_excluding_tax, t,
-    /// (amount, taxable_amount, i) × t, k`, where `i` is the position of the tax's rate in
-    /// `total_taxes` and `k` the count of the optional values (0, 1 or 2); everything else as
-    /// in `to_json`. The numbers cross as a `Float64Array` over wasm memory, not as text: every
+    /// The quote's transfer form for the wasm package's JS glue (see the module docs): the
+    /// lines' numbers, the count of lines first, then each line's in turn: `price, product,
+    /// quantity, amount, d, (discount, amount) × d, amount_excluding_tax, tax_category, t,
+    /// (amount, taxable_amount, i) × t, k (, description (, metadata))`, where every string
+    /// (`price`, `product`, `discount`, `tax_category`, `description`, `metadata`) is its
+    /// position in the text's `lines`, a table of the lines' strings (null included) in which a
+    /// string recently written is not written again; `i` is the position of the tax's rate in
+    /// `total_taxes` and `k` the count of the optional values (0, 1 or 2); everything else as in
+    /// `to_json`. The numbers cross as a `Float64Array` over wasm memory, not as text: every
     /// integer the engine writes is what `JSON.parse` of its digits gives (both round to the
-    /// nearest double), and V8's `JSON.parse` took ~20 ns for each (issue 12, Node).
+    /// nearest double), and V8's `JSON.parse` took ~20 ns for each number and ~60 ns for each
+    /// string (issue 12, Node).
     /// Falls back to `to_json`'s text (lines as objects, no numbers) when a line tax's rate is
     /// not in `total_taxes`, which the tax stage never produces.
     #[cfg_attr(not(all(target_arch = "wasm32", feature = "quotes")), allow(dead_code))]
     pub(crate) fn to_transfer(&self) -> Transfer {
         match rate_positions(self) {
             Some(positions) => {
-                let mut numbers = Vec::with_capacity(12 * self.lines.len());
+                let mut numbers = Vec::with_capacity(1 + 16 * self.lines.len());
                 let text = self.write(Some(&mut TransferLines {
                     rates: &positions,
                     numbers: &mut numbers,
@@ -87,6 +90,53 @@ pub(crate) struct Transfer {
 pub(crate) struct TransferLines<'a> {
     rates: &'a [usize],
     numbers: &'a mut Vec<f64>,
+}
+
+/// The transfer form's table of strings: the last few distinct strings written, with their
+/// positions. A cart's lines repeat their tax category and discount ids, and price ids from a
+/// catalog of a few dozen; a string found here is written once (V8's `JSON.parse` took ~60 ns
+/// per string, the writer's look-up a few comparisons of lengths).
+#[derive(Default)]
+struct Strings<'a> {
+    /// The string, its position, when it was last used.
+    recent: [(Option<&'a str>, u32, u32); 8],
+    filled: usize,
+    count: u32,
+    clock: u32,
+}
+
+impl<'a> Strings<'a> {
+    /// The position of `s` in the table, writing it when it is not among the recent ones (which
+    /// then forget the least recently used). Not inlined: one copy for its six callers.
+    #[inline(never)]
+    fn position(&mut self, w: &mut Writer, s: Option<&'a str>) -> f64 {
+        self.clock += 1;
+        let recent = &mut self.recent[..self.filled];
+        if let Some(entry) = recent.iter_mut().find(|(t, _, _)| *t == s) {
+            entry.2 = self.clock;
+            return f64::from(entry.1);
+        }
+        let at = self.push(w);
+        w.opt_str(s);
+        let slot = if self.filled < self.recent.len() {
+            self.filled += 1;
+            self.filled - 1
+        } else {
+            let oldest = self.recent.iter().enumerate().min_by_key(|(_, e)| e.2);
+            oldest.map_or(0, |(i, _)| i)
+        };
+        self.recent[slot] = (s, at, self.clock);
+        f64::from(at)
+    }
+
+    /// A new entry's position; its value is written next (a comma before all but the first).
+    fn push(&mut self, w: &mut Writer) -> u32 {
+        if self.count > 0 {
+            w.raw(",");
+        }
+        self.count += 1;
+        self.count - 1
+    }
 }
 
 /// For every line tax in order, the position in `total_taxes` of the entry with an equal rate.
@@ -363,12 +413,12 @@ pub(crate) fn write_quote_fields(w: &mut Writer, q: &Quote, transfer: Option<&mu
     let mut texts = RateTexts::default();
     match transfer {
         Some(transfer) => {
-            // The transfer form: the count of lines, then each line's strings (flat); the
-            // numbers apart.
-            w.usize(q.lines.len());
+            // The transfer form: the lines' numbers apart, their strings' table here.
+            transfer.numbers.push(q.lines.len() as f64);
             let mut rates = transfer.rates.iter();
+            let mut strings = Strings::default();
             for line in &q.lines {
-                write_transfer_line(w, transfer.numbers, line, &mut rates);
+                write_transfer_line(w, transfer.numbers, &mut strings, line, &mut rates);
             }
         }
         None => {
@@ -661,51 +711,43 @@ fn write_derivation(w: &mut Writer, d: &Derivation) {
     o.end();
 }
 
-/// A line in the transfer form (see [`Quote::to_transfer`]): its strings written, each after a
-/// comma, its numbers pushed.
-fn write_transfer_line(
+/// A line in the transfer form (see [`Quote::to_transfer`]): its numbers pushed, its strings
+/// through the table.
+fn write_transfer_line<'q>(
     w: &mut Writer,
     numbers: &mut Vec<f64>,
-    line: &QuoteLine,
+    strings: &mut Strings<'q>,
+    line: &'q QuoteLine,
     rates: &mut std::slice::Iter<usize>,
 ) {
     // Minor units and counts as doubles, rounded to nearest like `JSON.parse` of their digits.
-    let mut number = |n: i64| numbers.push(n as f64);
-    w.raw(",");
-    w.opt_str(line.price.as_deref());
-    w.raw(",");
-    w.opt_str(line.product.as_deref());
-    number(line.quantity);
-    number(line.amount);
-    number(line.discount_amounts.len() as i64);
+    let price = strings.position(w, line.price.as_deref());
+    let product = strings.position(w, line.product.as_deref());
+    numbers.extend([price, product, line.quantity as f64, line.amount as f64]);
+    numbers.push(line.discount_amounts.len() as f64);
     for d in &line.discount_amounts {
-        w.raw(",");
-        w.str(&d.discount);
-        number(d.amount);
+        let discount = strings.position(w, Some(&d.discount));
+        numbers.extend([discount, d.amount as f64]);
     }
-    number(line.amount_excluding_tax);
-    w.raw(",");
-    w.str(&line.tax_category);
-    number(line.taxes.len() as i64);
+    let category = strings.position(w, Some(&line.tax_category));
+    numbers.extend([line.amount_excluding_tax as f64, category]);
+    numbers.push(line.taxes.len() as f64);
     for tax in &line.taxes {
-        number(tax.amount);
-        number(tax.taxable_amount);
         // `rate_positions` gave one position per line tax, in this order.
-        number(rates.next().copied().unwrap_or_default() as i64);
+        let rate = rates.next().copied().unwrap_or_default();
+        numbers.extend([tax.amount as f64, tax.taxable_amount as f64, rate as f64]);
     }
     match (&line.description, &line.metadata) {
-        (None, None) => number(0),
+        (None, None) => numbers.push(0.0),
         (description, None) => {
-            number(1);
-            w.raw(",");
-            w.opt_str(description.as_deref());
+            let description = strings.position(w, description.as_deref());
+            numbers.extend([1.0, description]);
         }
         (description, Some(metadata)) => {
-            number(2);
-            w.raw(",");
-            w.opt_str(description.as_deref());
-            w.raw(",");
+            let description = strings.position(w, description.as_deref());
+            let at = strings.push(w);
             w.map(metadata);
+            numbers.extend([2.0, description, f64::from(at)]);
         }
     }
 }
@@ -1018,23 +1060,21 @@ mod transfer_tests {
     fn rebuild(transfer: &super::Transfer) -> Value {
         let mut q: Value = serde_json::from_str(&transfer.text).unwrap();
         let totals = q["total_taxes"].clone();
-        let flat = q["lines"].as_array().unwrap().clone();
-        let mut strings = flat.iter();
-        let mut s = || strings.next().unwrap().clone();
+        let table = q["lines"].as_array().unwrap().clone();
         let mut numbers = transfer.numbers.iter();
         let mut n = || *numbers.next().unwrap();
+        let s = |i: f64| table[i as usize].clone();
         // What `JSON.parse` would give for the number (an integer below 2^53 here).
         let v = |x: f64| json!(x as i64);
-        let count = s().as_u64().unwrap();
+        let count = n() as usize;
         let mut lines = Vec::new();
         for _ in 0..count {
-            let (price, product) = (s(), s());
+            let (price, product) = (s(n()), s(n()));
             let (quantity, amount) = (v(n()), v(n()));
             let discounts: Vec<Value> = (0..n() as usize)
-                .map(|_| json!({"discount": s(), "amount": v(n())}))
+                .map(|_| json!({"discount": s(n()), "amount": v(n())}))
                 .collect();
-            let amount_excluding_tax = v(n());
-            let tax_category = s();
+            let (amount_excluding_tax, tax_category) = (v(n()), s(n()));
             let taxes: Vec<Value> = (0..n() as usize)
                 .map(|_| {
                     let (amount, taxable_amount, i) = (v(n()), v(n()), n() as usize);
@@ -1051,17 +1091,16 @@ mod transfer_tests {
             });
             let optional = n() as usize;
             if optional > 0 {
-                let description = s();
+                let description = s(n());
                 if !description.is_null() {
                     line["description"] = description;
                 }
                 if optional > 1 {
-                    line["metadata"] = s();
+                    line["metadata"] = s(n());
                 }
             }
             lines.push(line);
         }
-        assert!(strings.next().is_none(), "strings left after the last line");
         assert!(numbers.next().is_none(), "numbers left after the last line");
         q["lines"] = Value::Array(lines);
         q
@@ -1082,20 +1121,18 @@ mod transfer_tests {
         let quote = crate::compute_quote(&input).unwrap();
         let transfer = quote.to_transfer();
         let lines = &serde_json::from_str::<Value>(&transfer.text).unwrap()["lines"];
+        // Each string once: the lines' null price and product ids, the discount, the category.
         assert_eq!(
             lines,
-            &json!([3,
-                null, null, "discounts[0]", "standard", "Tea \"Earl\"",
-                null, null, "discounts[0]", "standard", null, {"sku": "b-2"},
-                null, null, "discounts[0]", "standard"
-            ])
+            &json!([null, "discounts[0]", "standard", "Tea \"Earl\"", {"sku": "b-2"}])
         );
         // 2000 − 200 = 1800 at 20 % → 360; 550 − 55 = 495 at 5.5 % → 27.225 → 27; 333 − 33 = 300 → 60.
         #[rustfmt::skip]
         let numbers = [
-            2.0, 2000.0, 1.0, 200.0, 1800.0, 1.0, 360.0, 1800.0, 0.0, 1.0,
-            1.0, 550.0, 1.0, 55.0, 495.0, 1.0, 27.0, 495.0, 1.0, 2.0,
-            1.0, 333.0, 1.0, 33.0, 300.0, 1.0, 60.0, 300.0, 0.0, 0.0,
+            3.0,
+            0.0, 0.0, 2.0, 2000.0, 1.0, 1.0, 200.0, 1800.0, 2.0, 1.0, 360.0, 1800.0, 0.0, 1.0, 3.0,
+            0.0, 0.0, 1.0, 550.0, 1.0, 1.0, 55.0, 495.0, 2.0, 1.0, 27.0, 495.0, 1.0, 2.0, 0.0, 4.0,
+            0.0, 0.0, 1.0, 333.0, 1.0, 1.0, 33.0, 300.0, 2.0, 1.0, 60.0, 300.0, 0.0, 0.0,
         ];
         assert_eq!(transfer.numbers, numbers);
         let full: Value = serde_json::from_str(&quote.to_json()).unwrap();

@@ -153,10 +153,31 @@ count_invoices() {
   fi
 }
 
-wrk_run() { # name seconds-spec: runs the charges; prints nothing, leaves $WORK/$1.json
+fsync_probe() { # seconds file: while the charges run, how long a small durable write takes on
+  # this disk (16 KiB appended and fdatasync'd every 20 ms, in the database's directory: the
+  # commit cycle every charge waits for twice). The disk may be shared; this says how it was.
+  python3 - "$1" "$2" <<'PY' >"$WORK/fsync.txt" 2>&1 || true
+import os, sys, time
+secs, path = float(sys.argv[1]), sys.argv[2]
+fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+buf, t, end = os.urandom(16384), [], time.time() + secs
+while time.time() < end:
+    os.write(fd, buf)
+    a = time.perf_counter(); os.fdatasync(fd); t.append((time.perf_counter() - a) * 1000)
+    time.sleep(0.02)
+os.close(fd); os.unlink(path)
+t.sort()
+q = lambda p: t[min(len(t) - 1, int(p * len(t)))]
+print(f"p50 {q(.5):.2f} ms, p90 {q(.9):.2f} ms, p99 {q(.99):.2f} ms ({len(t)} syncs)")
+PY
+}
+
+wrk_run() { # name seconds-spec: runs the charges; prints nothing, leaves $WORK/$1.json (and
+  # wrk's own CPU, utime+stime ticks, in $WORK/$1.wrkcpu)
   BODY_FILE="$WORK/charge.json" TARGET_PATH=/v1/charges API_KEY=$BILLCALC_SECRET_KEY IDEMPOTENT=1 \
     RUN_ID="$LABEL-$1-$(head -c 64 /dev/urandom | tr -dc a-z | head -c 10)x" RESULT_FILE="$WORK/$1.json" \
-    wrk -t1 -c"$CONNECTIONS" -d"$2" --timeout 10s -s server/load/request.lua "$BASE" >"$WORK/$1.txt" 2>&1 \
+    bash -c 'wrk "$@"; s=$?; awk "{print \$14 + \$15 + \$16 + \$17}" /proc/$$/stat >"$RESULT_FILE.wrkcpu"; exit $s' _ \
+    -t1 -c"$CONNECTIONS" -d"$2" --timeout 10s -s server/load/request.lua "$BASE" >"$WORK/$1.txt" 2>&1 \
     || fail "wrk exited non-zero: $(cat "$WORK/$1.txt")"
   [ -s "$WORK/$1.json" ] || { fail "wrk wrote no result"; return; }
   local bad errors
@@ -221,13 +242,22 @@ measure() { # db instances round
   machine="nproc $(nproc), load average $(awk '{print $1", "$2", "$3}' /proc/loadavg)"
   local cpu_before render_before pg_before=0
   cpu_before=$(cpu_ticks) render_before=$(cpu_ticks billcalc-render)
+  local writer_before checkpoint_before probe_pid
+  writer_before=$(cpu_ticks billcalc-sqlite) checkpoint_before=$(cpu_ticks billcalc-ckpt)
   [ "$DB" = postgres ] && pg_before=$(pg_cpu_ticks)
+  fsync_probe "${DURATION%s}" "$dir/fsync-probe.bin" &
+  probe_pid=$!
   wrk_run charges "$DURATION"
+  wait "$probe_pid" 2>/dev/null || true
   # Server CPU (every instance: utime + stime) over the charges answered in the run, and the
-  # part of it the e-invoice renderer threads took (they run at the lowest priority).
-  local cpu_ms render_ms
+  # parts of it the e-invoice renderer threads (lowest priority), SQLite's writer thread and
+  # its checkpoint thread took (thread names, /proc/PID/task/*/comm, which keeps 15 characters).
+  local cpu_ms render_ms writer_ms checkpoint_ms wrk_ms
   cpu_ms=$(( ($(cpu_ticks) - cpu_before) * 1000 / CLK_TCK ))
   render_ms=$(( ($(cpu_ticks billcalc-render) - render_before) * 1000 / CLK_TCK ))
+  writer_ms=$(( ($(cpu_ticks billcalc-sqlite) - writer_before) * 1000 / CLK_TCK ))
+  checkpoint_ms=$(( ($(cpu_ticks billcalc-ckpt) - checkpoint_before) * 1000 / CLK_TCK ))
+  wrk_ms=$(( $(cat "$WORK/charges.json.wrkcpu" 2>/dev/null || echo 0) * 1000 / CLK_TCK ))
   # PostgreSQL's CPU over the charges answered in the run (its share of the shared cores).
   local pg_ms=-
   [ "$DB" = postgres ] && pg_ms=$(( ($(pg_cpu_ticks) - pg_before) * 1000 / CLK_TCK ))
@@ -271,6 +301,9 @@ measure() { # db instances round
     "$([ "$CONFIG_FAILED" = 1 ] && echo 'FAILED: ')" "$DB" "$INSTANCES" "$([ "$INSTANCES" = 1 ] && echo ' ' || echo s)" "$(json_field per_second <"$r")" \
     "$(json_field p50_ms <"$r")" "$(json_field p99_ms <"$r")" "$cpu_per" "$requests" \
     "$(json_field seconds <"$r")" "$(json_field non_2xx <"$r")" "$stored" "$acked" "$pending_after" "$stored" "$machine"
+  node -e 'const [w, k, g, n] = process.argv.slice(1).map(Number); const f = (x) => n ? (x / n).toFixed(3) : "-";
+    console.log(`         of which SQLite writer thread ${f(w)} ms, checkpoint thread ${f(k)} ms per charge; wrk ${f(g)} ms per charge; fsync while measuring: ${process.argv[5]}`)' \
+    "$writer_ms" "$checkpoint_ms" "$wrk_ms" "$requests" "$(cat "$WORK/fsync.txt" 2>/dev/null || echo -)"
   if [ "$DB" = postgres ]; then
     node -e 'const [c, n] = process.argv.slice(1).map(Number); console.log(`         PostgreSQL CPU ${n ? (c / n).toFixed(3) : "-"} ms per charge (${c} ms for ${n} charges)`)' "$pg_ms" "$(json_field requests <"$r")"
   fi

@@ -219,7 +219,9 @@ pub struct Issue<'a> {
     pub customer: BillingCustomer,
     pub payment: Option<PaymentInfo>,
     pub as_of: &'a str,
-    pub quote: &'a Value,
+    /// The engine's quote or invoice (JSON); owned when the caller has no further use for it,
+    /// so the document takes it without a copy.
+    pub quote: std::borrow::Cow<'a, Value>,
     /// Product names by id, for line descriptions.
     pub product_name: &'a dyn Fn(&str) -> Option<String>,
     /// `paid`, or `open` when an amount due was not collected.
@@ -228,7 +230,8 @@ pub struct Issue<'a> {
 }
 
 pub fn build(issue: Issue) -> InvoiceDocument {
-    let q = issue.quote;
+    let quote = issue.quote;
+    let q: &Value = &quote;
     let currency = text(q, "currency").unwrap_or_default();
     let french = issue.seller.address.country.eq_ignore_ascii_case("FR");
     let empty = Vec::new();
@@ -450,7 +453,7 @@ pub fn build(issue: Issue) -> InvoiceDocument {
         legal_mentions: mentions,
         as_of: issue.as_of.to_string(),
         engine_version: billcalc::VERSION.to_string(),
-        quote: q.clone(),
+        quote: quote.into_owned(),
         subscription: issue.subscription,
         einvoice: None,
     }

@@ -809,7 +809,7 @@ mod tests {
                 paid_at: 1_772_409_600,
             }),
             as_of: "2026-03-02",
-            quote: &quote,
+            quote: std::borrow::Cow::Borrowed(&quote),
             product_name: &names,
             status: "paid",
             subscription: Some(SubscriptionInvoiceInfo {

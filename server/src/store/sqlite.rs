@@ -97,7 +97,7 @@ impl Checkpointer {
             .map_err(sql_err)?;
         let (stop, stopped) = mpsc::channel::<()>();
         std::thread::Builder::new()
-            .name("billcalc-sqlite-checkpoint".into())
+            .name("billcalc-ckpt".into())
             .spawn(move || loop {
                 match stopped.recv_timeout(std::time::Duration::from_millis(100)) {
                     Err(mpsc::RecvTimeoutError::Timeout) => {}

@@ -372,7 +372,7 @@ pub(super) async fn issue(
         customer,
         payment: paid_with,
         as_of: &as_of,
-        quote: invoice_value,
+        quote: std::borrow::Cow::Borrowed(invoice_value),
         product_name: &name_of,
         status,
         subscription: Some(SubscriptionInvoiceInfo {
