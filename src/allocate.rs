@@ -41,11 +41,10 @@ pub fn allocate(total: i64, weights: &[i64], path: &str) -> Result<Vec<i64>> {
     let magnitude = u128::from(total.unsigned_abs());
 
     // The usual split (a cart's lines, a rate's items, one order coupon): at most 64 parts and
-    // |total| × Σw within 64 bits. Same integers as below with no heap but the result: each
-    // remainder packed with its reversed position in one key (remainder above: all keys
-    // distinct, larger is first), the keys sorted by insertion in a stack array, and the first
-    // `left` of them get one unit each (issue 12: the four vectors of the general path cost
-    // more than the arithmetic).
+    // |total| × Σw within 64 bits. Same integers as below with no heap but the result: the
+    // remainders sorted by insertion in a stack array (ties: the earlier part first), and the
+    // first `left` of them get one unit each (issue 12: the four vectors of the general path
+    // cost more than the arithmetic).
     if weights.len() <= SMALL {
         if let (Ok(sum64), Ok(m)) = (u64::try_from(sum), u64::try_from(magnitude)) {
             if m.checked_mul(sum64).is_some() {
@@ -118,7 +117,10 @@ const SMALL: usize = 64;
 
 /// `allocate` for at most `SMALL` parts with `m × sum` below 2^64 (`m` = |total|, `sum` ≥ 1).
 fn small_split(total: i64, m: u64, sum: u64, weights: &[i64], all_zero: bool) -> Vec<i64> {
-    let mut keys = [0u128; SMALL];
+    // The remainders so far, largest first, and whose they are (a remainder is below `sum`,
+    // a u64; a position below `SMALL`, a u8).
+    let mut rests = [0u64; SMALL];
+    let mut whose = [0u8; SMALL];
     let mut out: Vec<i64> = Vec::with_capacity(weights.len());
     let mut given = 0u64; // Σ floors ≤ m
     for (i, &w) in weights.iter().enumerate() {
@@ -129,28 +131,30 @@ fn small_split(total: i64, m: u64, sum: u64, weights: &[i64], all_zero: bool) ->
         // A part is at most m ≤ 2^63: stored with its bits (2^63 only when `total` is
         // i64::MIN, whose negation below restores it).
         out.push(part as i64);
-        let key = (u128::from(share % sum) << 32) | u128::from(u32::MAX - i as u32);
-        // Keys so far are in descending order: shift the smaller ones up, insert.
+        // Insertion after every remainder at least as large: equal remainders keep the
+        // earlier part first.
+        let rest = share % sum;
         let mut at = i.min(SMALL - 1);
         while at > 0 {
-            match keys.get(at - 1).copied() {
-                Some(k) if k < key => {
-                    if let Some(slot) = keys.get_mut(at) {
-                        *slot = k;
+            match (rests.get(at - 1).copied(), whose.get(at - 1).copied()) {
+                (Some(r), Some(j)) if r < rest => {
+                    if let (Some(slot), Some(owner)) = (rests.get_mut(at), whose.get_mut(at)) {
+                        *slot = r;
+                        *owner = j;
                     }
                     at -= 1;
                 }
                 _ => break,
             }
         }
-        if let Some(slot) = keys.get_mut(at) {
-            *slot = key;
+        if let (Some(slot), Some(owner)) = (rests.get_mut(at), whose.get_mut(at)) {
+            *slot = rest;
+            *owner = i as u8; // i < SMALL
         }
     }
     let left = (m - given) as usize; // < the number of parts
-    for &key in keys.iter().take(left.min(weights.len())) {
-        let i = (u32::MAX - key as u32) as usize;
-        if let Some(p) = out.get_mut(i) {
+    for &i in whose.iter().take(left.min(weights.len())) {
+        if let Some(p) = out.get_mut(usize::from(i)) {
             *p = p.wrapping_add(1);
         }
     }

@@ -33,11 +33,14 @@ pub struct Catalog {
 /// A validated catalog, ready to price carts. Build it once; quote many times.
 #[derive(Debug, Clone, Default)]
 pub struct Calculator {
-    /// In id order; found through `price_index` (every quote line looks its price up).
+    /// In id order; found through `price_slots` (every quote line looks its price up).
     prices: Vec<ValidPrice>,
-    /// (hash of the id, index in `prices`), sorted: a lookup hashes the id once and compares
-    /// one id, where a `BTreeMap<String, _>` compared ~8 ids per line (issue 12's profile).
-    price_index: Vec<(u64, usize)>,
+    /// An open-addressing table of the prices by the hash of their id: `1 + index` in
+    /// `prices`, 0 for an empty slot; a power of two at least twice the prices, probed
+    /// linearly from `hash & (len − 1)`. A lookup hashes the id once and compares one id,
+    /// usually in the first slot (a sorted hash index took a binary search per line, a
+    /// `BTreeMap<String, _>` compared ~8 ids: issue 12's profiles).
+    price_slots: Vec<usize>,
     // Entries in catalog order, found through id → index maps (one map type for all keeps the
     // wasm small).
     products: Vec<Product>,
@@ -57,7 +60,7 @@ pub struct Calculator {
     identity: u64,
 }
 
-/// FNV-1a, 64 bits: a price id's hash for `price_index` (deterministic; ids that collide are
+/// FNV-1a, 64 bits: a price id's hash for `price_slots` (deterministic; ids that collide are
 /// told apart by comparing them).
 fn id_hash(id: &str) -> u64 {
     id.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
@@ -75,6 +78,27 @@ fn indexed(prefix: &str, i: usize, field: &str) -> String {
 
 fn duplicate(code: ErrorCode, path: String, what: &'static str) -> Error {
     Error::new(code, path, what)
+}
+
+/// The open-addressing table of `Calculator::price_slots` for these prices.
+fn price_slots(prices: &[ValidPrice]) -> Vec<usize> {
+    if prices.is_empty() {
+        return Vec::new();
+    }
+    let mut slots = vec![0usize; (prices.len() * 2).next_power_of_two()];
+    let mask = slots.len() - 1;
+    for (i, price) in prices.iter().enumerate() {
+        let mut at = id_hash(price.id.as_deref().unwrap_or_default()) as usize & mask;
+        // Some slot is free: there are twice as many as prices.
+        while let Some(slot) = slots.get_mut(at) {
+            if *slot == 0 {
+                *slot = i + 1;
+                break;
+            }
+            at = (at + 1) & mask;
+        }
+    }
+    slots
 }
 
 impl Calculator {
@@ -203,17 +227,7 @@ impl Calculator {
         static IDENTITIES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let identity = IDENTITIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut prices: Vec<ValidPrice> = prices.into_values().collect();
-        let hashes: Vec<u64> = prices
-            .iter()
-            .map(|p| id_hash(p.id.as_deref().unwrap_or_default()))
-            .collect();
-        let hash = |i: usize| hashes.get(i).copied().unwrap_or(0);
-        // By hash, equal hashes in price order (the engine's one sort: crate::sort).
-        let price_index: Vec<(u64, usize)> =
-            crate::sort::sorted_indices(hashes.len(), &|a, b| hash(a).cmp(&hash(b)))
-                .into_iter()
-                .map(|i| (hash(i), i))
-                .collect();
+        let price_slots = price_slots(&prices);
         for price in prices.iter_mut() {
             price.catalog_product = ProductLink {
                 catalog: identity,
@@ -241,7 +255,7 @@ impl Calculator {
         }
         Ok(Calculator {
             prices,
-            price_index,
+            price_slots,
             products: catalog.products.clone(),
             product_ids,
             coupons,
@@ -273,15 +287,19 @@ impl Calculator {
     }
 
     pub fn price(&self, id: &str) -> Option<&ValidPrice> {
-        let hash = id_hash(id);
-        let from = self.price_index.partition_point(|&(h, _)| h < hash);
-        self.price_index
-            .get(from..)
-            .unwrap_or_default()
-            .iter()
-            .take_while(|&&(h, _)| h == hash)
-            .filter_map(|&(_, i)| self.prices.get(i))
-            .find(|p| p.id.as_deref() == Some(id))
+        let mask = self.price_slots.len().checked_sub(1)?;
+        let mut at = id_hash(id) as usize & mask;
+        // At most every slot once (the table is never full: it has twice the prices).
+        for _ in 0..self.price_slots.len() {
+            // An empty slot (0) ends the probe: no such id.
+            let index = self.price_slots.get(at)?.checked_sub(1)?;
+            let price = self.prices.get(index)?;
+            if price.id.as_deref() == Some(id) {
+                return Some(price);
+            }
+            at = (at + 1) & mask;
+        }
+        None
     }
 
     pub fn product(&self, id: &str) -> Option<&Product> {

@@ -79,6 +79,13 @@ impl<'t> Map<'t> {
 
     /// Where `key` is in key order.
     pub fn position(&self, key: &str) -> Option<usize> {
+        // Most objects a reader looks into have a few keys (a cart line: `price`, `quantity`),
+        // and a reader asks for every field it knows: comparing for equality (lengths first) is
+        // cheaper there than ordering by bytes (issue 12: the lookups were 6k instructions of a
+        // 20-line quote).
+        if self.0.len() <= 8 {
+            return self.0.iter().position(|(k, _)| **k == *key);
+        }
         self.0.binary_search_by(|(k, _)| (**k).cmp(key)).ok()
     }
 

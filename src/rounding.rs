@@ -174,7 +174,7 @@ impl RoundingPolicy {
         // In 64 bits when both fit (the common case; i128 arithmetic is several instructions
         // per operation and its division a library call).
         if let (Ok(n), Ok(d)) = (i64::try_from(numerator), i64::try_from(denominator)) {
-            return money::checked(self.round_quotient_64(n, d), path);
+            return self.round_quotient_i64(n, d, path);
         }
         // Truncating division: `rest` has the numerator's sign and |rest| < denominator.
         let (whole, rest) = (numerator / denominator, numerator % denominator);
@@ -200,6 +200,17 @@ impl RoundingPolicy {
             whole
         };
         money::checked(i64::try_from(rounded).map_err(|_| overflow())?, path)
+    }
+
+    /// `round_quotient` for 64-bit operands (`d` > 0): the same result, each step in one
+    /// machine operation (the tax stage's per-line share, issue 12; `tests/kernels.rs` compares
+    /// it with rust_decimal too).
+    pub fn round_quotient_i64(&self, n: i64, d: i64, path: &str) -> Result<i64> {
+        match d {
+            1 => money::checked(n, path),
+            2.. => money::checked(self.round_quotient_64(n, d), path),
+            _ => Err(money::overflow(path)),
+        }
     }
 
     /// `round_quotient` in 64 bits (`d` > 1): the same steps, each in one machine operation.

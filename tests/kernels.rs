@@ -141,6 +141,7 @@ fn products_round_as_decimal_products() {
 #[test]
 fn tax_shares_round_as_decimal_shares() {
     let mut rng = Rng(0x5eed_5eed_5eed_5eed);
+    let mut small = 0;
     for case in 0..200_000 {
         let scale = rng.below(5) as u32;
         let percent_mantissa = match rng.below(5) {
@@ -168,12 +169,27 @@ fn tax_shares_round_as_decimal_shares() {
             10i128.pow(scale + 2),
             "lines[0]",
         );
+        // The 64-bit entry (the tax stage's direct path) wherever the product fits.
+        if let Some(n) = i64::try_from(percent_mantissa)
+            .ok()
+            .and_then(|m| amount.checked_mul(m))
+        {
+            small += 1;
+            let d = 10i64.pow(scale + 2);
+            assert_eq!(
+                policy.round_quotient_i64(n, d, "lines[0]"),
+                got,
+                "{amount} × {percent_mantissa} / {d} {mode:?}"
+            );
+        }
         let exact = Decimal::from(amount)
             .checked_mul(percentage)
             .map(|v| v / Decimal::ONE_HUNDRED);
         let want = reference(exact, mode, "lines[0]");
         assert_eq!(got, want, "{amount} × {percentage} % {mode:?}");
     }
+    // Most shares fit 64 bits (the 64-bit entry was compared on them).
+    assert!(small > 100_000, "{small}");
 }
 
 /// A percentage discount: `base × basis / 10,000` (hundredths of a percent) rounded, as

@@ -5,6 +5,7 @@
 # identical code, plus a name section) broken down by crate::module by benches/node/wasm-size.mjs.
 #
 #   bash scripts/build-pkg.sh && bash benches/node/wasm-size-report.sh [--depth N] [--top N]
+# BUILDS="web checkout" limits it to some of the builds.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export PATH="$PWD/node_modules/.bin:$PATH"
@@ -13,7 +14,7 @@ OUT=$TARGET/wasm-size
 mkdir -p "$OUT"
 FEATURES=(--enable-bulk-memory --enable-reference-types --enable-multivalue --enable-sign-ext
   --enable-mutable-globals --enable-nontrapping-float-to-int)
-for build in web checkout adapters metrics; do
+for build in ${BUILDS:-web checkout adapters metrics}; do
   case $build in
     web) raw=$TARGET/wasm32-unknown-unknown/web/billcalc.wasm ;;
     *) raw=$TARGET/$build/wasm32-unknown-unknown/web/billcalc.wasm ;;

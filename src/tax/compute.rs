@@ -517,14 +517,25 @@ pub fn apply(
     // One entry per rate, in order of first appearance (found by hash: linear in the taxes).
     // Most carts repeat one rate line after line: the previous line's group is compared first,
     // which spares hashing the rate's strings.
+    // The index is built only when a rate differs from the previous one (a cart taxed at one
+    // rate hashes nothing), from the groups found so far.
     let mut total_taxes: Vec<TotalTax> = Vec::new();
-    let mut index = GroupIndex::new();
+    let mut index: Option<GroupIndex> = None;
     let mut last: Option<usize> = None;
     for tax in out.iter().flat_map(|l| &l.taxes) {
         let same_as_last = last.filter(|&g| total_taxes.get(g).is_some_and(|t| t.rate == tax.rate));
         let (found, hash) = match same_as_last {
             Some(g) => (Some(g), None),
+            None if total_taxes.is_empty() => (None, None),
             None => {
+                let index = index.get_or_insert_with(|| {
+                    let mut index = GroupIndex::new();
+                    for (g, t) in total_taxes.iter().enumerate() {
+                        let (_, hash) = index.find(&t.rate, |_| false);
+                        index.insert(hash, g);
+                    }
+                    index
+                });
                 let (found, hash) = index.find(&tax.rate, |g| {
                     total_taxes.get(g).is_some_and(|t| t.rate == tax.rate)
                 });
@@ -548,7 +559,7 @@ pub fn apply(
                     rate: tax.rate.clone(),
                 });
                 last = Some(total_taxes.len() - 1);
-                if let Some(hash) = hash {
+                if let (Some(index), Some(hash)) = (index.as_mut(), hash) {
                     index.insert(hash, total_taxes.len() - 1);
                 }
             }
@@ -631,6 +642,19 @@ fn direct_lines(
     bases: &[i64],
     rounding: &RoundingPolicy,
 ) -> Result<Vec<LineTaxes>> {
+    // Each rate's share as the integer quotient `base × mantissa / 10^(scale + 2)` (see
+    // `rounded_share`), its operands read once per quote and kept in 64 bits while they fit.
+    let shares: Vec<(&SharedRate, Percent, Option<(i64, i64)>)> = decision
+        .collected
+        .iter()
+        .map(|a| {
+            let p = a.rate.percentage;
+            let integer = crate::rounding::pow10(p.0.scale() + 2)
+                .and_then(|d| i64::try_from(d).ok())
+                .zip(i64::try_from(p.0.mantissa()).ok());
+            (&a.rate, p, integer.map(|(d, m)| (m, d)))
+        })
+        .collect();
     let mut out = Vec::with_capacity(count);
     for i in 0..count {
         let base = bases.get(i).copied().unwrap_or(0);
@@ -640,10 +664,13 @@ fn direct_lines(
             net,
             payable: net,
         };
-        for applied in &decision.collected {
-            let amount = rounded_share(base, applied.rate.percentage, rounding, "")?;
+        for &(rate, percentage, integer) in &shares {
+            let amount = match integer.and_then(|(m, d)| Some((base.checked_mul(m)?, d))) {
+                Some((n, d)) => rounding.round_quotient_i64(n, d, "")?,
+                None => rounded_share(base, percentage, rounding, "")?,
+            };
             line.payable = money::checked(line.payable + amount, "lines")?;
-            add_tax(&mut line.taxes, &applied.rate, amount, base)?;
+            add_tax(&mut line.taxes, rate, amount, base)?;
         }
         out.push(line);
     }
