@@ -14,10 +14,10 @@
 //! `settle_intent` moves an intent out of `processing` with a conditional update, so two
 //! processes finishing the same intent (a replay racing the start-up recovery) settle it once.
 
+use super::batch::{Batcher, Pending, RunBatch};
 use super::{
     BoxFuture, Claim, InvoiceRecord, PaymentRecord, SqlValue, StoreError, StoreResult, Tx,
 };
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// One row of `payment_intents`.
@@ -354,14 +354,13 @@ pub(super) async fn settle_with_tx(
     Ok(settled)
 }
 
-/// Opens a transaction (for [`SettleBatcher`]).
+/// Opens a transaction (for [`Settler`]).
 pub(super) type Begin = Arc<dyn Fn() -> BoxFuture<'static, StoreResult<Box<dyn Tx>>> + Send + Sync>;
 
-struct SettleItem {
+pub(super) struct SettleItem {
     intent: IntentRecord,
     now: i64,
     settlement: Settlement,
-    done: tokio::sync::oneshot::Sender<StoreResult<Settled>>,
 }
 
 /// How many settlements at most share one transaction.
@@ -373,21 +372,17 @@ const MAX_SETTLE_BATCH: usize = 64;
 /// that arrive together in ONE transaction — each in its own SAVEPOINT (a failure or an
 /// "already settled" undoes only its own writes), numbers taken in order — and answers them
 /// after its COMMIT: one flush and one hold of the series lock for the batch, numbers still
-/// gapless in commit order. One batch at a time per process; the batch runs in its own task,
-/// so a caller that goes away does not cut it short.
-pub(super) struct SettleBatcher {
+/// gapless in commit order. The queue is [`Batcher`]'s.
+pub(super) type SettleBatcher = Batcher<Settler>;
+
+/// What a batch of settlements does (see [`SettleBatcher`]).
+pub(super) struct Settler {
     begin: Begin,
-    queue: std::sync::Mutex<Vec<SettleItem>>,
-    draining: AtomicBool,
 }
 
 impl SettleBatcher {
-    pub(super) fn new(begin: Begin) -> Arc<SettleBatcher> {
-        Arc::new(SettleBatcher {
-            begin,
-            queue: std::sync::Mutex::new(Vec::new()),
-            draining: AtomicBool::new(false),
-        })
+    pub(super) fn settling(begin: Begin) -> Arc<SettleBatcher> {
+        Batcher::new(Settler { begin }, MAX_SETTLE_BATCH)
     }
 
     pub(super) async fn settle(
@@ -396,92 +391,63 @@ impl SettleBatcher {
         now: i64,
         settlement: Settlement,
     ) -> StoreResult<Settled> {
-        let (done, answer) = tokio::sync::oneshot::channel();
-        self.queue
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(SettleItem {
-                intent: intent.clone(),
-                now,
-                settlement,
-                done,
-            });
-        if !self.draining.swap(true, Ordering::SeqCst) {
-            let batcher = self.clone();
-            tokio::spawn(async move { batcher.drain().await });
-        }
-        answer
-            .await
-            .map_err(|_| StoreError::new("the settlement batch stopped"))?
+        self.submit(SettleItem {
+            intent: intent.clone(),
+            now,
+            settlement,
+        })
+        .await
     }
+}
 
-    async fn drain(self: Arc<Self>) {
-        loop {
-            let batch: Vec<SettleItem> = {
-                let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
-                let n = queue.len().min(MAX_SETTLE_BATCH);
-                queue.drain(..n).collect()
+impl RunBatch for Settler {
+    type Item = SettleItem;
+    type Output = Settled;
+
+    fn run(&self, batch: Vec<Pending<SettleItem, Settled>>) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            let mut tx = match (self.begin)().await {
+                Ok(tx) => tx,
+                Err(e) => {
+                    for p in batch {
+                        p.answer(Err(e.clone()));
+                    }
+                    return;
+                }
             };
-            if batch.is_empty() {
-                self.draining.store(false, Ordering::SeqCst);
-                // One queued between the take and the store above found `draining` set and
-                // started nobody: take it (unless another drainer started meanwhile).
-                let more = !self
-                    .queue
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .is_empty();
-                if more && !self.draining.swap(true, Ordering::SeqCst) {
+            // (where the answer goes, outcome, kept)
+            let mut outcomes = Vec::with_capacity(batch.len());
+            let mut broken: Option<StoreError> = None;
+            for Pending { item, reply } in batch {
+                if let Some(e) = &broken {
+                    outcomes.push((reply, Err(e.clone()), false));
                     continue;
                 }
-                return;
-            }
-            self.run(batch).await;
-        }
-    }
-
-    async fn run(&self, batch: Vec<SettleItem>) {
-        let mut tx = match (self.begin)().await {
-            Ok(tx) => tx,
-            Err(e) => {
-                for item in batch {
-                    let _ = item.done.send(Err(e.clone()));
+                let s = tx
+                    .settle_in_savepoint(&item.intent, item.now, item.settlement)
+                    .await;
+                if let Some(e) = s.broken {
+                    broken = Some(e);
                 }
-                return;
+                outcomes.push((reply, s.outcome, s.kept));
             }
-        };
-        // (answer channel, outcome, kept)
-        let mut outcomes = Vec::with_capacity(batch.len());
-        let mut broken: Option<StoreError> = None;
-        for item in batch {
-            if let Some(e) = &broken {
-                outcomes.push((item.done, Err(e.clone()), false));
-                continue;
-            }
-            let s = tx
-                .settle_in_savepoint(&item.intent, item.now, item.settlement)
-                .await;
-            if let Some(e) = s.broken {
-                broken = Some(e);
-            }
-            outcomes.push((item.done, s.outcome, s.kept));
-        }
-        let committed = match broken {
-            Some(e) => {
-                let _ = tx.rollback().await;
-                Err(e)
-            }
-            None => tx.commit().await,
-        };
-        for (done, outcome, kept) in outcomes {
-            let answer = match (outcome, kept, &committed) {
-                // Kept: answered only once the batch's COMMIT is durable.
-                (Ok(settled), true, Ok(())) => Ok(settled),
-                (Ok(_), true, Err(e)) => Err(e.clone()),
-                (other, _, _) => other,
+            let committed = match broken {
+                Some(e) => {
+                    let _ = tx.rollback().await;
+                    Err(e)
+                }
+                None => tx.commit().await,
             };
-            let _ = done.send(answer);
-        }
+            for (reply, outcome, kept) in outcomes {
+                let answer = match (outcome, kept, &committed) {
+                    // Kept: answered only once the batch's COMMIT is durable.
+                    (Ok(settled), true, Ok(())) => Ok(settled),
+                    (Ok(_), true, Err(e)) => Err(e.clone()),
+                    (other, _, _) => other,
+                };
+                let _ = reply.send(answer);
+            }
+        })
     }
 }
 

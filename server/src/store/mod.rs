@@ -19,6 +19,7 @@
 //!   held until commit: numbers are assigned in commit order, and a rolled-back (or killed)
 //!   transaction gives its number back, so there are no gaps and no duplicates.
 
+mod batch;
 pub mod intents;
 pub mod migrations;
 pub mod postgres;

@@ -4,10 +4,10 @@
 //! transaction dropped before commit discards its connection, which makes the server roll it
 //! back.
 
+use super::batch::{Batcher, Pending, RunBatch};
 use super::intents::{
     intent_params, IntentRecord, OpenIntent, Opened, SavepointSettled, SettleBatcher, Settled,
-    Settlement, EINVOICE_STORED, FORGET_KEY, INTENT_BY_KEY, RELEASE_INTENT_KEY, RELEASE_REDEMPTION,
-    SETTLE_FAILED,
+    Settlement, FORGET_KEY, INTENT_BY_KEY, RELEASE_INTENT_KEY, SETTLE_FAILED,
 };
 use super::migrations::{CREATE_TABLE, MIGRATIONS};
 use super::rows::{self, change_columns, invoice_columns, payment_columns, subscription_columns};
@@ -18,7 +18,6 @@ use super::{
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use std::time::Duration;
@@ -189,12 +188,8 @@ impl PgStore {
             permits: Arc::new(Semaphore::new(size.max(1))),
         });
         let begin_pool = pool.clone();
-        let settler = SettleBatcher::new(Arc::new(move || begin_on(begin_pool.clone())));
-        let opener = Arc::new(OpenBatcher {
-            pool: pool.clone(),
-            queue: Mutex::new(Vec::new()),
-            draining: AtomicBool::new(false),
-        });
+        let settler = SettleBatcher::settling(Arc::new(move || begin_on(begin_pool.clone())));
+        let opener = Batcher::new(Opener { pool: pool.clone() }, MAX_OPEN_BATCH);
         let store = PgStore {
             pool,
             settler,
@@ -341,7 +336,7 @@ impl Store for PgStore {
     }
 
     fn open_intent(&self, open: OpenIntent) -> BoxFuture<'_, StoreResult<Opened>> {
-        Box::pin(self.opener.open(open))
+        Box::pin(self.opener.submit(open))
     }
 
     fn settle_intent<'a>(
@@ -567,10 +562,7 @@ fn begin_on(pool: Arc<Pool>) -> BoxFuture<'static, StoreResult<Box<dyn Tx>>> {
         // The guard exists before BEGIN is sent: if this future is dropped half way, the
         // guard's drop discards the connection (the server rolls back) instead of handing
         // a connection inside a transaction back to the pool (issue 13 §9).
-        let mut tx = PgTx {
-            pooled: pool.get().await?,
-            finished: false,
-        };
+        let mut tx = PgTx::new(pool.get().await?);
         tx.pooled
             .conn()?
             .client
@@ -584,6 +576,10 @@ fn begin_on(pool: Arc<Pool>) -> BoxFuture<'static, StoreResult<Box<dyn Tx>>> {
 struct PgTx {
     pooled: Pooled,
     finished: bool,
+    /// Redemptions given back by the declines settled in this transaction, per counter: sent
+    /// with the COMMIT, counters in key order, so that a settle batch takes counter locks last
+    /// and in the order step 1 takes them ([`OpenBatcher`]: no lock cycle).
+    releases: std::collections::BTreeMap<String, i64>,
 }
 
 impl Drop for PgTx {
@@ -596,11 +592,36 @@ impl Drop for PgTx {
 }
 
 impl PgTx {
+    fn new(pooled: Pooled) -> PgTx {
+        PgTx {
+            pooled,
+            finished: false,
+            releases: std::collections::BTreeMap::new(),
+        }
+    }
+
     async fn commit_now(&mut self) -> StoreResult<()> {
-        self.end("COMMIT").await
+        if self.releases.is_empty() {
+            return self.end("COMMIT").await;
+        }
+        let releases = std::mem::take(&mut self.releases);
+        let c = self.pooled.conn()?;
+        let release = c.statement(RELEASE_REDEMPTIONS).await?;
+        let client = &c.client;
+        let mut flight: Vec<Request> = releases
+            .iter()
+            .map(|(counter, n)| counted(client, &release, vec![counter, n]))
+            .collect();
+        flight.push(simple(client, "COMMIT"));
+        let answers = pipeline(flight).await;
+        // After a failed release the COMMIT rolled back (and ended the transaction).
+        let result = all_ok(answers).map(|_| ());
+        self.finished = true;
+        result
     }
 
     async fn rollback_now(&mut self) -> StoreResult<()> {
+        self.releases.clear();
         self.end("ROLLBACK").await
     }
 
@@ -1122,17 +1143,20 @@ const FINISH_KEY: &str =
 const SETTLE_PAID_NUMBER: &str = "WITH moved AS (UPDATE payment_intents SET status = 'succeeded', invoice_id = $2, gateway_charge_id = $3, einvoice_pending = $4, updated_at = $5 WHERE id = $1 AND status = 'processing' RETURNING id) INSERT INTO invoice_series AS s (series, next_number) SELECT $6::TEXT, 2 FROM moved ON CONFLICT (series) DO UPDATE SET next_number = s.next_number + 1 RETURNING s.next_number - 1";
 const CLAIM_KEY: &str = "INSERT INTO idempotency_keys (scope, key, fingerprint, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (scope, key) DO NOTHING";
 const REDEEM: &str = "INSERT INTO redemption_counters AS c (key, times_redeemed) VALUES ($1, 1) ON CONFLICT (key) DO UPDATE SET times_redeemed = c.times_redeemed + 1 WHERE $2::BIGINT IS NULL OR c.times_redeemed < $2::BIGINT";
-/// `intents::INSERT_INTENT`, inserting nothing when the key already has an intent (a replay,
-/// whose claim inserted nothing either): no error, so nothing in the server's log.
-const INSERT_INTENT_IF_NEW: &str = "INSERT INTO payment_intents (id, scope, key, status, amount, currency, payment_method, plan, invoice_id, gateway_charge_id, einvoice_pending, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (scope, key) DO NOTHING";
 const KEY_ROW: &str =
     "SELECT fingerprint, status_code, response FROM idempotency_keys WHERE scope = $1 AND key = $2";
 /// `intents::EINVOICE_STORED` and `STORE_DOCUMENT` as one statement (one transaction): the
 /// document is stored only when this call cleared the flag; the count of intents it cleared.
 const STORE_EINVOICE: &str = "WITH moved AS (UPDATE payment_intents SET einvoice_pending = 0, updated_at = $2 WHERE id = $1 AND einvoice_pending = 1 RETURNING id), stored AS (UPDATE invoices SET document = $4 WHERE id = $3 AND $4::TEXT IS NOT NULL AND EXISTS (SELECT 1 FROM moved) RETURNING id) SELECT count(*) FROM moved";
 
+/// Step 2's writes once the number is known, as ONE statement (one execution, not one per
+/// row): the invoice, its payment (none when nothing was payable), its redemptions, the
+/// e-invoice flag cleared when nothing is left to render, and the key's answer. The foreign
+/// keys are checked at the end of the statement, the invoice row then in place.
+const SETTLE_WRITES: &str = "WITH invoice AS (INSERT INTO invoices (id, series, number, number_display, created_at, currency, total, customer_id, idempotency_key, document, subscription_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)), payment AS (INSERT INTO payments (id, invoice_id, amount, currency, status, gateway, card_brand, card_last4, created_at) SELECT $12::TEXT, $13::TEXT, $14::BIGINT, $15::TEXT, $16::TEXT, $17::TEXT, $18::TEXT, $19::TEXT, $20::BIGINT WHERE $12::TEXT IS NOT NULL), redeemed AS (INSERT INTO redemptions (invoice_id, key) SELECT $1, unnest($21::TEXT[])), rendered AS (UPDATE payment_intents SET einvoice_pending = 0, updated_at = $22 WHERE id = $23 AND einvoice_pending = 1 AND $24::BOOLEAN) UPDATE idempotency_keys SET status_code = $25, response = $26 WHERE scope = $27 AND key = $28";
+
 /// Step 2 in its savepoint, in two round trips: SAVEPOINT with the conditional settlement (and,
-/// for a success, the number), then every write with RELEASE. A failure or "already settled"
+/// for a success, the number), then the writes ([`SETTLE_WRITES`], one statement) with RELEASE. A failure or "already settled"
 /// undoes only the savepoint (one more round trip).
 async fn settle_pipelined(
     tx: &mut PgTx,
@@ -1197,13 +1221,7 @@ async fn settle_flights(
             build,
         } => {
             let settle = c.statement(SETTLE_PAID_NUMBER).await?;
-            let statements = [
-                c.statement(INSERT_INVOICE).await?,
-                c.statement(INSERT_PAYMENT).await?,
-                c.statement(INSERT_REDEMPTION).await?,
-                c.statement(EINVOICE_STORED).await?,
-                c.statement(FINISH_KEY).await?,
-            ];
+            let settle_writes = c.statement(SETTLE_WRITES).await?;
             let client = &c.client;
             let pending = 1i64;
             let mut first = pipeline(vec![
@@ -1235,13 +1253,25 @@ async fn settle_flights(
                 _ => return Err(StoreError::new("postgres: the settlement returned nothing")),
             };
             let issued = build(number).map_err(StoreError::new)?;
-            let [insert_invoice, insert_payment, insert_redemption, einvoice_stored, finish_key] =
-                &statements;
             let i = &issued.invoice;
             let status = i32::from(issued.status);
+            let p = issued.payment.as_ref();
+            let (pay_id, pay_invoice, pay_currency, pay_status, pay_gateway) = (
+                p.map(|p| p.id.as_str()),
+                p.map(|p| p.invoice_id.as_str()),
+                p.map(|p| p.currency.as_str()),
+                p.map(|p| p.status.as_str()),
+                p.map(|p| p.gateway.as_str()),
+            );
+            let (pay_amount, pay_created) = (p.map(|p| p.amount), p.map(|p| p.created_at));
+            let (pay_brand, pay_last4) = (
+                p.and_then(|p| p.card_brand.as_deref()),
+                p.and_then(|p| p.card_last4.as_deref()),
+            );
+            let rendered = !issued.einvoice_pending;
             let mut writes = vec![counted(
                 client,
-                insert_invoice,
+                &settle_writes,
                 vec![
                     &i.id,
                     &i.series,
@@ -1254,36 +1284,25 @@ async fn settle_flights(
                     &i.idempotency_key,
                     &i.document,
                     &i.subscription_id,
+                    &pay_id,
+                    &pay_invoice,
+                    &pay_amount,
+                    &pay_currency,
+                    &pay_status,
+                    &pay_gateway,
+                    &pay_brand,
+                    &pay_last4,
+                    &pay_created,
+                    &issued.redemptions,
+                    &now,
+                    &intent.id,
+                    &rendered,
+                    &status,
+                    &issued.response,
+                    &intent.scope,
+                    &intent.key,
                 ],
             )];
-            if let Some(p) = &issued.payment {
-                writes.push(counted(
-                    client,
-                    insert_payment,
-                    vec![
-                        &p.id,
-                        &p.invoice_id,
-                        &p.amount,
-                        &p.currency,
-                        &p.status,
-                        &p.gateway,
-                        &p.card_brand,
-                        &p.card_last4,
-                        &p.created_at,
-                    ],
-                ));
-            }
-            for counter in &issued.redemptions {
-                writes.push(counted(client, insert_redemption, vec![&i.id, counter]));
-            }
-            if !issued.einvoice_pending {
-                writes.push(counted(client, einvoice_stored, vec![&intent.id, &now]));
-            }
-            writes.push(counted(
-                client,
-                finish_key,
-                vec![&intent.scope, &intent.key, &status, &issued.response],
-            ));
             writes.push(simple(client, "RELEASE SAVEPOINT settle"));
             match first_error(&pipeline(writes).await) {
                 Some(e) => Err(e),
@@ -1296,7 +1315,6 @@ async fn settle_flights(
             answer,
         } => {
             let settle = c.statement(SETTLE_FAILED).await?;
-            let release_one = c.statement(RELEASE_REDEMPTION).await?;
             let finish_key = c.statement(FINISH_KEY).await?;
             let forget = c.statement(FORGET_KEY).await?;
             let release_key = c.statement(RELEASE_INTENT_KEY).await?;
@@ -1317,10 +1335,7 @@ async fn settle_flights(
                 None => return Err(StoreError::new("postgres: the settlement returned nothing")),
             }
             let code = answer.as_ref().map(|(code, _)| i32::from(*code));
-            let mut writes: Vec<Request> = release
-                .iter()
-                .map(|counter| counted(client, &release_one, vec![counter]))
-                .collect();
+            let mut writes: Vec<Request> = Vec::new();
             match (&answer, &code) {
                 (Some((_, body)), Some(code)) => writes.push(counted(
                     client,
@@ -1335,267 +1350,272 @@ async fn settle_flights(
             writes.push(simple(client, "RELEASE SAVEPOINT settle"));
             match first_error(&pipeline(writes).await) {
                 Some(e) => Err(e),
-                None => Ok(Flights::Kept(Settled::Done)),
+                None => {
+                    // Given back at the COMMIT (counters last, in key order).
+                    for counter in release {
+                        *tx.releases.entry(counter).or_insert(0) += 1;
+                    }
+                    Ok(Flights::Kept(Settled::Done))
+                }
             }
         }
     }
-}
-
-struct OpenItem {
-    open: OpenIntent,
-    done: tokio::sync::oneshot::Sender<StoreResult<Opened>>,
 }
 
 /// How many openings at most share one transaction.
 const MAX_OPEN_BATCH: usize = 64;
 
-/// Group commit of step 1. Every charge with a promotion code redeems the same counter rows,
-/// and a row lock is held until COMMIT: one at a time, each charge's step 1 would wait for the
-/// previous one's WAL flush (pg_stat_statements: the redemption upsert averaged 4.7–9 ms, all
-/// of it waiting). The openings that arrive together run in ONE transaction, each in its own
-/// SAVEPOINT (a replay, an exhausted code or a failure undoes only its own writes), one round
-/// trip each — the previous one's RELEASE or ROLLBACK TO, SAVEPOINT, claim, redemptions and
-/// intent insert in one flight — and are answered after the COMMIT: one flush and one hold of
-/// the counters' locks for the batch. One batch at a time per process; the batch runs in its
-/// own task. Locks are taken in the same order as before (key, counters in key order) by each
-/// opening; across processes two batches can still wait on each other (a key replayed on
-/// another instance while both hold a counter): PostgreSQL's deadlock detection then fails
-/// one opening's statement, whose savepoint alone is rolled back, and that charge answers an
-/// error the client retries with its key.
-struct OpenBatcher {
+/// Group commit of step 1 (claim the key, redeem the codes, record the intent `processing`).
+///
+/// Every charge with a promotion code redeems the same counter rows, and a row lock is held
+/// until COMMIT: one at a time, each charge's step 1 would wait for the previous one's WAL
+/// flush (session 6: the redemption upsert averaged 4.7–9 ms, all of it waiting). The
+/// openings that arrive together run in ONE transaction, answered after its COMMIT, in two
+/// round trips whatever their number ([`open_batch`]).
+///
+/// **Lock order.** A batch waits on other transactions only in its first flight, and there in
+/// one order: the idempotency keys in (scope, key) order, then the counters in key order. A
+/// key's claim waits when another transaction inserted or is finishing that key; a counter's
+/// lock when another holds the counter. The settle batches take counters last, in the same
+/// order (`PgTx::commit_now`). So two instances' batches cannot wait on each other in a
+/// circle (`server/tests/lock_order.rs` forces the schedules that deadlocked when each
+/// opening took its key and then its counters, batch order). The queue is [`Batcher`]'s.
+type OpenBatcher = Batcher<Opener>;
+
+/// What a batch of openings does (see [`OpenBatcher`]).
+struct Opener {
     pool: Arc<Pool>,
-    queue: Mutex<Vec<OpenItem>>,
-    draining: AtomicBool,
 }
 
-/// How one opening of a batch ended (before the COMMIT).
-enum OpenEnd {
-    /// Its writes are kept: RELEASE.
-    Keep,
-    /// Undone: ROLLBACK TO (a replay, an exhausted code, a failed statement).
-    Undo,
-}
+impl RunBatch for Opener {
+    type Item = OpenIntent;
+    type Output = Opened;
 
-impl OpenBatcher {
-    async fn open(self: &Arc<Self>, open: OpenIntent) -> StoreResult<Opened> {
-        let (done, answer) = tokio::sync::oneshot::channel();
-        self.queue
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(OpenItem { open, done });
-        if !self.draining.swap(true, Ordering::SeqCst) {
-            let batcher = self.clone();
-            tokio::spawn(async move { batcher.drain().await });
-        }
-        answer
-            .await
-            .map_err(|_| StoreError::new("the opening batch stopped"))?
-    }
-
-    async fn drain(self: Arc<Self>) {
-        loop {
-            let batch: Vec<OpenItem> = {
-                let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
-                let n = queue.len().min(MAX_OPEN_BATCH);
-                queue.drain(..n).collect()
+    fn run(&self, batch: Vec<Pending<OpenIntent, Opened>>) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            let outcome = {
+                let opens: Vec<&OpenIntent> = batch.iter().map(|p| &p.item).collect();
+                match self.pool.get().await {
+                    Ok(pooled) => {
+                        let mut tx = PgTx::new(pooled);
+                        let outcome = open_batch(&mut tx, &opens).await;
+                        if outcome.is_err() {
+                            // Nothing of the batch is kept.
+                            let _ = tx.rollback_now().await;
+                        }
+                        outcome
+                    }
+                    Err(e) => Err(e),
+                }
             };
-            if batch.is_empty() {
-                self.draining.store(false, Ordering::SeqCst);
-                // One queued between the take and the store above found `draining` set.
-                let more = !self
-                    .queue
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .is_empty();
-                if more && !self.draining.swap(true, Ordering::SeqCst) {
-                    continue;
-                }
-                return;
-            }
-            self.run(batch).await;
-        }
-    }
-
-    async fn run(&self, batch: Vec<OpenItem>) {
-        let mut tx = match self.pool.get().await {
-            Ok(pooled) => PgTx {
-                pooled,
-                finished: false,
-            },
-            Err(e) => {
-                for item in batch {
-                    let _ = item.done.send(Err(e.clone()));
-                }
-                return;
-            }
-        };
-        let mut outcomes: Vec<(OpenItem, StoreResult<Opened>)> = Vec::with_capacity(batch.len());
-        let mut previous: Option<OpenEnd> = None;
-        let mut broken: Option<StoreError> = None;
-        for item in batch {
-            if let Some(e) = &broken {
-                let e = e.clone();
-                outcomes.push((item, Err(e)));
-                continue;
-            }
-            match open_one(&mut tx, previous.take(), &item.open).await {
-                Ok((outcome, end)) => {
-                    previous = Some(end);
-                    outcomes.push((item, outcome));
+            match outcome {
+                Ok(answers) => {
+                    for (p, answer) in batch.into_iter().zip(answers) {
+                        p.answer(answer);
+                    }
                 }
                 Err(e) => {
-                    broken = Some(e.clone());
-                    outcomes.push((item, Err(e)));
+                    for p in batch {
+                        p.answer(Err(e.clone()));
+                    }
                 }
             }
-        }
-        let committed = match broken {
-            Some(e) => {
-                let _ = tx.rollback_now().await;
-                Err(e)
-            }
-            None => end_batch(&mut tx, previous).await,
-        };
-        for (item, outcome) in outcomes {
-            let answer = match (&committed, outcome) {
-                (Ok(()), outcome) => outcome,
-                // Nothing of the batch was kept: what an opening saw may have been undone.
-                (Err(e), Ok(_)) => Err(e.clone()),
-                (Err(_), Err(e)) => Err(e),
-            };
-            let _ = item.done.send(answer);
-        }
+        })
     }
 }
 
-/// The last opening's RELEASE or ROLLBACK TO with the COMMIT, in one flight.
-async fn end_batch(tx: &mut PgTx, previous: Option<OpenEnd>) -> StoreResult<()> {
-    let c = tx.pooled.conn()?;
-    let client = &c.client;
-    let mut requests = Vec::new();
-    match previous {
-        Some(OpenEnd::Keep) => requests.push(simple(client, "RELEASE SAVEPOINT open")),
-        Some(OpenEnd::Undo) => requests.push(simple(client, "ROLLBACK TO SAVEPOINT open")),
-        None => {}
-    }
-    requests.push(simple(client, "COMMIT"));
-    let answers = pipeline(requests).await;
-    match first_error(&answers) {
-        None => {
-            tx.finished = true;
-            Ok(())
-        }
-        Some(e) => {
-            // A COMMIT after a failed RELEASE rolled everything back; the guard discards the
-            // connection.
-            Err(e)
-        }
-    }
+/// What step 1 decided for one opening after the first flight.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Opening {
+    /// The key is new and every code has room: its intent is recorded.
+    New,
+    /// The key is new but this counter is used up (its index in the opening's counters): the
+    /// claim is taken back.
+    Exhausted(usize),
+    /// The key was claimed before (maybe earlier in this batch): what is stored for it.
+    Replay,
 }
 
-/// One opening of a batch in one round trip: the previous opening's end (or BEGIN), SAVEPOINT,
-/// the claim, the redemptions and the intent insert. `Err` only when the transaction broke
-/// (the batch rolls back); the opening's own outcome otherwise, with how its savepoint ends.
-async fn open_one(
-    tx: &mut PgTx,
-    previous: Option<OpenEnd>,
-    open: &OpenIntent,
-) -> StoreResult<(StoreResult<Opened>, OpenEnd)> {
-    let i = &open.intent;
+/// Locks a counter's row for the rest of the transaction, creating it at 0 the first time, and
+/// reads its count: `ON CONFLICT DO UPDATE` locks the row it meets (a no-op update: one small
+/// row version per counter per batch).
+const LOCK_COUNTER: &str = "INSERT INTO redemption_counters AS c (key, times_redeemed) VALUES ($1, 0) ON CONFLICT (key) DO UPDATE SET times_redeemed = c.times_redeemed RETURNING times_redeemed";
+/// The redemptions a batch kept for one counter (locked since the first flight).
+const ADD_REDEMPTIONS: &str =
+    "UPDATE redemption_counters SET times_redeemed = times_redeemed + $2 WHERE key = $1";
+/// The redemptions a settle batch gives back for one counter (`RELEASE_REDEMPTION`, summed).
+const RELEASE_REDEMPTIONS: &str =
+    "UPDATE redemption_counters SET times_redeemed = GREATEST(times_redeemed - $2, 0) WHERE key = $1";
+
+/// One batch of openings in one transaction, two round trips whatever their number:
+///
+/// 1. BEGIN, every claim (keys in order), every counter the batch names locked and read
+///    (counters in order). Which openings are new, and — from the counts and each code's
+///    `max_redemptions`, in arrival order — which of them are granted their codes, is known
+///    here, so nothing needs to be undone later: no savepoint.
+/// 2. The granted openings' intents; the exhausted ones' claims taken back; what is stored for
+///    the replays (read after the inserts: a key used twice in one batch is a replay of the
+///    first); one update per counter with the redemptions granted; COMMIT.
+///
+/// `Err` when a statement fails (a COMMIT after a failed statement rolls back): nothing of the
+/// batch is kept and every opening answers the error (the client retries with its key). The
+/// intent insert has no `ON CONFLICT`: a key that is new to `idempotency_keys` has no intent
+/// (an intent whose key is forgotten keeps it only as `forgotten:…`), so a conflict is a
+/// defect, and failing the batch keeps its claim and redemptions from being committed without
+/// their intent.
+async fn open_batch(tx: &mut PgTx, opens: &[&OpenIntent]) -> StoreResult<Vec<StoreResult<Opened>>> {
     let c = tx.pooled.conn()?;
     let claim = c.statement(CLAIM_KEY).await?;
-    let redeem = c.statement(REDEEM).await?;
-    let insert = c.statement(INSERT_INTENT_IF_NEW).await?;
+    let lock = c.statement(LOCK_COUNTER).await?;
+    let insert = c.statement(super::intents::INSERT_INTENT).await?;
+    let unclaim = c.statement(FORGET_KEY).await?;
+    let key_row = c.statement(KEY_ROW).await?;
+    let by_key = c.statement(INTENT_BY_KEY).await?;
+    let add = c.statement(ADD_REDEMPTIONS).await?;
     let client = &c.client;
-    let intent = intent_params(i);
-    let mut requests = vec![match previous {
-        None => simple(client, "BEGIN"),
-        Some(OpenEnd::Keep) => simple(client, "RELEASE SAVEPOINT open"),
-        Some(OpenEnd::Undo) => simple(client, "ROLLBACK TO SAVEPOINT open"),
-    }];
-    requests.push(simple(client, "SAVEPOINT open"));
-    requests.push(counted(
-        client,
-        &claim,
-        vec![&i.scope, &i.key, &open.fingerprint, &i.created_at],
-    ));
-    for (counter, max) in &open.counters {
-        requests.push(counted(client, &redeem, vec![counter, max]));
+
+    // Flight 1. Keys in order (a key twice: batch order, the first one claims it).
+    let mut key_order: Vec<usize> = (0..opens.len()).collect();
+    key_order.sort_by(|&a, &b| {
+        let (a, b) = (&opens[a].intent, &opens[b].intent);
+        (&a.scope, &a.key).cmp(&(&b.scope, &b.key))
+    });
+    let counters: Vec<&String> = opens
+        .iter()
+        .flat_map(|o| o.counters.iter().map(|(k, _)| k))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut flight = vec![simple(client, "BEGIN")];
+    for &i in &key_order {
+        let (o, it) = (opens[i], &opens[i].intent);
+        flight.push(counted(
+            client,
+            &claim,
+            vec![&it.scope, &it.key, &o.fingerprint, &it.created_at],
+        ));
     }
-    requests.push(counted(
-        client,
-        &insert,
-        intent.iter().map(|p| p as &(dyn ToSql + Sync)).collect(),
-    ));
-    let answers = pipeline(requests).await;
-    // The previous end and this SAVEPOINT: a failure there breaks the transaction.
-    for answer in answers.iter().take(2) {
-        if let Err(e) = answer {
-            return Err(e.clone());
+    for counter in &counters {
+        flight.push(rows(client, &lock, vec![*counter]));
+    }
+    let answers = all_ok(pipeline(flight).await)?;
+    let mut claimed = vec![false; opens.len()];
+    for (j, &i) in key_order.iter().enumerate() {
+        claimed[i] = answers[1 + j].count() == 1;
+    }
+    let mut count: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
+    for (j, counter) in counters.iter().enumerate() {
+        let n = match &answers[1 + opens.len() + j] {
+            Answer::Rows(r) if !r.is_empty() => col(&r[0], 0)?,
+            _ => {
+                return Err(StoreError::new(
+                    "postgres: a counter's lock returned no row",
+                ))
+            }
+        };
+        count.insert(counter.as_str(), n);
+    }
+
+    // The decisions, in arrival order: an opening is granted when every one of its codes has
+    // room after the openings granted before it (`times_redeemed < max_redemptions`, the
+    // condition the single-charge upsert evaluates under the same lock).
+    let mut decided = Vec::with_capacity(opens.len());
+    let mut granted: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
+    for (i, o) in opens.iter().enumerate() {
+        if !claimed[i] {
+            decided.push(Opening::Replay);
+            continue;
+        }
+        let full = o.counters.iter().position(|(k, max)| {
+            let taken = count.get(k.as_str()).copied().unwrap_or(0)
+                + granted.get(k.as_str()).copied().unwrap_or(0);
+            matches!(max, Some(max) if taken >= *max)
+        });
+        match full {
+            Some(k) => decided.push(Opening::Exhausted(k)),
+            None => {
+                for (k, _) in &o.counters {
+                    *granted.entry(k.as_str()).or_insert(0) += 1;
+                }
+                decided.push(Opening::New);
+            }
         }
     }
-    if let Some(e) = first_error(&answers) {
-        return Ok((Err(e), OpenEnd::Undo));
-    }
-    let counts: Vec<u64> = answers.iter().flatten().map(Answer::count).collect();
-    // End, SAVEPOINT, the claim, one per counter, the intent.
-    let claimed = counts.get(2).copied().unwrap_or(0);
-    let redeemed = counts.get(3..3 + open.counters.len()).unwrap_or_default();
-    let inserted = counts.get(3 + open.counters.len()).copied().unwrap_or(0);
-    if claimed == 0 {
-        // The key was used before (maybe by an opening earlier in this batch: its rows are
-        // visible here): what is stored for it, and its intent if unfinished.
-        let key_row = c.statement(KEY_ROW).await?;
-        let by_key = c.statement(INTENT_BY_KEY).await?;
-        let client = &c.client;
-        let read = tokio::try_join!(
-            async {
-                client
-                    .query_opt(&key_row, &[&i.scope, &i.key])
-                    .await
-                    .map_err(pg_err)
-            },
-            async {
-                client
-                    .query(&by_key, &[&i.scope, &i.key])
-                    .await
-                    .map_err(pg_err)
-            },
-        );
-        let existing = read.and_then(|(row, intents)| {
-            let row = row.ok_or_else(|| StoreError::new("postgres: idempotency key vanished"))?;
-            let status: i32 = col(&row, 1)?;
-            let status = u16::try_from(status).unwrap_or(500);
-            let intent = match (status, intents.first()) {
-                (0, Some(r)) => Some(super::intents::intent_from_row(&plain_row(r)?)),
-                _ => None,
-            };
-            Ok(Opened::Existing {
-                claim: super::Claim::Existing {
-                    fingerprint: col(&row, 0)?,
-                    status,
-                    response: col(&row, 2)?,
-                },
-                intent,
-            })
-        });
-        return Ok((existing, OpenEnd::Undo));
-    }
-    if let Some(k) = redeemed.iter().position(|n| *n == 0) {
-        return Ok((
-            Ok(Opened::Exhausted(open.counters[k].0.clone())),
-            OpenEnd::Undo,
-        ));
-    }
-    if inserted == 0 {
-        // The key is new but an intent holds it: one canceled after an unknown payment method
-        // (its key forgotten). Refused as before (the unique constraint did).
-        return Ok((
-            Err(StoreError::new(
-                "postgres: a payment intent already exists for this idempotency key",
+
+    // Flight 2.
+    let params: Vec<Vec<super::SqlValue>> =
+        opens.iter().map(|o| intent_params(&o.intent)).collect();
+    let granted: Vec<(&str, i64)> = granted.into_iter().collect();
+    let mut flight = Vec::new();
+    for (i, o) in opens.iter().enumerate() {
+        match decided[i] {
+            Opening::New => flight.push(counted(
+                client,
+                &insert,
+                params[i].iter().map(|p| p as &(dyn ToSql + Sync)).collect(),
             )),
-            OpenEnd::Undo,
-        ));
+            Opening::Exhausted(_) => flight.push(counted(
+                client,
+                &unclaim,
+                vec![&o.intent.scope, &o.intent.key],
+            )),
+            Opening::Replay => {}
+        }
     }
-    Ok((Ok(Opened::New), OpenEnd::Keep))
+    let mut read_at = vec![0usize; opens.len()];
+    for (i, o) in opens.iter().enumerate() {
+        if decided[i] == Opening::Replay {
+            read_at[i] = flight.len();
+            let key: [&(dyn ToSql + Sync); 2] = [&o.intent.scope, &o.intent.key];
+            flight.push(rows(client, &key_row, key.to_vec()));
+            flight.push(rows(client, &by_key, key.to_vec()));
+        }
+    }
+    for (counter, n) in &granted {
+        flight.push(counted(client, &add, vec![counter, n]));
+    }
+    flight.push(simple(client, "COMMIT"));
+    let answers = all_ok(pipeline(flight).await)?;
+    tx.finished = true;
+    Ok(opens
+        .iter()
+        .enumerate()
+        .map(|(i, o)| match decided[i] {
+            Opening::New => Ok(Opened::New),
+            Opening::Exhausted(k) => Ok(Opened::Exhausted(o.counters[k].0.clone())),
+            Opening::Replay => replayed(&answers[read_at[i]], &answers[read_at[i] + 1]),
+        })
+        .collect())
+}
+
+/// A replay's outcome from its key's row and its intent (read in the batch's transaction).
+fn replayed(key_row: &Answer, intents: &Answer) -> StoreResult<Opened> {
+    let (Answer::Rows(key_row), Answer::Rows(intents)) = (key_row, intents) else {
+        return Err(StoreError::new(
+            "postgres: a replay's read returned no rows",
+        ));
+    };
+    // Gone when an exhausted opening of this batch with the same key took its claim back.
+    let row = key_row
+        .first()
+        .ok_or_else(|| StoreError::new("postgres: idempotency key vanished"))?;
+    let status: i32 = col(row, 1)?;
+    let status = u16::try_from(status).unwrap_or(500);
+    let intent = match (status, intents.first()) {
+        (0, Some(r)) => Some(super::intents::intent_from_row(&plain_row(r)?)),
+        _ => None,
+    };
+    Ok(Opened::Existing {
+        claim: Claim::Existing {
+            fingerprint: col(row, 0)?,
+            status,
+            response: col(row, 2)?,
+        },
+        intent,
+    })
+}
+
+/// Every answer of a flight, or its first error.
+fn all_ok(answers: Vec<StoreResult<Answer>>) -> StoreResult<Vec<Answer>> {
+    answers.into_iter().collect()
 }
