@@ -146,6 +146,7 @@ fn paid(id: &str, key: &str) -> Settlement {
                 status: 200,
                 response: "{\"paid\":true}".into(),
                 einvoice_pending: false,
+                settled_plan: None,
             })
         }),
     }
