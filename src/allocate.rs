@@ -225,13 +225,7 @@ mod tests {
 
     #[test]
     fn same_parts_as_the_reference_split() {
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::test_rng::xorshift(0x2545_f491_4f6c_dd1du64);
         for case in 0..20_000 {
             // Up to 100 parts: the insertion sort (≤ 64) and the merge sort of the remainders.
             let n = if case % 3 == 0 {

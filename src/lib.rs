@@ -33,6 +33,8 @@ pub mod rounding;
 mod sort;
 pub mod subscription;
 pub mod tax;
+#[cfg(test)]
+mod test_rng;
 pub mod time;
 
 #[cfg(target_arch = "wasm32")]

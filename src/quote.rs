@@ -764,13 +764,7 @@ mod tests {
     /// error, as the general paths on random carts.
     #[test]
     fn direct_paths_match_the_general_ones() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::test_rng::xorshift(0x9e37_79b9_7f4a_7c15u64);
         let mut ok = 0;
         for _ in 0..3_000 {
             let (catalog, cart) = random_case(&mut next);

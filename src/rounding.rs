@@ -178,22 +178,13 @@ impl RoundingPolicy {
         }
         // Truncating division: `rest` has the numerator's sign and |rest| < denominator.
         let (whole, rest) = (numerator / denominator, numerator % denominator);
-        let away = rest != 0 && {
-            // Where the dropped fraction lies against one half: |rest| vs denominator − |rest|
-            // (no doubling, so no overflow near i128's bounds).
-            let (rest, other) = (
+        let away = rest != 0
+            && self.away(
                 rest.unsigned_abs(),
                 (denominator - rest.abs()).unsigned_abs(),
+                whole % 2 != 0,
+                numerator > 0,
             );
-            match self.mode {
-                RoundingMode::HalfUp => rest >= other,
-                RoundingMode::HalfEven => rest > other || (rest == other && whole % 2 != 0),
-                RoundingMode::Up => true,
-                RoundingMode::Down => false,
-                RoundingMode::Ceiling => numerator > 0,
-                RoundingMode::Floor => numerator < 0,
-            }
-        };
         let rounded = if away {
             whole + numerator.signum()
         } else {
@@ -220,22 +211,31 @@ impl RoundingPolicy {
         if rest == 0 {
             return whole;
         }
-        // Where the dropped fraction lies against one half: |rest| vs d − |rest|.
         let rest = rest.unsigned_abs();
         let other = d.unsigned_abs() - rest;
-        let away = match self.mode {
-            RoundingMode::HalfUp => rest >= other,
-            RoundingMode::HalfEven => rest > other || (rest == other && whole % 2 != 0),
-            RoundingMode::Up => true,
-            RoundingMode::Down => false,
-            RoundingMode::Ceiling => n > 0,
-            RoundingMode::Floor => n < 0,
-        };
+        let away = self.away(u128::from(rest), u128::from(other), whole % 2 != 0, n > 0);
         // |whole| ≤ |n| / 2 (d ≥ 2): one more unit stays in range.
         if away {
             whole + n.signum()
         } else {
             whole
+        }
+    }
+
+    /// Whether a quotient with a non-zero dropped fraction moves one unit away from zero: the
+    /// mode's one decision, for both kernels. `rest` is |remainder| and `other` is
+    /// |denominator| − |remainder| (where the fraction lies against one half, without doubling,
+    /// so no overflow near the bounds); `whole_is_odd` is the truncated quotient's parity,
+    /// `positive` the numerator's sign.
+    #[inline]
+    fn away(&self, rest: u128, other: u128, whole_is_odd: bool, positive: bool) -> bool {
+        match self.mode {
+            RoundingMode::HalfUp => rest >= other,
+            RoundingMode::HalfEven => rest > other || (rest == other && whole_is_odd),
+            RoundingMode::Up => true,
+            RoundingMode::Down => false,
+            RoundingMode::Ceiling => positive,
+            RoundingMode::Floor => !positive,
         }
     }
 
@@ -359,13 +359,7 @@ mod tests {
     #[test]
     fn integer_rounding_equals_decimal_rounding() {
         use RoundingMode::*;
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::test_rng::xorshift(0x2545_f491_4f6c_dd1du64);
         let mut values: Vec<Decimal> = Vec::new();
         for scale in 0..=28u32 {
             for _ in 0..200 {

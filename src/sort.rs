@@ -51,13 +51,7 @@ mod tests {
 
     #[test]
     fn same_order_as_std_stable_sort() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::test_rng::xorshift(0x9e37_79b9_7f4a_7c15u64);
         for n in 0..70usize {
             for _ in 0..40 {
                 // Few distinct keys: many ties, whose order must stay the index order.
